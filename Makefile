@@ -1,0 +1,116 @@
+# One entry point: build, static, check, demo, bench.
+#
+#   make            every task as a fully static binary in bin/<task>
+#   make check      static checks, unit, CLI golden, jq corpus, fuzz (short),
+#                   integration; all under ASan/UBSan; ends "N passed, N failed"
+#   make bench      our binaries side by side with their peers (ratios, peak RSS)
+#   make demo       the main job on the sample app, with the embedded defaults
+#
+# Each task lives in tasks/<name>/ (all its .c files) and may add a
+# tasks/<name>/task.mk setting <name>_LIBS (extra link flags) and
+# <name>_DEPS (third-party archives it needs built first).
+
+BUILD    ?= build
+CC       ?= gcc
+FUZZ_CC  ?= clang
+PIPELINE_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+TASKS    := $(notdir $(patsubst %/,%,$(wildcard tasks/*/)))
+COMMON_SRC := $(wildcard common/*.c)
+
+include mk/deps.mk
+-include $(filter-out mk/deps.mk,$(wildcard mk/*.mk))
+-include $(wildcard tasks/*/task.mk)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DPIPELINE_VERSION='"$(PIPELINE_VERSION)"' \
+            -Icommon -isystem $(DEPS)/include -MMD -MP
+COMMON_LIBS := -ljansson
+
+# flavour: release (static, optimised) and asan (sanitizers, for tests)
+release_CFLAGS := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
+release_LDFLAGS := -static -Wl,--gc-sections
+asan_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+asan_LDFLAGS := -fsanitize=address,undefined
+
+.PHONY: all static asan check bench demo clean setup fuzz help
+.DEFAULT_GOAL := all
+
+all: $(addprefix bin/,$(TASKS))
+static: all
+
+# $(1) = flavour
+define flavour_rules
+$(BUILD)/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
+
+$(BUILD)/$(1)/libcommon.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach f,release asan,$(eval $(call flavour_rules,$(f))))
+
+# $(1) = task name
+define task_rules
+$(1)_SRC := $$(wildcard tasks/$(1)/*.c)
+$$(patsubst %.c,$(BUILD)/release/%.o,$$($(1)_SRC)) $$(patsubst %.c,$(BUILD)/asan/%.o,$$($(1)_SRC)): | $$($(1)_DEPS)
+
+bin/$(1): $$(patsubst %.c,$(BUILD)/release/%.o,$$($(1)_SRC)) $(BUILD)/release/libcommon.a $$($(1)_DEPS)
+	@mkdir -p bin
+	$$(CC) $$(release_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/release/libcommon.a -L$(DEPS)/lib $$($(1)_LIBS) $$(COMMON_LIBS) 2>&1 | { grep -v 'statically linked applications requires at runtime' || true; }
+	@test -x $$@
+
+$(BUILD)/asan/bin/$(1): $$(patsubst %.c,$(BUILD)/asan/%.o,$$($(1)_SRC)) $(BUILD)/asan/libcommon.a $$($(1)_DEPS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(asan_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $$($(1)_LIBS) $$(COMMON_LIBS)
+endef
+$(foreach t,$(TASKS),$(eval $(call task_rules,$(t))))
+
+asan: $(addprefix $(BUILD)/asan/bin/,$(TASKS))
+
+# ---- tests -------------------------------------------------------------
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 10
+TEST_LOGS  := $(BUILD)/test-logs
+
+$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/asan/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(BUILD)/asan/libcommon.a $(COMMON_LIBS)
+
+# libFuzzer targets link the common sources plus whatever task module the
+# target names in a "// fuzz-sources:" line.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) | $(DEPS)/lib/libjq.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) -Wno-unused-command-line-argument -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) \
+	  $$(sed -n 's|^// fuzz-sources: ||p' $<) -L$(DEPS)/lib \
+	  $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+setup:
+	@tests/setup-debian.sh
+
+check: setup
+	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(FUZZ_BINS)
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@tests/run-all.sh $(BUILD) $(FUZZ_SECONDS)
+
+bench: setup all
+	@tests/bench/run.sh
+
+demo: setup all
+	@examples/demo.sh
+
+clean:
+	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/fuzz $(TEST_LOGS) bin
+
+distclean:
+	rm -rf $(BUILD) bin
+
+-include $(shell find $(BUILD)/release $(BUILD)/asan -name '*.d' 2>/dev/null)

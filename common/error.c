@@ -1,0 +1,80 @@
+#include "error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+static err_t *err_vnew(int code, err_t *cause, const char *suffix, const char *fmt, va_list ap)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_vaddf(&sb, fmt, ap);
+	if (suffix) {
+		sb_adds(&sb, ": ");
+		sb_adds(&sb, suffix);
+	}
+	err_t *e = xcalloc(1, sizeof *e);
+	e->code = code;
+	e->msg = sb_detach(&sb);
+	e->cause = cause;
+	return e;
+}
+
+err_t *err_new(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(code, NULL, NULL, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+err_t *err_errno(int code, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(code, NULL, strerror(saved), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+err_t *err_wrap(err_t *cause, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(cause ? cause->code : EXIT_FAILED, cause, NULL, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+void err_free(err_t *e)
+{
+	while (e) {
+		err_t *next = e->cause;
+		free(e->msg);
+		free(e);
+		e = next;
+	}
+}
+
+char *err_describe(const err_t *e)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (; e; e = e->cause) {
+		sb_adds(&sb, e->msg);
+		if (e->cause)
+			sb_adds(&sb, ": ");
+	}
+	return sb_detach(&sb);
+}
+
+const err_t *err_root(const err_t *e)
+{
+	while (e && e->cause)
+		e = e->cause;
+	return e;
+}

@@ -1,0 +1,21 @@
+/* Small filesystem helpers with err_t errors. */
+#ifndef COMMON_FSUTIL_H
+#define COMMON_FSUTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "strbuf.h"
+
+/* Append everything readable from fd to sb, refusing more than max bytes
+ * (EXIT_USAGE). what names the source in errors. */
+err_t *fs_read_fd(int fd, size_t max, const char *what, struct strbuf *sb);
+err_t *fs_read_file(const char *path, size_t max, struct strbuf *sb);
+/* Write data to dir/name through a temp file + fsync + rename, so readers
+ * see the old file or the whole new one, never a part. */
+err_t *fs_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode);
+err_t *fs_mkdir_p(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,150 @@
+#include "log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+static struct {
+	const char *task;
+	enum log_format format;
+	enum log_level level;
+	FILE *stream;
+	char **secrets; /* longest first, so a secret inside another is not half-redacted */
+	size_t nsecrets;
+} logger = { "task", LOG_HUMAN, LOG_INFO, NULL, NULL, 0 };
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_setup(const char *task, enum log_format format, enum log_level level)
+{
+	logger.task = task;
+	logger.format = format;
+	logger.level = level;
+}
+
+void log_set_stream(FILE *f)
+{
+	logger.stream = f;
+}
+
+bool log_parse_format(const char *s, enum log_format *out)
+{
+	if (!strcmp(s, "human"))
+		*out = LOG_HUMAN;
+	else if (!strcmp(s, "json"))
+		*out = LOG_JSON;
+	else
+		return false;
+	return true;
+}
+
+bool log_parse_level(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof level_names / sizeof *level_names; i++) {
+		if (!strcmp(s, level_names[i])) {
+			*out = (enum log_level)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+void log_secret(const char *secret)
+{
+	if (!secret || strlen(secret) < LOG_SECRET_MIN)
+		return;
+	for (size_t i = 0; i < logger.nsecrets; i++)
+		if (!strcmp(logger.secrets[i], secret))
+			return;
+	logger.secrets = xrealloc(logger.secrets, (logger.nsecrets + 1) * sizeof *logger.secrets);
+	size_t at = logger.nsecrets++;
+	size_t len = strlen(secret);
+	while (at > 0 && strlen(logger.secrets[at - 1]) < len) {
+		logger.secrets[at] = logger.secrets[at - 1];
+		at--;
+	}
+	logger.secrets[at] = xstrdup(secret);
+}
+
+void log_forget_secrets(void)
+{
+	for (size_t i = 0; i < logger.nsecrets; i++)
+		free(logger.secrets[i]);
+	free(logger.secrets);
+	logger.secrets = NULL;
+	logger.nsecrets = 0;
+}
+
+/* Longest registered secret starting at s, or 0. */
+static size_t secret_at(const char *s)
+{
+	for (size_t i = 0; i < logger.nsecrets; i++) {
+		size_t len = strlen(logger.secrets[i]);
+		if (!strncmp(s, logger.secrets[i], len))
+			return len;
+	}
+	return 0;
+}
+
+char *log_redact(const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = text;
+	while (*p) {
+		size_t n = logger.nsecrets ? secret_at(p) : 0;
+		if (n) {
+			sb_adds(&sb, LOG_REDACTED);
+			p += n;
+		} else {
+			sb_addc(&sb, *p++);
+		}
+	}
+	return sb_detach(&sb);
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level >= logger.level;
+}
+
+static void write_line(enum log_level level, const char *msg)
+{
+	FILE *out = logger.stream ? logger.stream : stderr;
+	if (logger.format == LOG_JSON) {
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", level_names[level],
+				      "task", logger.task, "msg", msg);
+		char *line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		fprintf(out, "%s\n", line ? line : msg);
+		free(line);
+		json_decref(o);
+	} else if (level == LOG_INFO) {
+		fprintf(out, "%s: %s\n", logger.task, msg);
+	} else {
+		fprintf(out, "%s: %s: %s\n", logger.task, level_names[level], msg);
+	}
+	fflush(out);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	char *safe = log_redact(sb_str(&sb));
+	write_line(level, safe);
+	free(safe);
+	sb_release(&sb);
+}

@@ -1,0 +1,405 @@
+#include "params.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+struct param_value {
+	bool given;
+	char *str;    /* scalar types; NULL when unset and no default */
+	char **items; /* PARAM_LIST */
+	size_t nitems;
+};
+
+struct params {
+	const struct task_spec *spec;
+	struct param_value *values;
+};
+
+static const char *const type_names[] = { "string", "bool", "int", "list" };
+
+#define DEFAULT_RESULTS_DIR "/tekton/results"
+
+static size_t param_count(const struct task_spec *spec)
+{
+	size_t n = 0;
+	while (spec->params[n].name)
+		n++;
+	return n;
+}
+
+static long spec_index(const struct task_spec *spec, const char *name, size_t len)
+{
+	for (size_t i = 0; spec->params[i].name; i++)
+		if (strlen(spec->params[i].name) == len && !strncmp(spec->params[i].name, name, len))
+			return (long)i;
+	return -1;
+}
+
+char *params_env_name(const char *name)
+{
+	char *env = xstrdup(name);
+	for (char *c = env; *c; c++)
+		*c = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+	return env;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "1", "on" };
+	static const char *const no[] = { "false", "no", "0", "off", "" };
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (!strcasecmp(s, yes[i]))
+			return *out = true;
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		if (!strcasecmp(s, no[i]))
+			return !(*out = false);
+	return false;
+}
+
+static bool parse_int(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static err_t *check_value(const struct param_spec *ps, const char *value)
+{
+	bool b;
+	long l;
+	if (ps->type == PARAM_BOOL && !parse_bool(value, &b))
+		return err_new(EXIT_USAGE, "--%s: '%s' is not a boolean (use true or false)", ps->name, value);
+	if (ps->type == PARAM_INT && !parse_int(value, &l))
+		return err_new(EXIT_USAGE, "--%s: '%s' is not a non-negative integer", ps->name, value);
+	if (ps->secret && *value && strlen(value) < LOG_SECRET_MIN)
+		return err_new(EXIT_USAGE, "--%s: secret values must be at least %d characters", ps->name,
+			       LOG_SECRET_MIN);
+	return NULL;
+}
+
+static void set_value(struct param_value *v, const struct param_spec *ps, const char *value)
+{
+	if (ps->secret)
+		log_secret(value);
+	v->given = true;
+	if (ps->type == PARAM_LIST) {
+		v->items = xrealloc(v->items, (v->nitems + 1) * sizeof *v->items);
+		v->items[v->nitems++] = xstrdup(value);
+	} else {
+		free(v->str);
+		v->str = xstrdup(value);
+	}
+}
+
+/* Common options: returns true if arg was one of them. */
+static err_t *common_option(const char *name, size_t len, const char *value, struct common_options *opts,
+			    bool *matched)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} strings[] = {
+		{ "results-dir", offsetof(struct common_options, results_dir) },
+		{ "log-format", offsetof(struct common_options, log_format) },
+		{ "log-level", offsetof(struct common_options, log_level) },
+	};
+	static const struct {
+		const char *name;
+		size_t offset;
+	} flags[] = {
+		{ "help", offsetof(struct common_options, help) },
+		{ "version", offsetof(struct common_options, version) },
+		{ "describe", offsetof(struct common_options, describe) },
+	};
+	*matched = true;
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		if (strlen(strings[i].name) == len && !strncmp(strings[i].name, name, len)) {
+			if (!value)
+				return err_new(EXIT_USAGE, "--%s needs a value", strings[i].name);
+			*(const char **)((char *)opts + strings[i].offset) = value;
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+		if (strlen(flags[i].name) == len && !strncmp(flags[i].name, name, len)) {
+			if (value)
+				return err_new(EXIT_USAGE, "--%s takes no value", flags[i].name);
+			*(bool *)((char *)opts + flags[i].offset) = true;
+			return NULL;
+		}
+	}
+	*matched = false;
+	return NULL;
+}
+
+/* One "--name[=value]" argument; may consume argv[*i + 1]. */
+static err_t *parse_flag(struct params *p, struct common_options *opts, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i] + 2;
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const char *value = eq ? eq + 1 : NULL;
+	bool matched;
+
+	TRY(common_option(arg, len, value, opts, &matched));
+	if (matched)
+		return NULL;
+
+	long idx = spec_index(p->spec, arg, len);
+	bool negated = false;
+	if (idx < 0 && len > 3 && !strncmp(arg, "no-", 3)) {
+		idx = spec_index(p->spec, arg + 3, len - 3);
+		negated = idx >= 0 && p->spec->params[idx].type == PARAM_BOOL && !value;
+		if (!negated)
+			idx = -1;
+	}
+	if (idx < 0)
+		return err_new(EXIT_USAGE, "unknown flag --%.*s (see --help)", (int)len, arg);
+
+	const struct param_spec *ps = &p->spec->params[idx];
+	if (negated)
+		value = "false";
+	else if (!value && ps->type == PARAM_BOOL)
+		value = "true";
+	else if (!value) {
+		if (*i + 1 >= argc)
+			return err_new(EXIT_USAGE, "--%s needs a value", ps->name);
+		value = argv[++*i];
+	}
+	TRY(check_value(ps, value));
+	set_value(&p->values[idx], ps, value);
+	return NULL;
+}
+
+static err_t *apply_env(struct params *p)
+{
+	for (size_t i = 0; p->spec->params[i].name; i++) {
+		const struct param_spec *ps = &p->spec->params[i];
+		if (p->values[i].given)
+			continue;
+		char *env = params_env_name(ps->name);
+		const char *value = getenv(env);
+		free(env);
+		if (!value)
+			continue;
+		if (ps->type != PARAM_LIST) {
+			TRY(check_value(ps, value));
+			set_value(&p->values[i], ps, value);
+			continue;
+		}
+		const char *line = value;
+		while (*line) {
+			const char *nl = strchrnul(line, '\n');
+			if (nl > line) {
+				char *item = xstrndup(line, (size_t)(nl - line));
+				err_t *e = check_value(ps, item);
+				if (!e)
+					set_value(&p->values[i], ps, item);
+				free(item);
+				if (e)
+					return e;
+			}
+			line = *nl ? nl + 1 : nl;
+		}
+	}
+	return NULL;
+}
+
+static err_t *apply_defaults(struct params *p)
+{
+	for (size_t i = 0; p->spec->params[i].name; i++) {
+		const struct param_spec *ps = &p->spec->params[i];
+		struct param_value *v = &p->values[i];
+		bool empty = ps->type == PARAM_LIST ? v->nitems == 0 : (!v->str || !*v->str);
+		if (empty && ps->required) {
+			char *env = params_env_name(ps->name);
+			err_t *e = err_new(EXIT_USAGE, "missing required param '%s' (--%s=... or env %s)", ps->name,
+					   ps->name, env);
+			free(env);
+			return e;
+		}
+		if (!v->given && ps->default_value && ps->type != PARAM_LIST)
+			v->str = xstrdup(ps->default_value);
+	}
+	return NULL;
+}
+
+static void apply_common_env(struct common_options *opts)
+{
+	struct stat st;
+	if (!opts->results_dir)
+		opts->results_dir = getenv("RESULTS_DIR");
+	if (!opts->results_dir && stat(DEFAULT_RESULTS_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+		opts->results_dir = DEFAULT_RESULTS_DIR;
+	if (!opts->log_format)
+		opts->log_format = getenv("LOG_FORMAT");
+	if (!opts->log_format)
+		opts->log_format = "human";
+	if (!opts->log_level)
+		opts->log_level = getenv("LOG_LEVEL");
+	if (!opts->log_level)
+		opts->log_level = "info";
+}
+
+err_t *params_parse(const struct task_spec *spec, int argc, char **argv, struct params **out,
+		    struct common_options *opts)
+{
+	struct params *p = xcalloc(1, sizeof *p);
+	p->spec = spec;
+	p->values = xcalloc(param_count(spec) + 1, sizeof *p->values);
+	memset(opts, 0, sizeof *opts);
+	err_t *e = NULL;
+
+	for (int i = 1; i < argc && !e; i++) {
+		if (!strcmp(argv[i], "-h"))
+			opts->help = true;
+		else if (!strncmp(argv[i], "--", 2) && argv[i][2])
+			e = parse_flag(p, opts, argc, argv, &i);
+		else
+			e = err_new(EXIT_USAGE, "unexpected argument '%s': params are given as --name=value",
+				    argv[i]);
+	}
+	if (!e)
+		e = apply_env(p);
+	apply_common_env(opts);
+	if (!e && !opts->help && !opts->version && !opts->describe)
+		e = apply_defaults(p);
+	if (e) {
+		params_free(p);
+		return e;
+	}
+	*out = p;
+	return NULL;
+}
+
+void params_free(struct params *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->spec->params[i].name; i++) {
+		free(p->values[i].str);
+		for (size_t j = 0; j < p->values[i].nitems; j++)
+			free(p->values[i].items[j]);
+		free(p->values[i].items);
+	}
+	free(p->values);
+	free(p);
+}
+
+static const struct param_value *lookup(const struct params *p, const char *name, enum param_type want)
+{
+	long idx = spec_index(p->spec, name, strlen(name));
+	if (idx < 0 || p->spec->params[idx].type != want) {
+		fprintf(stderr, "bug: param '%s' is not declared as %s\n", name, type_names[want]);
+		abort();
+	}
+	return &p->values[idx];
+}
+
+const char *params_str(const struct params *p, const char *name)
+{
+	return lookup(p, name, PARAM_STRING)->str;
+}
+
+bool params_bool(const struct params *p, const char *name)
+{
+	const struct param_value *v = lookup(p, name, PARAM_BOOL);
+	bool b = false;
+	return v->str && parse_bool(v->str, &b) && b;
+}
+
+long params_int(const struct params *p, const char *name)
+{
+	const struct param_value *v = lookup(p, name, PARAM_INT);
+	long l = 0;
+	return v->str && parse_int(v->str, &l) ? l : 0;
+}
+
+size_t params_list(const struct params *p, const char *name, const char *const **items)
+{
+	const struct param_value *v = lookup(p, name, PARAM_LIST);
+	*items = (const char *const *)v->items;
+	return v->nitems;
+}
+
+bool params_given(const struct params *p, const char *name)
+{
+	long idx = spec_index(p->spec, name, strlen(name));
+	return idx >= 0 && p->values[idx].given;
+}
+
+char *params_usage(const struct task_spec *spec)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "Usage: %s [--param=value ...]\n%s\n\nParams:\n", spec->name, spec->summary);
+	for (size_t i = 0; spec->params[i].name; i++) {
+		const struct param_spec *ps = &spec->params[i];
+		char *env = params_env_name(ps->name);
+		sb_addf(&sb, "  --%s%s\n      %s\n      (%s", ps->name,
+			ps->type == PARAM_BOOL ? "[=BOOL]" : ps->type == PARAM_INT ? "=N" : "=VALUE", ps->help,
+			type_names[ps->type]);
+		if (ps->type == PARAM_LIST)
+			sb_adds(&sb, ", repeatable");
+		if (ps->required)
+			sb_adds(&sb, ", required");
+		if (ps->default_value)
+			sb_addf(&sb, ", default '%s'", ps->default_value);
+		if (ps->secret)
+			sb_adds(&sb, ", secret");
+		sb_addf(&sb, ", env %s)\n", env);
+		free(env);
+	}
+	if (spec->results[0].name) {
+		sb_adds(&sb, "\nResults:\n");
+		for (size_t i = 0; spec->results[i].name; i++)
+			sb_addf(&sb, "  %s\n      %s\n", spec->results[i].name, spec->results[i].help);
+	}
+	sb_adds(&sb, "\nCommon options:\n"
+		     "  --results-dir=DIR   write results there (default " DEFAULT_RESULTS_DIR
+		     " when it exists; env RESULTS_DIR)\n"
+		     "  --log-format=human|json, --log-level=debug|info|warn|error\n"
+		     "  --help, --version, --describe (params and results as JSON)\n"
+		     "\nExit codes: 0 ok, 1 failed, 2 usage or bad input, 3 policy said no,\n"
+		     "4 authentication, 5 remote unreachable after retries.\n");
+	return sb_detach(&sb);
+}
+
+char *params_describe(const struct task_spec *spec, const char *version)
+{
+	json_t *params = json_array();
+	for (size_t i = 0; spec->params[i].name; i++) {
+		const struct param_spec *ps = &spec->params[i];
+		char *env = params_env_name(ps->name);
+		json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "name", ps->name, "type",
+				      type_names[ps->type], "required", ps->required, "secret", ps->secret, "help",
+				      ps->help, "env", env);
+		json_object_set_new(o, "default", ps->default_value ? json_string(ps->default_value) : json_null());
+		json_array_append_new(params, o);
+		free(env);
+	}
+	json_t *results = json_array();
+	for (size_t i = 0; spec->results[i].name; i++)
+		json_array_append_new(results, json_pack("{s:s, s:s}", "name", spec->results[i].name, "help",
+							 spec->results[i].help));
+	json_t *root = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", spec->name, "version", version, "summary",
+				 spec->summary, "params", params, "results", results);
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(root);
+	char *out = xstrdup(s);
+	free(s);
+	return out;
+}

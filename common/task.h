@@ -1,0 +1,19 @@
+/* The frame every task's main() runs in: parse params, answer --help,
+ * --version and --describe, set up logging, run the task, print its error
+ * once, write results only on success, and return the exit code. */
+#ifndef COMMON_TASK_H
+#define COMMON_TASK_H
+
+#include "error.h"
+#include "params.h"
+#include "results.h"
+
+#ifndef PIPELINE_VERSION
+#define PIPELINE_VERSION "dev"
+#endif
+
+typedef err_t *(*task_run_fn)(const struct params *params, struct results *results);
+
+int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn run);
+
+#endif

@@ -1,0 +1,37 @@
+/* A compiled jq program (the whole language, through libjq) run over a
+ * stream of inputs, with output formatted as `jq -r -c` or `jq -c`. */
+#ifndef EXTRACT_JQ_PROGRAM_H
+#define EXTRACT_JQ_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "json_stream.h"
+
+struct jq_program;
+
+struct jq_program_options {
+	const char *const *args; /* "name=value": $name is the string value */
+	size_t nargs;
+	const char *const *argjson; /* "name=json": $name is the parsed value */
+	size_t nargjson;
+	const char *const *library_paths; /* for import/include; jq's defaults if none */
+	size_t nlibrary_paths;
+	const char *origin; /* directory of the running binary ($ORIGIN in paths) */
+};
+
+/* Compile errors are EXIT_USAGE with jq's own messages. */
+err_t *jq_program_compile(const char *expression, const struct jq_program_options *opts,
+			  struct jq_program **out);
+void jq_program_free(struct jq_program *p);
+
+/* Called once per output value, already formatted (no newline). */
+typedef err_t *(*jq_output_fn)(const char *text, size_t len, bool is_null, void *data);
+
+/* Run over every value of input (program inputs via `input`/`inputs` come
+ * from the same stream). raw: strings are written unquoted. A runtime
+ * error is EXIT_FAILED; malformed input EXIT_USAGE. */
+err_t *jq_program_run(struct jq_program *p, struct json_stream *input, bool raw, jq_output_fn emit, void *data);
+
+#endif
