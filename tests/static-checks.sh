@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Source-level rules: banned unsafe functions, the static release binaries,
+# and that each binary runs with nothing else around it (an empty root, as
+# in a FROM scratch image).
+set -u
+cd "$(dirname "$0")/.."
+
+banned='\b(strcpy|strcat|strncpy|strncat|sprintf|vsprintf|gets|strtok)\s*\('
+hits=$(grep -nE "$banned" common/*.[ch] tasks/*/*.[ch] 2>/dev/null || true)
+if [ -z "$hits" ]; then echo "PASS: static/no-banned-functions"; else echo "$hits"; echo "FAIL: static/no-banned-functions"; fi
+
+for t in tasks/*/; do
+	name=$(basename "$t")
+	bin=bin/$name
+	if file "$bin" | grep -q 'statically linked'; then
+		echo "PASS: static/$name-is-static"
+	else
+		file "$bin"; echo "FAIL: static/$name-is-static"
+	fi
+	# runs in an empty root: no loader, no libraries, no /proc
+	root=$(mktemp -d)
+	cp "$bin" "$root/task"
+	if out=$(chroot "$root" /task --version 2>&1) && [[ "$out" == "$name "* ]]; then
+		echo "PASS: static/$name-runs-in-empty-root"
+	else
+		echo "$out"; echo "FAIL: static/$name-runs-in-empty-root"
+	fi
+	rm -rf "$root"
+	# --describe is JSON that names every param and result
+	if "$bin" --describe | jq -e '.name and (.params|type=="array") and (.results|type=="array")' >/dev/null; then
+		echo "PASS: static/$name-describe-json"
+	else
+		echo "FAIL: static/$name-describe-json"
+	fi
+done
