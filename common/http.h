@@ -1,0 +1,132 @@
+/* HTTP client on libcurl that every task shares: connect and total
+ * timeouts, retries with exponential backoff + jitter on connection errors,
+ * resets, 429 and 5xx (Retry-After honoured), resumable GETs (Range on
+ * retry, transparent to the body sink), CA bundle and client certificate,
+ * per-host "insecure" (no TLS verification), proxies from the environment
+ * (http_proxy, https_proxy, no_proxy as libcurl reads them), streaming
+ * request and response bodies, and response header access.
+ *
+ * At debug level every request is logged ("GET url -> 200, n bytes"), and
+ * libcurl's verbose trace goes through common/log: Authorization and
+ * Proxy-Authorization header values are replaced by "***", and every value
+ * passed in an Authorization header is registered with log_secret so it is
+ * redacted from every later line too.
+ *
+ * Error model: http_do returns NULL whenever the server gave a final
+ * answer, whatever its status (the caller decides what a 404 means; see
+ * http_status_error). It returns an error only when
+ *   - the server stayed unreachable, kept resetting, or kept answering
+ *     429/5xx through every retry: EXIT_UNREACHABLE;
+ *   - a TLS verification failure or a bad option: EXIT_FAILED (not retried);
+ *   - a body callback returned an error: that error, unchanged. */
+#ifndef COMMON_HTTP_H
+#define COMMON_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "strbuf.h"
+
+struct http_options {
+	long connect_timeout_ms; /* 0: 15000 */
+	long total_timeout_ms;   /* per attempt; 0: none (big blobs), stalls are
+				  * caught by low_speed_time_s instead */
+	long low_speed_time_s;   /* abort an attempt that moves < 1 byte/s for this
+				  * long; 0: 60 */
+	int retries;             /* extra attempts after the first; <0: 0; default
+				  * (zeroed struct) 0, tasks pass their `retries` param */
+	long backoff_initial_ms; /* 0: 500; doubles each retry, full jitter */
+	long backoff_max_ms;     /* 0: 20000; also caps Retry-After */
+	const char *ca_file;     /* PEM bundle to trust instead of the system one */
+	const char *ca_path;     /* directory of hashed CA certs */
+	const char *client_cert; /* PEM client certificate (mutual TLS) */
+	const char *client_key;  /* PEM key for client_cert */
+	const char *user_agent;  /* NULL: "secure-pipeline/<version>" */
+	/* Hosts ("host" or "host:port") whose TLS certificate is not verified.
+	 * Plain http:// works for any host: choosing the scheme is the caller's
+	 * job (registry_options.insecure does it for registries). */
+	const char *const *insecure_hosts;
+	size_t n_insecure_hosts;
+};
+
+struct http_client;
+
+err_t *http_client_new(const struct http_options *opts, struct http_client **out);
+void http_client_free(struct http_client *c);
+/* Add a host to the client's insecure list after creation. */
+void http_client_add_insecure_host(struct http_client *c, const char *host);
+
+/* Response body sink: called with each chunk, in order. Return an error to
+ * abort the transfer (http_do returns it unchanged). */
+typedef err_t *(*http_write_fn)(const void *data, size_t len, void *ctx);
+/* Request body source: fill up to `cap` bytes, set *got (0 = end). */
+typedef err_t *(*http_read_fn)(void *buf, size_t cap, size_t *got, void *ctx);
+/* Restart the request body from byte 0 for a retry; NULL = not rewindable
+ * (then a request whose body was partly sent is not retried). */
+typedef err_t *(*http_rewind_fn)(void *ctx);
+
+struct http_request {
+	const char *method; /* NULL: "GET" (or "PUT" ... , "HEAD", "PATCH", "DELETE") */
+	const char *url;
+	/* Extra headers, "Name: value", NULL-terminated; may be NULL. */
+	const char *const *headers;
+
+	/* Request body: a buffer, or a reader (size -1 = unknown: chunked). */
+	const void *body;
+	size_t body_len;
+	http_read_fn body_read;
+	http_rewind_fn body_rewind;
+	void *body_ctx;
+	int64_t body_size;
+
+	/* Response body: streamed to on_body, or (when NULL) collected into
+	 * http_response.body up to max_body bytes (0: 4 MiB); a longer body is
+	 * an EXIT_FAILED error. Only 2xx bodies go to on_body; other statuses'
+	 * bodies are always collected (for error messages). */
+	http_write_fn on_body;
+	void *body_ctx_out;
+	size_t max_body;
+
+	bool no_retry;         /* one attempt only */
+	bool follow_redirects; /* 3xx followed (Authorization is never sent to
+				* another host) */
+	/* GET with on_body: after a partial transfer, retry with
+	 * "Range: bytes=N-"; if the server ignores Range (200), the first N
+	 * bytes are skipped, so on_body sees one continuous stream. */
+	bool resumable;
+};
+
+struct http_response {
+	long status;          /* final HTTP status */
+	struct strbuf body;   /* collected body (see http_request.on_body) */
+	char *effective_url;  /* after redirects */
+	/* Headers of the final response, "Name: value" without CRLF. */
+	char **headers;
+	size_t n_headers;
+	int attempts;         /* how many tries it took */
+};
+
+#define HTTP_RESPONSE_INIT { 0, STRBUF_INIT, NULL, NULL, 0, 0 }
+
+/* Perform req; resp is filled (resetting what it held). */
+err_t *http_do(struct http_client *c, const struct http_request *req, struct http_response *resp);
+/* Value of the last header called name (case-insensitive), or NULL. */
+const char *http_response_header(const struct http_response *resp, const char *name);
+void http_response_release(struct http_response *resp);
+
+/* An error for a non-success status: 401/403 -> EXIT_AUTH, 429/5xx ->
+ * EXIT_UNREACHABLE, anything else EXIT_FAILED. The message is
+ * "<what>: HTTP <status>: <first 200 bytes of the body, redacted>". */
+err_t *http_status_error(const struct http_response *resp, const char *what);
+
+/* "Authorization: Basic base64(user:pass)" (caller frees); the encoded
+ * value and the password are registered with log_secret. */
+char *http_basic_auth_header(const char *user, const char *password);
+
+/* URL-encode a query component (caller frees). */
+char *http_urlencode(const char *s);
+
+#endif
