@@ -46,11 +46,7 @@ void descriptor_release(struct descriptor *d);
 enum manifest_kind { MANIFEST_IMAGE, MANIFEST_INDEX };
 
 struct manifest {
-	/* Free a descriptor's strings (one filled by a parser or resolver that
- * copied them; annotations are a new reference there). */
-void descriptor_release(struct descriptor *d);
-
-enum manifest_kind kind;
+	enum manifest_kind kind;
 	char *media_type;         /* effective: the document's, else the hint */
 	struct descriptor config; /* image only */
 	struct descriptor *layers;    /* image only */
