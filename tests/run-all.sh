@@ -42,7 +42,7 @@ for suite in $suites; do
 			[ -x "$t" ] && run_suite "unit-$(basename "$t")" "$t"
 		done ;;
 	cli) run_suite cli python3 "$here/cli/run-cases.py" "$here/cli" ;;
-	corpus) run_suite corpus "$here/cli/jq-corpus.sh" ;;
+	corpus) run_suite corpus python3 "$here/cli/jq_corpus.py" ;;
 	fuzz)
 		for f in "$build"/fuzz/fuzz_*; do
 			[ -x "$f" ] || continue

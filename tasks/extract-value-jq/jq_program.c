@@ -14,11 +14,6 @@ struct jq_program {
 	struct strbuf messages; /* what libjq reported while compiling */
 };
 
-struct input_state {
-	struct json_stream *stream;
-	err_t *error; /* a read/parse error met while the program pulled input */
-	size_t count;
-};
 
 static void collect_message(void *data, jv msg)
 {
@@ -128,20 +123,6 @@ void jq_program_free(struct jq_program *p)
 	free(p);
 }
 
-static jv next_input(jq_state *jq, void *data)
-{
-	(void)jq;
-	struct input_state *in = data;
-	jv v = jv_invalid();
-	if (in->error)
-		return v;
-	in->error = json_stream_next(in->stream, &v);
-	if (in->error)
-		return jv_invalid_with_msg(jv_string("input is not valid JSON"));
-	if (jv_is_valid(v))
-		in->count++;
-	return v;
-}
 
 static err_t *emit_value(jv result, bool raw, jq_output_fn emit, void *data)
 {
@@ -180,7 +161,7 @@ static err_t *halted(jq_state *jq)
 }
 
 /* Run the program on one input; returns the first error. */
-static err_t *run_one(struct jq_program *p, struct input_state *in, jv value, bool raw, jq_output_fn emit,
+static err_t *run_one(struct jq_program *p, struct json_stream *in, jv value, bool raw, jq_output_fn emit,
 		      void *data, bool *stop)
 {
 	jq_start(p->jq, value, 0);
@@ -190,46 +171,35 @@ static err_t *run_one(struct jq_program *p, struct input_state *in, jv value, bo
 		if (e)
 			return e;
 	}
-	if (in->error) {
-		jv_free(result);
-		err_t *e = in->error;
-		in->error = NULL;
-		return e;
-	}
 	if (jq_halted(p->jq)) {
 		jv_free(result);
 		*stop = true;
 		return halted(p->jq);
 	}
-	if (jv_invalid_has_msg(jv_copy(result))) {
-		jv msg = jv_invalid_get_msg(result);
-		struct strbuf text = STRBUF_INIT;
-		collect_message(&text, msg);
-		err_t *e = err_new(EXIT_FAILED, "jq: error (at %s, input %zu): %s", json_stream_name(in->stream),
-				   in->count, sb_str(&text));
-		sb_release(&text);
-		return e;
+	if (!jv_invalid_has_msg(jv_copy(result))) {
+		jv_free(result);
+		return NULL;
 	}
-	jv_free(result);
-	return NULL;
+	jv msg = jv_invalid_get_msg(result);
+	struct strbuf text = STRBUF_INIT;
+	collect_message(&text, msg);
+	char *where = json_stream_position(in, p->jq);
+	err_t *e = err_new(EXIT_FAILED, "jq: error (at %s): %s", where, sb_str(&text));
+	free(where);
+	sb_release(&text);
+	return e;
 }
 
 err_t *jq_program_run(struct jq_program *p, struct json_stream *input, bool raw, jq_output_fn emit, void *data)
 {
-	struct input_state in = { .stream = input };
-	jq_set_input_cb(p->jq, next_input, &in);
+	json_stream_attach(input, p->jq);
 	bool stop = false;
-	err_t *e = NULL;
-	while (!e && !stop) {
-		jv value = next_input(p->jq, &in);
-		if (!jv_is_valid(value)) {
-			jv_free(value);
-			e = in.error;
-			in.error = NULL;
-			break;
-		}
-		e = run_one(p, &in, value, raw, emit, data, &stop);
+	while (!stop) {
+		jv value;
+		TRY(json_stream_next(input, &value));
+		if (!jv_is_valid(value))
+			return NULL;
+		TRY(run_one(p, input, value, raw, emit, data, &stop));
 	}
-	err_free(in.error);
-	return e;
+	return NULL;
 }

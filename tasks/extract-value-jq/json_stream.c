@@ -1,38 +1,41 @@
 #include "json_stream.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 
+#include "strbuf.h"
 #include "xalloc.h"
 
-#define CHUNK_SIZE (64 * 1024)
-
 struct json_stream {
-	jv_parser *parser;
-	int fd;              /* -1 for a buffer */
 	const char *name;
-	bool fed_last;       /* the parser has been told no more input follows */
-	char chunk[];        /* CHUNK_SIZE bytes for fd streams */
+	jq_util_input_state *reader; /* files and stdin */
+	jv_parser *parser;           /* inline text */
+	struct strbuf reader_errors; /* what libjq's reader reported */
 };
 
-struct json_stream *json_stream_from_fd(int fd, const char *name)
+static void collect_reader_error(void *data, const char *msg)
 {
-	struct json_stream *s = xcalloc(1, sizeof *s + CHUNK_SIZE);
-	s->parser = jv_parser_new(0);
-	s->fd = fd;
+	struct strbuf *sb = data;
+	if (sb->len)
+		sb_adds(sb, "; ");
+	sb_adds(sb, msg);
+}
+
+struct json_stream *json_stream_from_path(const char *path, const char *name)
+{
+	struct json_stream *s = xcalloc(1, sizeof *s);
 	s->name = name;
+	s->reader = jq_util_input_init(collect_reader_error, &s->reader_errors);
+	jq_util_input_set_parser(s->reader, jv_parser_new(0), 0);
+	jq_util_input_add_input(s->reader, path);
 	return s;
 }
 
 struct json_stream *json_stream_from_buffer(const char *data, size_t len, const char *name)
 {
 	struct json_stream *s = xcalloc(1, sizeof *s);
-	s->parser = jv_parser_new(0);
-	s->fd = -1;
 	s->name = name;
+	s->parser = jv_parser_new(0);
 	jv_parser_set_buf(s->parser, data, (int)len, 0);
-	s->fed_last = true;
 	return s;
 }
 
@@ -40,49 +43,57 @@ void json_stream_free(struct json_stream *s)
 {
 	if (!s)
 		return;
-	jv_parser_free(s->parser);
+	if (s->reader)
+		jq_util_input_free(&s->reader);
+	if (s->parser)
+		jv_parser_free(s->parser);
+	sb_release(&s->reader_errors);
 	free(s);
 }
 
-const char *json_stream_name(const struct json_stream *s)
+static jv next_from_buffer(jq_state *jq, void *data)
 {
-	return s->name;
+	(void)jq;
+	struct json_stream *s = data;
+	return jv_parser_next(s->parser);
 }
 
-/* Hand the parser the next chunk; the previous one has been consumed. */
-static err_t *feed(struct json_stream *s)
+void json_stream_attach(struct json_stream *s, jq_state *jq)
 {
-	ssize_t n;
-	do
-		n = read(s->fd, s->chunk, CHUNK_SIZE);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return err_errno(EXIT_FAILED, "cannot read %s", s->name);
-	s->fed_last = n == 0;
-	jv_parser_set_buf(s->parser, s->chunk, (int)n, !s->fed_last);
-	return NULL;
+	if (s->reader)
+		jq_set_input_cb(jq, jq_util_input_next_input_cb, s->reader);
+	else
+		jq_set_input_cb(jq, next_from_buffer, s);
 }
 
 err_t *json_stream_next(struct json_stream *s, jv *out)
 {
-	for (;;) {
-		jv v = jv_parser_next(s->parser);
-		if (jv_is_valid(v)) {
-			*out = v;
-			return NULL;
-		}
-		if (jv_invalid_has_msg(jv_copy(v))) {
-			jv msg = jv_invalid_get_msg(v);
-			err_t *e = err_new(EXIT_USAGE, "invalid JSON in %s: %s", s->name, jv_string_value(msg));
-			jv_free(msg);
-			*out = jv_invalid();
-			return e;
-		}
+	jv v = s->reader ? jq_util_input_next_input(s->reader) : jv_parser_next(s->parser);
+	*out = jv_invalid();
+	if (s->reader && jq_util_input_errors(s->reader)) {
 		jv_free(v);
-		if (s->fed_last) {
-			*out = jv_invalid();
-			return NULL;
-		}
-		TRY(feed(s));
+		return err_new(EXIT_USAGE, "cannot read %s: %s", s->name, sb_str(&s->reader_errors));
 	}
+	if (jv_is_valid(v)) {
+		*out = v;
+		return NULL;
+	}
+	if (!jv_invalid_has_msg(jv_copy(v))) {
+		jv_free(v);
+		return NULL;
+	}
+	jv msg = jv_invalid_get_msg(v);
+	err_t *e = err_new(EXIT_USAGE, "invalid JSON in %s: %s", s->name, jv_string_value(msg));
+	jv_free(msg);
+	return e;
+}
+
+char *json_stream_position(struct json_stream *s, jq_state *jq)
+{
+	if (!s->reader)
+		return xstrdup(s->name);
+	jv pos = jq_util_input_get_position(jq);
+	char *text = xstrdup(jv_is_valid(pos) ? jv_string_value(pos) : s->name);
+	jv_free(pos);
+	return text;
 }

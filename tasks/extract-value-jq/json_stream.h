@@ -1,25 +1,30 @@
-/* A stream of JSON values (zero or more, whitespace separated, as jq reads
- * them) from a file descriptor or a memory buffer, parsed by libjq's parser
- * in fixed-size chunks: memory holds one value, never the whole input. */
+/* The JSON values a jq program reads (zero or more, whitespace separated):
+ * from a file or stdin through libjq's own input reader (so `input`,
+ * `inputs`, `input_filename` and `input_line_number` behave as in jq, and
+ * memory holds one value, never the whole input), or from inline text. */
 #ifndef EXTRACT_JSON_STREAM_H
 #define EXTRACT_JSON_STREAM_H
 
-#include <jv.h>
-#include <stdbool.h>
+#include <jq.h>
 #include <stddef.h>
 
 #include "error.h"
 
 struct json_stream;
 
-/* Streams take a name for messages ("<stdin>", a path, "param json"). */
-struct json_stream *json_stream_from_fd(int fd, const char *name);
+/* path "-" is stdin. The file must already be known to be readable. */
+struct json_stream *json_stream_from_path(const char *path, const char *name);
+/* data must outlive the stream. */
 struct json_stream *json_stream_from_buffer(const char *data, size_t len, const char *name);
 void json_stream_free(struct json_stream *s);
+
+/* Let the program pull inputs (input/inputs) from this stream. */
+void json_stream_attach(struct json_stream *s, jq_state *jq);
 
 /* Next value into *out; *out is jv_invalid() at the end of the stream.
  * Malformed input is an EXIT_USAGE error with line and column. */
 err_t *json_stream_next(struct json_stream *s, jv *out);
-const char *json_stream_name(const struct json_stream *s);
+/* "name" or "name:line" for messages about the current value. */
+char *json_stream_position(struct json_stream *s, jq_state *jq);
 
 #endif

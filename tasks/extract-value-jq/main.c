@@ -1,6 +1,6 @@
 /* extract-value-jq: run a jq program over a JSON document (a mounted config
  * map or secret, inline text, or stdin) and publish what it yields. */
-#include <fcntl.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +59,7 @@ static err_t *collect_output(const char *text, size_t len, bool is_null, void *d
 	return NULL;
 }
 
-static err_t *open_input(const struct params *p, int *fd, struct json_stream **out)
+static err_t *open_input(const struct params *p, struct json_stream **out)
 {
 	const char *text = params_str(p, "json");
 	const char *file = params_str(p, "json-file");
@@ -70,13 +70,15 @@ static err_t *open_input(const struct params *p, int *fd, struct json_stream **o
 		return NULL;
 	}
 	if (file && *file) {
-		*fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (*fd < 0)
-			return err_errno(EXIT_USAGE, "cannot open json-file %s", file);
-		*out = json_stream_from_fd(*fd, file);
+		struct stat st;
+		if (access(file, R_OK) < 0 || stat(file, &st) < 0)
+			return err_errno(EXIT_USAGE, "cannot read json-file %s", file);
+		if (S_ISDIR(st.st_mode))
+			return err_new(EXIT_USAGE, "json-file %s is a directory", file);
+		*out = json_stream_from_path(file, file);
 		return NULL;
 	}
-	*out = json_stream_from_fd(STDIN_FILENO, "<stdin>");
+	*out = json_stream_from_path("-", "<stdin>");
 	return NULL;
 }
 
@@ -101,10 +103,9 @@ static err_t *run(const struct params *p, struct results *r)
 	struct jq_program *program = NULL;
 	TRY(jq_program_compile(params_str(p, "expression"), &opts, &program));
 
-	_cleanup_close_ int fd = -1;
 	struct json_stream *input = NULL;
 	struct collected out = { STRBUF_INIT, 0, false };
-	err_t *e = open_input(p, &fd, &input);
+	err_t *e = open_input(p, &input);
 	if (!e)
 		e = jq_program_run(program, input, params_bool(p, "raw"), collect_output, &out);
 	if (!e && fflush(stdout) != 0)
