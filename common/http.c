@@ -1,0 +1,623 @@
+/* libcurl wrapper with retries, resumable downloads and redacted tracing
+ * (see http.h). */
+#include "http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define DEFAULT_MAX_BODY (4u << 20)
+
+struct http_client {
+	CURL *curl;
+	struct http_options o;
+	char *ca_file, *ca_path, *client_cert, *client_key, *user_agent;
+	char **insecure;
+	size_t n_insecure;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+err_t *http_client_new(const struct http_options *opts, struct http_client **out)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return err_new(EXIT_FAILED, "cannot initialise libcurl: %s", curl_easy_strerror(global_rc));
+	struct http_client *c = xcalloc(1, sizeof *c);
+	if (opts)
+		c->o = *opts;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		free(c);
+		return err_new(EXIT_FAILED, "cannot initialise libcurl");
+	}
+	if (!c->o.connect_timeout_ms)
+		c->o.connect_timeout_ms = 15000;
+	if (!c->o.low_speed_time_s)
+		c->o.low_speed_time_s = 60;
+	if (!c->o.backoff_initial_ms)
+		c->o.backoff_initial_ms = 500;
+	if (!c->o.backoff_max_ms)
+		c->o.backoff_max_ms = 20000;
+	if (c->o.retries < 0)
+		c->o.retries = 0;
+	const char *ca_env = getenv("SSL_CERT_FILE");
+	c->ca_file = dup_or_null(opts && opts->ca_file ? opts->ca_file : ca_env);
+	c->ca_path = dup_or_null(opts ? opts->ca_path : NULL);
+	c->client_cert = dup_or_null(opts ? opts->client_cert : NULL);
+	c->client_key = dup_or_null(opts ? opts->client_key : NULL);
+	c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
+						 : xasprintf("secure-pipeline/%s", PIPELINE_VERSION);
+	for (size_t i = 0; opts && i < opts->n_insecure_hosts; i++)
+		http_client_add_insecure_host(c, opts->insecure_hosts[i]);
+	c->o.insecure_hosts = NULL;
+	c->o.n_insecure_hosts = 0;
+	*out = c;
+	return NULL;
+}
+
+void http_client_add_insecure_host(struct http_client *c, const char *host)
+{
+	c->insecure = xrealloc(c->insecure, (c->n_insecure + 1) * sizeof *c->insecure);
+	c->insecure[c->n_insecure++] = xstrdup(host);
+}
+
+void http_client_free(struct http_client *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c->ca_file);
+	free(c->ca_path);
+	free(c->client_cert);
+	free(c->client_key);
+	free(c->user_agent);
+	for (size_t i = 0; i < c->n_insecure; i++)
+		free(c->insecure[i]);
+	free(c->insecure);
+	free(c);
+}
+
+/* host and host:port of a URL's authority */
+static void url_host(const char *url, char **host, char **hostport)
+{
+	*host = *hostport = NULL;
+	CURLU *u = curl_url();
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		char *h = NULL, *p = NULL;
+		curl_url_get(u, CURLUPART_HOST, &h, 0);
+		curl_url_get(u, CURLUPART_PORT, &p, 0);
+		if (h) {
+			*host = xstrdup(h);
+			*hostport = p ? xasprintf("%s:%s", h, p) : xstrdup(h);
+		}
+		curl_free(h);
+		curl_free(p);
+	}
+	curl_url_cleanup(u);
+}
+
+static bool host_insecure(const struct http_client *c, const char *url)
+{
+	if (!c->n_insecure)
+		return false;
+	_cleanup_free_ char *host = NULL, *hostport = NULL;
+	url_host(url, &host, &hostport);
+	if (!host)
+		return false;
+	for (size_t i = 0; i < c->n_insecure; i++)
+		if (!strcasecmp(c->insecure[i], host) || !strcasecmp(c->insecure[i], hostport))
+			return true;
+	return false;
+}
+
+/* ---- one transfer ---- */
+
+struct transfer {
+	struct http_client *c;
+	const struct http_request *req;
+	struct http_response *resp;
+	err_t *cb_err;        /* error from a callback: returned as is */
+	/* request body */
+	size_t body_pos;
+	uint64_t body_sent;
+	/* response */
+	uint64_t delivered;   /* bytes given to on_body over all attempts */
+	uint64_t skip;        /* bytes to drop (server ignored Range) */
+	uint64_t received;    /* body bytes this attempt */
+	bool status_known;
+	long status;
+};
+
+static void headers_reset(struct http_response *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		free(r->headers[i]);
+	free(r->headers);
+	r->headers = NULL;
+	r->n_headers = 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t len = size * n;
+	size_t l = len;
+	while (l && (data[l - 1] == '\n' || data[l - 1] == '\r'))
+		l--;
+	if (l >= 5 && !strncmp(data, "HTTP/", 5)) {
+		headers_reset(t->resp);
+		t->status_known = false;
+		return len;
+	}
+	if (l == 0)
+		return len;
+	if (t->resp->n_headers >= 1000)
+		return len; /* bounded */
+	struct http_response *r = t->resp;
+	r->headers = xrealloc(r->headers, (r->n_headers + 1) * sizeof *r->headers);
+	r->headers[r->n_headers++] = xstrndup(data, l);
+	return len;
+}
+
+static size_t on_write(char *data, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t len = size * n;
+	if (!t->status_known) {
+		curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->status);
+		t->status_known = true;
+		if (t->req->on_body && t->status == 200 && t->delivered > 0)
+			t->skip = t->delivered; /* Range ignored: replay from 0, drop what we have */
+	}
+	t->received += len;
+	bool to_sink = t->req->on_body && t->status >= 200 && t->status < 300;
+	if (!to_sink) {
+		size_t max = t->req->max_body ? t->req->max_body : DEFAULT_MAX_BODY;
+		if (!t->req->on_body && t->status >= 200 && t->status < 300 && t->resp->body.len + len > max) {
+			t->cb_err = err_new(EXIT_FAILED, "%s: response body larger than %zu bytes", t->req->url, max);
+			return 0;
+		}
+		/* error bodies: keep the first 64 KiB for messages */
+		size_t room = t->resp->body.len < 65536 ? 65536 - t->resp->body.len : 0;
+		if (t->status >= 200 && t->status < 300)
+			room = len;
+		sb_add(&t->resp->body, data, len < room ? len : room);
+		return len;
+	}
+	const char *p = data;
+	size_t left = len;
+	if (t->skip) {
+		size_t drop = left < t->skip ? left : (size_t)t->skip;
+		t->skip -= drop;
+		p += drop;
+		left -= drop;
+	}
+	if (left) {
+		err_t *e = t->req->on_body(p, left, t->req->body_ctx_out);
+		if (e) {
+			t->cb_err = e;
+			return 0;
+		}
+		t->delivered += left;
+	}
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t cap = size * n;
+	const struct http_request *req = t->req;
+	if (req->body_read) {
+		size_t got = 0;
+		err_t *e = req->body_read(buf, cap, &got, req->body_ctx);
+		if (e) {
+			t->cb_err = e;
+			return CURL_READFUNC_ABORT;
+		}
+		t->body_sent += got;
+		return got;
+	}
+	size_t left = req->body_len - t->body_pos;
+	size_t m = left < cap ? left : cap;
+	if (m)
+		memcpy(buf, (const char *)req->body + t->body_pos, m);
+	t->body_pos += m;
+	t->body_sent += m;
+	return m;
+}
+
+static err_t *rewind_body(struct transfer *t)
+{
+	t->body_pos = 0;
+	t->body_sent = 0;
+	if (t->req->body_read && t->req->body_rewind)
+		return t->req->body_rewind(t->req->body_ctx);
+	return NULL;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+	struct transfer *t = ud;
+	if (offset != 0 || origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (t->req->body_read && !t->req->body_rewind)
+		return CURL_SEEKFUNC_CANTSEEK;
+	err_t *e = rewind_body(t);
+	if (e) {
+		t->cb_err = e;
+		return CURL_SEEKFUNC_FAIL;
+	}
+	return CURL_SEEKFUNC_OK;
+}
+
+/* libcurl's verbose trace, into the debug log with credentials redacted */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+	(void)h;
+	(void)ud;
+	if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+		return 0;
+	const char *tag = type == CURLINFO_TEXT ? "*" : type == CURLINFO_HEADER_IN ? "<" : ">";
+	const char *p = data, *end = data + size;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t printable = l;
+		while (printable && (p[printable - 1] == '\r'))
+			printable--;
+		if (printable) {
+			if ((printable > 14 && !strncasecmp(p, "authorization:", 14)) ||
+			    (printable > 20 && !strncasecmp(p, "proxy-authorization:", 20))) {
+				const char *colon = memchr(p, ':', printable);
+				log_debug("curl %s %.*s: " LOG_REDACTED, tag, (int)(colon - p), p);
+			} else {
+				log_debug("curl %s %.*s", tag, (int)(printable > 2000 ? 2000 : printable), p);
+			}
+		}
+		p += l + 1;
+	}
+	return 0;
+}
+
+static bool retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_AGAIN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool retryable_status(long s)
+{
+	return s == 429 || s == 408 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static long jitter_ms(long cap)
+{
+	unsigned int r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (unsigned int)time(NULL) * 2654435761u;
+	return cap > 0 ? (long)(r % (unsigned long)(cap + 1)) : 0;
+}
+
+/* Retry-After: delta-seconds or an HTTP date; -1 if absent/unreadable */
+static long retry_after_ms(const struct http_response *r)
+{
+	const char *v = http_response_header(r, "Retry-After");
+	if (!v)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (isdigit((unsigned char)*v)) {
+		char *end;
+		long s = strtol(v, &end, 10);
+		return s < 0 ? -1 : (s > 86400 ? 86400000 : s * 1000);
+	}
+	time_t when = curl_getdate(v, NULL);
+	if (when < 0)
+		return -1;
+	time_t now = time(NULL);
+	return when > now ? (long)(when - now) * 1000 : 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void register_auth_secrets(const char *const *headers)
+{
+	for (size_t i = 0; headers && headers[i]; i++) {
+		const char *h = headers[i];
+		if (strncasecmp(h, "authorization:", 14) && strncasecmp(h, "proxy-authorization:", 20))
+			continue;
+		const char *v = strchr(h, ':') + 1;
+		while (*v == ' ')
+			v++;
+		log_secret(v);
+		const char *sp = strchr(v, ' ');
+		if (sp)
+			log_secret(sp + 1);
+	}
+}
+
+static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_hdr)
+{
+	struct http_client *c = t->c;
+	const struct http_request *req = t->req;
+	CURL *h = c->curl;
+	const char *method = req->method ? req->method : "GET";
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
+	if (c->o.total_timeout_ms > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->o.total_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.low_speed_time_s);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->ca_path)
+		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
+	if (c->client_cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
+	if (c->client_key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
+	if (host_insecure(c, req->url)) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (req->follow_redirects) {
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	}
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	if (log_enabled(LOG_DEBUG)) {
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	}
+
+	for (size_t i = 0; req->headers && req->headers[i]; i++)
+		*hdrs = curl_slist_append(*hdrs, req->headers[i]);
+	if (t->delivered > 0 && req->resumable) {
+		*range_hdr = xasprintf("Range: bytes=%llu-", (unsigned long long)t->delivered);
+		*hdrs = curl_slist_append(*hdrs, *range_hdr);
+	}
+
+	bool has_body = req->body || req->body_read;
+	if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(method, "GET") && !has_body) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else if (!strcmp(method, "POST") && !has_body) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	} else if (!strcmp(method, "DELETE") && !has_body) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	} else {
+		/* PUT, PATCH, POST with a body: streamed from on_read */
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, t);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
+		curl_off_t size = req->body_read ? (curl_off_t)req->body_size : (curl_off_t)req->body_len;
+		if (!has_body)
+			size = 0;
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
+		if (strcmp(method, "PUT"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		*hdrs = curl_slist_append(*hdrs, "Expect:");
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
+	return NULL;
+}
+
+err_t *http_do(struct http_client *c, const struct http_request *req, struct http_response *resp)
+{
+	http_response_release(resp);
+	register_auth_secrets(req->headers);
+	struct transfer t = { .c = c, .req = req, .resp = resp };
+	const char *method = req->method ? req->method : "GET";
+	int max_attempts = req->no_retry ? 1 : c->o.retries + 1;
+	char errbuf[CURL_ERROR_SIZE];
+	struct strbuf last = STRBUF_INIT;
+
+	for (int attempt = 1;; attempt++) {
+		headers_reset(resp);
+		sb_reset(&resp->body);
+		free(resp->effective_url);
+		resp->effective_url = NULL;
+		resp->status = 0;
+		t.status_known = false;
+		t.received = 0;
+		t.skip = 0;
+		struct curl_slist *hdrs = NULL;
+		_cleanup_free_ char *range_hdr = NULL;
+		err_t *e = rewind_body(&t);
+		if (e) {
+			sb_release(&last);
+			return e;
+		}
+		setup(&t, &hdrs, &range_hdr);
+		errbuf[0] = '\0';
+		curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+		CURLcode rc = curl_easy_perform(c->curl);
+		curl_slist_free_all(hdrs);
+		resp->attempts = attempt;
+		if (t.cb_err) {
+			sb_release(&last);
+			return t.cb_err;
+		}
+		char *eff = NULL;
+		curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff);
+		resp->effective_url = xstrdup(eff ? eff : req->url);
+
+		long wait = -1;
+		bool again = false;
+		sb_reset(&last);
+		if (rc == CURLE_OK) {
+			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+			log_debug("%s %s -> %ld (%llu bytes%s)", method, req->url, resp->status,
+				  (unsigned long long)t.received, attempt > 1 ? ", retried" : "");
+			if (retryable_status(resp->status)) {
+				again = true;
+				wait = retry_after_ms(resp);
+				sb_addf(&last, "HTTP %ld", resp->status);
+			}
+		} else {
+			log_debug("%s %s -> %s%s%s", method, req->url, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
+				  errbuf);
+			sb_addf(&last, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			if (!retryable_curl(rc)) {
+				err_t *err = err_new(EXIT_FAILED, "%s %s: %s", method, req->url, sb_str(&last));
+				sb_release(&last);
+				return err;
+			}
+			again = true;
+		}
+		if (!again) {
+			sb_release(&last);
+			return NULL;
+		}
+		/* a streamed request body that cannot be rewound is not resent */
+		bool body_gone = req->body_read && !req->body_rewind && t.body_sent > 0;
+		if (attempt >= max_attempts || body_gone) {
+			err_t *err;
+			if (rc == CURLE_OK && !body_gone && attempt == 1 && max_attempts == 1) {
+				sb_release(&last);
+				return NULL; /* no retries asked: the caller sees the status */
+			}
+			err = err_new(EXIT_UNREACHABLE, "%s %s: %s (after %d attempt%s)", method, req->url,
+				      sb_str(&last), attempt, attempt == 1 ? "" : "s");
+			sb_release(&last);
+			return err;
+		}
+		long cap = c->o.backoff_initial_ms;
+		for (int i = 1; i < attempt && cap < c->o.backoff_max_ms; i++)
+			cap *= 2;
+		if (cap > c->o.backoff_max_ms)
+			cap = c->o.backoff_max_ms;
+		long delay = wait >= 0 ? (wait > c->o.backoff_max_ms ? c->o.backoff_max_ms : wait)
+				       : cap / 2 + jitter_ms(cap / 2);
+		log_warn("%s %s: %s; retrying in %ld ms (attempt %d of %d)", method, req->url, sb_str(&last), delay,
+			 attempt + 1, max_attempts);
+		sleep_ms(delay);
+	}
+}
+
+const char *http_response_header(const struct http_response *resp, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = resp->n_headers; i-- > 0;) {
+		const char *h = resp->headers[i];
+		if (!strncasecmp(h, name, n) && h[n] == ':') {
+			const char *v = h + n + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+void http_response_release(struct http_response *resp)
+{
+	headers_reset(resp);
+	sb_release(&resp->body);
+	free(resp->effective_url);
+	resp->effective_url = NULL;
+	resp->status = 0;
+	resp->attempts = 0;
+}
+
+err_t *http_status_error(const struct http_response *resp, const char *what)
+{
+	int code = EXIT_FAILED;
+	if (resp->status == 401 || resp->status == 403)
+		code = EXIT_AUTH;
+	else if (retryable_status(resp->status))
+		code = EXIT_UNREACHABLE;
+	struct strbuf msg = STRBUF_INIT;
+	const char *b = sb_str(&resp->body);
+	size_t n = resp->body.len > 200 ? 200 : resp->body.len;
+	for (size_t i = 0; i < n; i++)
+		sb_addc(&msg, (b[i] == '\n' || b[i] == '\r' || (unsigned char)b[i] < 0x20) ? ' ' : b[i]);
+	while (msg.len && msg.buf[msg.len - 1] == ' ')
+		msg.len--, msg.buf[msg.len] = '\0';
+	_cleanup_free_ char *safe = log_redact(sb_str(&msg));
+	sb_release(&msg);
+	if (*safe)
+		return err_new(code, "%s: HTTP %ld: %s", what, resp->status, safe);
+	return err_new(code, "%s: HTTP %ld", what, resp->status);
+}
+
+char *http_basic_auth_header(const char *user, const char *password)
+{
+	_cleanup_free_ char *plain = xasprintf("%s:%s", user ? user : "", password ? password : "");
+	size_t n = strlen(plain);
+	_cleanup_free_ char *enc = xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)plain, (int)n);
+	log_secret(password);
+	log_secret(enc);
+	return xasprintf("Authorization: Basic %s", enc);
+}
+
+char *http_urlencode(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			sb_addc(&sb, (char)*p);
+		else
+			sb_addf(&sb, "%%%02X", *p);
+	}
+	return sb_detach(&sb);
+}
