@@ -51,6 +51,17 @@ err_t *err_wrap(err_t *cause, const char *fmt, ...)
 	return e;
 }
 
+err_t *err_context(err_t *cause, const char *fmt, ...)
+{
+	if (!cause)
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(cause->code, cause, NULL, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
 void err_free(err_t *e)
 {
 	while (e) {

@@ -25,6 +25,8 @@ err_t *err_new(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 err_t *err_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Add context above cause; the new error keeps the cause's code. */
 err_t *err_wrap(err_t *cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like err_wrap, but NULL (success) passes through: err_context(f(), "..."). */
+err_t *err_context(err_t *cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_free(err_t *e);
 /* "outer: inner: root" in a fresh allocation. */
 char *err_describe(const err_t *e);

@@ -1,0 +1,378 @@
+#include "vault.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "log.h"
+#include "pkcs11.h"
+#include "xalloc.h"
+
+#define SECRET_FILE_MAX 4096
+#define KEY_FILE_MAX (64 * 1024)
+
+struct vault {
+	const struct vault_config *cfg;
+	struct p11 *p11; /* pkcs11 vault */
+};
+
+struct signer_key {
+	char *name;
+	EVP_PKEY *pub;
+	EVP_PKEY *priv;         /* file vault */
+	struct vault *vault;    /* pkcs11 vault: signs through the token */
+};
+
+static err_t *read_secret(const char *value, const char *file, const char *what, char **out)
+{
+	*out = NULL;
+	if (value && *value) {
+		*out = xstrdup(value);
+		return NULL;
+	}
+	if (!file || !*file)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(file, SECRET_FILE_MAX, &sb);
+	if (e) {
+		err_free(e); /* the cause might quote content; say only where */
+		return err_new(EXIT_AUTH, "cannot read the %s file %s", what, file);
+	}
+	while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+		sb.buf[--sb.len] = '\0';
+	if (sb.len && sb.len < LOG_SECRET_MIN) {
+		OPENSSL_cleanse(sb.buf, sb.len);
+		sb_release(&sb);
+		return err_new(EXIT_USAGE, "the %s in %s is shorter than %d characters", what, file, LOG_SECRET_MIN);
+	}
+	if (sb.len)
+		log_secret(sb_str(&sb));
+	*out = sb_detach(&sb);
+	return NULL;
+}
+
+err_t *vault_config_from_params(const struct params *p, struct vault_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->kind = params_str(p, "vault");
+	cfg->dir = params_str(p, "keystore-dir");
+	cfg->module = params_str(p, "pkcs11-module");
+	cfg->token = params_str(p, "pkcs11-token");
+	if (strcmp(cfg->kind, "file") && strcmp(cfg->kind, "pkcs11"))
+		return err_new(EXIT_USAGE, "--vault: '%s' is not file or pkcs11", cfg->kind);
+	TRY(read_secret(params_str(p, "passphrase"), params_str(p, "passphrase-file"), "passphrase", &cfg->passphrase));
+	err_t *e = read_secret(params_str(p, "pin"), params_str(p, "pin-file"), "PIN", &cfg->pin);
+	if (e)
+		vault_config_release(cfg);
+	return e;
+}
+
+static void free_secret(char **s)
+{
+	if (*s) {
+		OPENSSL_cleanse(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+void vault_config_release(struct vault_config *cfg)
+{
+	free_secret(&cfg->passphrase);
+	free_secret(&cfg->pin);
+}
+
+err_t *vault_check_name(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 64)
+		return err_new(EXIT_USAGE, "signer name must be 1 to 64 characters");
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
+		if (!ok)
+			return err_new(EXIT_USAGE, "signer name '%s': use lower-case letters, digits, '.', '_', '-'", name);
+	}
+	return NULL;
+}
+
+err_t *vault_open(const struct vault_config *cfg, struct vault **out)
+{
+	struct vault *v = xcalloc(1, sizeof *v);
+	v->cfg = cfg;
+	if (!strcmp(cfg->kind, "file")) {
+		if (!cfg->dir || !*cfg->dir) {
+			free(v);
+			return err_new(EXIT_USAGE, "the file vault needs --keystore-dir");
+		}
+	} else {
+		err_t *e = p11_open(cfg->module, cfg->token, cfg->pin, &v->p11);
+		if (e) {
+			free(v);
+			return e;
+		}
+	}
+	*out = v;
+	return NULL;
+}
+
+void vault_close(struct vault *v)
+{
+	if (!v)
+		return;
+	p11_close(v->p11);
+	free(v);
+}
+
+const char *vault_kind(const struct vault *v)
+{
+	return v->cfg->kind;
+}
+
+static char *key_path(const struct vault *v, const char *name, const char *ext)
+{
+	return xasprintf("%s/%s.%s", v->cfg->dir, name, ext);
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* File vault: write the encrypted private key, then the public key. */
+static err_t *file_store(struct vault *v, const char *name, EVP_PKEY *k)
+{
+	if (!v->cfg->passphrase || strlen(v->cfg->passphrase) < 8)
+		return err_new(EXIT_AUTH, "the file vault needs a passphrase of at least 8 characters (passphrase or passphrase-file)");
+	TRY(fs_mkdir_p(v->cfg->dir, 0700));
+	struct strbuf priv = STRBUF_INIT, pub = STRBUF_INIT;
+	err_t *e = key_private_to_pem(k, v->cfg->passphrase, &priv);
+	_cleanup_free_ char *kname = xasprintf("%s.key", name);
+	_cleanup_free_ char *pname = xasprintf("%s.pub", name);
+	if (!e)
+		e = fs_write_atomic(v->cfg->dir, kname, priv.buf, priv.len, 0600);
+	if (!e) {
+		key_public_pem(k, &pub);
+		e = fs_write_atomic(v->cfg->dir, pname, pub.buf, pub.len, 0644);
+	}
+	sb_release(&priv);
+	sb_release(&pub);
+	return e;
+}
+
+err_t *vault_create(struct vault *v, const char *name)
+{
+	TRY(vault_check_name(name));
+	if (v->p11) {
+		unsigned char point[65];
+		return err_context(p11_generate_ec(v->p11, name, point), "create signer key '%s'", name);
+	}
+	_cleanup_free_ char *path = key_path(v, name, "key");
+	if (file_exists(path))
+		return err_new(EXIT_USAGE, "signer key '%s' already exists in %s (rotate or delete it)", name, v->cfg->dir);
+	_cleanup_pkey_ EVP_PKEY *k = NULL;
+	TRY(key_generate_p256(&k));
+	return file_store(v, name, k);
+}
+
+err_t *vault_import(struct vault *v, const char *name, const char *pem, size_t len, const char *import_passphrase)
+{
+	TRY(vault_check_name(name));
+	if (v->p11)
+		return err_new(EXIT_USAGE, "keys cannot be imported into a PKCS#11 token here: token keys are made inside the token; import into the file vault");
+	_cleanup_free_ char *path = key_path(v, name, "key");
+	if (file_exists(path))
+		return err_new(EXIT_USAGE, "signer key '%s' already exists in %s", name, v->cfg->dir);
+	_cleanup_pkey_ EVP_PKEY *k = NULL;
+	TRY(err_context(key_private_from_pem(pem, len, import_passphrase, &k), "import key for '%s'", name));
+	if (!key_is_p256(k))
+		return err_new(EXIT_USAGE, "import key for '%s': only ECDSA P-256 keys are supported", name);
+	return file_store(v, name, k);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+err_t *vault_list(struct vault *v, char ***names, size_t *n)
+{
+	if (v->p11) {
+		TRY(p11_list(v->p11, names, n));
+		qsort(*names, *n, sizeof **names, cmp_str);
+		return NULL;
+	}
+	DIR *d = opendir(v->cfg->dir);
+	if (!d) {
+		if (errno == ENOENT) {
+			*names = xcalloc(1, sizeof **names);
+			*n = 0;
+			return NULL;
+		}
+		return err_errno(EXIT_FAILED, "cannot list %s", v->cfg->dir);
+	}
+	size_t cap = 8, k = 0;
+	char **out = xcalloc(cap, sizeof *out);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".key"))
+			continue;
+		char *name = xstrndup(de->d_name, len - 4);
+		err_t *e = vault_check_name(name);
+		if (e) {
+			err_free(e);
+			free(name);
+			continue;
+		}
+		if (k + 1 >= cap)
+			out = xrealloc(out, (cap *= 2) * sizeof *out);
+		out[k++] = name;
+		out[k] = NULL;
+	}
+	closedir(d);
+	qsort(out, k, sizeof *out, cmp_str);
+	*names = out;
+	*n = k;
+	return NULL;
+}
+
+err_t *vault_delete(struct vault *v, const char *name)
+{
+	TRY(vault_check_name(name));
+	if (v->p11)
+		return p11_delete(v->p11, name);
+	_cleanup_free_ char *kp = key_path(v, name, "key");
+	_cleanup_free_ char *pp = key_path(v, name, "pub");
+	if (unlink(kp) != 0) {
+		if (errno == ENOENT)
+			return err_new(EXIT_USAGE, "no signer key '%s' in %s", name, v->cfg->dir);
+		return err_errno(EXIT_FAILED, "cannot delete %s", kp);
+	}
+	if (unlink(pp) != 0 && errno != ENOENT)
+		return err_errno(EXIT_FAILED, "cannot delete %s", pp);
+	return NULL;
+}
+
+err_t *vault_public(struct vault *v, const char *name, EVP_PKEY **out)
+{
+	TRY(vault_check_name(name));
+	if (v->p11) {
+		unsigned char point[65];
+		TRY(p11_public_ec(v->p11, name, point));
+		return key_public_from_point(point, out);
+	}
+	_cleanup_free_ char *pp = key_path(v, name, "pub");
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(pp, KEY_FILE_MAX, &sb);
+	if (e) {
+		err_free(e);
+		return err_new(EXIT_USAGE, "no signer key '%s' in %s", name, v->cfg->dir);
+	}
+	e = key_public_from_pem(sb.buf, sb.len, out);
+	sb_release(&sb);
+	return err_context(e, "%s", pp);
+}
+
+static err_t *file_private(struct vault *v, const char *name, EVP_PKEY **out)
+{
+	_cleanup_free_ char *kp = key_path(v, name, "key");
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(kp, KEY_FILE_MAX, &sb);
+	if (e) {
+		err_free(e);
+		return err_new(EXIT_USAGE, "no signer key '%s' in %s", name, v->cfg->dir);
+	}
+	if (!v->cfg->passphrase) {
+		sb_release(&sb);
+		return err_new(EXIT_AUTH, "signer key '%s' is encrypted: give passphrase or passphrase-file", name);
+	}
+	e = key_private_from_pem(sb.buf, sb.len, v->cfg->passphrase, out);
+	sb_release(&sb);
+	return err_context(e, "signer key '%s'", name);
+}
+
+err_t *vault_rotate(struct vault *v, const char *name, EVP_PKEY **old_pub)
+{
+	TRY(vault_public(v, name, old_pub));
+	if (v->p11) {
+		_cleanup_free_ char *tmp = xasprintf("%s.rotating", name);
+		unsigned char point[65];
+		err_t *e = p11_generate_ec(v->p11, tmp, point);
+		if (!e)
+			e = p11_delete(v->p11, name);
+		if (!e)
+			e = p11_relabel(v->p11, tmp, name);
+		return err_context(e, "rotate signer key '%s'", name);
+	}
+	/* prove the passphrase opens the current key before replacing it */
+	_cleanup_pkey_ EVP_PKEY *cur = NULL;
+	TRY(file_private(v, name, &cur));
+	_cleanup_pkey_ EVP_PKEY *k = NULL;
+	TRY(key_generate_p256(&k));
+	return file_store(v, name, k);
+}
+
+err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out)
+{
+	TRY(vault_check_name(name));
+	struct signer_key *k = xcalloc(1, sizeof *k);
+	k->name = xstrdup(name);
+	err_t *e = vault_public(v, name, &k->pub);
+	if (!e && v->p11)
+		k->vault = v;
+	else if (!e) {
+		e = file_private(v, name, &k->priv);
+		if (!e && !key_same_public(k->priv, k->pub))
+			e = err_new(EXIT_FAILED, "signer key '%s': %s.key and %s.pub do not match", name, name, name);
+	}
+	if (e) {
+		signer_key_free(k);
+		return e;
+	}
+	*out = k;
+	return NULL;
+}
+
+EVP_PKEY *signer_key_public(const struct signer_key *k)
+{
+	return k->pub;
+}
+
+const char *signer_key_name(const struct signer_key *k)
+{
+	return k->name;
+}
+
+err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len, enum sig_format fmt,
+		       struct strbuf *sig)
+{
+	if (k->priv)
+		return key_sign(k->priv, data, len, fmt, sig);
+	unsigned char hash[32], raw[64];
+	SHA256(data, len, hash);
+	TRY(err_context(p11_sign_ec(k->vault->p11, k->name, hash, raw), "sign with '%s'", k->name));
+	if (fmt == SIG_RAW_RS)
+		sb_add(sig, raw, 64);
+	else
+		sig_raw_to_der(raw, sig);
+	return NULL;
+}
+
+void signer_key_free(struct signer_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pub);
+	EVP_PKEY_free(k->priv);
+	free(k->name);
+	free(k);
+}
