@@ -69,8 +69,15 @@ static void set_library_paths(jq_state *jq, const struct jq_program_options *opt
 	jv paths = jv_array();
 	for (size_t i = 0; i < opts->nlibrary_paths; i++)
 		paths = jv_array_append(paths, jv_string(opts->library_paths[i]));
-	if (!opts->nlibrary_paths)
-		paths = JV_ARRAY(jv_string("~/.jq"), jv_string("$ORIGIN/../lib/jq"), jv_string("$ORIGIN/lib"));
+	if (!opts->nlibrary_paths) {
+		/* jq's defaults; "~" only where there is a HOME (an empty image
+		 * may have none, and libjq leaks the path list when it cannot
+		 * expand it) */
+		if (getenv("HOME"))
+			paths = jv_array_append(paths, jv_string("~/.jq"));
+		paths = jv_array_append(paths, jv_string("$ORIGIN/../lib/jq"));
+		paths = jv_array_append(paths, jv_string("$ORIGIN/lib"));
+	}
 	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), paths);
 	jq_set_attr(jq, jv_string("JQ_ORIGIN"), jv_string(opts->origin ? opts->origin : "."));
 	char *cwd = realpath(".", NULL);

@@ -9,6 +9,7 @@ Each tests/cli/<task>/*.case file holds one or more cases:
     --- stdin           bytes fed to stdin (the final newline is kept)
     --- stdin-raw       same, without the final newline
     --- stdout          expected stdout, exactly
+    --- stdout-match    a regular expression (Python re, searched) stdout must match
     --- stderr          a regular expression (Python re, searched) stderr must match
     --- stderr-not      a regular expression stderr must NOT match (e.g. a secret)
     --- exit            expected exit code (default 0)
@@ -41,6 +42,11 @@ def parse(path):
                 section[1].append(line)
             elif line.strip() and not line.startswith("#"):
                 raise SystemExit(f"{path}: text outside a section: {line!r}")
+    # blank lines ending a section only separate it from the next one
+    for c in cases:
+        for sec in c["sections"]:
+            while sec[1] and sec[1][-1] == "\n":
+                sec[1].pop()
     return cases
 
 
@@ -71,7 +77,9 @@ def run_case(binary, case, cases_dir):
             elif kind == "stdin-raw":
                 stdin = text(lines, False).encode()
             elif kind == "stdout":
-                expect["stdout"] = text(lines)
+                expect["stdout"] = subst(text(lines))
+            elif kind == "stdout-match":
+                expect["stdout_match"] = subst(text(lines, False))
             elif kind == "stderr":
                 expect["stderr"] = text(lines, False)
             elif kind == "stderr-not":
@@ -79,7 +87,7 @@ def run_case(binary, case, cases_dir):
             elif kind == "exit":
                 expect["exit"] = int(text(lines).strip())
             elif kind == "result":
-                expect["results"][arg] = text(lines, False)
+                expect["results"][arg] = subst(text(lines, False))
             elif kind == "no-results":
                 expect["no_results"] = True
             elif kind == "file":
@@ -97,6 +105,8 @@ def run_case(binary, case, cases_dir):
             problems.append(f"exit {proc.returncode}, want {expect['exit']}")
         if "stdout" in expect and out != expect["stdout"]:
             problems.append(f"stdout {out!r}, want {expect['stdout']!r}")
+        if "stdout_match" in expect and not re.search(expect["stdout_match"], out, re.S):
+            problems.append(f"stdout {out!r} does not match {expect['stdout_match']!r}")
         if "stderr" in expect and not re.search(expect["stderr"], err):
             problems.append(f"stderr {err!r} does not match {expect['stderr']!r}")
         if "stderr_not" in expect and re.search(expect["stderr_not"], err + out):
