@@ -1,0 +1,32 @@
+#include <stdlib.h>
+
+#include "strbuf.h"
+#include "testing.h"
+
+static void test_grows_and_formats(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	CHECK_STR(sb_str(&sb), "");
+	for (int i = 0; i < 1000; i++)
+		sb_addf(&sb, "%d,", i);
+	CHECK(sb.len == strlen(sb.buf));
+	CHECK(!strncmp(sb.buf, "0,1,2,", 6));
+	sb_add(&sb, "\0x", 2); /* binary safe */
+	CHECK(sb.buf[sb.len - 2] == '\0' && sb.buf[sb.len] == '\0');
+	sb_reset(&sb);
+	CHECK(sb.len == 0 && !strcmp(sb_str(&sb), ""));
+	char *big = malloc(100000);
+	memset(big, 'a', 99999);
+	big[99999] = '\0';
+	sb_addf(&sb, "%s!", big);
+	CHECK(sb.len == 100000 && sb.buf[99999] == '!');
+	free(big);
+	char *s = sb_detach(&sb);
+	CHECK(sb.buf == NULL && strlen(s) == 100000);
+	free(s);
+	s = sb_detach(&sb);
+	CHECK_STR(s, "");
+	free(s);
+}
+
+TEST_MAIN("strbuf", TEST(test_grows_and_formats))
