@@ -1,0 +1,357 @@
+#include "auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+
+#include <git2/sys/errors.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define CRED_FILE_MAX (1 << 20)
+
+struct cred_entry {
+	struct remote_url url; /* scheme may be NULL: any (netrc) */
+	bool any_host;         /* netrc "default" */
+	char *user, *password;
+	struct cred_entry *next;
+};
+
+static void add_entry(struct auth *a, struct cred_entry *e)
+{
+	struct cred_entry **p = &a->entries;
+	while (*p)
+		p = &(*p)->next;
+	*p = e;
+}
+
+static void remember_secret(const char *s)
+{
+	if (s && strlen(s) >= LOG_SECRET_MIN)
+		log_secret(s);
+}
+
+/* git-credentials: one URL per line, https://user:password@host[:port][/path] */
+static err_t *read_credentials_file(struct auth *a, const char *path)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	TRY(fs_read_file(path, CRED_FILE_MAX, &sb));
+	char *save = NULL;
+	for (char *line = strtok_r(sb.buf ? sb.buf : (char[]){ "" }, "\r\n", &save); line;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		while (isspace((unsigned char)*line))
+			line++;
+		if (!*line || *line == '#')
+			continue;
+		struct cred_entry *e = xcalloc(1, sizeof *e);
+		err_t *err = url_parse(line, &e->url);
+		if (err || !e->url.host || !e->url.password) {
+			err_free(err);
+			url_free(&e->url);
+			free(e);
+			/* never quote the line: it may hold a password */
+			return err_new(EXIT_USAGE, "credentials-file %s: a line is not scheme://user:password@host", path);
+		}
+		e->user = xstrdup(e->url.user ? e->url.user : "");
+		e->password = xstrdup(e->url.password);
+		add_entry(a, e);
+	}
+	return NULL;
+}
+
+/* netrc: "machine H login U password P", "default login U password P" */
+static err_t *read_netrc(struct auth *a, const char *path)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	TRY(fs_read_file(path, CRED_FILE_MAX, &sb));
+	struct cred_entry *cur = NULL;
+	char *save = NULL;
+	const char *want = NULL; /* keyword waiting for its value */
+	for (char *tok = strtok_r(sb.buf ? sb.buf : (char[]){ "" }, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (want) {
+			if (!strcmp(want, "machine")) {
+				cur->url.host = xstrdup(tok);
+			} else if (!strcmp(want, "login")) {
+				free(cur->user);
+				cur->user = xstrdup(tok);
+			} else if (!strcmp(want, "password")) {
+				remember_secret(tok);
+				free(cur->password);
+				cur->password = xstrdup(tok);
+			}
+			want = NULL;
+			continue;
+		}
+		if (!strcmp(tok, "machine") || !strcmp(tok, "default")) {
+			cur = xcalloc(1, sizeof *cur);
+			cur->any_host = !strcmp(tok, "default");
+			add_entry(a, cur);
+			if (!cur->any_host)
+				want = "machine";
+		} else if (cur && (!strcmp(tok, "login") || !strcmp(tok, "password") || !strcmp(tok, "account"))) {
+			want = !strcmp(tok, "login") ? "login" : !strcmp(tok, "password") ? "password" : "account";
+		} else if (!strcmp(tok, "macdef")) {
+			break; /* macros end the part of the file we understand */
+		} else {
+			return err_new(EXIT_USAGE, "netrc-file %s: unexpected word (not shown) outside machine/login/password",
+				       path);
+		}
+	}
+	for (struct cred_entry *e = a->entries; e; e = e->next)
+		if (!e->url.scheme && !e->user)
+			e->user = xstrdup("");
+	return NULL;
+}
+
+static char *home_file(const char *rel)
+{
+	const char *home = getenv("HOME");
+	return xasprintf("%s/%s", home && *home ? home : "/", rel);
+}
+
+err_t *auth_init(struct auth *a, const struct auth_options *opt, const struct remote_url *origin)
+{
+	memset(a, 0, sizeof *a);
+	a->opt = *opt;
+	if (opt->token && *opt->token && opt->token_file && *opt->token_file)
+		return err_new(EXIT_USAGE, "give token or token-file, not both");
+	if (opt->token && *opt->token) {
+		a->token = xstrdup(opt->token);
+	} else if (opt->token_file && *opt->token_file) {
+		struct strbuf sb = STRBUF_INIT;
+		err_t *e = fs_read_file(opt->token_file, 64 * 1024, &sb);
+		if (e) {
+			sb_release(&sb);
+			return err_wrap(e, "token-file");
+		}
+		while (sb.len && isspace((unsigned char)sb.buf[sb.len - 1]))
+			sb.buf[--sb.len] = '\0';
+		a->token = sb_detach(&sb);
+		if (strlen(a->token) < LOG_SECRET_MIN)
+			return err_new(EXIT_USAGE, "token-file %s holds no token (or one too short)", opt->token_file);
+		log_secret(a->token);
+	} else if (origin->password) {
+		a->token = xstrdup(origin->password);
+		if (!a->opt.username && origin->user)
+			a->opt.username = origin->user;
+	}
+	if (origin->host) {
+		a->token_origin.host = xstrdup(origin->host);
+		a->token_origin.scheme = xstrdup(origin->scheme);
+		a->token_origin.port = origin->port ? xstrdup(origin->port) : NULL;
+	}
+	if (opt->credentials_file && *opt->credentials_file)
+		TRY(read_credentials_file(a, opt->credentials_file));
+	if (opt->netrc_file && *opt->netrc_file)
+		TRY(read_netrc(a, opt->netrc_file));
+	return NULL;
+}
+
+void auth_free(struct auth *a)
+{
+	free(a->token);
+	url_free(&a->token_origin);
+	for (struct cred_entry *e = a->entries, *next; e; e = next) {
+		next = e->next;
+		url_free(&e->url);
+		free(e->user);
+		free(e->password);
+		free(e);
+	}
+	memset(a, 0, sizeof *a);
+}
+
+void auth_reset_attempt(struct auth *a, const struct remote_url *current)
+{
+	a->current = current;
+	a->userpass_attempts = a->ssh_attempts = 0;
+	a->auth_refused = a->no_credentials = a->identity_refused = false;
+	a->why[0] = '\0';
+}
+
+static int refuse(struct auth *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct auth *a, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->why, sizeof a->why, fmt, ap);
+	va_end(ap);
+	git_error_set_str(GIT_ERROR_CALLBACK, a->why);
+	return code;
+}
+
+static const struct cred_entry *find_entry(const struct auth *a, const struct remote_url *u)
+{
+	const struct cred_entry *fallback = NULL;
+	for (const struct cred_entry *e = a->entries; e; e = e->next) {
+		if (e->any_host) {
+			if (!fallback)
+				fallback = e;
+			continue;
+		}
+		if (e->url.scheme) { /* git-credentials: scheme, host and port */
+			if (u->scheme && !strcmp(e->url.scheme, u->scheme) && url_same_origin(&e->url, u))
+				return e;
+		} else if (e->url.host && u->host && !strcasecmp(e->url.host, u->host)) {
+			return e; /* netrc: host only */
+		}
+	}
+	return fallback;
+}
+
+static int userpass(struct auth *a, git_credential **out, const char *url, const char *url_user)
+{
+	struct remote_url u;
+	err_t *e = url_parse(url, &u);
+	if (e) {
+		err_free(e);
+		return refuse(a, GIT_EAUTH, "cannot parse the URL asking for credentials");
+	}
+	const char *user = NULL, *pass = NULL;
+	if (a->token && url_same_origin(&a->token_origin, &u)) {
+		user = a->opt.username ? a->opt.username : url_user && *url_user ? url_user : "x-access-token";
+		pass = a->token;
+	} else {
+		const struct cred_entry *c = find_entry(a, &u);
+		if (c) {
+			user = c->user && *c->user ? c->user : url_user ? url_user : "";
+			pass = c->password ? c->password : "";
+		}
+	}
+	int rc;
+	if (!pass) {
+		a->no_credentials = true;
+		rc = refuse(a, GIT_EAUTH,
+			    "%s asked for credentials and none were given for it (token, token-file, credentials-file, netrc-file)",
+			    u.host ? u.host : "the server");
+	} else if (++a->userpass_attempts > 1) {
+		a->auth_refused = true;
+		rc = refuse(a, GIT_EAUTH, "%s refused the credentials for user '%s'", u.host ? u.host : "the server", user);
+	} else {
+		rc = git_credential_userpass_plaintext_new(out, user, pass);
+	}
+	url_free(&u);
+	return rc;
+}
+
+static int ssh_key(struct auth *a, git_credential **out, const char *url_user)
+{
+	const char *user = url_user && *url_user ? url_user : "git";
+	if (++a->ssh_attempts > 1) {
+		a->auth_refused = true;
+		return refuse(a, GIT_EAUTH, "the SSH server refused the key for user '%s'", user);
+	}
+	_cleanup_free_ char *key = NULL;
+	if (a->opt.ssh_key && *a->opt.ssh_key) {
+		key = xstrdup(a->opt.ssh_key);
+	} else {
+		static const char *const names[] = { ".ssh/id_ed25519", ".ssh/id_ecdsa", ".ssh/id_rsa" };
+		for (size_t i = 0; i < sizeof names / sizeof *names && !key; i++) {
+			char *p = home_file(names[i]);
+			if (access(p, R_OK) == 0)
+				key = p;
+			else
+				free(p);
+		}
+	}
+	if (!key || access(key, R_OK) != 0) {
+		a->no_credentials = true;
+		return refuse(a, GIT_EAUTH, "no readable SSH key (give ssh-key)%s%s", key ? ": " : "", key ? key : "");
+	}
+	return git_credential_ssh_key_new(out, user, NULL, key, a->opt.ssh_passphrase);
+}
+
+static int credentials_cb(git_credential **out, const char *url, const char *username_from_url,
+			  unsigned int allowed, void *payload)
+{
+	struct auth *a = payload;
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, username_from_url && *username_from_url ? username_from_url : "git");
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return ssh_key(a, out, username_from_url);
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
+		return userpass(a, out, url, username_from_url);
+	a->no_credentials = true;
+	return refuse(a, GIT_EAUTH, "the server asked for a kind of authentication we do not support");
+}
+
+static int knownhost_type(git_cert_ssh_raw_type_t t)
+{
+	switch (t) {
+	case GIT_CERT_SSH_RAW_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	case GIT_CERT_SSH_RAW_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+	case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
+	default: return -1;
+	}
+}
+
+static int check_host_key(struct auth *a, const git_cert_hostkey *hk, const char *host)
+{
+	a->identity_refused = true; /* until proven otherwise */
+	int type = knownhost_type(hk->raw_type);
+	if (!(hk->type & GIT_CERT_SSH_RAW) || type < 0)
+		return refuse(a, GIT_ECERTIFICATE, "the SSH host key of %s is of a type we cannot check", host);
+	_cleanup_free_ char *path = a->opt.known_hosts && *a->opt.known_hosts ? xstrdup(a->opt.known_hosts)
+									  : home_file(".ssh/known_hosts");
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	LIBSSH2_KNOWNHOSTS *kh = s ? libssh2_knownhost_init(s) : NULL;
+	int rc;
+	if (!kh) {
+		rc = refuse(a, GIT_ECERTIFICATE, "cannot set up the known_hosts check");
+	} else if (libssh2_knownhost_readfile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		rc = refuse(a, GIT_ECERTIFICATE, "cannot read known_hosts file %s (give known-hosts)", path);
+	} else {
+		int port = a->current && a->current->port ? atoi(a->current->port) : 22;
+		int check = libssh2_knownhost_checkp(kh, host, port, hk->hostkey, hk->hostkey_len,
+						     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type,
+						     NULL);
+		if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
+			a->identity_refused = false;
+			rc = 0;
+		} else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+			rc = refuse(a, GIT_ECERTIFICATE, "the SSH host key of %s:%d does NOT match %s", host, port, path);
+		} else {
+			rc = refuse(a, GIT_ECERTIFICATE, "%s:%d is not in known_hosts file %s", host, port, path);
+		}
+	}
+	if (kh)
+		libssh2_knownhost_free(kh);
+	if (s)
+		libssh2_session_free(s);
+	return rc;
+}
+
+static int certificate_cb(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct auth *a = payload;
+	if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2)
+		return check_host_key(a, (const git_cert_hostkey *)cert, host);
+	if (!a->opt.ssl_verify)
+		return 0;
+	if (valid)
+		return 0;
+	a->identity_refused = true;
+	return refuse(a, GIT_ECERTIFICATE,
+		      "the TLS certificate of %s is not trusted (give ca-file, or ssl-verify=false to skip the check)",
+		      host);
+}
+
+void auth_set_callbacks(struct auth *a, git_remote_callbacks *cb)
+{
+	cb->credentials = credentials_cb;
+	cb->certificate_check = certificate_cb;
+	cb->payload = a;
+}
