@@ -1,0 +1,663 @@
+/* OCI distribution API client (see registry.h). */
+#include "registry.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "manifest.h"
+#include "xalloc.h"
+
+#define MONOLITHIC_MAX (64ll << 20)
+#define DEFAULT_CHUNK (16u << 20)
+
+struct registry {
+	char *host;       /* as named by the user */
+	char *api_host;   /* where requests go */
+	char *repository;
+	char *scheme;     /* "https" or "http", decided on first use */
+	bool insecure;
+	size_t chunk_size;
+	int retries;
+	long backoff_ms;
+	struct http_client *http;
+	struct regauth *auth;
+	char *pull_scope, *push_scope;
+};
+
+err_t *registry_open(const char *host, const char *repository, const struct registry_options *opts,
+		     struct registry **out)
+{
+	struct registry_options none = { 0 };
+	if (!opts)
+		opts = &none;
+	if (!imageref_valid_repository(repository))
+		return err_new(EXIT_USAGE, "invalid repository name \"%.200s\"", repository);
+	struct registry *r = xcalloc(1, sizeof *r);
+	r->host = xstrdup(host);
+	r->api_host = xstrdup(!strcmp(host, "docker.io") ? "registry-1.docker.io" : host);
+	r->repository = xstrdup(repository);
+	r->insecure = opts->insecure;
+	r->chunk_size = opts->chunk_size;
+	r->retries = opts->http.retries > 0 ? opts->http.retries : 0;
+	r->backoff_ms = opts->http.backoff_initial_ms ? opts->http.backoff_initial_ms : 500;
+	r->pull_scope = xasprintf("repository:%s:pull", repository);
+	r->push_scope = xasprintf("repository:%s:pull,push", repository);
+	err_t *e = http_client_new(&opts->http, &r->http);
+	if (e) {
+		registry_close(r);
+		return e;
+	}
+	if (r->insecure)
+		http_client_add_insecure_host(r->http, r->api_host);
+	struct regauth_creds creds = { 0 };
+	if (opts->creds && *opts->creds)
+		e = regauth_creds_parse(opts->creds, &creds);
+	else
+		e = regauth_creds_lookup(opts->authfile, host, &creds);
+	if (e) {
+		registry_close(r);
+		return e;
+	}
+	r->auth = regauth_new(r->http, &creds);
+	regauth_creds_free(&creds);
+	*out = r;
+	return NULL;
+}
+
+err_t *registry_open_ref(const struct image_ref *ref, const struct registry_options *opts, struct registry **out)
+{
+	return registry_open(ref->registry, ref->repository, opts, out);
+}
+
+void registry_close(struct registry *r)
+{
+	if (!r)
+		return;
+	regauth_free(r->auth);
+	http_client_free(r->http);
+	free(r->host);
+	free(r->api_host);
+	free(r->repository);
+	free(r->scheme);
+	free(r->pull_scope);
+	free(r->push_scope);
+	free(r);
+}
+
+const char *registry_host(const struct registry *r)
+{
+	return r->host;
+}
+
+const char *registry_repository(const struct registry *r)
+{
+	return r->repository;
+}
+
+/* https, or for an insecure registry that does not speak TLS, http */
+static err_t *ensure_scheme(struct registry *r)
+{
+	if (r->scheme)
+		return NULL;
+	if (!r->insecure) {
+		r->scheme = xstrdup("https");
+		return NULL;
+	}
+	_cleanup_free_ char *url = xasprintf("https://%s/v2/", r->api_host);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .url = url, .no_retry = true };
+	err_t *e = http_do(r->http, &req, &resp);
+	http_response_release(&resp);
+	if (e) {
+		log_debug("%s: no TLS (%s); using plain http (insecure)", r->host, e->msg);
+		err_free(e);
+		r->scheme = xstrdup("http");
+	} else {
+		r->scheme = xstrdup("https");
+	}
+	return NULL;
+}
+
+static char *url_for(struct registry *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *url_for(struct registry *r, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "%s://%s", r->scheme, r->api_host);
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return sb_detach(&sb);
+}
+
+/* A Location header made absolute. */
+static char *resolve_location(struct registry *r, const char *loc)
+{
+	if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8))
+		return xstrdup(loc);
+	return url_for(r, "%s%s", loc[0] == '/' ? "" : "/", loc);
+}
+
+/* Perform req with auth: on 401, answer the challenge once and resend. */
+static err_t *send_authed(struct registry *r, struct http_request *req, const char *scopes,
+			  struct http_response *resp)
+{
+	const char *const *extra = req->headers;
+	size_t n = 0;
+	while (extra && extra[n])
+		n++;
+	_cleanup_free_ const char **hdrs = xcalloc(n + 2, sizeof *hdrs);
+	for (size_t i = 0; i < n; i++)
+		hdrs[i] = extra[i];
+	for (int round = 0; round < 2; round++) {
+		hdrs[n] = regauth_header(r->auth, scopes);
+		req->headers = hdrs;
+		err_t *e = http_do(r->http, req, resp);
+		req->headers = extra;
+		if (e)
+			return err_wrap(e, "registry %s", r->host);
+		if (resp->status != 401)
+			return NULL;
+		if (round == 1)
+			break;
+		e = regauth_challenge(r->auth, resp, scopes);
+		if (e)
+			return err_wrap(e, "registry %s, repository %s", r->host, r->repository);
+	}
+	err_t *e = http_status_error(resp, "request");
+	e->code = EXIT_AUTH;
+	return err_wrap(e, "registry %s denied access to %s (check the credentials and that they may %s it)",
+			r->host, r->repository, strstr(scopes ? scopes : "", "push") ? "push to" : "pull from");
+}
+
+static err_t *status_error(struct registry *r, const struct http_response *resp, const char *what)
+{
+	err_t *e = http_status_error(resp, what);
+	return err_wrap(e, "%s/%s", r->host, r->repository);
+}
+
+err_t *registry_ping(struct registry *r)
+{
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *url = url_for(r, "/v2/");
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .url = url };
+	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+	if (!e && resp.status != 200)
+		e = resp.status == 404 ? err_new(EXIT_FAILED, "%s does not serve the registry API (/v2/ is 404)", r->host)
+				       : status_error(r, &resp, "ping");
+	http_response_release(&resp);
+	return e;
+}
+
+/* ---- manifests ---- */
+
+void registry_manifest_release(struct registry_manifest *m)
+{
+	free(m->media_type);
+	m->media_type = NULL;
+	sb_release(&m->body);
+}
+
+err_t *registry_get_manifest(struct registry *r, const char *reference, struct registry_manifest *out)
+{
+	memset(out, 0, sizeof *out);
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, reference);
+	const char *hdrs[] = { "Accept: " MT_ACCEPT_ALL, NULL };
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .url = url, .headers = hdrs, .max_body = MANIFEST_MAX_SIZE,
+				    .follow_redirects = true };
+	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+	if (!e && resp.status == 404)
+		e = err_new(EXIT_FAILED, "manifest %s not found in %s/%s", reference, r->host, r->repository);
+	else if (!e && resp.status != 200)
+		e = status_error(r, &resp, "manifest");
+	if (e) {
+		http_response_release(&resp);
+		return e;
+	}
+	digest_buffer(resp.body.buf ? resp.body.buf : "", resp.body.len, out->digest);
+	const char *want = digest_valid(reference) ? reference : NULL;
+	const char *hdr = http_response_header(&resp, "Docker-Content-Digest");
+	if (!want && hdr && digest_valid(hdr))
+		want = hdr;
+	if (want && !digest_equal(want, out->digest)) {
+		e = err_new(EXIT_FAILED, "manifest %s from %s/%s: content has digest %s, expected %s", reference,
+			    r->host, r->repository, out->digest, want);
+		http_response_release(&resp);
+		return e;
+	}
+	const char *ct = http_response_header(&resp, "Content-Type");
+	out->media_type = ct ? xstrndup(ct, strcspn(ct, "; ")) : NULL;
+	out->body = resp.body;
+	resp.body = (struct strbuf)STRBUF_INIT;
+	http_response_release(&resp);
+	return NULL;
+}
+
+err_t *registry_head_manifest(struct registry *r, const char *reference, bool *exists, char digest_out[DIGEST_SIZE],
+			      char **media_type)
+{
+	*exists = false;
+	if (media_type)
+		*media_type = NULL;
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, reference);
+	const char *hdrs[] = { "Accept: " MT_ACCEPT_ALL, NULL };
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "HEAD", .url = url, .headers = hdrs, .follow_redirects = true };
+	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+	if (!e && resp.status == 200) {
+		*exists = true;
+		const char *d = http_response_header(&resp, "Docker-Content-Digest");
+		if (digest_out) {
+			if (d && digest_valid(d))
+				memcpy(digest_out, d, DIGEST_SIZE);
+			else
+				digest_out[0] = '\0';
+		}
+		const char *ct = http_response_header(&resp, "Content-Type");
+		if (media_type && ct)
+			*media_type = xstrndup(ct, strcspn(ct, "; "));
+	} else if (!e && resp.status != 404) {
+		e = status_error(r, &resp, "manifest HEAD");
+	}
+	http_response_release(&resp);
+	return e;
+}
+
+err_t *registry_put_manifest(struct registry *r, const char *reference, const char *media_type, const void *body,
+			     size_t len, char digest_out[DIGEST_SIZE])
+{
+	TRY(ensure_scheme(r));
+	char digest[DIGEST_SIZE];
+	digest_buffer(body, len, digest);
+	if (digest_valid(reference) && !digest_equal(reference, digest))
+		return err_new(EXIT_FAILED, "manifest to push as %s has digest %s", reference, digest);
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, reference);
+	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", media_type);
+	const char *hdrs[] = { ct, NULL };
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "PUT", .url = url, .headers = hdrs, .body = body, .body_len = len };
+	err_t *e = send_authed(r, &req, r->push_scope, &resp);
+	if (!e && resp.status != 201 && resp.status != 200)
+		e = status_error(r, &resp, "manifest upload");
+	if (!e) {
+		const char *d = http_response_header(&resp, "Docker-Content-Digest");
+		if (d && digest_valid(d) && !digest_equal(d, digest))
+			e = err_new(EXIT_FAILED, "%s/%s stored the manifest as %s, but its content has digest %s",
+				    r->host, r->repository, d, digest);
+	}
+	http_response_release(&resp);
+	if (!e && digest_out)
+		memcpy(digest_out, digest, DIGEST_SIZE);
+	if (!e)
+		log_debug("pushed manifest %s to %s/%s:%s", digest, r->host, r->repository, reference);
+	return e;
+}
+
+err_t *registry_delete_manifest(struct registry *r, const char *digest)
+{
+	TRY(ensure_scheme(r));
+	TRY(digest_check(digest, "manifest to delete"));
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, digest);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "DELETE", .url = url };
+	err_t *e = send_authed(r, &req, r->push_scope, &resp);
+	if (!e && resp.status != 202 && resp.status != 200)
+		e = status_error(r, &resp, "manifest delete");
+	http_response_release(&resp);
+	return e;
+}
+
+/* ---- blobs ---- */
+
+err_t *registry_blob_exists(struct registry *r, const char *digest, bool *exists, int64_t *size)
+{
+	*exists = false;
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/blobs/%s", r->repository, digest);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "HEAD", .url = url, .follow_redirects = true };
+	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+	if (!e && resp.status == 200) {
+		*exists = true;
+		const char *cl = http_response_header(&resp, "Content-Length");
+		if (size)
+			*size = cl ? strtoll(cl, NULL, 10) : -1;
+	} else if (!e && resp.status != 404) {
+		e = status_error(r, &resp, "blob HEAD");
+	}
+	http_response_release(&resp);
+	return e;
+}
+
+struct verify_sink {
+	struct sha256 h;
+	int64_t expected;
+	http_write_fn sink;
+	void *ctx;
+	const char *digest;
+};
+
+static err_t *verify_write(const void *data, size_t len, void *ctx)
+{
+	struct verify_sink *v = ctx;
+	if (v->expected >= 0 && (int64_t)(v->h.bytes + len) > v->expected)
+		return err_new(EXIT_FAILED, "blob %s is larger than its declared %lld bytes", v->digest,
+			       (long long)v->expected);
+	sha256_update(&v->h, data, len);
+	return v->sink(data, len, v->ctx);
+}
+
+err_t *registry_get_blob(struct registry *r, const char *digest, int64_t expected_size, http_write_fn sink, void *ctx)
+{
+	TRY(digest_check(digest, "blob"));
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/blobs/%s", r->repository, digest);
+	struct verify_sink v = { .expected = expected_size, .sink = sink, .ctx = ctx, .digest = digest };
+	sha256_init(&v.h);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .url = url, .on_body = verify_write, .body_ctx_out = &v,
+				    .follow_redirects = true, .resumable = true };
+	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+	if (!e && resp.status == 404)
+		e = err_new(EXIT_FAILED, "blob %s not found in %s/%s", digest, r->host, r->repository);
+	else if (!e && resp.status != 200 && resp.status != 206)
+		e = status_error(r, &resp, "blob download");
+	http_response_release(&resp);
+	uint64_t got = v.h.bytes;
+	char actual[DIGEST_SIZE];
+	sha256_final(&v.h, actual);
+	if (e)
+		return e;
+	if (expected_size >= 0 && (int64_t)got != expected_size)
+		return err_new(EXIT_FAILED, "blob %s from %s/%s: got %llu bytes, expected %lld", digest, r->host,
+			       r->repository, (unsigned long long)got, (long long)expected_size);
+	if (!digest_equal(actual, digest))
+		return err_new(EXIT_FAILED, "blob %s from %s/%s: content has digest %s, expected %s", digest, r->host,
+			       r->repository, actual, digest);
+	return NULL;
+}
+
+static err_t *fd_write(const void *data, size_t len, void *ctx)
+{
+	int fd = *(int *)ctx;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(EXIT_FAILED, "cannot write blob");
+		p += n;
+		len -= (size_t)n;
+	}
+	return NULL;
+}
+
+err_t *registry_get_blob_fd(struct registry *r, const char *digest, int64_t expected_size, int fd)
+{
+	return registry_get_blob(r, digest, expected_size, fd_write, &fd);
+}
+
+/* the body of an upload: a window [start, start+len) of fd */
+struct fd_window {
+	int fd;
+	off_t start, pos, end;
+};
+
+static err_t *window_read(void *buf, size_t cap, size_t *got, void *ctx)
+{
+	struct fd_window *w = ctx;
+	size_t want = (size_t)(w->end - w->pos) < cap ? (size_t)(w->end - w->pos) : cap;
+	*got = 0;
+	while (want) {
+		ssize_t n = pread(w->fd, buf, want, w->pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(EXIT_FAILED, "cannot read blob to upload");
+		if (n == 0)
+			return err_new(EXIT_FAILED, "blob file shrank while uploading");
+		w->pos += n;
+		*got = (size_t)n;
+		break;
+	}
+	return NULL;
+}
+
+static err_t *window_rewind(void *ctx)
+{
+	struct fd_window *w = ctx;
+	w->pos = w->start;
+	return NULL;
+}
+
+/* POST /blobs/uploads/ -> absolute upload URL */
+static err_t *start_upload(struct registry *r, const char *query, struct http_response *resp, char **location)
+{
+	*location = NULL;
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/blobs/uploads/%s", r->repository, query ? query : "");
+	struct http_request req = { .method = "POST", .url = url };
+	TRY(send_authed(r, &req, r->push_scope, resp));
+	if (resp->status != 202 && resp->status != 201)
+		return status_error(r, resp, "blob upload start");
+	const char *loc = http_response_header(resp, "Location");
+	if (!loc || !*loc) {
+		if (resp->status == 201)
+			return NULL;
+		return err_new(EXIT_FAILED, "%s: upload started without a Location", r->host);
+	}
+	*location = resolve_location(r, loc);
+	return NULL;
+}
+
+static char *with_query(const char *url, const char *q)
+{
+	return xasprintf("%s%s%s", url, strchr(url, '?') ? "&" : "?", q);
+}
+
+static err_t *upload_once(struct registry *r, const char *digest, int64_t size, int fd, const void *buf)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	_cleanup_free_ char *loc = NULL;
+	err_t *e = start_upload(r, NULL, &resp, &loc);
+	http_response_release(&resp);
+	if (e)
+		return e;
+	size_t chunk = r->chunk_size ? r->chunk_size : DEFAULT_CHUNK;
+	bool monolithic = buf || (r->chunk_size == 0 && size <= MONOLITHIC_MAX) || size <= (int64_t)chunk;
+	_cleanup_free_ char *dq = xasprintf("digest=%s", digest);
+	const char *octet = "Content-Type: application/octet-stream";
+	if (monolithic) {
+		_cleanup_free_ char *url = with_query(loc, dq);
+		const char *hdrs[] = { octet, NULL };
+		struct fd_window w = { fd, 0, 0, (off_t)size };
+		struct http_request req = { .method = "PUT", .url = url, .headers = hdrs, .no_retry = true };
+		if (buf) {
+			req.body = buf;
+			req.body_len = (size_t)size;
+		} else {
+			req.body_read = window_read;
+			req.body_rewind = window_rewind;
+			req.body_ctx = &w;
+			req.body_size = size;
+		}
+		e = send_authed(r, &req, r->push_scope, &resp);
+	} else {
+		for (int64_t off = 0; off < size && !e;) {
+			int64_t n = size - off < (int64_t)chunk ? size - off : (int64_t)chunk;
+			_cleanup_free_ char *range = xasprintf("Content-Range: %lld-%lld", (long long)off,
+							       (long long)(off + n - 1));
+			const char *hdrs[] = { octet, range, NULL };
+			struct fd_window w = { fd, (off_t)off, (off_t)off, (off_t)(off + n) };
+			struct http_request req = { .method = "PATCH", .url = loc, .headers = hdrs, .no_retry = true,
+						    .body_read = window_read, .body_rewind = window_rewind,
+						    .body_ctx = &w, .body_size = n };
+			e = send_authed(r, &req, r->push_scope, &resp);
+			if (!e && resp.status != 202)
+				e = status_error(r, &resp, "blob chunk upload");
+			if (!e) {
+				const char *l = http_response_header(&resp, "Location");
+				if (l && *l) {
+					free(loc);
+					loc = resolve_location(r, l);
+				}
+			}
+			http_response_release(&resp);
+			off += n;
+		}
+		if (!e) {
+			_cleanup_free_ char *url = with_query(loc, dq);
+			struct http_request req = { .method = "PUT", .url = url, .no_retry = true, .body = "",
+						    .body_len = 0 };
+			e = send_authed(r, &req, r->push_scope, &resp);
+		}
+	}
+	if (!e && resp.status != 201 && resp.status != 204 && resp.status != 200)
+		e = status_error(r, &resp, "blob upload");
+	http_response_release(&resp);
+	return e;
+}
+
+/* Uploads are restarted from the POST when an attempt fails in transit:
+ * a half-written upload session cannot be resumed reliably everywhere. */
+static err_t *upload_with_retries(struct registry *r, const char *digest, int64_t size, int fd, const void *buf)
+{
+	long delay = r->backoff_ms;
+	for (int attempt = 0;; attempt++) {
+		err_t *e = upload_once(r, digest, size, fd, buf);
+		if (!e) {
+			log_debug("uploaded blob %s (%lld bytes) to %s/%s", digest, (long long)size, r->host,
+				  r->repository);
+			return NULL;
+		}
+		if (e->code != EXIT_UNREACHABLE || attempt >= r->retries)
+			return err_wrap(e, "uploading blob %s", digest);
+		log_warn("uploading blob %s to %s failed (%s); restarting the upload", digest, r->host, e->msg);
+		err_free(e);
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (delay < 10000)
+			delay *= 2;
+	}
+}
+
+err_t *registry_put_blob_fd(struct registry *r, const char *digest, int64_t size, int fd)
+{
+	TRY(digest_check(digest, "blob"));
+	bool exists = false;
+	TRY(registry_blob_exists(r, digest, &exists, NULL));
+	if (exists) {
+		log_debug("blob %s already in %s/%s", digest, r->host, r->repository);
+		return NULL;
+	}
+	return upload_with_retries(r, digest, size, fd, NULL);
+}
+
+err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len, char digest_out[DIGEST_SIZE])
+{
+	char digest[DIGEST_SIZE];
+	digest_buffer(data, len, digest);
+	if (digest_out)
+		memcpy(digest_out, digest, DIGEST_SIZE);
+	bool exists = false;
+	TRY(registry_blob_exists(r, digest, &exists, NULL));
+	if (exists)
+		return NULL;
+	return upload_with_retries(r, digest, (int64_t)len, -1, len ? data : "");
+}
+
+err_t *registry_mount_blob(struct registry *r, const char *digest, const char *from_repository, bool *mounted)
+{
+	*mounted = false;
+	TRY(digest_check(digest, "blob"));
+	TRY(ensure_scheme(r));
+	_cleanup_free_ char *from = http_urlencode(from_repository);
+	_cleanup_free_ char *query = xasprintf("?mount=%s&from=%s", digest, from);
+	_cleanup_free_ char *url = url_for(r, "/v2/%s/blobs/uploads/%s", r->repository, query);
+	_cleanup_free_ char *scopes = xasprintf("%s repository:%s:pull", r->push_scope, from_repository);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "POST", .url = url };
+	err_t *e = send_authed(r, &req, scopes, &resp);
+	if (!e && resp.status == 201) {
+		*mounted = true;
+	} else if (!e && resp.status == 202) {
+		/* not mounted: an upload session was opened; cancel it */
+		const char *loc = http_response_header(&resp, "Location");
+		if (loc) {
+			_cleanup_free_ char *abs = resolve_location(r, loc);
+			struct http_response r2 = HTTP_RESPONSE_INIT;
+			struct http_request del = { .method = "DELETE", .url = abs, .no_retry = true };
+			err_t *de = send_authed(r, &del, r->push_scope, &r2);
+			err_free(de);
+			http_response_release(&r2);
+		}
+	} else if (!e) {
+		e = status_error(r, &resp, "blob mount");
+	}
+	http_response_release(&resp);
+	return e;
+}
+
+/* ---- tags ---- */
+
+/* Link: </v2/x/tags/list?last=a&n=100>; rel="next" */
+static char *next_link(struct registry *r, const struct http_response *resp)
+{
+	const char *l = http_response_header(resp, "Link");
+	if (!l || !strstr(l, "rel=\"next\""))
+		return NULL;
+	const char *lt = strchr(l, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (!lt || !gt)
+		return NULL;
+	_cleanup_free_ char *path = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	return resolve_location(r, path);
+}
+
+err_t *registry_list_tags(struct registry *r, registry_tag_fn fn, void *ctx)
+{
+	TRY(ensure_scheme(r));
+	char *url = url_for(r, "/v2/%s/tags/list?n=1000", r->repository);
+	for (int page = 0; url && page < 10000; page++) {
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		struct http_request req = { .url = url, .follow_redirects = true };
+		err_t *e = send_authed(r, &req, r->pull_scope, &resp);
+		free(url);
+		url = NULL;
+		if (!e && resp.status != 200)
+			e = status_error(r, &resp, "tag list");
+		json_t *doc = NULL;
+		if (!e)
+			e = json_parse(sb_str(&resp.body), resp.body.len, "tag list", &doc);
+		if (!e) {
+			json_t *tags = json_object_get(doc, "tags");
+			size_t i;
+			json_t *t;
+			json_array_foreach(tags, i, t)
+			{
+				if (json_is_string(t) && !e)
+					e = fn(json_string_value(t), ctx);
+			}
+			url = e ? NULL : next_link(r, &resp);
+		}
+		json_decref(doc);
+		http_response_release(&resp);
+		if (e) {
+			free(url);
+			return e;
+		}
+	}
+	free(url);
+	return NULL;
+}
