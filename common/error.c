@@ -8,7 +8,8 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-static err_t *err_vnew(int code, err_t *cause, const char *suffix, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static err_t *err_vnew(int code, err_t *cause, const char *suffix,
+							   const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT;
 	sb_vaddf(&sb, fmt, ap);

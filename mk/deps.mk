@@ -5,7 +5,7 @@
 
 DEPS_SRC := $(BUILD)/src
 DEPS     := $(BUILD)/deps
-DEPS_CFLAGS := -O2 -fPIC
+DEPS_CFLAGS := -O2 -g -fno-omit-frame-pointer -fPIC
 
 # $(call debian-source,package,dir-glob): fetch + unpack a source package once
 define debian-source

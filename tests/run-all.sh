@@ -19,6 +19,7 @@ export PIPELINE_BIN=$(cd "$build/asan/bin" 2>/dev/null && pwd)
 export PIPELINE_STATIC_BIN=$(cd bin 2>/dev/null && pwd)
 export PIPELINE_BUILD=$(cd "$build" && pwd)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_suite() { # name command...

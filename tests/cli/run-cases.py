@@ -60,7 +60,7 @@ def run_case(binary, case, cases_dir):
         subst = lambda s: s.replace("@TMP@", tmp).replace("@CASES@", cases_dir)
         results = os.path.join(tmp, "results")
         args, env, stdin = [], {"PATH": os.environ["PATH"]}, b""
-        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"):
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "HOME"):
             if var in os.environ:
                 env[var] = os.environ[var]
         expect = {"exit": 0, "results": {}, "no_results": False}
