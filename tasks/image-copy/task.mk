@@ -1,0 +1,2 @@
+image-copy_LIBS := $(IMAGE_LIBS)
+image-copy_DEPS := $(IMAGE_DEPS)
