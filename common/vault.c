@@ -3,7 +3,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -375,4 +379,91 @@ void signer_key_free(struct signer_key *k)
 	EVP_PKEY_free(k->priv);
 	free(k->name);
 	free(k);
+}
+
+static void der_len(struct strbuf *sb, size_t n)
+{
+	if (n < 128) {
+		sb_addc(sb, (char)n);
+	} else if (n < 256) {
+		sb_addc(sb, (char)0x81);
+		sb_addc(sb, (char)n);
+	} else {
+		sb_addc(sb, (char)0x82);
+		sb_addc(sb, (char)(n >> 8));
+		sb_addc(sb, (char)(n & 0xff));
+	}
+}
+
+static bool add_ext(X509 *x, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+	bool ok = ext && X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+err_t *signer_key_certificate(const struct signer_key *k, const char *cn, int days, struct strbuf *pem)
+{
+	/* ecdsa-with-SHA256 AlgorithmIdentifier */
+	static const unsigned char alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+	X509 *x = X509_new();
+	EVP_PKEY *scratch = NULL;
+	BIGNUM *serial = BN_new();
+	unsigned char *tbs = NULL;
+	err_t *e = NULL;
+	X509_NAME *name = X509_get_subject_name(x);
+	bool ok = X509_set_version(x, 2) && BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
+		  BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) &&
+		  X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+		  X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) &&
+		  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
+		  X509_set_issuer_name(x, name) && X509_set_pubkey(x, k->pub) &&
+		  add_ext(x, NID_key_usage, "critical,digitalSignature,keyEncipherment") &&
+		  add_ext(x, NID_ext_key_usage, "codeSigning") && add_ext(x, NID_basic_constraints, "critical,CA:FALSE");
+	/* a throwaway signature fills in the signature algorithm of the TBS
+	 * part; the real signature is then made by the vault key */
+	if (ok)
+		ok = !key_generate_p256(&scratch) && X509_sign(x, scratch, EVP_sha256()) > 0;
+	int tbs_len = ok ? i2d_re_X509_tbs(x, &tbs) : -1;
+	if (!ok || tbs_len <= 0) {
+		e = err_new(EXIT_FAILED, "cannot build a certificate for key '%s'", k->name);
+		goto out;
+	}
+	struct strbuf sig = STRBUF_INIT, body = STRBUF_INIT, der = STRBUF_INIT;
+	e = signer_key_sign(k, tbs, (size_t)tbs_len, SIG_DER, &sig);
+	if (!e) {
+		sb_add(&body, tbs, (size_t)tbs_len);
+		sb_add(&body, alg, sizeof alg);
+		sb_addc(&body, 0x03);
+		der_len(&body, sig.len + 1);
+		sb_addc(&body, 0);
+		sb_add(&body, sig.buf, sig.len);
+		sb_addc(&der, 0x30);
+		der_len(&der, body.len);
+		sb_add(&der, body.buf, body.len);
+		const unsigned char *p = (const unsigned char *)der.buf;
+		X509 *cert = d2i_X509(NULL, &p, (long)der.len);
+		if (!cert || X509_verify(cert, k->pub) != 1) {
+			e = err_new(EXIT_FAILED, "the certificate made for key '%s' does not verify", k->name);
+		} else {
+			BIO *bio = BIO_new(BIO_s_mem());
+			PEM_write_bio_X509(bio, cert);
+			char *data = NULL;
+			long n = BIO_get_mem_data(bio, &data);
+			sb_add(pem, data, (size_t)n);
+			BIO_free(bio);
+		}
+		X509_free(cert);
+	}
+	sb_release(&sig);
+	sb_release(&body);
+	sb_release(&der);
+out:
+	OPENSSL_free(tbs);
+	BN_free(serial);
+	EVP_PKEY_free(scratch);
+	X509_free(x);
+	ERR_clear_error();
+	return e;
 }

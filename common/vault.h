@@ -71,6 +71,9 @@ EVP_PKEY *signer_key_public(const struct signer_key *k);
 const char *signer_key_name(const struct signer_key *k);
 err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len, enum sig_format fmt,
 		       struct strbuf *sig);
+/* A self-signed X.509 certificate for the key (CN = cn), as Notary wants
+ * root keys ("ecdsa-x509"): signed inside the vault like everything else. */
+err_t *signer_key_certificate(const struct signer_key *k, const char *cn, int days, struct strbuf *pem);
 void signer_key_free(struct signer_key *k);
 
 #endif

@@ -1,0 +1,259 @@
+#include "cosign.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "cleanup.h"
+#include "jsonutil.h"
+#include "keys.h"
+#include "log.h"
+#include "manifest.h"
+#include "xalloc.h"
+
+#define PAYLOAD_MAX (64 * 1024)
+
+char *cosign_sig_tag(const char *digest)
+{
+	return xasprintf("sha256-%s.sig", digest_hex(digest));
+}
+
+void cosign_payload(const char *repo, const char *digest, struct strbuf *out)
+{
+	json_t *p = json_pack("{s:{s:{s:s}, s:{s:s}, s:s}, s:n}", "critical", "identity", "docker-reference", repo,
+			      "image", "docker-manifest-digest", digest, "type", "cosign container image signature",
+			      "optional");
+	err_t *e = json_canonical(p, out);
+	err_free(e); /* only strings: cannot fail */
+	json_decref(p);
+}
+
+/* The current .sig manifest, parsed; *exists false if there is none. */
+static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists)
+{
+	bool there = false;
+	*doc = NULL;
+	TRY(registry_head_manifest(r, tag, &there, NULL, NULL));
+	*exists = there;
+	if (!there)
+		return NULL;
+	struct registry_manifest m = { 0 };
+	err_t *e = registry_get_manifest(r, tag, &m);
+	if (!e)
+		e = json_parse(m.body.buf ? m.body.buf : "", m.body.len, tag, doc);
+	registry_manifest_release(&m);
+	if (!e && !json_is_array(json_object_get(*doc, "layers")))
+		e = err_new(EXIT_FAILED, "%s: not an image manifest with layers", tag);
+	return e;
+}
+
+static err_t *get_blob(struct registry *r, const char *digest, int64_t size, struct strbuf *out);
+
+static err_t *append_sink(const void *data, size_t len, void *ctx)
+{
+	struct strbuf *sb = ctx;
+	if (sb->len + len > PAYLOAD_MAX)
+		return err_new(EXIT_POLICY, "signature payload larger than %d bytes", PAYLOAD_MAX);
+	sb_add(sb, data, len);
+	return NULL;
+}
+
+static err_t *get_blob(struct registry *r, const char *digest, int64_t size, struct strbuf *out)
+{
+	if (size > PAYLOAD_MAX)
+		return err_new(EXIT_POLICY, "signature payload %s is %lld bytes (at most %d)", digest, (long long)size,
+			       PAYLOAD_MAX);
+	return registry_get_blob(r, digest, size, append_sink, out);
+}
+
+err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
+		   int conflict_retries, char sig_digest[DIGEST_SIZE])
+{
+	TRY(digest_check(digest, "image digest"));
+	struct strbuf payload = STRBUF_INIT, sig = STRBUF_INIT, sig64 = STRBUF_INIT;
+	cosign_payload(repo, digest, &payload);
+	char pdigest[DIGEST_SIZE];
+	err_t *e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
+	if (!e) {
+		b64_encode(sig.buf, sig.len, &sig64);
+		e = registry_put_blob_buffer(r, payload.buf, payload.len, pdigest);
+	}
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	for (int attempt = 0; !e; attempt++) {
+		json_t *doc = NULL;
+		bool exists = false;
+		e = get_sig_manifest(r, tag, &doc, &exists);
+		if (e) {
+			json_decref(doc);
+			break;
+		}
+		json_t *layers = exists ? json_object_get(doc, "layers") : json_array();
+		/* one signature per key: drop a previous one by this same key */
+		for (size_t i = json_array_size(layers); i-- > 0;) {
+			json_t *l = json_array_get(layers, i);
+			const char *s = json_string_value(
+				json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+			const char *d = json_string_value(json_object_get(l, "digest"));
+			if (!s || !d || strcmp(d, pdigest))
+				continue;
+			struct strbuf der = STRBUF_INIT;
+			err_t *de = b64_decode(s, strlen(s), "signature", &der);
+			if (!de)
+				de = key_verify(signer_key_public(key), payload.buf, payload.len, der.buf, der.len, SIG_DER);
+			if (!de)
+				json_array_remove(layers, i);
+			err_free(de);
+			sb_release(&der);
+		}
+		json_array_append_new(layers, json_pack("{s:s, s:I, s:s, s:{s:s}}", "mediaType", COSIGN_LAYER_TYPE,
+							"size", (json_int_t)payload.len, "digest", pdigest,
+							"annotations", COSIGN_SIG_ANNOTATION, sb_str(&sig64)));
+		/* config: cosign's, listing every layer's diff_id */
+		json_t *diff_ids = json_array();
+		size_t i;
+		json_t *l;
+		json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
+		json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
+					"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "",
+					"rootfs", "type", "layers", "diff_ids", diff_ids, "config");
+		struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
+		manifest_dump(cfg, &cfgb);
+		char cdigest[DIGEST_SIZE];
+		e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, cdigest);
+		if (!e) {
+			json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType",
+					      MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "size",
+					      (json_int_t)cfgb.len, "digest", cdigest, "layers", layers);
+			manifest_dump(m, &body);
+			json_decref(m);
+			/* a concurrent signer may have written meanwhile: re-read before
+			 * the PUT and start over if the manifest changed */
+			json_t *now = NULL;
+			bool now_exists = false;
+			e = get_sig_manifest(r, tag, &now, &now_exists);
+			bool changed = !e && (now_exists != exists || (exists && !json_equal(now, doc)));
+			json_decref(now);
+			if (!e && changed && attempt < conflict_retries) {
+				log_warn("%s: signatures changed while signing; retrying", tag);
+			} else if (!e) {
+				e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, sig_digest);
+				if (!e) {
+					json_t *after = NULL;
+					bool after_exists = false;
+					/* verify ours survived a racing writer */
+					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
+					bool kept = false;
+					json_array_foreach(json_object_get(after, "layers"), i, l) {
+						const char *s = json_string_value(json_object_get(
+							json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+						if (s && !strcmp(s, sb_str(&sig64)))
+							kept = true;
+					}
+					json_decref(after);
+					err_free(ve);
+					if (!kept && attempt < conflict_retries)
+						changed = true;
+					else if (!kept)
+						e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer", tag);
+				}
+			}
+			if (!e && changed && attempt < conflict_retries) {
+				sb_release(&cfgb);
+				sb_release(&body);
+				json_decref(cfg);
+				if (!exists)
+					json_decref(layers);
+				json_decref(doc);
+				continue;
+			}
+		}
+		sb_release(&cfgb);
+		sb_release(&body);
+		json_decref(cfg);
+		if (!exists)
+			json_decref(layers);
+		json_decref(doc);
+		break;
+	}
+	sb_release(&payload);
+	sb_release(&sig);
+	sb_release(&sig64);
+	return e;
+}
+
+static err_t *check_payload(const struct strbuf *payload, const char *repo, const char *digest)
+{
+	json_t *p = NULL;
+	TRY(json_parse(payload->buf ? payload->buf : "", payload->len, "signature payload", &p));
+	json_t *crit = json_object_get(p, "critical");
+	const char *type = json_string_value(json_object_get(crit, "type"));
+	const char *ref = json_string_value(json_object_get(json_object_get(crit, "identity"), "docker-reference"));
+	const char *d = json_string_value(json_object_get(json_object_get(crit, "image"), "docker-manifest-digest"));
+	err_t *e = NULL;
+	if (!type || strcmp(type, "cosign container image signature"))
+		e = err_new(EXIT_POLICY, "signature payload is not a cosign container image signature");
+	else if (!d || !digest_equal(d, digest))
+		e = err_new(EXIT_POLICY, "signature is for digest %s, not %s (a signature on another image)",
+			    d ? d : "(none)", digest);
+	else if (!ref || (strcmp(ref, repo) && (strncmp(ref, repo, strlen(repo)) || (ref[strlen(repo)] != ':' &&
+											 ref[strlen(repo)] != '@'))))
+		e = err_new(EXIT_POLICY, "signature names identity %s, not %s", ref ? ref : "(none)", repo);
+	json_decref(p);
+	return e;
+}
+
+err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, EVP_PKEY *pub)
+{
+	TRY(digest_check(digest, "image digest"));
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	json_t *doc = NULL;
+	bool exists = false;
+	TRY(get_sig_manifest(r, tag, &doc, &exists));
+	if (!exists)
+		return err_new(EXIT_POLICY, "no cosign signatures for %s (%s:%s missing)", digest, repo, tag);
+	err_t *last = NULL;
+	bool ok = false;
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(doc, "layers"), i, l) {
+		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		const char *s = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		json_t *size = json_object_get(l, "size");
+		if (!mt || strcmp(mt, COSIGN_LAYER_TYPE) || !s || !d || !json_is_integer(size))
+			continue;
+		struct strbuf der = STRBUF_INIT, payload = STRBUF_INIT;
+		err_t *e = b64_decode(s, strlen(s), "signature annotation", &der);
+		if (!e && der.len && der.buf[0] != 0x30) {
+			/* raw r||s is not what cosign writes: refuse it */
+			e = err_new(EXIT_POLICY, "signature is not ASN.1 DER ECDSA");
+		}
+		if (!e)
+			e = get_blob(r, d, json_integer_value(size), &payload);
+		if (!e)
+			e = key_verify(pub, payload.buf ? payload.buf : "", payload.len, der.buf, der.len, SIG_DER);
+		if (!e)
+			e = check_payload(&payload, repo, digest);
+		sb_release(&der);
+		sb_release(&payload);
+		if (!e) {
+			ok = true;
+			break;
+		}
+		err_free(last);
+		last = e;
+	}
+	json_decref(doc);
+	if (ok) {
+		err_free(last);
+		return NULL;
+	}
+	if (last && last->code == EXIT_POLICY && strstr(last->msg, "does not verify")) {
+		err_free(last);
+		return err_new(EXIT_POLICY, "no cosign signature by this key on %s (wrong key or forged signature)", digest);
+	}
+	if (last)
+		return err_wrap(last, "cosign signature on %s", digest);
+	return err_new(EXIT_POLICY, "no cosign signature layers in %s:%s", repo, tag);
+}

@@ -1,0 +1,53 @@
+/* A client for a Notary v1 server's TUF API (Docker Content Trust):
+ * fetch role metadata and server-held public keys, publish signed roles
+ * (multipart POST, as the notary CLI does), delete a repository's trust
+ * data. One `struct notary` talks to one GUN on one server. Network errors
+ * follow common/http (retries, then EXIT_UNREACHABLE); 401/403 EXIT_AUTH;
+ * a publish the server refuses because another writer got there first is
+ * reported with NOTARY_CONFLICT in *conflict so the caller can re-read and
+ * retry. */
+#ifndef COMMON_NOTARY_H
+#define COMMON_NOTARY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "http.h"
+#include "strbuf.h"
+
+struct notary_options {
+	const char *url;     /* https://host:port */
+	const char *ca_file; /* CA of the server's TLS certificate */
+	const char *client_cert, *client_key;
+	int retries;
+};
+
+struct notary;
+
+err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out);
+void notary_close(struct notary *n);
+const char *notary_gun(const struct notary *n);
+
+/* GET <role>.json; *found false on 404 (out untouched). */
+err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
+/* GET <role>.key: the server's public key for timestamp or snapshot (the
+ * server creates it on first request). */
+err_t *notary_get_key(struct notary *n, const char *role, json_t **key);
+
+struct notary_file {
+	const char *role; /* "root", "targets", "targets/build", ... */
+	const char *data;
+	size_t len;
+};
+/* POST the files in one update. *conflict (may be NULL) is set when the
+ * server refused them as stale (another writer published first). */
+err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t count, bool *conflict);
+/* DELETE the GUN's trust data. */
+err_t *notary_delete(struct notary *n);
+
+/* A role fetcher over this server for trust_verify. */
+err_t *notary_fetch(void *ctx, const char *role, struct strbuf *out, bool *found);
+
+#endif

@@ -1,0 +1,356 @@
+#include "trust_verify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "fsutil.h"
+#include "jsonutil.h"
+#include "keys.h"
+#include "xalloc.h"
+
+err_t *trust_dir_fetch(void *dir, const char *role, struct strbuf *out, bool *found)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s.json", (const char *)dir, role);
+	*found = false;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return NULL;
+		return err_errno(EXIT_FAILED, "cannot open %s", path);
+	}
+	fclose(f);
+	TRY(fs_read_file(path, TUF_METADATA_MAX, out));
+	*found = true;
+	return NULL;
+}
+
+err_t *trust_key_id(EVP_PKEY *pub, char hex[65])
+{
+	json_t *k = tuf_key_json(pub);
+	err_t *e = tuf_key_id(k, hex);
+	json_decref(k);
+	return e;
+}
+
+static char *state_path(const struct trust_repo *r, const char *suffix)
+{
+	_cleanup_free_ char *name = xstrdup(r->gun);
+	for (char *p = name; *p; p++)
+		if (*p == '/' || *p == ':')
+			*p = '_';
+	return xasprintf("%s/%s.%s", r->state_dir, name, suffix);
+}
+
+static err_t *fetch_role(struct trust_repo *r, const char *role, struct strbuf *out, bool *found)
+{
+	return err_context(r->fetch(r->ctx, role, out, found), "fetch %s.json", role);
+}
+
+static err_t *check_fresh(const struct trust_repo *r, const char *role, const struct tuf_meta *m)
+{
+	if (m->expires <= r->now) {
+		char t[32];
+		tuf_format_time(m->expires, t);
+		return err_new(EXIT_POLICY, "%s.json expired at %s (stale or frozen metadata)", role, t);
+	}
+	json_t *seen = json_object_get(r->versions, role);
+	if (json_is_integer(seen) && m->version < json_integer_value(seen))
+		return err_new(EXIT_POLICY, "%s.json version %lld is older than version %lld seen before (rollback)", role,
+			       (long long)m->version, (long long)json_integer_value(seen));
+	return NULL;
+}
+
+static void remember(struct trust_repo *r, const char *role, const struct tuf_meta *m)
+{
+	json_t *seen = json_object_get(r->versions, role);
+	if (!json_is_integer(seen) || json_integer_value(seen) < m->version)
+		json_object_set_new(r->versions, role, json_integer(m->version));
+}
+
+/* Verify meta by root's role entry (keys from root). */
+static err_t *verify_by_root(const struct tuf_meta *root, const char *role, const struct tuf_meta *m)
+{
+	json_t *keys = json_object_get(root->signed_, "keys");
+	json_t *entry = json_object_get(json_object_get(root->signed_, "roles"), role);
+	if (!json_is_object(entry))
+		return err_new(EXIT_POLICY, "root.json has no %s role", role);
+	json_t *th = json_object_get(entry, "threshold");
+	if (!json_is_integer(th))
+		return err_new(EXIT_POLICY, "root.json: %s role has no threshold", role);
+	return tuf_verify_threshold(role, m, keys, json_object_get(entry, "keyids"), json_integer_value(th));
+}
+
+static err_t *load_role_keep(struct trust_repo *r, const char *role, struct tuf_meta *m, const json_t *meta_entry,
+			     struct strbuf *keep)
+{
+	struct strbuf sb = STRBUF_INIT;
+	bool found = false;
+	err_t *e = fetch_role(r, role, &sb, &found);
+	if (!e && !found)
+		e = err_new(EXIT_POLICY, "%s.json is missing from the trust data of %s", role, r->gun);
+	if (!e && meta_entry)
+		e = tuf_check_meta(role, meta_entry, sb.buf ? sb.buf : "", sb.len);
+	if (!e)
+		e = tuf_meta_parse(role, sb.buf ? sb.buf : "", sb.len, m);
+	if (!e && keep)
+		sb_add(keep, sb.buf, sb.len);
+	sb_release(&sb);
+	return e;
+}
+
+static err_t *load_role(struct trust_repo *r, const char *role, struct tuf_meta *m, const json_t *meta_entry)
+{
+	return load_role_keep(r, role, m, meta_entry, NULL);
+}
+
+/* Root: self-signed by its threshold; if we trusted another root before,
+ * the new one must also carry that root's threshold (a key rotation is
+ * signed by the old keys). */
+static err_t *load_root(struct trust_repo *r)
+{
+	TRY(load_role_keep(r, "root", &r->root, NULL, &r->root_bytes));
+	TRY(verify_by_root(&r->root, "root", &r->root));
+	if (r->state_dir) {
+		_cleanup_free_ char *path = state_path(r, "root.json");
+		struct strbuf old = STRBUF_INIT;
+		err_t *e = fs_read_file(path, TUF_METADATA_MAX, &old);
+		if (!e) {
+			struct tuf_meta prev;
+			e = tuf_meta_parse("root", old.buf, old.len, &prev);
+			if (!e && memcmp(prev.sha256, r->root.sha256, 32)) {
+				e = err_context(verify_by_root(&prev, "root", &r->root),
+						"root.json changed and is not signed by the previously trusted root keys");
+			}
+			if (!e || prev.doc)
+				tuf_meta_release(&prev);
+		} else {
+			err_free(e); /* first use: trust on first use */
+			e = NULL;
+		}
+		sb_release(&old);
+		TRY(e);
+	}
+	return check_fresh(r, "root", &r->root);
+}
+
+static err_t *load_versions(struct trust_repo *r)
+{
+	r->versions = json_object();
+	if (!r->state_dir)
+		return NULL;
+	_cleanup_free_ char *path = state_path(r, "versions.json");
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(path, 1 << 20, &sb);
+	if (e) {
+		err_free(e);
+		sb_release(&sb);
+		return NULL;
+	}
+	json_t *v = NULL;
+	e = json_parse(sb.buf, sb.len, path, &v);
+	sb_release(&sb);
+	if (e)
+		return e;
+	if (json_is_object(v)) {
+		json_decref(r->versions);
+		r->versions = v;
+	} else {
+		json_decref(v);
+	}
+	return NULL;
+}
+
+err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
+		       struct trust_repo *out)
+{
+	memset(out, 0, sizeof *out);
+	out->gun = xstrdup(gun);
+	out->fetch = fetch;
+	out->ctx = ctx;
+	out->now = now;
+	out->state_dir = state_dir && *state_dir ? xstrdup(state_dir) : NULL;
+	TRY(load_versions(out));
+	TRY(load_root(out));
+	TRY(load_role(out, "timestamp", &out->timestamp, NULL));
+	TRY(verify_by_root(&out->root, "timestamp", &out->timestamp));
+	TRY(check_fresh(out, "timestamp", &out->timestamp));
+	json_t *tmeta = json_object_get(out->timestamp.signed_, "meta");
+	json_t *snap_entry = json_object_get(tmeta, "snapshot");
+	if (!snap_entry)
+		return err_new(EXIT_POLICY, "timestamp.json does not list snapshot");
+	TRY(load_role(out, "snapshot", &out->snapshot, snap_entry));
+	TRY(verify_by_root(&out->root, "snapshot", &out->snapshot));
+	TRY(check_fresh(out, "snapshot", &out->snapshot));
+	json_t *smeta = json_object_get(out->snapshot.signed_, "meta");
+	json_t *targets_entry = json_object_get(smeta, "targets");
+	if (!targets_entry)
+		return err_new(EXIT_POLICY, "snapshot.json does not list targets");
+	json_t *root_entry = json_object_get(smeta, "root");
+	if (root_entry) {
+		/* the snapshot pins the root it was made with */
+		TRY(tuf_check_meta("root", root_entry, sb_str(&out->root_bytes), out->root_bytes.len));
+	}
+	TRY(load_role(out, "targets", &out->targets, targets_entry));
+	TRY(verify_by_root(&out->root, "targets", &out->targets));
+	TRY(check_fresh(out, "targets", &out->targets));
+	remember(out, "root", &out->root);
+	remember(out, "timestamp", &out->timestamp);
+	remember(out, "snapshot", &out->snapshot);
+	remember(out, "targets", &out->targets);
+	return NULL;
+}
+
+static const json_t *find_delegation(const struct trust_repo *r, const char *role)
+{
+	json_t *roles = json_object_get(json_object_get(r->targets.signed_, "delegations"), "roles");
+	size_t i;
+	json_t *d;
+	json_array_foreach(roles, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		if (name && !strcmp(name, role))
+			return d;
+	}
+	return NULL;
+}
+
+err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *out, bool *found,
+		       const json_t **delegation)
+{
+	*found = false;
+	*delegation = find_delegation(r, role);
+	if (!*delegation)
+		return err_new(EXIT_POLICY, "%s is not delegated in targets.json of %s", role, r->gun);
+	json_t *entry = json_object_get(json_object_get(r->snapshot.signed_, "meta"), role);
+	if (!entry)
+		return NULL; /* no file yet: nothing signed */
+	TRY(load_role(r, role, out, entry));
+	*found = true;
+	json_t *keys = json_object_get(json_object_get(r->targets.signed_, "delegations"), "keys");
+	json_t *th = json_object_get(*delegation, "threshold");
+	err_t *e = tuf_verify_threshold(role, out, keys, json_object_get(*delegation, "keyids"),
+					json_is_integer(th) ? json_integer_value(th) : 0);
+	if (!e)
+		e = check_fresh(r, role, out);
+	if (e) {
+		tuf_meta_release(out);
+		*found = false;
+		return e;
+	}
+	remember(r, role, out);
+	return NULL;
+}
+
+err_t *trust_repo_commit(struct trust_repo *r)
+{
+	if (!r->state_dir)
+		return NULL;
+	TRY(fs_mkdir_p(r->state_dir, 0700));
+	char *dump = json_dumps(r->versions, JSON_COMPACT | JSON_SORT_KEYS);
+	_cleanup_free_ char *vpath = state_path(r, "versions.json");
+	_cleanup_free_ char *rpath = state_path(r, "root.json");
+	const char *vbase = strrchr(vpath, '/') + 1, *rbase = strrchr(rpath, '/') + 1;
+	err_t *e = fs_write_atomic(r->state_dir, vbase, dump, strlen(dump), 0600);
+	free(dump);
+	if (!e)
+		e = fs_write_atomic(r->state_dir, rbase, r->root_bytes.buf, r->root_bytes.len, 0600);
+	return e;
+}
+
+void trust_repo_release(struct trust_repo *r)
+{
+	tuf_meta_release(&r->root);
+	tuf_meta_release(&r->timestamp);
+	tuf_meta_release(&r->snapshot);
+	tuf_meta_release(&r->targets);
+	json_decref(r->versions);
+	sb_release(&r->root_bytes);
+	free(r->gun);
+	free(r->state_dir);
+	memset(r, 0, sizeof *r);
+}
+
+void trust_verdict_release(struct trust_verdict *v)
+{
+	free(v->reason);
+	v->reason = NULL;
+}
+
+static bool listed(const json_t *delegation, const char *keyid)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(delegation, "keyids"), i, k) {
+		if (json_is_string(k) && !strcmp(json_string_value(k), keyid))
+			return true;
+	}
+	return false;
+}
+
+static void verdict_for(struct trust_repo *r, const char *digest, const struct trust_signer *s,
+			const unsigned char want[32], struct trust_verdict *v)
+{
+	_cleanup_free_ char *role = xasprintf("targets/%s", s->name);
+	struct tuf_meta m = { 0 };
+	bool found = false;
+	const json_t *delegation = NULL;
+	err_t *e = trust_repo_role(r, role, &m, &found, &delegation);
+	if (e) {
+		v->reason = err_describe(e);
+		err_free(e);
+		return;
+	}
+	char keyid[65] = "";
+	if (s->pub) {
+		e = trust_key_id(s->pub, keyid);
+		if (!e && !listed(delegation, keyid))
+			e = err_new(EXIT_POLICY, "the required key %.12s is not a key of %s (wrong key)", keyid, role);
+	}
+	if (!e && !found)
+		e = err_new(EXIT_POLICY, "%s has signed nothing", role);
+	if (!e && s->pub)
+		e = tuf_verify_key(role, &m, keyid, s->pub);
+	if (e) {
+		v->reason = err_describe(e);
+		err_free(e);
+		tuf_meta_release(&m);
+		return;
+	}
+	const char *tag;
+	json_t *entry;
+	json_t *targets = json_object_get(m.signed_, "targets");
+	json_object_foreach(targets, tag, entry) {
+		if (tuf_target_matches(entry, want) && tuf_path_allowed(delegation, tag)) {
+			v->ok = true;
+			v->reason = xasprintf("signed as tag '%s' in %s (version %lld)", tag, role, (long long)m.version);
+			break;
+		}
+	}
+	if (!v->ok)
+		v->reason = xasprintf("%s does not sign %s (%zu other target%s)", role, digest, json_object_size(targets),
+				      json_object_size(targets) == 1 ? "" : "s");
+	tuf_meta_release(&m);
+}
+
+void trust_verify_signers(struct trust_repo *r, const char *digest, const struct trust_signer *signers, size_t n,
+			  struct trust_verdict *out)
+{
+	unsigned char want[32];
+	bool good = digest_valid(digest);
+	for (size_t i = 0; good && i < 32; i++) {
+		unsigned int byte;
+		good = sscanf(digest + 7 + 2 * i, "%2x", &byte) == 1;
+		want[i] = (unsigned char)byte;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof out[i]);
+		if (!good) {
+			out[i].reason = xasprintf("'%s' is not a sha256 digest", digest);
+			continue;
+		}
+		verdict_for(r, digest, &signers[i], want, &out[i]);
+	}
+}

@@ -1,0 +1,187 @@
+/* build-sign: sign an image digest as a named signer (the seed's
+ * build-sign and validation-sign stages), in Docker Content Trust (a
+ * notary server's TUF metadata: targets/<signer> and targets/releases)
+ * and/or the cosign-compatible format in the registry. The digest is
+ * signed, never a tag, so a re-push between build and sign cannot get the
+ * wrong image signed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "cosign.h"
+#include "dct.h"
+#include "digest.h"
+#include "imageref.h"
+#include "log.h"
+#include "notary.h"
+#include "registry.h"
+#include "task.h"
+#include "vault.h"
+#include "xalloc.h"
+
+static const struct param_spec params[] = {
+	{ "image", PARAM_STRING, NULL, true, false, "image to sign: registry/name[:tag][@sha256:...]" },
+	{ "digest", PARAM_STRING, NULL, false, false, "manifest digest (sha256:...), if image has none" },
+	{ "signer", PARAM_STRING, NULL, true, false, "signer name (the vault key; role targets/<signer>)" },
+	{ "format", PARAM_STRING, "both", false, false, "dct, cosign or both" },
+	{ "tag", PARAM_STRING, NULL, false, false, "DCT target name (default: the image's tag)" },
+	{ "manifest-size", PARAM_INT, NULL, false, false, "manifest length in bytes (default: read from the registry)" },
+	{ "releases", PARAM_BOOL, "true", false, false, "DCT: also sign into targets/releases when delegated there" },
+	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port), for dct" },
+	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
+	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (else Docker config)" },
+	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
+	{ "registry-ca", PARAM_STRING, NULL, false, false, "CA certificate of the registry" },
+	{ "insecure-registry", PARAM_BOOL, "false", false, false, "no TLS verification / plain http for the registry" },
+	{ "retries", PARAM_INT, "4", false, false, "retries for unreachable servers and concurrent writers" },
+	VAULT_PARAMS,
+	{ NULL },
+};
+
+static const struct result_spec results[] = {
+	{ "IMAGE_URL", "the signed image, pinned by digest" },
+	{ "IMAGE_DIGEST", "the signed manifest digest" },
+	{ "signed-roles", "DCT roles written, comma-separated" },
+	{ "signature-ref", "cosign: the signature manifest (repo@digest)" },
+	{ NULL },
+};
+
+static const struct task_spec spec = {
+	"build-sign",
+	"Sign an image digest as a named signer (Docker Content Trust and/or cosign format).",
+	params,
+	results,
+};
+
+struct job {
+	struct image_ref ref;
+	const char *digest;
+	char *repo; /* registry/repository = the GUN */
+	bool dct, cosign;
+	int retries;
+	struct registry *reg;
+	struct signer_key *key;
+};
+
+static err_t *open_registry(const struct params *p, struct job *j)
+{
+	if (j->reg)
+		return NULL;
+	struct registry_options ro = {
+		.creds = params_str(p, "registry-creds"),
+		.authfile = params_str(p, "authfile"),
+		.insecure = params_bool(p, "insecure-registry"),
+		.http = { .retries = j->retries, .ca_file = params_str(p, "registry-ca") },
+	};
+	return registry_open_ref(&j->ref, &ro, &j->reg);
+}
+
+static err_t *sign_dct(const struct params *p, struct results *r, struct job *j)
+{
+	const char *url = params_str(p, "notary-server");
+	if (!url || !*url)
+		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
+	int64_t length;
+	if (params_given(p, "manifest-size")) {
+		length = params_int(p, "manifest-size");
+	} else {
+		TRY(open_registry(p, j));
+		struct registry_manifest m = { 0 };
+		err_t *e = registry_get_manifest(j->reg, j->digest, &m);
+		length = (int64_t)m.body.len;
+		registry_manifest_release(&m);
+		TRY(err_context(e, "read the manifest's size (or give --manifest-size)"));
+	}
+	const char *tag = params_str(p, "tag");
+	_cleanup_free_ char *dtag = xasprintf("sha256-%s", digest_hex(j->digest));
+	if (!tag || !*tag)
+		tag = j->ref.tag_implied ? dtag : j->ref.tag;
+	unsigned char sha[32];
+	const char *hex = digest_hex(j->digest);
+	for (int i = 0; i < 32; i++) {
+		unsigned int b;
+		sscanf(hex + 2 * i, "%2x", &b);
+		sha[i] = (unsigned char)b;
+	}
+	struct notary_options no = { .url = url, .ca_file = params_str(p, "notary-ca"), .retries = j->retries };
+	struct notary *n = NULL;
+	TRY(notary_open(&no, j->repo, &n));
+	char *roles = NULL;
+	err_t *e = dct_sign(n, j->key, signer_key_name(j->key), tag, sha, length, params_bool(p, "releases"),
+			    time(NULL), j->retries, &roles);
+	notary_close(n);
+	if (!e) {
+		log_info("DCT: %s signed %s as '%s' in %s", signer_key_name(j->key), j->digest, tag, roles);
+		printf("dct\t%s\t%s\n", tag, roles);
+		results_sets(r, "signed-roles", roles);
+	}
+	free(roles);
+	return e;
+}
+
+static err_t *sign_cosign(const struct params *p, struct results *r, struct job *j)
+{
+	TRY(open_registry(p, j));
+	char sig_digest[DIGEST_SIZE];
+	TRY(cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest));
+	_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
+	_cleanup_free_ char *ref = xasprintf("%s@%s", j->repo, sig_digest);
+	log_info("cosign: %s signed %s (%s:%s)", signer_key_name(j->key), j->digest, j->repo, tag);
+	printf("cosign\t%s:%s\t%s\n", j->repo, tag, sig_digest);
+	results_sets(r, "signature-ref", ref);
+	return NULL;
+}
+
+static err_t *run_job(const struct params *p, struct results *r, struct job *j)
+{
+	const char *format = params_str(p, "format");
+	j->dct = !strcmp(format, "dct") || !strcmp(format, "both");
+	j->cosign = !strcmp(format, "cosign") || !strcmp(format, "both");
+	if (!j->dct && !j->cosign)
+		return err_new(EXIT_USAGE, "--format: '%s' is not dct, cosign or both", format);
+	TRY(imageref_parse(params_str(p, "image"), &j->ref));
+	const char *d = params_str(p, "digest");
+	if (d && *d && j->ref.digest && strcmp(d, j->ref.digest))
+		return err_new(EXIT_USAGE, "--digest %s differs from the image's digest %s", d, j->ref.digest);
+	j->digest = d && *d ? d : j->ref.digest;
+	if (!j->digest)
+		return err_new(EXIT_USAGE, "no digest: sign image@sha256:... or give --digest (tags are never signed)");
+	TRY(digest_check(j->digest, "digest"));
+	j->repo = imageref_name(&j->ref);
+	j->retries = (int)params_int(p, "retries");
+	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
+	results_sets(r, "IMAGE_URL", pinned);
+	results_sets(r, "IMAGE_DIGEST", j->digest);
+	if (j->dct)
+		TRY(sign_dct(p, r, j));
+	if (j->cosign)
+		TRY(sign_cosign(p, r, j));
+	return NULL;
+}
+
+static err_t *run(const struct params *p, struct results *r)
+{
+	struct vault_config cfg;
+	TRY(vault_config_from_params(p, &cfg));
+	struct vault *v = NULL;
+	struct job j = { 0 };
+	err_t *e = vault_open(&cfg, &v);
+	if (!e)
+		e = vault_signer(v, params_str(p, "signer"), &j.key);
+	if (!e)
+		e = run_job(p, r, &j);
+	signer_key_free(j.key);
+	registry_close(j.reg);
+	imageref_free(&j.ref);
+	free(j.repo);
+	vault_close(v);
+	vault_config_release(&cfg);
+	return e;
+}
+
+int main(int argc, char **argv)
+{
+	return task_main(&spec, argc, argv, run);
+}

@@ -1,0 +1,2 @@
+dct-init_LIBS := $(CURL_LIBS)
+dct-init_DEPS := $(CURL_DEP)
