@@ -1,0 +1,119 @@
+#include "sigpolicy.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cosign.h"
+#include "digest.h"
+#include "trust_verify.h"
+#include "xalloc.h"
+
+/* Errors that are verdicts (the data said no) rather than failures to ask. */
+static bool is_verdict(const err_t *e)
+{
+	const err_t *root = err_root(e);
+	return e->code == EXIT_POLICY || root->code == EXIT_POLICY ||
+	       (e->code == EXIT_USAGE && !strstr(e->msg, "fetch")) || (e->code == EXIT_FAILED && strstr(e->msg, "not found"));
+}
+
+static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
+{
+	struct notary *n = NULL;
+	trust_fetch_fn fetch = trust_dir_fetch;
+	void *ctx = (void *)p->trust_data_dir;
+	if (!p->trust_data_dir || !*p->trust_data_dir) {
+		TRY(notary_open(&p->notary, p->repo, &n));
+		fetch = notary_fetch;
+		ctx = n;
+	}
+	struct trust_repo repo;
+	err_t *e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
+	if (e && is_verdict(e)) {
+		char *why = err_describe(e);
+		for (size_t i = 0; i < p->n_signers; i++)
+			v[i].reason = xasprintf("trust data of %s rejected: %s", p->repo, why);
+		free(why);
+		err_free(e);
+		e = NULL;
+	} else if (!e) {
+		struct trust_signer *ts = xcalloc(p->n_signers ? p->n_signers : 1, sizeof *ts);
+		struct trust_verdict *tv = xcalloc(p->n_signers ? p->n_signers : 1, sizeof *tv);
+		for (size_t i = 0; i < p->n_signers; i++)
+			ts[i] = (struct trust_signer){ p->signers[i].name, p->signers[i].pub };
+		trust_verify_signers(&repo, p->digest, ts, p->n_signers, tv);
+		for (size_t i = 0; i < p->n_signers; i++) {
+			v[i].ok = tv[i].ok;
+			v[i].reason = tv[i].reason;
+		}
+		free(ts);
+		free(tv);
+		e = trust_repo_commit(&repo);
+	}
+	trust_repo_release(&repo);
+	notary_close(n);
+	return e;
+}
+
+static err_t *check_cosign(const struct sigpolicy *p, struct sigpolicy_verdict *v)
+{
+	for (size_t i = 0; i < p->n_signers; i++) {
+		if (!p->signers[i].pub) {
+			v[i].reason = xasprintf("cosign needs the public key of signer '%s'", p->signers[i].name);
+			continue;
+		}
+		if (!p->registry)
+			return err_new(EXIT_USAGE, "cosign verification needs a registry");
+		err_t *e = cosign_verify(p->registry, p->repo, p->digest, p->signers[i].pub);
+		if (e && !is_verdict(e))
+			return e;
+		v[i].ok = !e;
+		v[i].reason = e ? err_describe(e) : xasprintf("cosign signature verifies for %s", p->digest);
+		err_free(e);
+	}
+	return NULL;
+}
+
+err_t *sigpolicy_check(const struct sigpolicy *p, struct sigpolicy_verdict **out, size_t *n, bool *all_ok)
+{
+	TRY(digest_check(p->digest, "digest"));
+	if (!p->n_signers)
+		return err_new(EXIT_USAGE, "no required signers");
+	if (!p->dct && !p->cosign)
+		return err_new(EXIT_USAGE, "no signature format to check");
+	size_t count = p->n_signers * ((p->dct ? 1 : 0) + (p->cosign ? 1 : 0));
+	struct sigpolicy_verdict *v = xcalloc(count, sizeof *v);
+	size_t k = 0;
+	err_t *e = NULL;
+	if (p->dct) {
+		for (size_t i = 0; i < p->n_signers; i++)
+			v[k + i] = (struct sigpolicy_verdict){ p->signers[i].name, "dct", false, NULL };
+		e = check_dct(p, v + k);
+		k += p->n_signers;
+	}
+	if (!e && p->cosign) {
+		for (size_t i = 0; i < p->n_signers; i++)
+			v[k + i] = (struct sigpolicy_verdict){ p->signers[i].name, "cosign", false, NULL };
+		e = check_cosign(p, v + k);
+	}
+	if (e) {
+		sigpolicy_verdicts_free(v, count);
+		return e;
+	}
+	*all_ok = true;
+	for (size_t i = 0; i < count; i++) {
+		if (!v[i].reason)
+			v[i].reason = xstrdup("not checked");
+		*all_ok = *all_ok && v[i].ok;
+	}
+	*out = v;
+	*n = count;
+	return NULL;
+}
+
+void sigpolicy_verdicts_free(struct sigpolicy_verdict *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].reason);
+	free(v);
+}
