@@ -1,0 +1,44 @@
+# Shared helpers for tests/bench/*.sh: run a command several times, report
+# the median wall time and the median peak RSS (GNU time), and print one
+# comparison line per measurement:
+#   bench <what>: ours <s> s, <peer> <s> s, ratio <r>x, peak RSS ours <KB> KB, <peer> <KB> KB
+# Source it; set RUNS (default 5).
+
+RUNS=${RUNS:-5}
+BENCH_DATA=${BENCH_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bench-data}
+mkdir -p "$BENCH_DATA"
+
+# measure VAR cmd... : sets VAR_time (median seconds) and VAR_rss (median KB)
+measure() {
+	local var=$1; shift
+	local times=() rsss=() i out tf
+	tf=$(mktemp)
+	for ((i = 0; i < RUNS; i++)); do
+		/usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>&1 || echo "# warning: $1 exited non-zero" >&2
+		out=$(tail -1 "$tf")
+		times+=("${out% *}")
+		rsss+=("${out#* }")
+	done
+	rm -f "$tf"
+	printf -v "${var}_time" '%s' "$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+	printf -v "${var}_rss" '%s' "$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+}
+
+# hyperfine_median VAR cmd : median seconds of many runs (for short commands)
+hyperfine_median() {
+	local var=$1 cmd=$2 json
+	json=$(mktemp)
+	hyperfine -N --warmup 5 --runs "${HYPERFINE_RUNS:-100}" --export-json "$json" "$cmd" >/dev/null 2>&1
+	printf -v "$var" '%s' "$(jq -r '.results[0].median' "$json")"
+	rm -f "$json"
+}
+
+# report what ours_time peer_time ours_rss peer_rss peer_name
+report() {
+	local what=$1 ot=$2 pt=$3 orss=$4 prss=$5 peer=$6
+	awk -v w="$what" -v ot="$ot" -v pt="$pt" -v orss="$orss" -v prss="$prss" -v peer="$peer" 'BEGIN {
+		printf "bench %s: ours %.4f s, %s %.4f s, ratio %.2fx", w, ot, peer, pt, (pt > 0 ? ot / pt : 0)
+		if (orss != "") printf ", peak RSS ours %d KB, %s %d KB (ratio %.2fx)", orss, peer, prss, (prss > 0 ? orss / prss : 0)
+		printf "\n"
+	}'
+}
