@@ -203,7 +203,6 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 		struct tuf_meta m;
 		e = tuf_meta_parse("root", existing.buf, existing.len, &m);
 		if (!e) {
-			_cleanup_pkey_ EVP_PKEY *pub = NULL;
 			json_t *rk = json_object_get(json_object_get(m.signed_, "roles"), "root");
 			json_t *keys = json_object_get(m.signed_, "keys");
 			bool ours = false;
