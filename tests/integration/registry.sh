@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The registry client (common/registry, http, regauth, oci_layout) through
+# image-copy, against Debian's docker-registry (TLS + htpasswd, and TLS +
+# token auth from our issuer), with skopeo as the oracle for digests and
+# formats. One line per test: PASS: name / FAIL: name.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+servers=$here/../servers
+bin=${PIPELINE_BIN:-$here/../../build/asan/bin}/image-copy
+work=$(mktemp -d)
+fails=0
+cleanup() {
+	"$servers/registry.sh" stop "$work/reg" 2>/dev/null
+	"$servers/registry.sh" stop "$work/tok" 2>/dev/null
+	"$servers/registry.sh" stop "$work/kill" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: registry-$1"; }
+fail() { echo "FAIL: registry-$1${2:+ ($2)}"; fails=$((fails + 1)); }
+check() { # name condition-command...
+	local name=$1; shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+for tool in docker-registry skopeo htpasswd openssl python3; do
+	if ! command -v "$tool" >/dev/null; then
+		fail prerequisites "$tool is not installed"
+		exit 1
+	fi
+done
+[ -x "$bin" ] || { fail prerequisites "no $bin"; exit 1; }
+
+"$servers/registry.sh" start "$work/reg" htpasswd || { fail start-registry; exit 1; }
+"$servers/registry.sh" start "$work/tok" token || { fail start-token-registry; exit 1; }
+# shellcheck disable=SC1091
+. "$work/reg/env"
+R=$REGISTRY CA=$REGISTRY_CA CD=$REGISTRY_CERT_DIR C="$REGISTRY_USER:$REGISTRY_PASS" PASS=$REGISTRY_PASS
+# shellcheck disable=SC1091
+TR=$(. "$work/tok/env"; echo "$REGISTRY") TCA=$work/tok/ca.crt TCD=$work/tok/certs.d
+TC="$(. "$work/tok/env"; echo "$REGISTRY_USER:$REGISTRY_PASS")"
+
+fx=$work/fx
+img=$(python3 "$servers/registry-fixtures.py" image "$fx/src" v1)
+idx=$(python3 "$servers/registry-fixtures.py" image "$fx/src" multi --index)
+copy() { "$bin" --results-dir="$work/res" "$@"; }
+result() { cat "$work/res/$1" 2>/dev/null; }
+skopeo_digest() { # ref certdir creds
+	skopeo inspect --cert-dir "$2" --creds "$3" --format '{{.Digest}}' "$1" 2>/dev/null
+}
+
+# 1. push an OCI layout with ours; skopeo sees the same digest
+rm -rf "$work/res"
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:v1" --dest-creds="$C" --ca-file="$CA" 2>"$work/push.log"
+rc=$?
+check push-exit test $rc = 0
+check push-results test "$(result IMAGE_DIGEST)" = "$img" -a "$(result IMAGE_URL)" = "$R/test/app@$img"
+check push-skopeo-inspect test "$(skopeo_digest "docker://$R/test/app:v1" "$CD" "$C")" = "$img"
+
+# 2. skopeo copies it back byte for byte
+skopeo copy -q --src-cert-dir "$CD" --src-creds "$C" "docker://$R/test/app:v1" "oci:$work/back:v1" >/dev/null 2>&1
+check skopeo-copy-back grep -q "$img" "$work/back/index.json"
+
+# 3. ours pulls what skopeo pushed; skopeo reads our layout
+skopeo copy -q --dest-cert-dir "$CD" --dest-creds "$C" "oci:$fx/src:v1" "docker://$R/test/by-skopeo:v1" >/dev/null 2>&1
+rm -rf "$work/res"
+copy --src="docker://$R/test/by-skopeo:v1" --dest="oci:$work/pulled:latest" --src-creds="$C" --ca-file="$CA" 2>/dev/null
+check pull-skopeo-pushed test "$(result IMAGE_DIGEST)" = "$img"
+check skopeo-reads-our-layout test "$(skopeo inspect --raw "oci:$work/pulled:latest" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${img#sha256:}"
+
+# 4. oci-archive output that skopeo reads, and back in as a source
+copy --src="docker://$R/test/app:v1" --dest="oci-archive:$work/img.tar:v1" --src-creds="$C" --ca-file="$CA" 2>/dev/null
+check oci-archive-skopeo test "$(skopeo inspect --raw "oci-archive:$work/img.tar:v1" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${img#sha256:}"
+rm -rf "$work/res"
+copy --src="oci-archive:$work/img.tar:v1" --dest="docker://$R/test/from-archive:v1" --dest-creds="$C" --ca-file="$CA" 2>/dev/null
+check oci-archive-source test "$(skopeo_digest "docker://$R/test/from-archive:v1" "$CD" "$C")" = "$img"
+
+# 5. registry to registry in one registry: blobs are mounted, not copied
+copy --src="docker://$R/test/app:v1" --dest="docker://$R/other/mounted:v1" --src-creds="$C" --dest-creds="$C" \
+	--ca-file="$CA" 2>"$work/mount.log"
+check cross-repo-mount grep -q "mounted blob" "$work/mount.log"
+check cross-repo-mount-digest test "$(skopeo_digest "docker://$R/other/mounted:v1" "$CD" "$C")" = "$img"
+
+# 6. auth failures are exit 4 and never print the secret
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:bad" --dest-creds="tester:wrong-password-123" \
+	--ca-file="$CA" --log-level=debug 2>"$work/bad.log"
+rc=$?
+check wrong-creds-exit-4 test $rc = 4
+check wrong-creds-not-logged sh -c "! grep -q 'wrong-password-123' '$work/bad.log' && ! grep -q 'dGVzdGVyOndyb25n' '$work/bad.log'"
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:anon" --ca-file="$CA" 2>/dev/null
+check no-creds-exit-4 test $? = 4
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:dbg" --dest-creds="$C" --ca-file="$CA" --log-level=debug 2>"$work/debug.log"
+check debug-log-redacted sh -c "grep -q 'Authorization: \\*\\*\\*' '$work/debug.log' && ! grep -qF '$PASS' '$work/debug.log' && ! grep -qF '$(printf %s "$C" | base64 -w0)' '$work/debug.log'"
+
+# 7. credentials from a Docker config.json (base64 auth); credHelpers ignored
+mkdir -p "$work/docker"
+printf '{"auths":{"https://%s":{"auth":"%s"}},"credHelpers":{"other.example":"secretservice"}}' \
+	"$R" "$(printf %s "$C" | base64 -w0)" >"$work/docker/config.json"
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/authfile:v1" --authfile="$work/docker/config.json" \
+	--ca-file="$CA" 2>/dev/null
+check authfile-auths test $? = 0
+DOCKER_CONFIG=$work/docker copy --src="docker://$R/test/authfile:v1" --dest="oci:$work/via-env:v1" --ca-file="$CA" 2>/dev/null
+check authfile-docker-config-env test $? = 0
+
+# 8. token auth (Bearer challenge, scoped tokens) against our issuer
+rm -rf "$work/res"
+copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v1" --dest-creds="$TC" --ca-file="$TCA" 2>"$work/tok.log"
+check token-push test "$(result IMAGE_DIGEST)" = "$img"
+check token-skopeo-inspect test "$(skopeo_digest "docker://$TR/tok/app:v1" "$TCD" "$TC")" = "$img"
+copy --src="docker://$TR/tok/app:v1" --dest="docker://$TR/tok/mounted:v1" --src-creds="$TC" --dest-creds="$TC" \
+	--ca-file="$TCA" 2>"$work/tokmount.log"
+check token-mount-two-scopes grep -q "mounted blob" "$work/tokmount.log"
+copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v2" --dest-creds="tester:nope-nope" --ca-file="$TCA" 2>/dev/null
+check token-wrong-creds-exit-4 test $? = 4
+copy --src="docker://$TR/tok/app:v1" --dest="oci:$work/anon:v1" --ca-file="$TCA" 2>/dev/null
+check token-anonymous-denied-exit-4 test $? = 4
+
+# 9. indexes: one platform by default / on request, or everything
+arm=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["manifests"][1]["digest"]; print(d)' \
+	"$fx/src/blobs/sha256/${idx#sha256:}")
+rm -rf "$work/res"
+copy --src="oci:$fx/src:multi" --dest="docker://$R/test/multi:arm" --dest-creds="$C" --ca-file="$CA" \
+	--platform=linux/arm64 2>/dev/null
+check index-platform-select test "$(result IMAGE_DIGEST)" = "$arm"
+rm -rf "$work/res"
+copy --src="oci:$fx/src:multi" --dest="docker://$R/test/multi:all" --dest-creds="$C" --ca-file="$CA" --all 2>/dev/null
+check index-all test "$(result IMAGE_DIGEST)" = "$idx"
+check index-all-skopeo test "$(skopeo inspect --raw --cert-dir "$CD" --creds "$C" "docker://$R/test/multi:all" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${idx#sha256:}"
+copy --src="docker://$R/test/multi:all" --dest="oci:$work/multi:x" --src-creds="$C" --ca-file="$CA" \
+	--platform=linux/s390x 2>"$work/plat.log"
+check index-no-platform-message sh -c "test $? = 1 && grep -q 'linux/amd64' '$work/plat.log'"
+
+# 10. a corrupted blob in the registry's storage: exit 1, precise message, nothing kept
+layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
+	"$fx/src/blobs/sha256/${img#sha256:}")
+hex=${layer#sha256:}
+data=$(find "$REGISTRY_STORAGE" -path "*/blobs/sha256/${hex:0:2}/$hex/data" | head -1)
+if [ -n "$data" ]; then
+	python3 - "$data" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xff
+open(p, "wb").write(bytes(b))
+PY
+	copy --src="docker://$R/test/app:v1" --dest="oci:$work/corrupt:v1" --src-creds="$C" --ca-file="$CA" 2>"$work/corrupt.log"
+	rc=$?
+	check digest-mismatch-exit-1 test $rc = 1
+	check digest-mismatch-message grep -q "content has digest sha256:[0-9a-f]*, expected $layer" "$work/corrupt.log"
+	check digest-mismatch-nothing-kept test ! -e "$work/corrupt/blobs/sha256/$hex" -a ! -e "$work/corrupt/index.json"
+else
+	fail digest-mismatch "blob $layer not found in the registry storage"
+fi
+
+# 11. nothing listening: retries with backoff, then exit 5
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+copy --src="oci:$fx/src:v1" --dest="docker://127.0.0.1:$port/test/app:v1" --dest-creds="$C" --retries=2 2>"$work/unreach.log"
+rc=$?
+check unreachable-exit-5 test $rc = 5
+check unreachable-retried test "$(grep -c 'retrying in' "$work/unreach.log")" -ge 2
+
+# 12. the registry dies mid-push: retries, exit 5, and the tag never appears
+"$servers/registry.sh" start "$work/kill" htpasswd || fail start-kill-registry
+KR=$(. "$work/kill/env"; echo "$REGISTRY") KC="$(. "$work/kill/env"; echo "$REGISTRY_USER:$REGISTRY_PASS")"
+KPID=$(. "$work/kill/env"; echo "$REGISTRY_PID") KST=$(. "$work/kill/env"; echo "$REGISTRY_STORAGE")
+python3 "$servers/registry-fixtures.py" image "$fx/big" big --layers 3 --size $((48 << 20)) >/dev/null
+copy --src="oci:$fx/big:big" --dest="docker://$KR/test/big:v1" --dest-creds="$KC" --ca-file="$work/kill/ca.crt" \
+	--retries=2 2>"$work/kill.log" &
+cpid=$!
+for _ in $(seq 1 400); do
+	[ -d "$KST/docker/registry/v2/repositories/test/big/_uploads" ] && break
+	sleep 0.02
+done
+kill -9 "$KPID" 2>/dev/null
+wait $cpid
+rc=$?
+check killed-mid-push-exit-5 test $rc = 5
+check killed-mid-push-retried grep -q 'retrying in\|restarting the upload' "$work/kill.log"
+"$servers/registry.sh" restart "$work/kill"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/kill/ca.crt" -u "$KC" \
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://$KR/v2/test/big/manifests/v1")
+check killed-mid-push-no-tag test "$code" = 404
+
+[ $fails = 0 ]
