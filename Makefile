@@ -13,7 +13,7 @@
 BUILD    ?= build
 CC       ?= gcc
 FUZZ_CC  ?= clang
-PIPELINE_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+PIPELINE_VERSION := $(shell cat VERSION)
 
 TASKS    := $(notdir $(patsubst %/,%,$(wildcard tasks/*/)))
 COMMON_SRC := $(wildcard common/*.c)
@@ -34,7 +34,7 @@ release_LDFLAGS := -static -Wl,--gc-sections
 asan_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 asan_LDFLAGS := -fsanitize=address,undefined
 
-.PHONY: all static asan check bench demo clean setup fuzz help
+.PHONY: all static asan check bench demo clean setup fuzz help tekton
 .DEFAULT_GOAL := all
 
 all: $(addprefix bin/,$(TASKS))
@@ -106,6 +106,10 @@ bench: setup all
 
 demo: setup all
 	@examples/demo.sh
+
+# regenerate tekton/<task>.yaml from each binary's --describe
+tekton: all
+	python3 tekton/generate.py bin tekton $(TASKS)
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/fuzz $(TEST_LOGS) bin

@@ -26,6 +26,14 @@ for t in tasks/*/; do
 		echo "$out"; echo "FAIL: static/$name-runs-in-empty-root"
 	fi
 	rm -rf "$root"
+	# the Tekton Task is what tekton/generate.py makes of --describe
+	gen=$(mktemp -d)
+	if python3 tekton/generate.py bin "$gen" "$name" && diff -u "tekton/$name.yaml" "$gen/$name.yaml"; then
+		echo "PASS: static/$name-tekton-task-matches-describe"
+	else
+		echo "FAIL: static/$name-tekton-task-matches-describe (run: make tekton)"
+	fi
+	rm -rf "$gen"
 	# --describe is JSON that names every param and result
 	if "$bin" --describe | jq -e '.name and (.params|type=="array") and (.results|type=="array")' >/dev/null; then
 		echo "PASS: static/$name-describe-json"

@@ -22,7 +22,7 @@ static const struct param_spec params[] = {
 	{ "arg", PARAM_LIST, NULL, false, false, "name=value: $name is the string value" },
 	{ "argjson", PARAM_LIST, NULL, false, false, "name=json: $name is the parsed JSON value" },
 	{ "fail-on-null", PARAM_BOOL, "false", false, false, "fail (exit 1) when the program yields null or nothing" },
-	{ "library-path", PARAM_LIST, NULL, false, false, "directory searched by import/include (jq -L)" },
+	{ "jq-library-path", PARAM_LIST, NULL, false, false, "directory searched by import/include (jq -L)" },
 	{ NULL },
 };
 
@@ -98,7 +98,7 @@ static err_t *run(const struct params *p, struct results *r)
 	struct jq_program_options opts = { .origin = origin };
 	opts.nargs = params_list(p, "arg", &opts.args);
 	opts.nargjson = params_list(p, "argjson", &opts.argjson);
-	opts.nlibrary_paths = params_list(p, "library-path", &opts.library_paths);
+	opts.nlibrary_paths = params_list(p, "jq-library-path", &opts.library_paths);
 
 	struct jq_program *program = NULL;
 	TRY(jq_program_compile(params_str(p, "expression"), &opts, &program));

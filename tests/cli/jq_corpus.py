@@ -65,7 +65,7 @@ def check(case, ours, modules, cwd):
     prog = case["program"]
     stdin = b"" if case["fail"] else (case["input"] + "\n").encode()
     jrc, jout, _ = run(["jq", "-L", modules, "-r", "-c", prog], stdin, cwd)
-    orc, oout, oerr = run([ours, "--library-path=" + modules, "--expression=" + prog], stdin, cwd)
+    orc, oout, oerr = run([ours, "--jq-library-path=" + modules, "--expression=" + prog], stdin, cwd)
     problems = []
     if case["fail"]:
         if jrc == 0 or orc != 2:
