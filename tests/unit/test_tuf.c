@@ -1,0 +1,458 @@
+/* TUF model and chain verification (common/tuf, common/trust_verify): a
+ * repository is built in memory with our own keys, then broken one rule at
+ * a time; every rule must be caught with a message naming it. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "jsonutil.h"
+#include "keys.h"
+#include "testing.h"
+#include "trust_verify.h"
+#include "tuf.h"
+#include "xalloc.h"
+
+#define DIGEST_A "sha256:7abe730d8933f3f50dfd2b5e4d8be28fb52cad62481446b6f59860f6be7bed09"
+#define DIGEST_B "sha256:73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"
+
+enum { K_ROOT, K_ROOT2, K_TARGETS, K_SNAPSHOT, K_TIMESTAMP, K_BUILD, K_VALIDATION, K_EVIL, NKEYS };
+static EVP_PKEY *keys[NKEYS];
+static char ids[NKEYS][65];
+
+#define NROLES 6
+static const char *role_names[NROLES] = { "root", "targets", "snapshot", "timestamp", "targets/build",
+					  "targets/validation" };
+
+struct repo {
+	struct strbuf files[NROLES];
+	bool present[NROLES];
+};
+
+static void setup_keys(void)
+{
+	if (keys[0])
+		return;
+	for (int i = 0; i < NKEYS; i++) {
+		err_t *e = key_generate_p256(&keys[i]);
+		CHECK(!e);
+		CHECK(!trust_key_id(keys[i], ids[i]));
+	}
+}
+
+static err_t *sign_cb(void *ctx, const void *data, size_t len, struct strbuf *raw)
+{
+	return key_sign(ctx, data, len, SIG_RAW_RS, raw);
+}
+
+static void sign_into(json_t *signed_, const int *kidx, const char *const *as_ids, size_t n, struct strbuf *out)
+{
+	struct tuf_signer s[4];
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct tuf_signer){ as_ids ? as_ids[i] : ids[kidx[i]], sign_cb, keys[kidx[i]] };
+	sb_reset(out);
+	err_t *e = tuf_sign(signed_, s, n, out);
+	CHECK(!e);
+	err_free(e);
+}
+
+static char *expiry(long days)
+{
+	char buf[32];
+	tuf_format_time(time(NULL) + days * 86400, buf);
+	return xstrdup(buf);
+}
+
+static json_t *targets_with(const char *digest_hex_str, json_int_t version, long days)
+{
+	unsigned char d[32];
+	for (int i = 0; i < 32; i++) {
+		unsigned int b;
+		sscanf(digest_hex_str + 7 + 2 * i, "%2x", &b);
+		d[i] = (unsigned char)b;
+	}
+	char *exp = expiry(days);
+	json_t *t = tuf_new_targets(version, time(NULL) + days * 86400);
+	json_object_set_new(json_object_get(t, "targets"), "v1", tuf_target_entry(d, 1234));
+	free(exp);
+	return t;
+}
+
+struct opts {
+	long ts_days;
+	json_int_t ts_version;
+	int root_threshold;
+	const char *build_digest;
+	bool no_validation;
+	bool evil_build; /* targets/build signed by another key under build's ID */
+};
+
+static void build_repo(struct repo *r, const struct opts *o)
+{
+	setup_keys();
+	memset(r, 0, sizeof *r);
+	char *e10 = expiry(3650), *e3 = expiry(1000), *ets = expiry(o->ts_days ? o->ts_days : 14);
+	/* root */
+	json_t *jkeys = json_object();
+	for (int i = K_ROOT; i <= K_TIMESTAMP; i++)
+		json_object_set_new(jkeys, ids[i], tuf_key_json(keys[i]));
+	json_t *root = json_pack("{s:s, s:b, s:s, s:o, s:{s:{s:[s,s], s:i}, s:{s:[s], s:i}, s:{s:[s], s:i}, s:{s:[s], s:i}}, s:i}",
+				 "_type", "Root", "consistent_snapshot", 0, "expires", e10, "keys", jkeys, "roles", "root",
+				 "keyids", ids[K_ROOT], ids[K_ROOT2], "threshold", o->root_threshold ? o->root_threshold : 1,
+				 "targets", "keyids", ids[K_TARGETS], "threshold", 1, "snapshot", "keyids", ids[K_SNAPSHOT],
+				 "threshold", 1, "timestamp", "keyids", ids[K_TIMESTAMP], "threshold", 1, "version", 1);
+	int rk[] = { K_ROOT };
+	sign_into(root, rk, NULL, 1, &r->files[0]);
+	/* targets with delegations */
+	json_t *targets = tuf_new_targets(2, time(NULL) + 1000 * 86400);
+	json_t *del = json_object_get(targets, "delegations");
+	json_object_set_new(json_object_get(del, "keys"), ids[K_BUILD], tuf_key_json(keys[K_BUILD]));
+	json_object_set_new(json_object_get(del, "keys"), ids[K_VALIDATION], tuf_key_json(keys[K_VALIDATION]));
+	json_array_append_new(json_object_get(del, "roles"),
+			      json_pack("{s:[s], s:s, s:[s], s:i}", "keyids", ids[K_BUILD], "name", "targets/build",
+					"paths", "", "threshold", 1));
+	json_array_append_new(json_object_get(del, "roles"),
+			      json_pack("{s:[s], s:s, s:[s], s:i}", "keyids", ids[K_VALIDATION], "name",
+					"targets/validation", "paths", "", "threshold", 1));
+	int tk[] = { K_TARGETS };
+	sign_into(targets, tk, NULL, 1, &r->files[1]);
+	/* delegated roles */
+	json_t *b = targets_with(o->build_digest ? o->build_digest : DIGEST_A, 1, 1000);
+	int bk[] = { o->evil_build ? K_EVIL : K_BUILD };
+	const char *bid[] = { ids[K_BUILD] };
+	sign_into(b, bk, bid, 1, &r->files[4]);
+	json_t *v = targets_with(DIGEST_A, 1, 1000);
+	int vk[] = { K_VALIDATION };
+	sign_into(v, vk, NULL, 1, &r->files[5]);
+	r->present[0] = r->present[1] = r->present[2] = r->present[3] = r->present[4] = true;
+	r->present[5] = !o->no_validation;
+	/* snapshot over what is present, timestamp over snapshot */
+	json_t *meta = json_object();
+	json_object_set_new(meta, "root", tuf_meta_entry(r->files[0].buf, r->files[0].len));
+	json_object_set_new(meta, "targets", tuf_meta_entry(r->files[1].buf, r->files[1].len));
+	json_object_set_new(meta, "targets/build", tuf_meta_entry(r->files[4].buf, r->files[4].len));
+	if (r->present[5])
+		json_object_set_new(meta, "targets/validation", tuf_meta_entry(r->files[5].buf, r->files[5].len));
+	json_t *snap = json_pack("{s:s, s:s, s:o, s:i}", "_type", "Snapshot", "expires", e3, "meta", meta, "version", 3);
+	int sk[] = { K_SNAPSHOT };
+	sign_into(snap, sk, NULL, 1, &r->files[2]);
+	json_t *ts = json_pack("{s:s, s:s, s:{s:o}, s:I}", "_type", "Timestamp", "expires", ets, "meta", "snapshot",
+			       tuf_meta_entry(r->files[2].buf, r->files[2].len), "version",
+			       o->ts_version ? o->ts_version : (json_int_t)4);
+	int tsk[] = { K_TIMESTAMP };
+	sign_into(ts, tsk, NULL, 1, &r->files[3]);
+	json_decref(root);
+	json_decref(targets);
+	json_decref(b);
+	json_decref(v);
+	json_decref(snap);
+	json_decref(ts);
+	free(e10);
+	free(e3);
+	free(ets);
+}
+
+static void release_repo(struct repo *r)
+{
+	for (int i = 0; i < NROLES; i++)
+		sb_release(&r->files[i]);
+}
+
+static err_t *mem_fetch(void *ctx, const char *role, struct strbuf *out, bool *found)
+{
+	struct repo *r = ctx;
+	*found = false;
+	for (int i = 0; i < NROLES; i++) {
+		if (!strcmp(role, role_names[i]) && r->present[i]) {
+			sb_add(out, r->files[i].buf, r->files[i].len);
+			*found = true;
+		}
+	}
+	return NULL;
+}
+
+/* Verify two signers (keys pinned unless pinned is false); returns the
+ * chain error (NULL if the chain holds) and fills verdicts. */
+static err_t *verify(struct repo *r, const char *state, const char *digest, struct trust_verdict v[2], int pin_build)
+{
+	struct trust_repo tr;
+	err_t *e = trust_repo_load(mem_fetch, r, "127.0.0.1:5000/app", state, time(NULL), &tr);
+	if (!e) {
+		struct trust_signer s[2] = { { "build", pin_build ? keys[pin_build] : NULL },
+					     { "validation", keys[K_VALIDATION] } };
+		trust_verify_signers(&tr, digest, s, 2, v);
+		e = trust_repo_commit(&tr);
+	}
+	trust_repo_release(&tr);
+	return e;
+}
+
+static bool msg_has(const err_t *e, const char *needle)
+{
+	char *d = e ? err_describe(e) : xstrdup("");
+	bool ok = strstr(d, needle) != NULL;
+	if (!ok)
+		fprintf(stderr, "  message '%s' lacks '%s'\n", d, needle);
+	free(d);
+	return ok;
+}
+
+static bool reason_has(const struct trust_verdict *v, const char *needle)
+{
+	bool ok = v->reason && strstr(v->reason, needle);
+	if (!ok)
+		fprintf(stderr, "  verdict '%s' lacks '%s'\n", v->reason ? v->reason : "", needle);
+	return ok;
+}
+
+static void test_valid_two_signers(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ 0 });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "tag 'v1' in targets/build"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	err_free(e);
+	release_repo(&r);
+}
+
+static void test_tampered_target_hash(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ 0 });
+	/* flip one character inside the base64 target hash */
+	char *p = strstr(r.files[4].buf, "\"sha256\":\"");
+	CHECK(p);
+	p[10] = p[10] == 'A' ? 'B' : 'A';
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(!v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "does not match the snapshot"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+static void test_forged_signature(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .evil_build = true });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, 0);
+	CHECK(!e);
+	CHECK(!v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "does not verify"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+static void test_wrong_key(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ 0 });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_EVIL);
+	CHECK(!e);
+	CHECK(!v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "wrong key"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+static void test_expired_timestamp(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .ts_days = -1 });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY);
+	CHECK(msg_has(e, "timestamp.json expired"));
+	err_free(e);
+	release_repo(&r);
+}
+
+static void test_rollback(void)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct repo r;
+	struct trust_verdict v[2] = { 0 };
+	build_repo(&r, &(struct opts){ .ts_version = 9 });
+	err_t *e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+	/* same root, older timestamp: refused */
+	build_repo(&r, &(struct opts){ .ts_version = 5 });
+	e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY);
+	CHECK(e && msg_has(e, "rollback"));
+	err_free(e);
+	release_repo(&r);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_root_change_needs_old_keys(void)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct repo r;
+	struct trust_verdict v[2] = { 0 };
+	build_repo(&r, &(struct opts){ 0 });
+	err_t *e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+	/* a new root made with other keys: not signed by the trusted root */
+	EVP_PKEY *saved = keys[K_ROOT];
+	char saved_id[65];
+	memcpy(saved_id, ids[K_ROOT], 65);
+	CHECK(!key_generate_p256(&keys[K_ROOT]));
+	CHECK(!trust_key_id(keys[K_ROOT], ids[K_ROOT]));
+	build_repo(&r, &(struct opts){ 0 });
+	e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY);
+	CHECK(e && msg_has(e, "previously trusted root"));
+	err_free(e);
+	release_repo(&r);
+	EVP_PKEY_free(keys[K_ROOT]);
+	keys[K_ROOT] = saved;
+	memcpy(ids[K_ROOT], saved_id, 65);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_root_threshold(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .root_threshold = 2 });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY);
+	CHECK(e && msg_has(e, "root: 1 of 2 required signatures"));
+	err_free(e);
+	release_repo(&r);
+}
+
+static void test_other_digest(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .build_digest = DIGEST_B });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(!v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "does not sign " DIGEST_A));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+static void test_missing_signer(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .no_validation = true });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(v[0].ok && !v[1].ok);
+	CHECK(reason_has(&v[1], "targets/validation has signed nothing"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+static void test_time_parse(void)
+{
+	time_t t;
+	CHECK(!tuf_parse_time("2036-11-22T17:22:54.617858648Z", &t));
+	CHECK(t == 2110987374);
+	CHECK(!tuf_parse_time("2036-11-22T18:22:54+01:00", &t));
+	CHECK(t == 2110987374);
+	err_t *e = tuf_parse_time("2036-11-22 17:22:54Z", &t);
+	CHECK(e && e->code == EXIT_USAGE);
+	err_free(e);
+	e = tuf_parse_time("2036-13-22T17:22:54Z", &t);
+	CHECK(e);
+	err_free(e);
+	char buf[32];
+	tuf_format_time(2110987374, buf);
+	CHECK_STR(buf, "2036-11-22T17:22:54Z");
+}
+
+static void test_b64(void)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	b64_encode("hello!?", 7, &a);
+	CHECK_STR(sb_str(&a), "aGVsbG8hPw==");
+	CHECK(!b64_decode(a.buf, a.len, "t", &b));
+	CHECK(b.len == 7 && !memcmp(b.buf, "hello!?", 7));
+	err_t *e = b64_decode("aGV=bG8h", 8, "t", &b);
+	CHECK(e && e->code == EXIT_USAGE);
+	err_free(e);
+	sb_release(&a);
+	sb_release(&b);
+}
+
+static void test_key_id_is_canonical_hash(void)
+{
+	setup_keys();
+	json_t *k = tuf_key_json(keys[K_BUILD]);
+	struct strbuf c = STRBUF_INIT;
+	CHECK(!json_canonical(k, &c));
+	CHECK(!strncmp(sb_str(&c), "{\"keytype\":\"ecdsa\",\"keyval\":{\"private\":null,\"public\":\"MFkw", 56));
+	char hex[65], want[65];
+	key_sha256_hex(c.buf, c.len, want, NULL);
+	CHECK(!tuf_key_id(k, hex));
+	CHECK_STR(hex, want);
+	EVP_PKEY *back = NULL;
+	CHECK(!tuf_key_public(k, &back));
+	CHECK(key_same_public(back, keys[K_BUILD]));
+	EVP_PKEY_free(back);
+	sb_release(&c);
+	json_decref(k);
+}
+
+static void test_malformed_metadata(void)
+{
+	struct tuf_meta m;
+	const char *bad[] = {
+		"", "[]", "{\"signed\":{}}", "{\"signed\":{\"_type\":\"Root\"},\"signatures\":[]}",
+		"{\"signed\":{\"_type\":\"Targets\",\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\"},\"signatures\":[]}",
+		"{\"signed\":{\"_type\":\"Root\",\"version\":1,\"expires\":\"soon\"},\"signatures\":[]}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		err_t *e = tuf_meta_parse("root", bad[i], strlen(bad[i]), &m);
+		CHECK(e != NULL);
+		err_free(e);
+	}
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < NKEYS; i++)
+		EVP_PKEY_free(keys[i]);
+}
+
+static void test_zz_teardown(void)
+{
+	teardown();
+}
+
+TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
+	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_root_change_needs_old_keys),
+	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
+	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata), TEST(test_zz_teardown))
