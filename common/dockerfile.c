@@ -469,6 +469,7 @@ char **df_split_words(const char *text, char escape, size_t *n)
 struct parser {
 	const char *name;
 	char escape;
+	bool lenient;
 	int line; /* where errors point */
 	struct vec comments, directives;
 };
@@ -984,7 +985,7 @@ static err_t *parse_instruction(struct parser *p, int line, const char *logical,
 	in->start_line = in->end_line = line;
 	if (in->kw == DF_UNKNOWN)
 		return perr(p, line, "unknown instruction: %s", in->keyword);
-	if (in_onbuild && (in->kw == DF_ONBUILD || in->kw == DF_FROM || in->kw == DF_MAINTAINER))
+	if (in_onbuild && !p->lenient && (in->kw == DF_ONBUILD || in->kw == DF_FROM || in->kw == DF_MAINTAINER))
 		return perr(p, line, "%s isn't allowed as an ONBUILD trigger", df_keyword_name(in->kw));
 	const char *rest = e;
 	if (in->kw != DF_ONBUILD) {
@@ -1277,6 +1278,11 @@ static err_t *parse_lines(struct parser *p, const char *text, const struct srcli
 
 err_t *df_parse(const char *text, size_t len, const char *name, struct df_file **out)
 {
+	return df_parse_opts(text, len, name, 0, out);
+}
+
+err_t *df_parse_opts(const char *text, size_t len, const char *name, unsigned flags, struct df_file **out)
+{
 	*out = NULL;
 	if (!name)
 		name = "Dockerfile";
@@ -1309,7 +1315,7 @@ err_t *df_parse(const char *text, size_t len, const char *name, struct df_file *
 		nlines++;
 		pos = nl ? end + 1 : len;
 	}
-	struct parser p = { .name = name, .escape = '\\' };
+	struct parser p = { .name = name, .escape = '\\', .lenient = flags & DF_PARSE_LENIENT };
 	p.comments.size = sizeof(struct df_comment);
 	p.directives.size = sizeof(struct df_directive);
 	struct vec instrs = { .size = sizeof(struct df_instr) };
@@ -1331,7 +1337,7 @@ err_t *df_parse(const char *text, size_t len, const char *name, struct df_file *
 	}
 	if (!e && f->ninstrs == 0)
 		e = err_new(EXIT_USAGE, "%s:%d: file with no instructions", name, nlines ? (int)nlines : 1);
-	for (size_t i = 0; !e && i < f->ninstrs; i++) {
+	for (size_t i = 0; !e && !p.lenient && i < f->ninstrs; i++) {
 		if (f->instrs[i].kw == DF_FROM)
 			break;
 		if (f->instrs[i].kw != DF_ARG)

@@ -130,6 +130,11 @@ struct df_file {
 /* Parse a whole Dockerfile. name is used in error messages. On error *out
  * is NULL and the error (EXIT_USAGE) reads "name:line: message". */
 err_t *df_parse(const char *text, size_t len, const char *name, struct df_file **out);
+/* DF_PARSE_LENIENT accepts what BuildKit would refuse but a linter wants
+ * to report as findings: instructions before the first FROM, no FROM at
+ * all, and ONBUILD triggers FROM/ONBUILD/MAINTAINER. */
+#define DF_PARSE_LENIENT 1u
+err_t *df_parse_opts(const char *text, size_t len, const char *name, unsigned flags, struct df_file **out);
 void df_file_free(struct df_file *f);
 
 const char *df_keyword_name(enum df_keyword kw); /* "RUN"; "?" for DF_UNKNOWN */

@@ -1,0 +1,340 @@
+/* YAML stream -> trees with line numbers (see yamldoc.h). */
+#include "yamldoc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "xalloc.h"
+
+/* Bounds on untrusted input: nesting depth and total node count. */
+#define YDOC_MAX_DEPTH 256
+#define YDOC_MAX_NODES 2000000
+
+struct anchor {
+	char *name;
+	const struct ydoc_node *node;
+};
+
+struct builder {
+	const char *name;
+	struct ydoc_node *stack[YDOC_MAX_DEPTH + 1];
+	char *stack_anchor[YDOC_MAX_DEPTH + 1];
+	int depth;
+	size_t nodes;
+	struct anchor *anchors;
+	size_t nanchors;
+	struct ydoc_node *root;
+};
+
+static void node_free(struct ydoc_node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		node_free(n->items[i]);
+	free(n->items);
+	free(n->tag);
+	free(n->value);
+	free(n);
+}
+
+void ydoc_free(struct ydoc *y)
+{
+	if (!y)
+		return;
+	for (size_t i = 0; i < y->ndocs; i++)
+		node_free(y->docs[i]);
+	free(y->docs);
+	free(y);
+}
+
+static void anchors_clear(struct builder *b)
+{
+	for (size_t i = 0; i < b->nanchors; i++)
+		free(b->anchors[i].name);
+	free(b->anchors);
+	b->anchors = NULL;
+	b->nanchors = 0;
+}
+
+static void add_anchor(struct builder *b, const char *name, const struct ydoc_node *node)
+{
+	if (!name)
+		return;
+	b->anchors = xrealloc(b->anchors, (b->nanchors + 1) * sizeof *b->anchors);
+	b->anchors[b->nanchors].name = xstrdup(name);
+	b->anchors[b->nanchors].node = node;
+	b->nanchors++;
+}
+
+static const struct ydoc_node *find_anchor(const struct builder *b, const char *name)
+{
+	/* the latest definition wins */
+	for (size_t i = b->nanchors; i-- > 0;)
+		if (!strcmp(b->anchors[i].name, name))
+			return b->anchors[i].node;
+	return NULL;
+}
+
+static struct ydoc_node *new_node(enum ydoc_kind kind, const yaml_mark_t *m, const yaml_char_t *tag)
+{
+	struct ydoc_node *n = xcalloc(1, sizeof *n);
+	n->kind = kind;
+	n->line = (int)m->line + 1;
+	n->col = (int)m->column + 1;
+	n->tag = tag ? xstrdup((const char *)tag) : NULL;
+	return n;
+}
+
+static void attach(struct builder *b, struct ydoc_node *n)
+{
+	if (b->depth == 0) {
+		node_free(b->root);
+		b->root = n;
+		return;
+	}
+	struct ydoc_node *parent = b->stack[b->depth - 1];
+	parent->items = xrealloc(parent->items, (parent->n + 1) * sizeof *parent->items);
+	parent->items[parent->n++] = n;
+}
+
+static err_t *located(const struct builder *b, size_t line, size_t col, const char *what, const char *problem)
+{
+	return err_new(EXIT_USAGE, "%s:%zu:%zu: %s%s%s", b->name, line + 1, col + 1, what ? what : "",
+		       what && problem ? ": " : "", problem ? problem : "");
+}
+
+static err_t *handle(struct builder *b, const yaml_event_t *ev, struct ydoc *y)
+{
+	if (++b->nodes > YDOC_MAX_NODES)
+		return located(b, ev->start_mark.line, ev->start_mark.column, "too many YAML nodes", NULL);
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		b->root = NULL;
+		anchors_clear(b);
+		return NULL;
+	case YAML_DOCUMENT_END_EVENT:
+		y->docs = xrealloc(y->docs, (y->ndocs + 1) * sizeof *y->docs);
+		y->docs[y->ndocs++] = b->root;
+		b->root = NULL;
+		return NULL;
+	case YAML_SCALAR_EVENT: {
+		struct ydoc_node *n = new_node(YDOC_SCALAR, &ev->start_mark, ev->data.scalar.tag);
+		n->value = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+		n->len = ev->data.scalar.length;
+		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		attach(b, n);
+		add_anchor(b, (const char *)ev->data.scalar.anchor, n);
+		return NULL;
+	}
+	case YAML_ALIAS_EVENT: {
+		const struct ydoc_node *t = find_anchor(b, (const char *)ev->data.alias.anchor);
+		if (!t)
+			return located(b, ev->start_mark.line, ev->start_mark.column, "unknown or recursive alias",
+				       (const char *)ev->data.alias.anchor);
+		struct ydoc_node *n = new_node(YDOC_ALIAS, &ev->start_mark, NULL);
+		n->target = t;
+		attach(b, n);
+		return NULL;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT: {
+		if (b->depth >= YDOC_MAX_DEPTH)
+			return located(b, ev->start_mark.line, ev->start_mark.column, "YAML nested too deeply", NULL);
+		bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+		struct ydoc_node *n = new_node(seq ? YDOC_SEQ : YDOC_MAP, &ev->start_mark,
+					       seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
+		const yaml_char_t *anchor = seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+		attach(b, n);
+		b->stack_anchor[b->depth] = anchor ? xstrdup((const char *)anchor) : NULL;
+		b->stack[b->depth++] = n;
+		return NULL;
+	}
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (b->depth > 0) {
+			b->depth--;
+			/* registered only now: an alias inside its own anchor is refused */
+			add_anchor(b, b->stack_anchor[b->depth], b->stack[b->depth]);
+			free(b->stack_anchor[b->depth]);
+			b->stack_anchor[b->depth] = NULL;
+		}
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+err_t *ydoc_parse(const char *text, size_t len, const char *name, struct ydoc **out)
+{
+	*out = NULL;
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser))
+		return err_new(EXIT_FAILED, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	struct builder b = { .name = name ? name : "<yaml>" };
+	struct ydoc *y = xcalloc(1, sizeof *y);
+	err_t *e = NULL;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			const char *ctx = parser.context;
+			char *what = ctx ? xasprintf("%s", ctx) : NULL;
+			e = located(&b, parser.problem_mark.line, parser.problem_mark.column,
+				    parser.problem ? parser.problem : "invalid YAML", what);
+			free(what);
+			break;
+		}
+		bool end = ev.type == YAML_STREAM_END_EVENT;
+		e = handle(&b, &ev, y);
+		yaml_event_delete(&ev);
+		if (e || end)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	/* nodes still open after an error belong to b.root's tree */
+	for (int i = 0; i < b.depth; i++)
+		free(b.stack_anchor[i]);
+	node_free(b.root);
+	anchors_clear(&b);
+	if (e) {
+		ydoc_free(y);
+		return e;
+	}
+	*out = y;
+	return NULL;
+}
+
+const struct ydoc_node *ydoc_deref(const struct ydoc_node *n)
+{
+	/* anchors are registered only once complete, so chains are finite */
+	for (int i = 0; n && n->kind == YDOC_ALIAS && i < 64; i++)
+		n = n->target;
+	return n && n->kind == YDOC_ALIAS ? NULL : n;
+}
+
+const char *ydoc_str(const struct ydoc_node *n)
+{
+	n = ydoc_deref(n);
+	if (!n || n->kind != YDOC_SCALAR || ydoc_is_null(n))
+		return NULL;
+	return n->value;
+}
+
+bool ydoc_is_null(const struct ydoc_node *n)
+{
+	n = ydoc_deref(n);
+	if (!n)
+		return true;
+	if (n->kind != YDOC_SCALAR || n->quoted)
+		return false;
+	return !*n->value || !strcmp(n->value, "~") || !strcasecmp(n->value, "null");
+}
+
+bool ydoc_is_map(const struct ydoc_node *n)
+{
+	n = ydoc_deref(n);
+	return n && n->kind == YDOC_MAP;
+}
+
+bool ydoc_is_seq(const struct ydoc_node *n)
+{
+	n = ydoc_deref(n);
+	return n && n->kind == YDOC_SEQ;
+}
+
+const struct ydoc_node *ydoc_get(const struct ydoc_node *map, const char *key)
+{
+	map = ydoc_deref(map);
+	if (!map || map->kind != YDOC_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ydoc_node *k = ydoc_deref(map->items[i]);
+		if (k && k->kind == YDOC_SCALAR && !strcmp(k->value, key))
+			return ydoc_deref(map->items[i + 1]);
+	}
+	return NULL;
+}
+
+size_t ydoc_count(const struct ydoc_node *n)
+{
+	n = ydoc_deref(n);
+	if (!n)
+		return 0;
+	if (n->kind == YDOC_SEQ)
+		return n->n;
+	if (n->kind == YDOC_MAP)
+		return n->n / 2;
+	return 0;
+}
+
+const struct ydoc_node *ydoc_item(const struct ydoc_node *seq, size_t i)
+{
+	seq = ydoc_deref(seq);
+	return seq && seq->kind == YDOC_SEQ && i < seq->n ? ydoc_deref(seq->items[i]) : NULL;
+}
+
+const struct ydoc_node *ydoc_key(const struct ydoc_node *map, size_t i)
+{
+	map = ydoc_deref(map);
+	return map && map->kind == YDOC_MAP && 2 * i + 1 < map->n ? ydoc_deref(map->items[2 * i]) : NULL;
+}
+
+const struct ydoc_node *ydoc_value(const struct ydoc_node *map, size_t i)
+{
+	map = ydoc_deref(map);
+	return map && map->kind == YDOC_MAP && 2 * i + 1 < map->n ? ydoc_deref(map->items[2 * i + 1]) : NULL;
+}
+
+bool ydoc_bool(const struct ydoc_node *n, bool *out)
+{
+	n = ydoc_deref(n);
+	if (!n || n->kind != YDOC_SCALAR || n->quoted)
+		return false;
+	static const char *const yes[] = { "true", "yes", "on", "y" };
+	static const char *const no[] = { "false", "no", "off", "n" };
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(n->value, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcasecmp(n->value, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ydoc_int(const struct ydoc_node *n, long long *out)
+{
+	n = ydoc_deref(n);
+	if (!n || n->kind != YDOC_SCALAR || n->quoted || !*n->value)
+		return false;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(n->value, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+const struct ydoc_node *ydoc_path(const struct ydoc_node *root, const char *dotted)
+{
+	const struct ydoc_node *n = ydoc_deref(root);
+	const char *p = dotted;
+	while (n && *p) {
+		const char *dot = strchr(p, '.');
+		size_t klen = dot ? (size_t)(dot - p) : strlen(p);
+		char *key = xstrndup(p, klen);
+		n = ydoc_get(n, key);
+		free(key);
+		p = dot ? dot + 1 : p + klen;
+	}
+	return n;
+}

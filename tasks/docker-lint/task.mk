@@ -1,0 +1,1 @@
+docker-lint_LIBS := -lyaml
