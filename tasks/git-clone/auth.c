@@ -268,7 +268,9 @@ static int ssh_key(struct auth *a, git_credential **out, const char *url_user)
 		a->no_credentials = true;
 		return refuse(a, GIT_EAUTH, "no readable SSH key (give ssh-key)%s%s", key ? ": " : "", key ? key : "");
 	}
-	return git_credential_ssh_key_new(out, user, NULL, key, a->opt.ssh_passphrase);
+	/* with the .pub beside it, libssh2 need not derive the public key */
+	_cleanup_free_ char *pub = xasprintf("%s.pub", key);
+	return git_credential_ssh_key_new(out, user, access(pub, R_OK) == 0 ? pub : NULL, key, a->opt.ssh_passphrase);
 }
 
 static int credentials_cb(git_credential **out, const char *url, const char *username_from_url,

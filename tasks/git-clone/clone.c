@@ -208,29 +208,43 @@ static bool have_object(git_repository *repo, const git_oid *id)
 	return ok;
 }
 
+/* Asking for a commit by id: a server that does not have it, or will not
+ * send it on its own, just ends the connection, which looks like a network
+ * failure; so one attempt, no retries (the refs were just listed fine). */
+static err_t *fetch_by_id(git_remote *remote, const struct net *net, const git_oid *id, int depth)
+{
+	struct net once = *net;
+	once.max_retries = 0;
+	char hex[GIT_OID_SHA1_HEXSIZE + 1];
+	git_oid_tostr(hex, sizeof hex, id);
+	const char *spec = hex;
+	return remote_fetch(remote, &once, &spec, 1, depth, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
+}
+
 static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct net *net,
 			 const struct clone_request *rq, struct plan *p)
 {
-	err_t *e = remote_fetch(remote, net, p->specs, p->nspecs, p->depth, p->tags);
-	if (e && p->has_rev_oid && e->code != EXIT_AUTH && e->code != EXIT_UNREACHABLE) {
-		/* the server will not give out a commit by id: take full history */
-		log_warn("the server cannot send commit %s on its own; fetching full history", rq->revision);
+	const char *all = "+refs/heads/*:refs/remotes/origin/*";
+	if (p->depth && p->has_rev_oid) {
+		err_t *e = fetch_by_id(remote, net, &p->rev_oid, p->depth);
+		if (!e || e->code == EXIT_AUTH)
+			return e;
+		/* the server will not give out that commit on its own: take full history */
+		log_warn("the server did not send commit %s on its own; fetching full history", rq->revision);
 		err_free(e);
 		p->depth = 0;
-		const char *all = "+refs/heads/*:refs/remotes/origin/*";
-		return remote_fetch(remote, net, &all, 1, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL);
+		TRY(remote_fetch(remote, net, &all, 1, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL));
+	} else {
+		TRY(remote_fetch(remote, net, p->specs, p->nspecs, p->depth, p->tags));
 	}
-	if (e)
-		return e;
 	if (p->has_rev_oid && !have_object(repo, &p->rev_oid)) {
 		/* not reachable from a branch or tag: ask for it by id */
-		char hex[GIT_OID_SHA1_HEXSIZE + 1];
-		git_oid_tostr(hex, sizeof hex, &p->rev_oid);
-		const char *spec = hex;
-		e = remote_fetch(remote, net, &spec, 1, p->depth, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
-		if (e && e->code != EXIT_AUTH && e->code != EXIT_UNREACHABLE) {
+		err_t *e = fetch_by_id(remote, net, &p->rev_oid, p->depth);
+		if (e && e->code != EXIT_AUTH) {
+			char *why = err_describe(e);
 			err_free(e);
-			return err_new(EXIT_USAGE, "revision '%s' not found in %s", rq->revision, rq->url->clean);
+			e = err_new(EXIT_USAGE, "revision '%s' not found in %s (%s)", rq->revision, rq->url->clean, why);
+			free(why);
 		}
 		return e;
 	}

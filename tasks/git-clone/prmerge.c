@@ -67,9 +67,12 @@ static err_t *fetch_head(git_repository *repo, const struct clone_request *rq, g
 	if (!e && rev) {
 		git_oid_fromstr(out, rev);
 		if (!have_object(repo, out)) {
+			/* one attempt: a server without the commit just hangs up (see clone.c) */
+			struct net once = net;
+			once.max_retries = 0;
 			const char *s = rev;
-			e = remote_fetch(remote, &net, &s, 1, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
-			if (e && e->code != EXIT_AUTH && e->code != EXIT_UNREACHABLE) {
+			e = remote_fetch(remote, &once, &s, 1, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
+			if (e && e->code != EXIT_AUTH) {
 				err_free(e);
 				e = err_new(EXIT_USAGE, "pr-revision '%s' not found in %s", rev, url->clean);
 			}

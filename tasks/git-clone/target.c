@@ -81,7 +81,7 @@ err_t *target_join(const char *workspace, const char *directory, char **out)
 		while (*p == '/')
 			p++;
 	}
-	*out = xasprintf("%s/%s", workspace, directory);
+	*out = strcmp(workspace, ".") ? xasprintf("%s/%s", workspace, directory) : xstrdup(directory);
 	return NULL;
 }
 

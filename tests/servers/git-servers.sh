@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Real git servers on loopback for the git-clone tests, each on a random free
+# port with its state (config, keys, certificates, logs) in a directory of
+# the caller's. Meant to be sourced:
+#   . tests/servers/git-servers.sh
+#   git_http_start ROOT DIR   lighttpd + git http-backend (CGI) serving ROOT:
+#       GIT_HTTP_URL   http://127.0.0.1:P/git       anonymous
+#       GIT_HTTPS_URL  https://127.0.0.1:P2/auth/git basic auth, TLS
+#       GIT_HTTP_CA    CA that signed the TLS certificate
+#       GIT_HTTP_USER, GIT_HTTP_PASSWORD  the one account
+#   git_daemon_start ROOT DIR  git daemon: GIT_DAEMON_URL git://127.0.0.1:P
+#   git_sshd_start ROOT DIR    OpenSSH sshd, key auth only:
+#       GIT_SSH_URL    ssh://USER@127.0.0.1:P/ROOT
+#       GIT_SSH_KEY    client private key, GIT_SSH_KNOWN_HOSTS its known_hosts
+#   git_servers_stop           kills exactly the pids started here
+# Each start function waits until its port answers, or returns 1.
+
+GIT_SERVER_PIDS=${GIT_SERVER_PIDS:-}
+
+git_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+git_wait_port() { # port [seconds]
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+git_http_certs() { # dir
+	( cd "$1" || exit 1
+	E="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	openssl req -x509 $E -keyout ca.key -out ca.crt -days 2 -subj /CN=git-test-ca \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req $E -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null &&
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext &&
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+		-out server.crt 2>/dev/null )
+}
+
+git_http_start() { # root dir
+	local root=$1 dir=$2 port tls_port
+	mkdir -p "$dir/www" || return 1
+	git_http_certs "$dir" || return 1
+	port=$(git_free_port) tls_port=$(git_free_port)
+	GIT_HTTP_USER=tester GIT_HTTP_PASSWORD=tok-$(openssl rand -hex 12)
+	printf '%s:%s\n' "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >"$dir/users"
+	cat >"$dir/lighttpd.conf" <<CONF
+server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi", "mod_openssl")
+server.document-root = "$dir/www"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$dir/lighttpd.log"
+server.max-request-size = 0
+server.stream-request-body = 2
+server.stream-response-body = 2
+\$SERVER["socket"] == "127.0.0.1:$tls_port" {
+	ssl.engine = "enable"
+	ssl.pemfile = "$dir/server.crt"
+	ssl.privkey = "$dir/server.key"
+}
+alias.url = ( "/auth/git" => "/usr/lib/git-core/git-http-backend",
+              "/git" => "/usr/lib/git-core/git-http-backend" )
+cgi.assign = ( "" => "" )
+setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$root", "GIT_HTTP_EXPORT_ALL" => "1" )
+auth.backend = "plain"
+auth.backend.plain.userfile = "$dir/users"
+auth.require = ( "/auth/" => ( "method" => "basic", "realm" => "git", "require" => "valid-user" ) )
+CONF
+	lighttpd -D -f "$dir/lighttpd.conf" >>"$dir/lighttpd.log" 2>&1 &
+	GIT_SERVER_PIDS="$GIT_SERVER_PIDS $!"
+	GIT_HTTP_URL=http://127.0.0.1:$port/git
+	GIT_HTTPS_URL=https://127.0.0.1:$tls_port/auth/git
+	GIT_HTTP_CA=$dir/ca.crt
+	git_wait_port "$port" && git_wait_port "$tls_port"
+}
+
+git_daemon_start() { # root dir
+	local root=$1 dir=$2 port
+	mkdir -p "$dir" || return 1
+	port=$(git_free_port)
+	git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$root" --export-all \
+		--informative-errors "$root" >>"$dir/git-daemon.log" 2>&1 &
+	GIT_SERVER_PIDS="$GIT_SERVER_PIDS $!"
+	GIT_DAEMON_URL=git://127.0.0.1:$port
+	git_wait_port "$port"
+}
+
+git_sshd_start() { # root dir
+	local root=$1 dir=$2 port user
+	mkdir -p "$dir" /run/sshd || return 1
+	port=$(git_free_port) user=$(id -un)
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" -C host || return 1
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key" -C client || return 1
+	cp "$dir/client_key.pub" "$dir/authorized_keys"
+	chmod 600 "$dir/authorized_keys"
+	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
+	cat >"$dir/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+AllowUsers $user
+LogLevel VERBOSE
+CONF
+	/usr/sbin/sshd -D -e -f "$dir/sshd_config" >>"$dir/sshd.log" 2>&1 &
+	GIT_SERVER_PIDS="$GIT_SERVER_PIDS $!"
+	GIT_SSH_URL=ssh://$user@127.0.0.1:$port$root
+	GIT_SSH_KEY=$dir/client_key
+	GIT_SSH_KNOWN_HOSTS=$dir/known_hosts
+	git_wait_port "$port"
+}
+
+git_servers_stop() {
+	local pid
+	for pid in $GIT_SERVER_PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $GIT_SERVER_PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	GIT_SERVER_PIDS=
+}
