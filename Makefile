@@ -33,6 +33,11 @@ release_CFLAGS := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 release_LDFLAGS := -static -Wl,--gc-sections
 asan_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 asan_LDFLAGS := -fsanitize=address,undefined
+fuzz_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -Wno-unused-command-line-argument
+release_CC = $(CC)
+asan_CC = $(CC)
+fuzz_CC = $(FUZZ_CC)
 
 .PHONY: all static asan check bench demo clean setup fuzz help tekton
 .DEFAULT_GOAL := all
@@ -44,13 +49,13 @@ static: all
 define flavour_rules
 $(BUILD)/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
+	$$($(1)_CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
 
 $(BUILD)/$(1)/libcommon.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef
-$(foreach f,release asan,$(eval $(call flavour_rules,$(f))))
+$(foreach f,release asan fuzz,$(eval $(call flavour_rules,$(f))))
 
 # $(1) = task name
 define task_rules
@@ -82,14 +87,15 @@ $(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/asan/libcomm
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(BUILD)/asan/libcommon.a $(COMMON_LIBS)
 
-# libFuzzer targets link the common sources plus whatever task module the
-# target names in a "// fuzz-sources:" line.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) | $(DEPS)/lib/libjq.a
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) -Wno-unused-command-line-argument -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) \
-	  $$(sed -n 's|^// fuzz-sources: ||p' $<) -L$(DEPS)/lib \
-	  $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
+# libFuzzer targets link the fuzz flavour of libcommon plus the task modules
+# the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libcommon.a | $(DEPS)/lib/libjq.a
+	@srcs="$$(sed -n 's|^// fuzz-sources: ||p' $<)"; objs=""; \
+	for s in $$srcs; do objs="$$objs $(BUILD)/fuzz/$${s%.c}.o"; done; \
+	if [ -n "$$objs" ]; then $(MAKE) --no-print-directory $$objs || exit 1; fi; \
+	echo "  FUZZ $@"; \
+	$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(fuzz_CFLAGS) -fsanitize=fuzzer -o $@ $< $$objs \
+	  $(BUILD)/fuzz/libcommon.a -L$(DEPS)/lib $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -117,4 +123,4 @@ clean:
 distclean:
 	rm -rf $(BUILD) bin
 
--include $(shell find $(BUILD)/release $(BUILD)/asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/release $(BUILD)/asan $(BUILD)/fuzz -name '*.d' 2>/dev/null)
