@@ -88,7 +88,7 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 			json_decref(doc);
 			break;
 		}
-		json_t *layers = exists ? json_object_get(doc, "layers") : json_array();
+		json_t *layers = exists ? json_deep_copy(json_object_get(doc, "layers")) : json_array();
 		/* one signature per key: drop a previous one by this same key */
 		for (size_t i = json_array_size(layers); i-- > 0;) {
 			json_t *l = json_array_get(layers, i);
@@ -162,8 +162,7 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 				sb_release(&cfgb);
 				sb_release(&body);
 				json_decref(cfg);
-				if (!exists)
-					json_decref(layers);
+				json_decref(layers);
 				json_decref(doc);
 				continue;
 			}
@@ -171,8 +170,7 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 		sb_release(&cfgb);
 		sb_release(&body);
 		json_decref(cfg);
-		if (!exists)
-			json_decref(layers);
+		json_decref(layers);
 		json_decref(doc);
 		break;
 	}
