@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "b64.h"
 #include "cleanup.h"
@@ -141,7 +144,13 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 				if (!e) {
 					json_t *after = NULL;
 					bool after_exists = false;
-					/* verify ours survived a racing writer */
+					/* the registry has no compare-and-swap: a writer that read
+					 * before our PUT may overwrite it. Its read-to-PUT window
+					 * is milliseconds, so look again a little later and merge
+					 * again if our signature was lost. */
+					unsigned char jitter = 0;
+					RAND_bytes(&jitter, 1);
+					usleep(150000 + (useconds_t)jitter * 600);
 					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
 					bool kept = false;
 					json_array_foreach(json_object_get(after, "layers"), i, l) {

@@ -304,7 +304,7 @@ err_t *dct_set_signer(struct notary *n, struct signer_key *targets, const char *
 		json_decref(ts);
 		sb_release(&out);
 		trust_repo_release(&repo);
-		if (e && conflict && attempt < conflict_retries) {
+		if (e && (conflict || trust_error_inconsistent(e)) && attempt < conflict_retries) {
 			log_warn("%s: another writer published first; retrying", notary_gun(n));
 			err_free(e);
 			conflict_pause(attempt);
@@ -389,7 +389,7 @@ err_t *dct_sign(struct notary *n, struct signer_key *key, const char *signer, co
 		trust_repo_release(&repo);
 		sb_release(&a);
 		sb_release(&b);
-		if (e && conflict && attempt < conflict_retries) {
+		if (e && (conflict || trust_error_inconsistent(e)) && attempt < conflict_retries) {
 			log_warn("%s: another signer published first; re-reading and retrying", notary_gun(n));
 			err_free(e);
 			conflict_pause(attempt);

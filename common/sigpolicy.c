@@ -29,6 +29,15 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 	}
 	struct trust_repo repo;
 	err_t *e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
+	/* a read racing a publish sees mismatched files: read again before
+	 * calling it tampering */
+	for (int again = 0; e && again < 2 && trust_error_inconsistent(e); again++) {
+		err_free(e);
+		trust_repo_release(&repo);
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
+	}
 	if (e && is_verdict(e)) {
 		char *why = err_describe(e);
 		for (size_t i = 0; i < p->n_signers; i++)

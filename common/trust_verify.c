@@ -354,3 +354,11 @@ void trust_verify_signers(struct trust_repo *r, const char *digest, const struct
 		verdict_for(r, digest, &signers[i], want, &out[i]);
 	}
 }
+
+bool trust_error_inconsistent(const err_t *e)
+{
+	for (; e; e = e->cause)
+		if (e->msg && strstr(e->msg, "(tampered or inconsistent)"))
+			return true;
+	return false;
+}

@@ -73,6 +73,10 @@ void trust_verify_signers(struct trust_repo *r, const char *digest, const struct
 			  struct trust_verdict *out);
 void trust_verdict_release(struct trust_verdict *v);
 
+/* Whether e says files did not match the snapshot/timestamp: tampering, or
+ * a read that raced a concurrent publish (re-reading tells them apart). */
+bool trust_error_inconsistent(const err_t *e);
+
 /* The TUF key ID ("ecdsa" key object) of a public key (hex[65]). */
 err_t *trust_key_id(EVP_PKEY *pub, char hex[65]);
 

@@ -17,7 +17,7 @@ notary_certs() { # dir
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 	leaf() { # name eku [san]
 		openssl req $E -keyout $1.key -out $1.csr -subj /CN=$1 2>/dev/null
-		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' $2 "$3" > $1.ext
+		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' $2 "${3:-}" > $1.ext
 		openssl x509 -req -in $1.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile $1.ext -out $1.crt 2>/dev/null; }
 	leaf server serverAuth subjectAltName=DNS:localhost,IP:127.0.0.1
 	leaf signer serverAuth subjectAltName=IP:127.0.0.1
