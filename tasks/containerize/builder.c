@@ -1,0 +1,1245 @@
+/* The build engine (see builder.h). */
+#include "builder.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "copy.h"
+#include "dockerfile.h"
+#include "fsutil.h"
+#include "ignore.h"
+#include "imgconfig.h"
+#include "log.h"
+#include "manifest.h"
+#include "rootfs.h"
+#include "snapshot.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define DOCKERFILE_MAX (4u << 20)
+
+struct var {
+	char *name;
+	char *value; /* NULL: declared without a value */
+};
+
+struct vars {
+	struct var *v;
+	size_t n;
+};
+
+static struct var *vars_find(const struct vars *vs, const char *name)
+{
+	for (size_t i = 0; i < vs->n; i++)
+		if (strcmp(vs->v[i].name, name) == 0)
+			return &vs->v[i];
+	return NULL;
+}
+
+static void vars_set(struct vars *vs, const char *name, const char *value)
+{
+	struct var *v = vars_find(vs, name);
+	if (!v) {
+		vs->v = xrealloc(vs->v, (vs->n + 1) * sizeof *vs->v);
+		v = &vs->v[vs->n++];
+		v->name = xstrdup(name);
+	} else {
+		free(v->value);
+	}
+	v->value = value ? xstrdup(value) : NULL;
+}
+
+static void vars_free(struct vars *vs)
+{
+	for (size_t i = 0; i < vs->n; i++) {
+		free(vs->v[i].name);
+		free(vs->v[i].value);
+	}
+	free(vs->v);
+	vs->v = NULL;
+	vs->n = 0;
+}
+
+struct stage {
+	const struct df_stage *def;
+	size_t index;
+	char *rootfs;
+	bool rootfs_made;
+	struct imgconfig cfg;
+	struct layer_ref *layers;
+	size_t nlayers;
+	size_t applied;
+	struct snapshot *snap;
+	char chain[DIGEST_SIZE];
+	struct vars args;
+	char **shell;
+	size_t nshell;
+	bool cmd_set;
+	bool built, building;
+};
+
+struct builder {
+	const struct build_options *o;
+	struct df_file *df;
+	struct df_stage *defs;
+	size_t ndefs;
+	struct stage *st;
+	struct vars global;
+	struct vars bargs;
+	struct ignore *ignore;
+	char created[32];
+	size_t hits, misses;
+	size_t nextra;
+	struct stage **extra; /* images named by COPY --from=<image> */
+};
+
+/* ---- variables ---- */
+
+static const char *const proxy_args[] = {
+	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+	"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", NULL,
+};
+
+static bool is_proxy_arg(const char *name)
+{
+	for (const char *const *p = proxy_args; *p; p++)
+		if (strcmp(*p, name) == 0)
+			return true;
+	return false;
+}
+
+struct lookup_ctx {
+	const struct builder *b;
+	const struct stage *s; /* NULL: global scope (FROM lines) */
+};
+
+static const char *lookup_var(const char *name, void *data)
+{
+	const struct lookup_ctx *c = data;
+	if (c->s) {
+		const char *v = imgconfig_getenv(&c->s->cfg, name);
+		if (v)
+			return v;
+		const struct var *a = vars_find(&c->s->args, name);
+		return a ? a->value : NULL;
+	}
+	const struct var *a = vars_find(&c->b->global, name);
+	return a ? a->value : NULL;
+}
+
+static err_t *expand(const struct builder *b, const struct stage *s, const char *word, char **out)
+{
+	struct lookup_ctx c = { b, s };
+	return df_expand_word(word, b->df->escape, lookup_var, &c, out);
+}
+
+/* ---- stage roots ---- */
+
+static err_t *materialize(struct builder *b, struct stage *s)
+{
+	if (!s->rootfs_made) {
+		if (mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
+			return err_errno(EXIT_FAILED, "cannot create %s", s->rootfs);
+		s->rootfs_made = true;
+	}
+	for (; s->applied < s->nlayers; s->applied++) {
+		const struct layer_ref *l = &s->layers[s->applied];
+		int fd = -1;
+		TRY(oci_layout_open_blob(b->o->store, l->digest, &fd, NULL));
+		struct layer_apply_options ao = { .devices = LAYER_DEVICES_AUTO, .expected_diff_id = l->diff_id };
+		err_t *e = layer_apply(s->rootfs, fd, &ao, NULL);
+		close(fd);
+		if (e)
+			return err_wrap(e, "cannot unpack layer %s", l->digest);
+		snapshot_free(s->snap);
+		s->snap = NULL;
+	}
+	return NULL;
+}
+
+static void add_layer(struct stage *s, const struct layer_ref *l)
+{
+	s->layers = xrealloc(s->layers, (s->nlayers + 1) * sizeof *s->layers);
+	layer_ref_copy(&s->layers[s->nlayers++], l);
+}
+
+/* After a filesystem step ran on a materialized root: its layer. */
+static err_t *commit_changes(struct builder *b, struct stage *s, const char *key, const char *created_by)
+{
+	struct snapshot *after = NULL;
+	TRY(snapshot_scan(s->rootfs, &after));
+	struct change *ch = NULL;
+	size_t n = 0;
+	snapshot_diff(s->snap, after, &ch, &n);
+	snapshot_free(s->snap);
+	s->snap = after;
+	if (n == 0) {
+		changes_free(ch, n);
+		imgconfig_add_history(&s->cfg, b->created, created_by, true);
+		return cache_put(b->o->cache, key, NULL);
+	}
+	struct layer_change *lc = xcalloc(n, sizeof *lc);
+	for (size_t i = 0; i < n; i++) {
+		lc[i].path = ch[i].path;
+		lc[i].kind = ch[i].kind == CHANGE_DELETED ? LAYER_CHANGE_DELETE : LAYER_CHANGE_ADD;
+	}
+	int fd = -1;
+	char *tmp = NULL;
+	err_t *e = store_file_begin(b->o->store, &fd, &tmp);
+	struct layer_write_result res = { 0 };
+	if (!e) {
+		struct layer_write_options wo = {
+			.compression = b->o->compression,
+			.level = b->o->compression_level,
+			.threads = b->o->threads,
+			.source_date_epoch = b->o->source_date_epoch,
+		};
+		/* the writer hashes the compressed stream as it writes it */
+		e = layer_write_changes(s->rootfs, lc, n, &wo, fd, &res);
+		if (!e)
+			e = store_file_commit(b->o->store, fd, tmp, res.digest);
+		else
+			store_file_abort(fd, tmp);
+	}
+	free(lc);
+	changes_free(ch, n);
+	if (e)
+		return err_wrap(e, "cannot write the layer of %s", created_by);
+	struct layer_ref l = { 0 };
+	memcpy(l.digest, res.digest, DIGEST_SIZE);
+	memcpy(l.diff_id, res.diff_id, DIGEST_SIZE);
+	l.size = res.size;
+	l.media_type = (char *)res.media_type;
+	add_layer(s, &l);
+	s->applied = s->nlayers;
+	imgconfig_add_history(&s->cfg, b->created, created_by, false);
+	log_info("%s: layer %s (%lld bytes)", created_by, l.digest, (long long)l.size);
+	return cache_put(b->o->cache, key, &l);
+}
+
+/* Look a filesystem step up in the cache: true when it was a hit (the
+ * layer, if any, is appended and the chain moves on). */
+static err_t *cache_lookup(struct builder *b, struct stage *s, const char *key, const char *created_by, bool *hit)
+{
+	bool empty = false;
+	struct layer_ref l = { 0 };
+	TRY(cache_get(b->o->cache, key, hit, &empty, &l));
+	if (!*hit) {
+		b->misses++;
+		return NULL;
+	}
+	b->hits++;
+	log_info("%s: cached", created_by);
+	if (!empty) {
+		add_layer(s, &l);
+		layer_ref_release(&l);
+	}
+	imgconfig_add_history(&s->cfg, b->created, created_by, empty);
+	return NULL;
+}
+
+/* Prepare to change the root: unpack what is pending and take the
+ * "before" snapshot. */
+static err_t *prepare_root(struct builder *b, struct stage *s)
+{
+	TRY(materialize(b, s));
+	if (!s->snap)
+		TRY(snapshot_scan(s->rootfs, &s->snap));
+	return NULL;
+}
+
+/* ---- stage lookup ---- */
+
+static struct stage *find_stage(struct builder *b, const char *name, size_t before)
+{
+	for (size_t i = 0; i < before && i < b->ndefs; i++)
+		if (b->defs[i].name && strcasecmp(b->defs[i].name, name) == 0)
+			return &b->st[i];
+	char *end;
+	errno = 0;
+	unsigned long idx = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && idx < before)
+		return &b->st[idx];
+	return NULL;
+}
+
+static err_t *build_stage(struct builder *b, size_t idx);
+
+/* ---- instructions ---- */
+
+static char *join_words(char *const *v, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_addc(&sb, ' ');
+		sb_adds(&sb, v[i]);
+	}
+	return sb_detach(&sb);
+}
+
+static char *json_words(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	char *s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/* argv for RUN/CMD/ENTRYPOINT: exec form as is, shell form through SHELL. */
+static char **command_argv(const struct stage *s, const struct df_instr *in, size_t *n)
+{
+	char **argv;
+	if (in->json) {
+		argv = xcalloc(in->nargs + 1, sizeof *argv);
+		for (size_t i = 0; i < in->nargs; i++)
+			argv[i] = xstrdup(in->args[i]);
+		*n = in->nargs;
+		return argv;
+	}
+	struct strbuf cmd = STRBUF_INIT;
+	const char *text = in->nargs ? in->args[0] : "";
+	/* RUN <<EOF alone: the heredoc is the script */
+	const char *t = text;
+	bool only_heredoc = false;
+	if (in->nheredocs == 1 && strncmp(t, "<<", 2) == 0) {
+		t += 2;
+		if (*t == '-')
+			t++;
+		if (*t == '"' || *t == '\'')
+			t++;
+		size_t nl = strlen(in->heredocs[0].name);
+		if (strncmp(t, in->heredocs[0].name, nl) == 0) {
+			t += nl;
+			if (*t == '"' || *t == '\'')
+				t++;
+			while (isspace((unsigned char)*t))
+				t++;
+			only_heredoc = !*t;
+		}
+	}
+	if (only_heredoc) {
+		sb_adds(&cmd, in->heredocs[0].body);
+	} else {
+		sb_adds(&cmd, text);
+		for (size_t i = 0; i < in->nheredocs; i++) {
+			sb_addc(&cmd, '\n');
+			sb_adds(&cmd, in->heredocs[i].body);
+			sb_adds(&cmd, in->heredocs[i].name);
+		}
+	}
+	argv = xcalloc(s->nshell + 2, sizeof *argv);
+	for (size_t i = 0; i < s->nshell; i++)
+		argv[i] = xstrdup(s->shell[i]);
+	argv[s->nshell] = sb_detach(&cmd);
+	*n = s->nshell + 1;
+	return argv;
+}
+
+static void free_argv(char **argv)
+{
+	for (char **p = argv; p && *p; p++)
+		free(*p);
+	free(argv);
+}
+
+static err_t *instr_error(const struct builder *b, const struct df_instr *in, err_t *e)
+{
+	if (!e)
+		return NULL;
+	return err_wrap(e, "%s:%d: %s", b->o->dockerfile, in->start_line, in->line ? in->line : in->keyword);
+}
+
+/* The environment of a RUN: config Env, then ARGs with values that Env
+ * does not override, then proxy build args. */
+static char **run_env(const struct builder *b, const struct stage *s, size_t *n)
+{
+	size_t ne;
+	const char **env = imgconfig_env(&s->cfg, &ne);
+	char **out = xcalloc(ne + s->args.n + 12, sizeof *out);
+	size_t k = 0;
+	for (size_t i = 0; i < ne; i++)
+		out[k++] = xstrdup(env[i]);
+	free(env);
+	for (size_t i = 0; i < s->args.n; i++) {
+		const struct var *a = &s->args.v[i];
+		if (a->value && !imgconfig_getenv(&s->cfg, a->name))
+			out[k++] = xasprintf("%s=%s", a->name, a->value);
+	}
+	for (const char *const *p = proxy_args; *p; p++) {
+		const struct var *a = vars_find(&b->bargs, *p);
+		if (a && a->value && !vars_find(&s->args, *p) && !imgconfig_getenv(&s->cfg, *p))
+			out[k++] = xasprintf("%s=%s", *p, a->value);
+	}
+	*n = k;
+	return out;
+}
+
+static char *config_state(const struct stage *s)
+{
+	/* what a RUN sees of the config: Env, User, WorkingDir */
+	json_t *j = json_object();
+	json_t *env = json_object_get(s->cfg.config, "Env");
+	json_object_set(j, "Env", env ? env : json_null());
+	json_object_set_new(j, "User", json_string(imgconfig_get_string(&s->cfg, "User") ?: ""));
+	json_object_set_new(j, "WorkingDir", json_string(imgconfig_get_string(&s->cfg, "WorkingDir") ?: ""));
+	char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return t;
+}
+
+static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	size_t nargv, nenv;
+	char **argv = command_argv(s, in, &nargv);
+	char **env = run_env(b, s, &nenv);
+	_cleanup_free_ char *jw = in->json ? json_words(in->args, in->nargs) : NULL;
+	_cleanup_free_ char *created_by = xasprintf("RUN %s", jw ? jw : argv[nargv - 1]);
+	struct strbuf keytext = STRBUF_INIT;
+	_cleanup_free_ char *cs = config_state(s);
+	sb_addf(&keytext, "RUN\n%s\n", cs);
+	for (size_t i = 0; i < nargv; i++) {
+		sb_adds(&keytext, argv[i]);
+		sb_addc(&keytext, '\0');
+	}
+	for (size_t i = 0; i < nenv; i++) {
+		/* proxy settings do not change what a command builds */
+		const char *eq = strchr(env[i], '=');
+		_cleanup_free_ char *nm = xstrndup(env[i], eq ? (size_t)(eq - env[i]) : strlen(env[i]));
+		if (is_proxy_arg(nm) && !vars_find(&s->args, nm))
+			continue;
+		sb_adds(&keytext, env[i]);
+		sb_addc(&keytext, '\0');
+	}
+	char key[DIGEST_SIZE];
+	cache_chain(s->chain, keytext.buf, keytext.len, key);
+	sb_release(&keytext);
+	memcpy(s->chain, key, DIGEST_SIZE);
+	bool hit = false;
+	err_t *e = cache_lookup(b, s, key, created_by, &hit);
+	if (!e && !hit)
+		e = prepare_root(b, s);
+	if (!e && !hit) {
+		log_info("%s", created_by);
+		struct run_spec rs = {
+			.rootfs = s->rootfs,
+			.argv = (const char *const *)argv,
+			.env = (const char *const *)env,
+			.nenv = nenv,
+			.workdir = imgconfig_get_string(&s->cfg, "WorkingDir"),
+			.user = imgconfig_get_string(&s->cfg, "User"),
+			.isolation = b->o->isolation,
+		};
+		char tail[2048];
+		int status = 0;
+		e = runner_run(&rs, &status, tail, sizeof tail);
+		if (!e && status != 0) {
+			/* keep the last few lines */
+			const char *t = tail + strlen(tail);
+			int lines = 0;
+			while (t > tail && lines < 12)
+				if (*--t == '\n' && t[1])
+					lines++;
+			e = err_new(EXIT_FAILED, "the command exited with status %d; last output:\n%s", status,
+				    t == tail ? t : t + 1);
+		}
+		if (!e)
+			e = commit_changes(b, s, key, created_by);
+	}
+	free_argv(argv);
+	free_argv(env);
+	return e ? instr_error(b, in, e) : NULL;
+}
+
+static bool parse_octal(const char *s, int *out)
+{
+	if (!*s)
+		return false;
+	char *end;
+	long v = strtol(s, &end, 8);
+	if (*end || v < 0 || v > 07777)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* --chown value: numeric without touching the root; names need it. */
+static err_t *resolve_chown(struct builder *b, struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
+{
+	_cleanup_free_ char *u = xstrdup(spec);
+	char *g = strchr(u, ':');
+	if (g)
+		*g++ = '\0';
+	char *end;
+	unsigned long uv = strtoul(u, &end, 10);
+	bool unum = *u && !*end;
+	unsigned long gv = 0;
+	bool gnum = g ? (*g && (gv = strtoul(g, &end, 10), !*end)) : true;
+	if (unum && gnum) {
+		*uid = (uid_t)uv;
+		*gid = g ? (gid_t)gv : (gid_t)uv;
+		return NULL;
+	}
+	TRY(materialize(b, s));
+	_cleanup_close_ int root_fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct rootfs_user ru;
+	TRY(rootfs_resolve_user(root_fd, spec, &ru));
+	*uid = ru.uid;
+	*gid = g ? ru.gid : (unum ? (gid_t)uv : ru.gid);
+	return NULL;
+}
+
+static bool dest_names_dir(const char *d)
+{
+	size_t n = strlen(d);
+	return n == 0 || d[n - 1] == '/' || strcmp(d, ".") == 0 || (n >= 2 && strcmp(d + n - 2, "/.") == 0);
+}
+
+static err_t *image_stage(struct builder *b, const char *ref, struct stage **out);
+
+static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	bool add = in->kw == DF_ADD;
+	const char *from = df_flag_get(in, "from", NULL);
+	const char *chown = df_flag_get(in, "chown", NULL);
+	const char *chmod = df_flag_get(in, "chmod", NULL);
+	_cleanup_free_ char *from_x = NULL, *chown_x = NULL, *chmod_x = NULL;
+	if (from)
+		TRY(instr_error(b, in, expand(b, s, from, &from_x)));
+	if (chown) {
+		err_t *e = expand(b, s, chown, &chown_x);
+		if (e)
+			return instr_error(b, in, e);
+	}
+	if (chmod) {
+		err_t *e = expand(b, s, chmod, &chmod_x);
+		if (e)
+			return instr_error(b, in, e);
+	}
+	struct copy_options co = { .chmod = -1, .add = add };
+	if (chmod_x && !parse_octal(chmod_x, &co.chmod))
+		return instr_error(b, in, err_new(EXIT_USAGE, "--chmod=%s: expected an octal mode", chmod_x));
+
+	/* sources and destination, expanded */
+	size_t nw = in->nargs;
+	char **words = xcalloc(nw + 1, sizeof *words);
+	err_t *e = NULL;
+	for (size_t i = 0; i < nw && !e; i++) {
+		e = expand(b, s, in->args[i], &words[i]);
+	}
+	struct stage *src_stage = NULL;
+	struct copy_source_root root = { b->o->context, b->ignore, "build context", true };
+	_cleanup_free_ char *what = NULL;
+	if (!e && from_x) {
+		src_stage = find_stage(b, from_x, s->index);
+		if (!src_stage)
+			e = image_stage(b, from_x, &src_stage);
+		else
+			e = build_stage(b, src_stage->index);
+		if (!e)
+			e = materialize(b, src_stage);
+		if (!e) {
+			what = xasprintf("stage %s", from_x);
+			root = (struct copy_source_root){ src_stage->rootfs, NULL, what, false };
+			co.preserve_owner = true;
+		}
+	}
+	const char *dest_raw = nw ? words[nw - 1] : "";
+	const char *wd = imgconfig_get_string(&s->cfg, "WorkingDir");
+	_cleanup_free_ char *dest = rootfs_path_join(wd && *wd ? wd : "/", dest_raw);
+	bool dest_dir = dest_names_dir(dest_raw);
+
+	/* heredoc sources become files; the rest are paths or patterns */
+	char **pats = xcalloc(nw + 1, sizeof *pats);
+	size_t npats = 0;
+	struct strbuf keytext = STRBUF_INIT;
+	sb_addf(&keytext, "%s\nfrom=%s\nchown=%s\nchmod=%s\ndest=%s%s\n", add ? "ADD" : "COPY", from_x ?: "",
+		chown_x ?: "", chmod_x ?: "", dest, dest_dir ? "/" : "");
+	const struct df_heredoc **docs = xcalloc(nw + 1, sizeof *docs);
+	for (size_t i = 0; !e && i + 1 < nw; i++) {
+		const struct df_heredoc *hd = NULL;
+		if (strncmp(in->args[i], "<<", 2) == 0)
+			for (size_t h = 0; h < in->nheredocs; h++)
+				if (strstr(in->args[i], in->heredocs[h].name))
+					hd = &in->heredocs[h];
+		if (hd) {
+			docs[i] = hd;
+			sb_addf(&keytext, "heredoc %s\n%s\n", hd->name, hd->body);
+			continue;
+		}
+		if (strncmp(words[i], "http://", 7) == 0 || strncmp(words[i], "https://", 8) == 0) {
+			e = err_new(EXIT_USAGE, "%s from a URL (%s) is not supported yet", add ? "ADD" : "COPY", words[i]);
+			break;
+		}
+		pats[npats++] = words[i];
+	}
+	char **sources = NULL;
+	size_t nsources = 0;
+	if (!e && npats)
+		e = copy_expand_sources(&root, (const char *const *)pats, npats, &sources, &nsources);
+	if (!e && nsources) {
+		char h[DIGEST_SIZE];
+		e = copy_hash_sources(&root, sources, nsources, h);
+		if (!e)
+			sb_addf(&keytext, "sources %s\n", h);
+		if (src_stage)
+			sb_addf(&keytext, "stage %s\n", src_stage->chain);
+	}
+	char key[DIGEST_SIZE];
+	cache_chain(s->chain, keytext.buf ? keytext.buf : "", keytext.len, key);
+	sb_release(&keytext);
+	memcpy(s->chain, key, DIGEST_SIZE);
+	_cleanup_free_ char *args_text = join_words(words, nw);
+	_cleanup_free_ char *created_by = xasprintf("%s %s%s%s%s", add ? "ADD" : "COPY", from_x ? "--from=" : "",
+						    from_x ? from_x : "", from_x ? " " : "", args_text);
+	bool hit = false;
+	if (!e)
+		e = cache_lookup(b, s, key, created_by, &hit);
+	if (!e && !hit) {
+		e = prepare_root(b, s);
+		if (!e && chown_x) {
+			co.chown = true;
+			e = resolve_chown(b, s, chown_x, &co.uid, &co.gid);
+		}
+		if (!e && (npats + (nw ? nw - 1 - npats : 0)) > 1 && !dest_dir)
+			e = err_new(EXIT_USAGE, "when copying more than one source, the destination %s must end with /",
+				    dest_raw);
+		if (!e && dest_dir && co.chown) {
+			int fd = -1;
+			_cleanup_close_ int rfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			e = rootfs_mkdir_p(rfd, dest, 0755, co.uid, co.gid, &fd);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (!e && nsources)
+			e = copy_to_root(&root, sources, nsources, s->rootfs, dest, dest_dir || nsources > 1, &co);
+		for (size_t i = 0; !e && i + 1 < nw; i++) {
+			if (!docs[i])
+				continue;
+			_cleanup_free_ char *target = dest_dir ? xasprintf("%s/%s", dest, docs[i]->name) : xstrdup(dest);
+			e = copy_write_file(s->rootfs, target, docs[i]->body, strlen(docs[i]->body),
+					    co.chmod >= 0 ? (mode_t)co.chmod : 0644, co.chown ? co.uid : 0,
+					    co.chown ? co.gid : 0);
+		}
+		if (!e)
+			e = commit_changes(b, s, key, created_by);
+	}
+	copy_free_list(sources);
+	free(pats);
+	free(docs);
+	free_argv(words);
+	return e ? instr_error(b, in, e) : NULL;
+}
+
+static err_t *do_workdir(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	_cleanup_free_ char *v = NULL;
+	TRY(instr_error(b, in, expand(b, s, in->args[0], &v)));
+	const char *old = imgconfig_get_string(&s->cfg, "WorkingDir");
+	_cleanup_free_ char *path = rootfs_path_join(old && *old ? old : "/", v);
+	imgconfig_set_string(&s->cfg, "WorkingDir", path);
+	const char *user = imgconfig_get_string(&s->cfg, "User");
+	_cleanup_free_ char *created_by = xasprintf("WORKDIR %s", path);
+	struct strbuf kt = STRBUF_INIT;
+	sb_addf(&kt, "WORKDIR\n%s\n%s", path, user ?: "");
+	char key[DIGEST_SIZE];
+	cache_chain(s->chain, kt.buf, kt.len, key);
+	sb_release(&kt);
+	memcpy(s->chain, key, DIGEST_SIZE);
+	bool hit = false;
+	err_t *e = cache_lookup(b, s, key, created_by, &hit);
+	if (!e && !hit) {
+		e = prepare_root(b, s);
+		uid_t uid = 0;
+		gid_t gid = 0;
+		if (!e && user && *user)
+			e = resolve_chown(b, s, user, &uid, &gid);
+		if (!e) {
+			_cleanup_close_ int rfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			int fd = -1;
+			e = rootfs_mkdir_p(rfd, path, 0755, uid, gid, &fd);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (!e)
+			e = commit_changes(b, s, key, created_by);
+	}
+	return e ? instr_error(b, in, e) : NULL;
+}
+
+static err_t *parse_duration(const char *s, int64_t *ns)
+{
+	/* Go durations: 1h2m3s, 500ms, 1.5s */
+	int64_t total = 0;
+	const char *p = s;
+	if (!*p)
+		return err_new(EXIT_USAGE, "empty duration");
+	while (*p) {
+		char *end;
+		double v = strtod(p, &end);
+		if (end == p)
+			return err_new(EXIT_USAGE, "bad duration %s", s);
+		p = end;
+		double mult;
+		if (strncmp(p, "ms", 2) == 0)
+			mult = 1e6, p += 2;
+		else if (strncmp(p, "us", 2) == 0)
+			mult = 1e3, p += 2;
+		else if (strncmp(p, "ns", 2) == 0)
+			mult = 1, p += 2;
+		else if (*p == 's')
+			mult = 1e9, p++;
+		else if (*p == 'm')
+			mult = 60e9, p++;
+		else if (*p == 'h')
+			mult = 3600e9, p++;
+		else
+			return err_new(EXIT_USAGE, "bad duration %s (missing unit)", s);
+		total += (int64_t)(v * mult);
+	}
+	*ns = total;
+	return NULL;
+}
+
+static err_t *do_healthcheck(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	json_t *hc = json_object();
+	json_t *test = json_array();
+	if (strcasecmp(in->args[0], "NONE") == 0) {
+		json_array_append_new(test, json_string("NONE"));
+	} else if (in->json) {
+		json_array_append_new(test, json_string("CMD"));
+		for (size_t i = 1; i < in->nargs; i++)
+			json_array_append_new(test, json_string(in->args[i]));
+	} else {
+		json_array_append_new(test, json_string("CMD-SHELL"));
+		json_array_append_new(test, json_string(in->nargs > 1 ? in->args[1] : ""));
+	}
+	json_object_set_new(hc, "Test", test);
+	static const char *const flags[][2] = {
+		{ "interval", "Interval" }, { "timeout", "Timeout" }, { "start-period", "StartPeriod" },
+		{ "start-interval", "StartInterval" },
+	};
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = df_flag_get(in, flags[i][0], NULL);
+		if (!v)
+			continue;
+		int64_t ns = 0;
+		err_t *e = parse_duration(v, &ns);
+		if (e) {
+			json_decref(hc);
+			return instr_error(b, in, e);
+		}
+		json_object_set_new(hc, flags[i][1], json_integer(ns));
+	}
+	const char *r = df_flag_get(in, "retries", NULL);
+	if (r)
+		json_object_set_new(hc, "Retries", json_integer(strtol(r, NULL, 10)));
+	json_object_set_new(s->cfg.config, "Healthcheck", hc);
+	return NULL;
+}
+
+static err_t *add_ports(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	for (size_t i = 0; i < in->nargs; i++) {
+		_cleanup_free_ char *w = NULL;
+		err_t *e = expand(b, s, in->args[i], &w);
+		if (e)
+			return instr_error(b, in, e);
+		char *proto = strchr(w, '/');
+		if (proto)
+			*proto++ = '\0';
+		for (char *p = proto; p && *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		char *dash = strchr(w, '-');
+		char *end;
+		unsigned long lo = strtoul(w, &end, 10), hi = lo;
+		if (dash)
+			hi = strtoul(dash + 1, &end, 10);
+		if (!*w || (*end && end != dash) || hi < lo || hi > 65535)
+			return instr_error(b, in, err_new(EXIT_USAGE, "EXPOSE %s: invalid port", in->args[i]));
+		for (unsigned long p = lo; p <= hi; p++) {
+			char key[32];
+			snprintf(key, sizeof key, "%lu/%s", p, proto && *proto ? proto : "tcp");
+			imgconfig_add_to_set(&s->cfg, "ExposedPorts", key);
+		}
+	}
+	return NULL;
+}
+
+static err_t *do_arg(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	for (size_t i = 0; i < in->nkvs; i++) {
+		const struct df_kv *kv = &in->kvs[i];
+		const struct var *given = vars_find(&b->bargs, kv->key);
+		_cleanup_free_ char *val = NULL;
+		if (given && given->value) {
+			val = xstrdup(given->value);
+		} else if (kv->raw_value) {
+			struct lookup_ctx c = { b, s };
+			err_t *e = df_expand_word(kv->raw_value, b->df->escape, lookup_var, &c, &val);
+			if (e)
+				return instr_error(b, in, e);
+		} else if (s) {
+			const struct var *g = vars_find(&b->global, kv->key);
+			if (g && g->value)
+				val = xstrdup(g->value);
+		}
+		vars_set(s ? &s->args : &b->global, kv->key, val);
+	}
+	return NULL;
+}
+
+static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_instr *in);
+
+static err_t *run_onbuild(struct builder *b, struct stage *s)
+{
+	json_t *ob = json_object_get(s->cfg.config, "OnBuild");
+	if (!json_is_array(ob) || !json_array_size(ob))
+		return NULL;
+	json_incref(ob);
+	json_object_del(s->cfg.config, "OnBuild");
+	err_t *e = NULL;
+	for (size_t i = 0; i < json_array_size(ob) && !e; i++) {
+		const char *t = json_string_value(json_array_get(ob, i));
+		if (!t)
+			continue;
+		struct df_file *f = NULL;
+		e = df_parse(t, strlen(t), "ONBUILD trigger", &f);
+		for (size_t k = 0; !e && k < f->ninstrs; k++)
+			e = exec_instr(b, s, &f->instrs[k]);
+		df_file_free(f);
+	}
+	json_decref(ob);
+	return e;
+}
+
+static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	char ckey[DIGEST_SIZE];
+	bool config_only = true;
+	err_t *e = NULL;
+	switch (in->kw) {
+	case DF_RUN:
+		return do_run(b, s, in);
+	case DF_COPY:
+	case DF_ADD:
+		return do_copy(b, s, in);
+	case DF_WORKDIR:
+		return do_workdir(b, s, in);
+	case DF_ARG:
+		e = do_arg(b, s, in);
+		config_only = false; /* not in history */
+		break;
+	case DF_ENV: {
+		char **vals = xcalloc(in->nkvs + 1, sizeof *vals);
+		for (size_t i = 0; i < in->nkvs && !e; i++)
+			e = expand(b, s, in->kvs[i].raw_value ? in->kvs[i].raw_value : "", &vals[i]);
+		for (size_t i = 0; i < in->nkvs && !e; i++)
+			imgconfig_setenv(&s->cfg, in->kvs[i].key, vals[i]);
+		free_argv(vals);
+		break;
+	}
+	case DF_LABEL: {
+		char **vals = xcalloc(in->nkvs + 1, sizeof *vals);
+		for (size_t i = 0; i < in->nkvs && !e; i++)
+			e = expand(b, s, in->kvs[i].raw_value ? in->kvs[i].raw_value : "", &vals[i]);
+		for (size_t i = 0; i < in->nkvs && !e; i++)
+			imgconfig_set_label(&s->cfg, in->kvs[i].key, vals[i]);
+		free_argv(vals);
+		break;
+	}
+	case DF_EXPOSE:
+		e = add_ports(b, s, in);
+		break;
+	case DF_USER: {
+		_cleanup_free_ char *v = NULL;
+		e = expand(b, s, in->args[0], &v);
+		if (!e)
+			imgconfig_set_string(&s->cfg, "User", v);
+		break;
+	}
+	case DF_VOLUME:
+		for (size_t i = 0; i < in->nargs && !e; i++) {
+			_cleanup_free_ char *v = NULL;
+			e = expand(b, s, in->args[i], &v);
+			if (!e && *v)
+				imgconfig_add_to_set(&s->cfg, "Volumes", v);
+		}
+		break;
+	case DF_STOPSIGNAL: {
+		_cleanup_free_ char *v = NULL;
+		e = expand(b, s, in->args[0], &v);
+		if (!e)
+			imgconfig_set_string(&s->cfg, "StopSignal", v);
+		break;
+	}
+	case DF_CMD:
+	case DF_ENTRYPOINT: {
+		size_t n;
+		char **argv = command_argv(s, in, &n);
+		imgconfig_set_array(&s->cfg, in->kw == DF_CMD ? "Cmd" : "Entrypoint", (const char *const *)argv, n);
+		free_argv(argv);
+		if (in->kw == DF_CMD)
+			s->cmd_set = true;
+		else if (!s->cmd_set)
+			imgconfig_set_null(&s->cfg, "Cmd");
+		break;
+	}
+	case DF_SHELL:
+		free_argv(s->shell);
+		s->shell = xcalloc(in->nargs + 1, sizeof *s->shell);
+		for (size_t i = 0; i < in->nargs; i++)
+			s->shell[i] = xstrdup(in->args[i]);
+		s->nshell = in->nargs;
+		break;
+	case DF_HEALTHCHECK:
+		e = do_healthcheck(b, s, in);
+		break;
+	case DF_ONBUILD: {
+		json_t *ob = json_object_get(s->cfg.config, "OnBuild");
+		if (!json_is_array(ob)) {
+			ob = json_array();
+			json_object_set_new(s->cfg.config, "OnBuild", ob);
+		}
+		json_array_append_new(ob, json_string(in->args[0]));
+		break;
+	}
+	case DF_MAINTAINER:
+		json_object_set_new(s->cfg.doc, "author", json_string(in->args[0]));
+		break;
+	case DF_FROM:
+	default:
+		return instr_error(b, in, err_new(EXIT_USAGE, "unexpected %s", in->keyword));
+	}
+	if (e)
+		return instr_error(b, in, e);
+	/* config changes move the chain on too: a RUN after ENV differs */
+	_cleanup_free_ char *cs = config_state(s);
+	_cleanup_free_ char *kt = xasprintf("%s\n%s", in->line ? in->line : in->keyword, cs);
+	cache_chain(s->chain, kt, strlen(kt), ckey);
+	if (in->kw == DF_ARG) {
+		struct strbuf sb = STRBUF_INIT;
+		sb_adds(&sb, kt);
+		for (size_t i = 0; i < s->args.n; i++)
+			sb_addf(&sb, "\n%s=%s", s->args.v[i].name, s->args.v[i].value ?: "");
+		cache_chain(s->chain, sb.buf, sb.len, ckey);
+		sb_release(&sb);
+	}
+	memcpy(s->chain, ckey, DIGEST_SIZE);
+	if (config_only) {
+		_cleanup_free_ char *hist = xasprintf("/bin/sh -c #(nop) %s", in->line ? in->line : in->keyword);
+		imgconfig_add_history(&s->cfg, b->created, hist, true);
+	}
+	return NULL;
+}
+
+/* ---- stages ---- */
+
+static void stage_init_from(struct stage *s, const struct imgconfig *cfg, const struct layer_ref *layers, size_t n)
+{
+	imgconfig_copy(&s->cfg, cfg);
+	s->layers = xcalloc(n + 1, sizeof *s->layers);
+	for (size_t i = 0; i < n; i++)
+		layer_ref_copy(&s->layers[i], &layers[i]);
+	s->nlayers = n;
+	s->applied = 0;
+}
+
+static err_t *load_image_into(struct builder *b, struct stage *s, const char *ref, const char *platform)
+{
+	struct image_desc d;
+	TRY(imagesrc_load(ref, platform, b->o->store, b->o->registry, &d));
+	stage_init_from(s, &d.cfg, d.layers, d.nlayers);
+	cache_chain("", d.digest[0] ? d.digest : "scratch", strlen(d.digest[0] ? d.digest : "scratch"), s->chain);
+	if (!d.digest[0]) {
+		/* scratch for the requested platform */
+		char plat[128];
+		snprintf(plat, sizeof plat, "scratch %s", platform ? platform : "");
+		cache_chain("", plat, strlen(plat), s->chain);
+	}
+	imagesrc_release(&d);
+	return NULL;
+}
+
+static err_t *image_stage(struct builder *b, const char *ref, struct stage **out)
+{
+	struct stage *s = xcalloc(1, sizeof *s);
+	s->index = (size_t)-1;
+	s->rootfs = xasprintf("%s/image-%zu", b->o->workdir, b->nextra);
+	err_t *e = load_image_into(b, s, ref, b->o->platform);
+	b->extra = xrealloc(b->extra, (b->nextra + 1) * sizeof *b->extra);
+	b->extra[b->nextra++] = s;
+	if (e)
+		return err_wrap(e, "COPY --from=%s", ref);
+	s->built = true;
+	*out = s;
+	return NULL;
+}
+
+static err_t *build_stage(struct builder *b, size_t idx)
+{
+	struct stage *s = &b->st[idx];
+	if (s->built)
+		return NULL;
+	if (s->building)
+		return err_new(EXIT_USAGE, "stage %zu depends on itself", idx);
+	s->building = true;
+	const struct df_stage *def = s->def;
+	const struct df_instr *from = &b->df->instrs[def->first];
+	_cleanup_free_ char *base = NULL, *platform = NULL;
+	TRY(instr_error(b, from, expand(b, NULL, def->base, &base)));
+	if (def->platform)
+		TRY(instr_error(b, from, expand(b, NULL, def->platform, &platform)));
+	else if (b->o->platform)
+		platform = xstrdup(b->o->platform);
+	struct stage *parent = find_stage(b, base, idx);
+	if (parent) {
+		TRY(build_stage(b, parent->index));
+		stage_init_from(s, &parent->cfg, parent->layers, parent->nlayers);
+		memcpy(s->chain, parent->chain, DIGEST_SIZE);
+	} else {
+		err_t *e = load_image_into(b, s, base, platform);
+		if (e)
+			return instr_error(b, from, e);
+	}
+	log_info("stage %zu%s%s: FROM %s", idx, def->name ? " " : "", def->name ? def->name : "", base);
+	/* a fresh stage: its own args, default shell */
+	s->shell = xcalloc(3, sizeof *s->shell);
+	s->shell[0] = xstrdup("/bin/sh");
+	s->shell[1] = xstrdup("-c");
+	s->nshell = 2;
+	TRY(run_onbuild(b, s));
+	for (size_t i = def->first + 1; i <= def->last; i++)
+		TRY(exec_instr(b, s, &b->df->instrs[i]));
+	s->built = true;
+	s->building = false;
+	return NULL;
+}
+
+/* ---- the whole build ---- */
+
+static void format_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void free_stage(struct stage *s)
+{
+	imgconfig_release(&s->cfg);
+	for (size_t i = 0; i < s->nlayers; i++)
+		layer_ref_release(&s->layers[i]);
+	free(s->layers);
+	snapshot_free(s->snap);
+	vars_free(&s->args);
+	free_argv(s->shell);
+	free(s->rootfs);
+}
+
+static err_t *finish_image(struct builder *b, struct stage *s, struct build_result *out)
+{
+	for (size_t i = 0; i < b->o->nlabels; i++) {
+		const char *kv = b->o->labels[i];
+		const char *eq = strchr(kv, '=');
+		if (!eq)
+			return err_new(EXIT_USAGE, "label %s: expected key=value", kv);
+		_cleanup_free_ char *k = xstrndup(kv, (size_t)(eq - kv));
+		imgconfig_set_label(&s->cfg, k, eq + 1);
+	}
+	const char **ids = xcalloc(s->nlayers + 1, sizeof *ids);
+	for (size_t i = 0; i < s->nlayers; i++)
+		ids[i] = s->layers[i].diff_id;
+	imgconfig_finish(&s->cfg, b->created, ids, s->nlayers);
+	free(ids);
+	char *cfg = json_dumps(s->cfg.doc, JSON_COMPACT);
+	struct descriptor config = { 0 };
+	config.media_type = (char *)MT_OCI_CONFIG;
+	config.size = (int64_t)strlen(cfg);
+	err_t *e = oci_layout_put_blob(b->o->store, cfg, strlen(cfg), config.digest);
+	free(cfg);
+	TRY(e);
+	struct descriptor *ld = xcalloc(s->nlayers + 1, sizeof *ld);
+	for (size_t i = 0; i < s->nlayers; i++) {
+		ld[i].media_type = s->layers[i].media_type;
+		memcpy(ld[i].digest, s->layers[i].digest, DIGEST_SIZE);
+		ld[i].size = s->layers[i].size;
+	}
+	json_t *doc = manifest_build_image(MT_OCI_MANIFEST, &config, ld, s->nlayers, NULL);
+	free(ld);
+	struct strbuf body = STRBUF_INIT;
+	manifest_dump(doc, &body);
+	json_decref(doc);
+	e = oci_layout_put_blob(b->o->store, body.buf, body.len, out->manifest_digest);
+	if (e) {
+		sb_release(&body);
+		return e;
+	}
+	out->manifest_len = body.len;
+	out->manifest = sb_detach(&body);
+	memcpy(out->config_digest, config.digest, DIGEST_SIZE);
+	out->config_size = config.size;
+	out->layers = xcalloc(s->nlayers + 1, sizeof *out->layers);
+	for (size_t i = 0; i < s->nlayers; i++)
+		layer_ref_copy(&out->layers[i], &s->layers[i]);
+	out->nlayers = s->nlayers;
+	return NULL;
+}
+
+static void mark_needed(struct builder *b, size_t idx, bool *needed)
+{
+	if (needed[idx])
+		return;
+	needed[idx] = true;
+	const struct df_stage *d = &b->defs[idx];
+	_cleanup_free_ char *base = NULL;
+	err_t *e = expand(b, NULL, d->base, &base);
+	if (!e) {
+		struct stage *p = find_stage(b, base, idx);
+		if (p)
+			mark_needed(b, p->index, needed);
+	}
+	err_free(e);
+	for (size_t i = d->first + 1; i <= d->last; i++) {
+		const struct df_instr *in = &b->df->instrs[i];
+		if (in->kw != DF_COPY && in->kw != DF_ADD)
+			continue;
+		const char *from = df_flag_get(in, "from", NULL);
+		if (!from)
+			continue;
+		_cleanup_free_ char *fx = NULL;
+		e = expand(b, NULL, from, &fx);
+		if (!e) {
+			struct stage *p = find_stage(b, fx, idx);
+			if (p)
+				mark_needed(b, p->index, needed);
+		}
+		err_free(e);
+	}
+}
+
+static void set_auto_args(struct builder *b)
+{
+	_cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
+	err_t *e = imagesrc_parse_platform(b->o->platform, &os, &arch, &variant);
+	if (e) {
+		err_free(e);
+		return;
+	}
+	const char *hos, *harch, *hvar;
+	imagesrc_host_platform(&hos, &harch, &hvar);
+	_cleanup_free_ char *tp = xasprintf("%s/%s%s%s", os, arch, variant ? "/" : "", variant ?: "");
+	_cleanup_free_ char *bp = xasprintf("%s/%s%s%s", hos, harch, hvar ? "/" : "", hvar ?: "");
+	vars_set(&b->global, "TARGETPLATFORM", tp);
+	vars_set(&b->global, "TARGETOS", os);
+	vars_set(&b->global, "TARGETARCH", arch);
+	vars_set(&b->global, "TARGETVARIANT", variant ?: "");
+	vars_set(&b->global, "BUILDPLATFORM", bp);
+	vars_set(&b->global, "BUILDOS", hos);
+	vars_set(&b->global, "BUILDARCH", harch);
+	vars_set(&b->global, "BUILDVARIANT", hvar ?: "");
+}
+
+err_t *builder_build(const struct build_options *o, struct build_result *out)
+{
+	memset(out, 0, sizeof *out);
+	struct builder b = { .o = o };
+	_cleanup_strbuf_ struct strbuf text = STRBUF_INIT;
+	TRY(fs_read_file(o->dockerfile, DOCKERFILE_MAX, &text));
+	TRY(df_parse(sb_str(&text), text.len, o->dockerfile, &b.df));
+	err_t *e = ignore_load(o->context, &b.ignore);
+	if (o->source_date_epoch >= 0)
+		format_time(o->source_date_epoch, b.created);
+	else
+		format_time((int64_t)time(NULL), b.created);
+	for (size_t i = 0; i < o->nbuild_args; i++) {
+		const char *a = o->build_args[i];
+		const char *eq = strchr(a, '=');
+		if (eq) {
+			_cleanup_free_ char *k = xstrndup(a, (size_t)(eq - a));
+			vars_set(&b.bargs, k, eq + 1);
+		} else {
+			vars_set(&b.bargs, a, getenv(a));
+		}
+	}
+	set_auto_args(&b);
+	b.ndefs = df_stages(b.df, &b.defs);
+	if (!e && b.ndefs == 0)
+		e = err_new(EXIT_USAGE, "%s: no FROM instruction", o->dockerfile);
+	/* global ARGs: instructions before the first FROM */
+	size_t first_from = b.ndefs ? b.defs[0].first : 0;
+	for (size_t i = 0; !e && i < first_from; i++) {
+		const struct df_instr *in = &b.df->instrs[i];
+		if (in->kw != DF_ARG)
+			e = err_new(EXIT_USAGE, "%s:%d: only ARG may come before the first FROM", o->dockerfile,
+				    in->start_line);
+		else
+			e = do_arg(&b, NULL, in);
+	}
+	size_t target = b.ndefs ? b.ndefs - 1 : 0;
+	if (!e && o->target && *o->target) {
+		struct stage *dummy = NULL;
+		b.st = xcalloc(b.ndefs + 1, sizeof *b.st);
+		for (size_t i = 0; i < b.ndefs; i++)
+			b.st[i].index = i;
+		dummy = find_stage(&b, o->target, b.ndefs);
+		if (!dummy)
+			e = err_new(EXIT_USAGE, "target %s: no such stage in %s", o->target, o->dockerfile);
+		else
+			target = dummy->index;
+	}
+	if (!e) {
+		if (!b.st)
+			b.st = xcalloc(b.ndefs + 1, sizeof *b.st);
+		for (size_t i = 0; i < b.ndefs; i++) {
+			b.st[i].def = &b.defs[i];
+			b.st[i].index = i;
+			b.st[i].rootfs = xasprintf("%s/stage-%zu", o->workdir, i);
+		}
+		bool *needed = xcalloc(b.ndefs + 1, sizeof *needed);
+		mark_needed(&b, target, needed);
+		for (size_t i = 0; i < b.ndefs && !e; i++)
+			if (needed[i])
+				e = build_stage(&b, i);
+		free(needed);
+	}
+	if (!e)
+		e = finish_image(&b, &b.st[target], out);
+	out->cache_hits = b.hits;
+	out->cache_misses = b.misses;
+	for (size_t i = 0; b.st && i < b.ndefs; i++)
+		free_stage(&b.st[i]);
+	free(b.st);
+	for (size_t i = 0; i < b.nextra; i++) {
+		free_stage(b.extra[i]);
+		free(b.extra[i]);
+	}
+	free(b.extra);
+	free(b.defs);
+	vars_free(&b.global);
+	vars_free(&b.bargs);
+	ignore_free(b.ignore);
+	df_file_free(b.df);
+	return e;
+}
+
+void build_result_release(struct build_result *r)
+{
+	free(r->manifest);
+	for (size_t i = 0; i < r->nlayers; i++)
+		layer_ref_release(&r->layers[i]);
+	free(r->layers);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,171 @@
+/* Rootless mode: enter a user namespace (see userns.h). */
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+static err_t *write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(EXIT_FAILED, "cannot open %s", path);
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	if (n != (ssize_t)strlen(text))
+		return err_errno(EXIT_FAILED, "cannot write %s", path);
+	return NULL;
+}
+
+/* First "name:start:count" range of /etc/subuid (or subgid) for our user
+ * name or id. */
+static bool sub_range(const char *file, unsigned long id, const char *name, unsigned long *start,
+		      unsigned long *count)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return false;
+	char line[512];
+	bool found = false;
+	char idtext[32];
+	snprintf(idtext, sizeof idtext, "%lu", id);
+	while (!found && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':');
+		if (!c1)
+			continue;
+		*c1 = '\0';
+		if (strcmp(line, idtext) != 0 && (!name || strcmp(line, name) != 0))
+			continue;
+		if (sscanf(c1 + 1, "%lu:%lu", start, count) == 2 && *count > 0)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static char *user_name(uid_t uid)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	if (!f)
+		return NULL;
+	char line[1024];
+	char *name = NULL;
+	while (!name && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+		if (!c3)
+			continue;
+		*c3 = '\0';
+		if ((uid_t)strtoul(c2 + 1, NULL, 10) == uid)
+			name = xstrndup(line, (size_t)(c1 - line));
+	}
+	fclose(f);
+	return name;
+}
+
+/* Run newuidmap/newgidmap for pid from a helper forked before unshare. */
+static bool run_map_tool(const char *tool, pid_t pid, unsigned long id, unsigned long start, unsigned long count)
+{
+	char a_pid[32], a_id[32], a_start[32], a_count[32];
+	snprintf(a_pid, sizeof a_pid, "%d", (int)pid);
+	snprintf(a_id, sizeof a_id, "%lu", id);
+	snprintf(a_start, sizeof a_start, "%lu", start);
+	snprintf(a_count, sizeof a_count, "%lu", count);
+	pid_t c = fork();
+	if (c < 0)
+		return false;
+	if (c == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		execlp(tool, tool, a_pid, "0", a_id, "1", "1", a_start, a_count, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(c, &st, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+err_t *userns_enter(bool *mapped_all)
+{
+	*mapped_all = true;
+	if (geteuid() == 0)
+		return NULL;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char *name = user_name(uid);
+	unsigned long us = 0, uc = 0, gs = 0, gc = 0;
+	bool ranges = sub_range("/etc/subuid", uid, name, &us, &uc) && sub_range("/etc/subgid", uid, name, &gs, &gc);
+	free(name);
+	pid_t self = getpid();
+	int go[2], done[2];
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
+		return err_errno(EXIT_FAILED, "pipe");
+	pid_t helper = -1;
+	if (ranges) {
+		helper = fork();
+		if (helper < 0)
+			return err_errno(EXIT_FAILED, "fork");
+		if (helper == 0) {
+			char c;
+			close(go[1]);
+			close(done[0]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			bool ok = run_map_tool("newuidmap", self, uid, us, uc) &&
+				  run_map_tool("newgidmap", self, gid, gs, gc);
+			char r = ok ? 'y' : 'n';
+			if (write(done[1], &r, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(done[1]);
+	if (unshare(CLONE_NEWUSER) < 0) {
+		err_t *e = err_errno(EXIT_FAILED, "cannot create a user namespace (use isolation=chroot as root "
+						  "in the container, or allow unprivileged user namespaces)");
+		close(go[1]);
+		close(done[0]);
+		if (helper > 0)
+			waitpid(helper, NULL, 0);
+		return e;
+	}
+	bool mapped = false;
+	if (helper > 0) {
+		char c = 'g', r = 'n';
+		if (write(go[1], &c, 1) == 1 && read(done[0], &r, 1) == 1)
+			mapped = r == 'y';
+		waitpid(helper, NULL, 0);
+	}
+	close(go[1]);
+	close(done[0]);
+	if (!mapped) {
+		*mapped_all = false;
+		log_warn("no subordinate id range for uid %lu (newuidmap, /etc/subuid): only root is mapped; "
+			 "files owned by other users will be owned by root", (unsigned long)uid);
+		char map[64];
+		TRY(write_file("/proc/self/setgroups", "deny"));
+		snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)uid);
+		TRY(write_file("/proc/self/uid_map", map));
+		snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)gid);
+		TRY(write_file("/proc/self/gid_map", map));
+	}
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return err_errno(EXIT_FAILED, "cannot become root in the user namespace");
+	return NULL;
+}

@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# containerize against real things:
+#   - the corpus (tests/integration/containerize/dockerfiles/*): our image's
+#     root filesystem and config must equal buildah's (buildah bud
+#     --isolation chroot, vfs storage) for each; cases buildah 1.28 cannot
+#     build (heredocs) carry a `check` script run in our unpacked image;
+#   - reproducibility: same inputs + SOURCE_DATE_EPOCH -> same digest, in
+#     another work dir too; a rebuild with a cache hits every step;
+#   - bad input: syntax errors (exit 2, file:line), COPY of a missing or
+#     outside-the-context path (exit 2), a failing RUN (exit 1, status and
+#     log tail), hostile base layers that never touch anything outside;
+#   - RUN as an unprivileged user (user namespace) and in chroot isolation;
+#   - push to docker-registry over TLS with htpasswd and with token auth:
+#     skopeo inspects and copies it, buildah builds FROM it, wrong
+#     credentials exit 4, a registry that dies mid-push exits 5 untagged.
+# Prints PASS:/FAIL: lines; exits non-zero if any FAIL.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
+CORPUS=$here/containerize/dockerfiles
+COMPARE="python3 $here/containerize/compare.py"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:detect_leaks=0
+fails=0
+pass() { echo "PASS: containerize $1"; }
+fail() { echo "FAIL: containerize $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
+
+tmp=$(mktemp -d /tmp/containerize-it.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+	[ -f "$tmp/reg/env" ] && "$root/tests/servers/registry.sh" stop "$tmp/reg" >/dev/null 2>&1
+	[ -f "$tmp/tok/env" ] && "$root/tests/servers/registry.sh" stop "$tmp/tok" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for tool in buildah skopeo python3; do
+	command -v $tool >/dev/null || { fail "prerequisites" "$tool is not installed (tests/debian-packages.txt)"; exit 1; }
+done
+[ -x "$BIN" ] || { fail "prerequisites" "$BIN is not built"; exit 1; }
+BASES_DIR=$("$root/tests/servers/containerize-bases.sh" busybox) || { fail "prerequisites" "cannot build the busybox base"; exit 1; }
+BASE="oci:$BASES_DIR:latest"
+
+ours() { # ours LAYOUT CONTEXT [extra args...]: build into an OCI layout
+	local out=$1 ctx=$2
+	shift 2
+	"$BIN" --context="$ctx" --push=false --oci-layout="$out" --tag=latest \
+		--build-args="BASE=$BASE" --source-date-epoch=0 "$@"
+}
+
+buildah_build() { # buildah_build NAME CONTEXT OUT [extra bud args...]
+	local name=$1 ctx=$2 out=$3
+	shift 3
+	local st=$tmp/buildah/$name
+	mkdir -p "$st"
+	buildah --root "$st/root" --runroot "$st/run" --storage-driver vfs bud --isolation chroot \
+		--build-arg "BASE=$BASE" -t "localhost/$name" "$@" "$ctx" >"$st/log" 2>&1 &&
+	buildah --root "$st/root" --runroot "$st/run" --storage-driver vfs push "localhost/$name" "oci:$out:latest" >>"$st/log" 2>&1
+	local rc=$?
+	buildah --root "$st/root" --runroot "$st/run" --storage-driver vfs rm -a >/dev/null 2>&1
+	rm -rf "$st/root" 2>/dev/null
+	return $rc
+}
+
+# ---- the corpus ----------------------------------------------------------
+corpus_case() { # one case, output in $tmp/cases/NAME.result
+	local dir=$1 name
+	name=$(basename "$dir")
+	local res=$tmp/cases/$name.result ctx=$tmp/ctx/$name
+	mkdir -p "$tmp/ctx"
+	cp -a "$dir" "$ctx"
+	rm -f "$ctx/options" "$ctx/check"
+	local ours_args=() bud_args=()
+	if [ -f "$dir/options" ]; then
+		while IFS= read -r opt; do
+			case $opt in
+			target=*) ours_args+=("--target=${opt#target=}"); bud_args+=(--target "${opt#target=}") ;;
+			build-arg=*) ours_args+=("--build-args=${opt#build-arg=}"); bud_args+=(--build-arg "${opt#build-arg=}") ;;
+			esac
+		done <"$dir/options"
+	fi
+	if ! ours "$tmp/ours/$name" "$ctx" "${ours_args[@]}" >"$tmp/cases/$name.ours.log" 2>&1; then
+		{ echo "FAIL"; echo "our build failed:"; tail -5 "$tmp/cases/$name.ours.log"; } >"$res"
+		return
+	fi
+	if [ -f "$dir/check" ]; then
+		mkdir -p "$tmp/x/$name"
+		if $COMPARE --extract "$tmp/ours/$name:latest" "$tmp/x/$name" >/dev/null 2>&1 &&
+			(cd "$tmp/x/$name" && sh "$dir/check") >"$tmp/cases/$name.check.log" 2>&1; then
+			echo PASS >"$res"
+		else
+			{ echo FAIL; echo "check failed:"; cat "$dir/check"; } >"$res"
+		fi
+		return
+	fi
+	if ! buildah_build "$name" "$ctx" "$tmp/theirs/$name" "${bud_args[@]}"; then
+		{ echo FAIL; echo "buildah failed:"; tail -5 "$tmp/buildah/$name/log"; } >"$res"
+		return
+	fi
+	if $COMPARE "$tmp/ours/$name:latest" "$tmp/theirs/$name:latest" >"$tmp/cases/$name.diff" 2>&1; then
+		echo PASS >"$res"
+	else
+		{ echo FAIL; head -20 "$tmp/cases/$name.diff"; } >"$res"
+	fi
+}
+
+mkdir -p "$tmp/cases" "$tmp/ours" "$tmp/theirs"
+export -f corpus_case ours buildah_build
+export tmp BIN BASE COMPARE
+ls -d "$CORPUS"/*/ | sed 's|/$||' | xargs -P 2 -I{} bash -c 'corpus_case "$1"' _ {}
+ncases=0
+for dir in "$CORPUS"/*/; do
+	name=$(basename "$dir")
+	ncases=$((ncases + 1))
+	if [ "$(head -1 "$tmp/cases/$name.result" 2>/dev/null)" = PASS ]; then
+		pass "corpus $name"
+	else
+		mapfile -t why < <(tail -n +2 "$tmp/cases/$name.result" 2>/dev/null)
+		fail "corpus $name" "${why[@]}"
+	fi
+done
+[ "$ncases" -ge 40 ] && pass "corpus has $ncases cases (>= 40)" || fail "corpus has only $ncases cases"
+
+# ---- reproducibility and cache ---------------------------------------------
+ctx=$CORPUS/10-copy-from-stage
+d1=$(ours "$tmp/r1" "$ctx" --work-dir="$tmp/w1" 2>/dev/null)
+d2=$(ours "$tmp/r2" "$ctx" --work-dir="$tmp/w2" 2>/dev/null)
+[ -n "$d1" ] && [ "$d1" = "$d2" ] && pass "reproducible digest ($d1)" || fail "reproducible digest" "first $d1" "second $d2"
+ours "$tmp/c1" "$CORPUS/05-copy-dir" --cache-dir="$tmp/cache" >/dev/null 2>"$tmp/c1.log"
+c1=$(grep -o 'sha256:[0-9a-f]*' "$tmp/c1/index.json" | head -1)
+ours "$tmp/c2" "$CORPUS/05-copy-dir" --cache-dir="$tmp/cache" >/dev/null 2>"$tmp/c2.log"
+c2=$(grep -o 'sha256:[0-9a-f]*' "$tmp/c2/index.json" | head -1)
+if grep -q 'cache: 2 hits, 0 misses' "$tmp/c2.log" && [ "$c1" = "$c2" ]; then
+	pass "rebuild with cache-dir hits every step, same digest"
+else
+	fail "rebuild with cache-dir" "$(grep 'cache:' "$tmp/c2.log")" "$c1 vs $c2"
+fi
+cp -a "$CORPUS/05-copy-dir" "$tmp/cctx"
+echo changed >"$tmp/cctx/src/sub/y.js"
+ours "$tmp/c3" "$tmp/cctx" --cache-dir="$tmp/cache" >/dev/null 2>"$tmp/c3.log"
+if grep -q 'cache: 0 hits, 2 misses' "$tmp/c3.log"; then
+	pass "a changed source misses the cache"
+else
+	fail "a changed source misses the cache" "$(grep 'cache:' "$tmp/c3.log")"
+fi
+
+# ---- bad input -------------------------------------------------------------
+expect_exit() { # name want_rc pattern args...
+	local name=$1 want=$2 pat=$3
+	shift 3
+	"$BIN" --push=false --oci-layout="$tmp/bad" --build-args="BASE=$BASE" "$@" >"$tmp/bad.out" 2>"$tmp/bad.err"
+	local rc=$?
+	if [ $rc -eq "$want" ] && grep -qE "$pat" "$tmp/bad.err"; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc (want $want), stderr:" "$(tail -3 "$tmp/bad.err")"
+	fi
+}
+mkdir -p "$tmp/b1" && printf 'ARG BASE\nFROM $BASE\nRUN true\nCOPY onlyone\n' >"$tmp/b1/Dockerfile"
+expect_exit "syntax error names file:line" 2 'Dockerfile:4' --context="$tmp/b1"
+mkdir -p "$tmp/b2" && printf 'ARG BASE\nFROM $BASE\nFROBNICATE x\n' >"$tmp/b2/Dockerfile"
+expect_exit "unknown instruction names file:line" 2 'Dockerfile:3' --context="$tmp/b2"
+mkdir -p "$tmp/b3" && printf 'ARG BASE\nFROM $BASE\nCOPY missing.txt /x\n' >"$tmp/b3/Dockerfile"
+expect_exit "COPY of a missing file" 2 'missing.txt.*not found' --context="$tmp/b3"
+mkdir -p "$tmp/b4/ctx" && echo secret >"$tmp/b4/outside.txt" && printf 'ARG BASE\nFROM $BASE\nCOPY ../outside.txt /x\n' >"$tmp/b4/ctx/Dockerfile"
+expect_exit "COPY from outside the context" 2 'outside the build context' --context="$tmp/b4/ctx"
+mkdir -p "$tmp/b5" && printf 'ARG BASE\nFROM $BASE\nRUN echo line-one; echo last-words >&2; exit 7\n' >"$tmp/b5/Dockerfile"
+expect_exit "failing RUN: exit 1 with status and log tail" 1 'status 7' --context="$tmp/b5"
+grep -q 'last-words' "$tmp/bad.err" && pass "failing RUN shows the log tail" || fail "failing RUN shows the log tail"
+mkdir -p "$tmp/b6" && printf 'ARG BASE\nFROM $BASE AS a\nFROM $BASE\n' >"$tmp/b6/Dockerfile"
+expect_exit "unknown target" 2 'target nope' --context="$tmp/b6" --target=nope
+
+# hostile base layers: entries that try to leave the root
+python3 - "$tmp/hostile" "$tmp/outside-sentinel" <<'EOF'
+import hashlib, io, json, os, sys, tarfile
+layout, sentinel = sys.argv[1], sys.argv[2]
+os.makedirs(layout + "/blobs/sha256", exist_ok=True)
+open(sentinel, "w").write("untouched\n")
+def put(b):
+    h = hashlib.sha256(b).hexdigest()
+    open(layout + "/blobs/sha256/" + h, "wb").write(b)
+    return "sha256:" + h, len(b)
+def layer(entries):
+    buf = io.BytesIO()
+    t = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+    for name, kind, data, link in entries:
+        ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = link or ""; ti.mode = 0o644
+        if kind == tarfile.DIRTYPE: ti.mode = 0o755
+        if kind == tarfile.CHRTYPE: ti.devmajor, ti.devminor = 1, 3
+        if data is not None:
+            ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+        else:
+            t.addfile(ti)
+    t.close()
+    return buf.getvalue()
+bb = layout + "/../"  # unused
+L1 = layer([("escape-abs", tarfile.SYMTYPE, None, os.path.dirname(sentinel)),
+            ("escape-rel", tarfile.SYMTYPE, None, "../../../../../../../../" + os.path.dirname(sentinel).lstrip("/")),
+            ("chain1", tarfile.SYMTYPE, None, "chain2"),
+            ("chain2", tarfile.SYMTYPE, None, "escape-abs")])
+L2 = layer([("../" * 8 + sentinel.lstrip("/"), tarfile.REGTYPE, b"dotdot\n", None),
+            ("escape-abs/" + os.path.basename(sentinel), tarfile.REGTYPE, b"via-abs\n", None),
+            ("escape-rel/" + os.path.basename(sentinel), tarfile.REGTYPE, b"via-rel\n", None),
+            ("chain1/" + os.path.basename(sentinel), tarfile.REGTYPE, b"via-chain\n", None),
+            ("hardlink-out", tarfile.LNKTYPE, None, sentinel),
+            ("dev-null-copy", tarfile.CHRTYPE, None, None)])
+layers, ids = [], []
+for l in (L1, L2):
+    d, s = put(l); layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": s})
+    ids.append("sha256:" + hashlib.sha256(l).hexdigest())
+cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": ids}}).encode())
+md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+    "layers": layers}).encode())
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+    "size": ms, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}, open(layout + "/index.json", "w"))
+open(layout + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+EOF
+mkdir -p "$tmp/h" && cp "$BASES_DIR/../busybox/blobs/sha256/"* "$tmp/hostile/blobs/sha256/" 2>/dev/null
+printf 'FROM oci:%s:latest\nCOPY Dockerfile /d\n' "$tmp/hostile" >"$tmp/h/Dockerfile"
+"$BIN" --push=false --oci-layout="$tmp/hout" --context="$tmp/h" --work-dir="$tmp/hw" >"$tmp/h.out" 2>"$tmp/h.err"
+hrc=$?
+if [ "$(cat "$tmp/outside-sentinel")" = untouched ] && [ ! -e "$tmp/hw/../$(basename "$tmp/outside-sentinel")x" ]; then
+	pass "hostile base layers leave the outside untouched (exit $hrc)"
+else
+	fail "hostile base layers" "sentinel now: $(cat "$tmp/outside-sentinel")"
+fi
+[ $hrc -ne 0 ] && grep -qiE 'outside|\.\.|escape|refus' "$tmp/h.err" && pass "hostile base layer is refused with a message" ||
+	fail "hostile base layer is refused" "exit $hrc: $(tail -2 "$tmp/h.err")"
+
+# ---- isolation modes ---------------------------------------------------------
+mkdir -p "$tmp/iso" && printf 'ARG BASE\nFROM $BASE\nRUN id -u > /uid && ls /proc/1 >/dev/null && echo ok > /proc-ok && test -c /dev/null && echo devok > /dev-ok\n' >"$tmp/iso/Dockerfile"
+if ours "$tmp/iso-ns" "$tmp/iso" >/dev/null 2>"$tmp/iso-ns.log" && $COMPARE --list "$tmp/iso-ns:latest" | grep -q '^proc-ok file'; then
+	pass "RUN in namespaces has /proc and /dev"
+else
+	fail "RUN in namespaces" "$(tail -3 "$tmp/iso-ns.log")"
+fi
+if $COMPARE --list "$tmp/iso-ns:latest" | grep -qE '^(dev|proc|etc/resolv.conf|etc/hosts) '; then
+	fail "RUN mount points stay out of the layer" "$($COMPARE --list "$tmp/iso-ns:latest" | grep -E '^(dev|proc|etc/)')"
+else
+	pass "RUN mount points stay out of the layer"
+fi
+mkdir -p "$tmp/iso2" && printf 'ARG BASE\nFROM $BASE\nRUN id -u > /uid && echo chrooted > /c\n' >"$tmp/iso2/Dockerfile"
+if ours "$tmp/iso-ch" "$tmp/iso2" --isolation=chroot >/dev/null 2>"$tmp/iso-ch.log" && $COMPARE --list "$tmp/iso-ch:latest" | grep -q '^c file'; then
+	pass "RUN in chroot isolation"
+else
+	fail "RUN in chroot isolation" "$(tail -3 "$tmp/iso-ch.log")"
+fi
+# unprivileged: the whole build as nobody (user namespace, root mapped to us)
+mkdir -p "$tmp/unpriv" && chown 65534:65534 "$tmp/unpriv" && cp "$tmp/iso/Dockerfile" "$tmp/unpriv/Dockerfile"
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$tmp/unpriv" \
+	"$BIN" --context="$tmp/unpriv" --push=false --oci-layout="$tmp/unpriv/out" --tag=latest \
+	--build-args="BASE=$BASE" --source-date-epoch=0 >/dev/null 2>"$tmp/unpriv.log" &&
+	$COMPARE --list "$tmp/unpriv/out:latest" | grep -q '^proc-ok file'; then
+	pass "unprivileged build (uid 65534) runs RUN in a user namespace"
+else
+	fail "unprivileged build (uid 65534)" "$(tail -3 "$tmp/unpriv.log")"
+fi
+
+# ---- registry: TLS + htpasswd, token auth ----------------------------------
+push_tests() { # mode
+	local mode=$1 rd=$tmp/$2
+	if ! "$root/tests/servers/registry.sh" start "$rd" "$mode" >"$rd.log" 2>&1; then
+		fail "registry ($mode) starts" "$(tail -3 "$rd.log")"
+		return
+	fi
+	# shellcheck disable=SC1091
+	. "$rd/env"
+	local img=$REGISTRY/team/app
+	"$BIN" --context="$CORPUS/10-copy-from-stage" --image="$img" --build-number=42 --git-branch=feature/x \
+		--git-commit=0123456789abcdef --timestamp=20260101120000 --additional-tags=stable \
+		--build-args="BASE=$BASE" --source-date-epoch=0 --ca-file="$REGISTRY_CA" \
+		--registry-creds="$REGISTRY_USER:$REGISTRY_PASS" --results-dir="$rd/results" >"$rd/push.out" 2>"$rd/push.err"
+	local rc=$?
+	local digest
+	digest=$(cat "$rd/results/image-digest" 2>/dev/null)
+	if [ $rc -eq 0 ] && [ "$(cat "$rd/results/image-tags")" = "42-feature-x-01234567-20260101120000,stable" ] &&
+		[ "$(cat "$rd/results/IMAGE_URL")" = "$img@$digest" ]; then
+		pass "push ($mode): results name the image by digest and the seed's tag scheme"
+	else
+		fail "push ($mode)" "exit $rc: $(tail -3 "$rd/push.err")" "tags: $(cat "$rd/results/image-tags" 2>/dev/null)"
+	fi
+	local sk=(--cert-dir "$REGISTRY_CERT_DIR" --creds "$REGISTRY_USER:$REGISTRY_PASS")
+	local sd
+	sd=$(skopeo inspect "${sk[@]}" --format '{{.Digest}}' "docker://$img:stable" 2>"$rd/sk.err")
+	[ -n "$digest" ] && [ "$sd" = "$digest" ] && pass "skopeo inspects what we pushed ($mode)" ||
+		fail "skopeo inspect ($mode)" "$sd vs $digest: $(tail -2 "$rd/sk.err")"
+	if skopeo copy --src-cert-dir "$REGISTRY_CERT_DIR" --src-creds "$REGISTRY_USER:$REGISTRY_PASS" \
+		"docker://$img@$digest" "oci:$rd/copied:latest" >/dev/null 2>"$rd/cp.err" &&
+		$COMPARE "$rd/copied:latest" "$tmp/ours/10-copy-from-stage:latest" >/dev/null; then
+		pass "skopeo copies what we pushed ($mode)"
+	else
+		fail "skopeo copy ($mode)" "$(tail -2 "$rd/cp.err")"
+	fi
+	if [ "$mode" = htpasswd ]; then
+		local bst=$tmp/buildah/from-registry
+		mkdir -p "$tmp/fromreg"
+		printf 'FROM %s:stable\nRUN test -x /usr/local/bin/tool && echo used > /used\n' "$img" >"$tmp/fromreg/Dockerfile"
+		if buildah --root "$bst/root" --runroot "$bst/run" --storage-driver vfs bud --isolation chroot \
+			--cert-dir "$REGISTRY_CERT_DIR" --creds "$REGISTRY_USER:$REGISTRY_PASS" -t fromreg "$tmp/fromreg" >"$rd/bud.log" 2>&1; then
+			pass "buildah builds FROM our pushed image"
+		else
+			fail "buildah builds FROM our pushed image" "$(tail -3 "$rd/bud.log")"
+		fi
+		buildah --root "$bst/root" --runroot "$bst/run" --storage-driver vfs rm -a >/dev/null 2>&1
+		# wrong credentials -> exit 4
+		"$BIN" --context="$CORPUS/01-run-shell" --image="$img:wrong" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA" \
+			--registry-creds="$REGISTRY_USER:not-the-password" >/dev/null 2>"$rd/auth.err"
+		rc=$?
+		[ $rc -eq 4 ] && pass "wrong credentials exit 4" || fail "wrong credentials exit 4" "exit $rc: $(tail -2 "$rd/auth.err")"
+		# the registry dies mid-push -> retries, exit 5, no tag
+		head -c 30000000 /dev/urandom >"$tmp/bigctx.bin" 2>/dev/null
+		mkdir -p "$tmp/big" && mv "$tmp/bigctx.bin" "$tmp/big/big.bin"
+		printf 'ARG BASE\nFROM $BASE\nCOPY big.bin /big.bin\n' >"$tmp/big/Dockerfile"
+		( "$BIN" --context="$tmp/big" --image="$img:mid" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA" \
+			--registry-creds="$REGISTRY_USER:$REGISTRY_PASS" --retries=2 --compression=none >/dev/null 2>"$rd/mid.err"
+			echo $? >"$rd/mid.rc" ) &
+		local bp=$!
+		for _ in $(seq 1 200); do
+			grep -q 'pushing layer' "$rd/mid.err" 2>/dev/null && break
+			sleep 0.05
+		done
+		kill "$REGISTRY_PID" 2>/dev/null
+		wait $bp
+		rc=$(cat "$rd/mid.rc")
+		"$root/tests/servers/registry.sh" restart "$rd" >/dev/null 2>&1
+		. "$rd/env"
+		local tagged
+		tagged=$(skopeo inspect "${sk[@]}" "docker://$img:mid" 2>&1 >/dev/null)
+		if [ "$rc" -eq 5 ] && echo "$tagged" | grep -qiE 'manifest unknown|not found'; then
+			pass "registry down mid-push: exit 5, no tag written"
+		else
+			fail "registry down mid-push" "exit $rc: $(tail -2 "$rd/mid.err")" "tag: $tagged"
+		fi
+	fi
+}
+push_tests htpasswd reg
+push_tests token tok
+
+echo "containerize: $fails failed"
+[ $fails -eq 0 ]
