@@ -154,7 +154,10 @@ err_t *decoder_read(struct decoder *d, void *buf, size_t cap, size_t *got)
 		if (ZSTD_isError(rc))
 			return err_new(EXIT_FAILED, "layer: corrupt zstd data (%s)", ZSTD_getErrorName(rc));
 		d->in_pos += in.pos;
-		d->zlast = rc;
+		/* after a frame ends, an empty call hints at the next header:
+		 * only calls that moved data say whether a frame is open */
+		if (in.pos || outb.pos)
+			d->zlast = rc;
 		if (outb.pos) {
 			sha256_update(&d->raw, buf, outb.pos);
 			*got = outb.pos;

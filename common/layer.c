@@ -647,8 +647,10 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
 	rc.buf = xmalloc(1 << 17);
 	struct archive *a = archive_read_new();
 	archive_read_support_format_tar(a);
-	if (archive_read_open(a, &rc, NULL, reader_cb, NULL) != ARCHIVE_OK)
+	if (archive_read_open(a, &rc, NULL, reader_cb, NULL) != ARCHIVE_OK) {
 		e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
+		rc.err = NULL;
+	}
 	while (!e) {
 		struct archive_entry *ent;
 		int r = archive_read_next_header(a, &ent);
