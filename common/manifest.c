@@ -150,8 +150,9 @@ err_t *manifest_parse(const void *body, size_t len, const char *content_type, st
 	}
 	json_t *sv = json_object_get(doc, "schemaVersion");
 	if (!json_is_integer(sv) || json_integer_value(sv) != 2) {
+		bool v1 = json_is_integer(sv) && json_integer_value(sv) == 1;
 		manifest_release(out);
-		if (json_is_integer(sv) && json_integer_value(sv) == 1)
+		if (v1)
 			return err_new(EXIT_FAILED, "manifest: Docker schema 1 manifests are not supported");
 		return err_new(EXIT_FAILED, "manifest: schemaVersion must be 2");
 	}
@@ -181,8 +182,9 @@ err_t *manifest_parse(const void *body, size_t len, const char *content_type, st
 		else if (json_object_get(doc, "config") && json_object_get(doc, "layers"))
 			is_index = false;
 		else {
+			err_t *te = err_new(EXIT_FAILED, "manifest: unsupported media type \"%.100s\"", mt);
 			manifest_release(out);
-			return err_new(EXIT_FAILED, "manifest: unsupported media type \"%.100s\"", mt);
+			return te;
 		}
 	} else {
 		is_index = json_object_get(doc, "manifests") != NULL;
