@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -134,6 +135,8 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 			 * the PUT and start over if the manifest changed */
 			json_t *now = NULL;
 			bool now_exists = false;
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			e = get_sig_manifest(r, tag, &now, &now_exists);
 			bool changed = !e && (now_exists != exists || (exists && !json_equal(now, doc)));
 			json_decref(now);
@@ -141,16 +144,20 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 				log_warn("%s: signatures changed while signing; retrying", tag);
 			} else if (!e) {
 				e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, sig_digest);
+				clock_gettime(CLOCK_MONOTONIC, &t1);
 				if (!e) {
 					json_t *after = NULL;
 					bool after_exists = false;
 					/* the registry has no compare-and-swap: a writer that read
 					 * before our PUT may overwrite it. Its read-to-PUT window
-					 * is milliseconds, so look again a little later and merge
-					 * again if our signature was lost. */
+					 * is about as long as ours (same registry): look again
+					 * after a few of those and merge again if our signature
+					 * was lost. */
+					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 					unsigned char jitter = 0;
 					RAND_bytes(&jitter, 1);
-					usleep(150000 + (useconds_t)jitter * 600);
+					us = 4 * us + jitter * 20L;
+					usleep((useconds_t)(us < 10000 ? 10000 : us > 2000000 ? 2000000 : us));
 					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
 					bool kept = false;
 					json_array_foreach(json_object_get(after, "layers"), i, l) {
