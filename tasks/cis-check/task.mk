@@ -1,0 +1,1 @@
+cis-check_LIBS := -lyaml
