@@ -87,6 +87,8 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false;
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		e = get_sig_manifest(r, tag, &doc, &exists);
 		if (e) {
 			json_decref(doc);
@@ -131,18 +133,9 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 					      (json_int_t)cfgb.len, "digest", cdigest, "layers", layers);
 			manifest_dump(m, &body);
 			json_decref(m);
-			/* a concurrent signer may have written meanwhile: re-read before
-			 * the PUT and start over if the manifest changed */
-			json_t *now = NULL;
-			bool now_exists = false;
-			struct timespec t0, t1;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			e = get_sig_manifest(r, tag, &now, &now_exists);
-			bool changed = !e && (now_exists != exists || (exists && !json_equal(now, doc)));
-			json_decref(now);
-			if (!e && changed && attempt < conflict_retries) {
-				log_warn("%s: signatures changed while signing; retrying", tag);
-			} else if (!e) {
+			struct timespec t1;
+			bool changed = false;
+			{
 				e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, sig_digest);
 				clock_gettime(CLOCK_MONOTONIC, &t1);
 				if (!e) {
@@ -156,8 +149,8 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 					unsigned char jitter = 0;
 					RAND_bytes(&jitter, 1);
-					us = 4 * us + jitter * 20L;
-					usleep((useconds_t)(us < 10000 ? 10000 : us > 2000000 ? 2000000 : us));
+					us = 2 * us + jitter * 10L;
+					usleep((useconds_t)(us < 3000 ? 3000 : us > 2000000 ? 2000000 : us));
 					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
 					bool kept = false;
 					json_array_foreach(json_object_get(after, "layers"), i, l) {
@@ -168,8 +161,10 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 					}
 					json_decref(after);
 					err_free(ve);
-					if (!kept && attempt < conflict_retries)
+					if (!kept && attempt < conflict_retries) {
+						log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
 						changed = true;
+					}
 					else if (!kept)
 						e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer", tag);
 				}

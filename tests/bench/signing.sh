@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Signing against the notary CLI, same servers (notary-server + signer and
+# docker-registry on loopback), same run:
+#   sign: build-sign --format=both (DCT into targets/build + releases, and a
+#         cosign signature pushed to the registry) vs `notary add -r
+#         targets/build` + `notary publish` of the same kind of target;
+#   verify: verify-signatures for two signers vs `notary list` (warm).
+# Figures: sign <= 0.5x notary; verify < 50 ms and <= 0.3x notary list.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+B=${PIPELINE_STATIC_BIN:-$root/bin}
+W=$(mktemp -d /tmp/signing-bench.XXXXXX)
+. "$root/tests/servers/notary.sh"
+cleanup() { set +e; notary_stop; "$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1 || true; rm -rf "$W"; }
+trap cleanup EXIT
+[ -n "${BENCH_DEBUG:-}" ] && trap - EXIT
+notary_start "$W/notary" >/dev/null
+"$root/tests/servers/registry.sh" start "$W/reg" none >/dev/null 2>&1
+. "$W/reg/env"
+
+export NOTARY_ROOT_PASSPHRASE=bench-root NOTARY_TARGETS_PASSPHRASE=bench-targets \
+	NOTARY_SNAPSHOT_PASSPHRASE=bench-snap NOTARY_DELEGATION_PASSPHRASE=bench-deleg
+N="notary -s $NOTARY_URL -d $W/ntrust --tlscacert $NOTARY_CA"
+VAULT="--keystore-dir=$W/ks --passphrase=bench-passphrase"
+for s in build validation; do "$B/signer-key" --action=create --name=$s $VAULT >/dev/null 2>&1; done
+
+# an image in the registry to sign
+cfg='{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}'
+cd_=sha256:$(printf %s "$cfg" | sha256sum | cut -c1-64)
+loc=$(curl -sS --cacert "$REGISTRY_CA" -X POST -D - "https://$REGISTRY/v2/app/blobs/uploads/" -o /dev/null | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case $loc in http*) ;; *) loc=https://$REGISTRY$loc ;; esac
+printf %s "$cfg" | curl -fsS --cacert "$REGISTRY_CA" -X PUT -H "Content-Type: application/octet-stream" --data-binary @- "$loc&digest=$cd_" -o /dev/null
+m="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":${#cfg},\"digest\":\"$cd_\"},\"layers\":[]}"
+printf %s "$m" | curl -sS --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	--data-binary @- "https://$REGISTRY/v2/app/manifests/v1" -o /dev/null
+D=sha256:$(printf %s "$m" | sha256sum | cut -c1-64)
+IMG=$REGISTRY/app
+"$B/dct-init" --image="$IMG" --notary-server="$NOTARY_URL" --notary-ca="$NOTARY_CA" $VAULT \
+	--signers=build --signers=validation >/dev/null 2>&1
+for s in build validation; do
+	"$B/build-sign" --image="$IMG:v1@$D" --signer=$s $VAULT --notary-server="$NOTARY_URL" \
+		--notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" >/dev/null
+done
+
+# the notary CLI's own repository with a delegated signer, same target size
+G2=$REGISTRY/peer
+printf %s "$m" >"$W/manifest.json"
+(cd "$W" && $N init "$G2" && $N key generate ecdsa --role targets/build -o pb && $N delegation add "$G2" targets/build pb.pem --all-paths &&
+	grep -v '^role:' pb-key.pem | openssl pkey -passin env:NOTARY_DELEGATION_PASSPHRASE -out pb.key &&
+	$N key import pb.key --role targets/build && $N key rotate "$G2" snapshot -r && $N publish "$G2") >/dev/null 2>&1
+
+ours_sign="$B/build-sign --image=$IMG:v1@$D --signer=build $VAULT --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA --registry-ca=$REGISTRY_CA --format=both"
+peer_sign="$N add $G2 v1 $W/manifest.json -r targets/build && $N publish $G2"
+echo "$peer_sign" >"$W/peer-sign.sh"
+HYPERFINE_RUNS=5 hyperfine_median ours_st "$ours_sign"
+HYPERFINE_RUNS=5 hyperfine_median peer_st "sh $W/peer-sign.sh"
+measure ours_s $ours_sign
+measure peer_s sh "$W/peer-sign.sh"
+report "sign both formats + push vs notary add+publish (hyperfine median of 5)" "$ours_st" "$peer_st" "$ours_s_rss" "$peer_s_rss" notary
+
+ours_verify="$B/verify-signatures --image=$IMG@$D --signers=build=$W/ks/build.pub --signers=validation=$W/ks/validation.pub --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA"
+$ours_verify >/dev/null 2>&1 || { echo "bench: verify-signatures does not pass on the bench data" >&2; exit 1; }
+peer_verify="$N list $IMG"
+HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} hyperfine_median ours_v "$ours_verify"
+HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} hyperfine_median peer_v "$peer_verify"
+measure ours_vm $ours_verify
+measure peer_vm $peer_verify
+report "verify two signers (warm, hyperfine median) vs notary list" "$ours_v" "$peer_v" "$ours_vm_rss" "$peer_vm_rss" notary
