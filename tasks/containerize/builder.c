@@ -677,6 +677,19 @@ static err_t *do_workdir(struct builder *b, struct stage *s, const struct df_ins
 	return e ? instr_error(b, in, e) : NULL;
 }
 
+/* VOLUME: recorded in the config only (as BuildKit does: no directory is
+ * made, nothing is unpacked). */
+static err_t *do_volume(struct builder *b, struct stage *s, const struct df_instr *in)
+{
+	for (size_t i = 0; i < in->nargs; i++) {
+		_cleanup_free_ char *v = NULL;
+		TRY(instr_error(b, in, expand(b, s, in->args[i], &v)));
+		if (*v)
+			imgconfig_add_to_set(&s->cfg, "Volumes", v);
+	}
+	return NULL;
+}
+
 static err_t *parse_duration(const char *s, int64_t *ns)
 {
 	/* Go durations: 1h2m3s, 500ms, 1.5s */
@@ -870,12 +883,7 @@ static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_ins
 		break;
 	}
 	case DF_VOLUME:
-		for (size_t i = 0; i < in->nargs && !e; i++) {
-			_cleanup_free_ char *v = NULL;
-			e = expand(b, s, in->args[i], &v);
-			if (!e && *v)
-				imgconfig_add_to_set(&s->cfg, "Volumes", v);
-		}
+		e = do_volume(b, s, in);
 		break;
 	case DF_STOPSIGNAL: {
 		_cleanup_free_ char *v = NULL;

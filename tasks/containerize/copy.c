@@ -475,7 +475,7 @@ err_t *copy_to_root(const struct copy_source_root *src, char *const *sources, si
 		int ddir = -1;
 		const char *dname = NULL;
 		if (S_ISDIR(st.st_mode)) {
-			e = rootfs_mkdir_p(droot, dest, 0755, 0, 0, &ddir);
+			e = rootfs_mkdir_p(droot, dest, 0755, o->chown ? o->uid : 0, o->chown ? o->gid : 0, &ddir);
 			if (e)
 				break;
 			int rd = openat(ddir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -490,7 +490,7 @@ err_t *copy_to_root(const struct copy_source_root *src, char *const *sources, si
 		}
 		if (o->add && S_ISREG(st.st_mode) && is_archive(sfd)) {
 			/* ADD of a local archive: unpack it into the directory */
-			e = rootfs_mkdir_p(droot, dest, 0755, 0, 0, &ddir);
+			e = rootfs_mkdir_p(droot, dest, 0755, o->chown ? o->uid : 0, o->chown ? o->gid : 0, &ddir);
 			if (e)
 				break;
 			int rd = openat(ddir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -510,10 +510,10 @@ err_t *copy_to_root(const struct copy_source_root *src, char *const *sources, si
 			continue;
 		}
 		if (dest_is_dir) {
-			e = rootfs_mkdir_p(droot, dest, 0755, 0, 0, &ddir);
+			e = rootfs_mkdir_p(droot, dest, 0755, o->chown ? o->uid : 0, o->chown ? o->gid : 0, &ddir);
 			dname = sbase;
 		} else {
-			e = rootfs_open_parent(droot, dest, true, 0, 0, &ddir, &dname);
+			e = rootfs_open_parent(droot, dest, true, o->chown ? o->uid : 0, o->chown ? o->gid : 0, &ddir, &dname);
 		}
 		if (e)
 			break;

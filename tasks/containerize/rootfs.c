@@ -276,5 +276,8 @@ err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *ou
 			}
 		}
 	}
+	/* the primary group is in the list too (as runc sets it up) */
+	if (found && !g && out->ngroups > 0 && out->ngroups < 64)
+		out->groups[out->ngroups++] = out->gid;
 	return NULL;
 }

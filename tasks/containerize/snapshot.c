@@ -258,7 +258,8 @@ void snapshot_diff(const struct snapshot *before, const struct snapshot *after, 
 		}
 		free(p);
 	}
-	qsort(l.v, l.n, sizeof *l.v, cmp_change);
+	if (l.n)
+		qsort(l.v, l.n, sizeof *l.v, cmp_change);
 	size_t w = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		if (w && strcmp(l.v[w - 1].path, l.v[i].path) == 0) {

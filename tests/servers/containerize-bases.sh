@@ -55,6 +55,7 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
           open(os.path.join(d, "index.json"), "w"))
 open(os.path.join(d, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
 EOF
+	chmod -R a+rX "$tmp"
 	rm -rf "$layout"
 	mv "$tmp" "$layout"
 }
@@ -73,6 +74,7 @@ busybox_base() {
 		done
 		printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 		printf 'root:x:0:\nstaff:x:50:app\napp:x:1000:\nnogroup:x:65534:\n' >"$root/etc/group"
+		chmod 755 "$root"
 		chmod 1777 "$root/tmp"
 		chmod 700 "$root/root"
 		chown 1000:1000 "$root/home/app"
