@@ -142,14 +142,14 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 					json_t *after = NULL;
 					bool after_exists = false;
 					/* the registry has no compare-and-swap: a writer that read
-					 * before our PUT may overwrite it. Its read-to-PUT window
-					 * is about as long as ours (same registry): look again
-					 * after a few of those and merge again if our signature
-					 * was lost. */
+					 * before our PUT may overwrite it, and its PUT may finish
+					 * after ours. Its read-to-PUT-done time is about ours (same
+					 * registry): look again after that long and merge again if
+					 * our signature was lost. */
 					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 					unsigned char jitter = 0;
 					RAND_bytes(&jitter, 1);
-					us = 2 * us + jitter * 10L;
+					us = us + jitter * 10L;
 					usleep((useconds_t)(us < 3000 ? 3000 : us > 2000000 ? 2000000 : us));
 					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
 					bool kept = false;

@@ -15,7 +15,7 @@ W=$(mktemp -d /tmp/signing-bench.XXXXXX)
 . "$root/tests/servers/notary.sh"
 cleanup() { set +e; notary_stop; "$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1 || true; rm -rf "$W"; }
 trap cleanup EXIT
-[ -n "${BENCH_DEBUG:-}" ] && trap - EXIT
+[ -n "${BENCH_KEEP:-}" ] && { echo "$W" >"$BENCH_KEEP"; trap - EXIT; }
 notary_start "$W/notary" >/dev/null
 "$root/tests/servers/registry.sh" start "$W/reg" none >/dev/null 2>&1
 . "$W/reg/env"
