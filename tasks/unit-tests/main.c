@@ -1,0 +1,312 @@
+/* unit-tests: run the app's test command in the cloned tree with a time
+ * limit, read the JUnit XML reports it wrote, and emit a test record (for
+ * publish-doi) with the totals and the failing cases. Exit 1 when tests
+ * fail or time out. */
+#include <dirent.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "junit.h"
+#include "log.h"
+#include "runner.h"
+#include "strbuf.h"
+#include "task.h"
+#include "xalloc.h"
+
+static const struct param_spec params[] = {
+	{ "command", PARAM_STRING, "npm test", false, false, "test command, run with /bin/sh -c in workdir" },
+	{ "workdir", PARAM_STRING, ".", false, false, "the cloned source tree to run the tests in" },
+	{ "timeout", PARAM_INT, "1800", false, false, "seconds before the test command's process group is killed (0: none)" },
+	{ "junit", PARAM_LIST, NULL, false, false,
+	  "JUnit XML report pattern, relative to workdir (repeatable; * also crosses /); "
+	  "default: junit*.xml, */junit*.xml, reports/*.xml, test-results/*.xml, */TEST-*.xml" },
+	{ "record-file", PARAM_STRING, "test-record.json", false, false, "where to write the JSON test record" },
+	{ "record-type", PARAM_STRING, "unittest", false, false, "test type named in the record (unittest, fvt, ...)" },
+	{ NULL },
+};
+
+static const struct result_spec results[] = {
+	{ "test-record", "path of the JSON test record (totals, failing cases, reports)" },
+	{ "status", "pass or fail" },
+	{ "totals", "tests, failures, errors, skipped in one line" },
+	{ NULL },
+};
+
+static const struct task_spec spec = {
+	"unit-tests",
+	"Run the app's tests with a timeout, read their JUnit XML, and write a test record.",
+	params,
+	results,
+};
+
+static const char *const default_patterns[] = { "junit*.xml", "*/junit*.xml", "reports/*.xml", "test-results/*.xml",
+						"*/TEST-*.xml", NULL };
+
+#define REPORT_MAX (32 * 1024 * 1024)
+#define WALK_MAX_DEPTH 12
+#define WALK_MAX_FILES 100000
+
+struct walk {
+	const char *const *patterns;
+	size_t npatterns;
+	time_t since;
+	char **found;
+	size_t nfound, seen;
+};
+
+static bool matches(const struct walk *w, const char *rel)
+{
+	for (size_t i = 0; i < w->npatterns; i++)
+		if (fnmatch(w->patterns[i], rel, 0) == 0)
+			return true;
+	return false;
+}
+
+static void walk_dir(struct walk *w, const char *root, const char *rel, int depth)
+{
+	if (depth > WALK_MAX_DEPTH)
+		return;
+	char *path = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(path);
+	free(path);
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d)) && w->seen < WALK_MAX_FILES;) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "node_modules"))
+			continue;
+		w->seen++;
+		char *r = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		char *full = xasprintf("%s/%s", root, r);
+		struct stat st;
+		if (lstat(full, &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				walk_dir(w, root, r, depth + 1);
+			} else if (S_ISREG(st.st_mode) && matches(w, r)) {
+				if (st.st_mtime + 1 < w->since) {
+					log_warn("%s: older than this run; stale report ignored", full);
+				} else {
+					w->found = xrealloc(w->found, (w->nfound + 1) * sizeof *w->found);
+					w->found[w->nfound++] = xstrdup(full);
+				}
+			}
+		}
+		free(full);
+		free(r);
+	}
+	closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void merge(struct junit_totals *into, struct junit_totals *from)
+{
+	into->tests += from->tests;
+	into->failures += from->failures;
+	into->errors += from->errors;
+	into->skipped += from->skipped;
+	into->time += from->time;
+	into->failed = xrealloc(into->failed, (into->nfailed + from->nfailed + 1) * sizeof *into->failed);
+	if (from->nfailed)
+		memcpy(into->failed + into->nfailed, from->failed, from->nfailed * sizeof *from->failed);
+	into->nfailed += from->nfailed;
+	free(from->failed);
+	from->failed = NULL;
+	from->nfailed = 0;
+}
+
+static char *iso_time(time_t t)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char buf[32];
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(buf);
+}
+
+struct record_in {
+	const char *command, *type;
+	const struct run_outcome *run;
+	const struct junit_totals *t;
+	char **reports, **unreadable;
+	size_t nreports, nunreadable;
+	time_t started;
+	bool passed;
+};
+
+/* A JSON string; text that is not valid UTF-8 is replaced, not dropped. */
+static json_t *jsafe(const char *s)
+{
+	json_t *j = json_string(s);
+	return j ? j : json_string("(not valid UTF-8)");
+}
+
+static err_t *write_record(const char *path, const struct record_in *in)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string(in->type));
+	json_object_set_new(o, "status", json_string(in->passed ? "pass" : "fail"));
+	json_object_set_new(o, "command", jsafe(in->command));
+	json_object_set_new(o, "exit_code", json_integer(in->run->exit_code));
+	json_object_set_new(o, "timed_out", json_boolean(in->run->timed_out));
+	json_object_set_new(o, "duration_seconds", json_real(in->run->seconds));
+	char *ts = iso_time(in->started);
+	json_object_set_new(o, "started_at", json_string(ts));
+	free(ts);
+	json_object_set_new(o, "totals", json_pack("{s:I,s:I,s:I,s:I,s:I}", "tests", (json_int_t)in->t->tests,
+						   "passed",
+						   (json_int_t)(in->t->tests >= in->t->failures + in->t->errors + in->t->skipped
+									? in->t->tests - in->t->failures - in->t->errors -
+										  in->t->skipped
+									: 0),
+						   "failures", (json_int_t)in->t->failures, "errors", (json_int_t)in->t->errors,
+						   "skipped", (json_int_t)in->t->skipped));
+	json_t *failed = json_array();
+	for (size_t i = 0; i < in->t->nfailed; i++) {
+		const struct junit_case *c = &in->t->failed[i];
+		json_t *f = json_object();
+		json_object_set_new(f, "suite", jsafe(c->suite));
+		json_object_set_new(f, "classname", jsafe(c->classname));
+		json_object_set_new(f, "name", jsafe(c->name));
+		json_object_set_new(f, "kind", jsafe(c->kind));
+		json_object_set_new(f, "message", jsafe(c->message));
+		json_object_set_new(f, "report", jsafe(c->file));
+		json_array_append_new(failed, f);
+	}
+	json_object_set_new(o, "failed_cases", failed);
+	json_t *reports = json_array();
+	for (size_t i = 0; i < in->nreports; i++)
+		json_array_append_new(reports, jsafe(in->reports[i]));
+	json_object_set_new(o, "junit_reports", reports);
+	json_t *bad = json_array();
+	for (size_t i = 0; i < in->nunreadable; i++)
+		json_array_append_new(bad, jsafe(in->unreadable[i]));
+	json_object_set_new(o, "unreadable_reports", bad);
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	if (!text)
+		return err_new(EXIT_FAILED, "cannot encode the test record");
+	char *copy1 = xstrdup(path), *copy2 = xstrdup(path);
+	struct strbuf data = STRBUF_INIT;
+	sb_adds(&data, text);
+	sb_addc(&data, '\n');
+	free(text);
+	const char *dir = dirname(copy1);
+	err_t *e = fs_mkdir_p(dir, 0755);
+	if (!e)
+		e = fs_write_atomic(dir, basename(copy2), data.buf, data.len, 0644);
+	sb_release(&data);
+	free(copy1);
+	free(copy2);
+	return e;
+}
+
+static void free_list(char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+static err_t *run(const struct params *p, struct results *r)
+{
+	const char *command = params_str(p, "command");
+	const char *workdir = params_str(p, "workdir");
+	long timeout = params_int(p, "timeout");
+	if (!command || !*command)
+		return err_new(EXIT_USAGE, "command is empty");
+	struct stat st;
+	if (stat(workdir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return err_new(EXIT_USAGE, "workdir %s is not a directory", workdir);
+
+	time_t started = time(NULL);
+	log_info("running in %s: %s (timeout %lds)", workdir, command, timeout);
+	struct run_outcome outcome = { 0 };
+	TRY(run_command(command, workdir, timeout, &outcome));
+
+	struct walk w = { .since = started };
+	const char *const *patterns;
+	w.npatterns = params_list(p, "junit", &patterns);
+	w.patterns = patterns;
+	if (!w.npatterns) {
+		w.patterns = default_patterns;
+		while (default_patterns[w.npatterns])
+			w.npatterns++;
+	}
+	walk_dir(&w, workdir, "", 0);
+	if (w.nfound > 1)
+		qsort(w.found, w.nfound, sizeof *w.found, cmp_str);
+
+	struct junit_totals totals = { 0 };
+	char **unreadable = NULL;
+	size_t nunreadable = 0;
+	for (size_t i = 0; i < w.nfound; i++) {
+		struct strbuf text = STRBUF_INIT;
+		struct junit_totals one = { 0 };
+		err_t *e = fs_read_file(w.found[i], REPORT_MAX, &text);
+		if (!e)
+			e = junit_parse(sb_str(&text), text.len, w.found[i], &one);
+		sb_release(&text);
+		if (e) {
+			char *d = err_describe(e);
+			log_warn("unreadable JUnit report: %s", d);
+			free(d);
+			err_free(e);
+			unreadable = xrealloc(unreadable, (nunreadable + 1) * sizeof *unreadable);
+			unreadable[nunreadable++] = xstrdup(w.found[i]);
+		} else {
+			merge(&totals, &one);
+		}
+		junit_totals_release(&one);
+	}
+
+	bool passed = !outcome.timed_out && outcome.exit_code == 0 && totals.failures == 0 && totals.errors == 0;
+	struct record_in rec = { command, params_str(p, "record-type"), &outcome, &totals, w.found, unreadable,
+				 w.nfound, nunreadable, started, passed };
+	const char *record = params_str(p, "record-file");
+	err_t *e = write_record(record, &rec);
+
+	char line[200];
+	snprintf(line, sizeof line, "%zu tests, %zu failures, %zu errors, %zu skipped", totals.tests, totals.failures,
+		 totals.errors, totals.skipped);
+	printf("%s%s\n", line, w.nfound ? "" : " (no JUnit report found)");
+	for (size_t i = 0; i < totals.nfailed; i++) {
+		const struct junit_case *c = &totals.failed[i];
+		printf("%s: %s%s%s%s%s\n", !strcmp(c->kind, "error") ? "ERROR" : "FAILED", c->classname,
+		       *c->classname ? "." : "", c->name, *c->message ? ": " : "", c->message);
+	}
+	fflush(stdout);
+	if (!e) {
+		results_sets(r, "test-record", record);
+		results_sets(r, "status", passed ? "pass" : "fail");
+		results_sets(r, "totals", line);
+		if (outcome.timed_out)
+			e = err_new(EXIT_FAILED, "the tests timed out after %ld s; their process group was killed (record: %s)",
+				    timeout, record);
+		else if (!passed && totals.nfailed)
+			e = err_new(EXIT_FAILED, "%zu test case%s failed (exit status %d); record: %s", totals.nfailed,
+				    totals.nfailed == 1 ? "" : "s", outcome.exit_code, record);
+		else if (!passed)
+			e = err_new(EXIT_FAILED, "the test command exited with status %d; record: %s", outcome.exit_code,
+				    record);
+	}
+	junit_totals_release(&totals);
+	free_list(w.found, w.nfound);
+	free_list(unreadable, nunreadable);
+	return e;
+}
+
+int main(int argc, char **argv)
+{
+	return task_main(&spec, argc, argv, run);
+}
