@@ -134,7 +134,8 @@ static err_t *sign_cosign(const struct params *p, struct results *r, struct job 
 	return NULL;
 }
 
-static err_t *run_job(const struct params *p, struct results *r, struct job *j)
+/* Everything that needs no I/O: usage errors come first. */
+static err_t *prepare_job(const struct params *p, struct results *r, struct job *j)
 {
 	const char *format = params_str(p, "format");
 	j->dct = !strcmp(format, "dct") || !strcmp(format, "both");
@@ -149,29 +150,32 @@ static err_t *run_job(const struct params *p, struct results *r, struct job *j)
 	if (!j->digest)
 		return err_new(EXIT_USAGE, "no digest: sign image@sha256:... or give --digest (tags are never signed)");
 	TRY(digest_check(j->digest, "digest"));
+	if (j->dct && !params_str(p, "notary-server"))
+		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
 	j->repo = imageref_name(&j->ref);
 	j->retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
 	results_sets(r, "IMAGE_URL", pinned);
 	results_sets(r, "IMAGE_DIGEST", j->digest);
-	if (j->dct)
-		TRY(sign_dct(p, r, j));
-	if (j->cosign)
-		TRY(sign_cosign(p, r, j));
 	return NULL;
 }
 
 static err_t *run(const struct params *p, struct results *r)
 {
-	struct vault_config cfg;
-	TRY(vault_config_from_params(p, &cfg));
-	struct vault *v = NULL;
 	struct job j = { 0 };
-	err_t *e = vault_open(&cfg, &v);
+	err_t *e = prepare_job(p, r, &j);
+	struct vault_config cfg = { 0 };
+	struct vault *v = NULL;
+	if (!e)
+		e = vault_config_from_params(p, &cfg);
+	if (!e)
+		e = vault_open(&cfg, &v);
 	if (!e)
 		e = vault_signer(v, params_str(p, "signer"), &j.key);
-	if (!e)
-		e = run_job(p, r, &j);
+	if (!e && j.dct)
+		e = sign_dct(p, r, &j);
+	if (!e && j.cosign)
+		e = sign_cosign(p, r, &j);
 	signer_key_free(j.key);
 	registry_close(j.reg);
 	imageref_free(&j.ref);
