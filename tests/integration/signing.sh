@@ -237,6 +237,12 @@ if [ $r1$r2$r3 = 000 ] && run verify-concurrent 0 "${V[@]}" --image="$IMG@$D3" -
 
 # ---- cosign format judged by an independent verifier ---------------------
 ORACLE=${COSIGN_ORACLE:-$root/build/oracle/sigverify}
+# containers/image's sigstore policy check with Debian's stub put back (see
+# the shared cosign-oracle tool); built once, kept under build/
+oracle_src=$(cd "$root/.." && pwd)/shared/tools/cosign-oracle/build.sh
+if [ ! -x "$ORACLE" ] && [ -x "$oracle_src" ]; then
+	"$oracle_src" "$(dirname "$ORACLE")" >"$LOGS/oracle-build" 2>&1 || tail -5 "$LOGS/oracle-build" >&2
+fi
 if [ -x "$ORACLE" ]; then
 	mkdir -p "$W/regd"
 	printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$REGISTRY" >"$W/regd/local.yaml"
@@ -257,6 +263,25 @@ PY
 	unset SSL_CERT_FILE
 else
 	fail cosign-oracle "not built: run /work/shared/tools/cosign-oracle/build.sh build/oracle (or set COSIGN_ORACLE)"
+fi
+
+# Debian's skopeo has sigstore verification stubbed out: reaching that stub
+# means it found our .sig manifest and a simple-signing layer in it
+if command -v skopeo >/dev/null; then
+	mkdir -p "$W/regd2"
+	printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$REGISTRY" >"$W/regd2/local.yaml"
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[{"type":"sigstoreSigned","keyPath":"%s","signedIdentity":{"type":"matchRepository"}}]}}}' \
+		"$IMG" "$W/ks/build.pub" >"$W/skopeo-policy.json"
+	skopeo --policy "$W/skopeo-policy.json" --registries.d "$W/regd2" copy --src-cert-dir "$REGISTRY_CERT_DIR" \
+		"docker://$IMG@$D1" "oci:$W/skopeo-out:x" >"$LOGS/skopeo" 2>&1
+	if grep -q 'sigstore disabled' "$LOGS/skopeo"; then pass skopeo-finds-simple-signing-layer
+	else fail skopeo-finds-simple-signing-layer "$(tail -1 "$LOGS/skopeo")"; fi
+	skopeo --policy "$W/skopeo-policy.json" --registries.d "$W/regd2" copy --src-cert-dir "$REGISTRY_CERT_DIR" \
+		"docker://$IMG@$D2" "oci:$W/skopeo-out:y" >"$LOGS/skopeo2" 2>&1
+	if grep -q 'no signature exists' "$LOGS/skopeo2"; then pass skopeo-sees-unsigned-digest
+	else fail skopeo-sees-unsigned-digest "$(tail -1 "$LOGS/skopeo2")"; fi
+else
+	fail skopeo-format-check "skopeo is not installed"
 fi
 
 # ---- unreachable notary: retries, then exit 5 ----------------------------
