@@ -15,6 +15,7 @@
 #include "copy.h"
 #include "dockerfile.h"
 #include "fsutil.h"
+#include "http.h"
 #include "ignore.h"
 #include "imgconfig.h"
 #include "log.h"
@@ -99,6 +100,8 @@ struct builder {
 	size_t hits, misses;
 	size_t nextra;
 	struct stage **extra; /* images named by COPY --from=<image> */
+	struct http_client *http; /* ADD <url>, made on first use */
+	size_t nfetch;
 };
 
 /* ---- variables ---- */
@@ -507,6 +510,81 @@ static bool dest_names_dir(const char *d)
 
 static err_t *image_stage(struct builder *b, const char *ref, struct stage **out);
 
+struct fetch_sink {
+	int fd;
+	struct sha256 h;
+};
+
+static err_t *fetch_write(const void *data, size_t len, void *ctx)
+{
+	struct fetch_sink *f = ctx;
+	sha256_update(&f->h, data, len);
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(EXIT_FAILED, "cannot write the download");
+		p += n;
+		len -= (size_t)n;
+	}
+	return NULL;
+}
+
+/* ADD <url>: download into a fresh directory under the work dir, as a file
+ * named like the URL's last path component, mode 0600 (as Docker does),
+ * checked against --checksum when given. *dir and *name for copy_to_root. */
+static err_t *fetch_url(struct builder *b, const char *url, const char *checksum, char **dir, char **name,
+			char digest[DIGEST_SIZE])
+{
+	if (!b->http)
+		TRY(http_client_new(&b->o->registry->http, &b->http));
+	*dir = xasprintf("%s/fetch-%zu", b->o->workdir, b->nfetch++);
+	TRY(fs_mkdir_p(*dir, 0700));
+	_cleanup_free_ char *path = xstrdup(url);
+	char *q = strpbrk(path + 8, "?#");
+	if (q)
+		*q = '\0';
+	const char *slash = strrchr(path + 8, '/');
+	*name = xstrdup(slash && slash[1] ? slash + 1 : "index.html");
+	_cleanup_free_ char *file = xasprintf("%s/%s", *dir, *name);
+	struct fetch_sink f = { .fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) };
+	if (f.fd < 0)
+		return err_errno(EXIT_FAILED, "cannot create %s", file);
+	sha256_init(&f.h);
+	struct http_request req = { .url = url, .on_body = fetch_write, .body_ctx_out = &f, .follow_redirects = true };
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	log_info("ADD: downloading %s", url);
+	err_t *e = http_do(b->http, &req, &resp);
+	if (!e && (resp.status < 200 || resp.status > 299))
+		e = http_status_error(&resp, url);
+	const char *lm = e ? NULL : http_response_header(&resp, "Last-Modified");
+	if (lm) {
+		struct tm tm = { 0 };
+		if (strptime(lm, "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+			struct timespec ts[2] = { { timegm(&tm), 0 }, { timegm(&tm), 0 } };
+			futimens(f.fd, ts);
+		}
+	}
+	http_response_release(&resp);
+	if (close(f.fd) < 0 && !e)
+		e = err_errno(EXIT_FAILED, "cannot write %s", file);
+	if (e) {
+		sha256_discard(&f.h);
+		return err_wrap(e, "ADD %s", url);
+	}
+	sha256_final(&f.h, digest);
+	if (checksum && !digest_equal(checksum, digest))
+		return err_new(EXIT_FAILED, "ADD %s: the download has digest %s, --checksum says %s", url, digest, checksum);
+	return NULL;
+}
+
+static bool is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
 static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr *in)
 {
 	bool add = in->kw == DF_ADD;
@@ -562,6 +640,19 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 	/* heredoc sources become files; the rest are paths or patterns */
 	char **pats = xcalloc(nw + 1, sizeof *pats);
 	size_t npats = 0;
+	const char **urls = xcalloc(nw + 1, sizeof *urls);
+	size_t nurls = 0;
+	const char *checksum = df_flag_get(in, "checksum", NULL);
+	_cleanup_free_ char *checksum_x = NULL;
+	if (!e && checksum) {
+		e = expand(b, s, checksum, &checksum_x);
+		if (!e)
+			e = digest_check(checksum_x, "--checksum");
+	}
+	/* downloads: without --checksum the content decides the cache key, so
+	 * they are fetched first (Docker does the same) */
+	char **fetched_dirs = xcalloc(nw + 1, sizeof *fetched_dirs);
+	char **fetched_names = xcalloc(nw + 1, sizeof *fetched_names);
 	struct strbuf keytext = STRBUF_INIT;
 	sb_addf(&keytext, "%s\nfrom=%s\nchown=%s\nchmod=%s\ndest=%s%s\n", add ? "ADD" : "COPY", from_x ?: "",
 		chown_x ?: "", chmod_x ?: "", dest, dest_dir ? "/" : "");
@@ -577,11 +668,23 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 			sb_addf(&keytext, "heredoc %s\n%s\n", hd->name, hd->body);
 			continue;
 		}
-		if (strncmp(words[i], "http://", 7) == 0 || strncmp(words[i], "https://", 8) == 0) {
-			e = err_new(EXIT_USAGE, "%s from a URL (%s) is not supported yet", add ? "ADD" : "COPY", words[i]);
-			break;
+		if (is_url(words[i])) {
+			if (!add) {
+				e = err_new(EXIT_USAGE, "COPY cannot take a URL (%s): use ADD", words[i]);
+				break;
+			}
+			urls[nurls++] = words[i];
+			if (checksum_x)
+				sb_addf(&keytext, "url %s %s\n", words[i], checksum_x);
+			continue;
 		}
 		pats[npats++] = words[i];
+	}
+	for (size_t i = 0; !e && !checksum_x && i < nurls; i++) {
+		char dg[DIGEST_SIZE];
+		e = fetch_url(b, urls[i], NULL, &fetched_dirs[i], &fetched_names[i], dg);
+		if (!e)
+			sb_addf(&keytext, "url %s %s\n", urls[i], dg);
 	}
 	char **sources = NULL;
 	size_t nsources = 0;
@@ -611,6 +714,18 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 			co.chown = true;
 			e = resolve_chown(b, s, chown_x, &co.uid, &co.gid);
 		}
+		for (size_t i = 0; !e && i < nurls; i++) {
+			char dg[DIGEST_SIZE];
+			if (!fetched_dirs[i])
+				e = fetch_url(b, urls[i], checksum_x, &fetched_dirs[i], &fetched_names[i], dg);
+			if (!e) {
+				struct copy_source_root fr = { fetched_dirs[i], NULL, "download", false };
+				struct copy_options fo = co;
+				fo.add = false; /* URLs are never unpacked */
+				char *one[2] = { fetched_names[i], NULL };
+				e = copy_to_root(&fr, one, 1, s->rootfs, dest, dest_dir, &fo);
+			}
+		}
 		if (!e && (npats + (nw ? nw - 1 - npats : 0)) > 1 && !dest_dir)
 			e = err_new(EXIT_USAGE, "when copying more than one source, the destination %s must end with /",
 				    dest_raw);
@@ -637,6 +752,9 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 	copy_free_list(sources);
 	free(pats);
 	free(docs);
+	free(urls);
+	copy_free_list(fetched_names);
+	copy_free_list(fetched_dirs);
 	free_argv(words);
 	return e ? instr_error(b, in, e) : NULL;
 }
@@ -1235,6 +1353,7 @@ err_t *builder_build(const struct build_options *o, struct build_result *out)
 		free(b.extra[i]);
 	}
 	free(b.extra);
+	http_client_free(b.http);
 	free(b.defs);
 	vars_free(&b.global);
 	vars_free(&b.bargs);

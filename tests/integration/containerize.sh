@@ -262,6 +262,32 @@ else
 	fail "unprivileged build (uid 65534)" "$(tail -3 "$tmp/unpriv.log")"
 fi
 
+# ---- ADD <url> from a loopback web server -------------------------------------
+mkdir -p "$tmp/www" "$tmp/addurl"
+printf 'downloaded content\n' >"$tmp/www/file.txt"
+wport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+(cd "$tmp/www" && exec python3 -m http.server --bind 127.0.0.1 "$wport" >/dev/null 2>&1) &
+wpid=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$wport) 2>/dev/null && break; sleep 0.1; done
+sum=sha256:$(sha256sum "$tmp/www/file.txt" | cut -d' ' -f1)
+printf 'ARG BASE\nFROM $BASE\nARG URL\nADD $URL /dl/\nADD $URL /renamed.txt\n' >"$tmp/addurl/Dockerfile"
+if ours "$tmp/addurl-ours" "$tmp/addurl" --build-args="URL=http://127.0.0.1:$wport/file.txt" >/dev/null 2>"$tmp/addurl.log" &&
+	buildah_build addurl "$tmp/addurl" "$tmp/addurl-theirs" --build-arg "URL=http://127.0.0.1:$wport/file.txt" &&
+	$COMPARE "$tmp/addurl-ours:latest" "$tmp/addurl-theirs:latest" >"$tmp/addurl.diff"; then
+	pass "ADD <url> gives what buildah gives"
+else
+	fail "ADD <url>" "$(tail -3 "$tmp/addurl.log")" "$(head -5 "$tmp/addurl.diff" 2>/dev/null)"
+fi
+printf 'ARG BASE\nFROM $BASE\nARG URL\nARG SUM\nADD --checksum=$SUM $URL /dl/\n' >"$tmp/addurl/Dockerfile"
+ours "$tmp/addurl-sum" "$tmp/addurl" --build-args="URL=http://127.0.0.1:$wport/file.txt" --build-args="SUM=$sum" >/dev/null 2>"$tmp/addsum.log" &&
+	pass "ADD --checksum accepts the right digest" || fail "ADD --checksum" "$(tail -2 "$tmp/addsum.log")"
+ours "$tmp/addurl-bad" "$tmp/addurl" --build-args="URL=http://127.0.0.1:$wport/file.txt" \
+	--build-args="SUM=sha256:$(printf '%064d' 0)" >/dev/null 2>"$tmp/addbad.log"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'checksum' "$tmp/addbad.log" && pass "ADD --checksum refuses a wrong digest (exit 1)" ||
+	fail "ADD --checksum refuses a wrong digest" "exit $rc: $(tail -2 "$tmp/addbad.log")"
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+
 # ---- registry: TLS + htpasswd, token auth ----------------------------------
 push_tests() { # mode
 	local mode=$1 rd=$tmp/$2
@@ -308,6 +334,16 @@ push_tests() { # mode
 			fail "buildah builds FROM our pushed image" "$(tail -3 "$rd/bud.log")"
 		fi
 		buildah --root "$bst/root" --runroot "$bst/run" --storage-driver vfs rm -a >/dev/null 2>&1
+		# a registry repository as the layer cache, shared by two fresh builds
+		local cargs=(--context="$CORPUS/05-copy-dir" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA"
+			--registry-creds="$REGISTRY_USER:$REGISTRY_PASS" --cache-repo="$REGISTRY/team/cache" --source-date-epoch=0)
+		"$BIN" "${cargs[@]}" --image="$img:c1" >/dev/null 2>"$rd/cr1.err"
+		"$BIN" "${cargs[@]}" --image="$img:c2" >/dev/null 2>"$rd/cr2.err"
+		if grep -q 'cache: 0 hits, 2 misses' "$rd/cr1.err" && grep -q 'cache: 2 hits, 0 misses' "$rd/cr2.err"; then
+			pass "cache-repo: a fresh build hits what another pushed"
+		else
+			fail "cache-repo" "$(grep -h 'cache:\|warn\|error' "$rd/cr1.err" "$rd/cr2.err" | head -4)"
+		fi
 		# wrong credentials -> exit 4
 		"$BIN" --context="$CORPUS/01-run-shell" --image="$img:wrong" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA" \
 			--registry-creds="$REGISTRY_USER:not-the-password" >/dev/null 2>"$rd/auth.err"
