@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "xalloc.h"
 
 static void ossl_clear(void) { ERR_clear_error(); }
@@ -94,6 +95,21 @@ err_t *key_public_from_pem(const char *pem, size_t len, EVP_PKEY **out)
 		return err_new(EXIT_USAGE, "not a PEM public key or certificate");
 	*out = k;
 	return NULL;
+}
+
+err_t *key_public_from_file(const char *path, EVP_PKEY **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(path, 64 * 1024, &sb);
+	if (!e)
+		e = err_context(key_public_from_pem(sb.buf, sb.len, out), "%s", path);
+	sb_release(&sb);
+	if (!e && !key_is_p256(*out)) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		e = err_new(EXIT_USAGE, "%s: only ECDSA P-256 keys are supported", path);
+	}
+	return e;
 }
 
 err_t *key_public_from_spki(const void *der, size_t len, EVP_PKEY **out)

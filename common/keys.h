@@ -25,6 +25,8 @@ err_t *key_public_from_point(const unsigned char point[65], EVP_PKEY **out);
 /* A PEM "PUBLIC KEY" or "CERTIFICATE" (its key); "name: value" header lines
  * such as notary's "role: ..." are ignored. */
 err_t *key_public_from_pem(const char *pem, size_t len, EVP_PKEY **out);
+/* key_public_from_pem over a file (at most 64 KiB); P-256 only. */
+err_t *key_public_from_file(const char *path, EVP_PKEY **out);
 err_t *key_public_from_spki(const void *der, size_t len, EVP_PKEY **out);
 void key_public_pem(EVP_PKEY *k, struct strbuf *out);
 void key_public_spki(EVP_PKEY *k, struct strbuf *out);

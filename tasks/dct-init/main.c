@@ -48,8 +48,6 @@ static const struct task_spec spec = {
 	results,
 };
 
-#define PEM_MAX (64 * 1024)
-
 struct signer_list {
 	struct dct_signer *items;
 	size_t n;
@@ -66,16 +64,8 @@ static void signers_release(struct signer_list *l)
 
 static err_t *load_public(struct vault *v, const char *name, const char *file, EVP_PKEY **out)
 {
-	if (file && *file) {
-		struct strbuf sb = STRBUF_INIT;
-		err_t *e = fs_read_file(file, PEM_MAX, &sb);
-		if (!e)
-			e = err_context(key_public_from_pem(sb.buf, sb.len, out), "%s", file);
-		sb_release(&sb);
-		if (!e && !key_is_p256(*out))
-			e = err_new(EXIT_USAGE, "%s: only ECDSA P-256 keys are supported", file);
-		return e;
-	}
+	if (file && *file)
+		return key_public_from_file(file, out);
 	return vault_public(v, name, out);
 }
 

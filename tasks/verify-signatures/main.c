@@ -49,8 +49,6 @@ static const struct task_spec spec = {
 	results,
 };
 
-#define PEM_MAX (64 * 1024)
-
 struct signers {
 	struct sigpolicy_signer *items;
 	size_t n;
@@ -77,12 +75,7 @@ static err_t *parse_signers(const struct params *p, struct signers *s)
 		TRY(vault_check_name(it->name));
 		if (!eq)
 			continue;
-		struct strbuf sb = STRBUF_INIT;
-		err_t *e = fs_read_file(eq + 1, PEM_MAX, &sb);
-		if (!e)
-			e = err_context(key_public_from_pem(sb.buf, sb.len, &it->pub), "signer '%s': %s", it->name, eq + 1);
-		sb_release(&sb);
-		TRY(e);
+		TRY(err_context(key_public_from_file(eq + 1, &it->pub), "signer '%s'", it->name));
 	}
 	return NULL;
 }
