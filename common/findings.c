@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "log.h"
+#include "results.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -338,4 +341,46 @@ err_t *findings_write(const struct findings *f, enum report_format fmt, const st
 	case REPORT_CODECLIMATE: return write_codeclimate(f, out);
 	default: return write_tty(f, color, out);
 	}
+}
+
+int rule_info_find(const struct rule_info *rules, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(rules[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+err_t *findings_report(const struct findings *f, enum report_format fmt, const struct report_tool *tool,
+		       const char *path)
+{
+	if (path && *path) {
+		FILE *fp = fopen(path, "w");
+		if (!fp)
+			return err_errno(EXIT_FAILED, "cannot write the report to %s", path);
+		err_t *e = findings_write(f, fmt, tool, false, fp);
+		if (fclose(fp) != 0 && !e)
+			e = err_errno(EXIT_FAILED, "cannot write the report to %s", path);
+		return e;
+	}
+	bool color = fmt == REPORT_TTY && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	TRY(findings_write(f, fmt, tool, color, stdout));
+	if (fflush(stdout) != 0)
+		return err_errno(EXIT_FAILED, "cannot write to stdout");
+	return NULL;
+}
+
+err_t *findings_verdict(const struct findings *f, enum severity threshold, struct results *r)
+{
+	size_t failing = findings_at_or_above(f, threshold);
+	char count[32];
+	snprintf(count, sizeof count, "%zu", f->n);
+	results_sets(r, "findings", count);
+	results_sets(r, "status", failing ? "fail" : "pass");
+	if (failing)
+		return err_new(EXIT_POLICY, "%zu finding%s at or above the failure threshold '%s'", failing,
+			       failing == 1 ? "" : "s", severity_name(threshold));
+	log_info("%zu finding%s, none at or above '%s'", f->n, f->n == 1 ? "" : "s",
+		 threshold == SEV_IGNORE ? "none" : severity_name(threshold));
+	return NULL;
 }

@@ -61,8 +61,21 @@ struct report_tool {
 	size_t nrules;
 };
 
+/* Index of id in a rule table (case-insensitive), or -1. */
+int rule_info_find(const struct rule_info *rules, size_t n, const char *id);
+
 /* Write the report; color only applies to REPORT_TTY. */
 err_t *findings_write(const struct findings *f, enum report_format fmt, const struct report_tool *tool,
 		      bool color, FILE *out);
+
+/* Write the report to path, or to stdout when path is NULL or "" (colored
+ * when stdout is a terminal and NO_COLOR is unset). */
+err_t *findings_report(const struct findings *f, enum report_format fmt, const struct report_tool *tool,
+		       const char *path);
+
+struct results;
+/* The verdict: sets the results "findings" (count) and "status" (pass or
+ * fail) and returns an EXIT_POLICY error when findings reach threshold. */
+err_t *findings_verdict(const struct findings *f, enum severity threshold, struct results *r);
 
 #endif

@@ -46,10 +46,7 @@ const struct rule_info *cis_rules(size_t *n)
 
 int cis_rule_index(const char *id)
 {
-	for (size_t i = 0; i < NRULES; i++)
-		if (!strcasecmp(rules[i].id, id))
-			return (int)i;
-	return -1;
+	return rule_info_find(rules, NRULES, id);
 }
 
 void cis_config_init(struct cis_config *c)

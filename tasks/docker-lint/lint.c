@@ -97,10 +97,7 @@ const struct rule_info *lint_rules(size_t *n)
 
 int lint_rule_index(const char *id)
 {
-	for (size_t i = 0; i < NRULES; i++)
-		if (!strcasecmp(rules[i].id, id))
-			return (int)i;
-	return -1;
+	return rule_info_find(rules, NRULES, id);
 }
 
 void lint_config_init(struct lint_config *c)

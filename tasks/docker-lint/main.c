@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
 #include "dockerfile.h"
 #include "findings.h"
 #include "fsutil.h"
@@ -141,21 +140,7 @@ static err_t *write_report(const struct params *p, const struct findings *f, enu
 	const struct rule_info *rules = lint_rules(&nrules);
 	struct report_tool tool = { "docker-lint", PIPELINE_VERSION, "https://github.com/hadolint/hadolint#rules",
 				    rules, nrules };
-	const char *out = params_str(p, "output-file");
-	if (out && *out) {
-		_cleanup_fclose_ FILE *fp = fopen(out, "w");
-		if (!fp)
-			return err_errno(EXIT_FAILED, "cannot write the report to %s", out);
-		TRY(findings_write(f, fmt, &tool, false, fp));
-		if (fflush(fp) != 0)
-			return err_errno(EXIT_FAILED, "cannot write the report to %s", out);
-		return NULL;
-	}
-	bool color = fmt == REPORT_TTY && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	TRY(findings_write(f, fmt, &tool, color, stdout));
-	if (fflush(stdout) != 0)
-		return err_errno(EXIT_FAILED, "cannot write to stdout");
-	return NULL;
+	return findings_report(f, fmt, &tool, params_str(p, "output-file"));
 }
 
 static err_t *run(const struct params *p, struct results *r)
@@ -183,18 +168,8 @@ static err_t *run(const struct params *p, struct results *r)
 		e = write_report(p, &found, fmt);
 	}
 	if (!e) {
-		size_t failing = findings_at_or_above(&found, threshold);
-		char count[32];
-		snprintf(count, sizeof count, "%zu", found.n);
-		results_sets(r, "findings", count);
-		results_sets(r, "status", failing ? "fail" : "pass");
-		if (failing)
-			e = err_new(EXIT_POLICY, "%zu finding%s at or above the failure threshold '%s' in %zu file%s",
-				    failing, failing == 1 ? "" : "s", severity_name(threshold), in.n, in.n == 1 ? "" : "s");
-		else
-			log_info("%zu file%s linted, %zu finding%s, none at or above '%s'", in.n, in.n == 1 ? "" : "s",
-				 found.n, found.n == 1 ? "" : "s",
-				 threshold == SEV_IGNORE ? "none" : severity_name(threshold));
+		log_info("%zu file%s linted", in.n, in.n == 1 ? "" : "s");
+		e = findings_verdict(&found, threshold, r);
 	}
 	findings_release(&found);
 	for (size_t i = 0; i < in.n; i++)
