@@ -61,19 +61,54 @@ static bool match_class(const char *p, char c, const char **end, bool *ok)
 	return hit != neg;
 }
 
-static bool match_here(const char *p, const char *s)
+/* Matching state: a failure memo over (pattern offset, path offset), so
+ * patterns full of '*' and '**' cost at most |pattern| x |path| steps
+ * instead of exponential backtracking. */
+struct matcher {
+	const char *p0, *s0;
+	size_t plen, slen;
+	unsigned char *failed; /* bitmap (plen+1) x (slen+1) */
+};
+
+static bool memo_failed(const struct matcher *m, const char *p, const char *s)
+{
+	size_t i = (size_t)(p - m->p0) * (m->slen + 1) + (size_t)(s - m->s0);
+	return m->failed[i / 8] & (1u << (i % 8));
+}
+
+static void memo_fail(struct matcher *m, const char *p, const char *s)
+{
+	size_t i = (size_t)(p - m->p0) * (m->slen + 1) + (size_t)(s - m->s0);
+	m->failed[i / 8] |= (unsigned char)(1u << (i % 8));
+}
+
+static bool match_here(struct matcher *m, const char *p, const char *s);
+
+static bool match_at(struct matcher *m, const char *p, const char *s)
+{
+	if (memo_failed(m, p, s))
+		return false;
+	bool ok = match_here(m, p, s);
+	if (!ok)
+		memo_fail(m, p, s);
+	return ok;
+}
+
+static bool match_here(struct matcher *m, const char *p, const char *s)
 {
 	while (*p) {
 		if (p[0] == '*' && p[1] == '*') {
 			/* "**": any run of characters, '/' included */
 			const char *rest = p + 2;
+			while (*rest == '*')
+				rest++;
 			bool slash = *rest == '/';
 			if (slash)
 				rest++;
 			if (!*rest)
 				return true;
 			for (const char *t = s;; t++) {
-				if ((!slash || t == s || t[-1] == '/') && match_here(rest, t))
+				if ((!slash || t == s || t[-1] == '/') && match_at(m, rest, t))
 					return true;
 				if (!*t)
 					return false;
@@ -82,7 +117,7 @@ static bool match_here(const char *p, const char *s)
 		switch (*p) {
 		case '*':
 			for (const char *t = s;; t++) {
-				if (match_here(p + 1, t))
+				if (match_at(m, p + 1, t))
 					return true;
 				if (!*t || *t == '/')
 					return false;
@@ -124,7 +159,14 @@ static bool match_here(const char *p, const char *s)
 
 bool glob_match(const char *pattern, const char *path)
 {
-	return match_here(pattern, path);
+	struct matcher m = { pattern, path, strlen(pattern), strlen(path), NULL };
+	size_t bits = (m.plen + 1) * (m.slen + 1);
+	if (m.plen > 8192 || m.slen > 8192)
+		return false; /* longer than any path or pattern we accept */
+	m.failed = xcalloc(bits / 8 + 1, 1);
+	bool ok = match_here(&m, pattern, path);
+	free(m.failed);
+	return ok;
 }
 
 static char *clean_pattern(const char *line)
@@ -195,12 +237,12 @@ static bool pattern_covers(const char *pat, const char *path)
 {
 	if (strcmp(pat, ".") == 0)
 		return true;
-	if (match_here(pat, path))
+	if (glob_match(pat, path))
 		return true;
 	_cleanup_free_ char *p = xstrdup(path);
 	for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
 		*slash = '\0';
-		if (match_here(pat, p))
+		if (glob_match(pat, p))
 			return true;
 	}
 	return false;
