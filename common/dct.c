@@ -328,6 +328,27 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	const json_t *delegation = NULL;
 	err_t *e = trust_repo_role(repo, role, &m, &found, &delegation);
 	*delegated = delegation && array_has(json_object_get(delegation, "keyids"), keyid);
+	json_int_t stale_version = 0;
+	if (e && *delegated && strstr(e->msg, "required signatures are valid")) {
+		/* signed by keys the delegation no longer lists (a rotated signer
+		 * key) or tampered: never re-sign what does not verify; start the
+		 * role afresh above the server's version */
+		struct strbuf raw = STRBUF_INIT;
+		bool there = false;
+		struct tuf_meta old;
+		err_t *fe = repo->fetch(repo->ctx, role, &raw, &there);
+		if (!fe && there && !tuf_meta_parse(role, raw.buf, raw.len, &old)) {
+			stale_version = old.version;
+			tuf_meta_release(&old);
+		}
+		err_free(fe);
+		sb_release(&raw);
+		log_warn("%s does not verify with its current keys (rotated signer key?); starting it afresh at version %lld",
+			 role, (long long)stale_version + 1);
+		err_free(e);
+		e = NULL;
+		found = false;
+	}
 	if (e || !*delegated) {
 		if (found)
 			tuf_meta_release(&m);
@@ -339,7 +360,7 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 		return err_new(EXIT_POLICY, "%s may not sign target '%s' (delegation paths)", role, tag);
 	}
 	json_t *signed_ = found ? json_deep_copy(m.signed_) : tuf_new_targets(0, now);
-	json_int_t version = found ? m.version : 0;
+	json_int_t version = found ? m.version : stale_version;
 	if (found)
 		tuf_meta_release(&m);
 	json_t *targets = json_object_get(signed_, "targets");

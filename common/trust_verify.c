@@ -296,19 +296,17 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 	_cleanup_free_ char *role = xasprintf("targets/%s", s->name);
 	struct tuf_meta m = { 0 };
 	bool found = false;
-	const json_t *delegation = NULL;
-	err_t *e = trust_repo_role(r, role, &m, &found, &delegation);
-	if (e) {
-		v->reason = err_describe(e);
-		err_free(e);
-		return;
-	}
+	const json_t *delegation = find_delegation(r, role);
 	char keyid[65] = "";
-	if (s->pub) {
+	err_t *e = NULL;
+	/* a pinned key the delegation does not list is the clearest answer */
+	if (delegation && s->pub) {
 		e = trust_key_id(s->pub, keyid);
 		if (!e && !listed(delegation, keyid))
 			e = err_new(EXIT_POLICY, "the required key %.12s is not a key of %s (wrong key)", keyid, role);
 	}
+	if (!e)
+		e = trust_repo_role(r, role, &m, &found, &delegation);
 	if (!e && !found)
 		e = err_new(EXIT_POLICY, "%s has signed nothing", role);
 	if (!e && s->pub)
@@ -316,7 +314,8 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 	if (e) {
 		v->reason = err_describe(e);
 		err_free(e);
-		tuf_meta_release(&m);
+		if (found)
+			tuf_meta_release(&m);
 		return;
 	}
 	const char *tag;

@@ -18,7 +18,7 @@ fail() { echo "FAIL: signing/$1${2:+ ($2)}"; failures=$((failures + 1)); }
 cleanup() {
 	notary_stop
 	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
-	rm -rf "$W"
+	[ -n "${SIGNING_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 
@@ -177,6 +177,21 @@ if run verify-wrong-key 3 "${V[@]}" --image="$IMG@$D1" --format=both --signers=b
    has verify-wrong-key "wrong key"; then pass wrong-key-exit-3; else fail wrong-key-exit-3; fi
 if run verify-not-delegated 3 "${V[@]}" --image="$IMG@$D1" --signers=build --signers=ops && has verify-not-delegated "targets/ops is not delegated"; then
 	pass undelegated-signer-exit-3; else fail undelegated-signer-exit-3; fi
+
+# ---- rotate and remove a signer ------------------------------------------
+cp "$W/ks/validation.pub" "$W/validation-old.pub"
+if run rot-key 0 "$BIN/signer-key" --action=rotate --name=validation "${FILE_VAULT[@]}" &&
+   run rot-deleg 0 "$BIN/dct-init" --action=rotate-signer --signer=validation --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" &&
+   run rot-old-sig 3 "${V[@]}" --image="$IMG@$D1" --signers=validation="$W/ks/validation.pub" &&
+   run rot-old-key 3 "${V[@]}" --image="$IMG@$D1" --signers=validation="$W/validation-old.pub" && has rot-old-key "wrong key" &&
+   run rot-resign 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=validation "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" &&
+   run rot-verify 0 "${V[@]}" --image="$IMG@$D1" --format=both --signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub"; then
+	pass rotate-signer-old-key-refused-new-key-signs; else fail rotate-signer-old-key-refused-new-key-signs; fi
+if run rm-deleg 0 "$BIN/dct-init" --action=remove-signer --signer=release --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" &&
+   run rm-verify 3 "${V[@]}" --image="$IMG@$D1" --signers=release && has rm-verify "targets/release is not delegated" &&
+   N delegation list "$IMG" >"$LOGS/deleg2.out" 2>&1 && ! grep -q 'targets/release ' "$LOGS/deleg2.out" &&
+   run rm-readd 0 "$BIN/dct-init" --action=add-signer --signer=release --signer-public-key="$W/release.pub" --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}"; then
+	pass remove-signer-then-add-back; else fail remove-signer-then-add-back; fi
 
 # ---- offline trust data: tampering and rollback --------------------------
 mkdir -p "$W/new/targets"
