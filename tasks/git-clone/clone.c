@@ -343,8 +343,11 @@ static err_t *clone_into(git_repository *repo, const struct clone_request *rq, s
 			 p.depth ? " (shallow)" : "");
 		e = fetch_plan(repo, origin, &net, rq, &p);
 	}
-	if (!e)
+	if (!e) {
+		const git_indexer_progress *st = git_remote_stats(origin);
+		log_info("received %u objects", st->received_objects);
 		e = resolve_commit(repo, rq, &p, &out->commit);
+	}
 	/* a revision is checked out detached, as git checkout <rev> does; in
 	 * pull request mode it is the base the head is merged onto */
 	bool pr_mode = rq->pr_branch || rq->pr_revision;

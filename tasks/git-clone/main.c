@@ -111,6 +111,12 @@ static err_t *setup_libgit2(const struct params *p)
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	git_libgit2_opts(GIT_OPT_SET_SERVER_CONNECT_TIMEOUT, 30000);
 	git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, 300000);
+	/* Read packs through small mmap windows: libgit2's defaults (1 GB
+	 * windows, 8 GB in all) map the whole pack, and every page checkout
+	 * touches stays resident; 16 MB windows cost no measurable time on a
+	 * 200 MB pack and keep peak RSS at a third (tests/bench/git-clone.sh). */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)16 << 20);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
 	git_libgit2_opts(GIT_OPT_SET_USER_AGENT, "git-clone/" PIPELINE_VERSION);
 	/* no system, global or XDG config: the run depends only on its params */
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
