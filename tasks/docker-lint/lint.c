@@ -217,6 +217,23 @@ static void free_ids(char **ids)
 	free(ids);
 }
 
+/* The "# hadolint ignore=" ids for instruction idx: pragmas in the comment
+ * lines between the previous instruction and this one. */
+static void load_pragmas(struct ctx *c, size_t idx)
+{
+	free_ids(c->pragma);
+	c->pragma = NULL;
+	if (c->cfg->disable_pragmas)
+		return;
+	const struct df_instr *in = &c->f->instrs[idx];
+	int after = idx ? c->f->instrs[idx - 1].end_line : 0;
+	for (size_t i = 0; i < c->f->ncomments; i++) {
+		int l = c->f->comments[i].line;
+		if (l > after && l < in->start_line)
+			parse_pragma(c->f->comments[i].text, "ignore", &c->pragma);
+	}
+}
+
 /* ---- helpers -------------------------------------------------------- */
 
 static bool starts_with(const char *s, const char *prefix)
@@ -438,8 +455,8 @@ static void stage_clear(struct stage_state *st)
 }
 
 struct file_state {
-	int curl_line, wget_line; /* first RUN using each */
-	bool dl4001_done;
+	bool curl, wget; /* seen in this stage (DL4001) */
+	size_t run_commands; /* commands in this RUN (DL3059) */
 };
 
 static void check_packages(struct ctx *c, const struct df_instr *in, const struct sh_script *s,
@@ -636,7 +653,7 @@ static void check_run_commands(struct ctx *c, const struct df_instr *in, const s
 	int line = in->start_line;
 	bool dl3001 = false, dl3003 = false, dl3004 = false, dl3027 = false, dl3046 = false, dl3047 = false,
 	     dl4005 = false, pipe = false, set_pipefail = false, sc2002 = false, sc2046 = false, sc2086 = false,
-	     sc2164 = false;
+	     sc2164 = false, uses_fetcher = false;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sh_cmd *k = &s->cmds[i];
 		const char *name = sh_name(k);
@@ -651,11 +668,10 @@ static void check_run_commands(struct ctx *c, const struct df_instr *in, const s
 			dl3004 = true;
 		if (!strcmp(name, "apt"))
 			dl3027 = true;
-		if (!strcmp(name, "curl") && !fs->curl_line)
-			fs->curl_line = line;
+		if (!strcmp(name, "curl"))
+			fs->curl = uses_fetcher = true;
 		if (!strcmp(name, "wget")) {
-			if (!fs->wget_line)
-				fs->wget_line = line;
+			fs->wget = uses_fetcher = true;
 			static const char *const quiet[] = { "--progress", "--quiet", "--no-verbose", "--output-file",
 							     "--append-output", NULL };
 			if (!sh_has_opt(k, "qoa", quiet) &&
@@ -729,10 +745,11 @@ static void check_run_commands(struct ctx *c, const struct df_instr *in, const s
 		FIRE(c, "SC2086", line);
 	if (sc2164)
 		FIRE(c, "SC2164", line);
-	if (fs->curl_line && fs->wget_line && !fs->dl4001_done) {
-		fs->dl4001_done = true;
+	if (uses_fetcher && fs->curl && fs->wget)
 		FIRE(c, "DL4001", line);
-	}
+	fs->run_commands = 0;
+	for (size_t i = 0; i < s->n; i++)
+		fs->run_commands += *sh_name(&s->cmds[i]) != '\0';
 }
 
 /* ---- labels --------------------------------------------------------- */
@@ -1038,6 +1055,9 @@ static bool is_root_user(const char *u)
 struct stages {
 	char **names; /* stage names so far (NULL entries for unnamed) */
 	bool *workdir;
+	bool *health;     /* a HEALTHCHECK in the stage or its parent stage (DL3057) */
+	ssize_t *root_user; /* instruction of the stage's last USER if root, else -1 (DL3002) */
+	size_t *from;     /* instruction index of the stage's FROM */
 	size_t n;
 };
 
@@ -1096,16 +1116,12 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 	struct file_state fs = { 0 };
 	struct pending_archive *arch = NULL;
 	size_t narch = 0;
-	bool seen_from = false, dl3061_done = false, any_health = false;
+	bool seen_from = false, dl3061_done = false;
 	int first_from_line = 0;
-	size_t ci = 0; /* comment cursor */
-	int prev_end = 0;
 	const struct df_instr *prev = NULL;
-	const char *last_user = NULL;
-	int last_user_line = 0;
-	size_t last_user_stage = 0;
+	size_t prev_run_commands = 0;
 	/* DL3009: RUNs with apt-get update and no cleanup, per stage */
-	int *apt_lines = NULL;
+	size_t *apt_lines = NULL; /* instruction indexes */
 	size_t *apt_stage = NULL;
 	size_t napt = 0;
 	char **from_refs = NULL; /* stage names used as a later FROM base */
@@ -1113,16 +1129,7 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 
 	for (size_t ii = 0; ii < f->ninstrs; ii++) {
 		const struct df_instr *in = &f->instrs[ii];
-		/* pragmas between the previous instruction and this one */
-		free_ids(c.pragma);
-		c.pragma = NULL;
-		for (; ci < f->ncomments && f->comments[ci].line < in->start_line; ci++)
-			if (!cfg->disable_pragmas && f->comments[ci].line > prev_end)
-				parse_pragma(f->comments[ci].text, "ignore", &c.pragma);
-		/* skip comments inside this instruction */
-		while (ci < f->ncomments && f->comments[ci].line <= in->end_line)
-			ci++;
-		prev_end = in->end_line;
+		load_pragmas(&c, ii);
 		int line = in->start_line;
 
 		if (in->kw != DF_FROM && in->kw != DF_ARG && !seen_from && !dl3061_done) {
@@ -1170,22 +1177,19 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 				emit(&c, "DL3024", line, "FROM aliases (stage names) must be unique: %s", alias);
 			stages.names = xrealloc(stages.names, (stages.n + 1) * sizeof *stages.names);
 			stages.workdir = xrealloc(stages.workdir, (stages.n + 1) * sizeof *stages.workdir);
+			stages.health = xrealloc(stages.health, (stages.n + 1) * sizeof *stages.health);
+			stages.root_user = xrealloc(stages.root_user, (stages.n + 1) * sizeof *stages.root_user);
+			stages.from = xrealloc(stages.from, (stages.n + 1) * sizeof *stages.from);
 			stages.names[stages.n] = alias ? xstrdup(alias) : NULL;
 			stages.workdir[stages.n] = st.workdir;
+			stages.health[stages.n] = parent >= 0 && stages.health[parent];
+			stages.root_user[stages.n] = -1;
+			stages.from[stages.n] = ii;
 			stages.n++;
+			fs.curl = fs.wget = false;
 			break;
 		}
 		case DF_RUN: {
-			if (prev && prev->kw == DF_RUN && prev->nflags == in->nflags) {
-				bool same = true;
-				for (size_t k = 0; k < in->nflags; k++)
-					if (strcmp(in->flags[k].name, prev->flags[k].name) ||
-					    strcmp(in->flags[k].value ? in->flags[k].value : "",
-						   prev->flags[k].value ? prev->flags[k].value : ""))
-						same = false;
-				if (same)
-					FIRE(&c, "DL3059", line);
-			}
 			const char *script = run_script(in);
 			struct sh_script s;
 			if (script)
@@ -1209,6 +1213,23 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 			} else {
 				memset(&s, 0, sizeof s);
 			}
+			size_t ncommands = 0;
+			for (size_t k = 0; k < s.n; k++)
+				ncommands += *sh_name(&s.cmds[k]) != '\0';
+			/* DL3059: consecutive RUNs with the same flags, unless either
+			 * already chains more than two commands */
+			if (prev && prev->kw == DF_RUN && prev->nflags == in->nflags && prev_run_commands <= 2 &&
+			    ncommands <= 2) {
+				bool same = true;
+				for (size_t k = 0; k < in->nflags; k++)
+					if (strcmp(in->flags[k].name, prev->flags[k].name) ||
+					    strcmp(in->flags[k].value ? in->flags[k].value : "",
+						   prev->flags[k].value ? prev->flags[k].value : ""))
+						same = false;
+				if (same)
+					FIRE(&c, "DL3059", line);
+			}
+			prev_run_commands = ncommands;
 			check_packages(&c, in, &s, &st);
 			check_run_commands(&c, in, &s, &st, &fs);
 			if (sh_uses(&s, "apt-get", "update") && !script_has(&s, "rm", "-rf", "/var/lib/apt/lists/*") &&
@@ -1216,7 +1237,7 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 			    !(has_cache_mount(in, "/var/lib/apt") && has_cache_mount(in, "/var/cache/apt"))) {
 				apt_lines = xrealloc(apt_lines, (napt + 1) * sizeof *apt_lines);
 				apt_stage = xrealloc(apt_stage, (napt + 1) * sizeof *apt_stage);
-				apt_lines[napt] = line;
+				apt_lines[napt] = ii;
 				apt_stage[napt] = st.index;
 				napt++;
 			}
@@ -1306,9 +1327,8 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 			break;
 		}
 		case DF_USER:
-			last_user = in->args[0];
-			last_user_line = line;
-			last_user_stage = st.index;
+			if (stages.n)
+				stages.root_user[stages.n - 1] = is_root_user(in->args[0]) ? (ssize_t)ii : -1;
 			break;
 		case DF_EXPOSE:
 			for (size_t k = 0; k < in->nargs; k++) {
@@ -1322,7 +1342,8 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 			}
 			break;
 		case DF_HEALTHCHECK:
-			any_health = true;
+			if (stages.n)
+				stages.health[stages.n - 1] = true;
 			if (++st.healthchecks == 2)
 				FIRE(&c, "DL3012", line);
 			break;
@@ -1377,16 +1398,12 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 		prev = in;
 	}
 
-	/* DL3002: the final stage's last USER is root */
-	if (last_user && stages.n && last_user_stage == stages.n - 1 && is_root_user(last_user)) {
-		free_ids(c.pragma);
-		c.pragma = NULL;
-		/* pragmas for that USER line */
-		for (size_t i = 0; !cfg->disable_pragmas && i < f->ncomments; i++)
-			if (f->comments[i].line == last_user_line - 1)
-				parse_pragma(f->comments[i].text, "ignore", &c.pragma);
-		FIRE(&c, "DL3002", last_user_line);
-	}
+	/* DL3002: a stage whose last USER is root */
+	for (size_t i = 0; i < stages.n; i++)
+		if (stages.root_user[i] >= 0) {
+			load_pragmas(&c, (size_t)stages.root_user[i]);
+			FIRE(&c, "DL3002", f->instrs[stages.root_user[i]].start_line);
+		}
 	/* DL3009: only in the final stage or a stage used as a base */
 	for (size_t a = 0; a < napt; a++) {
 		bool used = apt_stage[a] + 1 == stages.n;
@@ -1396,17 +1413,17 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 				used = true;
 		if (!used)
 			continue;
-		free_ids(c.pragma);
-		c.pragma = NULL;
-		for (size_t i = 0; !cfg->disable_pragmas && i < f->ncomments; i++)
-			if (f->comments[i].line == apt_lines[a] - 1)
-				parse_pragma(f->comments[i].text, "ignore", &c.pragma);
-		FIRE(&c, "DL3009", apt_lines[a]);
+		load_pragmas(&c, apt_lines[a]);
+		FIRE(&c, "DL3009", f->instrs[apt_lines[a]].start_line);
 	}
+	/* DL3057: a stage without HEALTHCHECK (its own or its parent stage's) */
+	for (size_t i = 0; i < stages.n; i++)
+		if (!stages.health[i]) {
+			load_pragmas(&c, stages.from[i]);
+			FIRE(&c, "DL3057", f->instrs[stages.from[i]].start_line);
+		}
 	free_ids(c.pragma);
 	c.pragma = NULL;
-	if (!any_health && seen_from)
-		FIRE(&c, "DL3057", first_from_line);
 	/* DL3049: schema labels missing from the final stage (labels anywhere count) */
 	for (size_t j = 0; j < cfg->nlabels; j++) {
 		bool found = false;
@@ -1422,6 +1439,9 @@ void lint_dockerfile(const struct df_file *f, const char *name, const struct lin
 		free(stages.names[i]);
 	free(stages.names);
 	free(stages.workdir);
+	free(stages.health);
+	free(stages.root_user);
+	free(stages.from);
 	for (size_t a = 0; a < narch; a++)
 		free(arch[a].base);
 	free(arch);
