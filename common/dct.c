@@ -188,8 +188,40 @@ static err_t *edit_signer(json_t *signed_, const char *name, EVP_PKEY *pub)
 	return NULL;
 }
 
-err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *targets, const struct dct_signer *signers,
-		size_t count, time_t now, int conflict_retries)
+/* A new snapshot: the current one (repo NULL: none yet) with the entries of
+ * the files being published replaced, signed by the snapshot key. */
+static err_t *local_snapshot(struct trust_repo *repo, struct signer_key *snapshot, const struct notary_file *files,
+			     size_t n, time_t now, struct strbuf *out)
+{
+	json_t *s = repo ? json_deep_copy(repo->snapshot.signed_)
+			 : json_pack("{s:s, s:{}, s:i}", "_type", "Snapshot", "meta", "version", 0);
+	json_t *meta = json_object_get(s, "meta");
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(meta, files[i].role, tuf_meta_entry(files[i].data, files[i].len));
+	json_object_set_new(s, "version", json_integer(json_integer_value(json_object_get(s, "version")) + 1));
+	set_expires(s, now + (time_t)DCT_TARGETS_DAYS * 86400);
+	err_t *e = sign_role(s, snapshot, out);
+	json_decref(s);
+	return e;
+}
+
+/* Whether root names our snapshot key as the snapshot role's (the
+ * snapshot is then ours to sign); a root that holds a snapshot key we do
+ * not have and the server does not either is the caller's problem. */
+static err_t *snapshot_is_local(struct trust_repo *repo, struct signer_key *snapshot, bool *local)
+{
+	*local = false;
+	if (!snapshot)
+		return NULL;
+	char id[65];
+	TRY(trust_key_id(signer_key_public(snapshot), id));
+	json_t *ids = json_object_get(json_object_get(json_object_get(repo->root.signed_, "roles"), "snapshot"), "keyids");
+	*local = array_has(ids, id);
+	return NULL;
+}
+
+err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *targets, struct signer_key *snapshot,
+		const struct dct_signer *signers, size_t count, time_t now, int conflict_retries)
 {
 	const char *gun = notary_gun(n);
 	struct strbuf existing = STRBUF_INIT;
@@ -224,7 +256,7 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 		sb_release(&existing);
 		json_decref(rkey);
 		for (size_t i = 0; !e && i < count; i++)
-			e = dct_set_signer(n, targets, signers[i].name, signers[i].pub, now, conflict_retries);
+			e = dct_set_signer(n, targets, snapshot, signers[i].name, signers[i].pub, now, conflict_retries);
 		if (!e)
 			log_info("%s already had trust data with this root key; signers updated", gun);
 		return e;
@@ -233,7 +265,9 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 	json_t *tskey = NULL, *snkey = NULL;
 	if (!e)
 		e = notary_get_key(n, "timestamp", &tskey);
-	if (!e)
+	if (!e && snapshot)
+		snkey = tuf_key_json(signer_key_public(snapshot));
+	else if (!e)
 		e = notary_get_key(n, "snapshot", &snkey);
 	char tsid[65], snid[65], tid[65];
 	if (!e)
@@ -242,7 +276,7 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 		e = tuf_key_id(snkey, snid);
 	if (!e)
 		e = trust_key_id(signer_key_public(targets), tid);
-	struct strbuf rootb = STRBUF_INIT, targb = STRBUF_INIT;
+	struct strbuf rootb = STRBUF_INIT, targb = STRBUF_INIT, snapb = STRBUF_INIT;
 	json_t *rs = NULL, *ts = NULL;
 	if (!e) {
 		char exp[32];
@@ -264,8 +298,15 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 		struct notary_file files[] = {
 			{ "root", rootb.buf, rootb.len },
 			{ "targets", targb.buf, targb.len },
+			{ "snapshot", NULL, 0 },
 		};
-		e = notary_publish(n, files, 2, NULL);
+		if (snapshot) {
+			e = local_snapshot(NULL, snapshot, files, 2, now, &snapb);
+			files[2].data = snapb.buf;
+			files[2].len = snapb.len;
+		}
+		if (!e)
+			e = notary_publish(n, files, snapshot ? 3 : 2, NULL);
 	}
 	if (!e)
 		log_info("created trust data for %s: root key %.12s, targets key %.12s, %zu signer%s", gun, rid, tid, count,
@@ -277,11 +318,12 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 	json_decref(snkey);
 	sb_release(&rootb);
 	sb_release(&targb);
+	sb_release(&snapb);
 	return e;
 }
 
-err_t *dct_set_signer(struct notary *n, struct signer_key *targets, const char *name, EVP_PKEY *pub, time_t now,
-		      int conflict_retries)
+err_t *dct_set_signer(struct notary *n, struct signer_key *targets, struct signer_key *snapshot, const char *name,
+		      EVP_PKEY *pub, time_t now, int conflict_retries)
 {
 	for (int attempt = 0;; attempt++) {
 		struct trust_repo repo;
@@ -297,10 +339,20 @@ err_t *dct_set_signer(struct notary *n, struct signer_key *targets, const char *
 		}
 		if (!e)
 			e = sign_role(ts, targets, &out);
+		struct strbuf snapb = STRBUF_INIT;
 		if (!e) {
-			struct notary_file f = { "targets", out.buf, out.len };
-			e = notary_publish(n, &f, 1, &conflict);
+			struct notary_file f[2] = { { "targets", out.buf, out.len }, { "snapshot", NULL, 0 } };
+			bool local = false;
+			e = snapshot_is_local(&repo, snapshot, &local);
+			if (!e && local) {
+				e = local_snapshot(&repo, snapshot, f, 1, now, &snapb);
+				f[1].data = snapb.buf;
+				f[1].len = snapb.len;
+			}
+			if (!e)
+				e = notary_publish(n, f, local ? 2 : 1, &conflict);
 		}
+		sb_release(&snapb);
 		json_decref(ts);
 		sb_release(&out);
 		trust_repo_release(&repo);
@@ -376,9 +428,9 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	return e;
 }
 
-err_t *dct_sign(struct notary *n, struct signer_key *key, const char *signer, const char *tag,
-		const unsigned char sha256[32], int64_t length, bool with_releases, time_t now, int conflict_retries,
-		char **roles)
+err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
+		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
+		int conflict_retries, char **roles)
 {
 	char keyid[65];
 	TRY(trust_key_id(signer_key_public(key), keyid));
@@ -403,10 +455,25 @@ err_t *dct_sign(struct notary *n, struct signer_key *key, const char *signer, co
 				rel = false;
 			}
 		}
+		struct strbuf snapb = STRBUF_INIT;
 		if (!e) {
-			struct notary_file files[2] = { { own, a.buf, a.len }, { "targets/releases", b.buf, b.len } };
-			e = notary_publish(n, files, rel ? 2 : 1, &conflict);
+			struct notary_file files[3] = { { own, a.buf, a.len }, { "targets/releases", b.buf, b.len },
+							{ "snapshot", NULL, 0 } };
+			size_t nf = rel ? 2 : 1;
+			bool local = false;
+			e = snapshot_is_local(&repo, snapshot, &local);
+			if (!e && local) {
+				e = local_snapshot(&repo, snapshot, files, nf, now, &snapb);
+				files[nf].data = snapb.buf;
+				files[nf].len = snapb.len;
+			}
+			if (!e)
+				e = notary_publish(n, files, nf + (local ? 1 : 0), &conflict);
+			if (e && !conflict && !snapshot && strstr(e->msg, "INVALID_UPDATE"))
+				e = err_wrap(e, "the server did not accept the update without a snapshot; if %s signs its "
+						"snapshots locally, give the vault's snapshot key", notary_gun(n));
 		}
+		sb_release(&snapb);
 		trust_repo_release(&repo);
 		sb_release(&a);
 		sb_release(&b);

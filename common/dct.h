@@ -27,23 +27,26 @@ struct dct_signer {
 };
 
 /* Create the trust data of the notary's GUN: root and targets keys from the
- * vault, timestamp and snapshot keys held by the server, the signers as
+ * vault, the timestamp key held by the server, the snapshot key held by the
+ * server (snapshot NULL) or from the vault (then every writer that has it
+ * signs a new snapshot with each publish), the signers as
  * delegations targets/<name> and (all of them) targets/releases. Refuses a
  * GUN that already has trust data unless it was made with the same root key
  * (then only the signers are added). */
-err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *targets, const struct dct_signer *signers,
-		size_t count, time_t now, int conflict_retries);
+err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *targets, struct signer_key *snapshot,
+		const struct dct_signer *signers, size_t count, time_t now, int conflict_retries);
 
 /* Add or replace (pub set) or remove (pub NULL) a signer's delegation,
- * re-signing targets.json with the targets key. */
-err_t *dct_set_signer(struct notary *n, struct signer_key *targets, const char *name, EVP_PKEY *pub, time_t now,
-		      int conflict_retries);
+ * re-signing targets.json with the targets key (and the snapshot, when
+ * snapshot is the repository's local snapshot key). */
+err_t *dct_set_signer(struct notary *n, struct signer_key *targets, struct signer_key *snapshot, const char *name,
+		      EVP_PKEY *pub, time_t now, int conflict_retries);
 
 /* Sign digest (sha256, manifest length) as tag into targets/<signer> and,
  * when with_releases and the key is delegated there, targets/releases.
  * roles (may be NULL) gets the roles written, comma-separated. */
-err_t *dct_sign(struct notary *n, struct signer_key *key, const char *signer, const char *tag,
-		const unsigned char sha256[32], int64_t length, bool with_releases, time_t now, int conflict_retries,
-		char **roles);
+err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
+		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
+		int conflict_retries, char **roles);
 
 #endif

@@ -30,6 +30,7 @@ static const struct param_spec params[] = {
 	{ "manifest-size", PARAM_INT, NULL, false, false, "manifest length in bytes (default: read from the registry)" },
 	{ "releases", PARAM_BOOL, "true", false, false, "DCT: also sign into targets/releases when delegated there" },
 	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port), for dct" },
+	{ "snapshot-key", PARAM_STRING, NULL, false, false, "DCT with a local snapshot: the vault's snapshot key" },
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (else Docker config)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
@@ -63,6 +64,7 @@ struct job {
 	int retries;
 	struct registry *reg;
 	struct signer_key *key;
+	struct signer_key *snapshot; /* local snapshot key, or NULL */
 };
 
 static err_t *open_registry(const struct params *p, struct job *j)
@@ -109,7 +111,7 @@ static err_t *sign_dct(const struct params *p, struct results *r, struct job *j)
 	struct notary *n = NULL;
 	TRY(notary_open(&no, j->repo, &n));
 	char *roles = NULL;
-	err_t *e = dct_sign(n, j->key, signer_key_name(j->key), tag, sha, length, params_bool(p, "releases"),
+	err_t *e = dct_sign(n, j->key, j->snapshot, signer_key_name(j->key), tag, sha, length, params_bool(p, "releases"),
 			    time(NULL), j->retries, &roles);
 	notary_close(n);
 	if (!e) {
@@ -172,11 +174,15 @@ static err_t *run(const struct params *p, struct results *r)
 		e = vault_open(&cfg, &v);
 	if (!e)
 		e = vault_signer(v, params_str(p, "signer"), &j.key);
+	const char *snap = params_str(p, "snapshot-key");
+	if (!e && j.dct && snap && *snap)
+		e = vault_signer(v, snap, &j.snapshot);
 	if (!e && j.dct)
 		e = sign_dct(p, r, &j);
 	if (!e && j.cosign)
 		e = sign_cosign(p, r, &j);
 	signer_key_free(j.key);
+	signer_key_free(j.snapshot);
 	registry_close(j.reg);
 	imageref_free(&j.ref);
 	free(j.repo);

@@ -27,6 +27,8 @@ static const struct param_spec params[] = {
 	{ "retries", PARAM_INT, "4", false, false, "retries for an unreachable server or a concurrent writer" },
 	{ "root-key", PARAM_STRING, "root", false, false, "vault key for the root role (created by init if missing)" },
 	{ "targets-key", PARAM_STRING, "targets", false, false, "vault key for the targets role (created by init if missing)" },
+	{ "snapshot", PARAM_STRING, "server", false, false, "who signs snapshots: server (notary holds the key) or local (the vault)" },
+	{ "snapshot-key", PARAM_STRING, "snapshot", false, false, "vault key for a local snapshot (created by init if missing)" },
 	{ "signers", PARAM_LIST, NULL, false, false, "init: NAME (key from the vault) or NAME=PUBLIC_KEY.pem, one per signer" },
 	{ "signer", PARAM_STRING, NULL, false, false, "add/rotate/remove-signer: the signer's name" },
 	{ "signer-public-key", PARAM_STRING, NULL, false, false, "add/rotate-signer: PEM public key (default: the vault's key)" },
@@ -109,7 +111,10 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 	int retries = (int)params_int(p, "retries");
 	time_t now = time(NULL);
 	bool init = !strcmp(action, "init");
-	struct signer_key *targets = NULL, *root = NULL;
+	struct signer_key *targets = NULL, *root = NULL, *snapshot = NULL;
+	const char *snap_mode = params_str(p, "snapshot");
+	if (strcmp(snap_mode, "server") && strcmp(snap_mode, "local"))
+		return err_new(EXIT_USAGE, "--snapshot: '%s' is not server or local", snap_mode);
 	struct signer_list signers = { 0 };
 	err_t *e = NULL;
 	if (init) {
@@ -118,8 +123,10 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 			e = ensure_key(v, params_str(p, "root-key"), true, &root);
 		if (!e)
 			e = ensure_key(v, params_str(p, "targets-key"), true, &targets);
+		if (!e && !strcmp(snap_mode, "local"))
+			e = ensure_key(v, params_str(p, "snapshot-key"), true, &snapshot);
 		if (!e)
-			e = dct_init(n, root, targets, signers.items, signers.n, now, retries);
+			e = dct_init(n, root, targets, snapshot, signers.items, signers.n, now, retries);
 		if (!e) {
 			char id[65];
 			struct strbuf names = STRBUF_INIT;
@@ -153,8 +160,10 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 			e = load_public(v, name, params_str(p, "signer-public-key"), &pub);
 		if (!e)
 			e = ensure_key(v, params_str(p, "targets-key"), false, &targets);
+		if (!e && !strcmp(snap_mode, "local"))
+			e = ensure_key(v, params_str(p, "snapshot-key"), false, &snapshot);
 		if (!e)
-			e = dct_set_signer(n, targets, name, remove ? NULL : pub, now, retries);
+			e = dct_set_signer(n, targets, snapshot, name, remove ? NULL : pub, now, retries);
 		if (!e) {
 			char id[65] = "";
 			if (pub)
@@ -170,6 +179,7 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 	}
 	signer_key_free(root);
 	signer_key_free(targets);
+	signer_key_free(snapshot);
 	signers_release(&signers);
 	return e;
 }

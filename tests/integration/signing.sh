@@ -238,6 +238,17 @@ DB=sha256:$(sha256sum "$W/blob" | cut -c1-64)
 if run cli-made 0 "${V[@]}" --image="$G2@$DB" --signers=build="$W/cb.pem"; then
 	pass notary-cli-trust-data-verifies-in-ours; else fail notary-cli-trust-data-verifies-in-ours "$(tail -2 "$LOGS/cli-made")"; fi
 
+# ---- a repository whose snapshots are signed locally (vault key) ----------
+G3=$REGISTRY/local-snapshot
+if run ls-init 0 "$BIN/dct-init" --image="$G3" "${NOTARY[@]}" "${FILE_VAULT[@]}" --signers=build --snapshot=local &&
+   run ls-sign 0 "$BIN/build-sign" --image="$G3:v1@$D1" --format=dct --manifest-size=100 --signer=build \
+	--snapshot-key=snapshot "${FILE_VAULT[@]}" "${NOTARY[@]}" &&
+   run ls-verify 0 "${V[@]}" --image="$G3@$D1" --signers=build="$W/ks/build.pub" &&
+   N list "$G3" >"$LOGS/ls-list" 2>&1 && grep -q "^v1 .*${D1#sha256:}" "$LOGS/ls-list" &&
+   run ls-no-key 1 "$BIN/build-sign" --image="$G3:v2@$D1" --format=dct --manifest-size=100 --signer=build \
+	"${FILE_VAULT[@]}" "${NOTARY[@]}" && has ls-no-key "snapshot key"; then
+	pass local-snapshot-signed-in-vault; else fail local-snapshot-signed-in-vault; fi
+
 # ---- concurrent signers lose nothing -------------------------------------
 "$BIN/build-sign" --image="$IMG:v3@$D3" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --retries=8 >"$LOGS/c1.out" 2>"$LOGS/c1.err" &
 p1=$!
