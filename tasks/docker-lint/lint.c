@@ -416,9 +416,41 @@ static bool version_has_digit_after_dash(const char *p)
 	return false;
 }
 
-static bool looks_like_path_or_url(const char *p)
+/* npm: name@version, a git URL with #ref, a tarball, or a folder. */
+static bool npm_pinned(const char *p)
 {
-	return strchr(p, '/') || strstr(p, "://") || p[0] == '.' || p[0] == '~' || p[0] == '$';
+	static const char *const git[] = { "git://", "git+ssh://", "git+http://", "git+https://", NULL };
+	static const char *const folders[] = { "/", "./", "../", "~/", NULL };
+	for (const char *const *g = git; *g; g++)
+		if (starts_with(p, *g))
+			return strchr(p, '#') != NULL;
+	if (ends_with(p, ".tar") || ends_with(p, ".tar.gz") || ends_with(p, ".tgz"))
+		return true;
+	for (const char *const *d = folders; *d; d++)
+		if (starts_with(p, *d))
+			return true;
+	if (p[0] == '@') { /* @scope/name@version */
+		const char *slash = strchr(p, '/');
+		return slash && strchr(slash, '@');
+	}
+	return strchr(p, '@') != NULL;
+}
+
+/* pip: a version specifier, a VCS URL with @ref, a wheel/sdist, a path. */
+static bool pip_pinned(const char *p)
+{
+	static const char *const ops[] = { "==", ">=", "<=", ">", "<", "!=", "~=", NULL };
+	for (const char *const *o = ops; *o; o++)
+		if (strstr(p, *o))
+			return true;
+	const char *scheme = strstr(p, "://");
+	bool vcs = scheme && (starts_with(p, "git") || starts_with(p, "hg") || starts_with(p, "svn") ||
+			      starts_with(p, "bzr"));
+	if (vcs)
+		return strchr(scheme + 3, '@') != NULL;
+	if (ends_with(p, ".whl") || ends_with(p, ".tar.gz") || ends_with(p, ".zip"))
+		return true;
+	return strchr(p, '/') != NULL || p[0] == '$';
 }
 
 struct stage_state {
@@ -509,17 +541,9 @@ static void check_packages(struct ctx *c, const struct df_instr *in, const struc
 			    !has_cache_mount(in, "/var/cache/apk"))
 				dl3019 = true;
 		} else if (!strcmp(name, "npm") && (pk = packages_after(k, npm_with_value, npm_install, &np))) {
-			for (size_t j = 0; j < np; j++) {
-				const char *p = pk[j];
-				if (looks_like_path_or_url(p) && p[0] != '@')
-					continue;
-				if (strstr(p, "://") || starts_with(p, "git") || ends_with(p, ".tgz") ||
-				    ends_with(p, ".tar.gz"))
-					continue;
-				const char *at = strchr(p[0] == '@' ? p + 1 : p, '@');
-				if (!at || !at[1])
+			for (size_t j = 0; j < np; j++)
+				if (!npm_pinned(pk[j]))
 					dl3016 = true;
-			}
 		} else if (!strcmp(name, "gem") && (pk = packages_after(k, gem_with_value, install, &np))) {
 			if (!sh_has_opt(k, "v", (const char *const[]){ "--version", NULL }))
 				for (size_t j = 0; j < np; j++)
@@ -577,13 +601,14 @@ static void check_packages(struct ctx *c, const struct df_instr *in, const struc
 				else
 					from = 0;
 				if (npos > from && !strcmp(pos[from], "install")) {
-					for (size_t j = from + 1; j < npos; j++) {
-						const char *p = pos[j];
-						if (strpbrk(p, "=<>~!@") || looks_like_path_or_url(p) || ends_with(p, ".whl") ||
-						    ends_with(p, ".tar.gz") || ends_with(p, ".zip"))
-							continue;
-						dl3013 = true;
-					}
+					/* requirements, constraints or the local project: pinned elsewhere */
+					bool elsewhere = sh_has_opt(k, "rc", (const char *const[]){ "--requirement", "--constraint", NULL });
+					for (size_t j = from + 1; j < npos; j++)
+						if (!strcmp(pos[j], "."))
+							elsewhere = true;
+					for (size_t j = from + 1; j < npos && !elsewhere; j++)
+						if (!pip_pinned(pos[j]))
+							dl3013 = true;
 					if (!sh_has_opt(k, NULL, (const char *const[]){ "--no-cache-dir", NULL }) &&
 					    !st->pip_no_cache && !has_cache_mount(in, ".cache/pip"))
 						dl3042 = true;
