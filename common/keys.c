@@ -10,10 +10,19 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "b64.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
 static void ossl_clear(void) { ERR_clear_error(); }
+
+/* DER SubjectPublicKeyInfo of an uncompressed P-256 key = this prefix and
+ * the 65-byte point. OpenSSL 3's generic decoders and encoders cost about
+ * a millisecond per call; this shape is handled directly. */
+static const unsigned char p256_spki_prefix[26] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+};
 
 err_t *key_generate_p256(EVP_PKEY **out)
 {
@@ -74,10 +83,40 @@ static void strip_headers(const char *pem, size_t len, struct strbuf *out)
 	}
 }
 
+/* The base64 body of a single "PUBLIC KEY" block, decoded; false if the
+ * text is anything else. */
+static bool pem_public_body(const char *clean, struct strbuf *der)
+{
+	static const char begin[] = "-----BEGIN PUBLIC KEY-----\n", end[] = "-----END PUBLIC KEY-----\n";
+	size_t blen = sizeof begin - 1, elen = sizeof end - 1, len = strlen(clean);
+	if (len < blen + elen || strncmp(clean, begin, blen) || strcmp(clean + len - elen, end))
+		return false;
+	struct strbuf b64 = STRBUF_INIT;
+	for (const char *p = clean + blen; p < clean + len - elen; p++)
+		if (*p != '\n' && *p != '\r')
+			sb_addc(&b64, *p);
+	err_t *e = b64_decode(sb_str(&b64), b64.len, "PEM", der);
+	sb_release(&b64);
+	bool ok = !e;
+	err_free(e);
+	return ok;
+}
+
 err_t *key_public_from_pem(const char *pem, size_t len, EVP_PKEY **out)
 {
 	struct strbuf clean = STRBUF_INIT;
 	strip_headers(pem, len, &clean);
+	struct strbuf der = STRBUF_INIT;
+	if (pem_public_body(sb_str(&clean), &der) && der.len == sizeof p256_spki_prefix + 65) {
+		err_t *e = key_public_from_spki(der.buf, der.len, out);
+		sb_release(&der);
+		if (!e) {
+			sb_release(&clean);
+			return NULL;
+		}
+		err_free(e);
+	}
+	sb_release(&der);
 	BIO *bio = BIO_new_mem_buf(clean.buf ? clean.buf : "", (int)clean.len);
 	EVP_PKEY *k = NULL;
 	if (strstr(sb_str(&clean), "BEGIN CERTIFICATE")) {
@@ -114,6 +153,14 @@ err_t *key_public_from_file(const char *path, EVP_PKEY **out)
 
 err_t *key_public_from_spki(const void *der, size_t len, EVP_PKEY **out)
 {
+	if (len == sizeof p256_spki_prefix + 65 && !memcmp(der, p256_spki_prefix, sizeof p256_spki_prefix) &&
+	    ((const unsigned char *)der)[sizeof p256_spki_prefix] == 0x04) {
+		err_t *e = key_public_from_point((const unsigned char *)der + sizeof p256_spki_prefix, out);
+		if (!e)
+			return NULL;
+		err_free(e);
+		return err_new(EXIT_USAGE, "not a valid P-256 public key");
+	}
 	const unsigned char *p = der;
 	EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)len);
 	ossl_clear();
@@ -135,10 +182,20 @@ void key_public_pem(EVP_PKEY *k, struct strbuf *out)
 
 void key_public_spki(EVP_PKEY *k, struct strbuf *out)
 {
+	unsigned char point[65];
+	size_t n = 0;
+	if (key_is_p256(k) &&
+	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &n) && n == 65 &&
+	    point[0] == 0x04) {
+		sb_add(out, p256_spki_prefix, sizeof p256_spki_prefix);
+		sb_add(out, point, 65);
+		return;
+	}
+	ossl_clear();
 	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(k, &der);
-	if (n > 0)
-		sb_add(out, der, (size_t)n);
+	int dn = i2d_PUBKEY(k, &der);
+	if (dn > 0)
+		sb_add(out, der, (size_t)dn);
 	OPENSSL_free(der);
 }
 
