@@ -142,9 +142,8 @@ static err_t *temp_fd(int *fd)
 
 err_t *endpoint_copy_blob(struct endpoint *src, struct endpoint *dst, const struct descriptor *d)
 {
-	bool has = false;
-	TRY(endpoint_has_blob(dst, d->digest, &has));
-	if (has) {
+	/* a registry destination checks for the blob itself (mount or put) */
+	if (dst->oci && oci_layout_has_blob(dst->oci, d->digest)) {
 		log_debug("blob %s already at the destination", d->digest);
 		return NULL;
 	}

@@ -13,6 +13,8 @@ cleanup() {
 	"$servers/registry.sh" stop "$work/reg" 2>/dev/null
 	"$servers/registry.sh" stop "$work/tok" 2>/dev/null
 	"$servers/registry.sh" stop "$work/kill" 2>/dev/null
+	"$servers/registry.sh" stop "$work/plain" 2>/dev/null
+	[ -f "$work/proxies.pid" ] && kill $(cat "$work/proxies.pid") 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -181,5 +183,40 @@ check killed-mid-push-retried grep -q 'retrying in\|restarting the upload' "$wor
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/kill/ca.crt" -u "$KC" \
 	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://$KR/v2/test/big/manifests/v1")
 check killed-mid-push-no-tag test "$code" = 404
+
+# 13. a flaky registry behind our fault-injecting proxy, over plain http
+# (insecure: the TLS attempt fails, plain http is used)
+"$servers/registry.sh" start "$work/plain" none || fail start-plain-registry
+PR=$(. "$work/plain/env"; echo "$REGISTRY")
+start_proxy() { # name args...
+	local name=$1; shift
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+	python3 "$servers/registry-flaky-proxy.py" --port "$port" --upstream "$PR" --ca "$work/plain/ca.crt" "$@" >/dev/null \
+		2>"$work/$name.log" &
+	echo $! >>"$work/proxies.pid"
+	for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+	echo "$port"
+}
+P1=$(start_proxy faults --head-429 1 --put-503 1 --cut-blob 1)
+rm -rf "$work/res"
+copy --src="oci:$fx/src:v1" --dest="docker://127.0.0.1:$P1/flaky/app:v1" --insecure --retries=3 2>"$work/flaky-push.log"
+check flaky-push-429-503 test "$(result IMAGE_DIGEST)" = "$img"
+check retry-after-honoured grep -q 'HTTP 429; retrying in 1000 ms' "$work/flaky-push.log"
+check backoff-on-503 grep -q 'HTTP 503; retrying in' "$work/flaky-push.log"
+rm -rf "$work/res"
+copy --src="docker://127.0.0.1:$P1/flaky/app:v1" --dest="oci:$work/flaky-out:v1" --insecure --retries=3 2>/dev/null
+check resumed-download test "$(result IMAGE_DIGEST)" = "$img"
+check resumed-with-range grep -q 'range=bytes=[1-9][0-9]*- -> 206' "$work/faults.log"
+check resumed-blobs-verified test "$(skopeo inspect --raw "oci:$work/flaky-out:v1" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${img#sha256:}"
+P2=$(start_proxy norange --cut-blob 1 --strip-range)
+rm -rf "$work/res"
+copy --src="docker://127.0.0.1:$P2/flaky/app:v1" --dest="oci:$work/norange-out:v1" --insecure --retries=3 2>/dev/null
+check range-ignored-still-correct test "$(result IMAGE_DIGEST)" = "$img"
+check range-ignored-was-exercised grep -q ' cut' "$work/norange.log"
+copy --src="oci:$fx/src:v1" --dest="docker://127.0.0.1:$P1/flaky/app:v2" --retries=0 2>/dev/null
+check plain-http-needs-insecure test $? != 0
+[ -f "$work/proxies.pid" ] && kill $(cat "$work/proxies.pid") 2>/dev/null
+"$servers/registry.sh" stop "$work/plain"
 
 [ $fails = 0 ]

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""A plain-http reverse proxy in front of a TLS registry that injects the
+faults the HTTP client must survive, each a given number of times:
+
+  --head-429 N       HEAD requests answer 429 with Retry-After: 1
+  --put-503 N        manifest PUTs answer 503 (no Retry-After: backoff)
+  --cut-blob N       blob GETs send half the body, then drop the connection
+  --strip-range      forward retries without their Range header (the
+                     registry then answers 200 with the whole blob)
+
+Every request is logged on stderr as "METHOD path range=<Range> -> status".
+"""
+import argparse
+import http.client
+import ssl
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upstream", required=True, help="host:port of the TLS registry")
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--head-429", type=int, default=0)
+    ap.add_argument("--put-503", type=int, default=0)
+    ap.add_argument("--cut-blob", type=int, default=0)
+    ap.add_argument("--strip-range", action="store_true")
+    args = ap.parse_args()
+    budget = {"head": args.head_429, "put": args.put_503, "cut": args.cut_blob}
+    lock = threading.Lock()
+    ctx = ssl.create_default_context(cafile=args.ca)
+    host, port = args.upstream.rsplit(":", 1)
+
+    def take(kind):
+        with lock:
+            if budget[kind] > 0:
+                budget[kind] -= 1
+                return True
+        return False
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def note(self, status):
+            sys.stderr.write("%s %s range=%s -> %s\n" % (self.command, self.path,
+                                                         self.headers.get("Range", "-"), status))
+            sys.stderr.flush()
+
+        def simple(self, status, extra=None):
+            self.send_response(status)
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.note(status)
+
+        def handle_any(self):
+            body = b""
+            n = int(self.headers.get("Content-Length", "0") or 0)
+            if n:
+                body = self.rfile.read(n)
+            if self.command == "HEAD" and take("head"):
+                return self.simple(429, {"Retry-After": "1"})
+            if self.command == "PUT" and "/manifests/" in self.path and take("put"):
+                return self.simple(503)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+            headers["Host"] = self.headers.get("Host", "")
+            headers["X-Forwarded-Proto"] = "http"
+            if args.strip_range and "Range" in headers:
+                del headers["Range"]
+            conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
+            conn.request(self.command, self.path, body=body if n else None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            cut = (self.command == "GET" and "/blobs/sha256:" in self.path and resp.status == 200
+                   and len(data) > 1 and take("cut"))
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP and k.lower() != "content-length":
+                    self.send_header(k, v)
+            length = resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+            self.send_header("Content-Length", length)
+            if cut:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data[: len(data) // 2] if cut else data)
+            self.note("%d%s" % (resp.status, " cut" if cut else ""))
+            conn.close()
+            if cut:
+                self.wfile.flush()
+                self.close_connection = True
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
