@@ -114,6 +114,14 @@ static err_t *load_root(struct trust_repo *r)
 {
 	TRY(load_role_keep(r, "root", &r->root, NULL, &r->root_bytes));
 	TRY(verify_by_root(&r->root, "root", &r->root));
+	json_t *rkeys = json_object_get(r->root.signed_, "keys");
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), "keyids"), i, id) {
+		json_t *k = json_object_get(rkeys, json_string_value(id) ?: "");
+		if (k)
+			TRY(tuf_check_key_cert(k, r->gun, r->now));
+	}
 	if (r->state_dir) {
 		_cleanup_free_ char *path = state_path(r, "root.json");
 		struct strbuf old = STRBUF_INIT;

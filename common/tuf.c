@@ -1,6 +1,9 @@
 #include "tuf.h"
 
+#include <openssl/pem.h>
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,36 @@ err_t *tuf_key_public(const json_t *key, EVP_PKEY **out)
 		*out = NULL;
 		e = err_new(EXIT_USAGE, "key is not ECDSA P-256");
 	}
+	return e;
+}
+
+err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
+{
+	const char *type = json_string_value(json_object_get(key, "keytype"));
+	if (!type || strcmp(type, "ecdsa-x509"))
+		return NULL;
+	const char *pub = json_string_value(json_object_get(json_object_get(key, "keyval"), "public"));
+	if (!pub)
+		return err_new(EXIT_USAGE, "ecdsa-x509 key without a public value");
+	struct strbuf pem = STRBUF_INIT;
+	TRY(b64_decode(pub, strlen(pub), "certificate", &pem));
+	BIO *bio = BIO_new_mem_buf(pem.buf ? pem.buf : "", (int)pem.len);
+	X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	sb_release(&pem);
+	err_t *e = NULL;
+	char cn[256] = "";
+	if (!cert)
+		e = err_new(EXIT_POLICY, "root key certificate does not parse");
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) < 0 ||
+		 strcmp(cn, gun))
+		e = err_new(EXIT_POLICY, "root key certificate is for '%s', not '%s'", cn, gun);
+	else if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0)
+		e = err_new(EXIT_POLICY, "root key certificate for '%s' has expired", gun);
+	else if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0)
+		e = err_new(EXIT_POLICY, "root key certificate for '%s' is not valid yet", gun);
+	X509_free(cert);
+	ERR_clear_error();
 	return e;
 }
 

@@ -25,6 +25,10 @@ err_t *tuf_key_id(const json_t *key, char hex[65]);
 /* The public key of a key object: "ecdsa" (SPKI) or "ecdsa-x509" (PEM cert). */
 err_t *tuf_key_public(const json_t *key, EVP_PKEY **out);
 
+/* For an "ecdsa-x509" key: its certificate must name gun as CN and be
+ * valid at now (what Notary requires of root keys). Other types pass. */
+err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now);
+
 /* A parsed metadata file. */
 struct tuf_meta {
 	json_t *doc;       /* whole document */

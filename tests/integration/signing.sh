@@ -200,6 +200,9 @@ for r in root timestamp snapshot targets targets/build targets/validation target
 done
 if run offline-ok 0 "$BIN/verify-signatures" --trust-data-dir="$W/new" --image="$IMG@$D1" --signers=build --signers=validation; then
 	pass offline-trust-data-verifies; else fail offline-trust-data-verifies; fi
+if run other-gun 3 "$BIN/verify-signatures" --trust-data-dir="$W/new" --image="$REGISTRY/elsewhere@$D1" --signers=build &&
+   has other-gun "root key certificate is for '$IMG', not '$REGISTRY/elsewhere'"; then
+	pass trust-data-of-another-repository-exit-3; else fail trust-data-of-another-repository-exit-3; fi
 cp -r "$W/new" "$W/tampered"
 python3 - "$W/tampered/targets/build.json" "$D2" <<'PY'
 import base64, json, sys
