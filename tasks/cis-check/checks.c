@@ -68,7 +68,22 @@ struct ctx {
 	struct findings *out;
 	const char *kind, *name;
 	int obj_line;
+	const char *ignore; /* the object's cis-check/ignore annotation: "ID,ID" */
 };
+
+/* Whether id is listed in the object's annotation (comma or space separated). */
+static bool object_ignores(const struct ctx *c, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *p = c->ignore; p && *p;) {
+		p += strspn(p, ", \t");
+		size_t k = strcspn(p, ", \t");
+		if (k == n && !strncasecmp(p, id, n))
+			return true;
+		p += k;
+	}
+	return false;
+}
 
 static void report(struct ctx *c, const char *id, enum severity override, const struct ydoc_node *at, int fallback,
 		   const char *path, const char *hint, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
@@ -76,7 +91,7 @@ static void report(struct ctx *c, const char *id, enum severity override, const 
 		   const char *path, const char *hint, const char *fmt, ...)
 {
 	int i = cis_rule_index(id);
-	if (i < 0 || c->cfg->severity[i] == SEV_IGNORE)
+	if (i < 0 || c->cfg->severity[i] == SEV_IGNORE || object_ignores(c, id))
 		return;
 	enum severity sev = c->cfg->severity[i];
 	/* a stronger severity for the worst variant of a rule, unless overridden */
@@ -380,6 +395,7 @@ static void check_object(struct ctx *c, const struct ydoc_node *obj, int depth)
 	c->kind = kind;
 	c->name = name ? name : "?";
 	c->obj_line = obj->line;
+	c->ignore = ydoc_str(ydoc_get(ydoc_get(meta, "annotations"), "cis-check/ignore"));
 	if (!cluster_scoped(kind)) {
 		const struct ydoc_node *ns = ydoc_get(meta, "namespace");
 		const char *nss = ydoc_str(ns);

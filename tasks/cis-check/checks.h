@@ -1,7 +1,10 @@
 /* Kubernetes hardening checks over parsed manifests (common/yamldoc):
  * CIS Kubernetes Benchmark section 5 (pod security, secrets, namespaces)
  * and kube-score style checks (resources, probes, image pinning). Each
- * finding carries an ID, a severity, the object path and a fix hint. */
+ * finding carries an ID, a severity, the object path and a fix hint. An
+ * object can waive checks for itself with the annotation
+ * `cis-check/ignore: "ID,ID"` (for a justified exception, reviewed with the
+ * manifest). */
 #ifndef CIS_CHECK_CHECKS_H
 #define CIS_CHECK_CHECKS_H
 
