@@ -2,6 +2,7 @@
 #include "dockerfile.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -202,6 +203,33 @@ static bool name_char(int c)
 	return c == '_' || (c >= 0 && c < 128 && isalnum(c));
 }
 
+/* ${v#pat} / ${v##pat} remove the shortest / longest prefix matching the
+ * glob pat; ${v%pat} / ${v%%pat} the same for a suffix. */
+static void trim_match(struct strbuf *out, const char *v, const char *pat, bool prefix, bool longest)
+{
+	size_t n = strlen(v);
+	char *buf = xmalloc(n + 1);
+	for (size_t k = 0; k <= n; k++) {
+		size_t len = longest ? n - k : k; /* candidate length of the removed part */
+		if (prefix) {
+			memcpy(buf, v, len);
+			buf[len] = '\0';
+		} else {
+			memcpy(buf, v + n - len, len + 1);
+		}
+		if (fnmatch(pat, buf, 0) == 0) {
+			if (prefix)
+				sb_adds(out, v + len);
+			else
+				sb_add(out, v, n - len);
+			free(buf);
+			return;
+		}
+	}
+	free(buf);
+	sb_adds(out, v);
+}
+
 /* $name, ${name}, ${name<op>word}; appends the value (or, without a
  * lookup, the reference as written). */
 static err_t *lex_dollar(struct lexer *lx, struct strbuf *out)
@@ -267,7 +295,12 @@ static err_t *lex_dollar(struct lexer *lx, struct strbuf *out)
 		colon = true;
 		c = lx_next(lx);
 	}
-	if (c != '-' && c != '+' && c != '?') {
+	bool longest = false;
+	if (!colon && (c == '#' || c == '%') && lx_peek(lx) == c) {
+		longest = true;
+		lx_next(lx);
+	}
+	if (c != '-' && c != '+' && c != '?' && (colon || (c != '#' && c != '%'))) {
 		free(name);
 		if (c < 0)
 			return err_new(EXIT_USAGE, "syntax error: missing '}'");
@@ -302,6 +335,11 @@ static err_t *lex_dollar(struct lexer *lx, struct strbuf *out)
 					    word.len ? sb_str(&word) : "is not allowed to be unset");
 			else
 				sb_adds(out, v);
+			break;
+		case '#':
+		case '%':
+			if (v)
+				trim_match(out, v, sb_str(&word), c == '#', longest);
 			break;
 		}
 	}

@@ -13,8 +13,9 @@
  * "file:line: message" (lines are 1-based).
  *
  * Word expansion ($var, ${var}, ${var:-x}, ${var:+x}, ${var-x}, ${var+x},
- * ${var:?x}, ${var?x}) with quotes and escapes follows BuildKit's shell
- * lexer; variable values come from a lookup callback. */
+ * ${var:?x}, ${var?x}, and the glob trims ${var#p}, ${var##p}, ${var%p},
+ * ${var%%p}) with quotes and escapes follows BuildKit's shell lexer;
+ * variable values come from a lookup callback. */
 #ifndef COMMON_DOCKERFILE_H
 #define COMMON_DOCKERFILE_H
 

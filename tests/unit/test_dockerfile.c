@@ -487,6 +487,13 @@ static void test_expand(void)
 	EXPAND("$", "$");
 	EXPAND("a$-b", "a$-b");
 	EXPAND("${HOME:?must be set}", "/root");
+	EXPAND("${SP#a}", " b");
+	EXPAND("${HOME#/}", "root");
+	EXPAND("${HOME%o*}", "/ro");
+	EXPAND("${HOME%%o*}", "/r");
+	EXPAND("${HOME##*o}", "t");
+	EXPAND("${HOME#x}", "/root");
+	EXPAND("${NOPE#x}", "");
 	char *out = NULL;
 	err_t *e = df_expand_word("${NOPE:?must be set}", '\\', lookup, &test_env, &out);
 	CHECK(e && strstr(e->msg, "NOPE: must be set"));
@@ -494,7 +501,7 @@ static void test_expand(void)
 	e = df_expand_word("${HOME", '\\', lookup, &test_env, &out);
 	CHECK(e && strstr(e->msg, "missing '}'"));
 	err_free(e);
-	e = df_expand_word("${HOME%x}", '\\', lookup, &test_env, &out);
+	e = df_expand_word("${HOME/x/y}", '\\', lookup, &test_env, &out);
 	CHECK(e && strstr(e->msg, "unsupported modifier"));
 	err_free(e);
 	e = df_expand_word("'abc", '\\', lookup, &test_env, &out);
