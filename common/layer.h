@@ -5,8 +5,8 @@
  * zstd or plain tar, detected from magic bytes) is decompressed by us and
  * hashed (the diff_id) while libarchive parses the tar. Every entry is
  * created relative to a directory fd of the root, resolving each parent
- * component with openat(O_NOFOLLOW|O_DIRECTORY) (RESOLVE_BENEATH via
- * openat2 when the kernel has it), so:
+ * component ourselves with openat(O_NOFOLLOW|O_DIRECTORY) and readlinkat
+ * (what openat2's RESOLVE_IN_ROOT does, in user space, on any kernel), so:
  *   - absolute names are made relative; ".." components that would leave
  *     the root are refused (EXIT_FAILED naming the entry);
  *   - a symlink in the root (from an earlier entry or layer) is never
@@ -20,9 +20,16 @@
  *     layers put there;
  *   - device nodes and fifos are created only when privileged, else
  *     skipped with a debug line (or refused, per options); sockets skipped;
- *   - modes (incl. setuid when privileged), uid/gid (when privileged or
- *     keep_ownership), mtimes and xattrs (user.* unprivileged; all when
- *     privileged, security.capability included) are applied.
+ *   - modes (setuid/setgid/sticky kept: the tree is an image being
+ *     built), uid/gid (when privileged or keep_ownership), mtimes and
+ *     xattrs (user.* unprivileged; all when privileged, security.capability
+ *     included) are applied; directories get their final mode and mtime
+ *     after the last entry (so a 0555 directory can still be filled).
+ * Symlinks in parent paths are followed inside the root (merged-/usr
+ * images: "lib/x" lands in usr/lib/x when lib -> usr/lib), never outside;
+ * an entry for a directory replaces a symlink that stood there (as Docker
+ * does). Apply is not transactional: on error the root holds what was
+ * applied so far (callers apply into a scratch root or discard it).
  *
  * Write: entries in sorted order (bytewise by path, parents first), PAX
  * format (ustar plus PAX records only when needed), mtime clamped to
