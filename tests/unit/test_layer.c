@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "layer.h"
@@ -340,6 +341,69 @@ static void test_corrupt_gzip(void)
 	free(p);
 }
 
+/* The same attacks applied by an unprivileged process (root forks a child
+ * that drops to nobody): no chown, no device nodes, and still nothing
+ * outside the root. */
+static void test_unprivileged(void)
+{
+	if (geteuid() != 0) {
+		/* already unprivileged: the other tests covered it */
+		CHECK(geteuid() != 0);
+		return;
+	}
+	const char *d = dir();
+	char *base = xasprintf("%s/unpriv", d);
+	mkdir(base, 0777);
+	chmod(base, 0777);
+	chmod(d, 0755);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		const char *names[] = { "symlink-chain", "hardlink-outside", "symlink-dir", "device", "dotdot",
+					"whiteout-escape", "symlink-abs" };
+		int bad = 0;
+		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+			char *root = xasprintf("%s/%s", base, names[i]);
+			char *sb = xasprintf("%s/root", root);
+			char *victim = xasprintf("%s/outside-victim", root);
+			mkdir(root, 0755);
+			mkdir(sb, 0755);
+			FILE *f = fopen(victim, "w");
+			if (!f)
+				_exit(4);
+			fputs("safe", f);
+			fclose(f);
+			char *fx = xasprintf("%s/fx/%s.tar.gz", d, names[i]);
+			int fd = open(fx, O_RDONLY);
+			struct layer_apply_stats st;
+			err_free(layer_apply(sb, fd, NULL, &st));
+			close(fd);
+			char *v = read_small(victim);
+			bad |= !v || strcmp(v, "safe");
+			free(v);
+			char *devn = xasprintf("%s/dev-null", sb);
+			struct stat dst;
+			bad |= lstat(devn, &dst) == 0; /* no device node unprivileged */
+			char *esc = xasprintf("%s/escape-chain", root);
+			bad |= access(esc, F_OK) == 0;
+			free(esc);
+			free(devn);
+			free(fx);
+			free(root);
+			free(sb);
+			free(victim);
+		}
+		_exit(bad ? 1 : 0);
+	}
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "  unprivileged child: status %d\n", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(base);
+}
+
 static void test_zz_cleanup(void)
 {
 	sh_run(xasprintf("rm -rf %s", dir()));
@@ -350,4 +414,4 @@ TEST_MAIN("layer", TEST(test_dotdot), TEST(test_absolute_lands_inside), TEST(tes
 	  TEST(test_symlink_overwrite), TEST(test_hardlink_outside), TEST(test_hardlink_via_symlink),
 	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_symlink_then_file_parent),
 	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque),
-	  TEST(test_corrupt_gzip), TEST(test_zz_cleanup))
+	  TEST(test_corrupt_gzip), TEST(test_unprivileged), TEST(test_zz_cleanup))
