@@ -251,6 +251,37 @@ static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct 
 	return NULL;
 }
 
+static int find_gitattributes(const char *root, const git_tree_entry *entry, void *payload)
+{
+	(void)root;
+	if (!strcmp(git_tree_entry_name(entry), ".gitattributes")) {
+		*(bool *)payload = true;
+		return -1; /* found: stop walking */
+	}
+	return 0;
+}
+
+/* Checkout filters (eol, ident, drivers) come only from .gitattributes
+ * here: no system or global config is read, and a fresh repository has no
+ * info/attributes. Without any .gitattributes in the tree they are no-ops,
+ * yet looking them up costs a realpath() per file; skip them then. */
+static bool tree_needs_filters(git_repository *repo, const git_commit *commit)
+{
+	git_tree *tree = NULL;
+	if (git_commit_tree(&tree, commit) < 0) {
+		git_error_clear();
+		return true;
+	}
+	bool found = false;
+	int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, find_gitattributes, &found);
+	if (rc < 0 && !found)
+		found = true; /* could not tell: keep the filters */
+	git_error_clear();
+	git_tree_free(tree);
+	(void)repo;
+	return found;
+}
+
 static err_t *checkout(git_repository *repo, const struct plan *p, const git_oid *commit_id, bool detached)
 {
 	git_commit *commit = NULL;
@@ -276,6 +307,7 @@ static err_t *checkout(git_repository *repo, const struct plan *p, const git_oid
 	if (!e) {
 		git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
 		co.checkout_strategy = GIT_CHECKOUT_FORCE;
+		co.disable_filters = !tree_needs_filters(repo, commit);
 		rc = git_checkout_head(repo, &co);
 		if (rc < 0)
 			e = git_failure(rc, "cannot check out the working tree");

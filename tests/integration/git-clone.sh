@@ -54,6 +54,7 @@ make_main() {
 	printf '#!/bin/sh\necho hi\n' >bin/run.sh && chmod 755 bin/run.sh
 	printf 'unicode\n' >"docs/ünïcødé/файл 日本語.txt"
 	printf 'spaces\n' >"dir with spaces/a b.txt"
+	mkdir -p crlf && printf '*.txt eol=crlf\n' >crlf/.gitattributes && printf 'one\ntwo\n' >crlf/lines.txt
 	ln -s README.md link-to-readme
 	ln -s ../bin docs/link-to-bin
 	head -c 12000000 /dev/urandom >big.bin # a large file (12 MB, incompressible)
