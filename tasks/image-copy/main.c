@@ -25,6 +25,8 @@ static const struct param_spec params[] = {
 	{ "retries", PARAM_INT, "3", false, false, "retries on connection errors, 429 and 5xx (with backoff)" },
 	{ "platform", PARAM_STRING, NULL, false, false, "os/arch[/variant] to take from an index (default: this host)" },
 	{ "all", PARAM_BOOL, "false", false, false, "copy a whole index with the images of every platform" },
+	{ "upload-chunk-size", PARAM_INT, "0", false, false,
+	  "MiB per upload request for big blobs (for proxies that cap request bodies); 0: one request up to 64 MiB, 16 MiB chunks above" },
 	{ NULL },
 };
 
@@ -49,6 +51,7 @@ static void registry_opts(const struct params *p, const char *creds_param, struc
 	ro->insecure = params_bool(p, "insecure");
 	ro->http.retries = (int)params_int(p, "retries");
 	ro->http.ca_file = params_str(p, "ca-file");
+	ro->chunk_size = (size_t)params_int(p, "upload-chunk-size") << 20;
 }
 
 static err_t *run(const struct params *p, struct results *r)

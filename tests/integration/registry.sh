@@ -184,6 +184,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/kill/ca.crt" -u "$
 	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://$KR/v2/test/big/manifests/v1")
 check killed-mid-push-no-tag test "$code" = 404
 
+# 12b. chunked uploads (PATCH with Content-Range, then PUT) for a 3 MB layer in 1 MiB chunks
+python3 "$servers/registry-fixtures.py" image "$fx/mid" v1 --layers 1 --size $((3 << 20)) >"$work/mid.digest"
+rm -rf "$work/res"
+copy --src="oci:$fx/mid:v1" --dest="docker://$R/test/chunked:v1" --dest-creds="$C" --ca-file="$CA" \
+	--upload-chunk-size=1 --log-level=debug 2>"$work/chunked.log"
+check chunked-upload test "$(result IMAGE_DIGEST)" = "$(cat "$work/mid.digest")"
+check chunked-upload-used-patch test "$(grep -c '^image-copy: debug: PATCH .* -> 202' "$work/chunked.log")" -ge 3
+skopeo copy -q --src-cert-dir "$CD" --src-creds "$C" "docker://$R/test/chunked:v1" "oci:$work/chunked-back:v1" >/dev/null 2>&1
+check chunked-upload-skopeo-pulls grep -q "$(cat "$work/mid.digest")" "$work/chunked-back/index.json"
+
 # 13. a flaky registry behind our fault-injecting proxy, over plain http
 # (insecure: the TLS attempt fails, plain http is used)
 "$servers/registry.sh" start "$work/plain" none || fail start-plain-registry
