@@ -18,7 +18,53 @@ struct reader {
 	bool in_word;
 	bool skip_next_word; /* redirection target */
 	enum sh_sep prev;
+	/* here-documents opened on this line: bodies skipped at the newline */
+	char *heredoc[8];
+	bool heredoc_tabs[8];
+	size_t nheredoc;
 };
+
+/* The delimiter word after << (quotes removed), at r->i. */
+static void read_heredoc_word(struct reader *r, bool tabs)
+{
+	while (r->i < r->len && (r->s[r->i] == ' ' || r->s[r->i] == '\t'))
+		r->i++;
+	struct strbuf w = STRBUF_INIT;
+	while (r->i < r->len && !strchr(" \t\n;&|<>()", r->s[r->i])) {
+		char c = r->s[r->i++];
+		if (c != '\'' && c != '"' && c != '\\')
+			sb_addc(&w, c);
+	}
+	if (w.len && r->nheredoc < 8) {
+		r->heredoc_tabs[r->nheredoc] = tabs;
+		r->heredoc[r->nheredoc++] = sb_detach(&w);
+	}
+	sb_release(&w);
+}
+
+/* At the start of a line after <<WORD: skip each body up to its WORD line. */
+static void skip_heredoc_bodies(struct reader *r)
+{
+	for (size_t h = 0; h < r->nheredoc; h++) {
+		const char *word = r->heredoc[h];
+		size_t wl = strlen(word);
+		while (r->i < r->len) {
+			size_t ls = r->i;
+			while (r->i < r->len && r->s[r->i] != '\n')
+				r->i++;
+			size_t le = r->i;
+			if (r->i < r->len)
+				r->i++;
+			if (r->heredoc_tabs[h])
+				while (ls < le && r->s[ls] == '\t')
+					ls++;
+			if (le - ls == wl && !memcmp(r->s + ls, word, wl))
+				break;
+		}
+		free(r->heredoc[h]);
+	}
+	r->nheredoc = 0;
+}
 
 static void end_word(struct reader *r)
 {
@@ -192,6 +238,8 @@ void sh_parse(const char *text, struct sh_script *out)
 		if (c == '\n') {
 			end_cmd(&r, SH_SEMI);
 			r.i++;
+			if (r.nheredoc)
+				skip_heredoc_bodies(&r);
 			continue;
 		}
 		if (c == '#' && !r.in_word) {
@@ -285,10 +333,23 @@ void sh_parse(const char *text, struct sh_script *out)
 			if (c == '&')
 				r.i++;
 			r.i++;
+			bool here = c == '<' && r.i < r.len && r.s[r.i] == '<';
 			if (r.i < r.len && (r.s[r.i] == '>' || r.s[r.i] == '<'))
 				r.i++; /* >> << <> */
-			if (r.i < r.len && r.s[r.i] == '-' && c == '<')
+			if (here && r.i < r.len && r.s[r.i] == '<') {
+				r.i++; /* <<< here-string: the next word is data */
+				r.skip_next_word = true;
+				continue;
+			}
+			bool tabs = false;
+			if (r.i < r.len && r.s[r.i] == '-' && c == '<') {
 				r.i++;
+				tabs = here;
+			}
+			if (here) {
+				read_heredoc_word(&r, tabs);
+				continue;
+			}
 			if (r.i < r.len && r.s[r.i] == '&') {
 				/* >&2, 2>&1: the target is a descriptor */
 				r.i++;
@@ -315,6 +376,8 @@ void sh_parse(const char *text, struct sh_script *out)
 		r.i++;
 	}
 	end_cmd(&r, SH_END);
+	for (size_t h = 0; h < r.nheredoc; h++)
+		free(r.heredoc[h]);
 	sb_release(&r.word);
 	for (size_t i = 0; i < r.cur.nwords; i++)
 		free(r.cur.words[i].text);
