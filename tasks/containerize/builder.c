@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "imgconfig.h"
 #include "log.h"
 #include "manifest.h"
+#include "pgzip.h"
 #include "rootfs.h"
 #include "snapshot.h"
 #include "strbuf.h"
@@ -174,6 +176,67 @@ static void add_layer(struct stage *s, const struct layer_ref *l)
 	layer_ref_copy(&s->layers[s->nlayers++], l);
 }
 
+/* The layer writer producing a plain tar into a pipe, in its own thread,
+ * while pgzip compresses it on every core. */
+struct tar_job {
+	const char *root;
+	const struct layer_change *changes;
+	size_t n;
+	struct layer_write_options opts;
+	int fd;
+	struct layer_write_result res;
+	err_t *err;
+};
+
+static void *tar_thread(void *arg)
+{
+	struct tar_job *j = arg;
+	j->err = layer_write_changes(j->root, j->changes, j->n, &j->opts, j->fd, &j->res);
+	close(j->fd);
+	return NULL;
+}
+
+static err_t *write_layer(const struct builder *b, const char *root, const struct layer_change *lc, size_t n,
+			  int out_fd, struct layer_write_result *res)
+{
+	struct layer_write_options wo = {
+		.compression = b->o->compression,
+		.level = b->o->compression_level,
+		.threads = b->o->threads,
+		.source_date_epoch = b->o->source_date_epoch,
+	};
+	if (b->o->compression != LAYER_GZIP || b->o->threads < 2)
+		return layer_write_changes(root, lc, n, &wo, out_fd, res);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_errno(EXIT_FAILED, "pipe");
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* the tar side runs ahead a little */
+	struct tar_job j = { .root = root, .changes = lc, .n = n, .opts = wo, .fd = p[1] };
+	j.opts.compression = LAYER_PLAIN;
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, tar_thread, &j) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return layer_write_changes(root, lc, n, &wo, out_fd, res);
+	}
+	char digest[DIGEST_SIZE];
+	int64_t size = 0;
+	err_t *e = pgzip_stream(p[0], out_fd, b->o->compression_level, b->o->threads, digest, &size);
+	close(p[0]); /* a writer still blocked on the pipe gets EPIPE */
+	pthread_join(tid, NULL);
+	if (j.err) {
+		err_free(e);
+		return j.err;
+	}
+	if (e)
+		return e;
+	*res = j.res;
+	memcpy(res->digest, digest, DIGEST_SIZE);
+	res->size = size;
+	res->media_type = layer_media_type(LAYER_GZIP);
+	return NULL;
+}
+
 /* After a filesystem step ran on a materialized root: its layer. */
 static err_t *commit_changes(struct builder *b, struct stage *s, const char *key, const char *created_by)
 {
@@ -199,14 +262,8 @@ static err_t *commit_changes(struct builder *b, struct stage *s, const char *key
 	err_t *e = store_file_begin(b->o->store, &fd, &tmp);
 	struct layer_write_result res = { 0 };
 	if (!e) {
-		struct layer_write_options wo = {
-			.compression = b->o->compression,
-			.level = b->o->compression_level,
-			.threads = b->o->threads,
-			.source_date_epoch = b->o->source_date_epoch,
-		};
 		/* the writer hashes the compressed stream as it writes it */
-		e = layer_write_changes(s->rootfs, lc, n, &wo, fd, &res);
+		e = write_layer(b, s->rootfs, lc, n, fd, &res);
 		if (!e)
 			e = store_file_commit(b->o->store, fd, tmp, res.digest);
 		else

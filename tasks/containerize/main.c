@@ -2,6 +2,7 @@
  * pipeline step (no daemon, no privileges), then push it and/or write it
  * as an OCI layout. Results name the image by digest. */
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,5 +335,7 @@ static err_t *run(const struct params *p, struct results *res)
 
 int main(int argc, char **argv)
 {
+	/* a pipe whose reader went away is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	return task_main(&spec, argc, argv, run);
 }

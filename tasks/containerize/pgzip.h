@@ -1,0 +1,24 @@
+/* Parallel gzip for layer blobs, the way pigz does it: the stream is cut
+ * into 1 MiB blocks, each deflated by a worker thread (primed with the last
+ * 32 KiB of the block before it, ended with a sync flush), and written in
+ * order as one gzip member whose CRC is combined from the blocks'. Output
+ * depends only on the input and the level, never on the thread count, so
+ * layers stay reproducible. Memory: about 4 x threads x 1 MiB in flight
+ * (two batches, input and output), whatever the layer size.
+ *
+ * common/compress's gzip encoder is single-threaded; this module lets the
+ * layer writer produce a plain tar into a pipe while every core
+ * compresses. */
+#ifndef CONTAINERIZE_PGZIP_H
+#define CONTAINERIZE_PGZIP_H
+
+#include <stdint.h>
+
+#include "digest.h"
+#include "error.h"
+
+/* Compress everything readable from in_fd into out_fd. digest gets the
+ * sha256 of the compressed bytes, *size their count. level 0: 6. */
+err_t *pgzip_stream(int in_fd, int out_fd, int level, int threads, char digest[DIGEST_SIZE], int64_t *size);
+
+#endif
