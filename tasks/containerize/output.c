@@ -25,6 +25,12 @@ err_t *output_oci_layout(struct oci_layout *store, const char *dest, const struc
 	for (size_t i = 0; !e && i < r->nlayers; i++) {
 		if (oci_layout_has_blob(l, r->layers[i].digest))
 			continue;
+		/* same file system: a hard link instead of a copy (blobs are
+		 * immutable, named by their digest) */
+		_cleanup_free_ char *from = xasprintf("%s/blobs/sha256/%s", oci_layout_dir(store), digest_hex(r->layers[i].digest));
+		_cleanup_free_ char *to = xasprintf("%s/blobs/sha256/%s", oci_layout_dir(l), digest_hex(r->layers[i].digest));
+		if (!archive && link(from, to) == 0)
+			continue;
 		int fd = -1;
 		e = oci_layout_open_blob(store, r->layers[i].digest, &fd, NULL);
 		if (!e)
