@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -48,8 +49,14 @@ err_t *run_command(const char *command, const char *dir, long timeout_seconds, s
 		setpgid(0, 0);
 		if (dir && *dir && chdir(dir) != 0)
 			_exit(126);
-		/* the command's output goes to our stderr: stdout carries the summary */
+		/* the command's output goes to our stderr: stdout carries the summary;
+		 * no stdin: a background process group reading a terminal would stop */
 		dup2(STDERR_FILENO, STDOUT_FILENO);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			close(null);
+		}
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 		_exit(127);
 	}
