@@ -39,11 +39,13 @@ start=$(date +%s)
 rc=$?
 child=$(cat "$tmp/child.pid" 2>/dev/null || echo "")
 [ -n "$child" ] && pids+=("$child")
-sleep 0.2
-if [ $rc -eq 1 ] && [ -n "$child" ] && ! kill -0 "$child" 2>/dev/null; then
+# gone, or a zombie waiting for its new parent to reap it: either way dead
+alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+for _ in 1 2 3 4 5 6 7 8 9 10; do alive "$child" || break; sleep 0.1; done
+if [ $rc -eq 1 ] && [ -n "$child" ] && ! alive "$child"; then
 	pass timeout-kills-process-group
 else
-	echo "rc=$rc child=$child alive=$(kill -0 "$child" 2>/dev/null && echo yes || echo no)"; flunk timeout-kills-process-group
+	echo "rc=$rc child=$child state=$(cat "/proc/$child/stat" 2>/dev/null)"; flunk timeout-kills-process-group
 fi
 if jq -e '.timed_out == true and .status == "fail"' "$tmp/t.json" >/dev/null; then
 	pass timeout-recorded
