@@ -551,7 +551,61 @@ static void test_expand_words(void)
 	df_words_free(w);
 }
 
+static void test_tricky(void)
+{
+	const char *text = "FROM a\n"
+			   "RUN --mount=\"type=cache,target=/a b\" -- --not-a-flag\n"
+			   "COPY --chmod=755 <<'EOF' /usr/local/bin/run\n"
+			   "#!/bin/sh\n"
+			   "echo $1\n"
+			   "EOF\n"
+			   "RUN \\\n"
+			   "  \\\n"
+			   "  echo one\n"
+			   "ENV PATH=/opt/bin:$PATH \\\n"
+			   "    # comment between pairs\n"
+			   "    LANG=C.UTF-8\n"
+			   "LABEL description=\"multi word \\\"quoted\\\"\"\n";
+	struct df_file *f = parse_ok(text);
+	if (!f)
+		return;
+	CHECK(f->ninstrs == 6);
+	struct df_instr *r = &f->instrs[1];
+	CHECK_STR(df_flag_get(r, "mount", NULL), "type=cache,target=/a b");
+	CHECK_STR(r->args[0], "--not-a-flag");
+	r = &f->instrs[2];
+	CHECK(r->nheredocs == 1 && !r->heredocs[0].expand);
+	CHECK_STR(r->heredocs[0].body, "#!/bin/sh\necho $1\n");
+	CHECK_STR(df_flag_get(r, "chmod", NULL), "755");
+	r = &f->instrs[3];
+	CHECK(r->start_line == 7 && r->end_line == 9);
+	CHECK_STR(r->args[0], "echo one");
+	r = &f->instrs[4];
+	CHECK(r->nkvs == 2);
+	CHECK_STR(df_kv_get(r, "LANG")->value, "C.UTF-8");
+	CHECK_STR(df_kv_get(r, "PATH")->raw_value, "/opt/bin:$PATH");
+	CHECK_STR(f->instrs[5].kvs[0].value, "multi word \"quoted\"");
+	df_file_free(f);
+	/* a lone escape at the end of the file, and CRLF inside heredocs */
+	f = parse_ok("FROM a\r\nRUN <<EOF\r\nx\r\nEOF\r\n");
+	if (f) {
+		CHECK(f->instrs[1].nheredocs == 1);
+		if (f->instrs[1].nheredocs)
+			CHECK_STR(f->instrs[1].heredocs[0].body, "x\n");
+		df_file_free(f);
+	}
+	/* backtick escape: backslashes are literal, JSON keeps its own escapes */
+	f = parse_ok("# escape=`\nFROM a\nCMD [\"c:\\\\app\\\\run.exe\"]\nWORKDIR c:\\app\n");
+	if (f) {
+		CHECK(f->instrs[1].json);
+		CHECK_STR(f->instrs[1].args[0], "c:\\app\\run.exe");
+		CHECK_STR(f->instrs[2].args[0], "c:\\app");
+		df_file_free(f);
+	}
+}
+
 TEST_MAIN("dockerfile", TEST(test_from), TEST(test_run_forms), TEST(test_continuations),
 	  TEST(test_escape_directive), TEST(test_comments_and_pragmas), TEST(test_heredocs), TEST(test_copy_add),
 	  TEST(test_cmd_entrypoint_shell), TEST(test_env_label_arg), TEST(test_simple_instructions),
-	  TEST(test_structure_errors), TEST(test_expand), TEST(test_expand_words))
+	  TEST(test_structure_errors), TEST(test_expand), TEST(test_expand_words),
+	  TEST(test_tricky))
