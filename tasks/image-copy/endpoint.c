@@ -70,6 +70,11 @@ void endpoint_close(struct endpoint *ep)
 	free(ep);
 }
 
+bool endpoint_is_layout(const struct endpoint *ep)
+{
+	return ep->oci != NULL;
+}
+
 const char *endpoint_name(const struct endpoint *ep)
 {
 	return ep->spec;

@@ -38,6 +38,8 @@ err_t *endpoint_put_manifest(struct endpoint *ep, const char *media_type, const 
 /* Make everything visible (oci-archive written). */
 err_t *endpoint_commit(struct endpoint *ep);
 
+/* True for oci: and oci-archive: endpoints. */
+bool endpoint_is_layout(const struct endpoint *ep);
 /* For results: "registry/repo@digest" or "oci:dir@digest". */
 char *endpoint_pinned(const struct endpoint *ep, const char *digest);
 const char *endpoint_name(const struct endpoint *ep);

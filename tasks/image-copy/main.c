@@ -25,6 +25,8 @@ static const struct param_spec params[] = {
 	{ "retries", PARAM_INT, "3", false, false, "retries on connection errors, 429 and 5xx (with backoff)" },
 	{ "platform", PARAM_STRING, NULL, false, false, "os/arch[/variant] to take from an index (default: this host)" },
 	{ "all", PARAM_BOOL, "false", false, false, "copy a whole index with the images of every platform" },
+	{ "keep-format", PARAM_BOOL, "false", false, false,
+	  "copy Docker manifests into an OCI layout unchanged (default: OCI media types, as skopeo)" },
 	{ "upload-chunk-size", PARAM_INT, "0", false, false,
 	  "MiB per upload request for big blobs (for proxies that cap request bodies); 0: one request up to 64 MiB, 16 MiB chunks above" },
 	{ NULL },
@@ -63,7 +65,9 @@ static err_t *run(const struct params *p, struct results *r)
 	TRY(endpoint_open(params_str(p, "src"), false, &src_o, &src));
 	err_t *e = endpoint_open(params_str(p, "dest"), true, &dst_o, &dst);
 	char digest[DIGEST_SIZE];
-	struct copy_options co = { .platform = params_str(p, "platform"), .all = params_bool(p, "all") };
+	struct copy_options co = { .platform = params_str(p, "platform"),
+				   .all = params_bool(p, "all"),
+				   .keep_format = params_bool(p, "keep-format") };
 	if (!e)
 		e = copy_image(src, dst, &co, digest);
 	if (!e) {

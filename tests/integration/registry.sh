@@ -133,6 +133,25 @@ copy --src="docker://$R/test/multi:all" --dest="oci:$work/multi:x" --src-creds="
 	--platform=linux/s390x 2>"$work/plat.log"
 check index-no-platform-message sh -c "test $? = 1 && grep -q 'linux/amd64' '$work/plat.log'"
 
+# 9b. Docker schema 2: a manifest list pushed by skopeo (--format v2s2)
+skopeo copy -q --all --format v2s2 --dest-cert-dir "$CD" --dest-creds "$C" "oci:$fx/src:multi" \
+	"docker://$R/docker/list:v1" >/dev/null 2>&1
+dlist=sha256:$(skopeo inspect --raw --cert-dir "$CD" --creds "$C" "docker://$R/docker/list:v1" 2>/dev/null | sha256sum | cut -d' ' -f1)
+rm -rf "$work/res"
+copy --src="docker://$R/docker/list:v1" --dest="docker://$R/docker/copy:v1" --src-creds="$C" --dest-creds="$C" \
+	--ca-file="$CA" --all 2>/dev/null
+check docker-list-copied-verbatim test "$(result IMAGE_DIGEST)" = "$dlist"
+rm -rf "$work/res"
+copy --src="docker://$R/docker/list:v1" --dest="oci:$work/dlayout:arm" --src-creds="$C" --ca-file="$CA" \
+	--platform=linux/arm64/v8 2>/dev/null
+check docker-to-oci-converted test "$(skopeo inspect --raw "oci:$work/dlayout:arm" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(result IMAGE_DIGEST | cut -d: -f2)"
+check docker-to-oci-media-type sh -c "skopeo inspect --raw 'oci:$work/dlayout:arm' 2>/dev/null | grep -q 'application/vnd.oci.image.layer.v1.tar+gzip'"
+copy --src="docker://$R/docker/list:v1" --dest="oci:$work/dlayout:all" --src-creds="$C" --ca-file="$CA" --all 2>/dev/null
+check docker-list-to-oci-index sh -c "skopeo inspect --raw 'oci:$work/dlayout:all' 2>/dev/null | grep -q 'application/vnd.oci.image.index.v1+json'"
+rm -rf "$work/res"
+copy --src="oci:$work/dlayout:all" --dest="docker://$R/docker/back:v1" --dest-creds="$C" --ca-file="$CA" --all 2>/dev/null
+check converted-index-pushes test "sha256:$(skopeo inspect --raw --cert-dir "$CD" --creds "$C" "docker://$R/docker/back:v1" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(result IMAGE_DIGEST)"
+
 # 10. a corrupted blob in the registry's storage: exit 1, precise message, nothing kept
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
 	"$fx/src/blobs/sha256/${img#sha256:}")
