@@ -13,6 +13,8 @@
 #define CIS "CIS Kubernetes Benchmark "
 
 static const struct rule_info rules[] = {
+	{ "CIS-5.1.1", SEV_WARNING, CIS "5.1.1: use the cluster-admin role only where required", NULL },
+	{ "CIS-5.1.3", SEV_WARNING, CIS "5.1.3: minimize wildcard use in Roles and ClusterRoles", NULL },
 	{ "CIS-5.1.6", SEV_INFO, CIS "5.1.6: service account tokens are mounted only where necessary", NULL },
 	{ "CIS-5.2.2", SEV_ERROR, CIS "5.2.2: do not admit privileged containers", NULL },
 	{ "CIS-5.2.3", SEV_ERROR, CIS "5.2.3: do not share the host process ID namespace (hostPID)", NULL },
@@ -363,6 +365,45 @@ static void check_pod_spec(struct ctx *c, const struct ydoc_node *spec, const ch
 #undef PATH
 }
 
+/* RBAC: bindings to cluster-admin (5.1.1), wildcards in rules (5.1.3). */
+static void check_rbac(struct ctx *c, const struct ydoc_node *obj, const char *kind)
+{
+	char *p = NULL;
+	if (!strcmp(kind, "ClusterRoleBinding") || !strcmp(kind, "RoleBinding")) {
+		const struct ydoc_node *ref = ydoc_get(obj, "roleRef");
+		const char *role = ydoc_str(ydoc_get(ref, "name"));
+		const char *rkind = ydoc_str(ydoc_get(ref, "kind"));
+		if (role && !strcmp(role, "cluster-admin") && (!rkind || !strcmp(rkind, "ClusterRole")))
+			R(c, "CIS-5.1.1", ydoc_get(ref, "name"), obj->line, "roleRef.name",
+			  "bind a Role with only the verbs and resources the subject needs",
+			  "%s %s grants cluster-admin", kind, c->name);
+		free(p);
+		return;
+	}
+	if (strcmp(kind, "ClusterRole") && strcmp(kind, "Role"))
+		return;
+	const struct ydoc_node *rules_n = ydoc_get(obj, "rules");
+	static const char *const fields[] = { "apiGroups", "resources", "verbs" };
+	for (size_t i = 0; i < ydoc_count(rules_n); i++) {
+		const struct ydoc_node *rule = ydoc_item(rules_n, i);
+		for (size_t f = 0; f < 3; f++) {
+			const struct ydoc_node *list = ydoc_get(rule, fields[f]);
+			for (size_t j = 0; j < ydoc_count(list); j++) {
+				const char *v = ydoc_str(ydoc_item(list, j));
+				if (v && !strcmp(v, "*")) {
+					free(p);
+					p = xasprintf("rules[%zu].%s[%zu]", i, fields[f], j);
+					R(c, "CIS-5.1.3", ydoc_item(list, j), rule->line, p,
+					  "list the exact apiGroups, resources and verbs needed",
+					  "%s %s allows every %s (\"*\")", kind, c->name,
+					  f == 0 ? "API group" : f == 1 ? "resource" : "verb");
+				}
+			}
+		}
+	}
+	free(p);
+}
+
 static bool cluster_scoped(const char *kind)
 {
 	static const char *const kinds[] = { "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole",
@@ -404,6 +445,7 @@ static void check_object(struct ctx *c, const struct ydoc_node *obj, int depth)
 			  "set metadata.namespace to the app's own namespace",
 			  "%s %s is in the default namespace%s", kind, c->name, nss ? "" : " (no namespace set)");
 	}
+	check_rbac(c, obj, kind);
 	const struct ydoc_node *spec = NULL;
 	const char *spath = NULL;
 	bool long_running = true;
