@@ -71,6 +71,24 @@ static err_t *get_blob(struct registry *r, const char *digest, int64_t size, str
 	return registry_get_blob(r, digest, size, append_sink, out);
 }
 
+/* Whether the .sig manifest currently holds the signature sig64. */
+static bool sig_present(struct registry *r, const char *tag, const char *sig64)
+{
+	json_t *doc = NULL;
+	bool exists = false, found = false;
+	err_t *e = get_sig_manifest(r, tag, &doc, &exists);
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(doc, "layers"), i, l) {
+		const char *s = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+		if (s && !strcmp(s, sig64))
+			found = true;
+	}
+	json_decref(doc);
+	err_free(e);
+	return found;
+}
+
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
 		   int conflict_retries, char sig_digest[DIGEST_SIZE])
 {
@@ -138,35 +156,35 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 			{
 				e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, sig_digest);
 				clock_gettime(CLOCK_MONOTONIC, &t1);
-				if (!e) {
-					json_t *after = NULL;
-					bool after_exists = false;
+				/* concurrent uploads of the same config blob can leave the
+				 * registry briefly without it: upload again and retry */
+				if (e && attempt < conflict_retries && strstr(e->msg, "BLOB_UNKNOWN")) {
+					log_warn("%s: the registry lost a blob during a concurrent upload; retrying", tag);
+					err_free(e);
+					e = NULL;
+					changed = true;
+				}
+				if (!e && !changed) {
 					/* the registry has no compare-and-swap: a writer that read
 					 * before our PUT may overwrite it, and its PUT may finish
-					 * after ours. Its read-to-PUT-done time is about ours (same
-					 * registry): look again after that long and merge again if
-					 * our signature was lost. */
+					 * after ours. Such a writer's read-to-PUT time is about
+					 * ours (same registry): watch for three of those and merge
+					 * again if our signature was lost. */
 					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
-					unsigned char jitter = 0;
-					RAND_bytes(&jitter, 1);
-					us = us + jitter * 10L;
-					usleep((useconds_t)(us < 3000 ? 3000 : us > 2000000 ? 2000000 : us));
-					err_t *ve = get_sig_manifest(r, tag, &after, &after_exists);
-					bool kept = false;
-					json_array_foreach(json_object_get(after, "layers"), i, l) {
-						const char *s = json_string_value(json_object_get(
-							json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
-						if (s && !strcmp(s, sb_str(&sig64)))
-							kept = true;
+					us = us < 15000 ? 15000 : us > 2000000 ? 2000000 : us;
+					bool kept = true;
+					for (int look = 0; look < 2 && kept; look++) {
+						unsigned char jitter = 0;
+						RAND_bytes(&jitter, 1);
+						usleep((useconds_t)(us * (look ? 2 : 1) + jitter * 10L));
+						kept = sig_present(r, tag, sb_str(&sig64));
 					}
-					json_decref(after);
-					err_free(ve);
 					if (!kept && attempt < conflict_retries) {
 						log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
 						changed = true;
-					}
-					else if (!kept)
+					} else if (!kept) {
 						e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer", tag);
+					}
 				}
 			}
 			if (!e && changed && attempt < conflict_retries) {

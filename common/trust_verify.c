@@ -172,8 +172,8 @@ static err_t *load_versions(struct trust_repo *r)
 	return NULL;
 }
 
-err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-		       struct trust_repo *out)
+static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
+			 struct trust_repo *out)
 {
 	memset(out, 0, sizeof *out);
 	out->gun = xstrdup(gun);
@@ -210,6 +210,15 @@ err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const c
 	remember(out, "snapshot", &out->snapshot);
 	remember(out, "targets", &out->targets);
 	return NULL;
+}
+
+err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
+		       struct trust_repo *out)
+{
+	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, out);
+	if (e)
+		trust_repo_release(out);
+	return e;
 }
 
 static const json_t *find_delegation(const struct trust_repo *r, const char *role)

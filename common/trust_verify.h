@@ -44,7 +44,8 @@ struct trust_repo {
 /* Fetch and verify root, timestamp, snapshot and targets. With state_dir,
  * versions older than those seen before are refused, a root whose keys
  * changed must be signed by the previously trusted root's keys, and the
- * new versions are remembered (trust_repo_commit). */
+ * new versions are remembered (trust_repo_commit). On error nothing is
+ * left to release. */
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out);
 /* Fetch and verify a delegated role. *delegation gets its entry in

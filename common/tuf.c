@@ -84,7 +84,7 @@ err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
 		e = err_new(EXIT_POLICY, "root key certificate is for '%s', not '%s'", cn, gun);
 	else if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0)
 		e = err_new(EXIT_POLICY, "root key certificate for '%s' has expired", gun);
-	else if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0)
+	else if (X509_cmp_time(X509_get0_notBefore(cert), &(time_t){ now + TUF_CLOCK_SKEW }) > 0)
 		e = err_new(EXIT_POLICY, "root key certificate for '%s' is not valid yet", gun);
 	X509_free(cert);
 	ERR_clear_error();

@@ -17,6 +17,8 @@
 #include "strbuf.h"
 
 #define TUF_METADATA_MAX (4 * 1024 * 1024)
+/* Tolerated clock difference for "not valid before" (seconds). */
+#define TUF_CLOCK_SKEW 300
 
 /* {"keytype":"ecdsa","keyval":{"private":null,"public":"<b64 SPKI DER>"}} */
 json_t *tuf_key_json(EVP_PKEY *pub);

@@ -415,7 +415,7 @@ err_t *signer_key_certificate(const struct signer_key *k, const char *cn, int da
 	X509_NAME *name = X509_get_subject_name(x);
 	bool ok = X509_set_version(x, 2) && BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
 		  BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) &&
-		  X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+		  X509_gmtime_adj(X509_getm_notBefore(x), -300) && /* clock skew */
 		  X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) &&
 		  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
 		  X509_set_issuer_name(x, name) && X509_set_pubkey(x, k->pub) &&

@@ -128,17 +128,15 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 		if (!e)
 			e = dct_init(n, root, targets, snapshot, signers.items, signers.n, now, retries);
 		if (!e) {
-			char id[65];
 			struct strbuf names = STRBUF_INIT;
 			for (size_t i = 0; i < signers.n; i++)
 				sb_addf(&names, "%s%s", i ? "\n" : "", signers.items[i].name);
 			results_sets(r, "signers", sb_str(&names));
 			sb_release(&names);
-			e = trust_key_id(signer_key_public(root), id);
-			(void)id; /* the root's TUF ID is that of its certificate: read it back */
+			/* the root's key ID is its certificate's: read back what the
+			 * server now serves (this also verifies the whole chain) */
 			struct trust_repo repo;
-			if (!e)
-				e = trust_repo_load(notary_fetch, n, notary_gun(n), NULL, now, &repo);
+			e = trust_repo_load(notary_fetch, n, notary_gun(n), NULL, now, &repo);
 			if (!e) {
 				json_t *ids = json_object_get(json_object_get(json_object_get(repo.root.signed_, "roles"), "root"),
 							      "keyids");
