@@ -95,6 +95,12 @@ if run p11-rotate 0 "$BIN/signer-key" --action=rotate --name=qa "${P11_VAULT[@]}
    run p11-delete 0 "$BIN/signer-key" --action=delete --name=qa "${P11_VAULT[@]}" &&
    run p11-list2 0 "$BIN/signer-key" --action=list "${P11_VAULT[@]}" && ! grep -q '^qa' "$LOGS/p11-list2.out"; then
 	pass pkcs11-rotate-delete; else fail pkcs11-rotate-delete; fi
+# the static binary loads the module with glibc's static dlopen
+STATIC=${PIPELINE_STATIC_BIN:-$root/bin}
+if [ -x "$STATIC/signer-key" ] && file "$STATIC/signer-key" | grep -q 'statically linked' &&
+   run p11-static 0 "$STATIC/signer-key" --action=create --name=static-probe "${P11_VAULT[@]}" &&
+   run p11-static-del 0 "$STATIC/signer-key" --action=delete --name=static-probe "${P11_VAULT[@]}"; then
+	pass pkcs11-from-static-binary; else fail pkcs11-from-static-binary "needs bin/signer-key (make)"; fi
 # the release signer lives in the token
 run p11-release 0 "$BIN/signer-key" --action=create --name=release "${P11_VAULT[@]}" --public-key-file="$W/release.pub"
 
