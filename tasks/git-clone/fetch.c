@@ -1,6 +1,8 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,70 @@ void net_set_callbacks(const struct net *net, git_remote_callbacks *cb)
 	auth_set_callbacks(net->auth, cb);
 }
 
+static const char *env2(const char *lower, const char *upper)
+{
+	const char *v = getenv(lower);
+	if (!v || !*v)
+		v = getenv(upper);
+	return v && *v ? v : NULL;
+}
+
+/* NO_PROXY: comma-separated hosts or domains (".example.com" or
+ * "example.com" also cover subdomains), "*" for every host. */
+static bool no_proxy_for(const char *host)
+{
+	const char *list = env2("no_proxy", "NO_PROXY");
+	if (!list || !host)
+		return false;
+	size_t hlen = strlen(host);
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *e = p;
+		size_t len = n;
+		while (len && (*e == ' ' || *e == '.')) {
+			e++;
+			len--;
+		}
+		while (len && e[len - 1] == ' ')
+			len--;
+		const char *colon = memchr(e, ':', len);
+		if (colon && e[0] != '[')
+			len = (size_t)(colon - e);
+		if (len == 1 && *e == '*')
+			return true;
+		if (len && hlen >= len && !strncasecmp(host + hlen - len, e, len) &&
+		    (hlen == len || host[hlen - len - 1] == '.'))
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+void net_set_proxy(const struct net *net, git_proxy_options *po)
+{
+	/* libgit2's own lookup (GIT_PROXY_AUTO) reads git config first; we read
+	 * no config, so the environment decides, as curl and git do */
+	const char *scheme = net->url->scheme;
+	const char *proxy = NULL;
+	if (!strcmp(scheme, "https"))
+		proxy = env2("https_proxy", "HTTPS_PROXY");
+	else if (!strcmp(scheme, "http"))
+		proxy = env2("http_proxy", "HTTP_PROXY");
+	if (proxy && !no_proxy_for(net->url->host) && !strcmp(scheme, "http"))
+		/* libgit2 1.9 writes the proxy's request line for http:// but
+		 * still connects to the server itself; https:// (CONNECT) works */
+		log_warn("http_proxy is set, but http:// remotes are reached directly; use https://");
+	if (proxy && !no_proxy_for(net->url->host)) {
+		po->type = GIT_PROXY_SPECIFIED;
+		po->url = proxy;
+		po->certificate_check = NULL;
+	} else {
+		po->type = GIT_PROXY_NONE;
+	}
+}
+
 struct list_args {
 	git_remote *remote;
 	struct ref_list *out;
@@ -147,7 +213,7 @@ static int list_op(const struct net *net, void *data)
 	git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
 	net_set_callbacks(net, &cb);
 	git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
-	proxy.type = GIT_PROXY_AUTO;
+	net_set_proxy(net, &proxy);
 	int rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, &proxy, NULL);
 	if (rc < 0)
 		return rc;
@@ -194,7 +260,7 @@ static int fetch_op(const struct net *net, void *data)
 	git_remote *remote = f->remote;
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
 	net_set_callbacks(net, &fo.callbacks);
-	fo.proxy_opts.type = GIT_PROXY_AUTO;
+	net_set_proxy(net, &fo.proxy_opts);
 	fo.depth = f->depth;
 	fo.download_tags = f->tags;
 	fo.update_fetchhead = 1;

@@ -49,6 +49,8 @@ err_t *remote_fetch(git_remote *remote, const struct net *net, const char *const
 typedef int (*net_op)(const struct net *net, void *data);
 err_t *net_retry(const struct net *net, const char *what, net_op op, void *data);
 void net_set_callbacks(const struct net *net, git_remote_callbacks *cb);
+/* The proxy for net->url from http_proxy/https_proxy/no_proxy (either case). */
+void net_set_proxy(const struct net *net, git_proxy_options *po);
 
 /* A libgit2 failure (rc < 0) as an error, with what we were doing. */
 err_t *git_failure(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

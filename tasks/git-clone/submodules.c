@@ -79,7 +79,7 @@ static int update_op(const struct net *net, void *data)
 	git_submodule_update_options uo = GIT_SUBMODULE_UPDATE_OPTIONS_INIT;
 	uo.checkout_opts.checkout_strategy = GIT_CHECKOUT_FORCE;
 	net_set_callbacks(net, &uo.fetch_opts.callbacks);
-	uo.fetch_opts.proxy_opts.type = GIT_PROXY_AUTO;
+	net_set_proxy(net, &uo.fetch_opts.proxy_opts);
 	uo.fetch_opts.depth = a->depth;
 	uo.allow_fetch = 1;
 	return git_submodule_update(a->sm, 1, &uo);
