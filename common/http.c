@@ -324,6 +324,16 @@ static bool retryable_curl(CURLcode rc)
 	}
 }
 
+/* TLS alerts a server sends when it wants a client certificate or does
+ * not accept ours: an authentication failure, not a network one */
+static bool client_cert_refused(CURLcode rc, const char *errbuf)
+{
+	if (rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_SEND_ERROR)
+		return false;
+	return strstr(errbuf, "alert certificate required") || strstr(errbuf, "alert bad certificate") ||
+	       strstr(errbuf, "alert unknown ca") || strstr(errbuf, "alert certificate unknown");
+}
+
 static bool retryable_status(long s)
 {
 	return s == 429 || s == 408 || s == 500 || s == 502 || s == 503 || s == 504;
@@ -516,6 +526,13 @@ err_t *http_do(struct http_client *c, const struct http_request *req, struct htt
 			log_debug("%s %s -> %s%s%s", method, req->url, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
 				  errbuf);
 			sb_addf(&last, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			if (client_cert_refused(rc, errbuf)) {
+				err_t *err = err_new(EXIT_AUTH,
+						     "%s %s: the server refused the TLS client certificate (or wants one): %s",
+						     method, req->url, sb_str(&last));
+				sb_release(&last);
+				return err;
+			}
 			if (!retryable_curl(rc)) {
 				err_t *err = err_new(EXIT_FAILED, "%s %s: %s", method, req->url, sb_str(&last));
 				sb_release(&last);

@@ -22,6 +22,8 @@ static const struct param_spec params[] = {
 	{ "insecure", PARAM_BOOL, "false", false, false,
 	  "skip TLS verification and allow plain http for the registries" },
 	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries" },
+	{ "client-cert", PARAM_STRING, NULL, false, false, "PEM client certificate for registries that want mutual TLS" },
+	{ "client-key", PARAM_STRING, NULL, false, false, "PEM private key of client-cert" },
 	{ "retries", PARAM_INT, "3", false, false, "retries on connection errors, 429 and 5xx (with backoff)" },
 	{ "platform", PARAM_STRING, NULL, false, false, "os/arch[/variant] to take from an index (default: this host)" },
 	{ "all", PARAM_BOOL, "false", false, false, "copy a whole index with the images of every platform" },
@@ -53,6 +55,8 @@ static void registry_opts(const struct params *p, const char *creds_param, struc
 	ro->insecure = params_bool(p, "insecure");
 	ro->http.retries = (int)params_int(p, "retries");
 	ro->http.ca_file = params_str(p, "ca-file");
+	ro->http.client_cert = params_str(p, "client-cert");
+	ro->http.client_key = params_str(p, "client-key");
 	ro->chunk_size = (size_t)params_int(p, "upload-chunk-size") << 20;
 }
 

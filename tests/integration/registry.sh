@@ -14,6 +14,7 @@ cleanup() {
 	"$servers/registry.sh" stop "$work/tok" 2>/dev/null
 	"$servers/registry.sh" stop "$work/kill" 2>/dev/null
 	"$servers/registry.sh" stop "$work/plain" 2>/dev/null
+	"$servers/registry.sh" stop "$work/mtls" 2>/dev/null
 	[ -f "$work/proxies.pid" ] && kill $(cat "$work/proxies.pid") 2>/dev/null
 	rm -rf "$work"
 }
@@ -212,6 +213,20 @@ check chunked-upload test "$(result IMAGE_DIGEST)" = "$(cat "$work/mid.digest")"
 check chunked-upload-used-patch test "$(grep -c '^image-copy: debug: PATCH .* -> 202' "$work/chunked.log")" -ge 3
 skopeo copy -q --src-cert-dir "$CD" --src-creds "$C" "docker://$R/test/chunked:v1" "oci:$work/chunked-back:v1" >/dev/null 2>&1
 check chunked-upload-skopeo-pulls grep -q "$(cat "$work/mid.digest")" "$work/chunked-back/index.json"
+
+# 12c. mutual TLS: the client certificate is required; without it, exit 4
+"$servers/registry.sh" start "$work/mtls" mtls || fail start-mtls-registry
+MR=$(. "$work/mtls/env"; echo "$REGISTRY") MC="$(. "$work/mtls/env"; echo "$REGISTRY_USER:$REGISTRY_PASS")"
+rm -rf "$work/res"
+copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v1" --dest-creds="$MC" --ca-file="$work/mtls/ca.crt" \
+	--client-cert="$work/mtls/client.crt" --client-key="$work/mtls/client.key" 2>/dev/null
+check mtls-push test "$(result IMAGE_DIGEST)" = "$img"
+check mtls-skopeo-inspect test "$(skopeo_digest "docker://$MR/mtls/app:v1" "$work/mtls/certs.d" "$MC")" = "$img"
+copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v2" --dest-creds="$MC" --ca-file="$work/mtls/ca.crt" \
+	--retries=1 2>"$work/mtls-nocert.log"
+rc=$?
+check mtls-without-cert-exit-4 test $rc = 4
+"$servers/registry.sh" stop "$work/mtls"
 
 # 13. a flaky registry behind our fault-injecting proxy, over plain http
 # (insecure: the TLS attempt fails, plain http is used)

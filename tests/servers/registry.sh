@@ -3,7 +3,9 @@
 # (a CA and server certificate made here with openssl) and either htpasswd
 # (bcrypt) auth or token auth through tests/servers/registry-token-issuer.py.
 #
-#   registry.sh start DIR [htpasswd|token|none]   start; writes DIR/env
+#   registry.sh start DIR [htpasswd|token|none|mtls]   start; writes DIR/env
+#     (mtls: htpasswd plus a required client certificate, DIR/client.crt and
+#     DIR/client.key, also in DIR/certs.d for skopeo)
 #   registry.sh stop DIR                          stop what start started
 #   registry.sh restart DIR                       same config and storage
 #
@@ -38,6 +40,11 @@ make_certs() {
 	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
 		-days 2 -extfile "$dir/san.ext" -out "$dir/server.crt" 2>/dev/null
 	mkdir -p "$dir/certs.d" && cp "$dir/ca.crt" "$dir/certs.d/ca.crt"
+	openssl req -newkey rsa:2048 -nodes -subj /CN=test-client \
+		-keyout "$dir/client.key" -out "$dir/client.csr" 2>/dev/null
+	printf 'extendedKeyUsage=clientAuth\n' >"$dir/client.ext"
+	openssl x509 -req -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+		-days 2 -extfile "$dir/client.ext" -out "$dir/client.crt" 2>/dev/null
 	# token signing key, self-signed (the registry trusts it as a root)
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=token-issuer \
 		-keyout "$dir/token.key" -out "$dir/token.crt" 2>/dev/null
@@ -61,7 +68,17 @@ start)
 	htpasswd -Bbn "$user" "$pass" >"$dir/htpasswd" 2>/dev/null
 	auth=""
 	token_pid=""
+	clientcas=""
 	case $mode in
+	mtls)
+		clientcas="    clientcas:
+      - $dir/ca.crt"
+		cp "$dir/client.crt" "$dir/certs.d/client.cert"
+		cp "$dir/client.key" "$dir/certs.d/client.key"
+		auth="auth:
+  htpasswd:
+    realm: test-registry
+    path: $dir/htpasswd" ;;
 	htpasswd)
 		auth="auth:
   htpasswd:
@@ -101,6 +118,7 @@ http:
   tls:
     certificate: $dir/server.crt
     key: $dir/server.key
+$clientcas
 $auth
 YAML
 	start_registry
