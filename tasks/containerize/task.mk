@@ -1,3 +1,3 @@
 # containerize links the registry/image foundation (mk/image.mk).
-containerize_LIBS := $(IMAGE_LIBS)
+containerize_LIBS := -ldeflate $(IMAGE_LIBS)
 containerize_DEPS := $(IMAGE_DEPS)
