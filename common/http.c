@@ -39,11 +39,35 @@ static char *dup_or_null(const char *s)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
+/* Proxy URLs from the environment may carry user:password; libcurl's
+ * trace prints the URL, so the password is registered as a secret. */
+static void register_proxy_secrets(void)
+{
+	static const char *const vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+		const char *v = getenv(vars[i]);
+		const char *scheme = v ? strstr(v, "://") : NULL;
+		const char *start = scheme ? scheme + 3 : v;
+		if (!start)
+			continue;
+		size_t auth_len = strcspn(start, "/");
+		const char *at = memchr(start, '@', auth_len);
+		if (!at)
+			continue;
+		const char *colon = memchr(start, ':', (size_t)(at - start));
+		if (colon && at > colon + 1) {
+			_cleanup_free_ char *pw = xstrndup(colon + 1, (size_t)(at - colon - 1));
+			log_secret(pw);
+		}
+	}
+}
+
 err_t *http_client_new(const struct http_options *opts, struct http_client **out)
 {
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return err_new(EXIT_FAILED, "cannot initialise libcurl: %s", curl_easy_strerror(global_rc));
+	register_proxy_secrets();
 	struct http_client *c = xcalloc(1, sizeof *c);
 	if (opts)
 		c->o = *opts;
