@@ -300,6 +300,28 @@ else
 	fail cosign-oracle "not built: run /work/shared/tools/cosign-oracle/build.sh build/oracle (or set COSIGN_ORACLE)"
 fi
 
+# byte-level: the .sig manifest, the simple-signing payload and an ASN.1
+# signature that openssl verifies with the signer's public key
+sigm=$(curl -sf --cacert "$REGISTRY_CA" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+	"https://$REGISTRY/v2/app/manifests/sha256-${D1#sha256:}.sig")
+if python3 - "$sigm" "$W/bytes" <<'PY' &&
+import json, sys, base64, os
+m = json.loads(sys.argv[1]); out = sys.argv[2]; os.makedirs(out, exist_ok=True)
+assert m["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+for i, l in enumerate(m["layers"]):
+    assert l["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
+    open(f"{out}/sig{i}", "wb").write(base64.b64decode(l["annotations"]["dev.cosignproject.cosign/signature"]))
+    open(f"{out}/digest{i}", "w").write(l["digest"])
+open(f"{out}/count", "w").write(str(len(m["layers"])))
+PY
+	want="{\"critical\":{\"identity\":{\"docker-reference\":\"$IMG\"},\"image\":{\"docker-manifest-digest\":\"$D1\"},\"type\":\"cosign container image signature\"},\"optional\":null}" &&
+	curl -sf --cacert "$REGISTRY_CA" "https://$REGISTRY/v2/app/blobs/$(cat "$W/bytes/digest0")" -o "$W/bytes/payload" &&
+	[ "$(cat "$W/bytes/payload")" = "$want" ] &&
+	ok=0 && for i in $(seq 0 $(($(cat "$W/bytes/count") - 1))); do
+		openssl dgst -sha256 -verify "$W/ks/build.pub" -signature "$W/bytes/sig$i" "$W/bytes/payload" >/dev/null 2>&1 && ok=1 || :
+	done && [ $ok = 1 ]; then
+	pass cosign-bytes-payload-and-der-signature; else fail cosign-bytes-payload-and-der-signature; fi
+
 # Debian's skopeo has sigstore verification stubbed out: reaching that stub
 # means it found our .sig manifest and a simple-signing layer in it
 if command -v skopeo >/dev/null; then
