@@ -355,8 +355,10 @@ static void apply_meta(struct applier *ap, int dirfd, const char *name, int fd, 
 		if (rc != 0)
 			log_debug("layer: cannot chown %s to %u:%u: %s", name, uid, gid, strerror(errno));
 	}
-	if (!is_link && fd >= 0)
-		fchmod(fd, archive_entry_perm(ent) & 07777);
+	/* directories keep owner rwx until the end (dir_fixup) */
+	if (!is_link && fd >= 0 && archive_entry_filetype(ent) != AE_IFDIR &&
+	    fchmod(fd, archive_entry_perm(ent) & 07777) != 0)
+		log_debug("layer: cannot chmod %s: %s", name, strerror(errno));
 	if (!ap->o->no_xattrs && fd >= 0) {
 		const char *xn;
 		const void *xv;

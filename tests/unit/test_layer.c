@@ -394,6 +394,30 @@ static void test_unprivileged(void)
 			free(sb);
 			free(victim);
 		}
+		/* a read-only directory with content still gets filled */
+		char *lp = xasprintf("%s/ro-layer.tar", base);
+		int lfd = open(lp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		struct layer_writer *w = NULL;
+		struct layer_write_options wo = { .compression = LAYER_PLAIN, .source_date_epoch = 0 };
+		struct layer_entry_meta dm = { .mode = S_IFDIR | 0555 }, fm = { .mode = 0444 };
+		int cfd = open(lp, O_RDONLY);
+		struct layer_write_result res;
+		bad |= layer_writer_new(lfd, &wo, &w) != NULL;
+		bad |= layer_writer_add_meta(w, "ro", &dm) != NULL;
+		bad |= layer_writer_add_fd(w, "ro/file", &fm, cfd, 0) != NULL;
+		bad |= layer_writer_finish(w, &res) != NULL;
+		close(cfd);
+		lseek(lfd, 0, SEEK_SET);
+		char *rr = xasprintf("%s/ro-root", base);
+		mkdir(rr, 0755);
+		err_t *ae = layer_apply(rr, lfd, NULL, NULL);
+		if (ae)
+			fprintf(stderr, "  ro apply: %s\n", ae->msg);
+		bad |= ae != NULL;
+		char *rf = xasprintf("%s/ro/file", rr), *rd = xasprintf("%s/ro", rr);
+		struct stat rst;
+		bad |= access(rf, F_OK) != 0;
+		bad |= stat(rd, &rst) != 0 || (rst.st_mode & 07777) != 0555;
 		_exit(bad ? 1 : 0);
 	}
 	int status = 0;
