@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "imageroot.h"
 #include "junit.h"
 #include "log.h"
 #include "runner.h"
@@ -23,7 +24,10 @@
 
 static const struct param_spec params[] = {
 	{ "command", PARAM_STRING, "npm test", false, false, "test command, run with /bin/sh -c in workdir" },
-	{ "workdir", PARAM_STRING, ".", false, false, "the cloned source tree to run the tests in" },
+	{ "workdir", PARAM_STRING, ".", false, false,
+	  "the cloned source tree to run the tests in; with image: a directory inside the image (relative: to its WorkingDir)" },
+	{ "image", PARAM_STRING, NULL, false, false,
+	  "run the tests inside the built image instead: oci:<dir>[:tag] or oci-archive:<file>[:tag] (its Env and WorkingDir apply)" },
 	{ "timeout", PARAM_INT, "1800", false, false, "seconds before the test command's process group is killed (0: none)" },
 	{ "junit", PARAM_LIST, NULL, false, false,
 	  "JUnit XML report pattern, relative to workdir (repeatable; * also crosses /); "
@@ -218,21 +222,68 @@ static void free_list(char **l, size_t n)
 	free(l);
 }
 
+/* With an image: its environment (PATH defaulted) and the working
+ * directory inside it; host_dir is where that directory is on our side. */
+static void image_setup(const struct image_root *img, const char *workdir, char **inner, char **host_dir,
+			char ***env)
+{
+	if (workdir[0] == '/')
+		*inner = xstrdup(workdir);
+	else if (!strcmp(workdir, "."))
+		*inner = xstrdup(img->workdir);
+	else
+		*inner = xasprintf("%s/%s", strcmp(img->workdir, "/") ? img->workdir : "", workdir);
+	*host_dir = xasprintf("%s%s", img->root, *inner);
+	size_t n = 0;
+	bool path = false;
+	while (img->env[n])
+		path |= !strncmp(img->env[n++], "PATH=", 5);
+	*env = xcalloc(n + 3, sizeof **env);
+	for (size_t i = 0; i < n; i++)
+		(*env)[i] = img->env[i];
+	if (!path)
+		(*env)[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
 static err_t *run(const struct params *p, struct results *r)
 {
 	const char *command = params_str(p, "command");
 	const char *workdir = params_str(p, "workdir");
+	const char *image = params_str(p, "image");
 	long timeout = params_int(p, "timeout");
 	if (!command || !*command)
 		return err_new(EXIT_USAGE, "command is empty");
+
+	struct image_root img = { 0 };
+	char *inner = NULL, *host_dir = NULL;
+	char **env = NULL;
+	if (image && *image) {
+		TRY(image_root_unpack(image, NULL, &img));
+		image_setup(&img, workdir, &inner, &host_dir, &env);
+	} else {
+		host_dir = xstrdup(workdir);
+	}
+	err_t *e = NULL;
 	struct stat st;
-	if (stat(workdir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return err_new(EXIT_USAGE, "workdir %s is not a directory", workdir);
+	if (stat(host_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		e = err_new(EXIT_USAGE, "workdir %s is not a directory%s", inner ? inner : workdir,
+			    inner ? " in the image" : "");
 
 	time_t started = time(NULL);
-	log_info("running in %s: %s (timeout %lds)", workdir, command, timeout);
 	struct run_outcome outcome = { 0 };
-	TRY(run_command(command, workdir, timeout, &outcome));
+	if (!e) {
+		log_info("running in %s%s%s: %s (timeout %lds)", inner ? inner : workdir, inner ? " in " : "",
+			 inner ? image : "", command, timeout);
+		struct run_spec rs = { command, inner ? inner : workdir, inner ? img.root : NULL, env, timeout };
+		e = run_command(&rs, &outcome);
+	}
+	if (e) {
+		free(inner);
+		free(host_dir);
+		free(env);
+		image_root_remove(&img);
+		return e;
+	}
 
 	struct walk w = { .since = started };
 	const char *const *patterns;
@@ -243,7 +294,7 @@ static err_t *run(const struct params *p, struct results *r)
 		while (default_patterns[w.npatterns])
 			w.npatterns++;
 	}
-	walk_dir(&w, workdir, "", 0);
+	walk_dir(&w, host_dir, "", 0);
 	if (w.nfound > 1)
 		qsort(w.found, w.nfound, sizeof *w.found, cmp_str);
 
@@ -253,15 +304,15 @@ static err_t *run(const struct params *p, struct results *r)
 	for (size_t i = 0; i < w.nfound; i++) {
 		struct strbuf text = STRBUF_INIT;
 		struct junit_totals one = { 0 };
-		err_t *e = fs_read_file(w.found[i], REPORT_MAX, &text);
-		if (!e)
-			e = junit_parse(sb_str(&text), text.len, w.found[i], &one);
+		err_t *re = fs_read_file(w.found[i], REPORT_MAX, &text);
+		if (!re)
+			re = junit_parse(sb_str(&text), text.len, w.found[i], &one);
 		sb_release(&text);
-		if (e) {
-			char *d = err_describe(e);
+		if (re) {
+			char *d = err_describe(re);
 			log_warn("unreadable JUnit report: %s", d);
 			free(d);
-			err_free(e);
+			err_free(re);
 			unreadable = xrealloc(unreadable, (nunreadable + 1) * sizeof *unreadable);
 			unreadable[nunreadable++] = xstrdup(w.found[i]);
 		} else {
@@ -270,11 +321,28 @@ static err_t *run(const struct params *p, struct results *r)
 		junit_totals_release(&one);
 	}
 
+	/* reports found inside an image are named by their path in the image */
+	if (img.root) {
+		size_t rl = strlen(img.root);
+		for (size_t i = 0; i < totals.nfailed; i++)
+			if (!strncmp(totals.failed[i].file, img.root, rl))
+				memmove(totals.failed[i].file, totals.failed[i].file + rl, strlen(totals.failed[i].file + rl) + 1);
+		for (size_t i = 0; i < w.nfound; i++)
+			memmove(w.found[i], w.found[i] + rl, strlen(w.found[i] + rl) + 1);
+		for (size_t i = 0; i < nunreadable; i++)
+			if (!strncmp(unreadable[i], img.root, rl))
+				memmove(unreadable[i], unreadable[i] + rl, strlen(unreadable[i] + rl) + 1);
+	}
+	image_root_remove(&img);
+	free(inner);
+	free(host_dir);
+	free(env);
+
 	bool passed = !outcome.timed_out && outcome.exit_code == 0 && totals.failures == 0 && totals.errors == 0;
 	struct record_in rec = { command, params_str(p, "record-type"), &outcome, &totals, w.found, unreadable,
 				 w.nfound, nunreadable, started, passed };
 	const char *record = params_str(p, "record-file");
-	err_t *e = write_record(record, &rec);
+	e = write_record(record, &rec);
 
 	char line[200];
 	snprintf(line, sizeof line, "%zu tests, %zu failures, %zu errors, %zu skipped", totals.tests, totals.failures,

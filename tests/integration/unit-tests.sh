@@ -63,4 +63,91 @@ if [ $rc -eq 1 ] && jq -e '.status == "fail" and .totals.tests == 2 and .totals.
 else
 	cat "$tmp/f.json"; flunk failing-record-lists-cases
 fi
+# 4. in the built image: an OCI layout we make here (busybox as the shell)
+if [ ! -x /bin/busybox ]; then
+	flunk "image-mode (busybox-static is not installed)"
+	exit 1
+fi
+cat >"$tmp/mkimage.py" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+out = sys.argv[1]
+os.makedirs(os.path.join(out, "blobs", "sha256"), exist_ok=True)
+def blob(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(os.path.join(out, "blobs", "sha256", d), "wb").write(data)
+    return "sha256:" + d, len(data)
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+    def add_dir(name, mode=0o755):
+        i = tarfile.TarInfo(name); i.type = tarfile.DIRTYPE; i.mode = mode; t.addfile(i)
+    def add_file(name, data, mode=0o755):
+        i = tarfile.TarInfo(name); i.size = len(data); i.mode = mode; t.addfile(i, io.BytesIO(data))
+    def add_link(name, target):
+        i = tarfile.TarInfo(name); i.type = tarfile.SYMTYPE; i.linkname = target; t.addfile(i)
+    add_dir("bin"); add_dir("app"); add_dir("tmp", 0o1777)
+    if len(sys.argv) < 4:  # a read-only directory with a file, as real images have
+        add_dir("locked", 0o555)
+        add_file("locked/file", b"x", 0o444)
+    add_file("bin/busybox", open("/bin/busybox", "rb").read())
+    for a in ("sh", "mkdir", "printf", "cat", "test", "[", "echo"):
+        add_link("bin/" + a, "busybox")
+    add_file("app/run-tests.sh", sys.argv[2].encode(), 0o755)
+tar = raw.getvalue()
+diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
+layer, lsize = blob(gzip.compress(tar, mtime=0))
+config = {"architecture": "amd64", "os": "linux",
+          "config": {"Env": ["PATH=/bin", "GREETING=hello from the image"], "WorkingDir": "/app"},
+          "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+cdig, csize = blob(json.dumps(config).encode())
+manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdig, "size": csize},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": lsize}]}
+mdig, msize = blob(json.dumps(manifest).encode())
+index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+         "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mdig, "size": msize,
+                        "annotations": {"org.opencontainers.image.ref.name": "test"}}]}
+open(os.path.join(out, "index.json"), "w").write(json.dumps(index))
+open(os.path.join(out, "oci-layout"), "w").write('{"imageLayoutVersion": "1.0.0"}')
+PY
+cat >"$tmp/run-tests.sh" <<'SH'
+[ "$GREETING" = "hello from the image" ] || exit 9
+mkdir -p reports
+printf '<testsuite name="in-image"><testcase classname="img" name="env"/><testcase classname="img" name="bad"><failure message="pwd was %s"/></testcase></testsuite>' "$(pwd)" > reports/junit.xml
+SH
+script=$(cat "$tmp/run-tests.sh")
+python3 "$tmp/mkimage.py" "$tmp/img" "$script"
+before=$(ls "$tmp" | grep -c unit-tests-root)
+TMPDIR=$tmp "$bin" --image="oci:$tmp/img:test" --command="sh run-tests.sh" --record-file="$tmp/img.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -qx "FAILED: img.bad: pwd was /app" "$tmp/out" &&
+	jq -e '.totals.tests == 2 and .junit_reports == ["/app/reports/junit.xml"] and .exit_code == 0' "$tmp/img.json" >/dev/null; then
+	pass image-mode-runs-in-the-image-with-its-env-and-workdir
+else
+	echo "rc=$rc"; cat "$tmp/out" "$tmp/err"; flunk image-mode-runs-in-the-image-with-its-env-and-workdir
+fi
+if [ "$(ls "$tmp" | grep -c unit-tests-root)" -eq "$before" ]; then
+	pass image-mode-removes-its-root-filesystem
+else
+	ls "$tmp"; flunk image-mode-removes-its-root-filesystem
+fi
+# unprivileged: chroot inside a user namespace
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	chmod -R a+rX "$tmp" && chmod 1777 "$tmp"
+	# (no read-only directory in this one: unpacking as non-root cannot fill it)
+	python3 "$tmp/mkimage.py" "$tmp/img2" 'mkdir -p reports; printf "<testsuite name=\"s\"><testcase name=\"ok\"/></testsuite>" > reports/junit.xml' plain
+	chmod -R a+rX "$tmp/img2"
+	if setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$tmp" "$bin" --image="oci:$tmp/img2" \
+		--command="sh run-tests.sh" --record-file="$tmp/nobody/r.json" >"$tmp/out" 2>"$tmp/err" &&
+		grep -qx "1 tests, 0 failures, 0 errors, 0 skipped" "$tmp/out"; then
+		pass image-mode-unprivileged-user-namespace
+	else
+		cat "$tmp/out" "$tmp/err"; flunk "image-mode-unprivileged-user-namespace (user namespaces unavailable?)"
+	fi
+fi
+if ! "$bin" --image="oci:$tmp/no-such-layout" --command=true --record-file="$tmp/x.json" >/dev/null 2>"$tmp/err" &&
+	grep -q "no-such-layout" "$tmp/err"; then
+	pass image-mode-missing-layout-is-an-error
+else
+	cat "$tmp/err"; flunk image-mode-missing-layout-is-an-error
+fi
 exit $fail

@@ -1,0 +1,2 @@
+unit-tests_LIBS := $(IMAGE_LIBS)
+unit-tests_DEPS := $(IMAGE_DEPS)
