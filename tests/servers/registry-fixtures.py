@@ -7,6 +7,14 @@
       OCI index of a linux/amd64 and a linux/arm64/v8 image.
   registry-fixtures.py hostile DIR
       one tar per attack in DIR (see HOSTILE below) plus expect.txt
+  registry-fixtures.py rich FILE
+      a benign layer using every ordinary feature (dirs, files with odd
+      modes and owners, symlinks, hardlinks, long names, PAX records,
+      empty files) as a gzip tar: GNU tar extracts it the same way
+  registry-fixtures.py compare DIR1 DIR2
+      exit 1 (listing the differences) unless both trees have the same
+      names, types, modes, owners, sizes, contents, link targets, mtimes
+      of non-directories and hardlink structure
 """
 import gzip
 import hashlib
@@ -162,5 +170,81 @@ def cmd_hostile(argv):
     print("\n".join(sorted(hostile())))
 
 
+def cmd_rich(argv):
+    D, S, H = tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE
+    members = []
+
+    def add(name, kind=tarfile.REGTYPE, data=None, link="", mode=0o644, uid=0, gid=0, mtime=1700000000):
+        t = ti(name, kind, link, mode)
+        t.uid, t.gid, t.mtime = uid, gid, mtime
+        members.append((t, data))
+
+    add("etc", D, mode=0o755)
+    add("etc/passwd", data=b"root:x:0:0::/root:/bin/sh\n")
+    add("etc/shadow", data=b"root:*:1::::::\n", mode=0o640, gid=42)
+    add("usr", D, mode=0o755)
+    add("usr/bin", D, mode=0o755)
+    add("usr/bin/tool", data=b"\x7fELF" + os.urandom(5000), mode=0o4755)
+    add("usr/bin/alias", H, link="usr/bin/tool")
+    add("bin", S, link="usr/bin")
+    add("home", D, mode=0o755)
+    add("home/user", D, mode=0o700, uid=1000, gid=1000)
+    add("home/user/.profile", data=b"export X=1\n", uid=1000, gid=1000, mode=0o600)
+    add("tmp", D, mode=0o1777)
+    add("empty", data=b"")
+    add("deep/" + "/".join("d%d" % i for i in range(30)) + "/file", data=b"deep\n")
+    add("long-" + "n" * 200, data=b"long name\n")
+    add("unicode-\u00e9\u00e8", data=b"accents\n")
+    add("var/lib/ro", D, mode=0o555)
+    add("var/lib/ro/inside", data=b"x", mode=0o444)
+    add("dangling", S, link="/nowhere/at/all")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for m, data in members:
+            if data is not None:
+                m.size = len(data)
+                t.addfile(m, io.BytesIO(data))
+            else:
+                t.addfile(m)
+    with open(argv[0], "wb") as f:
+        f.write(gzip.compress(buf.getvalue(), mtime=0))
+
+
+def snapshot(root):
+    out, inodes = {}, {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            kind = "d" if os.path.isdir(p) and not os.path.islink(p) else "l" if os.path.islink(p) else "f"
+            rec = {"kind": kind, "mode": oct(st.st_mode & 0o7777) if kind != "l" else "", "uid": st.st_uid,
+                   "gid": st.st_gid}
+            if kind == "f":
+                rec["data"] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+                rec["mtime"] = int(st.st_mtime)
+                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+            if kind == "l":
+                rec["target"] = os.readlink(p)
+            out[rel] = rec
+    links = sorted(sorted(v) for v in inodes.values() if len(v) > 1)
+    return out, links
+
+
+def cmd_compare(argv):
+    a, la = snapshot(argv[0])
+    b, lb = snapshot(argv[1])
+    diffs = []
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            diffs.append("%s: %s != %s" % (k, a.get(k), b.get(k)))
+    if la != lb:
+        diffs.append("hardlinks: %s != %s" % (la, lb))
+    for d in diffs[:20]:
+        print(d)
+    sys.exit(1 if diffs else 0)
+
+
 if __name__ == "__main__":
-    {"image": cmd_image, "hostile": cmd_hostile}[sys.argv[1]](sys.argv[2:])
+    {"image": cmd_image, "hostile": cmd_hostile, "rich": cmd_rich,
+     "compare": cmd_compare}[sys.argv[1]](sys.argv[2:])

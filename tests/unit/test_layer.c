@@ -325,6 +325,35 @@ static void test_opaque(void)
 	free(src);
 }
 
+/* A benign layer with every ordinary feature extracts exactly as GNU tar
+ * (as root: -p, numeric owners) extracts it. */
+static void test_matches_gnu_tar(void)
+{
+	const char *d = dir();
+	char *tgz = xasprintf("%s/rich.tar.gz", d), *ours = xasprintf("%s/rich-ours", d),
+	     *theirs = xasprintf("%s/rich-tar", d);
+	sh_run(xasprintf("python3 tests/servers/registry-fixtures.py rich %s", tgz));
+	mkdir(ours, 0755);
+	mkdir(theirs, 0755);
+	sh_run(xasprintf("tar --numeric-owner -xpzf %s -C %s", tgz, theirs));
+	int fd = open(tgz, O_RDONLY);
+	CHECK(fd >= 0);
+	struct layer_apply_stats st;
+	err_t *e = layer_apply(ours, fd, NULL, &st);
+	if (e)
+		fprintf(stderr, "  apply: %s\n", e->msg);
+	CHECK(!e);
+	err_free(e);
+	close(fd);
+	CHECK(st.compression == LAYER_GZIP && st.hardlinks == 1 && st.symlinks == 2);
+	char *cmd = xasprintf("python3 tests/servers/registry-fixtures.py compare %s %s >&2", ours, theirs);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	free(tgz);
+	free(ours);
+	free(theirs);
+}
+
 static void test_corrupt_gzip(void)
 {
 	const char *d = dir();
@@ -437,5 +466,5 @@ TEST_MAIN("layer", TEST(test_dotdot), TEST(test_absolute_lands_inside), TEST(tes
 	  TEST(test_symlink_abs), TEST(test_symlink_resolves_inside), TEST(test_symlink_chain),
 	  TEST(test_symlink_overwrite), TEST(test_hardlink_outside), TEST(test_hardlink_via_symlink),
 	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_symlink_then_file_parent),
-	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque),
+	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar),
 	  TEST(test_corrupt_gzip), TEST(test_unprivileged), TEST(test_zz_cleanup))
