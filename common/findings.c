@@ -343,6 +343,14 @@ err_t *findings_write(const struct findings *f, enum report_format fmt, const st
 	}
 }
 
+enum severity *rule_severities_new(const struct rule_info *rules, size_t n)
+{
+	enum severity *sev = xcalloc(n ? n : 1, sizeof *sev);
+	for (size_t i = 0; i < n; i++)
+		sev[i] = rules[i].severity;
+	return sev;
+}
+
 int rule_info_find(const struct rule_info *rules, size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)

@@ -61,6 +61,9 @@ struct report_tool {
 	size_t nrules;
 };
 
+/* Each rule's default severity, in table order (caller frees): the
+ * starting point that configs and ignore lists then change. */
+enum severity *rule_severities_new(const struct rule_info *rules, size_t n);
 /* Index of id in a rule table (case-insensitive), or -1. */
 int rule_info_find(const struct rule_info *rules, size_t n, const char *id);
 

@@ -53,9 +53,7 @@ int cis_rule_index(const char *id)
 
 void cis_config_init(struct cis_config *c)
 {
-	c->severity = xcalloc(NRULES, sizeof *c->severity);
-	for (size_t i = 0; i < NRULES; i++)
-		c->severity[i] = rules[i].severity;
+	c->severity = rule_severities_new(rules, NRULES);
 }
 
 void cis_config_release(struct cis_config *c)

@@ -103,9 +103,7 @@ int lint_rule_index(const char *id)
 void lint_config_init(struct lint_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->severity = xcalloc(NRULES, sizeof *c->severity);
-	for (size_t i = 0; i < NRULES; i++)
-		c->severity[i] = rules[i].severity;
+	c->severity = rule_severities_new(rules, NRULES);
 }
 
 void lint_config_release(struct lint_config *c)
