@@ -12,106 +12,11 @@
 #include <git2/sys/errors.h>
 
 #include "cleanup.h"
+#include "credfile.h"
 #include "fsutil.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
-
-#define CRED_FILE_MAX (1 << 20)
-
-struct cred_entry {
-	struct remote_url url; /* scheme may be NULL: any (netrc) */
-	bool any_host;         /* netrc "default" */
-	char *user, *password;
-	struct cred_entry *next;
-};
-
-static void add_entry(struct auth *a, struct cred_entry *e)
-{
-	struct cred_entry **p = &a->entries;
-	while (*p)
-		p = &(*p)->next;
-	*p = e;
-}
-
-static void remember_secret(const char *s)
-{
-	if (s && strlen(s) >= LOG_SECRET_MIN)
-		log_secret(s);
-}
-
-/* git-credentials: one URL per line, https://user:password@host[:port][/path] */
-static err_t *read_credentials_file(struct auth *a, const char *path)
-{
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	TRY(fs_read_file(path, CRED_FILE_MAX, &sb));
-	char *save = NULL;
-	for (char *line = strtok_r(sb.buf ? sb.buf : (char[]){ "" }, "\r\n", &save); line;
-	     line = strtok_r(NULL, "\r\n", &save)) {
-		while (isspace((unsigned char)*line))
-			line++;
-		if (!*line || *line == '#')
-			continue;
-		struct cred_entry *e = xcalloc(1, sizeof *e);
-		err_t *err = url_parse(line, &e->url);
-		if (err || !e->url.host || !e->url.password) {
-			err_free(err);
-			url_free(&e->url);
-			free(e);
-			/* never quote the line: it may hold a password */
-			return err_new(EXIT_USAGE, "credentials-file %s: a line is not scheme://user:password@host", path);
-		}
-		e->user = xstrdup(e->url.user ? e->url.user : "");
-		e->password = xstrdup(e->url.password);
-		add_entry(a, e);
-	}
-	return NULL;
-}
-
-/* netrc: "machine H login U password P", "default login U password P" */
-static err_t *read_netrc(struct auth *a, const char *path)
-{
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	TRY(fs_read_file(path, CRED_FILE_MAX, &sb));
-	struct cred_entry *cur = NULL;
-	char *save = NULL;
-	const char *want = NULL; /* keyword waiting for its value */
-	for (char *tok = strtok_r(sb.buf ? sb.buf : (char[]){ "" }, " \t\r\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (want) {
-			if (!strcmp(want, "machine")) {
-				cur->url.host = xstrdup(tok);
-			} else if (!strcmp(want, "login")) {
-				free(cur->user);
-				cur->user = xstrdup(tok);
-			} else if (!strcmp(want, "password")) {
-				remember_secret(tok);
-				free(cur->password);
-				cur->password = xstrdup(tok);
-			}
-			want = NULL;
-			continue;
-		}
-		if (!strcmp(tok, "machine") || !strcmp(tok, "default")) {
-			cur = xcalloc(1, sizeof *cur);
-			cur->any_host = !strcmp(tok, "default");
-			add_entry(a, cur);
-			if (!cur->any_host)
-				want = "machine";
-		} else if (cur && (!strcmp(tok, "login") || !strcmp(tok, "password") || !strcmp(tok, "account"))) {
-			want = !strcmp(tok, "login") ? "login" : !strcmp(tok, "password") ? "password" : "account";
-		} else if (!strcmp(tok, "macdef")) {
-			break; /* macros end the part of the file we understand */
-		} else {
-			return err_new(EXIT_USAGE, "netrc-file %s: unexpected word (not shown) outside machine/login/password",
-				       path);
-		}
-	}
-	for (struct cred_entry *e = a->entries; e; e = e->next)
-		if (!e->url.scheme && !e->user)
-			e->user = xstrdup("");
-	return NULL;
-}
 
 static char *home_file(const char *rel)
 {
@@ -151,9 +56,9 @@ err_t *auth_init(struct auth *a, const struct auth_options *opt, const struct re
 		a->token_origin.port = origin->port ? xstrdup(origin->port) : NULL;
 	}
 	if (opt->credentials_file && *opt->credentials_file)
-		TRY(read_credentials_file(a, opt->credentials_file));
+		TRY(credfile_read(&a->creds, opt->credentials_file, false));
 	if (opt->netrc_file && *opt->netrc_file)
-		TRY(read_netrc(a, opt->netrc_file));
+		TRY(credfile_read(&a->creds, opt->netrc_file, true));
 	return NULL;
 }
 
@@ -161,13 +66,7 @@ void auth_free(struct auth *a)
 {
 	free(a->token);
 	url_free(&a->token_origin);
-	for (struct cred_entry *e = a->entries, *next; e; e = next) {
-		next = e->next;
-		url_free(&e->url);
-		free(e->user);
-		free(e->password);
-		free(e);
-	}
+	credfile_free(&a->creds);
 	memset(a, 0, sizeof *a);
 }
 
@@ -190,25 +89,6 @@ static int refuse(struct auth *a, int code, const char *fmt, ...)
 	return code;
 }
 
-static const struct cred_entry *find_entry(const struct auth *a, const struct remote_url *u)
-{
-	const struct cred_entry *fallback = NULL;
-	for (const struct cred_entry *e = a->entries; e; e = e->next) {
-		if (e->any_host) {
-			if (!fallback)
-				fallback = e;
-			continue;
-		}
-		if (e->url.scheme) { /* git-credentials: scheme, host and port */
-			if (u->scheme && !strcmp(e->url.scheme, u->scheme) && url_same_origin(&e->url, u))
-				return e;
-		} else if (e->url.host && u->host && !strcasecmp(e->url.host, u->host)) {
-			return e; /* netrc: host only */
-		}
-	}
-	return fallback;
-}
-
 static int userpass(struct auth *a, git_credential **out, const char *url, const char *url_user)
 {
 	struct remote_url u;
@@ -222,7 +102,7 @@ static int userpass(struct auth *a, git_credential **out, const char *url, const
 		user = a->opt.username ? a->opt.username : url_user && *url_user ? url_user : "x-access-token";
 		pass = a->token;
 	} else {
-		const struct cred_entry *c = find_entry(a, &u);
+		const struct cred_entry *c = credfile_find(&a->creds, &u);
 		if (c) {
 			user = c->user && *c->user ? c->user : url_user ? url_user : "";
 			pass = c->password ? c->password : "";

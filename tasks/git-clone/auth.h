@@ -14,6 +14,7 @@
 
 #include <git2.h>
 
+#include "credfile.h"
 #include "error.h"
 #include "url.h"
 
@@ -29,13 +30,11 @@ struct auth_options {
 	bool ssl_verify;
 };
 
-struct cred_entry;
-
 struct auth {
 	struct auth_options opt;
 	char *token; /* owned copy (param, file or URL) */
 	struct remote_url token_origin; /* the host the token may go to */
-	struct cred_entry *entries;     /* from credentials and netrc files */
+	struct cred_list creds;         /* from credentials and netrc files */
 	const struct remote_url *current; /* the remote being talked to */
 	/* what the callbacks saw during the last operation */
 	int userpass_attempts, ssh_attempts;
