@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "layer.h"
@@ -354,6 +355,55 @@ static void test_matches_gnu_tar(void)
 	free(theirs);
 }
 
+/* xattrs travel through a written layer (PAX SCHILY.xattr records) and
+ * are applied back. */
+static void test_xattrs(void)
+{
+	const char *d = dir();
+	char *src = xasprintf("%s/xa-src", d), *dst = xasprintf("%s/xa-dst", d), *f = xasprintf("%s/xa-src/f", d);
+	mkdir(src, 0755);
+	mkdir(dst, 0755);
+	write_file(f, "data", 0644);
+	if (setxattr(f, "user.build", "yes", 3, 0) != 0) {
+		fprintf(stderr, "  the filesystem under %s has no user xattrs\n", d);
+		CHECK(0);
+		return;
+	}
+	struct layer_change ch[] = { { LAYER_CHANGE_ADD, "f" } };
+	char *out = xasprintf("%s/xa.tar.zst", d);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	struct layer_write_options o = { .compression = LAYER_ZSTD, .source_date_epoch = 0 };
+	struct layer_write_result r;
+	err_t *e = layer_write_changes(src, ch, 1, &o, fd, &r);
+	CHECK(!e);
+	err_free(e);
+	close(fd);
+	fd = open(out, O_RDONLY);
+	e = layer_apply(dst, fd, NULL, NULL);
+	CHECK(!e);
+	err_free(e);
+	close(fd);
+	char *g = xasprintf("%s/f", dst);
+	char v[16] = { 0 };
+	CHECK(getxattr(g, "user.build", v, sizeof v - 1) == 3 && !strcmp(v, "yes"));
+	fd = open(out, O_RDONLY);
+	struct layer_apply_options no = { .no_xattrs = true };
+	char *dst2 = xasprintf("%s/xa-dst2", d), *g2 = xasprintf("%s/xa-dst2/f", d);
+	mkdir(dst2, 0755);
+	e = layer_apply(dst2, fd, &no, NULL);
+	CHECK(!e);
+	err_free(e);
+	close(fd);
+	CHECK(getxattr(g2, "user.build", v, sizeof v - 1) < 0);
+	free(g);
+	free(g2);
+	free(dst2);
+	free(out);
+	free(f);
+	free(src);
+	free(dst);
+}
+
 static void test_corrupt_gzip(void)
 {
 	const char *d = dir();
@@ -466,5 +516,5 @@ TEST_MAIN("layer", TEST(test_dotdot), TEST(test_absolute_lands_inside), TEST(tes
 	  TEST(test_symlink_abs), TEST(test_symlink_resolves_inside), TEST(test_symlink_chain),
 	  TEST(test_symlink_overwrite), TEST(test_hardlink_outside), TEST(test_hardlink_via_symlink),
 	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_symlink_then_file_parent),
-	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar),
+	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar), TEST(test_xattrs),
 	  TEST(test_corrupt_gzip), TEST(test_unprivileged), TEST(test_zz_cleanup))
