@@ -54,17 +54,6 @@ static char *keep(struct plan *p, char *s)
 	return s;
 }
 
-static bool is_hex(const char *s, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-	if (n < min || n > max)
-		return false;
-	for (; *s; s++)
-		if (!isxdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* Where a remote ref is stored locally. */
 static char *local_name(const char *ref)
 {
@@ -101,7 +90,7 @@ static err_t *make_plan(const struct clone_request *rq, const struct ref_list *r
 			if (ref_list_find(refs, name))
 				p->rev_ref = xstrdup(name);
 		}
-		if (!p->rev_ref && is_hex(r, 4, GIT_OID_SHA1_HEXSIZE)) {
+		if (!p->rev_ref && is_hex_id(r, 4)) {
 			size_t n = strlen(r);
 			for (size_t i = 0; i < refs->n && !p->has_rev_oid; i++) {
 				char hex[GIT_OID_SHA1_HEXSIZE + 1];
@@ -198,35 +187,12 @@ static err_t *resolve_commit(git_repository *repo, const struct clone_request *r
 	return peel_commit(repo, &id, p->branch, out);
 }
 
-static bool have_object(git_repository *repo, const git_oid *id)
-{
-	git_odb *odb = NULL;
-	if (git_repository_odb(&odb, repo) < 0)
-		return false;
-	bool ok = git_odb_exists(odb, id);
-	git_odb_free(odb);
-	return ok;
-}
-
-/* Asking for a commit by id: a server that does not have it, or will not
- * send it on its own, just ends the connection, which looks like a network
- * failure; so one attempt, no retries (the refs were just listed fine). */
-static err_t *fetch_by_id(git_remote *remote, const struct net *net, const git_oid *id, int depth)
-{
-	struct net once = *net;
-	once.max_retries = 0;
-	char hex[GIT_OID_SHA1_HEXSIZE + 1];
-	git_oid_tostr(hex, sizeof hex, id);
-	const char *spec = hex;
-	return remote_fetch(remote, &once, &spec, 1, depth, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
-}
-
 static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct net *net,
 			 const struct clone_request *rq, struct plan *p)
 {
 	const char *all = "+refs/heads/*:refs/remotes/origin/*";
 	if (p->depth && p->has_rev_oid) {
-		err_t *e = fetch_by_id(remote, net, &p->rev_oid, p->depth);
+		err_t *e = remote_fetch_id(remote, net, &p->rev_oid, p->depth);
 		if (!e || e->code == EXIT_AUTH)
 			return e;
 		/* the server will not give out that commit on its own: take full history */
@@ -237,9 +203,9 @@ static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct 
 	} else {
 		TRY(remote_fetch(remote, net, p->specs, p->nspecs, p->depth, p->tags));
 	}
-	if (p->has_rev_oid && !have_object(repo, &p->rev_oid)) {
+	if (p->has_rev_oid && !repo_has_object(repo, &p->rev_oid)) {
 		/* not reachable from a branch or tag: ask for it by id */
-		err_t *e = fetch_by_id(remote, net, &p->rev_oid, p->depth);
+		err_t *e = remote_fetch_id(remote, net, &p->rev_oid, p->depth);
 		if (e && e->code != EXIT_AUTH) {
 			char *why = err_describe(e);
 			err_free(e);

@@ -1,5 +1,6 @@
 #include "fetch.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -272,4 +273,35 @@ err_t *remote_fetch(git_remote *remote, const struct net *net, const char *const
 {
 	struct fetch_args f = { remote, { (char **)refspecs, n }, depth, tags };
 	return net_retry(net, "cannot fetch from", fetch_op, &f);
+}
+
+err_t *remote_fetch_id(git_remote *remote, const struct net *net, const git_oid *id, int depth)
+{
+	struct net once = *net;
+	once.max_retries = 0;
+	char hex[GIT_OID_SHA1_HEXSIZE + 1];
+	git_oid_tostr(hex, sizeof hex, id);
+	const char *spec = hex;
+	return remote_fetch(remote, &once, &spec, 1, depth, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
+}
+
+bool repo_has_object(git_repository *repo, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	if (git_repository_odb(&odb, repo) < 0)
+		return false;
+	bool ok = git_odb_exists(odb, id);
+	git_odb_free(odb);
+	return ok;
+}
+
+bool is_hex_id(const char *s, size_t min)
+{
+	size_t n = strlen(s);
+	if (n < min || n > GIT_OID_SHA1_HEXSIZE)
+		return false;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s))
+			return false;
+	return true;
 }

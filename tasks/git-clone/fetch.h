@@ -43,6 +43,15 @@ err_t *remote_list(git_remote *remote, const struct net *net, struct ref_list *o
 err_t *remote_fetch(git_remote *remote, const struct net *net, const char *const *refspecs, size_t n, int depth,
 		    git_remote_autotag_option_t tags);
 
+/* Ask for one commit by id, once: a server that does not have it, or will
+ * not send it on its own, just ends the connection, which looks like a
+ * network failure, so retrying would only delay the answer (the refs were
+ * listed fine just before). */
+err_t *remote_fetch_id(git_remote *remote, const struct net *net, const git_oid *id, int depth);
+bool repo_has_object(git_repository *repo, const git_oid *id);
+/* s is min to 40 hex digits: a commit id, maybe abbreviated. */
+bool is_hex_id(const char *s, size_t min);
+
 /* Run op until it succeeds (rc >= 0), fails for a reason retrying cannot
  * fix, or net->max_retries retries (with backoff) ran out. what says what
  * failed, before the remote's URL ("cannot fetch from"). */

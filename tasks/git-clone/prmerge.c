@@ -1,6 +1,5 @@
 #include "prmerge.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,26 +11,6 @@
 #include "xalloc.h"
 
 #define PR_REF "refs/remotes/pr/head"
-
-static bool is_full_sha(const char *s)
-{
-	if (strlen(s) != GIT_OID_SHA1_HEXSIZE)
-		return false;
-	for (; *s; s++)
-		if (!isxdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool have_object(git_repository *repo, const git_oid *id)
-{
-	git_odb *odb = NULL;
-	if (git_repository_odb(&odb, repo) < 0)
-		return false;
-	bool ok = git_odb_exists(odb, id);
-	git_odb_free(odb);
-	return ok;
-}
 
 /* Fetch the PR head into PR_REF (or, for a bare SHA, just its objects). */
 static err_t *fetch_head(git_repository *repo, const struct clone_request *rq, git_oid *out)
@@ -51,7 +30,7 @@ static err_t *fetch_head(git_repository *repo, const struct clone_request *rq, g
 			e = err_new(EXIT_USAGE, "pr-branch '%s' not found in %s", rq->pr_branch, url->clean);
 		else
 			spec = xasprintf("+%s:" PR_REF, name);
-	} else if (!e && rev && !is_full_sha(rev)) {
+	} else if (!e && rev && !is_hex_id(rev, GIT_OID_SHA1_HEXSIZE)) {
 		const char *name = ref_list_find(&refs, rev) ? rev : NULL;
 		if (!name)
 			e = err_new(EXIT_USAGE, "pr-revision '%s' is neither a full commit SHA nor a ref of %s", rev,
@@ -66,12 +45,8 @@ static err_t *fetch_head(git_repository *repo, const struct clone_request *rq, g
 	}
 	if (!e && rev) {
 		git_oid_fromstr(out, rev);
-		if (!have_object(repo, out)) {
-			/* one attempt: a server without the commit just hangs up (see clone.c) */
-			struct net once = net;
-			once.max_retries = 0;
-			const char *s = rev;
-			e = remote_fetch(remote, &once, &s, 1, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE);
+		if (!repo_has_object(repo, out)) {
+			e = remote_fetch_id(remote, &net, out, 0);
 			if (e && e->code != EXIT_AUTH) {
 				err_free(e);
 				e = err_new(EXIT_USAGE, "pr-revision '%s' not found in %s", rev, url->clean);
