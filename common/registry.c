@@ -25,6 +25,7 @@ struct registry {
 	char *scheme;     /* "https" or "http", decided on first use */
 	bool insecure;
 	size_t chunk_size;
+	size_t tags_page_size;
 	int retries;
 	long backoff_ms;
 	struct http_client *http;
@@ -46,6 +47,7 @@ err_t *registry_open(const char *host, const char *repository, const struct regi
 	r->repository = xstrdup(repository);
 	r->insecure = opts->insecure;
 	r->chunk_size = opts->chunk_size;
+	r->tags_page_size = opts->tags_page_size ? opts->tags_page_size : 1000;
 	r->retries = opts->http.retries > 0 ? opts->http.retries : 0;
 	r->backoff_ms = opts->http.backoff_initial_ms ? opts->http.backoff_initial_ms : 500;
 	r->pull_scope = xasprintf("repository:%s:pull", repository);
@@ -628,7 +630,7 @@ static char *next_link(struct registry *r, const struct http_response *resp)
 err_t *registry_list_tags(struct registry *r, registry_tag_fn fn, void *ctx)
 {
 	TRY(ensure_scheme(r));
-	char *url = url_for(r, "/v2/%s/tags/list?n=1000", r->repository);
+	char *url = url_for(r, "/v2/%s/tags/list?n=%zu", r->repository, r->tags_page_size);
 	for (int page = 0; url && page < 10000; page++) {
 		struct http_response resp = HTTP_RESPONSE_INIT;
 		struct http_request req = { .url = url, .follow_redirects = true };

@@ -39,6 +39,8 @@ struct registry_options {
 	/* Upload chunk size for chunked uploads; 0: monolithic PUT for blobs up
 	 * to 64 MiB, 16 MiB chunks (PATCH) above that. */
 	size_t chunk_size;
+	/* Tags asked for per tag-list page (n=); 0: 1000. */
+	size_t tags_page_size;
 };
 
 struct registry;
