@@ -71,6 +71,14 @@ static err_t *get_blob(struct registry *r, const char *digest, int64_t size, str
 	return registry_get_blob(r, digest, size, append_sink, out);
 }
 
+static bool chain_has(const err_t *e, const char *needle)
+{
+	for (; e; e = e->cause)
+		if (e->msg && strstr(e->msg, needle))
+			return true;
+	return false;
+}
+
 /* Whether the .sig manifest currently holds the signature sig64. */
 static bool sig_present(struct registry *r, const char *tag, const char *sig64)
 {
@@ -89,8 +97,43 @@ static bool sig_present(struct registry *r, const char *tag, const char *sig64)
 	return found;
 }
 
-err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-		   int conflict_retries, char sig_digest[DIGEST_SIZE])
+static long us_since(struct timespec t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t.tv_sec) * 1000000L + (now.tv_nsec - t.tv_nsec) / 1000;
+}
+
+static void sleep_until(struct timespec since, long us)
+{
+	long left = us - us_since(since);
+	if (left > 0)
+		usleep((useconds_t)left);
+}
+
+/* The registry has no compare-and-swap: a writer that read before our PUT
+ * may overwrite it, and its PUT may finish after ours. Such a writer's
+ * read-to-PUT time is about ours (same registry): watch until three of
+ * those (at least COSIGN_WATCH_MIN_US each) have passed since our PUT, and
+ * report whether our signature is still there. */
+#define COSIGN_WATCH_MIN_US 15000
+static bool watch(struct registry *r, const char *tag, const char *sig64, struct timespec put_done, long window_us)
+{
+	unsigned char jitter = 0;
+	RAND_bytes(&jitter, 1);
+	long w = window_us < COSIGN_WATCH_MIN_US ? COSIGN_WATCH_MIN_US : window_us > 2000000 ? 2000000 : window_us;
+	w += jitter * 10L;
+	sleep_until(put_done, w);
+	if (!sig_present(r, tag, sig64))
+		return false;
+	if (us_since(put_done) >= 3 * w)
+		return true;
+	sleep_until(put_done, 3 * w);
+	return sig_present(r, tag, sig64);
+}
+
+static err_t *sign_into(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
+			int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
 {
 	TRY(digest_check(digest, "image digest"));
 	struct strbuf payload = STRBUF_INIT, sig = STRBUF_INIT, sig64 = STRBUF_INIT;
@@ -158,32 +201,28 @@ err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, con
 				clock_gettime(CLOCK_MONOTONIC, &t1);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
-				if (e && attempt < conflict_retries && strstr(e->msg, "BLOB_UNKNOWN")) {
+				if (e && attempt < conflict_retries && chain_has(e, "BLOB_UNKNOWN")) {
 					log_warn("%s: the registry lost a blob during a concurrent upload; retrying", tag);
 					err_free(e);
 					e = NULL;
 					changed = true;
 				}
 				if (!e && !changed) {
-					/* the registry has no compare-and-swap: a writer that read
-					 * before our PUT may overwrite it, and its PUT may finish
-					 * after ours. Such a writer's read-to-PUT time is about
-					 * ours (same registry): watch for three of those and merge
-					 * again if our signature was lost. */
 					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
-					us = us < 15000 ? 15000 : us > 2000000 ? 2000000 : us;
-					bool kept = true;
-					for (int look = 0; look < 2 && kept; look++) {
-						unsigned char jitter = 0;
-						RAND_bytes(&jitter, 1);
-						usleep((useconds_t)(us * (look ? 2 : 1) + jitter * 10L));
-						kept = sig_present(r, tag, sb_str(&sig64));
-					}
-					if (!kept && attempt < conflict_retries) {
-						log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
-						changed = true;
-					} else if (!kept) {
-						e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer", tag);
+					if (pending) {
+						/* the caller watches later (cosign_confirm) */
+						pending->put_done = t1;
+						pending->window_us = us;
+						free(pending->sig64);
+						pending->sig64 = xstrdup(sb_str(&sig64));
+					} else if (!watch(r, tag, sb_str(&sig64), t1, us)) {
+						if (attempt < conflict_retries) {
+							log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
+							changed = true;
+						} else {
+							e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer",
+								    tag);
+						}
 					}
 				}
 			}
@@ -283,4 +322,26 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 	if (last)
 		return err_wrap(last, "cosign signature on %s", digest);
 	return err_new(EXIT_POLICY, "no cosign signature layers in %s:%s", repo, tag);
+}
+
+err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
+		   int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
+{
+	return sign_into(r, repo, digest, key, conflict_retries, sig_digest, pending);
+}
+
+err_t *cosign_confirm(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
+		      int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
+{
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	if (pending->sig64 && watch(r, tag, pending->sig64, pending->put_done, pending->window_us))
+		return NULL;
+	log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
+	return sign_into(r, repo, digest, key, conflict_retries, sig_digest, NULL);
+}
+
+void cosign_pending_release(struct cosign_pending *p)
+{
+	free(p->sig64);
+	p->sig64 = NULL;
 }

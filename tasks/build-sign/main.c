@@ -123,17 +123,38 @@ static err_t *sign_dct(const struct params *p, struct results *r, struct job *j)
 	return e;
 }
 
-static err_t *sign_cosign(const struct params *p, struct results *r, struct job *j)
+static err_t *cosign_done(struct results *r, struct job *j, const char *sig_digest)
 {
-	TRY(open_registry(p, j));
-	char sig_digest[DIGEST_SIZE];
-	TRY(cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest));
 	_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
 	_cleanup_free_ char *ref = xasprintf("%s@%s", j->repo, sig_digest);
 	log_info("cosign: %s signed %s (%s:%s)", signer_key_name(j->key), j->digest, j->repo, tag);
 	printf("cosign\t%s:%s\t%s\n", j->repo, tag, sig_digest);
 	results_sets(r, "signature-ref", ref);
 	return NULL;
+}
+
+/* Both formats: the cosign signature is written first and confirmed after
+ * the DCT publish, whose time doubles as the watch for a concurrent
+ * registry writer (see cosign_sign). */
+static err_t *sign_all(const struct params *p, struct results *r, struct job *j)
+{
+	char sig_digest[DIGEST_SIZE] = "";
+	struct cosign_pending pending = { 0 };
+	err_t *e = NULL;
+	if (j->cosign) {
+		e = open_registry(p, j);
+		if (!e)
+			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest,
+					j->dct ? &pending : NULL);
+	}
+	if (!e && j->dct)
+		e = sign_dct(p, r, j);
+	if (!e && j->cosign && j->dct)
+		e = cosign_confirm(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest, &pending);
+	if (!e && j->cosign)
+		e = cosign_done(r, j, sig_digest);
+	cosign_pending_release(&pending);
+	return e;
 }
 
 /* Everything that needs no I/O: usage errors come first. */
@@ -177,10 +198,8 @@ static err_t *run(const struct params *p, struct results *r)
 	const char *snap = params_str(p, "snapshot-key");
 	if (!e && j.dct && snap && *snap)
 		e = vault_signer(v, snap, &j.snapshot);
-	if (!e && j.dct)
-		e = sign_dct(p, r, &j);
-	if (!e && j.cosign)
-		e = sign_cosign(p, r, &j);
+	if (!e)
+		e = sign_all(p, r, &j);
 	signer_key_free(j.key);
 	signer_key_free(j.snapshot);
 	registry_close(j.reg);
