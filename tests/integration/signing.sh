@@ -76,6 +76,17 @@ if run import 0 "$BIN/signer-key" --action=import --name=validation --import-fil
    [ "$(grep -v '^role:' "$W/nv.pem" | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum)" = \
      "$(openssl pkey -pubin -in "$W/ks/validation.pub" -outform DER | sha256sum)" ]; then
 	pass import-notary-key; else fail import-notary-key; fi
+# a key made by `docker trust key generate`: same key ID as docker's file name
+if command -v docker >/dev/null &&
+   DOCKER_CONFIG=$W/dkcfg DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE=$IMPORT_PASS timeout 60 docker trust key generate alice --dir "$W" </dev/null >"$LOGS/dkgen" 2>&1; then
+	dkey=$(ls "$W"/dkcfg/trust/private/*.key | head -1)
+	if run import-docker 0 "$BIN/signer-key" --action=import --name=alice --import-file="$dkey" \
+		--import-passphrase="$IMPORT_PASS" "${FILE_VAULT[@]}" --results-dir="$W/r6" &&
+	   [ "$(cat "$W/r6/key-id")" = "$(basename "$dkey" .key)" ]; then
+		pass import-docker-trust-key; else fail import-docker-trust-key; fi
+else
+	fail import-docker-trust-key "docker trust key generate failed: $(tail -1 "$LOGS/dkgen" 2>/dev/null)"
+fi
 if run import-wrong 4 "$BIN/signer-key" --action=import --name=other --import-file="$W/nv-key.pem" \
 	--import-passphrase="wrong-$IMPORT_PASS" "${FILE_VAULT[@]}"; then pass import-wrong-passphrase-exit-4; else fail import-wrong-passphrase-exit-4; fi
 
