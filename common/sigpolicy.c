@@ -38,6 +38,8 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		nanosleep(&ts, NULL);
 		e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
 	}
+	if (!e)
+		e = trust_repo_check_pins(&repo, p->root_key_ids, p->n_root_key_ids);
 	if (e && is_verdict(e)) {
 		char *why = err_describe(e);
 		for (size_t i = 0; i < p->n_signers; i++)

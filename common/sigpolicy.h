@@ -26,6 +26,8 @@ struct sigpolicy {
 	struct notary_options notary; /* dct from a server ... */
 	const char *trust_data_dir;   /* ... or from a directory of role files */
 	const char *trust_state_dir;  /* rollback memory (may be NULL) */
+	const char *const *root_key_ids; /* pinned root key IDs (any one) */
+	size_t n_root_key_ids;
 	struct registry *registry;    /* cosign */
 	const struct sigpolicy_signer *signers;
 	size_t n_signers;

@@ -378,3 +378,16 @@ bool trust_error_inconsistent(const err_t *e)
 			return true;
 	return false;
 }
+
+err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids, size_t n)
+{
+	if (!n)
+		return NULL;
+	json_t *keyids = json_object_get(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), "keyids");
+	for (size_t i = 0; i < n; i++)
+		if (listed(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), ids[i]))
+			return NULL;
+	const char *first = json_string_value(json_array_get(keyids, 0));
+	return err_new(EXIT_POLICY, "root.json of %s is signed by root key %.12s, not a pinned root key", r->gun,
+		       first ? first : "(none)");
+}

@@ -48,6 +48,10 @@ struct trust_repo {
  * left to release. */
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out);
+/* Trust pinning: the root role must list one of these key IDs (the
+ * root-key-id dct-init reports); EXIT_POLICY naming what it lists if not. */
+err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids, size_t n);
+
 /* Fetch and verify a delegated role. *delegation gets its entry in
  * targets.json (borrowed), NULL (and EXIT_POLICY) if it is not delegated.
  * *found is false if the role has no file yet. */

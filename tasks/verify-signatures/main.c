@@ -26,6 +26,7 @@ static const struct param_spec params[] = {
 	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port)" },
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
 	{ "trust-data-dir", PARAM_STRING, NULL, false, false, "verify offline from this directory of role files instead" },
+	{ "root-key-ids", PARAM_LIST, NULL, false, false, "pinned root key IDs (dct-init's root-key-id); any one must sign root" },
 	{ "trust-state-dir", PARAM_STRING, NULL, false, false, "remembers versions and the root seen (rollback, key change)" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (cosign)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
@@ -130,6 +131,7 @@ static err_t *run(const struct params *p, struct results *r)
 			.signers = s.items,
 			.n_signers = s.n,
 		};
+		pol.n_root_key_ids = params_list(p, "root-key-ids", &pol.root_key_ids);
 		e = sigpolicy_check(&pol, &v, &nv, &ok);
 	}
 	if (!e) {

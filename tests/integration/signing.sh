@@ -187,6 +187,9 @@ if run verify-two 0 "${V[@]}" --image="$IMG@$D1" --format=both --signers=build="
 	--signers=validation="$W/ks/validation.pub" --results-dir="$W/r5" && [ "$(cat "$W/r5/verified")" = true ] &&
    [ "$(grep -c '^PASS' "$LOGS/verify-two.out")" = 4 ]; then
 	pass verify-two-signers-both-formats; else fail verify-two-signers-both-formats; fi
+if run verify-pinned 0 "${V[@]}" --image="$IMG@$D1" --signers=build --signers=validation --root-key-ids="$(cat "$W/r3/root-key-id")" &&
+   run verify-pin-wrong 3 "${V[@]}" --image="$IMG@$D1" --signers=build --root-key-ids="$(cat "$W/r3/key-id" 2>/dev/null || echo 0000)" &&
+   has verify-pin-wrong "not a pinned root key"; then pass root-key-pinning; else fail root-key-pinning; fi
 if run verify-other-digest 3 "${V[@]}" --image="$IMG@$D2" --format=both --signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub" &&
    has verify-other-digest "targets/build does not sign $D2" && has verify-other-digest "no cosign signatures for $D2"; then
 	pass signature-on-another-digest-exit-3; else fail signature-on-another-digest-exit-3; fi
