@@ -114,6 +114,13 @@ check token-skopeo-inspect test "$(skopeo_digest "docker://$TR/tok/app:v1" "$TCD
 copy --src="docker://$TR/tok/app:v1" --dest="docker://$TR/tok/mounted:v1" --src-creds="$TC" --dest-creds="$TC" \
 	--ca-file="$TCA" 2>"$work/tokmount.log"
 check token-mount-two-scopes grep -q "mounted blob" "$work/tokmount.log"
+TPASS=${TC#*:}
+printf '{"auths":{"%s":{"identitytoken":"%s"}}}' "$TR" "$TPASS" >"$work/identity.json"
+rm -rf "$work/res"
+copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/identity:v1" --authfile="$work/identity.json" \
+	--ca-file="$TCA" 2>/dev/null
+check token-identitytoken-oauth2 test "$(result IMAGE_DIGEST)" = "$img"
+check token-identitytoken-used-post grep -q '"POST /token' "$work/tok/token.log"
 copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v2" --dest-creds="tester:nope-nope" --ca-file="$TCA" 2>/dev/null
 check token-wrong-creds-exit-4 test $? = 4
 copy --src="docker://$TR/tok/app:v1" --dest="oci:$work/anon:v1" --ca-file="$TCA" 2>/dev/null

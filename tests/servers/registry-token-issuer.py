@@ -7,7 +7,10 @@ The JWT is RS256, signed by `openssl dgst -sha256 -sign KEY`, with the
 signing certificate in its x5c header; docker-registry trusts that
 certificate through its rootcertbundle. The right user gets every action it
 asks for; anonymous requests get a token granting nothing; wrong
-credentials get 401. Every request is appended to the log on stderr.
+credentials get 401. POST /token with an OAuth2 form
+(grant_type=refresh_token, refresh_token=<the password>) is the identity
+token flow (config.json "identitytoken"). Every request is appended to the
+log on stderr.
 """
 import argparse
 import base64
@@ -43,6 +46,16 @@ def make_handler(args, x5c):
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self):
+            url = urlparse(self.path)
+            n = int(self.headers.get("Content-Length", "0") or 0)
+            form = parse_qs(self.rfile.read(n).decode())
+            if url.path != "/token" or form.get("grant_type") != ["refresh_token"]:
+                return self.deny(400, "unsupported grant")
+            if form.get("refresh_token") != [args.password]:
+                return self.deny(401, "invalid refresh token")
+            self.grant(form, args.user)
+
         def do_GET(self):
             url = urlparse(self.path)
             if url.path != "/token":
@@ -60,6 +73,9 @@ def make_handler(args, x5c):
                 user = u
             elif auth:
                 return self.deny(401, "unsupported auth")
+            self.grant(q, user)
+
+        def grant(self, q, user):
             access = []
             for scope in q.get("scope", []):
                 parts = scope.split(":")
