@@ -662,6 +662,12 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 			return instr_error(b, in, e);
 	}
 	struct copy_options co = { .chmod = -1, .add = add };
+	/* nothing runs in this root after this step: sources may be linked */
+	/* (an ONBUILD trigger's instruction is not in our file: no linking) */
+	co.may_link = s->def && in >= b->df->instrs && in < b->df->instrs + b->df->ninstrs;
+	for (const struct df_instr *n = in + 1; co.may_link && n <= &b->df->instrs[s->def->last]; n++)
+		if (n->kw == DF_RUN)
+			co.may_link = false;
 	if (chmod_x && !parse_octal(chmod_x, &co.chmod))
 		return instr_error(b, in, err_new(EXIT_USAGE, "--chmod=%s: expected an octal mode", chmod_x));
 

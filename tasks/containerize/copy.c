@@ -350,6 +350,19 @@ static err_t *copy_entry(struct copier *c, int sdfd, const char *sname, int give
 				}
 			}
 		}
+		if (c->o->may_link && u == st->st_uid && g == st->st_gid && mode == (st->st_mode & 07777)) {
+			int rc;
+			if (given >= 0) {
+				char self[64];
+				snprintf(self, sizeof self, "/proc/self/fd/%d", given);
+				rc = linkat(AT_FDCWD, self, ddfd, dname, AT_SYMLINK_FOLLOW);
+			} else {
+				rc = linkat(sdfd, sname, ddfd, dname, 0);
+			}
+			if (rc == 0)
+				return NULL;
+			/* EXDEV, EPERM (protected_hardlinks), ...: copy instead */
+		}
 		_cleanup_close_ int in = given >= 0 ? dup(given) : openat(sdfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (in < 0)
 			return err_errno(EXIT_FAILED, "cannot open %s in the %s", srel, c->src->what);

@@ -29,6 +29,11 @@ struct copy_options {
 	bool preserve_owner; /* ... keep the source's owner (else 0:0) */
 	int chmod;     /* -1: keep modes */
 	bool add;      /* ADD: unpack local tar archives */
+	/* Hard-link a source file instead of copying it when the copy would
+	 * carry exactly its owner, mode and mtime (and the file system allows).
+	 * Only for a stage root nothing will modify in place afterwards (no
+	 * later RUN): the source is never touched through the link. */
+	bool may_link;
 };
 
 /* Expand sources (patterns relative to the source root) into a sorted,

@@ -148,6 +148,17 @@ else
 	fail "a changed source misses the cache" "$(grep 'cache:' "$tmp/c3.log")"
 fi
 
+# the build context is never modified, even where COPY may hard-link it
+mkdir -p "$tmp/lk" && printf 'original\n' >"$tmp/lk/a.txt" && printf 'original\n' >"$tmp/lk/b.txt"
+printf 'ARG BASE\nFROM $BASE AS one\nCOPY a.txt /a.txt\nRUN echo more >> /a.txt && chmod 600 /a.txt\nFROM $BASE\nCOPY b.txt /b.txt\nCOPY --from=one /a.txt /a2.txt\n' >"$tmp/lk/Dockerfile"
+before=$(stat -c '%a %s %Y' "$tmp/lk/a.txt" "$tmp/lk/b.txt")
+if ours "$tmp/lk-out" "$tmp/lk" >/dev/null 2>"$tmp/lk.log" && [ "$(stat -c '%a %s %Y' "$tmp/lk/a.txt" "$tmp/lk/b.txt")" = "$before" ] &&
+	$COMPARE --extract "$tmp/lk-out:latest" "$tmp/lk-x" && [ "$(cat "$tmp/lk-x/a2.txt")" = "$(printf 'original\nmore')" ]; then
+	pass "the build context is left untouched (COPY then RUN on the copy)"
+else
+	fail "the build context is left untouched" "$(tail -2 "$tmp/lk.log")" "$before / $(stat -c '%a %s %Y' "$tmp/lk/a.txt" "$tmp/lk/b.txt")"
+fi
+
 # ---- bad input -------------------------------------------------------------
 expect_exit() { # name want_rc pattern args...
 	local name=$1 want=$2 pat=$3
