@@ -36,9 +36,10 @@
  * SOURCE_DATE_EPOCH when set, uid/gid kept, uname/gname empty, no atime or
  * ctime, hardlinks detected by inode. The tar stream is hashed (diff_id)
  * and compressed (gzip or zstd) and the compressed stream hashed (digest)
- * in the same pass. Compression is behind an interface built for worker
- * threads (`threads` option; zstd uses its own workers, gzip block-parallel
- * with independent deflate streams). */
+ * in the same pass. Compression is behind common/compress's encoder,
+ * built for worker threads: `threads` > 1 gives zstd its own workers
+ * (output identical for any count); gzip is single-threaded here for now
+ * (a block-parallel gzip can replace the encoder without API change). */
 #ifndef COMMON_LAYER_H
 #define COMMON_LAYER_H
 

@@ -27,7 +27,8 @@
 
 enum oci_layout_mode {
 	OCI_LAYOUT_READ,  /* must exist */
-	OCI_LAYOUT_WRITE, /* created if missing; existing blobs/index kept */
+	OCI_LAYOUT_WRITE, /* directory: created if missing, existing blobs and
+			   * index entries kept; oci-archive: written anew */
 };
 
 struct oci_layout;

@@ -33,8 +33,6 @@ struct registry_options {
 	/* Skip TLS verification, and fall back to plain http when the registry
 	 * does not speak TLS (docker's insecure-registries behaviour). */
 	bool insecure;
-	/* Also default to plain http for localhost/127.0.0.1 registries when
-	 * insecure is set (no TLS attempt first). */
 	struct http_options http; /* timeouts, retries, CA bundle, client cert */
 	/* Upload chunk size for chunked uploads; 0: monolithic PUT for blobs up
 	 * to 64 MiB, 16 MiB chunks (PATCH) above that. */
