@@ -60,6 +60,10 @@ measure ours_s $ours_sign
 measure peer_s sh "$W/peer-sign.sh"
 report "sign both formats + push vs notary add+publish (hyperfine median of 5)" "$ours_st" "$peer_st" "$ours_s_rss" "$peer_s_rss" notary
 
+# the same work as the peer: DCT only
+HYPERFINE_RUNS=5 hyperfine_median ours_dt "${ours_sign%--format=both} --format=dct"
+report "sign DCT only vs notary add+publish (hyperfine median of 5)" "$ours_dt" "$peer_st" "" "" notary
+
 ours_verify="$B/verify-signatures --image=$IMG@$D --signers=build=$W/ks/build.pub --signers=validation=$W/ks/validation.pub --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA"
 $ours_verify >/dev/null 2>&1 || { echo "bench: verify-signatures does not pass on the bench data" >&2; exit 1; }
 peer_verify="$N list $IMG"
