@@ -214,6 +214,17 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 		t->status_known = true;
 		if (t->req->on_body && t->status == 200 && t->delivered > 0)
 			t->skip = t->delivered; /* Range ignored: replay from 0, drop what we have */
+		if (t->req->on_body && t->status == 206) {
+			/* the part must start exactly where we stopped */
+			const char *cr = http_response_header(t->resp, "Content-Range");
+			unsigned long long start = 0;
+			if (!cr || sscanf(cr, "bytes %llu-", &start) != 1 || start != t->delivered) {
+				t->cb_err = err_new(EXIT_FAILED, "%s: resumed at byte %llu but the server sent %s",
+						    t->req->url, (unsigned long long)t->delivered,
+						    cr ? cr : "no Content-Range");
+				return 0;
+			}
+		}
 	}
 	t->received += len;
 	bool to_sink = t->req->on_body && t->status >= 200 && t->status < 300;
