@@ -133,16 +133,21 @@ static err_t *to_writer(const void *data, size_t len, void *ctx)
 	return oci_blob_writer_write(s->w, data, len);
 }
 
-/* an anonymous temp file for a blob in transit */
+/* An anonymous temp file for a blob in transit: $TMPDIR, /tmp, else $HOME
+ * (a FROM scratch image under Tekton has no /tmp and a read-only root, but
+ * a writable /tekton/home as HOME). */
 static err_t *temp_fd(int *fd)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return err_errno(EXIT_FAILED, "cannot create a temporary file in %s", dir);
-	return NULL;
+	const char *dirs[] = { getenv("TMPDIR"), "/tmp", getenv("HOME") };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		*fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (*fd >= 0)
+			return NULL;
+	}
+	return err_errno(EXIT_FAILED, "cannot create a temporary file for a blob in transit (set TMPDIR to a "
+				      "writable directory)");
 }
 
 err_t *endpoint_copy_blob(struct endpoint *src, struct endpoint *dst, const struct descriptor *d)
