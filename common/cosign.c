@@ -36,14 +36,17 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out)
 /* The current .sig manifest, parsed; *exists false if there is none. */
 static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists)
 {
-	bool there = false;
 	*doc = NULL;
-	TRY(registry_head_manifest(r, tag, &there, NULL, NULL));
-	*exists = there;
-	if (!there)
-		return NULL;
+	*exists = false;
 	struct registry_manifest m = { 0 };
 	err_t *e = registry_get_manifest(r, tag, &m);
+	/* one GET, no HEAD first: a 404 is "no signatures yet" */
+	if (e && e->code == EXIT_FAILED && !e->cause && strstr(e->msg, "not found")) {
+		err_free(e);
+		registry_manifest_release(&m);
+		return NULL;
+	}
+	*exists = !e;
 	if (!e)
 		e = json_parse(m.body.buf ? m.body.buf : "", m.body.len, tag, doc);
 	registry_manifest_release(&m);
