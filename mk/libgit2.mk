@@ -7,18 +7,21 @@
 # Debian repacks the tarball (+ds) without the bundled llhttp, pcre, zlib and
 # ntlmclient, so those come from bookworm's static libraries instead:
 # http-parser 2.9, zlib, OpenSSL 3 and libssh2 (SSH without an ssh binary,
-# which a FROM scratch image does not have).
+# which a FROM scratch image does not have). One patch of ours:
+# mk/libgit2-http-proxy.patch (http:// remotes behind an http proxy).
 
 LIBGIT2_APT := $(abspath $(DEPS_SRC))/apt-trixie
 LIBGIT2_APT_OPTS := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(LIBGIT2_APT)/sources.list.d \
 	-o Dir::State::Lists=$(LIBGIT2_APT)/lists -o Dir::Cache=$(LIBGIT2_APT)/cache -o Debug::NoLocking=1
 
-$(DEPS)/lib/libgit2.a:
+$(DEPS)/lib/libgit2.a: mk/libgit2-http-proxy.patch
 	mkdir -p $(LIBGIT2_APT)/sources.list.d $(LIBGIT2_APT)/lists/partial $(LIBGIT2_APT)/cache/archives/partial
 	printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: trixie' 'Components: main' \
 	  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' > $(LIBGIT2_APT)/sources.list.d/trixie-src.sources
 	cd $(DEPS_SRC) && { ls -d libgit2-1.9*/ >/dev/null 2>&1 || { \
 	  apt-get $(LIBGIT2_APT_OPTS) -qq update && apt-get $(LIBGIT2_APT_OPTS) -qq source libgit2/trixie >/dev/null; }; }
+	cd $(DEPS_SRC)/libgit2-1.9*/ && { [ -f .pipeline-patched ] || \
+	  { patch -s -p1 < $(abspath mk/libgit2-http-proxy.patch) && touch .pipeline-patched; }; }
 	rm -rf $(DEPS_SRC)/libgit2-build && mkdir -p $(DEPS_SRC)/libgit2-build
 	cd $(DEPS_SRC)/libgit2-build && cmake -S $$(ls -d ../libgit2-1.9*/ | head -1) -B . -Wno-dev \
 	  -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="$(DEPS_CFLAGS)" \

@@ -1,6 +1,5 @@
 #include "clone.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -189,10 +189,6 @@ void net_set_proxy(const struct net *net, git_proxy_options *po)
 		proxy = env2("https_proxy", "HTTPS_PROXY");
 	else if (!strcmp(scheme, "http"))
 		proxy = env2("http_proxy", "HTTP_PROXY");
-	if (proxy && !no_proxy_for(net->url->host) && !strcmp(scheme, "http"))
-		/* libgit2 1.9 writes the proxy's request line for http:// but
-		 * still connects to the server itself; https:// (CONNECT) works */
-		log_warn("http_proxy is set, but http:// remotes are reached directly; use https://");
 	if (proxy && !no_proxy_for(net->url->host)) {
 		po->type = GIT_PROXY_SPECIFIED;
 		po->url = proxy;

@@ -416,9 +416,9 @@ run_ours "$c" --url="$S/main.git" --ssh-key="$tmp/stranger" --known-hosts="$GIT_
 if [ $rc -eq 4 ]; then pass ssh-refused-key-exit-4; else fail ssh-refused-key-exit-4 "exit $rc $(tail -1 "$c/err")"; fi
 
 # ---- proxies from the environment -------------------------------------------
-# An HTTPS proxy (CONNECT) that notes each tunnel it opens. (Plain http://
-# remotes are not proxied: libgit2 1.9 sends the proxy-form request line but
-# connects to the server itself; see the warning in fetch.c.)
+# A proxy that notes each request line: CONNECT tunnels for https://, and
+# absolute-form requests for http:// relayed to the server (lighttpd takes
+# the absolute form). http:// through a proxy needs mk/libgit2-http-proxy.patch.
 proxy_port=$(git_free_port)
 python3 - "$proxy_port" "$tmp/proxy.log" <<'PY' &
 import socket, sys, threading
@@ -448,12 +448,17 @@ def serve(c):
     with open(log, "a") as f:
         f.write(line + "\n")
     method, target = line.split(" ")[:2]
-    if method != "CONNECT":
-        c.sendall(b"HTTP/1.1 405 Only CONNECT\r\nContent-Length: 0\r\n\r\n")
+    if method == "CONNECT":
+        host, port = target.rsplit(":", 1)
+        u = socket.create_connection((host, int(port)))
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    elif target.startswith("http://"):
+        host, port = target[7:].split("/", 1)[0].rsplit(":", 1)
+        u = socket.create_connection((host, int(port)))
+        u.sendall(head)
+    else:
+        c.sendall(b"HTTP/1.1 400 Not a proxy request\r\nContent-Length: 0\r\n\r\n")
         return c.close()
-    host, port = target.rsplit(":", 1)
-    u = socket.create_connection((host, int(port)))
-    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
     threading.Thread(target=pipe, args=(c, u), daemon=True).start()
     pipe(u, c)
 while True:
@@ -483,6 +488,17 @@ mkdir -p "$c"
 run_ours "$c" --url="$HS/main.git" "${AUTHS[@]}" --https-proxy="http://127.0.0.1:$proxy_port" --directory=ours
 if [ $rc -eq 0 ] && grep -q "CONNECT $https_hostport " "$tmp/proxy.log"; then pass https-proxy-param
 else fail https-proxy-param "exit $rc $(tail -1 "$c/err")"; fi
+: >"$tmp/proxy.log"
+c=$tmp/case-http-proxy
+mkdir -p "$c"
+(export http_proxy=http://127.0.0.1:$proxy_port && run_ours "$c" --url="$H/main.git" --branch=feature --directory=ours && echo $rc >"$c/rc")
+# (the proxy notes only the first request of each kept-alive connection)
+if [ "$(cat "$c/rc" 2>/dev/null)" = 0 ] && grep -q "GET $H/main.git/info/refs" "$tmp/proxy.log" &&
+	[ -f "$c/ours/feature.txt" ]; then
+	pass http-proxy-from-environment
+else
+	fail http-proxy-from-environment "exit $(cat "$c/rc" 2>/dev/null) $(tail -1 "$c/err"); proxy saw: $(head -3 "$tmp/proxy.log" 2>/dev/null)"
+fi
 kill "$proxy_pid" 2>/dev/null
 wait "$proxy_pid" 2>/dev/null
 
