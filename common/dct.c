@@ -389,7 +389,9 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 		bool there = false;
 		struct tuf_meta old;
 		err_t *fe = repo->fetch(repo->ctx, role, &raw, &there);
-		if (!fe && there && !tuf_meta_parse(role, raw.buf, raw.len, &old)) {
+		if (!fe && there)
+			fe = tuf_meta_parse(role, raw.buf, raw.len, &old);
+		if (!fe && there) {
 			stale_version = old.version;
 			tuf_meta_release(&old);
 		}
