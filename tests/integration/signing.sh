@@ -272,6 +272,15 @@ if run ls-init 0 "$BIN/dct-init" --image="$G3" "${NOTARY[@]}" "${FILE_VAULT[@]}"
 	"${FILE_VAULT[@]}" "${NOTARY[@]}" && has ls-no-key "snapshot key"; then
 	pass local-snapshot-signed-in-vault; else fail local-snapshot-signed-in-vault; fi
 
+# ---- every key in the token: root (certificate signed by C_Sign), targets, signer
+G4=$REGISTRY/all-in-token
+if run tok-init 0 "$BIN/dct-init" --image="$G4" "${NOTARY[@]}" "${P11_VAULT[@]}" --root-key=g4-root --targets-key=g4-targets \
+	--signers=release --results-dir="$W/r7" &&
+   run tok-sign 0 "$BIN/build-sign" --image="$G4:v1@$D1" --format=dct --manifest-size=100 --signer=release "${P11_VAULT[@]}" "${NOTARY[@]}" &&
+   run tok-verify 0 "${V[@]}" --image="$G4@$D1" --signers=release="$W/release.pub" --root-key-ids="$(cat "$W/r7/root-key-id")" &&
+   N list "$G4" >"$LOGS/tok-list" 2>&1 && grep -q "^v1 .*${D1#sha256:}" "$LOGS/tok-list"; then
+	pass all-keys-in-pkcs11-token; else fail all-keys-in-pkcs11-token; fi
+
 # ---- concurrent signers lose nothing -------------------------------------
 "$BIN/build-sign" --image="$IMG:v3@$D3" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --retries=8 >"$LOGS/c1.out" 2>"$LOGS/c1.err" &
 p1=$!
