@@ -119,7 +119,17 @@ err_t *regauth_creds_lookup(const char *authfile, const char *host, struct regau
 		return NULL;
 	}
 	json_t *doc = NULL;
-	TRY(json_parse_file(path, AUTHFILE_MAX, &doc));
+	err_t *pe = json_parse_file(path, AUTHFILE_MAX, &doc);
+	if (pe) {
+		/* the parser's message quotes the text near the error: credentials */
+		err_free(pe);
+		return err_new(EXIT_USAGE, "auth file %s is not valid JSON (its content is not shown: it holds credentials)",
+			       path);
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return err_new(EXIT_USAGE, "auth file %s is not a JSON object", path);
+	}
 	_cleanup_free_ char *want = normalise_host(host);
 	err_t *e = NULL;
 	json_t *auths = json_object_get(doc, "auths");
