@@ -110,7 +110,7 @@ err_t *target_prepare(struct target *t, const char *path, bool delete_existing)
 		_cleanup_free_ char *copy2 = xstrdup(t->path);
 		const char *parent = dirname(copy);
 		TRY(fs_mkdir_p(parent, 0755));
-		t->staging = xasprintf("%s/." STAGING_PREFIX "%s-XXXXXX", parent, basename(copy2));
+		t->staging = xasprintf("%s/" STAGING_PREFIX "%s-XXXXXX", parent, basename(copy2));
 	} else {
 		return err_errno(EXIT_USAGE, "cannot use target %s", t->path);
 	}

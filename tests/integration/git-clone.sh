@@ -15,7 +15,7 @@ reset_pid=
 cleanup() {
 	git_servers_stop
 	[ -n "$reset_pid" ] && kill "$reset_pid" 2>/dev/null
-	rm -rf "$tmp"
+	if [ -n "${GIT_CLONE_TEST_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 failed=0
@@ -133,6 +133,14 @@ make_hostile() {
 	tree=$(raw_tree "$r" "120000 link $target_blob" "40000 link $t2")
 	c=$(git -C "$r" commit-tree "$tree" -m symlink)
 	git -C "$r" update-ref refs/heads/main "$c"
+	# 2b. the same with the directory entry first
+	r=$root/hostile-symlink2.git && git init -q --bare "$r"
+	target_blob=$(printf '%s' "$tmp/outside" | git -C "$r" hash-object -w --stdin)
+	file_blob=$(printf 'escaped\n' | git -C "$r" hash-object -w --stdin)
+	t2=$(raw_tree "$r" "100644 file $file_blob")
+	tree=$(raw_tree "$r" "40000 link $t2" "120000 link $target_blob")
+	c=$(git -C "$r" commit-tree "$tree" -m symlink2)
+	git -C "$r" update-ref refs/heads/main "$c"
 	# 3. a symlink to outside, then a later path through it is not possible in
 	#    one tree; a plain symlink pointing outside must stay a symlink
 	r=$root/hostile-link.git && git init -q --bare "$r"
@@ -148,6 +156,13 @@ make_hostile() {
 		git -C "$r" hash-object -w --stdin)
 	tree=$(raw_tree "$r" "100644 .gitmodules $blob" "160000 evil $sub_commit")
 	c=$(git -C "$r" commit-tree "$tree" -m submodule)
+	git -C "$r" update-ref refs/heads/main "$c"
+	# 5. a submodule whose path climbs out (no gitlink can be there: skipped)
+	r=$root/hostile-subpath.git && git init -q --bare "$r"
+	blob=$(printf '[submodule "escape"]\n\tpath = ../escape\n\turl = ../sub.git\n' | git -C "$r" hash-object -w --stdin)
+	file_blob=$(printf 'fine\n' | git -C "$r" hash-object -w --stdin)
+	tree=$(raw_tree "$r" "100644 .gitmodules $blob" "100644 readme $file_blob")
+	c=$(git -C "$r" commit-tree "$tree" -m subpath)
 	git -C "$r" update-ref refs/heads/main "$c"
 }
 
@@ -582,7 +597,7 @@ run_ours "$c" --url="$D/main.git" --workspace="$c" --directory=../escape
 if [ $rc -eq 2 ] && [ ! -e "$tmp/escape" ]; then pass directory-outside-workspace-exit-2; else fail directory-outside-workspace-exit-2 "exit $rc"; fi
 
 # ---- hostile repositories --------------------------------------------------
-for h in dotgit symlink link submodule; do
+for h in dotgit symlink symlink2 link submodule subpath; do
 	c=$tmp/case-hostile-$h
 	mkdir -p "$c/box"
 	run_ours "$c" --url="$D/hostile-$h.git" --workspace="$c/box" --directory=ours
@@ -590,7 +605,7 @@ for h in dotgit symlink link submodule; do
 	dotgit) # must refuse, and no hook was planted anywhere
 		if [ $rc -ne 0 ] && contained "hostile-$h" "$c/box" && ! find "$tmp" -name pwned | grep -q .; then pass "hostile-$h-refused"
 		elif [ $rc -ne 0 ]; then :; else fail "hostile-$h-refused" "exit $rc"; fi ;;
-	symlink) # either refused, or the symlink is there and nothing went through it
+	symlink | symlink2) # either refused, or the symlink is there and nothing went through it
 		if { [ $rc -ne 0 ] && contained "hostile-$h" "$c/box"; } ||
 			{ [ $rc -eq 0 ] && contained "hostile-$h" "$c/box" ours; }; then pass "hostile-$h-contained"
 		else fail "hostile-$h-contained" "exit $rc"; fi ;;
@@ -601,6 +616,10 @@ for h in dotgit symlink link submodule; do
 		if contained "hostile-$h" "$c/box" $([ $rc -eq 0 ] && echo ours) && [ ! -e "$tmp/escape" ] &&
 			[ ! -e "$c/box/escape" ]; then pass "hostile-$h-contained"
 		else fail "hostile-$h-contained" "exit $rc $(tail -1 "$c/err")"; fi ;;
+	subpath) # the tree is checked out, the climbing submodule is not
+		if [ $rc -eq 0 ] && [ -f "$c/box/ours/readme" ] && contained "hostile-$h" "$c/box" ours &&
+			[ ! -e "$c/escape" ] && [ ! -e "$c/box/escape" ]; then pass "hostile-$h-skipped"
+		else fail "hostile-$h-skipped" "exit $rc $(tail -1 "$c/err")"; fi ;;
 	esac
 done
 
