@@ -11,6 +11,8 @@
 #               minutes the first time; kept afterwards.
 #
 # Usage: tests/servers/containerize-bases.sh busybox|node|all
+#        tests/servers/containerize-bases.sh push busybox|node DEST [skopeo copy options]
+#          (copies the base to a registry, e.g. DEST=docker://127.0.0.1:5000/base/node:bookworm)
 # Prints the layout directory of each base built. Images are made with tar
 # and sha256sum only (not with containerize), so they can test it.
 set -euo pipefail
@@ -100,8 +102,19 @@ node_base() {
 }
 
 case ${1:-all} in
+push)
+	which=${2:?busybox|node}
+	dest=${3:?destination, e.g. docker://registry:5000/base/node:bookworm}
+	shift 3
+	case $which in
+	busybox) src=$(busybox_base) tag=latest ;;
+	node) src=$(node_base) tag=bookworm ;;
+	*) echo "usage: $0 push busybox|node DEST" >&2; exit 2 ;;
+	esac
+	skopeo copy "$@" "oci:$src:$tag" "$dest" >&2
+	;;
 busybox) busybox_base ;;
 node) node_base ;;
 all) busybox_base; node_base ;;
-*) echo "usage: $0 busybox|node|all" >&2; exit 2 ;;
+*) echo "usage: $0 busybox|node|all | push busybox|node DEST" >&2; exit 2 ;;
 esac
