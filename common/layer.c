@@ -823,13 +823,13 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void add_xattrs(struct archive_entry *ent, const char *src)
+static void add_xattrs(struct archive_entry *ent, int fd)
 {
-	ssize_t n = llistxattr(src, NULL, 0);
+	ssize_t n = flistxattr(fd, NULL, 0);
 	if (n <= 0)
 		return;
 	char *names = xmalloc((size_t)n + 1);
-	n = llistxattr(src, names, (size_t)n);
+	n = flistxattr(fd, names, (size_t)n);
 	if (n <= 0) {
 		free(names);
 		return;
@@ -846,11 +846,11 @@ static void add_xattrs(struct archive_entry *ent, const char *src)
 	for (size_t i = 0; i < k; i++) {
 		if (!strncmp(list[i], "system.", 7) || !strcmp(list[i], "security.selinux"))
 			continue;
-		ssize_t vs = lgetxattr(src, list[i], NULL, 0);
+		ssize_t vs = fgetxattr(fd, list[i], NULL, 0);
 		if (vs < 0 || vs > 65536)
 			continue;
 		char *v = xmalloc((size_t)vs + 1);
-		vs = lgetxattr(src, list[i], v, (size_t)vs);
+		vs = fgetxattr(fd, list[i], v, (size_t)vs);
 		if (vs >= 0)
 			archive_entry_xattr_add_entry(ent, list[i], v, (size_t)vs);
 		free(v);
@@ -859,16 +859,25 @@ static void add_xattrs(struct archive_entry *ent, const char *src)
 	free(names);
 }
 
-err_t *layer_writer_add_path(struct layer_writer *w, const char *path, const char *src)
+/* The entry for `base` in directory `at` (AT_FDCWD: base is a path),
+ * never following a symlink at base; `what` names it in errors. */
+static err_t *add_at(struct layer_writer *w, const char *name, int at, const char *base, const char *what)
 {
-	_cleanup_free_ char *name = NULL;
-	TRY(clean_layer_name(path, &name));
 	struct stat st;
-	if (lstat(src, &st) != 0)
-		return err_errno(EXIT_FAILED, "cannot stat %s", src);
+	if (fstatat(at, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return err_errno(EXIT_FAILED, "cannot stat %s", what);
 	if (S_ISSOCK(st.st_mode)) {
-		log_debug("layer: socket %s not added", src);
+		log_debug("layer: socket %s not added", what);
 		return NULL;
+	}
+	_cleanup_close_ int fd = -1;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		fd = openat(at, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		struct stat fst;
+		if (fd < 0)
+			return err_errno(EXIT_FAILED, "cannot open %s", what);
+		if (fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev)
+			return err_new(EXIT_FAILED, "%s changed while being added to the layer", what);
 	}
 	struct archive_entry *ent = archive_entry_new();
 	archive_entry_set_pathname(ent, name);
@@ -876,33 +885,29 @@ err_t *layer_writer_add_path(struct layer_writer *w, const char *path, const cha
 	archive_entry_set_uid(ent, st.st_uid);
 	archive_entry_set_gid(ent, st.st_gid);
 	archive_entry_set_mtime(ent, clamp_time(w, st.st_mtime), 0);
-	if (!w->no_xattrs)
-		add_xattrs(ent, src);
-	_cleanup_close_ int fd = -1;
+	if (!w->no_xattrs && fd >= 0)
+		add_xattrs(ent, fd);
 	if (S_ISREG(st.st_mode)) {
 		if (st.st_nlink > 1) {
 			for (size_t i = 0; i < w->n_links; i++) {
 				if (w->links[i].dev == st.st_dev && w->links[i].ino == st.st_ino) {
 					archive_entry_set_hardlink(ent, w->links[i].path);
 					archive_entry_set_size(ent, 0);
-					return emit_entry(w, ent, -1, src);
+					return emit_entry(w, ent, -1, what);
 				}
 			}
 			w->links = xrealloc(w->links, (w->n_links + 1) * sizeof *w->links);
 			w->links[w->n_links++] = (struct link_seen){ st.st_dev, st.st_ino, xstrdup(name) };
 		}
-		fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			archive_entry_free(ent);
-			return err_errno(EXIT_FAILED, "cannot open %s", src);
-		}
 		archive_entry_set_size(ent, st.st_size);
-	} else if (S_ISLNK(st.st_mode)) {
+		return emit_entry(w, ent, fd, what);
+	}
+	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlink(src, target, sizeof target - 1);
+		ssize_t n = readlinkat(at, base, target, sizeof target - 1);
 		if (n < 0) {
 			archive_entry_free(ent);
-			return err_errno(EXIT_FAILED, "cannot read link %s", src);
+			return err_errno(EXIT_FAILED, "cannot read link %s", what);
 		}
 		target[n] = '\0';
 		archive_entry_set_symlink(ent, target);
@@ -910,7 +915,14 @@ err_t *layer_writer_add_path(struct layer_writer *w, const char *path, const cha
 		archive_entry_set_rdevmajor(ent, major(st.st_rdev));
 		archive_entry_set_rdevminor(ent, minor(st.st_rdev));
 	}
-	return emit_entry(w, ent, fd, src);
+	return emit_entry(w, ent, -1, what);
+}
+
+err_t *layer_writer_add_path(struct layer_writer *w, const char *path, const char *src)
+{
+	_cleanup_free_ char *name = NULL;
+	TRY(clean_layer_name(path, &name));
+	return add_at(w, name, AT_FDCWD, src, src);
 }
 
 err_t *layer_writer_add_fd(struct layer_writer *w, const char *path, const struct layer_entry_meta *meta, int fd,
@@ -1013,6 +1025,39 @@ void layer_writer_abort(struct layer_writer *w)
 	writer_release(w);
 }
 
+/* Add root/path, its parents resolved with O_NOFOLLOW: a change list can
+ * never make the layer read through a symlink (an absolute one would
+ * point into the host). */
+static err_t *add_change(struct layer_writer *w, int rootfd, const char *path)
+{
+	_cleanup_free_ char *name = NULL;
+	TRY(clean_layer_name(path, &name));
+	int cur = dup(rootfd);
+	if (cur < 0)
+		return err_errno(EXIT_FAILED, "dup");
+	const char *p = name;
+	err_t *e = NULL;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		_cleanup_free_ char *comp = xstrndup(p, (size_t)(slash - p));
+		int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			e = err_errno(EXIT_FAILED, "layer change %s: cannot open %.*s without following links", name,
+				      (int)(slash - name), name);
+			break;
+		}
+		close(cur);
+		cur = next;
+		p = slash + 1;
+	}
+	if (!e)
+		e = add_at(w, name, cur, p, name);
+	close(cur);
+	return e;
+}
+
 /* sort key: '/' sorts below every other byte, so a directory's entries
  * follow it directly, and an opaque marker comes first among them */
 struct sorted_change {
@@ -1045,6 +1090,9 @@ err_t *layer_write_changes(const char *root, const struct layer_change *changes,
 	if (!e)
 		qsort(s, n, sizeof *s, cmp_change);
 	struct layer_writer *w = NULL;
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!e && rootfd < 0)
+		e = err_errno(EXIT_FAILED, "cannot open %s", root);
 	if (!e)
 		e = layer_writer_new(out_fd, opts, &w);
 	for (size_t i = 0; i < n && !e; i++) {
@@ -1054,8 +1102,7 @@ err_t *layer_write_changes(const char *root, const struct layer_change *changes,
 		} else if (c->kind == LAYER_CHANGE_OPAQUE) {
 			e = layer_writer_add_opaque(w, c->path);
 		} else {
-			_cleanup_free_ char *src = xasprintf("%s/%s", root, c->path);
-			e = layer_writer_add_path(w, c->path, src);
+			e = add_change(w, rootfd, c->path);
 		}
 	}
 	if (w) {
@@ -1064,6 +1111,8 @@ err_t *layer_write_changes(const char *root, const struct layer_change *changes,
 		else
 			e = layer_writer_finish(w, result);
 	}
+	if (rootfd >= 0)
+		close(rootfd);
 	for (size_t i = 0; i < n; i++)
 		free(s[i].key);
 	free(s);

@@ -126,7 +126,9 @@ struct layer_change {
 };
 
 /* The whole job: write the changes (sorted here; directories are not
- * recursed: list every path) taken from root into out_fd. */
+ * recursed: list every path) taken from root into out_fd. Parents of each
+ * path are opened without following symlinks: a path through a link is an
+ * error, so a rootfs link to "/" cannot pull host files into a layer. */
 err_t *layer_write_changes(const char *root, const struct layer_change *changes, size_t n,
 			   const struct layer_write_options *opts, int out_fd,
 			   struct layer_write_result *result);
@@ -137,7 +139,8 @@ err_t *layer_write_changes(const char *root, const struct layer_change *changes,
 struct layer_writer;
 err_t *layer_writer_new(int out_fd, const struct layer_write_options *opts, struct layer_writer **out);
 /* Add the file at src (lstat'ed: regular, dir, symlink, fifo; hardlinks to
- * an earlier entry by inode) under the name path. */
+ * an earlier entry by inode) under the name path. src is the caller's: it
+ * is not checked for symlinked parents (layer_write_changes does that). */
 err_t *layer_writer_add_path(struct layer_writer *w, const char *path, const char *src);
 /* Add a regular file from an open fd with explicit metadata. */
 struct layer_entry_meta {

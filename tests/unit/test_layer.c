@@ -404,6 +404,35 @@ static void test_xattrs(void)
 	free(dst);
 }
 
+/* A change under a symlinked parent is refused: the writer never reads
+ * through a link (lnk -> /etc would put host files into the layer). */
+static void test_write_no_symlink_parents(void)
+{
+	const char *d = dir();
+	char *src = xasprintf("%s/nolink-src", d), *lnk = xasprintf("%s/nolink-src/lnk", d);
+	mkdir(src, 0755);
+	CHECK(symlink("/etc", lnk) == 0);
+	struct layer_change ch[] = { { LAYER_CHANGE_ADD, "lnk/hostname" } };
+	char *out = xasprintf("%s/nolink.tar", d);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	struct layer_write_options o = { .compression = LAYER_PLAIN, .source_date_epoch = 0 };
+	struct layer_write_result r;
+	err_t *e = layer_write_changes(src, ch, 1, &o, fd, &r);
+	CHECK(e && e->code == EXIT_FAILED);
+	err_free(e);
+	close(fd);
+	/* the link itself is fine */
+	struct layer_change ok[] = { { LAYER_CHANGE_ADD, "lnk" } };
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	e = layer_write_changes(src, ok, 1, &o, fd, &r);
+	CHECK(!e);
+	err_free(e);
+	close(fd);
+	free(out);
+	free(lnk);
+	free(src);
+}
+
 static void test_corrupt_gzip(void)
 {
 	const char *d = dir();
@@ -516,5 +545,5 @@ TEST_MAIN("layer", TEST(test_dotdot), TEST(test_absolute_lands_inside), TEST(tes
 	  TEST(test_symlink_abs), TEST(test_symlink_resolves_inside), TEST(test_symlink_chain),
 	  TEST(test_symlink_overwrite), TEST(test_hardlink_outside), TEST(test_hardlink_via_symlink),
 	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_symlink_then_file_parent),
-	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar), TEST(test_xattrs),
+	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar), TEST(test_xattrs), TEST(test_write_no_symlink_parents),
 	  TEST(test_corrupt_gzip), TEST(test_unprivileged), TEST(test_zz_cleanup))
