@@ -345,6 +345,16 @@ push_tests() { # mode
 			fail "buildah builds FROM our pushed image" "$(tail -3 "$rd/bud.log")"
 		fi
 		buildah --root "$bst/root" --runroot "$bst/run" --storage-driver vfs rm -a >/dev/null 2>&1
+		# FROM an image in the registry (pulled with the same credentials)
+		mkdir -p "$tmp/fromreg2"
+		printf 'FROM %s:stable\nRUN /usr/local/bin/tool >/dev/null 2>&1; test -f /opt/bin/tool && echo ours > /used\n' "$img" >"$tmp/fromreg2/Dockerfile"
+		if "$BIN" --context="$tmp/fromreg2" --push=false --oci-layout="$tmp/fromreg2-out" --tag=latest --ca-file="$REGISTRY_CA" \
+			--registry-creds="$REGISTRY_USER:$REGISTRY_PASS" >/dev/null 2>"$rd/fromreg2.err" &&
+			$COMPARE --list "$tmp/fromreg2-out:latest" | grep -q '^used file'; then
+			pass "we build FROM an image in the registry"
+		else
+			fail "we build FROM an image in the registry" "$(tail -3 "$rd/fromreg2.err")"
+		fi
 		# a registry repository as the layer cache, shared by two fresh builds
 		local cargs=(--context="$CORPUS/05-copy-dir" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA"
 			--registry-creds="$REGISTRY_USER:$REGISTRY_PASS" --cache-repo="$REGISTRY/team/cache" --source-date-epoch=0)
