@@ -159,7 +159,12 @@ static err_t *materialize(struct builder *b, struct stage *s)
 		const struct layer_ref *l = &s->layers[s->applied];
 		int fd = -1;
 		TRY(oci_layout_open_blob(b->o->store, l->digest, &fd, NULL));
-		struct layer_apply_options ao = { .devices = LAYER_DEVICES_AUTO, .expected_diff_id = l->diff_id };
+		/* chroot isolation cannot mount the root nodev: an image's device
+		 * nodes would reach the host's devices, so none are made */
+		struct layer_apply_options ao = {
+			.devices = b->o->isolation == ISOLATION_CHROOT ? LAYER_DEVICES_SKIP : LAYER_DEVICES_AUTO,
+			.expected_diff_id = l->diff_id,
+		};
 		err_t *e = layer_apply(s->rootfs, fd, &ao, NULL);
 		close(fd);
 		if (e)

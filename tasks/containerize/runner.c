@@ -252,6 +252,9 @@ static void setup_namespace_root(struct child_ctx *c)
 		child_fail(c->errfd, "make / private");
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		child_fail(c->errfd, "bind the build root");
+	/* device nodes an image brought are inert: only the /dev we build works */
+	if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL) < 0)
+		child_fail(c->errfd, "remount the build root nodev");
 	if (snprintf(p, sizeof p, "%s/proc", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
 	if (c->use_proc && mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)

@@ -244,6 +244,37 @@ fi
 [ $hrc -ne 0 ] && grep -qiE 'outside|\.\.|escape|refus' "$tmp/h.err" && pass "hostile base layer is refused with a message" ||
 	fail "hostile base layer is refused" "exit $hrc: $(tail -2 "$tmp/h.err")"
 
+# a base image's device node is inert in RUN (the root is mounted nodev)
+python3 - "$BASES_DIR" "$tmp/devbase" <<'PYEOF'
+import hashlib, io, json, os, shutil, sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+idx = json.load(open(dst + "/index.json"))
+blob = lambda d: dst + "/blobs/sha256/" + d.split(":")[1]
+man = json.load(open(blob(idx["manifests"][0]["digest"])))
+cfg = json.load(open(blob(man["config"]["digest"])))
+buf = io.BytesIO()
+t = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+ti = tarfile.TarInfo("hostnull"); ti.type = tarfile.CHRTYPE; ti.devmajor, ti.devminor = 1, 3; ti.mode = 0o666
+t.addfile(ti); t.close()
+def put(b):
+    h = hashlib.sha256(b).hexdigest(); open(dst + "/blobs/sha256/" + h, "wb").write(b); return "sha256:" + h, len(b)
+d, n = put(buf.getvalue())
+man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": n})
+cfg["rootfs"]["diff_ids"].append(d)
+cd, cn = put(json.dumps(cfg).encode()); man["config"]["digest"], man["config"]["size"] = cd, cn
+md, mn = put(json.dumps(man).encode())
+idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = md, mn
+json.dump(idx, open(dst + "/index.json", "w"))
+PYEOF
+mkdir -p "$tmp/devctx" && printf 'FROM oci:%s:latest\nRUN if echo x > /hostnull 2>/dev/null; then echo open > /result; else echo blocked > /result; fi\n' "$tmp/devbase" >"$tmp/devctx/Dockerfile"
+if "$BIN" --context="$tmp/devctx" --push=false --oci-layout="$tmp/devout" --tag=latest >/dev/null 2>"$tmp/dev.log" &&
+	$COMPARE --extract "$tmp/devout:latest" "$tmp/devx" && [ "$(cat "$tmp/devx/result")" = blocked ]; then
+	pass "a base image's device node cannot be opened in RUN"
+else
+	fail "a base image's device node cannot be opened in RUN" "$(cat "$tmp/devx/result" 2>/dev/null) $(tail -2 "$tmp/dev.log")"
+fi
+
 # ---- isolation modes ---------------------------------------------------------
 mkdir -p "$tmp/iso" && printf 'ARG BASE\nFROM $BASE\nRUN id -u > /uid && ls /proc/1 >/dev/null && echo ok > /proc-ok && test -c /dev/null && echo devok > /dev-ok\n' >"$tmp/iso/Dockerfile"
 if ours "$tmp/iso-ns" "$tmp/iso" >/dev/null 2>"$tmp/iso-ns.log" && $COMPARE --list "$tmp/iso-ns:latest" | grep -q '^proc-ok file'; then
