@@ -79,6 +79,10 @@ static enum verdict classify(int rc, const struct net *net, const char *what, er
 		*out = err_new(EXIT_USAGE, "%s %s: no repository there: %s", what, where, msg);
 		return FATAL;
 	}
+	if (strstr(msg, "known_hosts") || strstr(msg, "home directory")) {
+		*out = err_new(EXIT_FAILED, "%s %s: %s", what, where, msg); /* local setup: retrying cannot help */
+		return FATAL;
+	}
 	bool net_class = ge && (ge->klass == GIT_ERROR_NET || ge->klass == GIT_ERROR_SSL || ge->klass == GIT_ERROR_SSH ||
 				ge->klass == GIT_ERROR_HTTP || ge->klass == GIT_ERROR_OS);
 	bool net_words = strstr(msg, "status code: 5") || strstr(msg, "early EOF") || strstr(msg, "connection") ||

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <git2.h>
@@ -122,6 +123,13 @@ static err_t *setup_libgit2(const struct params *p)
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+	/* libgit2 wants a home (for ~/.ssh/known_hosts key preferences) and
+	 * fails SSH without one; a FROM scratch image has neither HOME nor a
+	 * passwd entry */
+	const char *home = getenv("HOME");
+	struct stat st;
+	if (!home || !*home || stat(home, &st) != 0 || !S_ISDIR(st.st_mode))
+		git_libgit2_opts(GIT_OPT_SET_HOMEDIR, "/");
 	const char *ca = str_or_null(p, "ca-file");
 	const char *bundle = "/etc/ssl/certs/ca-certificates.crt";
 	if (!ca && !getenv("SSL_CERT_FILE") && !getenv("SSL_CERT_DIR") && access(bundle, R_OK) == 0)

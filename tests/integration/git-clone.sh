@@ -596,6 +596,32 @@ c=$tmp/case-escape-directory
 run_ours "$c" --url="$D/main.git" --workspace="$c" --directory=../escape
 if [ $rc -eq 2 ] && [ ! -e "$tmp/escape" ]; then pass directory-outside-workspace-exit-2; else fail directory-outside-workspace-exit-2 "exit $rc"; fi
 
+# ---- the static binary alone, as in its FROM scratch image -------------------
+STATIC=${PIPELINE_STATIC_BIN:-$here/../../bin}/git-clone
+c=$tmp/case-scratch
+mkdir -p "$c/root/work" "$c/root/keys"
+if [ -x "$STATIC" ]; then
+	cp "$STATIC" "$c/root/git-clone"
+	cp "$GIT_HTTP_CA" "$c/root/keys/ca.pem"
+	cp "$GIT_SSH_KEY" "$GIT_SSH_KEY.pub" "$GIT_SSH_KNOWN_HOSTS" "$c/root/keys/"
+	if chroot "$c/root" /git-clone --url="$HS/main.git" --ca-file=/keys/ca.pem --username="$GIT_HTTP_USER" \
+		--token="$GIT_HTTP_PASSWORD" --workspace=/work --directory=https --submodules=false >"$c/err" 2>&1 &&
+		[ "$(git -C "$c/root/work/https" rev-parse HEAD)" = "$(git -C "$root/main.git" rev-parse main)" ]; then
+		pass static-binary-https-in-empty-root
+	else
+		fail static-binary-https-in-empty-root "$(tail -1 "$c/err")"
+	fi
+	if chroot "$c/root" /git-clone --url="$S/main.git" --ssh-key=/keys/client_key --known-hosts=/keys/known_hosts \
+		--workspace=/work --directory=ssh --depth=1 >"$c/err" 2>&1 &&
+		[ "$(git -C "$c/root/work/ssh" rev-parse HEAD)" = "$(git -C "$root/main.git" rev-parse main)" ]; then
+		pass static-binary-ssh-in-empty-root
+	else
+		fail static-binary-ssh-in-empty-root "$(tail -1 "$c/err")"
+	fi
+else
+	fail static-binary-https-in-empty-root "no static binary at $STATIC"
+fi
+
 # ---- hostile repositories --------------------------------------------------
 for h in dotgit symlink symlink2 link submodule subpath; do
 	c=$tmp/case-hostile-$h
