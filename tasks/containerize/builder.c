@@ -1013,9 +1013,11 @@ static err_t *run_onbuild(struct builder *b, struct stage *s)
 		const char *t = json_string_value(json_array_get(ob, i));
 		if (!t)
 			continue;
+		/* the parser wants a FROM first: the trigger is parsed after one */
 		struct df_file *f = NULL;
-		e = df_parse(t, strlen(t), "ONBUILD trigger", &f);
-		for (size_t k = 0; !e && k < f->ninstrs; k++)
+		_cleanup_free_ char *text = xasprintf("FROM scratch\n%s\n", t);
+		e = df_parse(text, strlen(text), "ONBUILD trigger", &f);
+		for (size_t k = 1; !e && k < f->ninstrs; k++)
 			e = exec_instr(b, s, &f->instrs[k]);
 		df_file_free(f);
 	}

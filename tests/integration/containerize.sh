@@ -159,6 +159,19 @@ else
 	fail "the build context is left untouched" "$(tail -2 "$tmp/lk.log")" "$before / $(stat -c '%a %s %Y' "$tmp/lk/a.txt" "$tmp/lk/b.txt")"
 fi
 
+# ONBUILD triggers of a base run in the child; COPY --from=<image>
+mkdir -p "$tmp/obp" "$tmp/obc" && echo A >"$tmp/obc/a.txt"
+printf 'ARG BASE\nFROM $BASE\nONBUILD RUN echo triggered > /t\nONBUILD COPY a.txt /a\n' >"$tmp/obp/Dockerfile"
+printf 'FROM oci:%s:latest\nCOPY --from=%s /bin/busybox /bb\n' "$tmp/obP" "$BASE" >"$tmp/obc/Dockerfile"
+if ours "$tmp/obP" "$tmp/obp" >/dev/null 2>"$tmp/ob.log" &&
+	"$BIN" --context="$tmp/obc" --push=false --oci-layout="$tmp/obC" --tag=latest >/dev/null 2>>"$tmp/ob.log" &&
+	[ "$($COMPARE --list "$tmp/obC:latest" | grep -cE '^(t|a|bb) file')" = 3 ] &&
+	$COMPARE --config "$tmp/obC:latest" | grep -q '"OnBuild": null'; then
+	pass "ONBUILD triggers run in the child image; COPY --from=<image>"
+else
+	fail "ONBUILD triggers / COPY --from=<image>" "$(tail -3 "$tmp/ob.log")"
+fi
+
 # ---- bad input -------------------------------------------------------------
 expect_exit() { # name want_rc pattern args...
 	local name=$1 want=$2 pat=$3
