@@ -172,6 +172,43 @@ else
 	fail "ONBUILD triggers / COPY --from=<image>" "$(tail -3 "$tmp/ob.log")"
 fi
 
+# FROM --platform picks from a multi-platform index (and --platform param)
+python3 - "$BASES_DIR" "$tmp/multi" <<'PYEOF'
+import hashlib, json, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+idx = json.load(open(dst + "/index.json"))
+blob = lambda d: dst + "/blobs/sha256/" + d.split(":")[1]
+def put(o):
+    b = json.dumps(o).encode(); h = hashlib.sha256(b).hexdigest()
+    open(dst + "/blobs/sha256/" + h, "wb").write(b); return {"digest": "sha256:" + h, "size": len(b)}
+man = json.load(open(blob(idx["manifests"][0]["digest"])))
+cfg = json.load(open(blob(man["config"]["digest"])))
+entries = []
+for arch, variant in (("amd64", None), ("arm64", "v8")):
+    c = dict(cfg, architecture=arch, config=dict(cfg["config"], Env=cfg["config"]["Env"] + ["ARCH=" + arch]))
+    if variant: c["variant"] = variant
+    m = dict(man, config=dict(man["config"], **put(c)))
+    plat = {"os": "linux", "architecture": arch}
+    if variant: plat["variant"] = variant
+    entries.append(dict(put(m), mediaType="application/vnd.oci.image.manifest.v1+json", platform=plat))
+ix = put({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})
+json.dump({"schemaVersion": 2, "manifests": [dict(ix, mediaType="application/vnd.oci.image.index.v1+json",
+    annotations={"org.opencontainers.image.ref.name": "latest"})]}, open(dst + "/index.json", "w"))
+PYEOF
+mkdir -p "$tmp/plat" && printf 'FROM --platform=linux/arm64 oci:%s:latest\nLABEL x=y\n' "$tmp/multi" >"$tmp/plat/Dockerfile"
+mkdir -p "$tmp/plat2" && printf 'FROM oci:%s:latest\nLABEL x=y\n' "$tmp/multi" >"$tmp/plat2/Dockerfile"
+if "$BIN" --context="$tmp/plat" --push=false --oci-layout="$tmp/platout" --tag=latest >/dev/null 2>"$tmp/plat.log" &&
+	$COMPARE --config "$tmp/platout:latest" | grep -q 'ARCH=arm64' &&
+	"$BIN" --context="$tmp/plat2" --push=false --oci-layout="$tmp/platout2" --tag=latest >/dev/null 2>>"$tmp/plat.log" &&
+	$COMPARE --config "$tmp/platout2:latest" | grep -q 'ARCH=amd64' &&
+	"$BIN" --context="$tmp/plat2" --platform=linux/arm64 --push=false --oci-layout="$tmp/platout3" --tag=latest >/dev/null 2>>"$tmp/plat.log" &&
+	$COMPARE --config "$tmp/platout3:latest" | grep -q 'ARCH=arm64'; then
+	pass "FROM --platform and the platform param pick from a multi-platform index"
+else
+	fail "FROM --platform" "$(tail -3 "$tmp/plat.log")"
+fi
+
 # ---- bad input -------------------------------------------------------------
 expect_exit() { # name want_rc pattern args...
 	local name=$1 want=$2 pat=$3
