@@ -465,6 +465,13 @@ static char *config_state(const struct stage *s)
 
 static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *in)
 {
+	bool has = false;
+	const char *net = df_flag_get(in, "network", &has);
+	if (df_flag_get(in, "mount", NULL) || df_flag_get(in, "security", NULL) || df_flag_get(in, "device", NULL))
+		return instr_error(b, in, err_new(EXIT_USAGE, "RUN --mount, --security and --device are not supported yet"));
+	if (net && strcmp(net, "none") && strcmp(net, "default") && strcmp(net, "host"))
+		return instr_error(b, in, err_new(EXIT_USAGE, "RUN --network=%s: use default, host or none", net));
+	bool no_network = net && strcmp(net, "none") == 0;
 	size_t nargv, nenv;
 	char **argv = command_argv(s, in, &nargv);
 	char **env = run_env(b, s, &nenv);
@@ -472,7 +479,7 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 	_cleanup_free_ char *created_by = xasprintf("RUN %s", jw ? jw : argv[nargv - 1]);
 	struct strbuf keytext = STRBUF_INIT;
 	_cleanup_free_ char *cs = config_state(s);
-	sb_addf(&keytext, "RUN\n%s\n", cs);
+	sb_addf(&keytext, "RUN%s\n%s\n", no_network ? " --network=none" : "", cs);
 	for (size_t i = 0; i < nargv; i++) {
 		sb_adds(&keytext, argv[i]);
 		sb_addc(&keytext, '\0');
@@ -504,6 +511,7 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 			.workdir = imgconfig_get_string(&s->cfg, "WorkingDir"),
 			.user = imgconfig_get_string(&s->cfg, "User"),
 			.isolation = b->o->isolation,
+			.no_network = no_network,
 		};
 		char tail[2048];
 		int status = 0;
@@ -650,6 +658,9 @@ static bool is_url(const char *s)
 static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr *in)
 {
 	bool add = in->kw == DF_ADD;
+	if (df_flag_get(in, "exclude", NULL) || df_flag_get(in, "parents", NULL))
+		return instr_error(b, in, err_new(EXIT_USAGE, "%s --exclude and --parents are not supported yet",
+						  add ? "ADD" : "COPY"));
 	const char *from = df_flag_get(in, "from", NULL);
 	const char *chown = df_flag_get(in, "chown", NULL);
 	const char *chmod = df_flag_get(in, "chmod", NULL);

@@ -335,9 +335,12 @@ static void child_main(struct child_ctx *c)
 			child_fail(c->errfd, "chroot");
 		if (chdir("/") < 0)
 			child_fail(c->errfd, "chdir /");
+		if (c->spec->no_network)
+			child_fail(c->errfd, "RUN --network=none needs isolation=namespace");
 		exec_command(c);
 	}
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+		    (c->spec->no_network ? CLONE_NEWNET : 0)) < 0)
 		child_fail(c->errfd, "unshare mount/pid namespaces (try isolation=chroot)");
 	pid_t pid = fork();
 	if (pid < 0)

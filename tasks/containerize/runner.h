@@ -38,6 +38,7 @@ struct run_spec {
 	const char *user;         /* USER value; NULL or "" = root */
 	enum isolation isolation;
 	const char *hostname;     /* NULL: "containerize" */
+	bool no_network;          /* RUN --network=none: an empty network namespace */
 };
 
 /* Run the command and wait for it. *status is its exit status (128+signal

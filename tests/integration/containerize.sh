@@ -337,6 +337,13 @@ if $COMPARE --list "$tmp/iso-ns:latest" | grep -qE '^(dev|proc|etc/resolv.conf|e
 else
 	pass "RUN mount points stay out of the layer"
 fi
+mkdir -p "$tmp/net" && printf 'ARG BASE\nFROM $BASE\nRUN --network=none awk "NR>2{print \\$1}" /proc/net/dev > /n-none\nRUN awk "NR>2{print \\$1}" /proc/net/dev > /n-default\n' >"$tmp/net/Dockerfile"
+if ours "$tmp/net-out" "$tmp/net" >/dev/null 2>"$tmp/net.log" && $COMPARE --extract "$tmp/net-out:latest" "$tmp/net-x" &&
+	[ "$(tr -d '\n' <"$tmp/net-x/n-none")" = "lo:" ] && [ "$(wc -l <"$tmp/net-x/n-default")" -gt 1 ]; then
+	pass "RUN --network=none has only loopback; default RUN shares the network"
+else
+	fail "RUN --network=none" "$(cat "$tmp/net-x/n-none" "$tmp/net-x/n-default" 2>/dev/null | tr '\n' ' ') $(tail -2 "$tmp/net.log")"
+fi
 mkdir -p "$tmp/iso2" && printf 'ARG BASE\nFROM $BASE\nRUN id -u > /uid && echo chrooted > /c\n' >"$tmp/iso2/Dockerfile"
 if ours "$tmp/iso-ch" "$tmp/iso2" --isolation=chroot >/dev/null 2>"$tmp/iso-ch.log" && $COMPARE --list "$tmp/iso-ch:latest" | grep -q '^c file'; then
 	pass "RUN in chroot isolation"
