@@ -18,6 +18,7 @@ struct plan {
 	char *rev_ref;     /* revision matched a remote ref */
 	git_oid rev_oid;   /* revision as an object id */
 	bool has_rev_oid;
+	char *rev_tip_ref; /* a ref whose tip is rev_oid: fetchable from any server */
 	bool rev_local;    /* revision must be resolved locally after a full fetch */
 	char *owned[8]; /* refspecs built here */
 	size_t nowned;
@@ -32,6 +33,7 @@ static void plan_free(struct plan *p)
 {
 	free(p->branch);
 	free(p->rev_ref);
+	free(p->rev_tip_ref);
 	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
 	free(p->single_branch_spec);
@@ -97,6 +99,10 @@ static err_t *make_plan(const struct clone_request *rq, const struct ref_list *r
 				if (!strncasecmp(hex, r, n)) {
 					git_oid_cpy(&p->rev_oid, &refs->refs[i].oid);
 					p->has_rev_oid = true;
+					/* "refs/tags/v1^{}" is the commit an annotated tag points at */
+					const char *name = refs->refs[i].name;
+					const char *peel = strstr(name, "^{}");
+					p->rev_tip_ref = peel ? xstrndup(name, (size_t)(peel - name)) : xstrdup(name);
 				}
 			}
 			if (!p->has_rev_oid && n == GIT_OID_SHA1_HEXSIZE && git_oid_fromstr(&p->rev_oid, r) == 0)
@@ -133,6 +139,9 @@ static err_t *make_plan(const struct clone_request *rq, const struct ref_list *r
 	if (p->rev_ref) {
 		_cleanup_free_ char *dst = local_name(p->rev_ref);
 		TRY(add_spec(p, keep(p, xasprintf("+%s:%s", p->rev_ref, dst))));
+	} else if (p->rev_tip_ref) {
+		_cleanup_free_ char *dst = local_name(p->rev_tip_ref);
+		TRY(add_spec(p, keep(p, xasprintf("+%s:%s", p->rev_tip_ref, dst))));
 	} else if (p->has_rev_oid) {
 		char hex[GIT_OID_SHA1_HEXSIZE + 1];
 		git_oid_tostr(hex, sizeof hex, &p->rev_oid);
@@ -190,7 +199,7 @@ static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct 
 			 const struct clone_request *rq, struct plan *p)
 {
 	const char *all = "+refs/heads/*:refs/remotes/origin/*";
-	if (p->depth && p->has_rev_oid) {
+	if (p->depth && p->has_rev_oid && !p->rev_tip_ref) {
 		err_t *e = remote_fetch_id(remote, net, &p->rev_oid, p->depth);
 		if (!e || e->code == EXIT_AUTH)
 			return e;

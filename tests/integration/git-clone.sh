@@ -294,6 +294,13 @@ HOME=$tmp/empty-home same empty-repository "$H/empty.git" -c protocol.version=0 
 c=$tmp/case-http-shallow/ours
 if [ -f "$c/.git/shallow" ] && [ "$(git -C "$c" rev-list --count HEAD)" = 1 ]; then pass shallow-has-one-commit
 else fail shallow-has-one-commit "$(git -C "$c" rev-list --count HEAD 2>&1)"; fi
+# a SHA at a branch tip is fetched through that branch: shallow even from a
+# server that gives out no commit by id (super.git allows none)
+c=$tmp/case-shallow-sha-at-tip
+run_ours "$c" --url="$D/super.git" --revision="$(git -C "$root/super.git" rev-parse main)" --depth=1 --submodules=false --directory=ours
+if [ $rc -eq 0 ] && [ "$(git -C "$c/ours" rev-list --count HEAD 2>&1)" = 1 ] &&
+	[ "$(git -C "$c/ours" rev-parse HEAD)" = "$(git -C "$root/super.git" rev-parse main)" ]; then pass shallow-sha-at-tip-any-server
+else fail shallow-sha-at-tip-any-server "exit $rc $(git -C "$c/ours" rev-list --count HEAD 2>&1) $(tail -1 "$c/err")"; fi
 c=$tmp/case-http-shallow-sha-not-at-tip/ours
 if [ "$(git -C "$c" rev-list --count HEAD 2>&1)" = 1 ]; then pass shallow-sha-has-one-commit
 else fail shallow-sha-has-one-commit "$(git -C "$c" rev-list --count HEAD 2>&1)"; fi
