@@ -101,6 +101,10 @@ static int userpass(struct auth *a, git_credential **out, const char *url, const
 	if (a->token && url_same_origin(&a->token_origin, &u)) {
 		user = a->opt.username ? a->opt.username : url_user && *url_user ? url_user : "x-access-token";
 		pass = a->token;
+		if (!strcmp(u.scheme, "http") && !a->warned_cleartext) {
+			a->warned_cleartext = true;
+			log_warn("sending the token to %s over plain http://: anyone on the path can read it", u.host);
+		}
 	} else {
 		const struct cred_entry *c = credfile_find(&a->creds, &u);
 		if (c) {

@@ -41,6 +41,7 @@ struct auth {
 	bool auth_refused;   /* credentials were sent and refused */
 	bool no_credentials; /* the server asked and we had nothing */
 	bool identity_refused; /* TLS certificate or SSH host key not trusted */
+	bool warned_cleartext; /* said once that a token went over http:// */
 	char why[512];
 };
 
