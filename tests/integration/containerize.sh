@@ -20,7 +20,7 @@ root=$(cd "$here/../.." && pwd)
 BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
 CORPUS=$here/containerize/dockerfiles
 COMPARE="python3 $here/containerize/compare.py"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:detect_leaks=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 fails=0
 pass() { echo "PASS: containerize $1"; }
 fail() { echo "FAIL: containerize $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
