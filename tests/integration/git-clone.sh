@@ -637,7 +637,7 @@ for h in dotgit symlink symlink2 link submodule subpath; do
 	case $h in
 	dotgit) # must refuse, and no hook was planted anywhere
 		if [ $rc -ne 0 ] && contained "hostile-$h" "$c/box" && ! find "$tmp" -name pwned | grep -q .; then pass "hostile-$h-refused"
-		elif [ $rc -ne 0 ]; then :; else fail "hostile-$h-refused" "exit $rc"; fi ;;
+		else fail "hostile-$h-refused" "exit $rc"; fi ;;
 	symlink | symlink2) # either refused, or the symlink is there and nothing went through it
 		if { [ $rc -ne 0 ] && contained "hostile-$h" "$c/box"; } ||
 			{ [ $rc -eq 0 ] && contained "hostile-$h" "$c/box" ours; }; then pass "hostile-$h-contained"
