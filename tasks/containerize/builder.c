@@ -805,7 +805,7 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 				e = copy_to_root(&fr, one, 1, s->rootfs, dest, dest_dir, &fo);
 			}
 		}
-		if (!e && (npats + (nw ? nw - 1 - npats : 0)) > 1 && !dest_dir)
+		if (!e && nw > 2 && !dest_dir) /* several sources need a directory */
 			e = err_new(EXIT_USAGE, "when copying more than one source, the destination %s must end with /",
 				    dest_raw);
 		if (!e && dest_dir && co.chown) {
