@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ static struct {
 	char **secrets; /* longest first, so a secret inside another is not half-redacted */
 	size_t nsecrets;
 } logger = { "task", LOG_HUMAN, LOG_INFO, NULL, NULL, 0 };
+/* secrets may be registered by one thread while another logs */
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -58,9 +61,12 @@ void log_secret(const char *secret)
 {
 	if (!secret || strlen(secret) < LOG_SECRET_MIN)
 		return;
+	pthread_mutex_lock(&secrets_lock);
 	for (size_t i = 0; i < logger.nsecrets; i++)
-		if (!strcmp(logger.secrets[i], secret))
+		if (!strcmp(logger.secrets[i], secret)) {
+			pthread_mutex_unlock(&secrets_lock);
 			return;
+		}
 	logger.secrets = xrealloc(logger.secrets, (logger.nsecrets + 1) * sizeof *logger.secrets);
 	size_t at = logger.nsecrets++;
 	size_t len = strlen(secret);
@@ -69,15 +75,18 @@ void log_secret(const char *secret)
 		at--;
 	}
 	logger.secrets[at] = xstrdup(secret);
+	pthread_mutex_unlock(&secrets_lock);
 }
 
 void log_forget_secrets(void)
 {
+	pthread_mutex_lock(&secrets_lock);
 	for (size_t i = 0; i < logger.nsecrets; i++)
 		free(logger.secrets[i]);
 	free(logger.secrets);
 	logger.secrets = NULL;
 	logger.nsecrets = 0;
+	pthread_mutex_unlock(&secrets_lock);
 }
 
 /* Longest registered secret starting at s, or 0. */
@@ -95,6 +104,7 @@ char *log_redact(const char *text)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *p = text;
+	pthread_mutex_lock(&secrets_lock);
 	while (*p) {
 		size_t n = logger.nsecrets ? secret_at(p) : 0;
 		if (n) {
@@ -104,6 +114,7 @@ char *log_redact(const char *text)
 			sb_addc(&sb, *p++);
 		}
 	}
+	pthread_mutex_unlock(&secrets_lock);
 	return sb_detach(&sb);
 }
 
