@@ -3,10 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include "b64.h"
 #include "cleanup.h"
@@ -14,6 +10,7 @@
 #include "keys.h"
 #include "log.h"
 #include "manifest.h"
+#include "trust_verify.h"
 #include "xalloc.h"
 
 #define PAYLOAD_MAX (64 * 1024)
@@ -82,169 +79,242 @@ static bool chain_has(const err_t *e, const char *needle)
 	return false;
 }
 
-/* Whether the .sig manifest currently holds the signature sig64. */
-static bool sig_present(struct registry *r, const char *tag, const char *sig64)
+static const char *layer_sig(const json_t *l)
 {
-	json_t *doc = NULL;
-	bool exists = false, found = false;
-	err_t *e = get_sig_manifest(r, tag, &doc, &exists);
+	return json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+}
+
+static bool layers_have(const json_t *layers, const char *sig64)
+{
 	size_t i;
 	json_t *l;
-	json_array_foreach(json_object_get(doc, "layers"), i, l) {
-		const char *s = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
+	json_array_foreach(layers, i, l) {
+		const char *s = layer_sig(l);
 		if (s && !strcmp(s, sig64))
-			found = true;
+			return true;
+	}
+	return false;
+}
+
+/* Upload cosign's config for layers, then the manifest under tag. */
+static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE])
+{
+	json_t *diff_ids = json_array();
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
+	json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
+				"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "", "rootfs",
+				"type", "layers", "diff_ids", diff_ids, "config");
+	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
+	manifest_dump(cfg, &cfgb);
+	json_decref(cfg);
+	char cdigest[DIGEST_SIZE];
+	err_t *e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, cdigest);
+	if (!e) {
+		json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType",
+				      MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len,
+				      "digest", cdigest, "layers", (json_t *)layers);
+		manifest_dump(m, &body);
+		json_decref(m);
+		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
+	}
+	sb_release(&cfgb);
+	sb_release(&body);
+	return e;
+}
+
+/* Signer marks: besides the shared .sig manifest every signer keeps its
+ * latest signature under its own tag "<sig tag>.<key id>" (a one-layer
+ * signature manifest), written BEFORE it reads the shared one, and every
+ * layer we write names its key in COSIGN_KEYID_ANNOTATION. The registry
+ * has no compare-and-swap, so a writer that read the shared manifest
+ * before our PUT may overwrite it; but its PUT then lands after ours, so
+ * our mark was there before its PUT and it sees the mark in the check
+ * every writer makes after its own PUT (tags listed, shared manifest read
+ * again: every marked key must have a layer in it, else the missing marks
+ * are read and merged in again). The last writer's check thus always puts
+ * a lost signature back: one re-read, no waiting. */
+#define COSIGN_KEYID_ANNOTATION "org.secure-pipeline.cosign/key-id"
+#define MARK_KEYID_LEN 16
+
+struct marks {
+	const char *prefix; /* "<sig tag>." */
+	size_t prefix_len;
+	char **keyids;
+	size_t n;
+};
+
+static err_t *collect_mark(const char *tag, void *ctx)
+{
+	struct marks *m = ctx;
+	const char *id = tag + m->prefix_len;
+	if (strncmp(tag, m->prefix, m->prefix_len) || strlen(id) != MARK_KEYID_LEN || m->n >= 1000)
+		return NULL;
+	m->keyids = xrealloc(m->keyids, (m->n + 1) * sizeof *m->keyids);
+	m->keyids[m->n++] = xstrdup(id);
+	return NULL;
+}
+
+static void marks_release(struct marks *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->keyids[i]);
+	free(m->keyids);
+	m->keyids = NULL;
+	m->n = 0;
+}
+
+static bool layers_have_key(const json_t *layers, const char *keyid)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		const char *k =
+			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		if (k && !strcmp(k, keyid) && layer_sig(l))
+			return true;
+	}
+	return false;
+}
+
+/* The signature layer of the mark of keyid (appended to out). */
+static err_t *read_mark(struct registry *r, const char *prefix, const char *keyid, json_t *out)
+{
+	_cleanup_free_ char *tag = xasprintf("%s%s", prefix, keyid);
+	json_t *doc = NULL;
+	bool exists = false;
+	err_t *e = get_sig_manifest(r, tag, &doc, &exists);
+	size_t k;
+	json_t *l;
+	json_array_foreach(json_object_get(doc, "layers"), k, l) {
+		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		if (mt && !strcmp(mt, COSIGN_LAYER_TYPE) && layer_sig(l) && json_is_string(json_object_get(l, "digest")))
+			json_array_append(out, l);
 	}
 	json_decref(doc);
-	err_free(e);
-	return found;
+	return e;
 }
 
-static long us_since(struct timespec t)
+/* Merge: current layers, minus an older signature by our key on the same
+ * payload, plus ours, plus the marked signatures whose key has none. */
+static json_t *merge_layers(const json_t *current, const json_t *mine, const json_t *marked, const char *pdigest,
+			    const struct strbuf *payload, const struct signer_key *key)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t.tv_sec) * 1000000L + (now.tv_nsec - t.tv_nsec) / 1000;
-}
-
-static void sleep_until(struct timespec since, long us)
-{
-	long left = us - us_since(since);
-	if (left > 0)
-		usleep((useconds_t)left);
-}
-
-/* The registry has no compare-and-swap: a writer that read before our PUT
- * may overwrite it, and its PUT may finish after ours. Such a writer's
- * read-to-PUT time is about ours (same registry): watch until three of
- * those (at least COSIGN_WATCH_MIN_US each) have passed since our PUT, and
- * report whether our signature is still there. */
-#define COSIGN_WATCH_MIN_US 15000
-static bool watch(struct registry *r, const char *tag, const char *sig64, struct timespec put_done, long window_us)
-{
-	unsigned char jitter = 0;
-	RAND_bytes(&jitter, 1);
-	long w = window_us < COSIGN_WATCH_MIN_US ? COSIGN_WATCH_MIN_US : window_us > 2000000 ? 2000000 : window_us;
-	w += jitter * 10L;
-	sleep_until(put_done, w);
-	if (!sig_present(r, tag, sig64))
-		return false;
-	if (us_since(put_done) >= 3 * w)
-		return true;
-	sleep_until(put_done, 3 * w);
-	return sig_present(r, tag, sig64);
+	json_t *layers = current ? json_deep_copy(current) : json_array();
+	const char *own = layer_sig(mine);
+	for (size_t i = json_array_size(layers); i-- > 0;) {
+		json_t *l = json_array_get(layers, i);
+		const char *s = layer_sig(l);
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		if (!s || !d || strcmp(d, pdigest) || !strcmp(s, own))
+			continue;
+		struct strbuf der = STRBUF_INIT;
+		err_t *de = b64_decode(s, strlen(s), "signature", &der);
+		if (!de)
+			de = key_verify(signer_key_public(key), payload->buf, payload->len, der.buf, der.len, SIG_DER);
+		if (!de)
+			json_array_remove(layers, i);
+		err_free(de);
+		sb_release(&der);
+	}
+	if (!layers_have(layers, own))
+		json_array_append(layers, (json_t *)mine);
+	size_t i;
+	json_t *l;
+	json_array_foreach(marked, i, l) {
+		const char *k =
+			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		if (k && !layers_have_key(layers, k))
+			json_array_append(layers, l);
+	}
+	return layers;
 }
 
 static err_t *sign_into(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-			int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
+			int conflict_retries, char sig_digest[DIGEST_SIZE])
 {
 	TRY(digest_check(digest, "image digest"));
 	struct strbuf payload = STRBUF_INIT, sig = STRBUF_INIT, sig64 = STRBUF_INIT;
 	cosign_payload(repo, digest, &payload);
-	char pdigest[DIGEST_SIZE];
+	char pdigest[DIGEST_SIZE], keyid[65] = "";
 	err_t *e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
+	if (!e)
+		e = trust_key_id(signer_key_public(key), keyid);
+	keyid[MARK_KEYID_LEN] = 0;
+	json_t *mine = NULL, *marked = json_array();
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	_cleanup_free_ char *prefix = xasprintf("%s.", tag);
+	_cleanup_free_ char *mark = xasprintf("%s%s", prefix, keyid);
 	if (!e) {
 		b64_encode(sig.buf, sig.len, &sig64);
 		e = registry_put_blob_buffer(r, payload.buf, payload.len, pdigest);
 	}
-	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	if (!e) {
+		mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE, "size",
+				 (json_int_t)payload.len, "digest", pdigest, "annotations", COSIGN_SIG_ANNOTATION,
+				 sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
+		json_t *one = json_pack("[O]", mine);
+		e = err_context(put_sig_manifest(r, mark, one, NULL), "signer mark %s", mark);
+		json_decref(one);
+	}
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
-		bool exists = false;
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		bool exists = false, retry = false;
 		e = get_sig_manifest(r, tag, &doc, &exists);
-		if (e) {
-			json_decref(doc);
-			break;
-		}
-		json_t *layers = exists ? json_deep_copy(json_object_get(doc, "layers")) : json_array();
-		/* one signature per key: drop a previous one by this same key */
-		for (size_t i = json_array_size(layers); i-- > 0;) {
-			json_t *l = json_array_get(layers, i);
-			const char *s = json_string_value(
-				json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
-			const char *d = json_string_value(json_object_get(l, "digest"));
-			if (!s || !d || strcmp(d, pdigest))
-				continue;
-			struct strbuf der = STRBUF_INIT;
-			err_t *de = b64_decode(s, strlen(s), "signature", &der);
-			if (!de)
-				de = key_verify(signer_key_public(key), payload.buf, payload.len, der.buf, der.len, SIG_DER);
-			if (!de)
-				json_array_remove(layers, i);
-			err_free(de);
-			sb_release(&der);
-		}
-		json_array_append_new(layers, json_pack("{s:s, s:I, s:s, s:{s:s}}", "mediaType", COSIGN_LAYER_TYPE,
-							"size", (json_int_t)payload.len, "digest", pdigest,
-							"annotations", COSIGN_SIG_ANNOTATION, sb_str(&sig64)));
-		/* config: cosign's, listing every layer's diff_id */
-		json_t *diff_ids = json_array();
-		size_t i;
-		json_t *l;
-		json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
-		json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
-					"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "",
-					"rootfs", "type", "layers", "diff_ids", diff_ids, "config");
-		struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
-		manifest_dump(cfg, &cfgb);
-		char cdigest[DIGEST_SIZE];
-		e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, cdigest);
+		json_t *layers = NULL;
 		if (!e) {
-			json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType",
-					      MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "size",
-					      (json_int_t)cfgb.len, "digest", cdigest, "layers", layers);
-			manifest_dump(m, &body);
-			json_decref(m);
-			struct timespec t1;
-			bool changed = false;
-			{
-				e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, sig_digest);
-				clock_gettime(CLOCK_MONOTONIC, &t1);
+			json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
+			layers = merge_layers(cur, mine, marked, pdigest, &payload, key);
+			if (exists && json_equal(layers, cur)) {
+				/* nothing to add: our PUT would change nothing */
+				e = registry_head_manifest(r, tag, &exists, sig_digest, NULL);
+			} else {
+				e = put_sig_manifest(r, tag, layers, sig_digest);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
 				if (e && attempt < conflict_retries && chain_has(e, "BLOB_UNKNOWN")) {
 					log_warn("%s: the registry lost a blob during a concurrent upload; retrying", tag);
 					err_free(e);
 					e = NULL;
-					changed = true;
+					retry = true;
 				}
-				if (!e && !changed) {
-					long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
-					if (pending) {
-						/* the caller watches later (cosign_confirm) */
-						pending->put_done = t1;
-						pending->window_us = us;
-						free(pending->sig64);
-						pending->sig64 = xstrdup(sb_str(&sig64));
-					} else if (!watch(r, tag, sb_str(&sig64), t1, us)) {
-						if (attempt < conflict_retries) {
-							log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
-							changed = true;
-						} else {
-							e = err_new(EXIT_FAILED, "%s: our signature was overwritten by a concurrent writer",
-								    tag);
-						}
-					}
-				}
-			}
-			if (!e && changed && attempt < conflict_retries) {
-				sb_release(&cfgb);
-				sb_release(&body);
-				json_decref(cfg);
-				json_decref(layers);
-				json_decref(doc);
-				continue;
 			}
 		}
-		sb_release(&cfgb);
-		sb_release(&body);
-		json_decref(cfg);
-		json_decref(layers);
 		json_decref(doc);
-		break;
+		json_decref(layers);
+		doc = NULL;
+		if (!e && !retry) {
+			/* the check after our PUT: every marked key has a layer */
+			struct marks m = { prefix, strlen(prefix), NULL, 0 };
+			e = registry_list_tags(r, collect_mark, &m);
+			if (!e)
+				e = get_sig_manifest(r, tag, &doc, &exists);
+			const json_t *now = json_object_get(doc, "layers");
+			bool complete = !e && exists && layers_have(now, sb_str(&sig64));
+			for (size_t i = 0; !e && i < m.n; i++) {
+				if (layers_have_key(now, m.keyids[i]))
+					continue;
+				complete = false;
+				if (strcmp(m.keyids[i], keyid))
+					e = read_mark(r, prefix, m.keyids[i], marked);
+			}
+			marks_release(&m);
+			json_decref(doc);
+			if (!e && !complete) {
+				if (attempt < conflict_retries) {
+					log_warn("%s: a concurrent signer dropped a signature; merging again", tag);
+					retry = true;
+				} else {
+					e = err_new(EXIT_FAILED, "%s: signatures keep being overwritten by concurrent writers", tag);
+				}
+			}
+		}
+		if (!e && !retry)
+			break;
 	}
+	json_decref(mine);
+	json_decref(marked);
 	sb_release(&payload);
 	sb_release(&sig);
 	sb_release(&sig64);
@@ -328,23 +398,7 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 }
 
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-		   int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
+		   int conflict_retries, char sig_digest[DIGEST_SIZE])
 {
-	return sign_into(r, repo, digest, key, conflict_retries, sig_digest, pending);
-}
-
-err_t *cosign_confirm(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-		      int conflict_retries, char sig_digest[DIGEST_SIZE], struct cosign_pending *pending)
-{
-	_cleanup_free_ char *tag = cosign_sig_tag(digest);
-	if (pending->sig64 && watch(r, tag, pending->sig64, pending->put_done, pending->window_us))
-		return NULL;
-	log_warn("%s: a concurrent signer overwrote our signature; merging again", tag);
-	return sign_into(r, repo, digest, key, conflict_retries, sig_digest, NULL);
-}
-
-void cosign_pending_release(struct cosign_pending *p)
-{
-	free(p->sig64);
-	p->sig64 = NULL;
+	return sign_into(r, repo, digest, key, conflict_retries, sig_digest);
 }

@@ -4,6 +4,7 @@
  * and/or the cosign-compatible format in the registry. The digest is
  * signed, never a tag, so a re-push between build and sign cannot get the
  * wrong image signed. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,14 @@ struct job {
 	struct registry *reg;
 	struct signer_key *key;
 	struct signer_key *snapshot; /* local snapshot key, or NULL */
+	/* DCT half */
+	struct notary_options notary;
+	const char *tag_param; /* --tag */
+	char *dct_tag;         /* the target name used */
+	bool releases;
+	int64_t length;
+	char *roles;
+	err_t *dct_err;
 };
 
 static err_t *open_registry(const struct params *p, struct job *j)
@@ -80,26 +89,32 @@ static err_t *open_registry(const struct params *p, struct job *j)
 	return registry_open_ref(&j->ref, &ro, &j->reg);
 }
 
-static err_t *sign_dct(const struct params *p, struct results *r, struct job *j)
+/* The manifest's length for the DCT target (read from the registry unless
+ * given): done before the two halves start, on the registry connection
+ * the cosign half goes on using. */
+static err_t *manifest_length(const struct params *p, struct job *j)
 {
-	const char *url = params_str(p, "notary-server");
-	if (!url || !*url)
-		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
-	int64_t length;
 	if (params_given(p, "manifest-size")) {
-		length = params_int(p, "manifest-size");
-	} else {
-		TRY(open_registry(p, j));
-		struct registry_manifest m = { 0 };
-		err_t *e = registry_get_manifest(j->reg, j->digest, &m);
-		length = (int64_t)m.body.len;
-		registry_manifest_release(&m);
-		TRY(err_context(e, "read the manifest's size (or give --manifest-size)"));
+		j->length = params_int(p, "manifest-size");
+		return NULL;
 	}
-	const char *tag = params_str(p, "tag");
+	TRY(open_registry(p, j));
+	struct registry_manifest m = { 0 };
+	err_t *e = registry_get_manifest(j->reg, j->digest, &m);
+	j->length = (int64_t)m.body.len;
+	registry_manifest_release(&m);
+	return err_context(e, "read the manifest's size (or give --manifest-size)");
+}
+
+/* The DCT half: its own notary connection, so it can run beside the
+ * cosign half. Prints nothing (the caller reports after both). */
+static err_t *sign_dct(struct job *j)
+{
+	const char *tag = j->tag_param;
 	_cleanup_free_ char *dtag = xasprintf("sha256-%s", digest_hex(j->digest));
 	if (!tag || !*tag)
 		tag = j->ref.tag_implied ? dtag : j->ref.tag;
+	j->dct_tag = xstrdup(tag);
 	unsigned char sha[32];
 	const char *hex = digest_hex(j->digest);
 	for (int i = 0; i < 32; i++) {
@@ -107,53 +122,60 @@ static err_t *sign_dct(const struct params *p, struct results *r, struct job *j)
 		sscanf(hex + 2 * i, "%2x", &b);
 		sha[i] = (unsigned char)b;
 	}
-	struct notary_options no = { .url = url, .ca_file = params_str(p, "notary-ca"), .retries = j->retries };
 	struct notary *n = NULL;
-	TRY(notary_open(&no, j->repo, &n));
-	char *roles = NULL;
-	err_t *e = dct_sign(n, j->key, j->snapshot, signer_key_name(j->key), tag, sha, length, params_bool(p, "releases"),
-			    time(NULL), j->retries, &roles);
+	TRY(notary_open(&j->notary, j->repo, &n));
+	err_t *e = dct_sign(n, j->key, j->snapshot, signer_key_name(j->key), j->dct_tag, sha, j->length, j->releases,
+			    time(NULL), j->retries, &j->roles);
 	notary_close(n);
-	if (!e) {
-		log_info("DCT: %s signed %s as '%s' in %s", signer_key_name(j->key), j->digest, tag, roles);
-		printf("dct\t%s\t%s\n", tag, roles);
-		results_sets(r, "signed-roles", roles);
-	}
-	free(roles);
 	return e;
 }
 
-static err_t *cosign_done(struct results *r, struct job *j, const char *sig_digest)
+static void *dct_thread(void *arg)
 {
-	_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
-	_cleanup_free_ char *ref = xasprintf("%s@%s", j->repo, sig_digest);
-	log_info("cosign: %s signed %s (%s:%s)", signer_key_name(j->key), j->digest, j->repo, tag);
-	printf("cosign\t%s:%s\t%s\n", j->repo, tag, sig_digest);
-	results_sets(r, "signature-ref", ref);
+	struct job *j = arg;
+	j->dct_err = sign_dct(j);
 	return NULL;
 }
 
-/* Both formats: the cosign signature is written first and confirmed after
- * the DCT publish, whose time doubles as the watch for a concurrent
- * registry writer (see cosign_sign). */
+/* Both formats at once: the DCT half (notary) in a thread, the cosign half
+ * (registry) here, so the wall time is the longer of the two, not the sum.
+ * They share nothing but the read-only job and the keys. */
 static err_t *sign_all(const struct params *p, struct results *r, struct job *j)
 {
 	char sig_digest[DIGEST_SIZE] = "";
-	struct cosign_pending pending = { 0 };
+	if (j->dct)
+		TRY(manifest_length(p, j));
+	pthread_t t;
+	bool threaded = false;
 	err_t *e = NULL;
+	if (j->dct && j->cosign && !pthread_create(&t, NULL, dct_thread, j))
+		threaded = true;
+	else if (j->dct)
+		j->dct_err = sign_dct(j);
 	if (j->cosign) {
 		e = open_registry(p, j);
 		if (!e)
-			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest,
-					j->dct ? &pending : NULL);
+			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest);
 	}
-	if (!e && j->dct)
-		e = sign_dct(p, r, j);
-	if (!e && j->cosign && j->dct)
-		e = cosign_confirm(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest, &pending);
-	if (!e && j->cosign)
-		e = cosign_done(r, j, sig_digest);
-	cosign_pending_release(&pending);
+	if (threaded)
+		pthread_join(t, NULL);
+	if (j->dct_err) {
+		err_free(e);
+		e = j->dct_err;
+		j->dct_err = NULL;
+	}
+	if (!e && j->dct) {
+		log_info("DCT: %s signed %s as '%s' in %s", signer_key_name(j->key), j->digest, j->dct_tag, j->roles);
+		printf("dct\t%s\t%s\n", j->dct_tag, j->roles);
+		results_sets(r, "signed-roles", j->roles);
+	}
+	if (!e && j->cosign) {
+		_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
+		_cleanup_free_ char *ref = xasprintf("%s@%s", j->repo, sig_digest);
+		log_info("cosign: %s signed %s (%s:%s)", signer_key_name(j->key), j->digest, j->repo, tag);
+		printf("cosign\t%s:%s\t%s\n", j->repo, tag, sig_digest);
+		results_sets(r, "signature-ref", ref);
+	}
 	return e;
 }
 
@@ -173,8 +195,13 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 	if (!j->digest)
 		return err_new(EXIT_USAGE, "no digest: sign image@sha256:... or give --digest (tags are never signed)");
 	TRY(digest_check(j->digest, "digest"));
-	if (j->dct && !params_str(p, "notary-server"))
+	const char *url = params_str(p, "notary-server");
+	if (j->dct && (!url || !*url))
 		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
+	j->notary = (struct notary_options){ .url = url, .ca_file = params_str(p, "notary-ca"),
+					     .retries = (int)params_int(p, "retries") };
+	j->tag_param = params_str(p, "tag");
+	j->releases = params_bool(p, "releases");
 	j->repo = imageref_name(&j->ref);
 	j->retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
@@ -205,6 +232,8 @@ static err_t *run(const struct params *p, struct results *r)
 	registry_close(j.reg);
 	imageref_free(&j.ref);
 	free(j.repo);
+	free(j.dct_tag);
+	free(j.roles);
 	vault_close(v);
 	vault_config_release(&cfg);
 	return e;
