@@ -6,6 +6,7 @@
 
 #include "b64.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "jsonutil.h"
 #include "keys.h"
 #include "log.h"
@@ -96,8 +97,13 @@ static bool layers_have(const json_t *layers, const char *sig64)
 	return false;
 }
 
-/* Upload cosign's config for layers, then the manifest under tag. */
-static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE])
+/* PUT the manifest for layers (with cosign's config) under tag. The blobs
+ * it names are usually there already (the payload is the same for every
+ * signer of a digest, and so is the config for a given number of
+ * signatures): PUT first, and upload them only when the registry says a
+ * blob is unknown, instead of a HEAD per blob every time. */
+static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
+			       char digest_out[DIGEST_SIZE])
 {
 	json_t *diff_ids = json_array();
 	size_t i;
@@ -110,14 +116,20 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	manifest_dump(cfg, &cfgb);
 	json_decref(cfg);
 	char cdigest[DIGEST_SIZE];
-	err_t *e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, cdigest);
-	if (!e) {
-		json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType",
-				      MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len,
-				      "digest", cdigest, "layers", (json_t *)layers);
-		manifest_dump(m, &body);
-		json_decref(m);
-		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
+	digest_buffer(cfgb.buf, cfgb.len, cdigest);
+	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
+			      "layers", (json_t *)layers);
+	manifest_dump(m, &body);
+	json_decref(m);
+	err_t *e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
+	if (e && chain_has(e, "BLOB_UNKNOWN")) {
+		err_free(e);
+		e = registry_put_blob_buffer(r, payload->buf, payload->len, NULL);
+		if (!e)
+			e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, NULL);
+		if (!e)
+			e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
 	}
 	sb_release(&cfgb);
 	sb_release(&body);
@@ -185,14 +197,23 @@ static err_t *read_mark(struct registry *r, const char *prefix, const char *keyi
 	json_t *doc = NULL;
 	bool exists = false;
 	err_t *e = get_sig_manifest(r, tag, &doc, &exists);
-	size_t k;
+	size_t i;
 	json_t *l;
-	json_array_foreach(json_object_get(doc, "layers"), k, l) {
+	json_array_foreach(json_object_get(doc, "layers"), i, l) {
 		const char *mt = json_string_value(json_object_get(l, "mediaType"));
-		if (mt && !strcmp(mt, COSIGN_LAYER_TYPE) && layer_sig(l) && json_is_string(json_object_get(l, "digest")))
+		const char *k =
+			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		if (mt && !strcmp(mt, COSIGN_LAYER_TYPE) && layer_sig(l) && json_is_string(json_object_get(l, "digest")) &&
+		    k && !strcmp(k, keyid))
 			json_array_append(out, l);
 	}
 	json_decref(doc);
+	if (e && e->code != EXIT_UNREACHABLE && e->code != EXIT_AUTH) {
+		/* a tag that only looks like a mark: nothing to merge from it */
+		log_warn("%s: not a signer mark, ignored: %s", tag, e->msg);
+		err_free(e);
+		e = NULL;
+	}
 	return e;
 }
 
@@ -248,14 +269,12 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	_cleanup_free_ char *mark = xasprintf("%s%s", prefix, keyid);
 	if (!e) {
 		b64_encode(sig.buf, sig.len, &sig64);
-		e = registry_put_blob_buffer(r, payload.buf, payload.len, pdigest);
-	}
-	if (!e) {
+		digest_buffer(payload.buf, payload.len, pdigest);
 		mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE, "size",
 				 (json_int_t)payload.len, "digest", pdigest, "annotations", COSIGN_SIG_ANNOTATION,
 				 sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
 		json_t *one = json_pack("[O]", mine);
-		e = err_context(put_sig_manifest(r, mark, one, NULL), "signer mark %s", mark);
+		e = err_context(put_sig_manifest(r, mark, one, &payload, NULL), "signer mark %s", mark);
 		json_decref(one);
 	}
 	for (int attempt = 0; !e; attempt++) {
@@ -270,7 +289,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				/* nothing to add: our PUT would change nothing */
 				e = registry_head_manifest(r, tag, &exists, sig_digest, NULL);
 			} else {
-				e = put_sig_manifest(r, tag, layers, sig_digest);
+				e = put_sig_manifest(r, tag, layers, &payload, sig_digest);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
 				if (e && attempt < conflict_retries && chain_has(e, "BLOB_UNKNOWN")) {
@@ -281,26 +300,27 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				}
 			}
 		}
-		json_decref(doc);
-		json_decref(layers);
-		doc = NULL;
 		if (!e && !retry) {
-			/* the check after our PUT: every marked key has a layer */
+			/* the check after our PUT: every marked key has a layer in
+			 * what we wrote. A writer that overwrote us after this writes
+			 * last and makes the same check, so the manifest need not be
+			 * read again. */
+			const json_t *ours = exists && !layers ? json_object_get(doc, "layers") : layers;
 			struct marks m = { prefix, strlen(prefix), NULL, 0 };
 			e = registry_list_tags(r, collect_mark, &m);
-			if (!e)
-				e = get_sig_manifest(r, tag, &doc, &exists);
-			const json_t *now = json_object_get(doc, "layers");
-			bool complete = !e && exists && layers_have(now, sb_str(&sig64));
+			bool complete = true;
 			for (size_t i = 0; !e && i < m.n; i++) {
-				if (layers_have_key(now, m.keyids[i]))
+				if (layers_have_key(ours, m.keyids[i]) || !strcmp(m.keyids[i], keyid))
 					continue;
-				complete = false;
-				if (strcmp(m.keyids[i], keyid))
-					e = read_mark(r, prefix, m.keyids[i], marked);
+				size_t had = json_array_size(marked);
+				e = read_mark(r, prefix, m.keyids[i], marked);
+				if (!e && json_array_size(marked) > had)
+					complete = false;
+				else if (!e)
+					log_debug("%s%s: not a signer mark (no signature by that key); ignored", prefix,
+						  m.keyids[i]);
 			}
 			marks_release(&m);
-			json_decref(doc);
 			if (!e && !complete) {
 				if (attempt < conflict_retries) {
 					log_warn("%s: a concurrent signer dropped a signature; merging again", tag);
@@ -310,6 +330,8 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				}
 			}
 		}
+		json_decref(doc);
+		json_decref(layers);
 		if (!e && !retry)
 			break;
 	}
