@@ -17,14 +17,21 @@ static err_t *ignore(const char *text, size_t len, bool is_null, void *data)
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static struct jq_program *program;
+
+static void free_program(void)
+{
+	jq_program_free(program); /* the jq state keeps its stack between runs */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct jq_program *program;
 	if (!program) {
 		struct jq_program_options opts = { 0 };
 		err_t *e = jq_program_compile(".a[]?.b // .", &opts, &program);
 		if (e)
 			abort();
+		atexit(free_program);
 	}
 	struct json_stream *s = json_stream_from_buffer((const char *)data, size, "fuzz");
 	err_free(jq_program_run(program, s, true, ignore, NULL));
