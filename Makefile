@@ -39,7 +39,7 @@ release_CC = $(CC)
 asan_CC = $(CC)
 fuzz_CC = $(FUZZ_CC)
 
-.PHONY: all static asan check bench demo clean setup fuzz help tekton
+.PHONY: all static asan check bench demo clean setup fuzz help tekton images
 .DEFAULT_GOAL := all
 
 all: $(addprefix bin/,$(TASKS))
@@ -122,9 +122,20 @@ bench: setup all
 demo: setup all
 	@examples/demo.sh
 
-# task images as OCI archives: FROM scratch + static binary + CA bundle
+# task images (containers/Containerfile: FROM scratch + static binary + CA
+# bundle), built by our own containerize into one OCI layout, tag = task
+IMAGES_LAYOUT ?= $(BUILD)/images
 containers/ca-certificates.crt: /etc/ssl/certs/ca-certificates.crt
 	cp $< $@
+
+images: all containers/ca-certificates.crt
+	@for t in $(TASKS); do \
+	  bin/containerize --context=. --dockerfile=containers/Containerfile --build-args=TASK=$$t \
+	    --push=false --tag=$$t --oci-layout=oci:$(IMAGES_LAYOUT):$$t \
+	    --source-date-epoch=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
+	    --results-dir=$(BUILD)/images-results/$$t >/dev/null || exit 1; \
+	  echo "image $$t: $$(cat $(BUILD)/images-results/$$t/image-digest)"; \
+	done
 
 # regenerate tekton/<task>.yaml from each binary's --describe
 tekton: all
