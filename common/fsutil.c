@@ -41,7 +41,7 @@ err_t *fs_read_file(const char *path, size_t max, struct strbuf *sb)
 	return fs_read_fd(fd, max, path, sb);
 }
 
-static err_t *write_all(int fd, const void *data, size_t len, const char *what)
+err_t *fs_write_all(int fd, const void *data, size_t len, const char *what)
 {
 	const char *p = data;
 	while (len) {
@@ -63,7 +63,7 @@ err_t *fs_write_atomic(const char *dir, const char *name, const void *data, size
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(EXIT_FAILED, "cannot create a file in %s", dir);
-	err_t *e = write_all(fd, data, len, path);
+	err_t *e = fs_write_all(fd, data, len, path);
 	if (!e && fchmod(fd, mode) < 0)
 		e = err_errno(EXIT_FAILED, "cannot set the mode of %s", path);
 	if (!e && fsync(fd) < 0)

@@ -13,6 +13,9 @@
  * (EXIT_USAGE). what names the source in errors. */
 err_t *fs_read_fd(int fd, size_t max, const char *what, struct strbuf *sb);
 err_t *fs_read_file(const char *path, size_t max, struct strbuf *sb);
+/* write(2) until all of data is out (EINTR and short writes handled);
+ * what names the destination in errors. */
+err_t *fs_write_all(int fd, const void *data, size_t len, const char *what);
 /* Write data to dir/name through a temp file + fsync + rename, so readers
  * see the old file or the whole new one, never a part. */
 err_t *fs_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode);

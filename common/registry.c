@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "manifest.h"
@@ -393,18 +394,7 @@ err_t *registry_get_blob(struct registry *r, const char *digest, int64_t expecte
 
 static err_t *fd_write(const void *data, size_t len, void *ctx)
 {
-	int fd = *(int *)ctx;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(EXIT_FAILED, "cannot write blob");
-		p += n;
-		len -= (size_t)n;
-	}
-	return NULL;
+	return fs_write_all(*(int *)ctx, data, len, "the blob file");
 }
 
 err_t *registry_get_blob_fd(struct registry *r, const char *digest, int64_t expected_size, int fd)

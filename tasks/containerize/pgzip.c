@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <libdeflate.h>
 
+#include "fsutil.h"
 #include "xalloc.h"
 
 #define BLOCK (1u << 20)
@@ -48,17 +49,7 @@ static err_t *write_all(int fd, const void *data, size_t len, struct sha256 *h, 
 {
 	sha256_update(h, data, len);
 	*total += (int64_t)len;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(EXIT_FAILED, "cannot write the compressed layer");
-		p += n;
-		len -= (size_t)n;
-	}
-	return NULL;
+	return fs_write_all(fd, data, len, "the compressed layer");
 }
 
 /* Fill buf with up to cap bytes (short only at the end). */
