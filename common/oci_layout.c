@@ -338,25 +338,10 @@ err_t *oci_blob_writer_begin(struct oci_layout *l, struct oci_blob_writer **out)
 	return NULL;
 }
 
-int oci_blob_writer_fd(const struct oci_blob_writer *w)
-{
-	return w->fd;
-}
-
 err_t *oci_blob_writer_write(struct oci_blob_writer *w, const void *data, size_t len)
 {
 	sha256_update(&w->h, data, len);
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(EXIT_FAILED, "cannot write blob in %s", w->l->dir);
-		p += n;
-		len -= (size_t)n;
-	}
-	return NULL;
+	return fs_write_all(w->fd, data, len, "a blob in the OCI layout");
 }
 
 void oci_blob_writer_abort(struct oci_blob_writer *w)

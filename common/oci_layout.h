@@ -59,11 +59,11 @@ err_t *oci_layout_read_blob(struct oci_layout *l, const char *digest, size_t max
 /* Store a buffer as a blob; digest_out gets its digest. */
 err_t *oci_layout_put_blob(struct oci_layout *l, const void *data, size_t len, char digest_out[DIGEST_SIZE]);
 
-/* A blob being written: stream into fd, then commit (verified against
- * `expected` when not NULL) or abort. */
+/* A blob being written: stream it with oci_blob_writer_write (which hashes
+ * what it writes), then commit (verified against `expected` when not NULL)
+ * or abort. */
 struct oci_blob_writer;
 err_t *oci_blob_writer_begin(struct oci_layout *l, struct oci_blob_writer **out);
-int oci_blob_writer_fd(const struct oci_blob_writer *w);
 err_t *oci_blob_writer_write(struct oci_blob_writer *w, const void *data, size_t len);
 err_t *oci_blob_writer_commit(struct oci_blob_writer *w, const char *expected,
 			      char digest_out[DIGEST_SIZE], int64_t *size_out);
