@@ -84,16 +84,60 @@ static err_t *verify_by_root(const struct tuf_meta *root, const char *role, cons
 	return tuf_verify_threshold(role, m, keys, json_object_get(entry, "keyids"), json_integer_value(th));
 }
 
+/* Role files are cached in the state dir under their hash-checked bytes:
+ * a role whose entry in a freshly verified parent (timestamp -> snapshot
+ * -> targets, delegations) matches the cached file's hash and length is
+ * not fetched again (TUF's consistent caching; every signature, expiry
+ * and version check still runs on those bytes). */
+static char *cache_path(const struct trust_repo *r, const char *role)
+{
+	_cleanup_free_ char *suffix = xasprintf("cache.%s.json", role);
+	for (char *p = suffix; *p; p++)
+		if (*p == '/')
+			*p = '@'; /* not allowed in role names: no collision */
+	return state_path(r, suffix);
+}
+
+static bool cache_get(const struct trust_repo *r, const char *role, const json_t *meta_entry, struct strbuf *out)
+{
+	if (!r->state_dir || !meta_entry)
+		return false;
+	_cleanup_free_ char *path = cache_path(r, role);
+	err_t *e = fs_read_file(path, TUF_METADATA_MAX, out);
+	if (!e)
+		e = tuf_check_meta(role, meta_entry, out->buf ? out->buf : "", out->len);
+	if (e) {
+		err_free(e);
+		sb_release(out);
+		return false;
+	}
+	return true;
+}
+
+static void cache_put(const struct trust_repo *r, const char *role, const struct strbuf *data)
+{
+	if (!r->state_dir)
+		return;
+	_cleanup_free_ char *path = cache_path(r, role);
+	err_t *e = fs_mkdir_p(r->state_dir, 0700);
+	if (!e)
+		e = fs_write_atomic(r->state_dir, strrchr(path, '/') + 1, data->buf ? data->buf : "", data->len, 0600);
+	err_free(e); /* only a cache */
+}
+
 static err_t *load_role_keep(struct trust_repo *r, const char *role, struct tuf_meta *m, const json_t *meta_entry,
 			     struct strbuf *keep)
 {
 	struct strbuf sb = STRBUF_INIT;
-	bool found = false;
-	err_t *e = fetch_role(r, role, &sb, &found);
-	if (!e && !found)
+	bool found = false, cached = cache_get(r, role, meta_entry, &sb);
+	err_t *e = cached ? NULL : fetch_role(r, role, &sb, &found);
+	if (!e && !cached && !found)
 		e = err_new(EXIT_POLICY, "%s.json is missing from the trust data of %s", role, r->gun);
-	if (!e && meta_entry)
+	if (!e && meta_entry && !cached) {
 		e = tuf_check_meta(role, meta_entry, sb.buf ? sb.buf : "", sb.len);
+		if (!e)
+			cache_put(r, role, &sb);
+	}
 	if (!e)
 		e = tuf_meta_parse(role, sb.buf ? sb.buf : "", sb.len, m);
 	if (!e && keep)
@@ -110,9 +154,8 @@ static err_t *load_role(struct trust_repo *r, const char *role, struct tuf_meta 
 /* Root: self-signed by its threshold; if we trusted another root before,
  * the new one must also carry that root's threshold (a key rotation is
  * signed by the old keys). */
-static err_t *load_root(struct trust_repo *r)
+static err_t *check_root(struct trust_repo *r)
 {
-	TRY(load_role_keep(r, "root", &r->root, NULL, &r->root_bytes));
 	TRY(verify_by_root(&r->root, "root", &r->root));
 	json_t *rkeys = json_object_get(r->root.signed_, "keys");
 	size_t i;
@@ -122,6 +165,13 @@ static err_t *load_root(struct trust_repo *r)
 		if (k)
 			TRY(tuf_check_key_cert(k, r->gun, r->now));
 	}
+	return NULL;
+}
+
+static err_t *load_root(struct trust_repo *r)
+{
+	TRY(load_role_keep(r, "root", &r->root, NULL, &r->root_bytes));
+	TRY(check_root(r));
 	if (r->state_dir) {
 		_cleanup_free_ char *path = state_path(r, "root.json");
 		struct strbuf old = STRBUF_INIT;
@@ -133,6 +183,8 @@ static err_t *load_root(struct trust_repo *r)
 				e = err_context(verify_by_root(&prev, "root", &r->root),
 						"root.json changed and is not signed by the previously trusted root keys");
 			}
+			if (!e && !memcmp(prev.sha256, r->root.sha256, 32))
+				r->root_unchanged = true;
 			if (!e || prev.doc)
 				tuf_meta_release(&prev);
 		} else {
@@ -142,6 +194,18 @@ static err_t *load_root(struct trust_repo *r)
 		sb_release(&old);
 		TRY(e);
 	}
+	return check_fresh(r, "root", &r->root);
+}
+
+/* The root trusted before (state dir), checked as a fetched one would be;
+ * the snapshot must then name exactly it (else the full path runs). */
+static err_t *load_root_from_state(struct trust_repo *r)
+{
+	_cleanup_free_ char *path = state_path(r, "root.json");
+	TRY(fs_read_file(path, TUF_METADATA_MAX, &r->root_bytes));
+	TRY(tuf_meta_parse("root", r->root_bytes.buf, r->root_bytes.len, &r->root));
+	TRY(check_root(r));
+	r->root_unchanged = true;
 	return check_fresh(r, "root", &r->root);
 }
 
@@ -169,11 +233,12 @@ static err_t *load_versions(struct trust_repo *r)
 	} else {
 		json_decref(v);
 	}
+	r->versions_loaded = json_dumps(r->versions, JSON_COMPACT | JSON_SORT_KEYS);
 	return NULL;
 }
 
 static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-			 struct trust_repo *out)
+			 bool cached_root, struct trust_repo *out)
 {
 	memset(out, 0, sizeof *out);
 	out->gun = xstrdup(gun);
@@ -182,7 +247,7 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 	out->now = now;
 	out->state_dir = state_dir && *state_dir ? xstrdup(state_dir) : NULL;
 	TRY(load_versions(out));
-	TRY(load_root(out));
+	TRY(cached_root ? load_root_from_state(out) : load_root(out));
 	TRY(load_role(out, "timestamp", &out->timestamp, NULL));
 	TRY(verify_by_root(&out->root, "timestamp", &out->timestamp));
 	TRY(check_fresh(out, "timestamp", &out->timestamp));
@@ -198,6 +263,8 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 	if (!targets_entry)
 		return err_new(EXIT_POLICY, "snapshot.json does not list targets");
 	json_t *root_entry = json_object_get(smeta, "root");
+	if (cached_root && !root_entry)
+		return err_new(EXIT_POLICY, "snapshot.json does not pin root: fetch it");
 	if (root_entry) {
 		/* the snapshot pins the root it was made with */
 		TRY(tuf_check_meta("root", root_entry, sb_str(&out->root_bytes), out->root_bytes.len));
@@ -215,7 +282,16 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out)
 {
-	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, out);
+	if (state_dir && *state_dir) {
+		/* warm: the root trusted before, if the fresh timestamp and
+		 * snapshot still name it; any doubt runs the full path */
+		err_t *e = load_chain(fetch, ctx, gun, state_dir, now, true, out);
+		if (!e)
+			return NULL;
+		trust_repo_release(out);
+		err_free(e);
+	}
+	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, false, out);
 	if (e)
 		trust_repo_release(out);
 	return e;
@@ -265,14 +341,20 @@ err_t *trust_repo_commit(struct trust_repo *r)
 {
 	if (!r->state_dir)
 		return NULL;
-	TRY(fs_mkdir_p(r->state_dir, 0700));
 	char *dump = json_dumps(r->versions, JSON_COMPACT | JSON_SORT_KEYS);
+	bool versions_same = r->versions_loaded && !strcmp(dump, r->versions_loaded);
+	if (versions_same && r->root_unchanged) {
+		free(dump);
+		return NULL; /* nothing new to remember */
+	}
+	err_t *e = fs_mkdir_p(r->state_dir, 0700);
 	_cleanup_free_ char *vpath = state_path(r, "versions.json");
 	_cleanup_free_ char *rpath = state_path(r, "root.json");
 	const char *vbase = strrchr(vpath, '/') + 1, *rbase = strrchr(rpath, '/') + 1;
-	err_t *e = fs_write_atomic(r->state_dir, vbase, dump, strlen(dump), 0600);
+	if (!e && !versions_same)
+		e = fs_write_atomic(r->state_dir, vbase, dump, strlen(dump), 0600);
 	free(dump);
-	if (!e)
+	if (!e && !r->root_unchanged)
 		e = fs_write_atomic(r->state_dir, rbase, r->root_bytes.buf, r->root_bytes.len, 0600);
 	return e;
 }
@@ -284,6 +366,7 @@ void trust_repo_release(struct trust_repo *r)
 	tuf_meta_release(&r->snapshot);
 	tuf_meta_release(&r->targets);
 	json_decref(r->versions);
+	free(r->versions_loaded);
 	sb_release(&r->root_bytes);
 	free(r->gun);
 	free(r->state_dir);

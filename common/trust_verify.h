@@ -39,13 +39,21 @@ struct trust_repo {
 	char *state_dir; /* NULL: no rollback memory */
 	json_t *versions; /* role -> highest version seen (state) */
 	struct strbuf root_bytes; /* root.json as served */
+	/* state dir: what need not be written again */
+	char *versions_loaded; /* versions as read */
+	bool root_unchanged;   /* root is the one trusted before */
 };
 
 /* Fetch and verify root, timestamp, snapshot and targets. With state_dir,
  * versions older than those seen before are refused, a root whose keys
  * changed must be signed by the previously trusted root's keys, and the
- * new versions are remembered (trust_repo_commit). On error nothing is
- * left to release. */
+ * new versions are remembered (trust_repo_commit). With state_dir the
+ * role files are also cached there: the timestamp is always fetched, a
+ * snapshot/targets/delegation whose hash in its fresh parent matches the
+ * cached file is not fetched again, and the root trusted before is used
+ * without a fetch when the fresh snapshot names exactly it (all checks run
+ * on the cached bytes as on fetched ones). On error nothing is left to
+ * release. */
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out);
 /* Trust pinning: the root role must list one of these key IDs (the

@@ -159,9 +159,12 @@ static void release_repo(struct repo *r)
 		sb_release(&r->files[i]);
 }
 
+static struct strbuf fetched = STRBUF_INIT; /* roles fetched, space-separated */
+
 static err_t *mem_fetch(void *ctx, const char *role, struct strbuf *out, bool *found)
 {
 	struct repo *r = ctx;
+	sb_addf(&fetched, "%s ", role);
 	*found = false;
 	for (int i = 0; i < NROLES; i++) {
 		if (!strcmp(role, role_names[i]) && r->present[i]) {
@@ -297,6 +300,53 @@ static void test_rollback(void)
 	CHECK(e && e->code == EXIT_POLICY);
 	CHECK(e && msg_has(e, "rollback"));
 	err_free(e);
+	release_repo(&r);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+/* Warm state dir: only the timestamp is fetched when nothing changed; a
+ * cached file that no longer matches its hash in the fresh parent is
+ * fetched again, never trusted. */
+static void test_warm_cache(void)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct repo r;
+	struct trust_verdict v[2] = { 0 };
+	build_repo(&r, &(struct opts){ 0 });
+	err_t *e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(!e && v[0].ok && v[1].ok);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	sb_release(&fetched);
+	e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(!e && v[0].ok && v[1].ok);
+	CHECK_STR(sb_str(&fetched), "timestamp ");
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	/* the cached targets/build altered: fetched again, still verified */
+	char path[256];
+	snprintf(path, sizeof path, "%s/127.0.0.1_5000_app.cache.targets@build.json", dir);
+	struct strbuf bad = STRBUF_INIT;
+	sb_add(&bad, r.files[4].buf, r.files[4].len);
+	char *p = strstr(bad.buf, "\"sha256\":\"");
+	CHECK(p);
+	if (p)
+		p[10] = p[10] == 'A' ? 'B' : 'A';
+	FILE *f = fopen(path, "wb");
+	CHECK(f && fwrite(bad.buf, 1, bad.len, f) == bad.len);
+	if (f)
+		fclose(f);
+	sb_release(&bad);
+	sb_release(&fetched);
+	e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+	CHECK(!e && v[0].ok && v[1].ok);
+	CHECK_STR(sb_str(&fetched), "timestamp targets/build ");
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	sb_release(&fetched);
 	release_repo(&r);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -450,9 +500,10 @@ static void teardown(void)
 static void test_zz_teardown(void)
 {
 	teardown();
+	sb_release(&fetched);
 }
 
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
-	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_root_change_needs_old_keys),
+	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata), TEST(test_zz_teardown))
