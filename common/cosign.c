@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "cleanup.h"
@@ -123,8 +124,12 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	manifest_dump(m, &body);
 	json_decref(m);
 	err_t *e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
-	if (e && chain_has(e, "BLOB_UNKNOWN")) {
+	/* concurrent uploads of the same blob can leave the registry briefly
+	 * without it: upload again (after a short pause) and retry */
+	for (int attempt = 0; e && attempt < 5 && chain_has(e, "BLOB_UNKNOWN"); attempt++) {
 		err_free(e);
+		if (attempt)
+			usleep((useconds_t)(10000 * attempt));
 		e = registry_put_blob_buffer(r, payload->buf, payload->len, NULL);
 		if (!e)
 			e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, NULL);
