@@ -430,10 +430,25 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	return e;
 }
 
+static err_t *given_length(void *ctx, int64_t *length)
+{
+	*length = *(const int64_t *)ctx;
+	return NULL;
+}
+
 err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
 		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
 		int conflict_retries, char **roles)
 {
+	return dct_sign_lazy(n, key, snapshot, signer, tag, sha256, given_length, &length, with_releases, now,
+			     conflict_retries, roles);
+}
+
+err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
+		     const char *tag, const unsigned char sha256[32], dct_length_fn length_fn, void *length_ctx,
+		     bool with_releases, time_t now, int conflict_retries, char **roles)
+{
+	int64_t length = -1;
 	char keyid[65];
 	TRY(trust_key_id(signer_key_public(key), keyid));
 	_cleanup_free_ char *own = xasprintf("targets/%s", signer);
@@ -442,6 +457,8 @@ err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *sna
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 		bool delegated = false, rel = false, conflict = false;
 		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), NULL, now, &repo);
+		if (!e && length < 0)
+			e = length_fn(length_ctx, &length);
 		if (!e)
 			e = prepare_role(&repo, own, keyid, key, tag, sha256, length, now, &delegated, &a);
 		if (!e && !delegated)

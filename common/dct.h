@@ -48,5 +48,12 @@ err_t *dct_set_signer(struct notary *n, struct signer_key *targets, struct signe
 err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
 		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
 		int conflict_retries, char **roles);
+/* Same, with the length known only later (read from the registry while
+ * the trust data is fetched): length_fn is called once, after the trust
+ * data is loaded and before anything is signed. */
+typedef err_t *(*dct_length_fn)(void *ctx, int64_t *length);
+err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
+		     const char *tag, const unsigned char sha256[32], dct_length_fn length_fn, void *length_ctx,
+		     bool with_releases, time_t now, int conflict_retries, char **roles);
 
 #endif

@@ -71,9 +71,13 @@ struct job {
 	const char *tag_param; /* --tag */
 	char *dct_tag;         /* the target name used */
 	bool releases;
-	int64_t length;
 	char *roles;
 	err_t *dct_err;
+	/* the manifest's length, read while the DCT half starts */
+	pthread_mutex_t lock;
+	pthread_cond_t ready;
+	bool length_ready, length_failed;
+	int64_t length;
 };
 
 static err_t *open_registry(const struct params *p, struct job *j)
@@ -89,25 +93,43 @@ static err_t *open_registry(const struct params *p, struct job *j)
 	return registry_open_ref(&j->ref, &ro, &j->reg);
 }
 
-/* The manifest's length for the DCT target (read from the registry unless
- * given): done before the two halves start, on the registry connection
- * the cosign half goes on using. */
-static err_t *manifest_length(const struct params *p, struct job *j)
+/* The manifest's length for the DCT target (--manifest-size, else read
+ * from the registry, on the connection the cosign half then goes on
+ * using, while the DCT half fetches the trust data). */
+static err_t *read_length(const struct params *p, struct job *j)
 {
-	if (params_given(p, "manifest-size")) {
-		j->length = params_int(p, "manifest-size");
-		return NULL;
+	int64_t len = 0;
+	err_t *e = open_registry(p, j);
+	if (!e) {
+		struct registry_manifest m = { 0 };
+		e = registry_get_manifest(j->reg, j->digest, &m);
+		len = (int64_t)m.body.len;
+		registry_manifest_release(&m);
+		e = err_context(e, "read the manifest's size (or give --manifest-size)");
 	}
-	TRY(open_registry(p, j));
-	struct registry_manifest m = { 0 };
-	err_t *e = registry_get_manifest(j->reg, j->digest, &m);
-	j->length = (int64_t)m.body.len;
-	registry_manifest_release(&m);
-	return err_context(e, "read the manifest's size (or give --manifest-size)");
+	pthread_mutex_lock(&j->lock);
+	j->length = len;
+	j->length_failed = e != NULL;
+	j->length_ready = true;
+	pthread_cond_broadcast(&j->ready);
+	pthread_mutex_unlock(&j->lock);
+	return e;
+}
+
+static err_t *wait_length(void *ctx, int64_t *length)
+{
+	struct job *j = ctx;
+	pthread_mutex_lock(&j->lock);
+	while (!j->length_ready)
+		pthread_cond_wait(&j->ready, &j->lock);
+	*length = j->length;
+	bool failed = j->length_failed;
+	pthread_mutex_unlock(&j->lock);
+	return failed ? err_new(EXIT_FAILED, "no manifest size") : NULL;
 }
 
 /* The DCT half: its own notary connection, so it can run beside the
- * cosign half. Prints nothing (the caller reports after both). */
+ * registry work. Prints nothing (the caller reports after both). */
 static err_t *sign_dct(struct job *j)
 {
 	const char *tag = j->tag_param;
@@ -124,8 +146,8 @@ static err_t *sign_dct(struct job *j)
 	}
 	struct notary *n = NULL;
 	TRY(notary_open(&j->notary, j->repo, &n));
-	err_t *e = dct_sign(n, j->key, j->snapshot, signer_key_name(j->key), j->dct_tag, sha, j->length, j->releases,
-			    time(NULL), j->retries, &j->roles);
+	err_t *e = dct_sign_lazy(n, j->key, j->snapshot, signer_key_name(j->key), j->dct_tag, sha, wait_length, j,
+				 j->releases, time(NULL), j->retries, &j->roles);
 	notary_close(n);
 	return e;
 }
@@ -137,33 +159,39 @@ static void *dct_thread(void *arg)
 	return NULL;
 }
 
-/* Both formats at once: the DCT half (notary) in a thread, the cosign half
- * (registry) here, so the wall time is the longer of the two, not the sum.
- * They share nothing but the read-only job and the keys. */
+/* The DCT half (notary) runs in a thread while this one reads the
+ * manifest's size and does the cosign half (registry): the wall time is
+ * the longer of the two, not the sum. They share only the read-only job,
+ * the keys and the length (under the lock). */
 static err_t *sign_all(const struct params *p, struct results *r, struct job *j)
 {
 	char sig_digest[DIGEST_SIZE] = "";
-	if (j->dct)
-		TRY(manifest_length(p, j));
+	bool given = params_given(p, "manifest-size");
+	if (given) {
+		j->length = params_int(p, "manifest-size");
+		j->length_ready = true;
+	}
 	pthread_t t;
 	bool threaded = false;
-	err_t *e = NULL;
-	if (j->dct && j->cosign && !pthread_create(&t, NULL, dct_thread, j))
+	if (j->dct && !pthread_create(&t, NULL, dct_thread, j))
 		threaded = true;
-	else if (j->dct)
+	err_t *e = NULL;
+	if (j->dct && !given)
+		e = read_length(p, j);
+	if (j->dct && !threaded)
 		j->dct_err = sign_dct(j);
-	if (j->cosign) {
+	if (!e && j->cosign) {
 		e = open_registry(p, j);
 		if (!e)
 			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest);
 	}
 	if (threaded)
 		pthread_join(t, NULL);
-	if (j->dct_err) {
-		err_free(e);
+	if (j->dct_err && !e) {
 		e = j->dct_err;
 		j->dct_err = NULL;
 	}
+	err_free(j->dct_err);
 	if (!e && j->dct) {
 		log_info("DCT: %s signed %s as '%s' in %s", signer_key_name(j->key), j->digest, j->dct_tag, j->roles);
 		printf("dct\t%s\t%s\n", j->dct_tag, j->roles);
@@ -212,7 +240,7 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 
 static err_t *run(const struct params *p, struct results *r)
 {
-	struct job j = { 0 };
+	struct job j = { .lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER };
 	err_t *e = prepare_job(p, r, &j);
 	struct vault_config cfg = { 0 };
 	struct vault *v = NULL;
