@@ -141,17 +141,19 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	return e;
 }
 
-/* Signer marks: besides the shared .sig manifest every signer keeps its
- * latest signature under its own tag "<sig tag>.<key id>" (a one-layer
- * signature manifest), written BEFORE it reads the shared one, and every
- * layer we write names its key in COSIGN_KEYID_ANNOTATION. The registry
- * has no compare-and-swap, so a writer that read the shared manifest
- * before our PUT may overwrite it; but its PUT then lands after ours, so
- * our mark was there before its PUT and it sees the mark in the check
- * every writer makes after its own PUT (tags listed, shared manifest read
- * again: every marked key must have a layer in it, else the missing marks
- * are read and merged in again). The last writer's check thus always puts
- * a lost signature back: one re-read, no waiting. */
+/* Signer marks. The registry has no compare-and-swap: a writer W that
+ * read the shared .sig manifest before our PUT may overwrite it, its PUT
+ * landing after ours. So every signer also has a mark, the tag
+ * "<sig tag>.<key id>" (a one-layer signature manifest by its key), written
+ * before its first PUT of the shared manifest (skipped when what it read
+ * already holds a layer of its key: that layer's writer wrote the mark),
+ * and every layer we write names its key in COSIGN_KEYID_ANNOTATION. After
+ * each PUT a writer lists the tags: every marked key must have a layer in
+ * what it wrote, else it reads the missing marks and merges again. W's
+ * listing comes after its PUT, which came after ours, which came after our
+ * mark: the last writer always sees every mark and puts a dropped
+ * signature back. One re-read (the tag list), no waiting, no timing
+ * assumption. */
 #define COSIGN_KEYID_ANNOTATION "org.secure-pipeline.cosign/key-id"
 #define MARK_KEYID_LEN 16
 
@@ -278,17 +280,26 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE, "size",
 				 (json_int_t)payload.len, "digest", pdigest, "annotations", COSIGN_SIG_ANNOTATION,
 				 sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
-		json_t *one = json_pack("[O]", mine);
-		e = err_context(put_sig_manifest(r, mark, one, &payload, NULL), "signer mark %s", mark);
-		json_decref(one);
 	}
+	bool marked_once = false;
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
 		e = get_sig_manifest(r, tag, &doc, &exists);
 		json_t *layers = NULL;
+		json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
+		/* our mark, before our PUT. A layer of our key in what we read
+		 * means it was written before (by the writer of that layer) and
+		 * holds a signature by this key on this same payload: enough for
+		 * an overwriter to restore one, and a writer that read the layer
+		 * keeps it anyway */
+		if (!e && !marked_once && !layers_have_key(cur, keyid)) {
+			json_t *one = json_pack("[O]", mine);
+			e = err_context(put_sig_manifest(r, mark, one, &payload, NULL), "signer mark %s", mark);
+			json_decref(one);
+		}
+		marked_once = true;
 		if (!e) {
-			json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
 			layers = merge_layers(cur, mine, marked, pdigest, &payload, key);
 			if (exists && json_equal(layers, cur)) {
 				/* nothing to add: our PUT would change nothing */
@@ -310,7 +321,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 			 * what we wrote. A writer that overwrote us after this writes
 			 * last and makes the same check, so the manifest need not be
 			 * read again. */
-			const json_t *ours = exists && !layers ? json_object_get(doc, "layers") : layers;
+			const json_t *ours = layers;
 			struct marks m = { prefix, strlen(prefix), NULL, 0 };
 			e = registry_list_tags(r, collect_mark, &m);
 			bool complete = true;
