@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,8 @@ struct vault {
 	const struct vault_config *cfg;
 	struct p11 *p11; /* pkcs11 vault */
 };
+
+static pthread_mutex_t p11_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct signer_key {
 	char *name;
@@ -363,7 +366,12 @@ err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len,
 		return key_sign(k->priv, data, len, fmt, sig);
 	unsigned char hash[32], raw[64];
 	SHA256(data, len, hash);
-	TRY(err_context(p11_sign_ec(k->vault->p11, k->name, hash, raw), "sign with '%s'", k->name));
+	/* one operation at a time on the token's session: build-sign signs
+	 * its DCT and cosign halves from two threads */
+	pthread_mutex_lock(&p11_lock);
+	err_t *e = p11_sign_ec(k->vault->p11, k->name, hash, raw);
+	pthread_mutex_unlock(&p11_lock);
+	TRY(err_context(e, "sign with '%s'", k->name));
 	if (fmt == SIG_RAW_RS)
 		sb_add(sig, raw, 64);
 	else
