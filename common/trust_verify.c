@@ -1,9 +1,11 @@
 #include "trust_verify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -119,9 +121,16 @@ static void cache_put(const struct trust_repo *r, const char *role, const struct
 	if (!r->state_dir)
 		return;
 	_cleanup_free_ char *path = cache_path(r, role);
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	err_t *e = fs_mkdir_p(r->state_dir, 0700);
-	if (!e)
-		e = fs_write_atomic(r->state_dir, strrchr(path, '/') + 1, data->buf ? data->buf : "", data->len, 0600);
+	/* no fsync: a torn or stale file fails its hash check and is fetched */
+	int fd = e ? -1 : mkostemp(tmp, O_CLOEXEC);
+	if (fd >= 0) {
+		e = fs_write_all(fd, data->buf ? data->buf : "", data->len, tmp);
+		close(fd);
+		if (e || rename(tmp, path) < 0)
+			unlink(tmp);
+	}
 	err_free(e); /* only a cache */
 }
 
