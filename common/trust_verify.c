@@ -116,22 +116,106 @@ static bool cache_get(const struct trust_repo *r, const char *role, const json_t
 	return true;
 }
 
-static void cache_put(const struct trust_repo *r, const char *role, const struct strbuf *data)
+static void write_cache_file(const struct trust_repo *r, const char *path, const char *buf, size_t len)
 {
-	if (!r->state_dir)
-		return;
-	_cleanup_free_ char *path = cache_path(r, role);
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	err_t *e = fs_mkdir_p(r->state_dir, 0700);
 	/* no fsync: a torn or stale file fails its hash check and is fetched */
 	int fd = e ? -1 : mkostemp(tmp, O_CLOEXEC);
 	if (fd >= 0) {
-		e = fs_write_all(fd, data->buf ? data->buf : "", data->len, tmp);
+		e = fs_write_all(fd, buf, len, tmp);
 		close(fd);
 		if (e || rename(tmp, path) < 0)
 			unlink(tmp);
 	}
 	err_free(e); /* only a cache */
+}
+
+static void cache_put(const struct trust_repo *r, const char *role, const struct strbuf *data)
+{
+	if (!r->state_dir)
+		return;
+	_cleanup_free_ char *path = cache_path(r, role);
+	write_cache_file(r, path, data->buf ? data->buf : "", data->len);
+}
+
+/* Verified-content memory: signature checks that passed on exactly these
+ * bytes (content hash) under exactly these keys (the hash of the document
+ * the keys come from: root.json, targets.json for delegations, or a pinned
+ * key's id) give the same answer again, so they are skipped when all of
+ * role, content hash, root hash and key source match an entry written by
+ * this state dir. Expiry, versions, hashes in the parents and everything
+ * else still run. Any mismatch, unreadable or malformed file: full check.
+ * The file is as trusted as the root.json beside it (same directory). */
+static char *hex32(const unsigned char h[32])
+{
+	char *out = xmalloc(65);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	return out;
+}
+
+static char *verified_key(const struct trust_repo *r, const char *role, const struct tuf_meta *m,
+			  const char *key_source)
+{
+	_cleanup_free_ char *c = hex32(m->sha256);
+	_cleanup_free_ char *rt = hex32(r->root.sha256);
+	return xasprintf("%s %s %s %s", role, c, rt, key_source);
+}
+
+static bool verified_before(const struct trust_repo *r, const char *key)
+{
+	return r->verified_in && json_is_true(json_object_get(r->verified_in, key));
+}
+
+static void verified_now(struct trust_repo *r, const char *key)
+{
+	if (!r->state_dir)
+		return;
+	if (!r->verified_out)
+		r->verified_out = json_object();
+	json_object_set_new(r->verified_out, key, json_true());
+}
+
+static void load_verified(struct trust_repo *r)
+{
+	if (!r->state_dir)
+		return;
+	_cleanup_free_ char *path = state_path(r, "verified.json");
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(path, 1 << 20, &sb);
+	json_t *v = NULL;
+	if (!e)
+		e = json_parse(sb.buf, sb.len, path, &v);
+	sb_release(&sb);
+	err_free(e); /* only a cache: full checks */
+	if (json_is_object(v)) {
+		r->verified_in = v;
+		r->verified_loaded = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	} else {
+		json_decref(v);
+	}
+}
+
+static void commit_verified(const struct trust_repo *r)
+{
+	if (!r->state_dir || !r->verified_out)
+		return;
+	char *dump = json_dumps(r->verified_out, JSON_COMPACT | JSON_SORT_KEYS);
+	if (dump && (!r->verified_loaded || strcmp(dump, r->verified_loaded))) {
+		_cleanup_free_ char *path = state_path(r, "verified.json");
+		write_cache_file(r, path, dump, strlen(dump));
+	}
+	free(dump);
+}
+
+static err_t *root_signed(struct trust_repo *r, const char *role, const struct tuf_meta *m)
+{
+	_cleanup_free_ char *key = verified_key(r, role, m, "root");
+	if (!verified_before(r, key))
+		TRY(verify_by_root(&r->root, role, m));
+	verified_now(r, key);
+	return NULL;
 }
 
 static err_t *load_role_keep(struct trust_repo *r, const char *role, struct tuf_meta *m, const json_t *meta_entry,
@@ -165,7 +249,7 @@ static err_t *load_role(struct trust_repo *r, const char *role, struct tuf_meta 
  * signed by the old keys). */
 static err_t *check_root(struct trust_repo *r)
 {
-	TRY(verify_by_root(&r->root, "root", &r->root));
+	TRY(root_signed(r, "root", &r->root));
 	json_t *rkeys = json_object_get(r->root.signed_, "keys");
 	size_t i;
 	json_t *id;
@@ -256,16 +340,17 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 	out->now = now;
 	out->state_dir = state_dir && *state_dir ? xstrdup(state_dir) : NULL;
 	TRY(load_versions(out));
+	load_verified(out);
 	TRY(cached_root ? load_root_from_state(out) : load_root(out));
 	TRY(load_role(out, "timestamp", &out->timestamp, NULL));
-	TRY(verify_by_root(&out->root, "timestamp", &out->timestamp));
+	TRY(root_signed(out, "timestamp", &out->timestamp));
 	TRY(check_fresh(out, "timestamp", &out->timestamp));
 	json_t *tmeta = json_object_get(out->timestamp.signed_, "meta");
 	json_t *snap_entry = json_object_get(tmeta, "snapshot");
 	if (!snap_entry)
 		return err_new(EXIT_POLICY, "timestamp.json does not list snapshot");
 	TRY(load_role(out, "snapshot", &out->snapshot, snap_entry));
-	TRY(verify_by_root(&out->root, "snapshot", &out->snapshot));
+	TRY(root_signed(out, "snapshot", &out->snapshot));
 	TRY(check_fresh(out, "snapshot", &out->snapshot));
 	json_t *smeta = json_object_get(out->snapshot.signed_, "meta");
 	json_t *targets_entry = json_object_get(smeta, "targets");
@@ -279,7 +364,7 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 		TRY(tuf_check_meta("root", root_entry, sb_str(&out->root_bytes), out->root_bytes.len));
 	}
 	TRY(load_role(out, "targets", &out->targets, targets_entry));
-	TRY(verify_by_root(&out->root, "targets", &out->targets));
+	TRY(root_signed(out, "targets", &out->targets));
 	TRY(check_fresh(out, "targets", &out->targets));
 	remember(out, "root", &out->root);
 	remember(out, "timestamp", &out->timestamp);
@@ -333,8 +418,14 @@ err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *
 	*found = true;
 	json_t *keys = json_object_get(json_object_get(r->targets.signed_, "delegations"), "keys");
 	json_t *th = json_object_get(*delegation, "threshold");
-	err_t *e = tuf_verify_threshold(role, out, keys, json_object_get(*delegation, "keyids"),
-					json_is_integer(th) ? json_integer_value(th) : 0);
+	_cleanup_free_ char *tsum = hex32(r->targets.sha256);
+	_cleanup_free_ char *source = xasprintf("targets:%s", tsum);
+	_cleanup_free_ char *vkey = verified_key(r, role, out, source);
+	err_t *e = verified_before(r, vkey) ? NULL
+					    : tuf_verify_threshold(role, out, keys, json_object_get(*delegation, "keyids"),
+								   json_is_integer(th) ? json_integer_value(th) : 0);
+	if (!e)
+		verified_now(r, vkey);
 	if (!e)
 		e = check_fresh(r, role, out);
 	if (e) {
@@ -350,6 +441,7 @@ err_t *trust_repo_commit(struct trust_repo *r)
 {
 	if (!r->state_dir)
 		return NULL;
+	commit_verified(r);
 	char *dump = json_dumps(r->versions, JSON_COMPACT | JSON_SORT_KEYS);
 	bool versions_same = r->versions_loaded && !strcmp(dump, r->versions_loaded);
 	if (versions_same && r->root_unchanged) {
@@ -376,6 +468,9 @@ void trust_repo_release(struct trust_repo *r)
 	tuf_meta_release(&r->targets);
 	json_decref(r->versions);
 	free(r->versions_loaded);
+	json_decref(r->verified_in);
+	json_decref(r->verified_out);
+	free(r->verified_loaded);
 	sb_release(&r->root_bytes);
 	free(r->gun);
 	free(r->state_dir);
@@ -418,8 +513,14 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 		e = trust_repo_role(r, role, &m, &found, &delegation);
 	if (!e && !found)
 		e = err_new(EXIT_POLICY, "%s has signed nothing", role);
-	if (!e && s->pub)
-		e = tuf_verify_key(role, &m, keyid, s->pub);
+	if (!e && s->pub) {
+		_cleanup_free_ char *source = xasprintf("pinned:%s", keyid);
+		_cleanup_free_ char *vkey = verified_key(r, role, &m, source);
+		if (!verified_before(r, vkey))
+			e = tuf_verify_key(role, &m, keyid, s->pub);
+		if (!e)
+			verified_now(r, vkey);
+	}
 	if (e) {
 		v->reason = err_describe(e);
 		err_free(e);

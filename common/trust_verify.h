@@ -42,6 +42,10 @@ struct trust_repo {
 	/* state dir: what need not be written again */
 	char *versions_loaded; /* versions as read */
 	bool root_unchanged;   /* root is the one trusted before */
+	/* state dir: signature checks already passed on identical bytes
+	 * (role, content hash, root hash, key source hash) -> true */
+	json_t *verified_in, *verified_out;
+	char *verified_loaded; /* verified_in as read */
 };
 
 /* Fetch and verify root, timestamp, snapshot and targets. With state_dir,
@@ -52,8 +56,9 @@ struct trust_repo {
  * snapshot/targets/delegation whose hash in its fresh parent matches the
  * cached file is not fetched again, and the root trusted before is used
  * without a fetch when the fresh snapshot names exactly it (all checks run
- * on the cached bytes as on fetched ones). On error nothing is left to
- * release. */
+ * on the cached bytes as on fetched ones, except signature checks already
+ * passed by this state dir on identical bytes under an identical root and
+ * key source: verified.json). On error nothing is left to release. */
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out);
 /* Trust pinning: the root role must list one of these key IDs (the

@@ -194,9 +194,17 @@ void tuf_meta_release(struct tuf_meta *m)
 	memset(m, 0, sizeof *m);
 }
 
+static unsigned long signature_checks;
+
+unsigned long tuf_signature_checks(void)
+{
+	return signature_checks;
+}
+
 static err_t *verify_one(const char *role, const struct strbuf *canon, const json_t *sig, const char *keyid,
 			 EVP_PKEY *pub)
 {
+	signature_checks++;
 	const char *method = NULL, *b = NULL;
 	TRY(json_get_string(sig, "method", "signature", &method));
 	TRY(json_get_string(sig, "sig", "signature", &b));

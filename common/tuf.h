@@ -54,6 +54,9 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 /* Checks that the signature by keyid verifies. */
 err_t *tuf_verify_key(const char *role, const struct tuf_meta *m, const char *keyid, EVP_PKEY *pub);
 
+/* Signature verifications attempted so far in this process (tests). */
+unsigned long tuf_signature_checks(void);
+
 /* "2036-11-22T17:22:54.617858648Z" <-> time_t (UTC, fraction ignored). */
 err_t *tuf_parse_time(const char *s, time_t *out);
 void tuf_format_time(time_t t, char buf[32]);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "b64.h"
+#include "fsutil.h"
 #include "jsonutil.h"
 #include "keys.h"
 #include "testing.h"
@@ -353,6 +354,144 @@ static void test_warm_cache(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* Verified-content memory: a warm run over identical bytes under the same
+ * root runs no signature check; any change to the memory runs them all. */
+static unsigned long checks_in(struct repo *r, const char *dir, bool *ok)
+{
+	struct trust_verdict v[2] = { 0 };
+	unsigned long before = tuf_signature_checks();
+	err_t *e = verify(r, dir, DIGEST_A, v, K_BUILD);
+	*ok = !e && v[0].ok && v[1].ok;
+	err_free(e);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	return tuf_signature_checks() - before;
+}
+
+static void verified_path(const char *dir, char *path, size_t n)
+{
+	snprintf(path, n, "%s/127.0.0.1_5000_app.verified.json", dir);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f && fwrite(data, 1, strlen(data), f) == strlen(data));
+	if (f)
+		fclose(f);
+}
+
+/* Rewrite every entry of the memory with fn(key) (NULL: value false). */
+static void rewrite_verified(const char *dir, void (*fn)(char *key))
+{
+	char path[256];
+	verified_path(dir, path, sizeof path);
+	struct strbuf sb = STRBUF_INIT;
+	CHECK(!fs_read_file(path, 1 << 20, &sb));
+	json_t *in = NULL, *out = json_object();
+	CHECK(!json_parse(sb.buf, sb.len, path, &in));
+	CHECK(json_object_size(in) >= 6);
+	const char *k;
+	json_t *val;
+	json_object_foreach(in, k, val) {
+		char *nk = xstrdup(k);
+		if (fn)
+			fn(nk);
+		json_object_set_new(out, nk, fn ? json_true() : json_false());
+		free(nk);
+	}
+	char *dump = json_dumps(out, JSON_COMPACT);
+	write_file(path, dump);
+	free(dump);
+	json_decref(in);
+	json_decref(out);
+	sb_release(&sb);
+}
+
+static void flip_hex(char *p)
+{
+	*p = *p == '0' ? '1' : '0';
+}
+
+static void other_content(char *key)
+{
+	flip_hex(strchr(key, ' ') + 1); /* content hash */
+}
+
+static void other_root(char *key)
+{
+	flip_hex(strchr(strchr(key, ' ') + 1, ' ') + 1); /* root hash */
+}
+
+static void other_source(char *key)
+{
+	char *last = strrchr(key, ' ') + 1;
+	char *colon = strchr(last, ':');
+	if (colon)
+		flip_hex(colon + 1); /* targets hash or pinned key id */
+	else
+		last[0] = 'R'; /* "root" -> "Root" */
+}
+
+static void test_verified_memory(void)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct repo r;
+	build_repo(&r, &(struct opts){ 0 });
+	bool ok = false;
+	unsigned long full = checks_in(&r, dir, &ok);
+	CHECK(ok && full >= 7); /* root, timestamp, snapshot, targets, 2 delegations, pinned key */
+	/* (a) warm, identical bytes and root: no signature check */
+	CHECK(checks_in(&r, dir, &ok) == 0 && ok);
+	/* (b) an entry for other content, another root or another key source */
+	void (*changes[])(char *) = { other_content, other_root, other_source };
+	for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+		rewrite_verified(dir, changes[i]);
+		CHECK(checks_in(&r, dir, &ok) == full && ok);
+		CHECK(checks_in(&r, dir, &ok) == 0 && ok); /* rewritten by the full run */
+	}
+	/* (c) a tampered memory file: full checks, never an error */
+	char path[256];
+	verified_path(dir, path, sizeof path);
+	static const char *const bad[] = { "{\"root", "[]", "garbage", "" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		write_file(path, bad[i]);
+		CHECK(checks_in(&r, dir, &ok) == full && ok);
+	}
+	rewrite_verified(dir, NULL); /* values not true */
+	CHECK(checks_in(&r, dir, &ok) == full && ok);
+	/* expiry still checked on remembered bytes: a later 'now' refuses */
+	struct trust_repo tr;
+	err_t *e = trust_repo_load(mem_fetch, &r, "127.0.0.1:5000/app", dir, time(NULL) + 20L * 86400, &tr);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "expired"));
+	err_free(e);
+	trust_repo_release(&tr);
+	release_repo(&r);
+	/* forged targets/build with the good repo's memory present: refused */
+	build_repo(&r, &(struct opts){ .evil_build = true });
+	struct trust_verdict v[2] = { 0 };
+	e = verify(&r, dir, DIGEST_A, v, 0);
+	CHECK(!e && !v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "does not verify"));
+	err_free(e);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	v[0] = (struct trust_verdict){ 0 };
+	v[1] = (struct trust_verdict){ 0 };
+	e = verify(&r, dir, DIGEST_A, v, 0); /* and again, warm */
+	CHECK(!e && !v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "does not verify"));
+	err_free(e);
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+	sb_release(&fetched);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_root_change_needs_old_keys(void)
 {
 	char dir[] = "/tmp/test_tuf_XXXXXX";
@@ -504,6 +643,6 @@ static void test_zz_teardown(void)
 }
 
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
-	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_root_change_needs_old_keys),
+	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_verified_memory), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata), TEST(test_zz_teardown))
