@@ -58,6 +58,20 @@ bool report_format_parse(const char *s, enum report_format *out)
 	return false;
 }
 
+err_t *report_format_param(const char *s, enum report_format *out)
+{
+	if (!report_format_parse(s, out))
+		return err_new(EXIT_USAGE, "format '%s': expected tty, json, sarif, checkstyle or codeclimate", s);
+	return NULL;
+}
+
+err_t *threshold_param(const char *s, enum severity *out)
+{
+	if (!threshold_parse(s, out))
+		return err_new(EXIT_USAGE, "failure-threshold '%s': expected error, warning, info, style or none", s);
+	return NULL;
+}
+
 void findings_add(struct findings *f, const char *rule, enum severity sev, const char *file, int line, int column,
 		  const char *path, const char *hint, const char *fmt, ...)
 {

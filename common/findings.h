@@ -44,6 +44,10 @@ bool severity_parse(const char *s, enum severity *out);
 /* A failure threshold: a severity, or "none" (*out = SEV_IGNORE: never fails). */
 bool threshold_parse(const char *s, enum severity *out);
 bool report_format_parse(const char *s, enum report_format *out);
+/* The same, for the checkers' format and failure-threshold params: an
+ * EXIT_USAGE error naming the param and the accepted values. */
+err_t *report_format_param(const char *s, enum report_format *out);
+err_t *threshold_param(const char *s, enum severity *out);
 
 void findings_add(struct findings *f, const char *rule, enum severity sev, const char *file, int line, int column,
 		  const char *path, const char *hint, const char *fmt, ...) __attribute__((format(printf, 9, 10)));

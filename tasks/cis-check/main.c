@@ -82,13 +82,9 @@ static err_t *write_report(const struct params *p, const struct findings *f, enu
 static err_t *run(const struct params *p, struct results *r)
 {
 	enum report_format fmt;
-	if (!report_format_parse(params_str(p, "format"), &fmt))
-		return err_new(EXIT_USAGE, "format '%s': expected tty, json, sarif, checkstyle or codeclimate",
-			       params_str(p, "format"));
+	TRY(report_format_param(params_str(p, "format"), &fmt));
 	enum severity threshold;
-	const char *t = params_str(p, "failure-threshold");
-	if (!threshold_parse(t, &threshold))
-		return err_new(EXIT_USAGE, "failure-threshold '%s': expected error, warning, info, style or none", t);
+	TRY(threshold_param(params_str(p, "failure-threshold"), &threshold));
 	struct cis_config cfg;
 	cis_config_init(&cfg);
 	const char *const *items;

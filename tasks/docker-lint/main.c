@@ -126,9 +126,7 @@ static err_t *configure(const struct params *p, struct lint_config *cfg, enum se
 	n = params_list(p, "trusted-registry", &items);
 	for (size_t i = 0; i < n; i++)
 		lintconfig_add_trusted(cfg, items[i]);
-	const char *t = params_str(p, "failure-threshold");
-	if (!threshold_parse(t, threshold))
-		return err_new(EXIT_USAGE, "failure-threshold '%s': expected error, warning, info, style or none", t);
+	TRY(threshold_param(params_str(p, "failure-threshold"), threshold));
 	if (threshold_set && !params_given(p, "failure-threshold"))
 		*threshold = from_file;
 	return NULL;
@@ -146,9 +144,7 @@ static err_t *write_report(const struct params *p, const struct findings *f, enu
 static err_t *run(const struct params *p, struct results *r)
 {
 	enum report_format fmt;
-	if (!report_format_parse(params_str(p, "format"), &fmt))
-		return err_new(EXIT_USAGE, "format '%s': expected tty, json, sarif, checkstyle or codeclimate",
-			       params_str(p, "format"));
+	TRY(report_format_param(params_str(p, "format"), &fmt));
 	struct lint_config cfg;
 	lint_config_init(&cfg);
 	enum severity threshold = SEV_INFO;
