@@ -32,8 +32,10 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out)
 	json_decref(p);
 }
 
-/* The current .sig manifest, parsed; *exists false if there is none. */
-static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists)
+/* The current .sig manifest, parsed; *exists false if there is none.
+ * digest_out (may be NULL) gets its digest. */
+static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
+			       char digest_out[DIGEST_SIZE])
 {
 	*doc = NULL;
 	*exists = false;
@@ -46,6 +48,8 @@ static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc
 		return NULL;
 	}
 	*exists = !e;
+	if (!e && digest_out)
+		memcpy(digest_out, m.digest, DIGEST_SIZE);
 	if (!e)
 		e = json_parse(m.body.buf ? m.body.buf : "", m.body.len, tag, doc);
 	registry_manifest_release(&m);
@@ -203,7 +207,7 @@ static err_t *read_mark(struct registry *r, const char *prefix, const char *keyi
 	_cleanup_free_ char *tag = xasprintf("%s%s", prefix, keyid);
 	json_t *doc = NULL;
 	bool exists = false;
-	err_t *e = get_sig_manifest(r, tag, &doc, &exists);
+	err_t *e = get_sig_manifest(r, tag, &doc, &exists, NULL);
 	size_t i;
 	json_t *l;
 	json_array_foreach(json_object_get(doc, "layers"), i, l) {
@@ -224,6 +228,34 @@ static err_t *read_mark(struct registry *r, const char *prefix, const char *keyi
 	return e;
 }
 
+/* Whether layer l is a signature by pub over payload (digest pdigest). */
+static bool layer_signed_by(const json_t *l, const char *pdigest, const struct strbuf *payload, EVP_PKEY *pub)
+{
+	const char *s = layer_sig(l);
+	const char *d = json_string_value(json_object_get(l, "digest"));
+	if (!s || !d || strcmp(d, pdigest))
+		return false;
+	struct strbuf der = STRBUF_INIT;
+	err_t *e = b64_decode(s, strlen(s), "signature", &der);
+	if (!e)
+		e = key_verify(pub, payload->buf, payload->len, der.buf, der.len, SIG_DER);
+	sb_release(&der);
+	bool ok = !e;
+	err_free(e);
+	return ok;
+}
+
+static bool layers_signed_by(const json_t *layers, const char *pdigest, const struct strbuf *payload, EVP_PKEY *pub)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		if (layer_signed_by(l, pdigest, payload, pub))
+			return true;
+	}
+	return false;
+}
+
 /* Merge: current layers, minus an older signature by our key on the same
  * payload, plus ours, plus the marked signatures whose key has none. */
 static json_t *merge_layers(const json_t *current, const json_t *mine, const json_t *marked, const char *pdigest,
@@ -234,17 +266,8 @@ static json_t *merge_layers(const json_t *current, const json_t *mine, const jso
 	for (size_t i = json_array_size(layers); i-- > 0;) {
 		json_t *l = json_array_get(layers, i);
 		const char *s = layer_sig(l);
-		const char *d = json_string_value(json_object_get(l, "digest"));
-		if (!s || !d || strcmp(d, pdigest) || !strcmp(s, own))
-			continue;
-		struct strbuf der = STRBUF_INIT;
-		err_t *de = b64_decode(s, strlen(s), "signature", &der);
-		if (!de)
-			de = key_verify(signer_key_public(key), payload->buf, payload->len, der.buf, der.len, SIG_DER);
-		if (!de)
+		if (s && strcmp(s, own) && layer_signed_by(l, pdigest, payload, signer_key_public(key)))
 			json_array_remove(layers, i);
-		err_free(de);
-		sb_release(&der);
 	}
 	if (!layers_have(layers, own))
 		json_array_append(layers, (json_t *)mine);
@@ -266,28 +289,38 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	struct strbuf payload = STRBUF_INIT, sig = STRBUF_INIT, sig64 = STRBUF_INIT;
 	cosign_payload(repo, digest, &payload);
 	char pdigest[DIGEST_SIZE], keyid[65] = "";
-	err_t *e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
-	if (!e)
-		e = trust_key_id(signer_key_public(key), keyid);
+	digest_buffer(payload.buf, payload.len, pdigest);
+	err_t *e = trust_key_id(signer_key_public(key), keyid);
 	keyid[MARK_KEYID_LEN] = 0;
 	json_t *mine = NULL, *marked = json_array();
 	_cleanup_free_ char *tag = cosign_sig_tag(digest);
 	_cleanup_free_ char *prefix = xasprintf("%s.", tag);
 	_cleanup_free_ char *mark = xasprintf("%s%s", prefix, keyid);
-	if (!e) {
-		b64_encode(sig.buf, sig.len, &sig64);
-		digest_buffer(payload.buf, payload.len, pdigest);
-		mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE, "size",
-				 (json_int_t)payload.len, "digest", pdigest, "annotations", COSIGN_SIG_ANNOTATION,
-				 sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
-	}
 	bool marked_once = false;
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
-		e = get_sig_manifest(r, tag, &doc, &exists);
+		e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
 		json_t *layers = NULL;
 		json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
+		/* already signed by this key on this payload (a re-run): nothing
+		 * to write, as cosign's duplicate detection does; signatures still
+		 * to be merged for others (marked) are never skipped */
+		if (!e && exists && !json_array_size(marked) &&
+		    layers_signed_by(cur, pdigest, &payload, signer_key_public(key))) {
+			log_debug("%s already holds a signature by this key on this payload", tag);
+			json_decref(doc);
+			break;
+		}
+		if (!e && !mine) {
+			e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
+			if (!e) {
+				b64_encode(sig.buf, sig.len, &sig64);
+				mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE,
+						 "size", (json_int_t)payload.len, "digest", pdigest, "annotations",
+						 COSIGN_SIG_ANNOTATION, sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
+			}
+		}
 		/* our mark, before our PUT. A layer of our key in what we read
 		 * means it was written before (by the writer of that layer) and
 		 * holds a signature by this key on this same payload: enough for
@@ -386,7 +419,7 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 	_cleanup_free_ char *tag = cosign_sig_tag(digest);
 	json_t *doc = NULL;
 	bool exists = false;
-	TRY(get_sig_manifest(r, tag, &doc, &exists));
+	TRY(get_sig_manifest(r, tag, &doc, &exists, NULL));
 	if (!exists)
 		return err_new(EXIT_POLICY, "no cosign signatures for %s (%s:%s missing)", digest, repo, tag);
 	err_t *last = NULL;
