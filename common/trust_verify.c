@@ -244,6 +244,39 @@ static err_t *load_role(struct trust_repo *r, const char *role, struct tuf_meta 
 	return load_role_keep(r, role, m, meta_entry, NULL);
 }
 
+/* A root key's certificate (CN = the GUN, valid now). What it says is
+ * remembered beside the verified signatures, under the hash of its exact
+ * text, so an unchanged root is not parsed again; the dates are still
+ * checked against now. */
+static err_t *check_root_cert(struct trust_repo *r, const json_t *key)
+{
+	const char *pub = json_string_value(json_object_get(json_object_get(key, "keyval"), "public"));
+	char hex[65];
+	key_sha256_hex(pub ? pub : "", pub ? strlen(pub) : 0, hex, NULL);
+	_cleanup_free_ char *memo = xasprintf("cert %s", hex);
+	struct tuf_key_cert c = { 0 };
+	json_t *seen = r->verified_in ? json_object_get(r->verified_in, memo) : NULL;
+	const char *cn = json_string_value(json_object_get(seen, "cn"));
+	json_t *nb = json_object_get(seen, "not_before"), *na = json_object_get(seen, "not_after");
+	if (cn && strlen(cn) < sizeof c.cn && json_is_integer(nb) && json_is_integer(na)) {
+		c.is_cert = true;
+		strcpy(c.cn, cn);
+		c.not_before = (time_t)json_integer_value(nb);
+		c.not_after = (time_t)json_integer_value(na);
+	} else {
+		TRY(tuf_key_cert_read(key, &c));
+	}
+	TRY(tuf_key_cert_check(&c, r->gun, r->now));
+	if (c.is_cert && r->state_dir) {
+		if (!r->verified_out)
+			r->verified_out = json_object();
+		json_object_set_new(r->verified_out, memo,
+				    json_pack("{s:s, s:I, s:I}", "cn", c.cn, "not_before", (json_int_t)c.not_before,
+					      "not_after", (json_int_t)c.not_after));
+	}
+	return NULL;
+}
+
 /* Root: self-signed by its threshold; if we trusted another root before,
  * the new one must also carry that root's threshold (a key rotation is
  * signed by the old keys). */
@@ -256,7 +289,7 @@ static err_t *check_root(struct trust_repo *r)
 	json_array_foreach(json_object_get(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), "keyids"), i, id) {
 		json_t *k = json_object_get(rkeys, json_string_value(id) ?: "");
 		if (k)
-			TRY(tuf_check_key_cert(k, r->gun, r->now));
+			TRY(check_root_cert(r, k));
 	}
 	return NULL;
 }
@@ -435,6 +468,14 @@ err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *
 	}
 	remember(r, role, out);
 	return NULL;
+}
+
+void trust_repo_cache_published(const struct trust_repo *r, const char *role, const char *data, size_t len)
+{
+	if (!r->state_dir)
+		return;
+	_cleanup_free_ char *path = cache_path(r, role);
+	write_cache_file(r, path, data, len);
 }
 
 err_t *trust_repo_commit(struct trust_repo *r)

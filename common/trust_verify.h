@@ -70,6 +70,10 @@ err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids,
  * *found is false if the role has no file yet. */
 err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *out, bool *found,
 		       const json_t **delegation);
+/* Role bytes this client has just published, kept in the state dir's
+ * cache (state_dir only): the next load uses them instead of a fetch only
+ * when the fresh snapshot names exactly these bytes (hash and length). */
+void trust_repo_cache_published(const struct trust_repo *r, const char *role, const char *data, size_t len);
 /* Remember the versions seen (state_dir only). */
 err_t *trust_repo_commit(struct trust_repo *r);
 void trust_repo_release(struct trust_repo *r);

@@ -61,11 +61,21 @@ err_t *tuf_key_public(const json_t *key, EVP_PKEY **out)
 	return e;
 }
 
-err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
+static time_t asn1_time(const ASN1_TIME *t)
 {
+	struct tm tm;
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+err_t *tuf_key_cert_read(const json_t *key, struct tuf_key_cert *out)
+{
+	memset(out, 0, sizeof *out);
 	const char *type = json_string_value(json_object_get(key, "keytype"));
 	if (!type || strcmp(type, "ecdsa-x509"))
 		return NULL;
+	out->is_cert = true;
 	const char *pub = json_string_value(json_object_get(json_object_get(key, "keyval"), "public"));
 	if (!pub)
 		return err_new(EXIT_USAGE, "ecdsa-x509 key without a public value");
@@ -76,19 +86,37 @@ err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
 	BIO_free(bio);
 	sb_release(&pem);
 	err_t *e = NULL;
-	char cn[256] = "";
 	if (!cert)
 		e = err_new(EXIT_POLICY, "root key certificate does not parse");
-	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) < 0 ||
-		 strcmp(cn, gun))
-		e = err_new(EXIT_POLICY, "root key certificate is for '%s', not '%s'", cn, gun);
-	else if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0)
-		e = err_new(EXIT_POLICY, "root key certificate for '%s' has expired", gun);
-	else if (X509_cmp_time(X509_get0_notBefore(cert), &(time_t){ now + TUF_CLOCK_SKEW }) > 0)
-		e = err_new(EXIT_POLICY, "root key certificate for '%s' is not valid yet", gun);
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, out->cn, sizeof out->cn) < 0)
+		out->cn[0] = '\0';
+	if (cert) {
+		out->not_before = asn1_time(X509_get0_notBefore(cert));
+		out->not_after = asn1_time(X509_get0_notAfter(cert));
+	}
 	X509_free(cert);
 	ERR_clear_error();
 	return e;
+}
+
+err_t *tuf_key_cert_check(const struct tuf_key_cert *c, const char *gun, time_t now)
+{
+	if (!c->is_cert)
+		return NULL;
+	if (strcmp(c->cn, gun))
+		return err_new(EXIT_POLICY, "root key certificate is for '%s', not '%s'", c->cn, gun);
+	if (c->not_after <= now)
+		return err_new(EXIT_POLICY, "root key certificate for '%s' has expired", gun);
+	if (c->not_before > now + TUF_CLOCK_SKEW)
+		return err_new(EXIT_POLICY, "root key certificate for '%s' is not valid yet", gun);
+	return NULL;
+}
+
+err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
+{
+	struct tuf_key_cert c;
+	TRY(tuf_key_cert_read(key, &c));
+	return tuf_key_cert_check(&c, gun, now);
 }
 
 static const char *expected_type(const char *role)

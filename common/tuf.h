@@ -30,6 +30,15 @@ err_t *tuf_key_public(const json_t *key, EVP_PKEY **out);
 /* For an "ecdsa-x509" key: its certificate must name gun as CN and be
  * valid at now (what Notary requires of root keys). Other types pass. */
 err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now);
+/* The same in two steps, so what a certificate says can be remembered:
+ * read it (is_cert false for other key types), then check it. */
+struct tuf_key_cert {
+	bool is_cert;
+	char cn[256];
+	time_t not_before, not_after;
+};
+err_t *tuf_key_cert_read(const json_t *key, struct tuf_key_cert *out);
+err_t *tuf_key_cert_check(const struct tuf_key_cert *c, const char *gun, time_t now);
 
 /* A parsed metadata file. */
 struct tuf_meta {
