@@ -1,6 +1,7 @@
 #include "dct.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,24 +431,48 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	return e;
 }
 
-static err_t *given_length(void *ctx, int64_t *length)
+struct remember_job {
+	struct trust_repo *repo;
+	const struct notary_file *files;
+	size_t count;
+	err_t *err;
+};
+
+static void *remember(void *arg)
 {
-	*length = *(const int64_t *)ctx;
+	struct remember_job *job = arg;
+	for (size_t i = 0; i < job->count; i++)
+		trust_repo_cache_published(job->repo, job->files[i].role, job->files[i].data, job->files[i].len);
+	job->err = trust_repo_commit(job->repo);
 	return NULL;
 }
 
-err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
-		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
-		int conflict_retries, char **roles)
+/* Publish files; with a state dir, remember the versions seen and cache
+ * the files while the server works on the update. Caching files that end
+ * up refused is harmless: a cached role is only used when a fresh
+ * snapshot names exactly its bytes. */
+static err_t *publish_remembering(struct notary *n, struct trust_repo *repo, const struct notary_file *files,
+				  size_t count, bool *conflict)
 {
-	return dct_sign_lazy(n, key, snapshot, signer, tag, sha256, given_length, &length, with_releases, now,
-			     conflict_retries, roles);
+	struct remember_job job = { repo, files, count, NULL };
+	pthread_t t;
+	bool threaded = repo->state_dir && !pthread_create(&t, NULL, remember, &job);
+	if (repo->state_dir && !threaded)
+		remember(&job);
+	err_t *e = notary_publish(n, files, count, conflict);
+	if (threaded)
+		pthread_join(t, NULL);
+	if (job.err) /* only the state dir's memory: the update stands */
+		log_warn("%s: %s", notary_gun(n), job.err->msg);
+	err_free(job.err);
+	return e;
 }
 
-err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
-		     const char *tag, const unsigned char sha256[32], dct_length_fn length_fn, void *length_ctx,
-		     bool with_releases, time_t now, int conflict_retries, char **roles)
+err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **roles)
 {
+	struct signer_key *key = req->key;
+	const char *signer = req->signer, *tag = req->tag;
+	const unsigned char *sha256 = req->sha256;
 	int64_t length = -1;
 	char keyid[65];
 	TRY(trust_key_id(signer_key_public(key), keyid));
@@ -456,17 +481,17 @@ err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key
 		struct trust_repo repo;
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 		bool delegated = false, rel = false, conflict = false;
-		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), NULL, now, &repo);
+		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), req->state_dir, req->now, &repo);
 		if (!e && length < 0)
-			e = length_fn(length_ctx, &length);
+			e = req->length_fn(req->length_ctx, &length);
 		if (!e)
-			e = prepare_role(&repo, own, keyid, key, tag, sha256, length, now, &delegated, &a);
+			e = prepare_role(&repo, own, keyid, key, tag, sha256, length, req->now, &delegated, &a);
 		if (!e && !delegated)
 			e = err_new(EXIT_POLICY,
 				    "key %.12s of signer '%s' is not delegated as %s in %s (run dct-init --action=add-signer)",
 				    keyid, signer, own, notary_gun(n));
-		if (!e && with_releases) {
-			e = prepare_role(&repo, "targets/releases", keyid, key, tag, sha256, length, now, &rel, &b);
+		if (!e && req->with_releases) {
+			e = prepare_role(&repo, "targets/releases", keyid, key, tag, sha256, length, req->now, &rel, &b);
 			if (e && e->code == EXIT_POLICY && !find_role(json_object_get(repo.targets.signed_, "delegations"),
 								      "targets/releases", NULL)) {
 				err_free(e); /* no releases role: only the signer's own */
@@ -480,15 +505,16 @@ err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key
 							{ "snapshot", NULL, 0 } };
 			size_t nf = rel ? 2 : 1;
 			bool local = false;
-			e = snapshot_is_local(&repo, snapshot, &local);
+			e = snapshot_is_local(&repo, req->snapshot, &local);
 			if (!e && local) {
-				e = local_snapshot(&repo, snapshot, files, nf, now, &snapb);
+				e = local_snapshot(&repo, req->snapshot, files, nf, req->now, &snapb);
 				files[nf].data = snapb.buf;
 				files[nf].len = snapb.len;
 			}
+			nf += local ? 1 : 0;
 			if (!e)
-				e = notary_publish(n, files, nf + (local ? 1 : 0), &conflict);
-			if (e && !conflict && !snapshot && strstr(e->msg, "INVALID_UPDATE"))
+				e = publish_remembering(n, &repo, files, nf, &conflict);
+			if (e && !conflict && !req->snapshot && strstr(e->msg, "INVALID_UPDATE"))
 				e = err_wrap(e, "the server did not accept the update without a snapshot; if %s signs its "
 						"snapshots locally, give the vault's snapshot key", notary_gun(n));
 		}
@@ -496,7 +522,7 @@ err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key
 		trust_repo_release(&repo);
 		sb_release(&a);
 		sb_release(&b);
-		if (e && (conflict || trust_error_inconsistent(e)) && attempt < conflict_retries) {
+		if (e && (conflict || trust_error_inconsistent(e)) && attempt < req->conflict_retries) {
 			log_warn("%s: another signer published first; re-reading and retrying", notary_gun(n));
 			err_free(e);
 			conflict_pause(attempt);

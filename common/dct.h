@@ -42,18 +42,29 @@ err_t *dct_init(struct notary *n, struct signer_key *root, struct signer_key *ta
 err_t *dct_set_signer(struct notary *n, struct signer_key *targets, struct signer_key *snapshot, const char *name,
 		      EVP_PKEY *pub, time_t now, int conflict_retries);
 
-/* Sign digest (sha256, manifest length) as tag into targets/<signer> and,
- * when with_releases and the key is delegated there, targets/releases.
- * roles (may be NULL) gets the roles written, comma-separated. */
-err_t *dct_sign(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
-		const char *tag, const unsigned char sha256[32], int64_t length, bool with_releases, time_t now,
-		int conflict_retries, char **roles);
-/* Same, with the length known only later (read from the registry while
- * the trust data is fetched): length_fn is called once, after the trust
- * data is loaded and before anything is signed. */
+/* What dct_sign signs: digest (sha256, manifest length) as tag into
+ * targets/<signer> and, when with_releases and the key is delegated there,
+ * targets/releases. */
 typedef err_t *(*dct_length_fn)(void *ctx, int64_t *length);
-err_t *dct_sign_lazy(struct notary *n, struct signer_key *key, struct signer_key *snapshot, const char *signer,
-		     const char *tag, const unsigned char sha256[32], dct_length_fn length_fn, void *length_ctx,
-		     bool with_releases, time_t now, int conflict_retries, char **roles);
+struct dct_sign_request {
+	struct signer_key *key;
+	struct signer_key *snapshot; /* the repository's local snapshot key, or NULL */
+	const char *signer;
+	const char *tag;
+	unsigned char sha256[32];
+	/* the manifest's length, known only later (read from the registry
+	 * while the trust data is fetched): called once, after the trust data
+	 * is loaded and before anything is signed */
+	dct_length_fn length_fn;
+	void *length_ctx;
+	bool with_releases;
+	time_t now;
+	int conflict_retries;
+	/* trust state dir shared with verification (trust_repo_load): remembers
+	 * versions and caches roles, including the ones published here */
+	const char *state_dir;
+};
+/* roles (may be NULL) gets the roles written, comma-separated. */
+err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **roles);
 
 #endif

@@ -1,6 +1,7 @@
 #include "notary.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,63 @@
 #include "tuf.h"
 #include "xalloc.h"
 
+/* One role fetched ahead, in a thread that alone uses the connection
+ * until it is joined. */
+struct prefetch {
+	pthread_t thread;
+	bool running, ready; /* ready: the result below is unclaimed */
+	char *role;
+	struct strbuf body;
+	bool found;
+	err_t *err;
+};
+
 struct notary {
 	struct http_client *http;
 	char *base; /* https://host:port/v2/<gun>/_trust/tuf/ */
 	char *gun;
+	struct prefetch pre;
 };
+
+static err_t *fetch_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
+
+static void *prefetch_run(void *arg)
+{
+	struct notary *n = arg;
+	n->pre.err = fetch_role(n, n->pre.role, &n->pre.body, &n->pre.found);
+	return NULL;
+}
+
+void notary_prefetch(struct notary *n, const char *role)
+{
+	if (n->pre.running || n->pre.ready)
+		return;
+	n->pre.role = xstrdup(role);
+	if (pthread_create(&n->pre.thread, NULL, prefetch_run, n)) {
+		free(n->pre.role); /* no thread: fetched when asked for */
+		n->pre.role = NULL;
+		return;
+	}
+	n->pre.running = n->pre.ready = true;
+}
+
+/* Wait for a prefetch: the connection is ours again. */
+static void settle(struct notary *n)
+{
+	if (n->pre.running) {
+		pthread_join(n->pre.thread, NULL);
+		n->pre.running = false;
+	}
+}
+
+static void prefetch_drop(struct notary *n)
+{
+	settle(n);
+	sb_release(&n->pre.body);
+	err_free(n->pre.err);
+	free(n->pre.role);
+	memset(&n->pre, 0, sizeof n->pre);
+}
 
 err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out)
 {
@@ -53,6 +106,7 @@ void notary_close(struct notary *n)
 {
 	if (!n)
 		return;
+	prefetch_drop(n);
 	http_client_free(n->http);
 	free(n->base);
 	free(n->gun);
@@ -72,6 +126,22 @@ static err_t *get(struct notary *n, const char *file, struct http_response *resp
 }
 
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found)
+{
+	settle(n);
+	if (n->pre.ready && !strcmp(n->pre.role, role)) {
+		/* what the prefetch got, once: a second read fetches again */
+		err_t *e = n->pre.err;
+		*found = n->pre.found;
+		if (!e && *found)
+			sb_add(out, n->pre.body.buf, n->pre.body.len);
+		n->pre.err = NULL;
+		prefetch_drop(n);
+		return e;
+	}
+	return fetch_role(n, role, out, found);
+}
+
+static err_t *fetch_role(struct notary *n, const char *role, struct strbuf *out, bool *found)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	_cleanup_free_ char *file = xasprintf("%s.json", role);
@@ -100,6 +170,7 @@ err_t *notary_fetch(void *ctx, const char *role, struct strbuf *out, bool *found
 
 err_t *notary_get_key(struct notary *n, const char *role, json_t **key)
 {
+	settle(n);
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	_cleanup_free_ char *file = xasprintf("%s.key", role);
 	err_t *e = get(n, file, &resp);
@@ -115,6 +186,7 @@ err_t *notary_get_key(struct notary *n, const char *role, json_t **key)
 
 err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t count, bool *conflict)
 {
+	settle(n);
 	unsigned char rnd[12];
 	char boundary[40];
 	RAND_bytes(rnd, sizeof rnd);
@@ -157,6 +229,7 @@ err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t 
 
 err_t *notary_delete(struct notary *n)
 {
+	settle(n);
 	struct http_request req = { .method = "DELETE", .url = n->base };
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: delete", n->gun);

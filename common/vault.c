@@ -30,10 +30,26 @@ struct vault {
 
 static pthread_mutex_t p11_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A file key being decrypted in the background (PBKDF2 + the PKCS#8
+ * decoders cost a few ms: they run while the caller's network requests
+ * are in flight). */
+struct unlock {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool joined;
+	struct strbuf pem;
+	char *passphrase;
+	const char *name; /* the key's */
+	EVP_PKEY *pub;    /* borrowed from the key */
+	EVP_PKEY *priv;   /* the result */
+	err_t *err;       /* or why not (until signer_key_ready takes it) */
+	int code;         /* its exit code, kept for later callers */
+};
+
 struct signer_key {
 	char *name;
 	EVP_PKEY *pub;
-	EVP_PKEY *priv;         /* file vault */
+	struct unlock *file;    /* file vault */
 	struct vault *vault;    /* pkcs11 vault: signs through the token */
 };
 
@@ -289,24 +305,6 @@ err_t *vault_public(struct vault *v, const char *name, EVP_PKEY **out)
 	return err_context(e, "%s", pp);
 }
 
-static err_t *file_private(struct vault *v, const char *name, EVP_PKEY **out)
-{
-	_cleanup_free_ char *kp = key_path(v, name, "key");
-	struct strbuf sb = STRBUF_INIT;
-	err_t *e = fs_read_file(kp, KEY_FILE_MAX, &sb);
-	if (e) {
-		err_free(e);
-		return err_new(EXIT_USAGE, "no signer key '%s' in %s", name, v->cfg->dir);
-	}
-	if (!v->cfg->passphrase) {
-		sb_release(&sb);
-		return err_new(EXIT_AUTH, "signer key '%s' is encrypted: give passphrase or passphrase-file", name);
-	}
-	e = key_private_from_pem(sb.buf, sb.len, v->cfg->passphrase, out);
-	sb_release(&sb);
-	return err_context(e, "signer key '%s'", name);
-}
-
 err_t *vault_rotate(struct vault *v, const char *name, EVP_PKEY **old_pub)
 {
 	TRY(vault_public(v, name, old_pub));
@@ -321,14 +319,79 @@ err_t *vault_rotate(struct vault *v, const char *name, EVP_PKEY **old_pub)
 		return err_context(e, "rotate signer key '%s'", name);
 	}
 	/* prove the passphrase opens the current key before replacing it */
-	_cleanup_pkey_ EVP_PKEY *cur = NULL;
-	TRY(file_private(v, name, &cur));
+	struct signer_key *cur = NULL;
+	TRY(vault_signer(v, name, &cur));
+	signer_key_free(cur);
 	_cleanup_pkey_ EVP_PKEY *k = NULL;
 	TRY(key_generate_p256(&k));
 	return file_store(v, name, k);
 }
 
-err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out)
+static void *unlock_run(void *arg)
+{
+	struct unlock *u = arg;
+	u->err = key_private_from_pem(u->pem.buf, u->pem.len, u->passphrase, &u->priv);
+	if (!u->err && !key_same_public(u->priv, u->pub))
+		u->err = err_new(EXIT_FAILED, "%s.key and %s.pub do not match", u->name, u->name);
+	u->err = err_context(u->err, "signer key '%s'", u->name);
+	u->code = u->err ? u->err->code : 0;
+	return NULL;
+}
+
+/* Wait for the background decryption (once); its error code, 0 if none. */
+static int unlock_wait(struct unlock *u)
+{
+	pthread_mutex_lock(&u->lock);
+	if (!u->joined) {
+		pthread_join(u->thread, NULL);
+		u->joined = true;
+	}
+	pthread_mutex_unlock(&u->lock);
+	return u->code;
+}
+
+static void unlock_free(struct unlock *u)
+{
+	if (!u)
+		return;
+	unlock_wait(u);
+	OPENSSL_cleanse(u->pem.buf, u->pem.len);
+	sb_release(&u->pem);
+	if (u->passphrase)
+		OPENSSL_cleanse(u->passphrase, strlen(u->passphrase));
+	free(u->passphrase);
+	EVP_PKEY_free(u->priv);
+	err_free(u->err);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+/* Read name's encrypted key and start decrypting it in the background. */
+static err_t *file_unlock_start(struct vault *v, struct signer_key *k)
+{
+	_cleanup_free_ char *kp = key_path(v, k->name, "key");
+	struct unlock *u = xcalloc(1, sizeof *u);
+	pthread_mutex_init(&u->lock, NULL);
+	u->joined = true; /* nothing to join until the thread runs */
+	k->file = u;
+	err_t *e = fs_read_file(kp, KEY_FILE_MAX, &u->pem);
+	if (e) {
+		err_free(e);
+		return err_new(EXIT_USAGE, "no signer key '%s' in %s", k->name, v->cfg->dir);
+	}
+	if (!v->cfg->passphrase)
+		return err_new(EXIT_AUTH, "signer key '%s' is encrypted: give passphrase or passphrase-file", k->name);
+	u->passphrase = xstrdup(v->cfg->passphrase);
+	u->name = k->name;
+	u->pub = k->pub;
+	if (pthread_create(&u->thread, NULL, unlock_run, u))
+		unlock_run(u); /* no thread: decrypt now */
+	else
+		u->joined = false;
+	return NULL;
+}
+
+err_t *vault_signer_start(struct vault *v, const char *name, struct signer_key **out)
 {
 	TRY(vault_check_name(name));
 	struct signer_key *k = xcalloc(1, sizeof *k);
@@ -336,17 +399,38 @@ err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out)
 	err_t *e = vault_public(v, name, &k->pub);
 	if (!e && v->p11)
 		k->vault = v;
-	else if (!e) {
-		e = file_private(v, name, &k->priv);
-		if (!e && !key_same_public(k->priv, k->pub))
-			e = err_new(EXIT_FAILED, "signer key '%s': %s.key and %s.pub do not match", name, name, name);
-	}
+	else if (!e)
+		e = file_unlock_start(v, k);
 	if (e) {
 		signer_key_free(k);
 		return e;
 	}
 	*out = k;
 	return NULL;
+}
+
+err_t *signer_key_ready(struct signer_key *k)
+{
+	struct unlock *u = k->file;
+	if (!u || !unlock_wait(u))
+		return NULL;
+	if (u->err) {
+		err_t *e = u->err;
+		u->err = NULL;
+		return e;
+	}
+	return err_new(u->code, "signer key '%s' is not usable", k->name);
+}
+
+err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out)
+{
+	TRY(vault_signer_start(v, name, out));
+	err_t *e = signer_key_ready(*out);
+	if (e) {
+		signer_key_free(*out);
+		*out = NULL;
+	}
+	return e;
 }
 
 EVP_PKEY *signer_key_public(const struct signer_key *k)
@@ -362,8 +446,12 @@ const char *signer_key_name(const struct signer_key *k)
 err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len, enum sig_format fmt,
 		       struct strbuf *sig)
 {
-	if (k->priv)
-		return key_sign(k->priv, data, len, fmt, sig);
+	if (k->file) {
+		int code = unlock_wait(k->file);
+		if (code)
+			return err_new(code, "signer key '%s' is not usable", k->name);
+		return key_sign(k->file->priv, data, len, fmt, sig);
+	}
 	unsigned char hash[32], raw[64];
 	SHA256(data, len, hash);
 	/* one operation at a time on the token's session: build-sign signs
@@ -383,8 +471,8 @@ void signer_key_free(struct signer_key *k)
 {
 	if (!k)
 		return;
+	unlock_free(k->file);
 	EVP_PKEY_free(k->pub);
-	EVP_PKEY_free(k->priv);
 	free(k->name);
 	free(k);
 }

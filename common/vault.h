@@ -67,6 +67,14 @@ err_t *vault_public(struct vault *v, const char *name, EVP_PKEY **out);
  * inside the token. */
 struct signer_key;
 err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out);
+/* Like vault_signer, but a file key is decrypted in the background while
+ * the caller goes on (its network requests): signing waits for it, and
+ * signer_key_ready says whether it worked. Errors found without decrypting
+ * (no such key, no passphrase) come at once. */
+err_t *vault_signer_start(struct vault *v, const char *name, struct signer_key **out);
+/* Waits for the key; the precise error (e.g. a wrong passphrase: EXIT_AUTH)
+ * the first time, a short one with the same code after. */
+err_t *signer_key_ready(struct signer_key *k);
 EVP_PKEY *signer_key_public(const struct signer_key *k);
 const char *signer_key_name(const struct signer_key *k);
 err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len, enum sig_format fmt,

@@ -33,6 +33,8 @@ static const struct param_spec params[] = {
 	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port), for dct" },
 	{ "snapshot-key", PARAM_STRING, NULL, false, false, "DCT with a local snapshot: the vault's snapshot key" },
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
+	{ "trust-state-dir", PARAM_STRING, NULL, false, false,
+	  "DCT: trust state shared with verify-signatures (versions seen, cached roles)" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (else Docker config)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
 	{ "registry-ca", PARAM_STRING, NULL, false, false, "CA certificate of the registry" },
@@ -68,9 +70,11 @@ struct job {
 	struct signer_key *snapshot; /* local snapshot key, or NULL */
 	/* DCT half */
 	struct notary_options notary;
+	struct notary *notary_client;
 	const char *tag_param; /* --tag */
 	char *dct_tag;         /* the target name used */
 	bool releases;
+	const char *state_dir; /* --trust-state-dir */
 	char *roles;
 	err_t *dct_err;
 	/* the manifest's length, read while the DCT half starts */
@@ -137,19 +141,25 @@ static err_t *sign_dct(struct job *j)
 	if (!tag || !*tag)
 		tag = j->ref.tag_implied ? dtag : j->ref.tag;
 	j->dct_tag = xstrdup(tag);
-	unsigned char sha[32];
+	struct dct_sign_request req = {
+		.key = j->key,
+		.snapshot = j->snapshot,
+		.signer = signer_key_name(j->key),
+		.tag = j->dct_tag,
+		.length_fn = wait_length,
+		.length_ctx = j,
+		.with_releases = j->releases,
+		.now = time(NULL),
+		.conflict_retries = j->retries,
+		.state_dir = j->state_dir,
+	};
 	const char *hex = digest_hex(j->digest);
 	for (int i = 0; i < 32; i++) {
 		unsigned int b;
 		sscanf(hex + 2 * i, "%2x", &b);
-		sha[i] = (unsigned char)b;
+		req.sha256[i] = (unsigned char)b;
 	}
-	struct notary *n = NULL;
-	TRY(notary_open(&j->notary, j->repo, &n));
-	err_t *e = dct_sign_lazy(n, j->key, j->snapshot, signer_key_name(j->key), j->dct_tag, sha, wait_length, j,
-				 j->releases, time(NULL), j->retries, &j->roles);
-	notary_close(n);
-	return e;
+	return dct_sign(j->notary_client, &req, &j->roles);
 }
 
 static void *dct_thread(void *arg)
@@ -230,6 +240,7 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 					     .retries = (int)params_int(p, "retries") };
 	j->tag_param = params_str(p, "tag");
 	j->releases = params_bool(p, "releases");
+	j->state_dir = params_str(p, "trust-state-dir");
 	j->repo = imageref_name(&j->ref);
 	j->retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
@@ -248,13 +259,30 @@ static err_t *run(const struct params *p, struct results *r)
 		e = vault_config_from_params(p, &cfg);
 	if (!e)
 		e = vault_open(&cfg, &v);
+	/* the timestamp is on its way and file keys are decrypted while the
+	 * trust data and the signature manifest are fetched; a key that
+	 * cannot be unlocked is the error reported, whatever else failed
+	 * meanwhile */
+	if (!e && j.dct)
+		e = notary_open(&j.notary, j.repo, &j.notary_client);
+	if (!e && j.dct)
+		notary_prefetch(j.notary_client, "timestamp");
 	if (!e)
-		e = vault_signer(v, params_str(p, "signer"), &j.key);
+		e = vault_signer_start(v, params_str(p, "signer"), &j.key);
 	const char *snap = params_str(p, "snapshot-key");
 	if (!e && j.dct && snap && *snap)
-		e = vault_signer(v, snap, &j.snapshot);
+		e = vault_signer_start(v, snap, &j.snapshot);
 	if (!e)
 		e = sign_all(p, r, &j);
+	struct signer_key *keys[] = { j.key, j.snapshot };
+	for (size_t i = 0; i < 2; i++) {
+		err_t *ke = keys[i] ? signer_key_ready(keys[i]) : NULL;
+		if (ke) {
+			err_free(e);
+			e = ke;
+		}
+	}
+	notary_close(j.notary_client);
 	signer_key_free(j.key);
 	signer_key_free(j.snapshot);
 	registry_close(j.reg);

@@ -156,6 +156,43 @@ if run dct-init-again 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${FILE_VA
 if run sign-build 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --results-dir="$W/r4" &&
    [ "$(cat "$W/r4/signed-roles")" = "targets/build,targets/releases" ] && [ "$(cat "$W/r4/IMAGE_DIGEST")" = "$D1" ]; then
 	pass build-sign-both-formats; else fail build-sign-both-formats; fi
+sigm() { curl -sf --cacert "$REGISTRY_CA" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+	"https://$REGISTRY/v2/app/manifests/sha256-${1#sha256:}.sig"; }
+role_version() { curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$1.json" | jq .signed.version; }
+# a wrong passphrase is found while the trust data is fetched: exit 4
+# naming it, nothing published in either format
+before_sig=$(sigm "$D1" | sha256sum) before_ver=$(role_version targets/build)
+if run sign-wrong-pass 4 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build --keystore-dir="$W/ks" \
+	--passphrase="not-the-$PASSPHRASE" "${NOTARY[@]}" "${REG[@]}" && has sign-wrong-pass "wrong passphrase" &&
+   [ "$(sigm "$D1" | sha256sum)" = "$before_sig" ] && [ "$(role_version targets/build)" = "$before_ver" ]; then
+	pass build-sign-wrong-passphrase-exit-4-nothing-written; else fail build-sign-wrong-passphrase-exit-4-nothing-written; fi
+# a re-run signs DCT again (new version) but finds its cosign signature
+# already there (cosign's duplicate detection): the .sig manifest is left
+# as it is, one signature per key
+if run resign 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--results-dir="$W/r4b" &&
+   [ "$(sigm "$D1" | sha256sum)" = "$before_sig" ] && [ "$(role_version targets/build)" = $((before_ver + 1)) ] &&
+   [ "$(cat "$W/r4b/signature-ref")" = "$(cat "$W/r4/signature-ref")" ] &&
+   [ "$(sigm "$D1" | jq '.layers | length')" = 1 ]; then
+	pass build-sign-rerun-keeps-one-cosign-signature; else fail build-sign-rerun-keeps-one-cosign-signature; fi
+# with a trust state dir (shared with verify-signatures) a signer fetches
+# only what changed: its own published roles are cached, and a role
+# another signer changed meanwhile is fetched again
+if run st-sign1 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--format=dct --trust-state-dir="$W/sst" &&
+   run st-sign2 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--format=dct --trust-state-dir="$W/sst" --log-level=debug &&
+   ! grep -q 'GET .*targets/build.json' "$LOGS/st-sign2.err" && grep -q 'GET .*timestamp.json' "$LOGS/st-sign2.err" &&
+   run st-other 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --tag=st-other --signer=build "${FILE_VAULT[@]}" \
+	"${NOTARY[@]}" "${REG[@]}" --format=dct &&
+   run st-sign3 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--format=dct --trust-state-dir="$W/sst" --log-level=debug &&
+   grep -q 'GET .*targets/build.json' "$LOGS/st-sign3.err" &&
+   N list "$IMG" -r targets/build >"$LOGS/st-list" 2>&1 && grep -q "^v1 .*${D1#sha256:}" "$LOGS/st-list" &&
+   grep -q "^st-other .*${D1#sha256:}" "$LOGS/st-list" &&
+   run st-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
+	--trust-state-dir="$W/sst"; then
+	pass build-sign-trust-state-dir-cache; else fail build-sign-trust-state-dir-cache; fi
 mkdir -p "$W/old/targets"
 for r in root timestamp snapshot targets targets/build; do
 	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$r.json" -o "$W/old/$r.json"
