@@ -102,13 +102,58 @@ static bool layers_have(const json_t *layers, const char *sig64)
 	return false;
 }
 
-/* PUT the manifest for layers (with cosign's config) under tag. The blobs
- * it names are usually there already (the payload is the same for every
- * signer of a digest, and so is the config for a given number of
- * signatures): PUT first, and upload them only when the registry says a
- * blob is unknown, instead of a HEAD per blob every time. */
+/* Blobs known to be in the repository: those the current .sig manifest
+ * names and those written since. */
+struct known_blobs {
+	char digest[16][DIGEST_SIZE];
+	size_t n;
+};
+
+static bool blob_known(const struct known_blobs *k, const char *digest)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (!strcmp(k->digest[i], digest))
+			return true;
+	return false;
+}
+
+static void blob_add(struct known_blobs *k, const char *digest)
+{
+	if (digest && strlen(digest) < DIGEST_SIZE && !blob_known(k, digest) && k->n < 16)
+		strcpy(k->digest[k->n++], digest);
+}
+
+static void blobs_of(const json_t *doc, struct known_blobs *k)
+{
+	k->n = 0;
+	blob_add(k, json_string_value(json_object_get(json_object_get(doc, "config"), "digest")));
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(doc, "layers"), i, l) blob_add(k, json_string_value(json_object_get(l, "digest")));
+}
+
+/* Upload the blob unless known to be there (without asking: blobs not
+ * named by the current manifest are new but for rare races, and an upload
+ * of a blob that exists is harmless). */
+static err_t *ensure_blob(struct registry *r, const void *data, size_t len, struct known_blobs *known)
+{
+	char d[DIGEST_SIZE];
+	digest_buffer(data, len, d);
+	if (blob_known(known, d))
+		return NULL;
+	TRY(registry_put_blob_buffer_new(r, data, len, true, NULL));
+	blob_add(known, d);
+	return NULL;
+}
+
+/* PUT the manifest for layers (with cosign's config) under tag. With
+ * known, the payload and config blobs not known to be there are uploaded
+ * first; without, the PUT goes first (the blobs usually exist: the payload
+ * is the same for every signer of a digest, and so is the config for a
+ * given number of signatures) and they are uploaded only when the registry
+ * says a blob is unknown. */
 static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
-			       char digest_out[DIGEST_SIZE])
+			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
 {
 	json_t *diff_ids = json_array();
 	size_t i;
@@ -127,7 +172,11 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 			      "layers", (json_t *)layers);
 	manifest_dump(m, &body);
 	json_decref(m);
-	err_t *e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
+	err_t *e = known ? ensure_blob(r, payload->buf, payload->len, known) : NULL;
+	if (!e && known)
+		e = ensure_blob(r, cfgb.buf, cfgb.len, known);
+	if (!e)
+		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
 	/* concurrent uploads of the same blob can leave the registry briefly
 	 * without it: upload again (after a short pause) and retry */
 	for (int attempt = 0; e && attempt < 5 && chain_has(e, "BLOB_UNKNOWN"); attempt++) {
@@ -301,6 +350,8 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
 		e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
+		struct known_blobs known;
+		blobs_of(doc, &known);
 		json_t *layers = NULL;
 		json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
 		/* already signed by this key on this payload (a re-run): nothing
@@ -328,7 +379,10 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		 * keeps it anyway */
 		if (!e && !marked_once && !layers_have_key(cur, keyid)) {
 			json_t *one = json_pack("[O]", mine);
-			e = err_context(put_sig_manifest(r, mark, one, &payload, NULL), "signer mark %s", mark);
+			/* a one-layer manifest: its blobs exist unless this digest
+			 * has no signatures at all */
+			e = err_context(put_sig_manifest(r, mark, one, &payload, exists ? NULL : &known, NULL),
+					"signer mark %s", mark);
 			json_decref(one);
 		}
 		marked_once = true;
@@ -338,7 +392,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				/* nothing to add: our PUT would change nothing */
 				e = registry_head_manifest(r, tag, &exists, sig_digest, NULL);
 			} else {
-				e = put_sig_manifest(r, tag, layers, &payload, sig_digest);
+				e = put_sig_manifest(r, tag, layers, &payload, &known, sig_digest);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
 				if (e && attempt < conflict_retries && chain_has(e, "BLOB_UNKNOWN")) {
