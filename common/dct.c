@@ -372,10 +372,31 @@ struct role_update {
 	struct strbuf bytes;
 };
 
-static err_t *prepare_role(struct trust_repo *repo, const char *role, const char *keyid, struct signer_key *key,
-			   const char *tag, const unsigned char sha256[32], int64_t length, time_t now, bool *delegated,
-			   struct strbuf *out)
+/* The manifest's length: from a target of this verified role with the
+ * same sha256 (the same bytes, so the same length: a re-sign need not
+ * wait for the registry), else from the request's callback. */
+static err_t *resolve_length(const struct dct_sign_request *req, const json_t *signed_, int64_t *length)
 {
+	if (*length >= 0)
+		return NULL;
+	const char *name;
+	json_t *t;
+	json_object_foreach(json_object_get(signed_, "targets"), name, t) {
+		json_t *len = json_object_get(t, "length");
+		if (tuf_target_matches(t, req->sha256) && json_is_integer(len) && json_integer_value(len) >= 0) {
+			*length = json_integer_value(len);
+			return NULL;
+		}
+	}
+	return req->length_fn(req->length_ctx, length);
+}
+
+static err_t *prepare_role(struct trust_repo *repo, const char *role, const char *keyid,
+			   const struct dct_sign_request *req, int64_t *length, bool *delegated, struct strbuf *out)
+{
+	struct signer_key *key = req->key;
+	const char *tag = req->tag;
+	time_t now = req->now;
 	struct tuf_meta m = { 0 };
 	bool found = false;
 	const json_t *delegation = NULL;
@@ -414,6 +435,12 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 			tuf_meta_release(&m);
 		return err_new(EXIT_POLICY, "%s may not sign target '%s' (delegation paths)", role, tag);
 	}
+	e = resolve_length(req, found ? m.signed_ : NULL, length);
+	if (e) {
+		if (found)
+			tuf_meta_release(&m);
+		return e;
+	}
 	json_t *signed_ = found ? json_deep_copy(m.signed_) : tuf_new_targets(0, now);
 	json_int_t version = found ? m.version : stale_version;
 	if (found)
@@ -423,7 +450,7 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 		targets = json_object();
 		json_object_set_new(signed_, "targets", targets);
 	}
-	json_object_set_new(targets, tag, tuf_target_entry(sha256, length));
+	json_object_set_new(targets, tag, tuf_target_entry(req->sha256, *length));
 	json_object_set_new(signed_, "version", json_integer(version + 1));
 	set_expires(signed_, now + (time_t)DCT_TARGETS_DAYS * 86400);
 	e = sign_role(signed_, key, out);
@@ -470,28 +497,24 @@ static err_t *publish_remembering(struct notary *n, struct trust_repo *repo, con
 
 err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **roles)
 {
-	struct signer_key *key = req->key;
-	const char *signer = req->signer, *tag = req->tag;
-	const unsigned char *sha256 = req->sha256;
+	const char *signer = req->signer;
 	int64_t length = -1;
 	char keyid[65];
-	TRY(trust_key_id(signer_key_public(key), keyid));
+	TRY(trust_key_id(signer_key_public(req->key), keyid));
 	_cleanup_free_ char *own = xasprintf("targets/%s", signer);
 	for (int attempt = 0;; attempt++) {
 		struct trust_repo repo;
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 		bool delegated = false, rel = false, conflict = false;
 		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), req->state_dir, req->now, &repo);
-		if (!e && length < 0)
-			e = req->length_fn(req->length_ctx, &length);
 		if (!e)
-			e = prepare_role(&repo, own, keyid, key, tag, sha256, length, req->now, &delegated, &a);
+			e = prepare_role(&repo, own, keyid, req, &length, &delegated, &a);
 		if (!e && !delegated)
 			e = err_new(EXIT_POLICY,
 				    "key %.12s of signer '%s' is not delegated as %s in %s (run dct-init --action=add-signer)",
 				    keyid, signer, own, notary_gun(n));
 		if (!e && req->with_releases) {
-			e = prepare_role(&repo, "targets/releases", keyid, key, tag, sha256, length, req->now, &rel, &b);
+			e = prepare_role(&repo, "targets/releases", keyid, req, &length, &rel, &b);
 			if (e && e->code == EXIT_POLICY && !find_role(json_object_get(repo.targets.signed_, "delegations"),
 								      "targets/releases", NULL)) {
 				err_free(e); /* no releases role: only the signer's own */

@@ -77,59 +77,42 @@ struct job {
 	const char *state_dir; /* --trust-state-dir */
 	char *roles;
 	err_t *dct_err;
-	/* the manifest's length, read while the DCT half starts */
-	pthread_mutex_t lock;
-	pthread_cond_t ready;
-	bool length_ready, length_failed;
-	int64_t length;
+	const struct params *p;
+	int64_t length; /* --manifest-size, else -1 */
 };
 
-static err_t *open_registry(const struct params *p, struct job *j)
+static struct registry_options registry_options(const struct job *j)
 {
-	if (j->reg)
-		return NULL;
-	struct registry_options ro = {
-		.creds = params_str(p, "registry-creds"),
-		.authfile = params_str(p, "authfile"),
-		.insecure = params_bool(p, "insecure-registry"),
-		.http = { .retries = j->retries, .ca_file = params_str(p, "registry-ca") },
+	return (struct registry_options){
+		.creds = params_str(j->p, "registry-creds"),
+		.authfile = params_str(j->p, "authfile"),
+		.insecure = params_bool(j->p, "insecure-registry"),
+		.http = { .retries = j->retries, .ca_file = params_str(j->p, "registry-ca") },
 	};
-	return registry_open_ref(&j->ref, &ro, &j->reg);
 }
 
-/* The manifest's length for the DCT target (--manifest-size, else read
- * from the registry, on the connection the cosign half then goes on
- * using, while the DCT half fetches the trust data). */
-static err_t *read_length(const struct params *p, struct job *j)
-{
-	int64_t len = 0;
-	err_t *e = open_registry(p, j);
-	if (!e) {
-		struct registry_manifest m = { 0 };
-		e = registry_get_manifest(j->reg, j->digest, &m);
-		len = (int64_t)m.body.len;
-		registry_manifest_release(&m);
-		e = err_context(e, "read the manifest's size (or give --manifest-size)");
-	}
-	pthread_mutex_lock(&j->lock);
-	j->length = len;
-	j->length_failed = e != NULL;
-	j->length_ready = true;
-	pthread_cond_broadcast(&j->ready);
-	pthread_mutex_unlock(&j->lock);
-	return e;
-}
-
-static err_t *wait_length(void *ctx, int64_t *length)
+/* The manifest's length for the DCT target, when the trust data does not
+ * already name this digest (a re-sign does not ask): --manifest-size, else
+ * read from the registry on the DCT half's own connection, so neither
+ * half waits for the other. */
+static err_t *read_length(void *ctx, int64_t *length)
 {
 	struct job *j = ctx;
-	pthread_mutex_lock(&j->lock);
-	while (!j->length_ready)
-		pthread_cond_wait(&j->ready, &j->lock);
-	*length = j->length;
-	bool failed = j->length_failed;
-	pthread_mutex_unlock(&j->lock);
-	return failed ? err_new(EXIT_FAILED, "no manifest size") : NULL;
+	if (j->length >= 0) {
+		*length = j->length;
+		return NULL;
+	}
+	struct registry_options ro = registry_options(j);
+	struct registry *reg = NULL;
+	err_t *e = registry_open_ref(&j->ref, &ro, &reg);
+	if (!e) {
+		struct registry_manifest m = { 0 };
+		e = registry_get_manifest(reg, j->digest, &m);
+		*length = (int64_t)m.body.len;
+		registry_manifest_release(&m);
+	}
+	registry_close(reg);
+	return err_context(e, "read the manifest's size (or give --manifest-size)");
 }
 
 /* The DCT half: its own notary connection, so it can run beside the
@@ -146,7 +129,7 @@ static err_t *sign_dct(struct job *j)
 		.snapshot = j->snapshot,
 		.signer = signer_key_name(j->key),
 		.tag = j->dct_tag,
-		.length_fn = wait_length,
+		.length_fn = read_length,
 		.length_ctx = j,
 		.with_releases = j->releases,
 		.now = time(NULL),
@@ -169,29 +152,22 @@ static void *dct_thread(void *arg)
 	return NULL;
 }
 
-/* The DCT half (notary) runs in a thread while this one reads the
- * manifest's size and does the cosign half (registry): the wall time is
- * the longer of the two, not the sum. They share only the read-only job,
- * the keys and the length (under the lock). */
-static err_t *sign_all(const struct params *p, struct results *r, struct job *j)
+/* The DCT half (notary) runs in a thread while this one does the cosign
+ * half (registry): the wall time is the longer of the two, not the sum.
+ * They share only the read-only job and the keys. */
+static err_t *sign_all(struct results *r, struct job *j)
 {
 	char sig_digest[DIGEST_SIZE] = "";
-	bool given = params_given(p, "manifest-size");
-	if (given) {
-		j->length = params_int(p, "manifest-size");
-		j->length_ready = true;
-	}
 	pthread_t t;
 	bool threaded = false;
 	if (j->dct && !pthread_create(&t, NULL, dct_thread, j))
 		threaded = true;
-	err_t *e = NULL;
-	if (j->dct && !given)
-		e = read_length(p, j);
 	if (j->dct && !threaded)
 		j->dct_err = sign_dct(j);
-	if (!e && j->cosign) {
-		e = open_registry(p, j);
+	err_t *e = NULL;
+	if (j->cosign) {
+		struct registry_options ro = registry_options(j);
+		e = registry_open_ref(&j->ref, &ro, &j->reg);
 		if (!e)
 			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest);
 	}
@@ -251,7 +227,7 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 
 static err_t *run(const struct params *p, struct results *r)
 {
-	struct job j = { .lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER };
+	struct job j = { .p = p, .length = params_given(p, "manifest-size") ? params_int(p, "manifest-size") : -1 };
 	err_t *e = prepare_job(p, r, &j);
 	struct vault_config cfg = { 0 };
 	struct vault *v = NULL;
@@ -273,7 +249,7 @@ static err_t *run(const struct params *p, struct results *r)
 	if (!e && j.dct && snap && *snap)
 		e = vault_signer_start(v, snap, &j.snapshot);
 	if (!e)
-		e = sign_all(p, r, &j);
+		e = sign_all(r, &j);
 	struct signer_key *keys[] = { j.key, j.snapshot };
 	for (size_t i = 0; i < 2; i++) {
 		err_t *ke = keys[i] ? signer_key_ready(keys[i]) : NULL;
