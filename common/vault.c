@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
@@ -44,6 +45,7 @@ struct unlock {
 	EVP_PKEY *priv;   /* the result */
 	err_t *err;       /* or why not (until signer_key_ready takes it) */
 	int code;         /* its exit code, kept for later callers */
+	bool background;  /* in a thread of its own (vault_signer_start) */
 };
 
 struct signer_key {
@@ -330,6 +332,8 @@ err_t *vault_rotate(struct vault *v, const char *name, EVP_PKEY **old_pub)
 static void *unlock_run(void *arg)
 {
 	struct unlock *u = arg;
+	if (u->background)
+		background_priority(10);
 	u->err = key_private_from_pem(u->pem.buf, u->pem.len, u->passphrase, &u->priv);
 	if (!u->err && !key_same_public(u->priv, u->pub))
 		u->err = err_new(EXIT_FAILED, "%s.key and %s.pub do not match", u->name, u->name);
@@ -367,7 +371,7 @@ static void unlock_free(struct unlock *u)
 }
 
 /* Read name's encrypted key and start decrypting it in the background. */
-static err_t *file_unlock_start(struct vault *v, struct signer_key *k)
+static err_t *file_unlock_start(struct vault *v, struct signer_key *k, bool background)
 {
 	_cleanup_free_ char *kp = key_path(v, k->name, "key");
 	struct unlock *u = xcalloc(1, sizeof *u);
@@ -384,14 +388,17 @@ static err_t *file_unlock_start(struct vault *v, struct signer_key *k)
 	u->passphrase = xstrdup(v->cfg->passphrase);
 	u->name = k->name;
 	u->pub = k->pub;
-	if (pthread_create(&u->thread, NULL, unlock_run, u))
-		unlock_run(u); /* no thread: decrypt now */
-	else
+	u->background = background; /* read by the thread: set before it starts */
+	if (background && !pthread_create(&u->thread, NULL, unlock_run, u)) {
 		u->joined = false;
+		return NULL;
+	}
+	u->background = false;
+	unlock_run(u); /* no thread: decrypt now */
 	return NULL;
 }
 
-err_t *vault_signer_start(struct vault *v, const char *name, struct signer_key **out)
+static err_t *signer_open(struct vault *v, const char *name, bool background, struct signer_key **out)
 {
 	TRY(vault_check_name(name));
 	struct signer_key *k = xcalloc(1, sizeof *k);
@@ -400,13 +407,18 @@ err_t *vault_signer_start(struct vault *v, const char *name, struct signer_key *
 	if (!e && v->p11)
 		k->vault = v;
 	else if (!e)
-		e = file_unlock_start(v, k);
+		e = file_unlock_start(v, k, background);
 	if (e) {
 		signer_key_free(k);
 		return e;
 	}
 	*out = k;
 	return NULL;
+}
+
+err_t *vault_signer_start(struct vault *v, const char *name, struct signer_key **out)
+{
+	return signer_open(v, name, true, out);
 }
 
 err_t *signer_key_ready(struct signer_key *k)
@@ -424,7 +436,7 @@ err_t *signer_key_ready(struct signer_key *k)
 
 err_t *vault_signer(struct vault *v, const char *name, struct signer_key **out)
 {
-	TRY(vault_signer_start(v, name, out));
+	TRY(signer_open(v, name, false, out));
 	err_t *e = signer_key_ready(*out);
 	if (e) {
 		signer_key_free(*out);

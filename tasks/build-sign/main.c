@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "background.h"
 #include "cleanup.h"
 #include "cosign.h"
 #include "dct.h"
@@ -152,6 +153,26 @@ static void *dct_thread(void *arg)
 	return NULL;
 }
 
+struct cosign_job {
+	struct job *j;
+	char *sig_digest;
+	bool background;
+	err_t *err;
+};
+
+static void *cosign_half(void *arg)
+{
+	struct cosign_job *cj = arg;
+	struct job *j = cj->j;
+	if (cj->background)
+		background_priority(5);
+	struct registry_options ro = registry_options(j);
+	cj->err = registry_open_ref(&j->ref, &ro, &j->reg);
+	if (!cj->err)
+		cj->err = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, cj->sig_digest);
+	return NULL;
+}
+
 /* The DCT half (notary) runs in a thread while this one does the cosign
  * half (registry): the wall time is the longer of the two, not the sum.
  * They share only the read-only job and the keys. */
@@ -166,10 +187,14 @@ static err_t *sign_all(struct results *r, struct job *j)
 		j->dct_err = sign_dct(j);
 	err_t *e = NULL;
 	if (j->cosign) {
-		struct registry_options ro = registry_options(j);
-		e = registry_open_ref(&j->ref, &ro, &j->reg);
-		if (!e)
-			e = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, sig_digest);
+		/* beside the DCT half (the longer one) in a background thread */
+		struct cosign_job cj = { j, sig_digest, threaded, NULL };
+		pthread_t ct;
+		if (threaded && !pthread_create(&ct, NULL, cosign_half, &cj))
+			pthread_join(ct, NULL);
+		else
+			cosign_half(&cj);
+		e = cj.err;
 	}
 	if (threaded)
 		pthread_join(t, NULL);
