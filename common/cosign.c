@@ -119,8 +119,9 @@ static bool blob_known(const struct known_blobs *k, const char *digest)
 
 static void blob_add(struct known_blobs *k, const char *digest)
 {
-	if (digest && strlen(digest) < DIGEST_SIZE && !blob_known(k, digest) && k->n < 16)
-		strcpy(k->digest[k->n++], digest);
+	size_t len = digest ? strlen(digest) : 0;
+	if (digest && len < DIGEST_SIZE && !blob_known(k, digest) && k->n < 16)
+		memcpy(k->digest[k->n++], digest, len + 1);
 }
 
 static void blobs_of(const json_t *doc, struct known_blobs *k)

@@ -260,7 +260,7 @@ static err_t *check_root_cert(struct trust_repo *r, const json_t *key)
 	json_t *nb = json_object_get(seen, "not_before"), *na = json_object_get(seen, "not_after");
 	if (cn && strlen(cn) < sizeof c.cn && json_is_integer(nb) && json_is_integer(na)) {
 		c.is_cert = true;
-		strcpy(c.cn, cn);
+		memcpy(c.cn, cn, strlen(cn) + 1);
 		c.not_before = (time_t)json_integer_value(nb);
 		c.not_after = (time_t)json_integer_value(na);
 	} else {
