@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xalloc.h"
@@ -33,6 +34,29 @@ static err_t *setup_logging(const struct task_spec *spec, const struct common_op
 		return err_new(EXIT_USAGE, "--log-level: '%s' is not debug, info, warn or error", opts->log_level);
 	log_setup(spec->name, format, level);
 	return NULL;
+}
+
+/* Everything of ours is released by now; what libraries registered to
+ * run at exit (OpenSSL frees its provider and method stores: ~0.3 ms of a
+ * 5 ms verify) only frees memory the kernel takes back anyway, so release
+ * builds leave at once. Sanitizer builds return normally: their leak
+ * check runs at exit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PIPELINE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PIPELINE_SANITIZED 1
+#endif
+#endif
+
+static void fast_exit(int code)
+{
+#ifndef PIPELINE_SANITIZED
+	fflush(NULL);
+	_exit(code);
+#else
+	(void)code;
+#endif
 }
 
 int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn run)
@@ -76,5 +100,6 @@ int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn r
 	results_free(results);
 	params_free(params);
 	log_forget_secrets();
+	fast_exit(code);
 	return code;
 }
