@@ -1,6 +1,8 @@
 /* TUF model and chain verification (common/tuf, common/trust_verify): a
  * repository is built in memory with our own keys, then broken one rule at
  * a time; every rule must be caught with a message naming it. */
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,7 +89,31 @@ struct opts {
 	const char *build_digest;
 	bool no_validation;
 	bool evil_build; /* targets/build signed by another key under build's ID */
+	const char *root_cert_cn; /* root key as "ecdsa-x509": a certificate for this CN ... */
+	long root_cert_days;      /* ... valid from an hour ago for this many days */
 };
+
+/* Notary's form of a root key: a self-signed certificate ("ecdsa-x509"). */
+static json_t *cert_key_json(EVP_PKEY *k, const char *cn, long days)
+{
+	X509 *x = X509_new();
+	CHECK(x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 1));
+	CHECK(X509_gmtime_adj(X509_getm_notBefore(x), -3600) && X509_gmtime_adj(X509_getm_notAfter(x), days * 86400));
+	X509_NAME *n = X509_get_subject_name(x);
+	CHECK(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0));
+	CHECK(X509_set_issuer_name(x, n) && X509_set_pubkey(x, k) && X509_sign(x, k, EVP_sha256()) > 0);
+	BIO *bio = BIO_new(BIO_s_mem());
+	CHECK(PEM_write_bio_X509(bio, x));
+	char *pem = NULL;
+	long len = BIO_get_mem_data(bio, &pem);
+	struct strbuf b64 = STRBUF_INIT;
+	b64_encode(pem, (size_t)len, &b64);
+	json_t *j = json_pack("{s:s, s:{s:s, s:n}}", "keytype", "ecdsa-x509", "keyval", "public", sb_str(&b64), "private");
+	sb_release(&b64);
+	BIO_free(bio);
+	X509_free(x);
+	return j;
+}
 
 static void build_repo(struct repo *r, const struct opts *o)
 {
@@ -98,13 +124,22 @@ static void build_repo(struct repo *r, const struct opts *o)
 	json_t *jkeys = json_object();
 	for (int i = K_ROOT; i <= K_TIMESTAMP; i++)
 		json_object_set_new(jkeys, ids[i], tuf_key_json(keys[i]));
+	char root_id[65];
+	memcpy(root_id, ids[K_ROOT], sizeof root_id);
+	if (o->root_cert_cn) {
+		json_t *ck = cert_key_json(keys[K_ROOT], o->root_cert_cn, o->root_cert_days);
+		CHECK(!tuf_key_id(ck, root_id));
+		json_object_del(jkeys, ids[K_ROOT]);
+		json_object_set_new(jkeys, root_id, ck);
+	}
 	json_t *root = json_pack("{s:s, s:b, s:s, s:o, s:{s:{s:[s,s], s:i}, s:{s:[s], s:i}, s:{s:[s], s:i}, s:{s:[s], s:i}}, s:i}",
 				 "_type", "Root", "consistent_snapshot", 0, "expires", e10, "keys", jkeys, "roles", "root",
-				 "keyids", ids[K_ROOT], ids[K_ROOT2], "threshold", o->root_threshold ? o->root_threshold : 1,
+				 "keyids", root_id, ids[K_ROOT2], "threshold", o->root_threshold ? o->root_threshold : 1,
 				 "targets", "keyids", ids[K_TARGETS], "threshold", 1, "snapshot", "keyids", ids[K_SNAPSHOT],
 				 "threshold", 1, "timestamp", "keyids", ids[K_TIMESTAMP], "threshold", 1, "version", 1);
 	int rk[] = { K_ROOT };
-	sign_into(root, rk, NULL, 1, &r->files[0]);
+	const char *rid[] = { root_id };
+	sign_into(root, rk, rid, 1, &r->files[0]);
 	/* targets with delegations */
 	json_t *targets = tuf_new_targets(2, time(NULL) + 1000 * 86400);
 	json_t *del = json_object_get(targets, "delegations");
@@ -492,6 +527,49 @@ static void test_verified_memory(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* A root key's certificate is read once per state dir (CN and dates
+ * remembered under the hash of its text), but its dates and CN are checked
+ * every time: a later 'now' past notAfter still refuses. */
+static void test_root_certificate_memory(void)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct repo r;
+	build_repo(&r, &(struct opts){ .root_cert_cn = "127.0.0.1:5000/app", .root_cert_days = 30 });
+	struct trust_verdict v[2] = { 0 };
+	for (int run = 0; run < 2; run++) { /* cold, then from the memory */
+		err_t *e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+		CHECK(!e && v[0].ok && v[1].ok);
+		err_free(e);
+		trust_verdict_release(&v[0]);
+		trust_verdict_release(&v[1]);
+		memset(v, 0, sizeof v);
+	}
+	char path[256];
+	snprintf(path, sizeof path, "%s/127.0.0.1_5000_app.verified.json", dir);
+	struct strbuf mem = STRBUF_INIT;
+	CHECK(!fs_read_file(path, 1 << 20, &mem) && strstr(sb_str(&mem), "\"cert ") &&
+	      strstr(sb_str(&mem), "\"cn\":\"127.0.0.1:5000/app\""));
+	sb_release(&mem);
+	struct trust_repo tr;
+	err_t *e = trust_repo_load(mem_fetch, &r, "127.0.0.1:5000/app", dir, time(NULL) + 31L * 86400, &tr);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "root key certificate for '127.0.0.1:5000/app' has expired"));
+	err_free(e);
+	trust_repo_release(&tr);
+	release_repo(&r);
+	/* a certificate for another repository: refused, cold and warm */
+	build_repo(&r, &(struct opts){ .root_cert_cn = "127.0.0.1:5000/other", .root_cert_days = 30 });
+	for (int run = 0; run < 2; run++) {
+		e = verify(&r, dir, DIGEST_A, v, K_BUILD);
+		CHECK(e && e->code == EXIT_POLICY && msg_has(e, "is for '127.0.0.1:5000/other'"));
+		err_free(e);
+	}
+	release_repo(&r);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_root_change_needs_old_keys(void)
 {
 	char dir[] = "/tmp/test_tuf_XXXXXX";
@@ -643,6 +721,6 @@ static void test_zz_teardown(void)
 }
 
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
-	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_verified_memory), TEST(test_root_change_needs_old_keys),
+	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_verified_memory), TEST(test_root_certificate_memory), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata), TEST(test_zz_teardown))
