@@ -267,7 +267,7 @@ static err_t *run(const struct params *p, struct results *r)
 	if (!e && j.dct)
 		e = notary_open(&j.notary, j.repo, &j.notary_client);
 	if (!e && j.dct)
-		notary_prefetch(j.notary_client, "timestamp");
+		notary_prefetch(j.notary_client, (const char *[]){ "timestamp", "snapshot" }, 2);
 	if (!e)
 		e = vault_signer_start(v, params_str(p, "signer"), &j.key);
 	const char *snap = params_str(p, "snapshot-key");

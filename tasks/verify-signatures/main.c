@@ -112,7 +112,7 @@ static err_t *run(const struct params *p, struct results *r)
 		struct notary_options no = { .url = notary_url, .ca_file = params_str(p, "notary-ca"), .retries = retries };
 		e = notary_open(&no, repo, &n);
 		if (!e)
-			notary_prefetch(n, "timestamp");
+			notary_prefetch(n, (const char *[]){ "timestamp" }, 1);
 	}
 	if (!e)
 		e = parse_signers(p, &s);
