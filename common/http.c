@@ -6,23 +6,29 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "castore.h"
 #include "cleanup.h"
 #include "log.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
+/* libcurl's default bundle (mk/curl.mk), the one task images carry */
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 struct http_client {
 	CURL *curl;
 	struct http_options o;
 	char *ca_file, *ca_path, *client_cert, *client_key, *user_agent;
+	struct castore *cas; /* ca_file's anchors, read on the first request */
 	char **insecure;
 	size_t n_insecure;
 };
@@ -88,6 +94,8 @@ err_t *http_client_new(const struct http_options *opts, struct http_client **out
 		c->o.retries = 0;
 	const char *ca_env = getenv("SSL_CERT_FILE");
 	c->ca_file = dup_or_null(opts && opts->ca_file ? opts->ca_file : ca_env);
+	if (!c->ca_file && access(SYSTEM_CA_BUNDLE, R_OK) == 0)
+		c->ca_file = xstrdup(SYSTEM_CA_BUNDLE);
 	c->ca_path = dup_or_null(opts ? opts->ca_path : NULL);
 	c->client_cert = dup_or_null(opts ? opts->client_cert : NULL);
 	c->client_key = dup_or_null(opts ? opts->client_key : NULL);
@@ -112,6 +120,7 @@ void http_client_free(struct http_client *c)
 	if (!c)
 		return;
 	curl_easy_cleanup(c->curl);
+	castore_free(c->cas);
 	free(c->ca_file);
 	free(c->ca_path);
 	free(c->client_cert);
@@ -425,6 +434,15 @@ static void register_auth_secrets(const char *const *headers)
 	}
 }
 
+static CURLcode attach_anchors(CURL *curl, void *ssl_ctx, void *cas)
+{
+	(void)curl;
+	err_t *e = castore_attach(cas, SSL_CTX_get_cert_store(ssl_ctx));
+	bool ok = !e;
+	err_free(e);
+	return ok ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+}
+
 static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_hdr)
 {
 	struct http_client *c = t->c;
@@ -443,8 +461,13 @@ static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_h
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.low_speed_time_s);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->cas) {
+		/* anchors looked up as the chain needs them (common/castore),
+		 * not all decoded by libcurl up front */
+		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, attach_anchors);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, c->cas);
+	}
 	if (c->ca_path)
 		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
 	if (c->client_cert)
@@ -509,6 +532,8 @@ err_t *http_do(struct http_client *c, const struct http_request *req, struct htt
 {
 	http_response_release(resp);
 	register_auth_secrets(req->headers);
+	if (c->ca_file && !c->cas)
+		TRY(castore_load(c->ca_file, &c->cas));
 	struct transfer t = { .c = c, .req = req, .resp = resp };
 	const char *method = req->method ? req->method : "GET";
 	int max_attempts = req->no_retry ? 1 : c->o.retries + 1;

@@ -72,6 +72,20 @@ copy --src="docker://$R/test/by-skopeo:v1" --dest="oci:$work/pulled:latest" --sr
 check pull-skopeo-pushed test "$(result IMAGE_DIGEST)" = "$img"
 check skopeo-reads-our-layout test "$(skopeo inspect --raw "oci:$work/pulled:latest" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${img#sha256:}"
 
+# 3b. trust from a whole bundle (SSL_CERT_FILE: the system bundle plus the
+# registry's CA, as a task image carries it; anchors looked up by subject,
+# common/castore), and the same bundle without that CA refused
+cat /etc/ssl/certs/ca-certificates.crt "$CA" >"$work/bundle.pem"
+rm -rf "$work/res"
+SSL_CERT_FILE=$work/bundle.pem copy --src="docker://$R/test/by-skopeo:v1" --dest="oci:$work/via-bundle:latest" \
+	--src-creds="$C" 2>/dev/null
+check pull-trusting-a-bundle test "$(result IMAGE_DIGEST)" = "$img"
+SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt copy --src="docker://$R/test/by-skopeo:v1" \
+	--dest="oci:$work/via-system:latest" --src-creds="$C" --retries=0 2>"$work/untrusted.log"
+rc=$?
+check bundle-without-the-ca-refused test $rc != 0 -a ! -e "$work/via-system/index.json"
+check bundle-without-the-ca-message grep -q "unable to get local issuer certificate" "$work/untrusted.log"
+
 # 4. oci-archive output that skopeo reads, and back in as a source
 copy --src="docker://$R/test/app:v1" --dest="oci-archive:$work/img.tar:v1" --src-creds="$C" --ca-file="$CA" 2>/dev/null
 check oci-archive-skopeo test "$(skopeo inspect --raw "oci-archive:$work/img.tar:v1" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "${img#sha256:}"
