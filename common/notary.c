@@ -1,7 +1,6 @@
 #include "notary.h"
 
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,123 +11,11 @@
 #include "tuf.h"
 #include "xalloc.h"
 
-/* Roles fetched ahead, in order, by a thread that alone uses the
- * connection until it has fetched them all. Each result can be claimed as
- * soon as it is in (the caller works on the timestamp while the snapshot
- * is on its way), once. */
-#define PREFETCH_MAX 2
-struct prefetched {
-	char *role;
-	bool done, fetched, claimed; /* done: fetched, or skipped after an error */
-	struct strbuf body;
-	bool found;
-	err_t *err;
-};
-
-struct prefetch {
-	pthread_t thread;
-	bool running; /* not joined yet */
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct prefetched item[PREFETCH_MAX];
-	size_t n;
-};
-
 struct notary {
 	struct http_client *http;
 	char *base; /* https://host:port/v2/<gun>/_trust/tuf/ */
 	char *gun;
-	struct prefetch pre;
 };
-
-static err_t *fetch_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
-
-static void *prefetch_run(void *arg)
-{
-	struct notary *n = arg;
-	for (size_t i = 0; i < n->pre.n; i++) {
-		struct prefetched *it = &n->pre.item[i];
-		struct strbuf body = STRBUF_INIT;
-		bool found = false;
-		err_t *e = fetch_role(n, it->role, &body, &found);
-		pthread_mutex_lock(&n->pre.lock);
-		it->body = body;
-		it->found = found;
-		it->err = e;
-		it->done = it->fetched = true;
-		pthread_cond_broadcast(&n->pre.changed);
-		pthread_mutex_unlock(&n->pre.lock);
-		if (e)
-			break; /* the rest is fetched when asked for */
-	}
-	pthread_mutex_lock(&n->pre.lock);
-	for (size_t i = 0; i < n->pre.n; i++)
-		n->pre.item[i].done = true;
-	pthread_cond_broadcast(&n->pre.changed);
-	pthread_mutex_unlock(&n->pre.lock);
-	return NULL;
-}
-
-void notary_prefetch(struct notary *n, const char *const *roles, size_t count)
-{
-	if (n->pre.running || n->pre.n || !count)
-		return;
-	for (size_t i = 0; i < count && i < PREFETCH_MAX; i++)
-		n->pre.item[n->pre.n++].role = xstrdup(roles[i]);
-	if (pthread_create(&n->pre.thread, NULL, prefetch_run, n)) {
-		for (size_t i = 0; i < n->pre.n; i++) /* no thread: fetched when asked for */
-			free(n->pre.item[i].role);
-		n->pre.n = 0;
-		return;
-	}
-	n->pre.running = true;
-}
-
-/* Wait until the prefetch thread is done: the connection is ours again. */
-static void settle(struct notary *n)
-{
-	if (n->pre.running) {
-		pthread_join(n->pre.thread, NULL);
-		n->pre.running = false;
-	}
-}
-
-/* The prefetched result for role, if there is an unclaimed one: waits for
- * that role only. */
-static bool claim(struct notary *n, const char *role, struct strbuf *out, bool *found, err_t **e)
-{
-	struct prefetched *it = NULL;
-	for (size_t i = 0; i < n->pre.n && !it; i++)
-		if (!n->pre.item[i].claimed && !strcmp(n->pre.item[i].role, role))
-			it = &n->pre.item[i];
-	if (!it)
-		return false;
-	pthread_mutex_lock(&n->pre.lock);
-	while (!it->done)
-		pthread_cond_wait(&n->pre.changed, &n->pre.lock);
-	pthread_mutex_unlock(&n->pre.lock);
-	it->claimed = true;
-	if (!it->fetched)
-		return false; /* skipped after an earlier error: fetched when asked */
-	*e = it->err;
-	it->err = NULL;
-	*found = it->found;
-	if (!*e && *found)
-		sb_add(out, it->body.buf, it->body.len);
-	return true;
-}
-
-static void prefetch_drop(struct notary *n)
-{
-	settle(n);
-	for (size_t i = 0; i < n->pre.n; i++) {
-		sb_release(&n->pre.item[i].body);
-		err_free(n->pre.item[i].err);
-		free(n->pre.item[i].role);
-		memset(&n->pre.item[i], 0, sizeof n->pre.item[i]);
-	}
-	n->pre.n = 0;
-}
 
 err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out)
 {
@@ -148,11 +35,9 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 		.client_key = opts->client_key,
 	};
 	struct notary *n = xcalloc(1, sizeof *n);
-	pthread_mutex_init(&n->pre.lock, NULL);
-	pthread_cond_init(&n->pre.changed, NULL);
 	err_t *e = http_client_new(&ho, &n->http);
 	if (e) {
-		notary_close(n);
+		free(n);
 		return e;
 	}
 	size_t ulen = strlen(opts->url);
@@ -168,9 +53,6 @@ void notary_close(struct notary *n)
 {
 	if (!n)
 		return;
-	prefetch_drop(n);
-	pthread_mutex_destroy(&n->pre.lock);
-	pthread_cond_destroy(&n->pre.changed);
 	http_client_free(n->http);
 	free(n->base);
 	free(n->gun);
@@ -190,15 +72,6 @@ static err_t *get(struct notary *n, const char *file, struct http_response *resp
 }
 
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found)
-{
-	err_t *e = NULL;
-	if (claim(n, role, out, found, &e))
-		return e;
-	settle(n);
-	return fetch_role(n, role, out, found);
-}
-
-static err_t *fetch_role(struct notary *n, const char *role, struct strbuf *out, bool *found)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	_cleanup_free_ char *file = xasprintf("%s.json", role);
@@ -227,7 +100,6 @@ err_t *notary_fetch(void *ctx, const char *role, struct strbuf *out, bool *found
 
 err_t *notary_get_key(struct notary *n, const char *role, json_t **key)
 {
-	settle(n);
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	_cleanup_free_ char *file = xasprintf("%s.key", role);
 	err_t *e = get(n, file, &resp);
@@ -243,7 +115,6 @@ err_t *notary_get_key(struct notary *n, const char *role, json_t **key)
 
 err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t count, bool *conflict)
 {
-	settle(n);
 	unsigned char rnd[12];
 	char boundary[40];
 	RAND_bytes(rnd, sizeof rnd);
@@ -286,7 +157,6 @@ err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t 
 
 err_t *notary_delete(struct notary *n)
 {
-	settle(n);
 	struct http_request req = { .method = "DELETE", .url = n->base };
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: delete", n->gun);

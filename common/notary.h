@@ -30,14 +30,6 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 void notary_close(struct notary *n);
 const char *notary_gun(const struct notary *n);
 
-/* Start fetching roles (at most 2) in the background, in order: the
- * timestamp, always fetched first and never cached, and for a writer the
- * snapshot, which each publish changes. The TLS handshake and the requests
- * overlap the caller's own work (reading keys and the trust state, checking
- * the timestamp). The next notary_get_role of such a role returns its
- * result (once, waiting for that role only); any other call waits until
- * the prefetch is over. */
-void notary_prefetch(struct notary *n, const char *const *roles, size_t count);
 /* GET <role>.json; *found false on 404 (out untouched). */
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
 /* GET <role>.key: the server's public key for timestamp or snapshot (the

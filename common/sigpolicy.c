@@ -19,13 +19,10 @@ static bool is_verdict(const err_t *e)
 
 static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 {
-	struct notary *n = NULL; /* opened here */
+	struct notary *n = NULL;
 	trust_fetch_fn fetch = trust_dir_fetch;
 	void *ctx = (void *)p->trust_data_dir;
-	if (p->notary_client) {
-		fetch = notary_fetch;
-		ctx = p->notary_client;
-	} else if (!p->trust_data_dir || !*p->trust_data_dir) {
+	if (!p->trust_data_dir || !*p->trust_data_dir) {
 		TRY(notary_open(&p->notary, p->repo, &n));
 		fetch = notary_fetch;
 		ctx = n;

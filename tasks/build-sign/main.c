@@ -260,14 +260,12 @@ static err_t *run(const struct params *p, struct results *r)
 		e = vault_config_from_params(p, &cfg);
 	if (!e)
 		e = vault_open(&cfg, &v);
-	/* the timestamp is on its way and file keys are decrypted while the
-	 * trust data and the signature manifest are fetched; a key that
-	 * cannot be unlocked is the error reported, whatever else failed
-	 * meanwhile */
+	/* file keys are decrypted while the trust data and the signature
+	 * manifest are fetched; a key that cannot be unlocked is the error
+	 * reported, whatever else failed meanwhile */
 	if (!e && j.dct)
 		e = notary_open(&j.notary, j.repo, &j.notary_client);
-	if (!e && j.dct)
-		notary_prefetch(j.notary_client, (const char *[]){ "timestamp", "snapshot" }, 2);
+
 	if (!e)
 		e = vault_signer_start(v, params_str(p, "signer"), &j.key);
 	const char *snap = params_str(p, "snapshot-key");

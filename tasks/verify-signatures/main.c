@@ -100,22 +100,11 @@ static err_t *run(const struct params *p, struct results *r)
 	_cleanup_free_ char *repo = imageref_name(&ref);
 	struct signers s = { 0 };
 	struct registry *reg = NULL;
-	int retries = (int)params_int(p, "retries");
-	const char *notary_url = params_str(p, "notary-server");
-	const char *trust_data_dir = params_str(p, "trust-data-dir");
-	if (!e && dct && !notary_url && !trust_data_dir)
-		e = err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
-	/* the timestamp (always fetched first) is on its way while the keys
-	 * and the trust state are read */
-	struct notary *n = NULL;
-	if (!e && dct && !trust_data_dir) {
-		struct notary_options no = { .url = notary_url, .ca_file = params_str(p, "notary-ca"), .retries = retries };
-		e = notary_open(&no, repo, &n);
-		if (!e)
-			notary_prefetch(n, (const char *[]){ "timestamp" }, 1);
-	}
 	if (!e)
 		e = parse_signers(p, &s);
+	int retries = (int)params_int(p, "retries");
+	if (!e && dct && !params_str(p, "notary-server") && !params_str(p, "trust-data-dir"))
+		e = err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
 	if (!e && cosign) {
 		struct registry_options ro = {
 			.creds = params_str(p, "registry-creds"),
@@ -134,8 +123,9 @@ static err_t *run(const struct params *p, struct results *r)
 			.digest = digest,
 			.dct = dct,
 			.cosign = cosign,
-			.notary_client = n,
-			.trust_data_dir = trust_data_dir,
+			.notary = { .url = params_str(p, "notary-server"), .ca_file = params_str(p, "notary-ca"),
+				    .retries = retries },
+			.trust_data_dir = params_str(p, "trust-data-dir"),
 			.trust_state_dir = params_str(p, "trust-state-dir"),
 			.registry = reg,
 			.signers = s.items,
@@ -162,7 +152,6 @@ static err_t *run(const struct params *p, struct results *r)
 		sb_release(&failed);
 	}
 	sigpolicy_verdicts_free(v, nv);
-	notary_close(n);
 	registry_close(reg);
 	signers_release(&s);
 	imageref_free(&ref);
