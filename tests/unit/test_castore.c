@@ -154,7 +154,9 @@ static void test_unusable_files(void)
 		CHECK(!fs_write_atomic(dir, "bad.pem", bad[i], strlen(bad[i]), 0644));
 		snprintf(path, sizeof path, "%s/bad.pem", dir);
 		e = castore_load(path, &s);
-		CHECK(e && e->code == EXIT_USAGE && strstr(e->msg, "holds no PEM certificate"));
+		char *why = e ? err_describe(e) : NULL;
+		CHECK(e && e->code == EXIT_USAGE && why && strstr(why, "bad.pem") && strstr(why, "holds no PEM certificate"));
+		free(why);
 		err_free(e);
 	}
 	char cmd[128];
