@@ -149,7 +149,8 @@ static void test_unusable_files(void)
 	err_free(e);
 	static const char *const bad[] = { "", "not a certificate\n",
 					   "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-					   "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" };
+					   /* a PEM block of another kind (no key material) */
+					   "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		CHECK(!fs_write_atomic(dir, "bad.pem", bad[i], strlen(bad[i]), 0644));
 		snprintf(path, sizeof path, "%s/bad.pem", dir);
