@@ -237,6 +237,16 @@ static bool msg_has(const err_t *e, const char *needle)
 	return ok;
 }
 
+/* Loading with the state dir, 'days' from now, is refused for 'why'. */
+static void refused_later(struct repo *r, const char *dir, long days, const char *why)
+{
+	struct trust_repo tr;
+	err_t *e = trust_repo_load(mem_fetch, r, "127.0.0.1:5000/app", dir, time(NULL) + days * 86400, &tr);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, why));
+	err_free(e);
+	trust_repo_release(&tr);
+}
+
 static bool reason_has(const struct trust_verdict *v, const char *needle)
 {
 	bool ok = v->reason && strstr(v->reason, needle);
@@ -497,12 +507,9 @@ static void test_verified_memory(void)
 	rewrite_verified(dir, NULL); /* values not true */
 	CHECK(checks_in(&r, dir, &ok) == full && ok);
 	/* expiry still checked on remembered bytes: a later 'now' refuses */
-	struct trust_repo tr;
-	err_t *e = trust_repo_load(mem_fetch, &r, "127.0.0.1:5000/app", dir, time(NULL) + 20L * 86400, &tr);
-	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "expired"));
-	err_free(e);
-	trust_repo_release(&tr);
+	refused_later(&r, dir, 20, "expired");
 	release_repo(&r);
+	err_t *e;
 	/* forged targets/build with the good repo's memory present: refused */
 	build_repo(&r, &(struct opts){ .evil_build = true });
 	struct trust_verdict v[2] = { 0 };
@@ -551,12 +558,9 @@ static void test_root_certificate_memory(void)
 	CHECK(!fs_read_file(path, 1 << 20, &mem) && strstr(sb_str(&mem), "\"cert ") &&
 	      strstr(sb_str(&mem), "\"cn\":\"127.0.0.1:5000/app\""));
 	sb_release(&mem);
-	struct trust_repo tr;
-	err_t *e = trust_repo_load(mem_fetch, &r, "127.0.0.1:5000/app", dir, time(NULL) + 31L * 86400, &tr);
-	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "root key certificate for '127.0.0.1:5000/app' has expired"));
-	err_free(e);
-	trust_repo_release(&tr);
+	refused_later(&r, dir, 31, "root key certificate for '127.0.0.1:5000/app' has expired");
 	release_repo(&r);
+	err_t *e;
 	/* a certificate for another repository: refused, cold and warm */
 	build_repo(&r, &(struct opts){ .root_cert_cn = "127.0.0.1:5000/other", .root_cert_days = 30 });
 	for (int run = 0; run < 2; run++) {
