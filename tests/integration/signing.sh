@@ -53,7 +53,7 @@ P11_VAULT=(--vault=pkcs11 --pkcs11-token=pipeline --pin-file="$W/pin")
 
 # ---- signer-key: file vault --------------------------------------------
 if run create-build 0 "$BIN/signer-key" --action=create --name=build "${FILE_VAULT[@]}" --results-dir="$W/r1" &&
-   grep -q 'BEGIN ENCRYPTED PRIVATE KEY' "$W/ks/build.key" && [ "$(stat -c %a "$W/ks/build.key")" = 600 ] &&
+   grep -q 'ENCRYPTED PRIVATE KEY-----' "$W/ks/build.key" && [ "$(stat -c %a "$W/ks/build.key")" = 600 ] &&
    grep -q 'BEGIN PUBLIC KEY' "$W/r1/public-key" && [ "$(wc -c <"$W/r1/key-id")" = 64 ]; then
 	pass file-vault-create; else fail file-vault-create; fi
 if run create-dup 2 "$BIN/signer-key" --action=create --name=build "${FILE_VAULT[@]}" && has create-dup "already exists"; then

@@ -237,6 +237,13 @@ static bool msg_has(const err_t *e, const char *needle)
 	return ok;
 }
 
+static void remove_tree(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 /* Loading with the state dir, 'days' from now, is refused for 'why'. */
 static void refused_later(struct repo *r, const char *dir, long days, const char *why)
 {
@@ -347,9 +354,7 @@ static void test_rollback(void)
 	CHECK(e && msg_has(e, "rollback"));
 	err_free(e);
 	release_repo(&r);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	remove_tree(dir);
 }
 
 /* Warm state dir: only the timestamp is fetched when nothing changed; a
@@ -394,9 +399,7 @@ static void test_warm_cache(void)
 	trust_verdict_release(&v[1]);
 	sb_release(&fetched);
 	release_repo(&r);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	remove_tree(dir);
 }
 
 /* Verified-content memory: a warm run over identical bytes under the same
@@ -529,9 +532,7 @@ static void test_verified_memory(void)
 	trust_verdict_release(&v[1]);
 	release_repo(&r);
 	sb_release(&fetched);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	remove_tree(dir);
 }
 
 /* A root key's certificate is read once per state dir (CN and dates
@@ -569,9 +570,7 @@ static void test_root_certificate_memory(void)
 		err_free(e);
 	}
 	release_repo(&r);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	remove_tree(dir);
 }
 
 static void test_root_change_needs_old_keys(void)
@@ -601,9 +600,7 @@ static void test_root_change_needs_old_keys(void)
 	EVP_PKEY_free(keys[K_ROOT]);
 	keys[K_ROOT] = saved;
 	memcpy(ids[K_ROOT], saved_id, 65);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	remove_tree(dir);
 }
 
 static void test_root_threshold(void)
