@@ -142,7 +142,7 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
 	digest_buffer(data, len, d);
 	if (blob_known(known, d))
 		return NULL;
-	TRY(registry_put_blob_buffer_new(r, data, len, true, NULL));
+	TRY(registry_upload_blob_buffer(r, data, len));
 	blob_add(known, d);
 	return NULL;
 }
@@ -390,8 +390,8 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		if (!e) {
 			layers = merge_layers(cur, mine, marked, pdigest, &payload, key);
 			if (exists && json_equal(layers, cur)) {
-				/* nothing to add: our PUT would change nothing */
-				e = registry_head_manifest(r, tag, &exists, sig_digest, NULL);
+				/* nothing to add: our PUT would change nothing, and
+				 * sig_digest already names what we read */
 			} else {
 				e = put_sig_manifest(r, tag, layers, &payload, &known, sig_digest);
 				/* concurrent uploads of the same config blob can leave the

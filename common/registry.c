@@ -557,24 +557,24 @@ err_t *registry_put_blob_fd(struct registry *r, const char *digest, int64_t size
 	return upload_with_retries(r, digest, size, fd, NULL);
 }
 
-err_t *registry_put_blob_buffer_new(struct registry *r, const void *data, size_t len, bool known_new,
-				    char digest_out[DIGEST_SIZE])
+err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t len)
+{
+	char digest[DIGEST_SIZE];
+	digest_buffer(data, len, digest);
+	return upload_with_retries(r, digest, (int64_t)len, -1, len ? data : "");
+}
+
+err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len, char digest_out[DIGEST_SIZE])
 {
 	char digest[DIGEST_SIZE];
 	digest_buffer(data, len, digest);
 	if (digest_out)
 		memcpy(digest_out, digest, DIGEST_SIZE);
 	bool exists = false;
-	if (!known_new)
-		TRY(registry_blob_exists(r, digest, &exists, NULL));
+	TRY(registry_blob_exists(r, digest, &exists, NULL));
 	if (exists)
 		return NULL;
 	return upload_with_retries(r, digest, (int64_t)len, -1, len ? data : "");
-}
-
-err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len, char digest_out[DIGEST_SIZE])
-{
-	return registry_put_blob_buffer_new(r, data, len, false, digest_out);
 }
 
 err_t *registry_mount_blob(struct registry *r, const char *digest, const char *from_repository, bool *mounted)

@@ -92,13 +92,12 @@ err_t *registry_get_blob_fd(struct registry *r, const char *digest, int64_t expe
  * sha256, checked by the registry). Skipped if it already exists. */
 err_t *registry_put_blob_fd(struct registry *r, const char *digest, int64_t size, int fd);
 /* Upload a small in-memory blob (configs, signatures); skipped if it
- * already exists, unless known_new (then not asked: one request less for
- * a blob the caller knows is new). */
-err_t *registry_put_blob_buffer_new(struct registry *r, const void *data, size_t len, bool known_new,
-				    char digest_out[DIGEST_SIZE]);
-/* registry_put_blob_buffer_new, asking first. */
+ * already exists. */
 err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len,
 				char digest_out[DIGEST_SIZE]);
+/* The same without asking first: one request less for a blob the caller
+ * knows is new (uploading one that exists is harmless). */
+err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t len);
 /* Cross-repository mount from from_repository on the same registry;
  * *mounted false means the registry started an upload instead (cancelled
  * here): then push the blob. */

@@ -168,13 +168,21 @@ static bool verified_before(const struct trust_repo *r, const char *key)
 	return r->verified_in && json_is_true(json_object_get(r->verified_in, key));
 }
 
-static void verified_now(struct trust_repo *r, const char *key)
+/* Remember what a check found (value, taken) for the next run. */
+static void remember_verified(struct trust_repo *r, const char *key, json_t *value)
 {
-	if (!r->state_dir)
+	if (!r->state_dir) {
+		json_decref(value);
 		return;
+	}
 	if (!r->verified_out)
 		r->verified_out = json_object();
-	json_object_set_new(r->verified_out, key, json_true());
+	json_object_set_new(r->verified_out, key, value);
+}
+
+static void verified_now(struct trust_repo *r, const char *key)
+{
+	remember_verified(r, key, json_true());
 }
 
 static void load_verified(struct trust_repo *r)
@@ -267,13 +275,10 @@ static err_t *check_root_cert(struct trust_repo *r, const json_t *key)
 		TRY(tuf_key_cert_read(key, &c));
 	}
 	TRY(tuf_key_cert_check(&c, r->gun, r->now));
-	if (c.is_cert && r->state_dir) {
-		if (!r->verified_out)
-			r->verified_out = json_object();
-		json_object_set_new(r->verified_out, memo,
-				    json_pack("{s:s, s:I, s:I}", "cn", c.cn, "not_before", (json_int_t)c.not_before,
-					      "not_after", (json_int_t)c.not_after));
-	}
+	if (c.is_cert)
+		remember_verified(r, memo,
+				  json_pack("{s:s, s:I, s:I}", "cn", c.cn, "not_before", (json_int_t)c.not_before,
+					    "not_after", (json_int_t)c.not_after));
 	return NULL;
 }
 

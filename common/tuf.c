@@ -112,13 +112,6 @@ err_t *tuf_key_cert_check(const struct tuf_key_cert *c, const char *gun, time_t 
 	return NULL;
 }
 
-err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now)
-{
-	struct tuf_key_cert c;
-	TRY(tuf_key_cert_read(key, &c));
-	return tuf_key_cert_check(&c, gun, now);
-}
-
 static const char *expected_type(const char *role)
 {
 	if (!strcmp(role, "root"))

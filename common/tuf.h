@@ -28,10 +28,9 @@ err_t *tuf_key_id(const json_t *key, char hex[65]);
 err_t *tuf_key_public(const json_t *key, EVP_PKEY **out);
 
 /* For an "ecdsa-x509" key: its certificate must name gun as CN and be
- * valid at now (what Notary requires of root keys). Other types pass. */
-err_t *tuf_check_key_cert(const json_t *key, const char *gun, time_t now);
-/* The same in two steps, so what a certificate says can be remembered:
- * read it (is_cert false for other key types), then check it. */
+ * valid at now (what Notary requires of root keys). Two steps, so what a
+ * certificate says can be remembered: read it (is_cert false for other
+ * key types, which pass), then check it. */
 struct tuf_key_cert {
 	bool is_cert;
 	char cn[256];

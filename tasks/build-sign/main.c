@@ -71,7 +71,6 @@ struct job {
 	struct signer_key *snapshot; /* local snapshot key, or NULL */
 	/* DCT half */
 	struct notary_options notary;
-	struct notary *notary_client;
 	const char *tag_param; /* --tag */
 	char *dct_tag;         /* the target name used */
 	bool releases;
@@ -143,7 +142,11 @@ static err_t *sign_dct(struct job *j)
 		sscanf(hex + 2 * i, "%2x", &b);
 		req.sha256[i] = (unsigned char)b;
 	}
-	return dct_sign(j->notary_client, &req, &j->roles);
+	struct notary *n = NULL;
+	TRY(notary_open(&j->notary, j->repo, &n));
+	err_t *e = dct_sign(n, &req, &j->roles);
+	notary_close(n);
+	return e;
 }
 
 static void *dct_thread(void *arg)
@@ -263,9 +266,6 @@ static err_t *run(const struct params *p, struct results *r)
 	/* file keys are decrypted while the trust data and the signature
 	 * manifest are fetched; a key that cannot be unlocked is the error
 	 * reported, whatever else failed meanwhile */
-	if (!e && j.dct)
-		e = notary_open(&j.notary, j.repo, &j.notary_client);
-
 	if (!e)
 		e = vault_signer_start(v, params_str(p, "signer"), &j.key);
 	const char *snap = params_str(p, "snapshot-key");
@@ -281,7 +281,6 @@ static err_t *run(const struct params *p, struct results *r)
 			e = ke;
 		}
 	}
-	notary_close(j.notary_client);
 	signer_key_free(j.key);
 	signer_key_free(j.snapshot);
 	registry_close(j.reg);
