@@ -12,12 +12,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "castore.h"
 #include "cleanup.h"
 #include "log.h"
+#include "tlsresume.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
@@ -29,6 +31,8 @@ struct http_client {
 	struct http_options o;
 	char *ca_file, *ca_path, *client_cert, *client_key, *user_agent;
 	struct castore *cas; /* ca_file's anchors, read on the first request */
+	char *tls_session_dir;
+	char *trust_id; /* the trust settings a resumed session was verified under */
 	char **insecure;
 	size_t n_insecure;
 };
@@ -99,6 +103,8 @@ err_t *http_client_new(const struct http_options *opts, struct http_client **out
 	c->ca_path = dup_or_null(opts ? opts->ca_path : NULL);
 	c->client_cert = dup_or_null(opts ? opts->client_cert : NULL);
 	c->client_key = dup_or_null(opts ? opts->client_key : NULL);
+	c->tls_session_dir = dup_or_null(opts ? opts->tls_session_dir : NULL);
+	c->o.tls_session_dir = NULL;
 	c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
 						 : xasprintf("secure-pipeline/%s", PIPELINE_VERSION);
 	for (size_t i = 0; opts && i < opts->n_insecure_hosts; i++)
@@ -126,6 +132,8 @@ void http_client_free(struct http_client *c)
 	free(c->client_cert);
 	free(c->client_key);
 	free(c->user_agent);
+	free(c->tls_session_dir);
+	free(c->trust_id);
 	for (size_t i = 0; i < c->n_insecure; i++)
 		free(c->insecure[i]);
 	free(c->insecure);
@@ -434,13 +442,55 @@ static void register_auth_secrets(const char *const *headers)
 	}
 }
 
-static CURLcode attach_anchors(CURL *curl, void *ssl_ctx, void *cas)
+/* A file's identity for the resumption key: a session verified against
+ * one CA file is not resumed once that file changed. */
+static void add_file_id(struct strbuf *sb, const char *what, const char *path)
 {
-	(void)curl;
-	err_t *e = castore_attach(cas, SSL_CTX_get_cert_store(ssl_ctx));
-	bool ok = !e;
-	err_free(e);
-	return ok ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+	struct stat st;
+	if (!path)
+		return;
+	if (stat(path, &st))
+		sb_addf(sb, "|%s=%s", what, path);
+	else
+		sb_addf(sb, "|%s=%s@%llu:%llu:%lld:%lld.%09ld", what, path, (unsigned long long)st.st_dev,
+			(unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			(long)st.st_mtim.tv_nsec);
+}
+
+static const char *trust_id(struct http_client *c)
+{
+	if (!c->trust_id) {
+		struct strbuf sb = STRBUF_INIT;
+		add_file_id(&sb, "ca", c->ca_file);
+		add_file_id(&sb, "capath", c->ca_path);
+		add_file_id(&sb, "cert", c->client_cert);
+		c->trust_id = sb_detach(&sb);
+	}
+	return c->trust_id;
+}
+
+/* libcurl's set-up of each connection's SSL_CTX: our trust anchors, and
+ * the TLS session saved by an earlier process. */
+static CURLcode setup_ssl_ctx(CURL *curl, void *ssl_ctx, void *client)
+{
+	struct http_client *c = client;
+	if (c->cas) {
+		err_t *e = castore_attach(c->cas, SSL_CTX_get_cert_store(ssl_ctx));
+		bool ok = !e;
+		err_free(e);
+		if (!ok)
+			return CURLE_SSL_CACERT_BADFILE;
+	}
+	char *url = NULL;
+	if (c->tls_session_dir && curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
+		_cleanup_free_ char *host = NULL, *hostport = NULL;
+		url_host(url, &host, &hostport);
+		if (hostport) {
+			_cleanup_free_ char *key = xasprintf("%s%s", hostport, trust_id(c));
+			tls_resume_attach(ssl_ctx, c->tls_session_dir, key);
+		}
+	}
+	return CURLE_OK;
 }
 
 static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_hdr)
@@ -461,12 +511,12 @@ static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_h
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.low_speed_time_s);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (c->cas) {
-		/* anchors looked up as the chain needs them (common/castore),
-		 * not all decoded by libcurl up front */
+	if (c->cas) /* anchors looked up as the chain needs them (common/castore),
+		     * not all decoded by libcurl up front */
 		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, attach_anchors);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, c->cas);
+	if (c->cas || c->tls_session_dir) {
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, setup_ssl_ctx);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, c);
 	}
 	if (c->ca_path)
 		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);

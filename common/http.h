@@ -47,6 +47,10 @@ struct http_options {
 	const char *client_cert; /* PEM client certificate (mutual TLS) */
 	const char *client_key;  /* PEM key for client_cert */
 	const char *user_agent;  /* NULL: "secure-pipeline/<version>" */
+	/* Directory where TLS sessions are kept between processes, so the next
+	 * run to the same endpoint (with the same trust settings) resumes
+	 * instead of a full handshake (common/tlsresume); NULL: none. */
+	const char *tls_session_dir;
 	/* Hosts ("host" or "host:port") whose TLS certificate is not verified.
 	 * Plain http:// works for any host: choosing the scheme is the caller's
 	 * job (registry_options.insecure does it for registries). */

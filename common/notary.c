@@ -33,6 +33,7 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 		.ca_file = opts->ca_file,
 		.client_cert = opts->client_cert,
 		.client_key = opts->client_key,
+		.tls_session_dir = opts->tls_session_dir,
 	};
 	struct notary *n = xcalloc(1, sizeof *n);
 	err_t *e = http_client_new(&ho, &n->http);

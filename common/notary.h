@@ -22,6 +22,7 @@ struct notary_options {
 	const char *ca_file; /* CA of the server's TLS certificate */
 	const char *client_cert, *client_key;
 	int retries;
+	const char *tls_session_dir; /* see http_options */
 };
 
 struct notary;

@@ -630,3 +630,8 @@ err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids,
 	return err_new(EXIT_POLICY, "root.json of %s is signed by root key %.12s, not a pinned root key", r->gun,
 		       first ? first : "(none)");
 }
+
+char *trust_state_tls_dir(const char *state_dir)
+{
+	return state_dir && *state_dir ? xasprintf("%s/tls-sessions", state_dir) : NULL;
+}

@@ -74,6 +74,10 @@ err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *
  * cache (state_dir only): the next load uses them instead of a fetch only
  * when the fresh snapshot names exactly these bytes (hash and length). */
 void trust_repo_cache_published(const struct trust_repo *r, const char *role, const char *data, size_t len);
+/* Where TLS sessions are kept inside a trust state dir (http_options'
+ * tls_session_dir), so a task with a state dir also resumes its notary and
+ * registry connections; NULL without a state dir. Caller frees. */
+char *trust_state_tls_dir(const char *state_dir);
 /* Remember the versions seen (state_dir only). */
 err_t *trust_repo_commit(struct trust_repo *r);
 void trust_repo_release(struct trust_repo *r);

@@ -20,6 +20,7 @@
 #include "notary.h"
 #include "registry.h"
 #include "task.h"
+#include "trust_verify.h"
 #include "vault.h"
 #include "xalloc.h"
 
@@ -35,7 +36,7 @@ static const struct param_spec params[] = {
 	{ "snapshot-key", PARAM_STRING, NULL, false, false, "DCT with a local snapshot: the vault's snapshot key" },
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
 	{ "trust-state-dir", PARAM_STRING, NULL, false, false,
-	  "DCT: trust state shared with verify-signatures (versions seen, cached roles)" },
+	  "trust state shared with verify-signatures (versions seen, cached roles, TLS sessions)" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (else Docker config)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
 	{ "registry-ca", PARAM_STRING, NULL, false, false, "CA certificate of the registry" },
@@ -75,6 +76,7 @@ struct job {
 	char *dct_tag;         /* the target name used */
 	bool releases;
 	const char *state_dir; /* --trust-state-dir */
+	char *tls_dir;         /* TLS sessions kept in it */
 	char *roles;
 	err_t *dct_err;
 	const struct params *p;
@@ -87,7 +89,7 @@ static struct registry_options registry_options(const struct job *j)
 		.creds = params_str(j->p, "registry-creds"),
 		.authfile = params_str(j->p, "authfile"),
 		.insecure = params_bool(j->p, "insecure-registry"),
-		.http = { .retries = j->retries, .ca_file = params_str(j->p, "registry-ca") },
+		.http = { .retries = j->retries, .ca_file = params_str(j->p, "registry-ca"), .tls_session_dir = j->tls_dir },
 	};
 }
 
@@ -240,11 +242,12 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 	const char *url = params_str(p, "notary-server");
 	if (j->dct && (!url || !*url))
 		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
+	j->state_dir = params_str(p, "trust-state-dir");
+	j->tls_dir = trust_state_tls_dir(j->state_dir);
 	j->notary = (struct notary_options){ .url = url, .ca_file = params_str(p, "notary-ca"),
-					     .retries = (int)params_int(p, "retries") };
+					     .retries = (int)params_int(p, "retries"), .tls_session_dir = j->tls_dir };
 	j->tag_param = params_str(p, "tag");
 	j->releases = params_bool(p, "releases");
-	j->state_dir = params_str(p, "trust-state-dir");
 	j->repo = imageref_name(&j->ref);
 	j->retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
@@ -288,6 +291,7 @@ static err_t *run(const struct params *p, struct results *r)
 	free(j.repo);
 	free(j.dct_tag);
 	free(j.roles);
+	free(j.tls_dir);
 	vault_close(v);
 	vault_config_release(&cfg);
 	return e;

@@ -15,6 +15,7 @@
 #include "sigpolicy.h"
 #include "strbuf.h"
 #include "task.h"
+#include "trust_verify.h"
 #include "vault.h"
 #include "xalloc.h"
 
@@ -27,7 +28,7 @@ static const struct param_spec params[] = {
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
 	{ "trust-data-dir", PARAM_STRING, NULL, false, false, "verify offline from this directory of role files instead" },
 	{ "root-key-ids", PARAM_LIST, NULL, false, false, "pinned root key IDs (dct-init's root-key-id); any one must sign root" },
-	{ "trust-state-dir", PARAM_STRING, NULL, false, false, "remembers versions and the root seen (rollback, key change)" },
+	{ "trust-state-dir", PARAM_STRING, NULL, false, false, "remembers versions and the root seen (rollback, key change); caches roles and TLS sessions" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (cosign)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials" },
 	{ "registry-ca", PARAM_STRING, NULL, false, false, "CA certificate of the registry" },
@@ -103,6 +104,7 @@ static err_t *run(const struct params *p, struct results *r)
 	if (!e)
 		e = parse_signers(p, &s);
 	int retries = (int)params_int(p, "retries");
+	_cleanup_free_ char *tls_dir = trust_state_tls_dir(params_str(p, "trust-state-dir"));
 	if (!e && dct && !params_str(p, "notary-server") && !params_str(p, "trust-data-dir"))
 		e = err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
 	if (!e && cosign) {
@@ -110,7 +112,7 @@ static err_t *run(const struct params *p, struct results *r)
 			.creds = params_str(p, "registry-creds"),
 			.authfile = params_str(p, "authfile"),
 			.insecure = params_bool(p, "insecure-registry"),
-			.http = { .retries = retries, .ca_file = params_str(p, "registry-ca") },
+			.http = { .retries = retries, .ca_file = params_str(p, "registry-ca"), .tls_session_dir = tls_dir },
 		};
 		e = registry_open_ref(&ref, &ro, &reg);
 	}
@@ -124,7 +126,7 @@ static err_t *run(const struct params *p, struct results *r)
 			.dct = dct,
 			.cosign = cosign,
 			.notary = { .url = params_str(p, "notary-server"), .ca_file = params_str(p, "notary-ca"),
-				    .retries = retries },
+				    .retries = retries, .tls_session_dir = tls_dir },
 			.trust_data_dir = params_str(p, "trust-data-dir"),
 			.trust_state_dir = params_str(p, "trust-state-dir"),
 			.registry = reg,

@@ -197,6 +197,18 @@ if run st-sign1 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE
    run st-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
 	--trust-state-dir="$W/sst"; then
 	pass build-sign-trust-state-dir-cache; else fail build-sign-trust-state-dir-cache; fi
+# the state dir also keeps TLS sessions (0600 files in a 0700 dir): the
+# next run to the same server resumes, so the server sends no certificate
+if run tls-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
+	--trust-state-dir="$W/sst" --log-level=debug &&
+   grep -qF "TLS: resumed the session saved for ${NOTARY_URL#https://}|" "$LOGS/tls-verify.err" &&
+   ! grep -q 'TLS handshake, Certificate (11)' "$LOGS/tls-verify.err" &&
+   [ "$(stat -c %a "$W/sst/tls-sessions")" = 700 ] && [ -n "$(ls "$W/sst/tls-sessions")" ] &&
+   [ -z "$(find "$W/sst/tls-sessions" -type f ! -perm 600)" ] &&
+   run tls-cold 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
+	--log-level=debug &&
+   ! grep -q 'TLS: resumed' "$LOGS/tls-cold.err" && grep -q 'TLS handshake, Certificate (11)' "$LOGS/tls-cold.err"; then
+	pass trust-state-dir-resumes-tls; else fail trust-state-dir-resumes-tls; fi
 mkdir -p "$W/old/targets"
 for r in root timestamp snapshot targets targets/build; do
 	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$r.json" -o "$W/old/$r.json"

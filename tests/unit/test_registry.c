@@ -10,45 +10,20 @@
 #include "manifest.h"
 #include "registry.h"
 #include "testing.h"
+#include "testserver.h"
 #include "xalloc.h"
 
-static char dir_tmpl[] = "/tmp/test-registry-XXXXXX";
-static char *work, *addr, *ca, *creds;
+static struct testserver srv;
+static char *addr, *ca, *creds;
 static bool started;
-
-static char *env_value(const char *text, const char *key)
-{
-	const char *p = strstr(text, key);
-	if (!p)
-		return NULL;
-	p += strlen(key);
-	return xstrndup(p, strcspn(p, "\n"));
-}
 
 static void start(void)
 {
-	work = mkdtemp(dir_tmpl);
-	char *cmd = xasprintf("tests/servers/registry.sh start %s/reg htpasswd >/dev/null 2>&1", work);
-	started = system(cmd) == 0;
-	free(cmd);
-	if (!started) {
-		fprintf(stderr, "  cannot start docker-registry (installed? run from the repository root?)\n");
-		return;
-	}
-	char *envp = xasprintf("%s/reg/env", work);
-	FILE *f = fopen(envp, "r");
-	char buf[4096] = { 0 };
-	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-	free(envp);
-	addr = env_value(buf, "REGISTRY=");
-	ca = env_value(buf, "REGISTRY_CA=");
-	char *u = env_value(buf, "REGISTRY_USER="), *p = env_value(buf, "REGISTRY_PASS=");
-	creds = xasprintf("%s:%s", u, p);
-	free(u);
-	free(p);
+	testserver_start(&srv, "htpasswd");
+	started = srv.started;
+	addr = srv.addr;
+	ca = srv.ca;
+	creds = xasprintf("%s:%s", srv.user, srv.pass);
 }
 
 static struct registry *open_repo(const char *repo, const char *c)
@@ -234,13 +209,7 @@ static void test_tags(void)
 
 static void test_zz_stop(void)
 {
-	if (work) {
-		char *cmd = xasprintf("tests/servers/registry.sh stop %s/reg; rm -rf %s", work, work);
-		CHECK(system(cmd) == 0);
-		free(cmd);
-	}
-	free(addr);
-	free(ca);
+	CHECK(testserver_stop(&srv));
 	free(creds);
 }
 

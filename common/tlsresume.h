@@ -1,0 +1,29 @@
+/* TLS session resumption across processes. Each task is a fresh process,
+ * so without this every run pays a full handshake: decoding the server's
+ * certificate, verifying its chain and its CertificateVerify signature.
+ * With a session directory, the session ticket a server issues is kept in
+ * a file and offered by the next process to the same endpoint; the server
+ * then proves it knows the session's secret instead of signing again.
+ *
+ * What is reused is what was verified: a ticket is saved only after a
+ * handshake whose peer was verified, under a key naming the endpoint and
+ * the trust settings it was verified with (the caller's key string, e.g.
+ * host:port plus CA file identity); another key never finds it. The file
+ * holds a resumption secret, so it is written 0600 in a 0700 directory,
+ * like the trust state it sits beside. An expired, unreadable or foreign
+ * file is ignored (a full handshake follows), never an error. */
+#ifndef COMMON_TLSRESUME_H
+#define COMMON_TLSRESUME_H
+
+#include <openssl/ssl.h>
+
+/* From an SSL_CTX set-up callback, before the handshake: offer the session
+ * saved in dir under key (if any, and not expired), and save the session
+ * the server issues after a full handshake. Nothing is kept when
+ * resumption cannot be arranged. */
+void tls_resume_attach(SSL_CTX *ctx, const char *dir, const char *key);
+/* Handshakes in this process that resumed a saved session (also logged at
+ * debug level): for tests and traces. */
+unsigned long tls_resume_count(void);
+
+#endif
