@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,8 +46,9 @@ struct http_client {
  *     only names providers and engines) must not change what a static
  *     binary trusts or uses;
  *   - crypto error strings, built for every library at the first error
- *     mark: nothing here prints them (libssl's own strings, which the TLS
- *     alert checks below read, are still loaded by libssl).
+ *     mark: nothing here prints them (client_files_problem says in its own
+ *     words what libcurl's message would have taken from them; libssl's
+ *     strings, which the TLS alert checks read, are still loaded).
  * The legacy cipher and digest tables stay: OpenSSL 3 derives a fetched
  * cipher's NID from them, and PKCS#8 encryption needs that NID. */
 __attribute__((constructor)) static void openssl_setup(void)
@@ -402,6 +405,44 @@ static bool client_cert_refused(CURLcode rc, const char *errbuf)
 	       strstr(errbuf, "alert unknown ca") || strstr(errbuf, "alert certificate unknown");
 }
 
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1; /* an encrypted key is reported as such, never prompted for */
+}
+
+/* libcurl could not use the client certificate or key: say which file and
+ * what is wrong with it (OpenSSL's own reason strings are not loaded, see
+ * openssl_setup). NULL when both load and match. */
+static char *client_files_problem(const struct http_client *c)
+{
+	const char *keyfile = c->client_key ? c->client_key : c->client_cert;
+	BIO *b = BIO_new_file(c->client_cert, "r");
+	if (!b)
+		return xasprintf("cannot read the client certificate %s: %s", c->client_cert, strerror(errno));
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	char *why = NULL;
+	EVP_PKEY *k = NULL;
+	if (!x) {
+		why = xasprintf("the client certificate %s holds no PEM certificate", c->client_cert);
+	} else if (!(b = BIO_new_file(keyfile, "r"))) {
+		why = xasprintf("cannot read the client key %s: %s", keyfile, strerror(errno));
+	} else {
+		k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+		BIO_free(b);
+		if (!k)
+			why = xasprintf("the client key %s holds no unencrypted PEM private key", keyfile);
+		else if (X509_check_private_key(x, k) != 1)
+			why = xasprintf("the client key %s does not belong to the certificate %s", keyfile,
+					c->client_cert);
+	}
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error();
+	return why;
+}
+
 static bool retryable_status(long s)
 {
 	return s == 429 || s == 408 || s == 500 || s == 502 || s == 503 || s == 504;
@@ -656,6 +697,13 @@ err_t *http_do(struct http_client *c, const struct http_request *req, struct htt
 				err_t *err = err_new(EXIT_AUTH,
 						     "%s %s: the server refused the TLS client certificate (or wants one): %s",
 						     method, req->url, sb_str(&last));
+				sb_release(&last);
+				return err;
+			}
+			_cleanup_free_ char *files = rc == CURLE_SSL_CERTPROBLEM && c->client_cert ? client_files_problem(c)
+											    : NULL;
+			if (files) {
+				err_t *err = err_new(EXIT_USAGE, "%s %s: %s", method, req->url, files);
 				sb_release(&last);
 				return err;
 			}

@@ -18,6 +18,8 @@
  *   - the server stayed unreachable, kept resetting, or kept answering
  *     429/5xx through every retry: EXIT_UNREACHABLE;
  *   - a TLS verification failure or a bad option: EXIT_FAILED (not retried);
+ *   - a client certificate or key file libcurl cannot use: EXIT_USAGE,
+ *     naming the file and what is wrong with it;
  *   - the server's TLS alert refusing our client certificate (or its
  *     absence): EXIT_AUTH (not retried);
  *   - a body callback returned an error: that error, unchanged. */

@@ -266,6 +266,17 @@ copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v2" --dest-creds="$MC"
 	--retries=1 2>"$work/mtls-nocert.log"
 rc=$?
 check mtls-without-cert-exit-4 test $rc = 4
+# a client certificate or key libcurl cannot use: exit 2 naming the file
+# and what is wrong with it (not OpenSSL's bare error code)
+printf 'not a certificate\n' >"$work/not-a-cert.pem"
+copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v2" --dest-creds="$MC" --ca-file="$work/mtls/ca.crt" \
+	--client-cert="$work/not-a-cert.pem" --client-key="$work/mtls/client.key" 2>"$work/mtls-badcert.log"
+rc=$?
+check mtls-unusable-cert-exit-2 test $rc = 2 -a -n "$(grep -F "client certificate $work/not-a-cert.pem holds no PEM certificate" "$work/mtls-badcert.log")"
+copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v2" --dest-creds="$MC" --ca-file="$work/mtls/ca.crt" \
+	--client-cert="$work/mtls/client.crt" --client-key="$work/mtls/ca.key" 2>"$work/mtls-badkey.log"
+rc=$?
+check mtls-key-of-another-cert-exit-2 test $rc = 2 -a -n "$(grep -F "client key $work/mtls/ca.key does not belong to the certificate" "$work/mtls-badkey.log")"
 "$servers/registry.sh" stop "$work/mtls"
 
 # 13. a flaky registry behind our fault-injecting proxy, over plain http
