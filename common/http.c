@@ -41,19 +41,36 @@ struct http_client {
 
 /* OpenSSL's process-wide set-up, before anything touches it (a
  * constructor: key loading and digests may come before the first client).
- * What is left out costs every process ~0.5 ms and serves nothing here:
+ * What is left out costs every process ~1 ms and serves nothing here:
  *   - openssl.cnf: a task image carries none, and a host's file (which
  *     only names providers and engines) must not change what a static
  *     binary trusts or uses;
  *   - crypto error strings, built for every library at the first error
  *     mark: nothing here prints them (client_files_problem says in its own
  *     words what libcurl's message would have taken from them; libssl's
- *     strings, which the TLS alert checks read, are still loaded).
- * The legacy cipher and digest tables stay: OpenSSL 3 derives a fetched
- * cipher's NID from them, and PKCS#8 encryption needs that NID. */
+ *     strings, which the TLS alert checks read, are still loaded);
+ *   - most of the legacy cipher table: OpenSSL 3 copies every legacy name
+ *     into its name map on the first fetch (170 ciphers, a tenth of a
+ *     warm verify's instructions). The ciphers a fetched cipher's NID or a
+ *     lookup by name is still taken from are registered: those of TLS
+ *     (1.2 and 1.3), PKCS#8 and traditional PEM key encryption. Every
+ *     legacy digest stays: a certificate signature's strength is read
+ *     through them (without them RSA chains fail as 'digest too weak'). */
+static const EVP_CIPHER *(*const legacy_ciphers[])(void) = {
+	EVP_aes_128_cbc, EVP_aes_192_cbc, EVP_aes_256_cbc, EVP_aes_128_gcm, EVP_aes_192_gcm, EVP_aes_256_gcm,
+	EVP_aes_128_ccm, EVP_aes_192_ccm, EVP_aes_256_ccm, EVP_aes_128_ctr, EVP_aes_192_ctr, EVP_aes_256_ctr,
+	EVP_aes_128_ecb, EVP_aes_192_ecb, EVP_aes_256_ecb, EVP_aes_128_ofb, EVP_aes_192_ofb, EVP_aes_256_ofb,
+	EVP_aes_128_cfb128, EVP_aes_192_cfb128, EVP_aes_256_cfb128, EVP_chacha20, EVP_chacha20_poly1305,
+	EVP_des_ede3_cbc, EVP_des_cbc, EVP_camellia_128_cbc, EVP_camellia_256_cbc,
+};
+
 __attribute__((constructor)) static void openssl_setup(void)
 {
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+				    OPENSSL_INIT_NO_ADD_ALL_CIPHERS,
+			    NULL);
+	for (size_t i = 0; i < sizeof legacy_ciphers / sizeof *legacy_ciphers; i++)
+		EVP_add_cipher(legacy_ciphers[i]());
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
