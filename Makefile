@@ -92,9 +92,10 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 10
 TEST_LOGS  := $(BUILD)/test-logs
 
-$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/asan/libcommon.a
+# (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
+$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(BUILD)/asan/libcommon.a $(COMMON_LIBS)
+	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
 
 # libFuzzer targets link the fuzz flavour of libcommon plus the task modules
 # the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs).

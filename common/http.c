@@ -225,6 +225,7 @@ struct transfer {
 	uint64_t received;    /* body bytes this attempt */
 	bool status_known;
 	long status;
+	bool tls_committed; /* tlsresume told the connection was accepted */
 };
 
 static void headers_reset(struct http_response *r)
@@ -239,6 +240,14 @@ static void headers_reset(struct http_response *r)
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	struct transfer *t = ud;
+	if (t->c->tls_session_dir && !t->tls_committed) {
+		/* libcurl accepted the connection: its TLS session may be kept */
+		struct curl_tlssessioninfo *ti = NULL;
+		if (curl_easy_getinfo(t->c->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+		    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals)
+			tls_resume_commit(ti->internals);
+		t->tls_committed = true;
+	}
 	size_t len = size * n;
 	size_t l = len;
 	while (l && (data[l - 1] == '\n' || data[l - 1] == '\r'))
@@ -671,6 +680,7 @@ err_t *http_do(struct http_client *c, const struct http_request *req, struct htt
 		resp->effective_url = NULL;
 		resp->status = 0;
 		t.status_known = false;
+		t.tls_committed = false;
 		t.received = 0;
 		t.skip = 0;
 		struct curl_slist *hdrs = NULL;

@@ -6,9 +6,20 @@
  * starts the handshake (info callback, SSL_CB_HANDSHAKE_START), before the
  * ClientHello is built. A session libcurl already set from its own
  * in-process cache is left alone. New sessions go through libcurl's
- * new-session callback, which is wrapped, not replaced. */
+ * new-session callback, which is wrapped, not replaced: a new session is
+ * only held there, and written by tls_resume_commit once libcurl has
+ * accepted the connection (with TLS 1.2 the session exists before libcurl
+ * checks the host name).
+ *
+ * File: a magic line, the key line, "not-after <unix time>" (the server
+ * certificate's end of validity), then the session's DER without the
+ * server certificate: decoding a certificate costs OpenSSL 3 more than the
+ * rest of a resumed handshake, and what it was checked for is in the key
+ * (libcurl accepts a resumed session without certificate only when
+ * OpenSSL reports it verified: mk/patches/curl-7.88-*). */
 #include "tlsresume.h"
 
+#include <openssl/asn1.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,12 +35,13 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-#define MAGIC "secure-pipeline tls session v1\n"
+#define MAGIC "secure-pipeline tls session v2\n"
 #define SESSION_FILE_MAX (64 * 1024)
 
 struct resume {
 	char *dir, *name, *key;
 	SSL_SESSION *offered;
+	SSL_SESSION *fresh; /* issued by the server, kept once accepted */
 	int (*next_new_cb)(SSL *, SSL_SESSION *);
 };
 
@@ -43,6 +55,7 @@ static void resume_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
 	if (!r)
 		return;
 	SSL_SESSION_free(r->offered);
+	SSL_SESSION_free(r->fresh);
 	free(r->dir);
 	free(r->name);
 	free(r->key);
@@ -64,50 +77,88 @@ static char *file_name(const char *key)
 	return xasprintf("%016llx.tls", (unsigned long long)h);
 }
 
-static bool usable(SSL_SESSION *s, time_t now)
+/* The next line of sb from *pos (without its newline), or NULL. */
+static char *next_line(const struct strbuf *sb, size_t *pos)
 {
-	if (!SSL_SESSION_is_resumable(s))
-		return false;
-	if ((time_t)(SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)) <= now)
-		return false;
-	X509 *peer = SSL_SESSION_get0_peer(s);
-	return peer && X509_cmp_time(X509_get0_notAfter(peer), &now) > 0 &&
-	       X509_cmp_time(X509_get0_notBefore(peer), &now) < 0;
+	const char *start = sb->buf + *pos, *nl = memchr(start, '\n', sb->len - *pos);
+	if (!nl)
+		return NULL;
+	*pos += (size_t)(nl - start) + 1;
+	return xstrndup(start, (size_t)(nl - start));
 }
 
 static SSL_SESSION *load(const char *dir, const char *name, const char *key)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	SSL_SESSION *s = NULL;
 	err_t *e = fs_read_file(path, SESSION_FILE_MAX, &sb);
-	size_t mlen = strlen(MAGIC), klen = strlen(key);
-	if (!e && sb.len > mlen + klen + 1 && !memcmp(sb.buf, MAGIC, mlen) &&
-	    !memcmp(sb.buf + mlen, key, klen) && sb.buf[mlen + klen] == '\n') {
-		const unsigned char *der = (const unsigned char *)sb.buf + mlen + klen + 1;
-		long len = (long)(sb.len - mlen - klen - 1);
-		s = d2i_SSL_SESSION(NULL, &der, len);
-		if (s && (der != (const unsigned char *)sb.buf + sb.len || !usable(s, time(NULL)))) {
-			SSL_SESSION_free(s);
-			s = NULL;
-		}
+	size_t mlen = strlen(MAGIC), pos = mlen;
+	if (e || sb.len < mlen || memcmp(sb.buf, MAGIC, mlen)) {
+		err_free(e);
+		return NULL;
 	}
-	err_free(e);
+	_cleanup_free_ char *k = next_line(&sb, &pos);
+	_cleanup_free_ char *until = next_line(&sb, &pos);
+	long long not_after = 0;
+	char end;
+	time_t now = time(NULL);
+	if (!k || strcmp(k, key) || !until || sscanf(until, "not-after %lld%c", &not_after, &end) != 1 ||
+	    not_after <= (long long)now)
+		return NULL;
+	const unsigned char *der = (const unsigned char *)sb.buf + pos;
+	SSL_SESSION *s = d2i_SSL_SESSION(NULL, &der, (long)(sb.len - pos));
+	if (s && (der != (const unsigned char *)sb.buf + sb.len || !SSL_SESSION_is_resumable(s) ||
+		  (time_t)(SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)) <= now)) {
+		SSL_SESSION_free(s);
+		s = NULL;
+	}
 	return s;
+}
+
+/* The session's DER without its server certificate: OpenSSL's
+ * SSL_SESSION_ASN1 is a SEQUENCE whose optional [3] is the peer. */
+static bool der_without_peer(const unsigned char *der, long len, struct strbuf *out)
+{
+	const unsigned char *p = der;
+	long clen;
+	int tag, cls;
+	if (ASN1_get_object(&p, &clen, &tag, &cls, len) != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL || p + clen != der + len)
+		return false;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	const unsigned char *end = p + clen;
+	while (p < end) {
+		const unsigned char *start = p;
+		long elen;
+		int r = ASN1_get_object(&p, &elen, &tag, &cls, (long)(end - p));
+		if ((r & 0x80) || r == (V_ASN1_CONSTRUCTED | 1) || elen > end - p)
+			return false;
+		p += elen;
+		if (cls != V_ASN1_CONTEXT_SPECIFIC || tag != 3)
+			sb_add(&body, start, (size_t)(p - start));
+	}
+	unsigned char head[16], *h = head;
+	ASN1_put_object(&h, V_ASN1_CONSTRUCTED, (int)body.len, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	sb_add(out, head, (size_t)(h - head));
+	sb_add(out, body.buf, body.len);
+	return true;
 }
 
 static void save(const struct resume *r, SSL_SESSION *s)
 {
+	X509 *peer = SSL_SESSION_get0_peer(s);
+	const ASN1_TIME *na = peer ? X509_get0_notAfter(peer) : NULL;
+	struct tm tm;
+	if (!na || !ASN1_TIME_to_tm(na, &tm))
+		return;
 	unsigned char *der = NULL;
 	int len = i2d_SSL_SESSION(s, &der);
-	if (len <= 0)
-		return;
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	sb_addf(&sb, "%s%s\n", MAGIC, r->key);
-	sb_add(&sb, der, (size_t)len);
+	sb_addf(&sb, "%s%s\nnot-after %lld\n", MAGIC, r->key, (long long)timegm(&tm));
+	bool ok = len > 0 && der_without_peer(der, len, &sb);
 	OPENSSL_free(der);
-	err_t *e = fs_mkdir_p(r->dir, 0700);
-	if (!e)
+	err_t *e = ok ? fs_mkdir_p(r->dir, 0700) : NULL;
+	if (ok && !e)
 		e = fs_write_atomic(r->dir, r->name, sb.buf, sb.len, 0600);
 	err_free(e); /* a cache: failing to keep it costs the next run a full handshake */
 }
@@ -138,19 +189,30 @@ static int on_new_session(SSL *ssl, SSL_SESSION *s)
 	struct resume *r = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index);
 	if (!r)
 		return 0;
-	/* Only what was verified is kept; a resumed session's ticket would
-	 * not outlive the one it came from, so the saved one stays. */
+	/* only what was verified is kept; a resumed session's ticket would
+	 * not outlive the one it came from, so the saved one stays */
 	if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) == X509_V_OK &&
-	    !SSL_session_reused(ssl))
-		save(r, s);
+	    !SSL_session_reused(ssl) && SSL_SESSION_get0_peer(s) && SSL_SESSION_up_ref(s)) {
+		SSL_SESSION_free(r->fresh);
+		r->fresh = s;
+	}
 	return r->next_new_cb ? r->next_new_cb(ssl, s) : 0;
+}
+
+void tls_resume_commit(SSL *ssl)
+{
+	struct resume *r = ssl && ex_index >= 0 ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index) : NULL;
+	if (!r || !r->fresh || SSL_get_verify_result(ssl) != X509_V_OK)
+		return;
+	save(r, r->fresh);
+	SSL_SESSION_free(r->fresh);
+	r->fresh = NULL;
 }
 
 void tls_resume_attach(SSL_CTX *ctx, const char *dir, const char *key)
 {
 	pthread_once(&ex_once, ex_init);
-	if (ex_index < 0 || !dir || !*dir || !key || strchr(key, '\n') ||
-	    SSL_CTX_get_ex_data(ctx, ex_index))
+	if (ex_index < 0 || !dir || !*dir || !key || strchr(key, '\n') || SSL_CTX_get_ex_data(ctx, ex_index))
 		return;
 	struct resume *r = xcalloc(1, sizeof *r);
 	r->dir = xstrdup(dir);

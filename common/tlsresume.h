@@ -6,9 +6,10 @@
  * then proves it knows the session's secret instead of signing again.
  *
  * What is reused is what was verified: a ticket is saved only after a
- * handshake whose peer was verified, under a key naming the endpoint and
- * the trust settings it was verified with (the caller's key string, e.g.
- * host:port plus CA file identity); another key never finds it. The file
+ * connection whose certificate and host name were verified, under a key
+ * naming the endpoint and the trust settings it was verified with (the
+ * caller's key string, e.g. host:port plus CA file identity); another key
+ * never finds it. The file
  * holds a resumption secret, so it is written 0600 in a 0700 directory,
  * like the trust state it sits beside. An expired, unreadable or foreign
  * file is ignored (a full handshake follows), never an error. */
@@ -18,10 +19,15 @@
 #include <openssl/ssl.h>
 
 /* From an SSL_CTX set-up callback, before the handshake: offer the session
- * saved in dir under key (if any, and not expired), and save the session
- * the server issues after a full handshake. Nothing is kept when
- * resumption cannot be arranged. */
+ * saved in dir under key (if any, and neither it nor the server's
+ * certificate expired), and hold the session the server issues after a
+ * full, verified handshake. Nothing is kept when resumption cannot be
+ * arranged. */
 void tls_resume_attach(SSL_CTX *ctx, const char *dir, const char *key);
+/* The connection of ssl was accepted (libcurl checked the certificate and
+ * the host name, and a response is arriving): save the session held for
+ * it, if any. */
+void tls_resume_commit(SSL *ssl);
 /* Handshakes in this process that resumed a saved session (also logged at
  * debug level): for tests and traces. */
 unsigned long tls_resume_count(void);

@@ -25,9 +25,20 @@ CURL_CONFIGURE_FLAGS := --disable-shared --enable-static --disable-dependency-tr
 	--without-libgsasl --without-hyper --without-quiche --without-msh3 \
 	--with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs
 
-$(CURL_DEP):
+# Our patch on top of Debian's (applied once, marked by a stamp):
+# - resumed-session-without-certificate: a TLS session that common/
+#   tlsresume kept on disk holds no server certificate (decoding it cost
+#   every resuming process more than the rest of its handshake); libcurl
+#   accepts such a session when OpenSSL resumed it with a verified result,
+#   since its chain and host name were verified when it was made (and it
+#   is offered only for that host, under the same trust settings).
+CURL_PATCHES := $(abspath $(wildcard mk/patches/curl-7.88-*.patch))
+
+$(CURL_DEP): $(CURL_PATCHES)
 	$(call debian-source,curl,curl-7.*/)
 	cd $(DEPS_SRC)/curl-7.*/ && \
+	  for p in $(CURL_PATCHES); do [ -e .patched-$$(basename $$p) ] && continue; \
+	    patch -s -p1 < $$p && touch .patched-$$(basename $$p) || exit 1; done && \
 	  ./configure -q --prefix=$(abspath $(DEPS)) $(CURL_CONFIGURE_FLAGS) CFLAGS="$(DEPS_CFLAGS)" >/dev/null && \
 	  $(MAKE) -s -C lib libcurl.la && \
 	  mkdir -p $(abspath $(DEPS))/lib $(abspath $(DEPS))/include/curl && \

@@ -5,12 +5,18 @@
  * endpoint, other trust settings, a changed CA file, a damaged, foreign or
  * expired file, or a restarted server all mean a full handshake (or, with
  * a CA that does not sign the server, a refusal), never a wrong resume. */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,13 +41,13 @@ static bool up(void)
 	return srv.started;
 }
 
-/* A GET of /v2/ by a new client (a new process, as far as TLS knows):
- * whether it resumed a saved session. *e gets the error, if asked. */
-static bool get_resumed(const char *host, const char *ca_file, bool insecure, err_t **err)
+/* A GET of /v2/ on https://hostport by a new client (a new process, as
+ * far as TLS knows): whether it resumed a saved session. *err gets the
+ * error, if asked (else there must be none). */
+static bool get_resumed_at(const char *hostport, const char *ca_file, bool insecure, err_t **err)
 {
-	const char *port = strchr(srv.addr, ':');
-	char *url = xasprintf("https://%s%s/v2/", host, port);
-	const char *hosts[] = { host };
+	char *url = xasprintf("https://%s/v2/", hostport);
+	const char *hosts[] = { hostport };
 	struct http_options o = { .ca_file = ca_file, .tls_session_dir = sessions };
 	if (insecure) {
 		o.insecure_hosts = hosts;
@@ -67,6 +73,15 @@ static bool get_resumed(const char *host, const char *ca_file, bool insecure, er
 	http_client_free(c);
 	free(url);
 	return resumed;
+}
+
+/* The same against the registry, under the name host. */
+static bool get_resumed(const char *host, const char *ca_file, bool insecure, err_t **err)
+{
+	char *hostport = xasprintf("%s%s", host, strchr(srv.addr, ':'));
+	bool r = get_resumed_at(hostport, ca_file, insecure, err);
+	free(hostport);
+	return r;
 }
 
 static bool resumed(const char *host)
@@ -111,6 +126,27 @@ static size_t count_files(void)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+/* Where the session's DER starts in a saved file (after the magic, key and
+ * not-after lines), or 0. */
+static size_t header_len(const struct strbuf *sb)
+{
+	const char *p = sb->buf;
+	for (int i = 0; p && i < 3; i++) {
+		p = memchr(p, '\n', sb->len - (size_t)(p - sb->buf));
+		p = p ? p + 1 : NULL;
+	}
+	return p ? (size_t)(p - sb->buf) : 0;
+}
+
+static struct strbuf read_all(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(path, 1 << 16, &sb);
+	CHECK(!e);
+	err_free(e);
+	return sb;
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -194,11 +230,10 @@ static void test_damaged_or_foreign_file_ignored(void)
 	/* cut short, then garbage after a valid header: full handshake, no error */
 	write_file(path, good.buf, good.len / 2);
 	CHECK(!resumed("127.0.0.1"));
-	const char *nl = strchr(good.buf, '\n');
-	nl = nl ? strchr(nl + 1, '\n') : NULL;
-	CHECK(nl != NULL);
+	size_t head = header_len(&good);
+	CHECK(head > 0);
 	struct strbuf bad = STRBUF_INIT;
-	sb_add(&bad, good.buf, nl ? (size_t)(nl + 1 - good.buf) : 0);
+	sb_add(&bad, good.buf, head);
 	sb_adds(&bad, "not a session");
 	write_file(path, bad.buf, bad.len);
 	CHECK(!resumed("127.0.0.1"));
@@ -224,20 +259,11 @@ static void test_damaged_or_foreign_file_ignored(void)
  * seconds (its lifetime is the server's ticket lifetime). */
 static void age_session(const char *path, long age)
 {
-	struct strbuf sb = STRBUF_INIT;
-	err_t *e = fs_read_file(path, 1 << 16, &sb);
-	CHECK(!e);
-	err_free(e);
-	const char *nl = sb.buf ? strchr(sb.buf, '\n') : NULL;
-	nl = nl ? strchr(nl + 1, '\n') : NULL;
-	CHECK(nl != NULL);
-	if (!nl) {
-		sb_release(&sb);
-		return;
-	}
-	size_t head = (size_t)(nl + 1 - sb.buf);
+	struct strbuf sb = read_all(path);
+	size_t head = header_len(&sb);
+	CHECK(head > 0);
 	const unsigned char *p = (const unsigned char *)sb.buf + head;
-	SSL_SESSION *s = d2i_SSL_SESSION(NULL, &p, (long)(sb.len - head));
+	SSL_SESSION *s = head ? d2i_SSL_SESSION(NULL, &p, (long)(sb.len - head)) : NULL;
 	CHECK(s != NULL);
 	if (s) {
 		CHECK(SSL_SESSION_set_time(s, (long)time(NULL) - age));
@@ -255,6 +281,49 @@ static void age_session(const char *path, long age)
 	sb_release(&sb);
 }
 
+/* The file, rewritten with its not-after line set to when. */
+static void set_not_after(const char *path, long long when)
+{
+	struct strbuf sb = read_all(path);
+	size_t head = header_len(&sb);
+	const char *line = head ? memmem(sb.buf, head, "\nnot-after ", 11) : NULL;
+	CHECK(line != NULL);
+	if (line) {
+		struct strbuf out = STRBUF_INIT;
+		sb_add(&out, sb.buf, (size_t)(line - sb.buf));
+		sb_addf(&out, "\nnot-after %lld\n", when);
+		sb_add(&out, sb.buf + head, sb.len - head);
+		write_file(path, out.buf, out.len);
+		sb_release(&out);
+	}
+	sb_release(&sb);
+}
+
+static void test_saved_without_certificate(void)
+{
+	if (!up())
+		return;
+	CHECK(resumed("127.0.0.1") || resumed("127.0.0.1"));
+	char *path = file_for("127.0.0.1");
+	CHECK(path != NULL);
+	if (!path)
+		return;
+	struct strbuf sb = read_all(path);
+	size_t head = header_len(&sb);
+	const unsigned char *p = (const unsigned char *)sb.buf + head;
+	SSL_SESSION *s = head ? d2i_SSL_SESSION(NULL, &p, (long)(sb.len - head)) : NULL;
+	CHECK(s && !SSL_SESSION_get0_peer(s) && SSL_SESSION_is_resumable(s));
+	/* the certificate's end of validity is kept beside it: 2 days, as
+	 * tests/servers/registry.sh makes it */
+	long long na = 0;
+	const char *line = head ? memmem(sb.buf, head, "\nnot-after ", 11) : NULL;
+	CHECK(line && sscanf(line, "\nnot-after %lld", &na) == 1);
+	CHECK(na > (long long)time(NULL) + 86400 && na <= (long long)time(NULL) + 3 * 86400);
+	SSL_SESSION_free(s);
+	sb_release(&sb);
+	free(path);
+}
+
 static void test_expired_session_not_offered(void)
 {
 	if (!up())
@@ -267,6 +336,10 @@ static void test_expired_session_not_offered(void)
 	age_session(path, 60); /* still within its lifetime */
 	CHECK(resumed("127.0.0.1"));
 	age_session(path, 8 * 24 * 3600L); /* past the 7 days Go's tickets live */
+	CHECK(!resumed("127.0.0.1"));
+	CHECK(resumed("127.0.0.1"));
+	/* the server's certificate has expired since: not offered */
+	set_not_after(path, (long long)time(NULL) - 1);
 	CHECK(!resumed("127.0.0.1"));
 	CHECK(resumed("127.0.0.1"));
 	free(path);
@@ -293,6 +366,100 @@ static void test_unverified_connection_saves_nothing(void)
 	CHECK(count_files() == 0);
 }
 
+/* openssl s_server speaking TLS 1.2 only (session IDs and tickets, as
+ * older servers and proxies do) with cert and key, on a free loopback
+ * port: its pid, or -1. */
+static pid_t start_tls12_server(const char *cert, const char *key, char hostport[32])
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &alen)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(hostport, 32, "127.0.0.1:%d", ntohs(a.sin_port));
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-accept", hostport, "-cert", cert, "-key", key,
+		       "-tls1_2", "-www", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 100; i++) { /* until it listens */
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		bool up = c >= 0 && connect(c, (struct sockaddr *)&a, sizeof a) == 0;
+		if (c >= 0)
+			close(c);
+		if (up)
+			return pid;
+		usleep(30 * 1000);
+	}
+	return -1;
+}
+
+static void stop_server(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static void test_tls12_server_resumed(void)
+{
+	if (!up())
+		return;
+	char *cert = xasprintf("%s/reg/server.crt", srv.work), *key = xasprintf("%s/reg/server.key", srv.work);
+	char hostport[32];
+	pid_t pid = start_tls12_server(cert, key, hostport);
+	CHECK(pid > 0);
+	if (pid > 0) {
+		CHECK(!get_resumed_at(hostport, srv.ca, false, NULL));
+		CHECK(get_resumed_at(hostport, srv.ca, false, NULL));
+	}
+	stop_server(pid);
+	free(cert);
+	free(key);
+}
+
+/* With TLS 1.2 the server's session exists before libcurl checks the host
+ * name: a server whose certificate names another host is refused every
+ * time, and nothing is kept that a later run could resume. */
+static void test_tls12_wrong_host_never_kept(void)
+{
+	if (!up())
+		return;
+	char *cmd = xasprintf("cd %s && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+			      "-subj /CN=other.example -keyout other.key -out other.csr 2>/dev/null && "
+			      "printf 'subjectAltName=DNS:other.example\\n' >other.ext && "
+			      "openssl x509 -req -in other.csr -CA reg/ca.crt -CAkey reg/ca.key -CAcreateserial -days 1 "
+			      "-extfile other.ext -out other.crt 2>/dev/null",
+			      srv.work);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	char *cert = xasprintf("%s/other.crt", srv.work), *key = xasprintf("%s/other.key", srv.work);
+	char hostport[32];
+	pid_t pid = start_tls12_server(cert, key, hostport);
+	CHECK(pid > 0);
+	size_t files = count_files();
+	for (int i = 0; pid > 0 && i < 2; i++) {
+		err_t *e = NULL;
+		CHECK(!get_resumed_at(hostport, srv.ca, false, &e));
+		CHECK(e && e->code == EXIT_FAILED && strstr(e->msg, "127.0.0.1"));
+		err_free(e);
+		CHECK(count_files() == files);
+	}
+	stop_server(pid);
+	free(cert);
+	free(key);
+}
+
 static void test_zz_stop(void)
 {
 	CHECK(testserver_stop(&srv));
@@ -302,4 +469,5 @@ static void test_zz_stop(void)
 TEST_MAIN("tlsresume", TEST(test_saved_then_resumed), TEST(test_other_endpoint_or_trust_settings_not_resumed),
 	  TEST(test_changed_ca_file_is_not_bypassed), TEST(test_damaged_or_foreign_file_ignored),
 	  TEST(test_expired_session_not_offered), TEST(test_restarted_server_gets_a_full_handshake),
+	  TEST(test_saved_without_certificate), TEST(test_tls12_server_resumed), TEST(test_tls12_wrong_host_never_kept),
 	  TEST(test_unverified_connection_saves_nothing), TEST(test_zz_stop))
