@@ -30,6 +30,8 @@
 
 struct http_client {
 	CURL *curl;
+	CURLM *multi; /* every request runs through it: connections are reused */
+	struct http_call *call; /* the request in flight, if any */
 	struct http_options o;
 	char *ca_file, *ca_path, *client_cert, *client_key, *user_agent;
 	struct castore *cas; /* ca_file's anchors, read on the first request */
@@ -118,7 +120,10 @@ err_t *http_client_new(const struct http_options *opts, struct http_client **out
 	if (opts)
 		c->o = *opts;
 	c->curl = curl_easy_init();
-	if (!c->curl) {
+	c->multi = curl_multi_init();
+	if (!c->curl || !c->multi) {
+		curl_easy_cleanup(c->curl);
+		curl_multi_cleanup(c->multi);
 		free(c);
 		return err_new(EXIT_FAILED, "cannot initialise libcurl");
 	}
@@ -161,6 +166,8 @@ void http_client_free(struct http_client *c)
 {
 	if (!c)
 		return;
+	http_cancel(c->call);
+	curl_multi_cleanup(c->multi);
 	curl_easy_cleanup(c->curl);
 	castore_free(c->cas);
 	free(c->ca_file);
@@ -661,114 +668,218 @@ static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_h
 	return NULL;
 }
 
-err_t *http_do(struct http_client *c, const struct http_request *req, struct http_response *resp)
+/* ---- a request in flight: attempts, retries ---- */
+
+struct http_call {
+	struct transfer t;
+	struct curl_slist *hdrs;
+	char *range_hdr;
+	char errbuf[CURL_ERROR_SIZE];
+	struct strbuf last; /* what went wrong in the last attempt */
+	int attempt, max_attempts;
+	bool running;       /* in the multi handle, not finished */
+	CURLcode rc;        /* the finished attempt's result */
+	err_t *err;         /* an attempt that could not start */
+};
+
+static err_t *begin_attempt(struct http_call *k)
 {
+	struct transfer *t = &k->t;
+	struct http_client *c = t->c;
+	struct http_response *resp = t->resp;
+	k->attempt++;
+	headers_reset(resp);
+	sb_reset(&resp->body);
+	free(resp->effective_url);
+	resp->effective_url = NULL;
+	resp->status = 0;
+	t->status_known = false;
+	t->tls_committed = false;
+	t->received = 0;
+	t->skip = 0;
+	curl_slist_free_all(k->hdrs);
+	k->hdrs = NULL;
+	free(k->range_hdr);
+	k->range_hdr = NULL;
+	TRY(rewind_body(t));
+	setup(t, &k->hdrs, &k->range_hdr);
+	k->errbuf[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, k->errbuf);
+	CURLMcode mc = curl_multi_add_handle(c->multi, c->curl);
+	if (mc != CURLM_OK)
+		return err_new(EXIT_FAILED, "cannot start a transfer: %s", curl_multi_strerror(mc));
+	k->running = true;
+	return NULL;
+}
+
+/* Let the attempt progress: what can be done now, then, with wait_ms,
+ * wait that long at most for the network and do what became possible. */
+static void pump(struct http_call *k, int wait_ms)
+{
+	struct http_client *c = k->t.c;
+	int still = 0;
+	curl_multi_perform(c->multi, &still);
+	if (still && wait_ms > 0) {
+		curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL);
+		curl_multi_perform(c->multi, &still);
+	}
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		if (m->msg == CURLMSG_DONE && m->easy_handle == c->curl) {
+			k->rc = m->data.result;
+			k->running = false;
+			curl_multi_remove_handle(c->multi, c->curl);
+		}
+	}
+}
+
+/* The finished attempt: true when it is the answer (*result: its error or
+ * NULL), false when it is to be retried after *delay ms. */
+static bool end_attempt(struct http_call *k, err_t **result, long *delay)
+{
+	struct transfer *t = &k->t;
+	struct http_client *c = t->c;
+	const struct http_request *req = t->req;
+	struct http_response *resp = t->resp;
+	const char *method = req->method ? req->method : "GET";
+	CURLcode rc = k->rc;
+	resp->attempts = k->attempt;
+	if (t->cb_err) {
+		*result = t->cb_err;
+		t->cb_err = NULL;
+		return true;
+	}
+	char *eff = NULL;
+	curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff);
+	resp->effective_url = xstrdup(eff ? eff : req->url);
+
+	long wait = -1;
+	bool again = false;
+	sb_reset(&k->last);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		log_debug("%s %s -> %ld (%llu bytes%s)", method, req->url, resp->status, (unsigned long long)t->received,
+			  k->attempt > 1 ? ", retried" : "");
+		if (retryable_status(resp->status)) {
+			again = true;
+			wait = retry_after_ms(resp);
+			sb_addf(&k->last, "HTTP %ld", resp->status);
+		}
+	} else {
+		const char *errbuf = k->errbuf;
+		log_debug("%s %s -> %s%s%s", method, req->url, curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+		sb_addf(&k->last, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		if (client_cert_refused(rc, errbuf)) {
+			*result = err_new(EXIT_AUTH, "%s %s: the server refused the TLS client certificate (or wants one): %s",
+					  method, req->url, sb_str(&k->last));
+			return true;
+		}
+		_cleanup_free_ char *files = rc == CURLE_SSL_CERTPROBLEM && c->client_cert ? client_files_problem(c)
+										    : NULL;
+		if (files) {
+			*result = err_new(EXIT_USAGE, "%s %s: %s", method, req->url, files);
+			return true;
+		}
+		if (!retryable_curl(rc)) {
+			*result = err_new(EXIT_FAILED, "%s %s: %s", method, req->url, sb_str(&k->last));
+			return true;
+		}
+		again = true;
+	}
+	*result = NULL;
+	if (!again)
+		return true;
+	/* a streamed request body that cannot be rewound is not resent */
+	bool body_gone = req->body_read && !req->body_rewind && t->body_sent > 0;
+	if (k->attempt >= k->max_attempts || body_gone) {
+		if (rc == CURLE_OK && !body_gone && k->attempt == 1 && k->max_attempts == 1)
+			return true; /* no retries asked: the caller sees the status */
+		*result = err_new(EXIT_UNREACHABLE, "%s %s: %s (after %d attempt%s)", method, req->url, sb_str(&k->last),
+				  k->attempt, k->attempt == 1 ? "" : "s");
+		return true;
+	}
+	long cap = c->o.backoff_initial_ms;
+	for (int i = 1; i < k->attempt && cap < c->o.backoff_max_ms; i++)
+		cap *= 2;
+	if (cap > c->o.backoff_max_ms)
+		cap = c->o.backoff_max_ms;
+	*delay = wait >= 0 ? (wait > c->o.backoff_max_ms ? c->o.backoff_max_ms : wait) : cap / 2 + jitter_ms(cap / 2);
+	log_warn("%s %s: %s; retrying in %ld ms (attempt %d of %d)", method, req->url, sb_str(&k->last), *delay,
+		 k->attempt + 1, k->max_attempts);
+	return false;
+}
+
+/* Whether the request has gone out (the rest is the server's answer). */
+static bool request_sent(const struct http_call *k)
+{
+	long sent = 0;
+	return !k->running || (curl_easy_getinfo(k->t.c->curl, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0);
+}
+
+struct http_call *http_start(struct http_client *c, const struct http_request *req, struct http_response *resp)
+{
+	if (c->call) /* one request at a time per client */
+		err_free(http_finish(c->call));
+	struct http_call *k = xcalloc(1, sizeof *k);
+	k->t = (struct transfer){ .c = c, .req = req, .resp = resp };
+	k->max_attempts = req->no_retry ? 1 : c->o.retries + 1;
+	c->call = k;
 	http_response_release(resp);
 	register_auth_secrets(req->headers);
 	if (c->ca_file && !c->cas)
-		TRY(castore_load(c->ca_file, &c->cas));
-	struct transfer t = { .c = c, .req = req, .resp = resp };
-	const char *method = req->method ? req->method : "GET";
-	int max_attempts = req->no_retry ? 1 : c->o.retries + 1;
-	char errbuf[CURL_ERROR_SIZE];
-	struct strbuf last = STRBUF_INIT;
+		k->err = castore_load(c->ca_file, &c->cas);
+	if (!k->err)
+		k->err = begin_attempt(k);
+	/* connect, handshake and send: what is left is the server's work */
+	if (!k->err)
+		pump(k, 0);
+	while (!k->err && !request_sent(k))
+		pump(k, 1000);
+	return k;
+}
 
-	for (int attempt = 1;; attempt++) {
-		headers_reset(resp);
-		sb_reset(&resp->body);
-		free(resp->effective_url);
-		resp->effective_url = NULL;
-		resp->status = 0;
-		t.status_known = false;
-		t.tls_committed = false;
-		t.received = 0;
-		t.skip = 0;
-		struct curl_slist *hdrs = NULL;
-		_cleanup_free_ char *range_hdr = NULL;
-		err_t *e = rewind_body(&t);
-		if (e) {
-			sb_release(&last);
-			return e;
-		}
-		setup(&t, &hdrs, &range_hdr);
-		errbuf[0] = '\0';
-		curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-		CURLcode rc = curl_easy_perform(c->curl);
-		curl_slist_free_all(hdrs);
-		resp->attempts = attempt;
-		if (t.cb_err) {
-			sb_release(&last);
-			return t.cb_err;
-		}
-		char *eff = NULL;
-		curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff);
-		resp->effective_url = xstrdup(eff ? eff : req->url);
+/* Whatever state the call is in: out of the multi handle, freed. */
+static void call_free(struct http_call *k)
+{
+	struct http_client *c = k->t.c;
+	if (k->running)
+		curl_multi_remove_handle(c->multi, c->curl);
+	curl_slist_free_all(k->hdrs);
+	free(k->range_hdr);
+	sb_release(&k->last);
+	err_free(k->t.cb_err);
+	c->call = NULL;
+	free(k);
+}
 
-		long wait = -1;
-		bool again = false;
-		sb_reset(&last);
-		if (rc == CURLE_OK) {
-			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-			log_debug("%s %s -> %ld (%llu bytes%s)", method, req->url, resp->status,
-				  (unsigned long long)t.received, attempt > 1 ? ", retried" : "");
-			if (retryable_status(resp->status)) {
-				again = true;
-				wait = retry_after_ms(resp);
-				sb_addf(&last, "HTTP %ld", resp->status);
-			}
-		} else {
-			log_debug("%s %s -> %s%s%s", method, req->url, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-				  errbuf);
-			sb_addf(&last, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-			if (client_cert_refused(rc, errbuf)) {
-				err_t *err = err_new(EXIT_AUTH,
-						     "%s %s: the server refused the TLS client certificate (or wants one): %s",
-						     method, req->url, sb_str(&last));
-				sb_release(&last);
-				return err;
-			}
-			_cleanup_free_ char *files = rc == CURLE_SSL_CERTPROBLEM && c->client_cert ? client_files_problem(c)
-											    : NULL;
-			if (files) {
-				err_t *err = err_new(EXIT_USAGE, "%s %s: %s", method, req->url, files);
-				sb_release(&last);
-				return err;
-			}
-			if (!retryable_curl(rc)) {
-				err_t *err = err_new(EXIT_FAILED, "%s %s: %s", method, req->url, sb_str(&last));
-				sb_release(&last);
-				return err;
-			}
-			again = true;
-		}
-		if (!again) {
-			sb_release(&last);
-			return NULL;
-		}
-		/* a streamed request body that cannot be rewound is not resent */
-		bool body_gone = req->body_read && !req->body_rewind && t.body_sent > 0;
-		if (attempt >= max_attempts || body_gone) {
-			err_t *err;
-			if (rc == CURLE_OK && !body_gone && attempt == 1 && max_attempts == 1) {
-				sb_release(&last);
-				return NULL; /* no retries asked: the caller sees the status */
-			}
-			err = err_new(EXIT_UNREACHABLE, "%s %s: %s (after %d attempt%s)", method, req->url,
-				      sb_str(&last), attempt, attempt == 1 ? "" : "s");
-			sb_release(&last);
-			return err;
-		}
-		long cap = c->o.backoff_initial_ms;
-		for (int i = 1; i < attempt && cap < c->o.backoff_max_ms; i++)
-			cap *= 2;
-		if (cap > c->o.backoff_max_ms)
-			cap = c->o.backoff_max_ms;
-		long delay = wait >= 0 ? (wait > c->o.backoff_max_ms ? c->o.backoff_max_ms : wait)
-				       : cap / 2 + jitter_ms(cap / 2);
-		log_warn("%s %s: %s; retrying in %ld ms (attempt %d of %d)", method, req->url, sb_str(&last), delay,
-			 attempt + 1, max_attempts);
+err_t *http_finish(struct http_call *k)
+{
+	err_t *result = k->err;
+	while (!result) {
+		while (k->running)
+			pump(k, 1000);
+		long delay = 0;
+		if (end_attempt(k, &result, &delay))
+			break;
 		sleep_ms(delay);
+		result = begin_attempt(k);
 	}
+	call_free(k);
+	return result;
+}
+
+void http_cancel(struct http_call *k)
+{
+	if (k) {
+		err_free(k->err);
+		call_free(k);
+	}
+}
+
+err_t *http_do(struct http_client *c, const struct http_request *req, struct http_response *resp)
+{
+	return http_finish(http_start(c, req, resp));
 }
 
 const char *http_response_header(const struct http_response *resp, const char *name)

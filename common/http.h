@@ -121,6 +121,17 @@ struct http_response {
 
 /* Perform req; resp is filled (resetting what it held). */
 err_t *http_do(struct http_client *c, const struct http_request *req, struct http_response *resp);
+/* The same in two steps, so the caller's own work overlaps the server's:
+ * http_start connects, shakes hands and sends the request (waiting for
+ * the network as needed), http_finish waits for the answer and returns
+ * what http_do would (retries included). req and resp must stay valid
+ * until http_finish, which frees the call. One call in flight per client:
+ * starting another finishes it; freeing the client cancels it. */
+struct http_call;
+struct http_call *http_start(struct http_client *c, const struct http_request *req, struct http_response *resp);
+err_t *http_finish(struct http_call *call);
+/* Give up on the call without waiting for its answer (or retrying it). */
+void http_cancel(struct http_call *call);
 /* Value of the last header called name (case-insensitive), or NULL. */
 const char *http_response_header(const struct http_response *resp, const char *name);
 void http_response_release(struct http_response *resp);

@@ -15,6 +15,13 @@ struct notary {
 	struct http_client *http;
 	char *base; /* https://host:port/v2/<gun>/_trust/tuf/ */
 	char *gun;
+	/* a file asked for ahead (notary_prefetch): in flight, then its
+	 * answer kept until it is asked for */
+	char *ahead_file, *ahead_url;
+	struct http_request ahead_req;
+	struct http_call *ahead_call;
+	struct http_response ahead_resp;
+	err_t *ahead_err;
 };
 
 err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out)
@@ -50,10 +57,43 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 	return NULL;
 }
 
+/* The request ahead finished (its answer kept): the connection is free. */
+static void settle_ahead(struct notary *n)
+{
+	if (n->ahead_call) {
+		n->ahead_err = http_finish(n->ahead_call);
+		n->ahead_call = NULL;
+	}
+}
+
+/* Forget the request ahead, answered or not (not waited for). */
+static void drop_ahead(struct notary *n)
+{
+	http_cancel(n->ahead_call);
+	n->ahead_call = NULL;
+	err_free(n->ahead_err);
+	n->ahead_err = NULL;
+	http_response_release(&n->ahead_resp);
+	free(n->ahead_file);
+	free(n->ahead_url);
+	n->ahead_file = n->ahead_url = NULL;
+}
+
+void notary_prefetch(struct notary *n, const char *role)
+{
+	drop_ahead(n);
+	n->ahead_file = xasprintf("%s.json", role);
+	n->ahead_url = xasprintf("%s%s", n->base, n->ahead_file);
+	n->ahead_req = (struct http_request){ .method = "GET", .url = n->ahead_url, .max_body = TUF_METADATA_MAX };
+	n->ahead_resp = (struct http_response)HTTP_RESPONSE_INIT;
+	n->ahead_call = http_start(n->http, &n->ahead_req, &n->ahead_resp);
+}
+
 void notary_close(struct notary *n)
 {
 	if (!n)
 		return;
+	drop_ahead(n);
 	http_client_free(n->http);
 	free(n->base);
 	free(n->gun);
@@ -67,6 +107,16 @@ const char *notary_gun(const struct notary *n)
 
 static err_t *get(struct notary *n, const char *file, struct http_response *resp)
 {
+	settle_ahead(n);
+	if (n->ahead_file && !strcmp(file, n->ahead_file)) {
+		http_response_release(resp);
+		*resp = n->ahead_resp;
+		n->ahead_resp = (struct http_response)HTTP_RESPONSE_INIT;
+		err_t *e = n->ahead_err;
+		n->ahead_err = NULL;
+		drop_ahead(n);
+		return err_context(e, "notary %s", n->gun);
+	}
 	_cleanup_free_ char *url = xasprintf("%s%s", n->base, file);
 	struct http_request req = { .method = "GET", .url = url, .max_body = TUF_METADATA_MAX };
 	return err_context(http_do(n->http, &req, resp), "notary %s", n->gun);
@@ -138,6 +188,7 @@ err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t 
 		.method = "POST", .url = n->base, .headers = headers, .body = body.buf, .body_len = body.len,
 	};
 	struct http_response resp = HTTP_RESPONSE_INIT;
+	settle_ahead(n);
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: publish", n->gun);
 	if (conflict)
 		*conflict = false;
@@ -160,6 +211,7 @@ err_t *notary_delete(struct notary *n)
 {
 	struct http_request req = { .method = "DELETE", .url = n->base };
 	struct http_response resp = HTTP_RESPONSE_INIT;
+	settle_ahead(n);
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: delete", n->gun);
 	if (!e && (resp.status < 200 || resp.status > 299)) {
 		_cleanup_free_ char *what = xasprintf("notary %s: delete", n->gun);

@@ -31,6 +31,10 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 void notary_close(struct notary *n);
 const char *notary_gun(const struct notary *n);
 
+/* Send GET <role>.json now and keep the answer until it is asked for
+ * (notary_get_role), so the caller's own work (reading keys and its trust
+ * state) overlaps the server's. Errors come with the answer. */
+void notary_prefetch(struct notary *n, const char *role);
 /* GET <role>.json; *found false on 404 (out untouched). */
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
 /* GET <role>.key: the server's public key for timestamp or snapshot (the

@@ -23,9 +23,10 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 	trust_fetch_fn fetch = trust_dir_fetch;
 	void *ctx = (void *)p->trust_data_dir;
 	if (!p->trust_data_dir || !*p->trust_data_dir) {
-		TRY(notary_open(&p->notary, p->repo, &n));
+		if (!p->notary_conn)
+			TRY(notary_open(&p->notary, p->repo, &n));
 		fetch = notary_fetch;
-		ctx = n;
+		ctx = p->notary_conn ? p->notary_conn : n;
 	}
 	struct trust_repo repo;
 	err_t *e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);

@@ -24,6 +24,7 @@ struct sigpolicy {
 	const char *digest; /* sha256:... */
 	bool dct, cosign;
 	struct notary_options notary; /* dct from a server ... */
+	struct notary *notary_conn;   /* ... already open (borrowed), else opened */
 	const char *trust_data_dir;   /* ... or from a directory of role files */
 	const char *trust_state_dir;  /* rollback memory (may be NULL) */
 	const char *const *root_key_ids; /* pinned root key IDs (any one) */

@@ -11,6 +11,7 @@
 #include "imageref.h"
 #include "keys.h"
 #include "log.h"
+#include "notary.h"
 #include "registry.h"
 #include "sigpolicy.h"
 #include "strbuf.h"
@@ -101,12 +102,23 @@ static err_t *run(const struct params *p, struct results *r)
 	_cleanup_free_ char *repo = imageref_name(&ref);
 	struct signers s = { 0 };
 	struct registry *reg = NULL;
-	if (!e)
-		e = parse_signers(p, &s);
 	int retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *tls_dir = trust_state_tls_dir(params_str(p, "trust-state-dir"));
-	if (!e && dct && !params_str(p, "notary-server") && !params_str(p, "trust-data-dir"))
+	const char *trust_data = params_str(p, "trust-data-dir");
+	struct notary_options no = { .url = params_str(p, "notary-server"), .ca_file = params_str(p, "notary-ca"),
+				     .retries = retries, .tls_session_dir = tls_dir };
+	struct notary *n = NULL;
+	if (!e && dct && !no.url && !trust_data)
 		e = err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
+	/* the server's timestamp is asked for first: while the server answers,
+	 * the signers' keys and the trust state are read */
+	if (!e && dct && !trust_data) {
+		e = notary_open(&no, repo, &n);
+		if (!e)
+			notary_prefetch(n, "timestamp");
+	}
+	if (!e)
+		e = parse_signers(p, &s);
 	if (!e && cosign) {
 		struct registry_options ro = {
 			.creds = params_str(p, "registry-creds"),
@@ -125,9 +137,9 @@ static err_t *run(const struct params *p, struct results *r)
 			.digest = digest,
 			.dct = dct,
 			.cosign = cosign,
-			.notary = { .url = params_str(p, "notary-server"), .ca_file = params_str(p, "notary-ca"),
-				    .retries = retries, .tls_session_dir = tls_dir },
-			.trust_data_dir = params_str(p, "trust-data-dir"),
+			.notary = no,
+			.notary_conn = n,
+			.trust_data_dir = trust_data,
 			.trust_state_dir = params_str(p, "trust-state-dir"),
 			.registry = reg,
 			.signers = s.items,
@@ -154,6 +166,7 @@ static err_t *run(const struct params *p, struct results *r)
 		sb_release(&failed);
 	}
 	sigpolicy_verdicts_free(v, nv);
+	notary_close(n);
 	registry_close(reg);
 	signers_release(&s);
 	imageref_free(&ref);

@@ -202,6 +202,7 @@ if run st-sign1 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE
 if run tls-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
 	--trust-state-dir="$W/sst" --log-level=debug &&
    grep -qF "TLS: resumed the session saved for ${NOTARY_URL#https://}|" "$LOGS/tls-verify.err" &&
+   [ "$(grep -c 'GET .*/timestamp.json -> 200' "$LOGS/tls-verify.err")" = 1 ] &&
    ! grep -q 'TLS handshake, Certificate (11)' "$LOGS/tls-verify.err" &&
    [ "$(stat -c %a "$W/sst/tls-sessions")" = 700 ] && [ -n "$(ls "$W/sst/tls-sessions")" ] &&
    [ -z "$(find "$W/sst/tls-sessions" -type f ! -perm 600)" ] &&
@@ -420,6 +421,14 @@ fi
 # ---- unreachable notary: retries, then exit 5 ----------------------------
 if run notary-down 5 "$BIN/verify-signatures" --notary-server=https://127.0.0.1:1 --retries=2 --image="$IMG@$D1" --signers=build &&
    has notary-down "after 3 attempts"; then pass notary-down-exit-5; else fail notary-down-exit-5; fi
+# the timestamp is asked for before the signers' keys are read: a bad key
+# is still the error reported, at once (the request ahead is dropped, not
+# retried)
+printf 'not a key\n' >"$W/bad.pub"
+if run notary-down-bad-key 2 "$BIN/verify-signatures" --notary-server=https://127.0.0.1:1 --retries=3 \
+	--image="$IMG@$D1" --signers=build="$W/bad.pub" &&
+   has notary-down-bad-key "bad.pub" && ! has notary-down-bad-key "retrying"; then
+	pass verify-bad-key-reported-before-notary; else fail verify-bad-key-reported-before-notary; fi
 if run sign-notary-down 5 "$BIN/build-sign" --image="$IMG:v1@$D1" --format=dct --signer=build "${FILE_VAULT[@]}" \
 	--notary-server=https://127.0.0.1:1 --retries=1 --manifest-size=10; then pass build-sign-notary-down-exit-5; else fail build-sign-notary-down-exit-5; fi
 
