@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "keys.h"
+#include "log.h"
 #include "xalloc.h"
 
 err_t *trust_dir_fetch(void *dir, const char *role, struct strbuf *out, bool *found)
@@ -52,8 +53,15 @@ static err_t *fetch_role(struct trust_repo *r, const char *role, struct strbuf *
 	return err_context(r->fetch(r->ctx, role, out, found), "fetch %s.json", role);
 }
 
-static err_t *check_fresh(const struct trust_repo *r, const char *role, const struct tuf_meta *m)
+static void note_expiry(struct trust_repo *r, time_t t)
 {
+	if (!r->earliest_expiry || t < r->earliest_expiry)
+		r->earliest_expiry = t;
+}
+
+static err_t *check_fresh(struct trust_repo *r, const char *role, const struct tuf_meta *m)
+{
+	note_expiry(r, m->expires);
 	if (m->expires <= r->now) {
 		char t[32];
 		tuf_format_time(m->expires, t);
@@ -207,7 +215,8 @@ static void load_verified(struct trust_repo *r)
 
 static void commit_verified(const struct trust_repo *r)
 {
-	if (!r->state_dir || !r->verified_out)
+	/* recalled: nothing below the timestamp was touched, the file stays */
+	if (!r->state_dir || !r->verified_out || r->recalled)
 		return;
 	char *dump = json_dumps(r->verified_out, JSON_COMPACT | JSON_SORT_KEYS);
 	if (dump && (!r->verified_loaded || strcmp(dump, r->verified_loaded))) {
@@ -275,6 +284,8 @@ static err_t *check_root_cert(struct trust_repo *r, const json_t *key)
 		TRY(tuf_key_cert_read(key, &c));
 	}
 	TRY(tuf_key_cert_check(&c, r->gun, r->now));
+	if (c.is_cert)
+		note_expiry(r, c.not_after);
 	if (c.is_cert)
 		remember_verified(r, memo,
 				  json_pack("{s:s, s:I, s:I}", "cn", c.cn, "not_before", (json_int_t)c.not_before,
@@ -368,8 +379,58 @@ static err_t *load_versions(struct trust_repo *r)
 	return NULL;
 }
 
+/* "verdict <timestamp hash> <root hash> <digest> <signer> <key id|any>" */
+static char *verdict_key(const struct trust_repo *r, const char *digest, const struct trust_signer *s)
+{
+	char id[65] = "any";
+	if (s->pub) {
+		err_t *e = trust_key_id(s->pub, id);
+		if (e) {
+			err_free(e);
+			return NULL;
+		}
+	}
+	_cleanup_free_ char *ts = hex32(r->timestamp.sha256);
+	_cleanup_free_ char *rt = hex32(r->root.sha256);
+	return xasprintf("verdict %s %s %s %s %s", ts, rt, digest, s->name, id);
+}
+
+void trust_repo_remember_verdicts(struct trust_repo *r, const char *digest, const struct trust_signer *signers,
+				  size_t n, const struct trust_verdict *verdicts)
+{
+	for (size_t i = 0; r->state_dir && r->earliest_expiry && i < n; i++) {
+		_cleanup_free_ char *key = verdicts[i].ok ? verdict_key(r, digest, &signers[i]) : NULL;
+		if (key)
+			remember_verified(r, key,
+					  json_pack("{s:s, s:I}", "reason", verdicts[i].reason ? verdicts[i].reason : "",
+						    "expires", (json_int_t)r->earliest_expiry));
+	}
+}
+
+/* Every verdict rc asks for, remembered as passed for this timestamp and
+ * root and not past its chain's expiry: filled in, and true. */
+static bool recall(const struct trust_repo *r, struct trust_recall *rc)
+{
+	if (!r->verified_in || !rc->n)
+		return false;
+	json_t **seen = xcalloc(rc->n, sizeof *seen);
+	bool all = true;
+	for (size_t i = 0; all && i < rc->n; i++) {
+		_cleanup_free_ char *key = verdict_key(r, rc->digest, &rc->signers[i]);
+		json_t *v = key ? json_object_get(r->verified_in, key) : NULL;
+		json_t *exp = json_object_get(v, "expires");
+		all = json_is_string(json_object_get(v, "reason")) && json_is_integer(exp) &&
+		      (time_t)json_integer_value(exp) > r->now;
+		seen[i] = v;
+	}
+	for (size_t i = 0; all && i < rc->n; i++)
+		rc->out[i] = (struct trust_verdict){ true, xstrdup(json_string_value(json_object_get(seen[i], "reason"))) };
+	free(seen);
+	return all;
+}
+
 static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-			 bool cached_root, struct trust_repo *out)
+			 bool cached_root, struct trust_recall *rc, struct trust_repo *out)
 {
 	memset(out, 0, sizeof *out);
 	out->gun = xstrdup(gun);
@@ -383,6 +444,12 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 	TRY(load_role(out, "timestamp", &out->timestamp, NULL));
 	TRY(root_signed(out, "timestamp", &out->timestamp));
 	TRY(check_fresh(out, "timestamp", &out->timestamp));
+	if (rc && recall(out, rc)) {
+		rc->hit = out->recalled = true;
+		log_debug("trust: %s verdicts recalled (timestamp of %s unchanged since they were verified)", rc->digest,
+			  gun);
+		return NULL;
+	}
 	json_t *tmeta = json_object_get(out->timestamp.signed_, "meta");
 	json_t *snap_entry = json_object_get(tmeta, "snapshot");
 	if (!snap_entry)
@@ -414,16 +481,24 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out)
 {
+	return trust_repo_load_recall(fetch, ctx, gun, state_dir, now, NULL, out);
+}
+
+err_t *trust_repo_load_recall(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
+			      struct trust_recall *rc, struct trust_repo *out)
+{
+	if (rc)
+		rc->hit = false;
 	if (state_dir && *state_dir) {
 		/* warm: the root trusted before, if the fresh timestamp and
 		 * snapshot still name it; any doubt runs the full path */
-		err_t *e = load_chain(fetch, ctx, gun, state_dir, now, true, out);
+		err_t *e = load_chain(fetch, ctx, gun, state_dir, now, true, rc, out);
 		if (!e)
 			return NULL;
 		trust_repo_release(out);
 		err_free(e);
 	}
-	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, false, out);
+	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, false, rc, out);
 	if (e)
 		trust_repo_release(out);
 	return e;

@@ -33,6 +33,25 @@ hyperfine_median() {
 	rm -f "$json"
 }
 
+# paired_median VAR cmd_ours cmd_peer : ROUNDS (default 5) rounds, each a
+# hyperfine run of both commands one after the other (HYPERFINE_RUNS each),
+# so a drift of the machine hits both alike. VAR_ours and VAR_peer are the
+# medians of the round with the median ratio; VAR_ratios every round's.
+paired_median() {
+	local var=$1 ours=$2 peer=$3 json r o p rows=() mid
+	json=$(mktemp)
+	for ((r = 0; r < ${ROUNDS:-5}; r++)); do
+		hyperfine -N --warmup 3 --runs "${HYPERFINE_RUNS:-20}" --export-json "$json" "$ours" "$peer" >/dev/null 2>&1
+		o=$(jq -r '.results[0].median' "$json") p=$(jq -r '.results[1].median' "$json")
+		rows+=("$(awk -v o="$o" -v p="$p" 'BEGIN { printf "%.4f %s %s", (p > 0 ? o / p : 0), o, p }')")
+	done
+	rm -f "$json"
+	mid=$(printf '%s\n' "${rows[@]}" | sort -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+	printf -v "${var}_ours" '%s' "$(echo "$mid" | cut -d' ' -f2)"
+	printf -v "${var}_peer" '%s' "$(echo "$mid" | cut -d' ' -f3)"
+	printf -v "${var}_ratios" '%s' "$(printf '%s\n' "${rows[@]}" | awk '{printf "%s%.2f", NR > 1 ? " " : "", $1}')"
+}
+
 # report what ours_time peer_time ours_rss peer_rss peer_name
 report() {
 	local what=$1 ot=$2 pt=$3 orss=$4 prss=$5 peer=$6

@@ -74,11 +74,11 @@ echo "$peer_sign" >"$W/peer-sign.sh"
 ours_sign_warm="$ours_sign --trust-state-dir=$W/sstate"
 $ours_sign_warm >/dev/null 2>&1
 echo "bench signing: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-HYPERFINE_RUNS=${SIGN_RUNS:-15} hyperfine_median ours_st "$ours_sign_warm"
-HYPERFINE_RUNS=${SIGN_RUNS:-15} hyperfine_median peer_st "sh $W/peer-sign.sh"
+HYPERFINE_RUNS=${SIGN_RUNS:-10} paired_median sign "$ours_sign_warm" "sh $W/peer-sign.sh"
+ours_st=$sign_ours peer_st=$sign_peer
 measure ours_s $ours_sign_warm
 measure peer_s sh "$W/peer-sign.sh"
-report "sign both formats + push, both warm (ours --trust-state-dir, notary its trust dir; hyperfine median of ${SIGN_RUNS:-15}) vs notary add+publish" "$ours_st" "$peer_st" "$ours_s_rss" "$peer_s_rss" notary
+report "sign both formats + push, both warm (ours --trust-state-dir, notary its trust dir; the median of ${ROUNDS:-5} alternated rounds of ${SIGN_RUNS:-10}, ratios $sign_ratios) vs notary add+publish" "$ours_st" "$peer_st" "$ours_s_rss" "$peer_s_rss" notary
 
 # the same work as the peer: DCT only; and ours cold (no state dir: every role fetched)
 HYPERFINE_RUNS=${SIGN_RUNS:-15} hyperfine_median ours_dt "${ours_sign_warm/--format=both/--format=dct}"
@@ -112,12 +112,12 @@ peer_verify="$N list $IMG"
 $peer_verify >/dev/null 2>&1 # warm: notary's trust dir holds the repository
 ours_warm="$ours_verify --trust-state-dir=$W/vstate"
 $ours_warm >/dev/null 2>&1 # warm: the state dir holds root and the role cache
-HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} hyperfine_median ours_vw "$ours_warm"
+HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} paired_median verify "$ours_warm" "$peer_verify"
+ours_vw=$verify_ours peer_v=$verify_peer
 HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} hyperfine_median ours_v "$ours_verify"
-HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} hyperfine_median peer_v "$peer_verify"
 measure ours_vm $ours_warm
 measure peer_vm $peer_verify
-report "verify two signers, both warm (ours --trust-state-dir cache, notary its trust dir; hyperfine median of ${HYPERFINE_RUNS:-30}) vs notary list" "$ours_vw" "$peer_v" "$ours_vm_rss" "$peer_vm_rss" notary
+report "verify two signers, both warm (ours --trust-state-dir cache, notary its trust dir; the median of ${ROUNDS:-5} alternated rounds of ${HYPERFINE_RUNS:-30}, ratios $verify_ratios) vs notary list" "$ours_vw" "$peer_v" "$ours_vm_rss" "$peer_vm_rss" notary
 report "verify two signers, ours cold (no state dir: all roles fetched) vs notary list warm" "$ours_v" "$peer_v" "" "" notary
 # trust from a whole bundle, as a task image carries it (SSL_CERT_FILE: the
 # system bundle plus the notary CA): anchors are looked up by subject, not

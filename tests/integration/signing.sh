@@ -210,6 +210,25 @@ if run tls-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build=
 	--log-level=debug &&
    ! grep -q 'TLS: resumed' "$LOGS/tls-cold.err" && grep -q 'TLS handshake, Certificate (11)' "$LOGS/tls-cold.err"; then
 	pass trust-state-dir-resumes-tls; else fail trust-state-dir-resumes-tls; fi
+# the state dir remembers verdicts that passed under a timestamp: the same
+# timestamp again (nothing published since) recalls them without loading
+# the chain below it; another digest, a new timestamp, or a remembered
+# verdict past its chain's expiry runs the whole check
+VFY=(--signers=build="$W/ks/build.pub" "${NOTARY[@]}" --trust-state-dir="$W/sst" --log-level=debug)
+recalled() { grep -q "verdicts recalled" "$LOGS/$1.err"; }
+if run recall-1 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" &&
+   run recall-2 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && recalled recall-2 &&
+   grep -q "PASS build dct: signed as tag" "$LOGS/recall-2.out" && ! grep -q 'snapshot.json' "$LOGS/recall-2.err" &&
+   run recall-other-digest 3 "$BIN/verify-signatures" --image="$IMG@$D2" "${VFY[@]}" && ! recalled recall-other-digest &&
+   run recall-new-ts 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --tag=recall-new --signer=build "${FILE_VAULT[@]}" \
+	"${NOTARY[@]}" "${REG[@]}" --format=dct &&
+   run recall-3 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && ! recalled recall-3 &&
+   run recall-4 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && recalled recall-4 &&
+   vf=$(ls "$W"/sst/*.verified.json) &&
+   jq 'with_entries(if (.key | startswith("verdict ")) then .value.expires = 1 else . end)' "$vf" >"$vf.new" &&
+   mv "$vf.new" "$vf" &&
+   run recall-expired 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && ! recalled recall-expired; then
+	pass trust-state-dir-recalls-verdicts; else fail trust-state-dir-recalls-verdicts; fi
 mkdir -p "$W/old/targets"
 for r in root timestamp snapshot targets targets/build; do
 	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$r.json" -o "$W/old/$r.json"
