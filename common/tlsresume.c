@@ -77,14 +77,36 @@ static char *file_name(const char *key)
 	return xasprintf("%016llx.tls", (unsigned long long)h);
 }
 
-/* The next line of sb from *pos (without its newline), or NULL. */
-static char *next_line(const struct strbuf *sb, size_t *pos)
+/* The next line of data from *pos (without its newline), or NULL. */
+static char *next_line(const char *data, size_t len, size_t *pos)
 {
-	const char *start = sb->buf + *pos, *nl = memchr(start, '\n', sb->len - *pos);
+	const char *start = data + *pos, *nl = memchr(start, '\n', len - *pos);
 	if (!nl)
 		return NULL;
 	*pos += (size_t)(nl - start) + 1;
 	return xstrndup(start, (size_t)(nl - start));
+}
+
+SSL_SESSION *tls_resume_parse(const char *data, size_t len, const char *key, time_t now)
+{
+	size_t mlen = strlen(MAGIC), pos = mlen;
+	if (len < mlen || memcmp(data, MAGIC, mlen))
+		return NULL;
+	_cleanup_free_ char *k = next_line(data, len, &pos);
+	_cleanup_free_ char *until = next_line(data, len, &pos);
+	long long not_after = 0;
+	char end;
+	if (!k || strcmp(k, key) || !until || sscanf(until, "not-after %lld%c", &not_after, &end) != 1 ||
+	    not_after <= (long long)now)
+		return NULL;
+	const unsigned char *der = (const unsigned char *)data + pos;
+	SSL_SESSION *s = d2i_SSL_SESSION(NULL, &der, (long)(len - pos));
+	if (s && (der != (const unsigned char *)data + len || !SSL_SESSION_is_resumable(s) ||
+		  (time_t)(SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)) <= now)) {
+		SSL_SESSION_free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 static SSL_SESSION *load(const char *dir, const char *name, const char *key)
@@ -92,26 +114,8 @@ static SSL_SESSION *load(const char *dir, const char *name, const char *key)
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	err_t *e = fs_read_file(path, SESSION_FILE_MAX, &sb);
-	size_t mlen = strlen(MAGIC), pos = mlen;
-	if (e || sb.len < mlen || memcmp(sb.buf, MAGIC, mlen)) {
-		err_free(e);
-		return NULL;
-	}
-	_cleanup_free_ char *k = next_line(&sb, &pos);
-	_cleanup_free_ char *until = next_line(&sb, &pos);
-	long long not_after = 0;
-	char end;
-	time_t now = time(NULL);
-	if (!k || strcmp(k, key) || !until || sscanf(until, "not-after %lld%c", &not_after, &end) != 1 ||
-	    not_after <= (long long)now)
-		return NULL;
-	const unsigned char *der = (const unsigned char *)sb.buf + pos;
-	SSL_SESSION *s = d2i_SSL_SESSION(NULL, &der, (long)(sb.len - pos));
-	if (s && (der != (const unsigned char *)sb.buf + sb.len || !SSL_SESSION_is_resumable(s) ||
-		  (time_t)(SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)) <= now)) {
-		SSL_SESSION_free(s);
-		s = NULL;
-	}
+	SSL_SESSION *s = e ? NULL : tls_resume_parse(sb.buf ? sb.buf : "", sb.len, key, time(NULL));
+	err_free(e);
 	return s;
 }
 

@@ -17,6 +17,8 @@
 #define COMMON_TLSRESUME_H
 
 #include <openssl/ssl.h>
+#include <stddef.h>
+#include <time.h>
 
 /* From an SSL_CTX set-up callback, before the handshake: offer the session
  * saved in dir under key (if any, and neither it nor the server's
@@ -28,6 +30,9 @@ void tls_resume_attach(SSL_CTX *ctx, const char *dir, const char *key);
  * the host name, and a response is arriving): save the session held for
  * it, if any. */
 void tls_resume_commit(SSL *ssl);
+/* A saved file's text: its session if it was saved under key and neither
+ * it nor the server's certificate has expired at now, else NULL. */
+SSL_SESSION *tls_resume_parse(const char *data, size_t len, const char *key, time_t now);
 /* Handshakes in this process that resumed a saved session (also logged at
  * debug level): for tests and traces. */
 unsigned long tls_resume_count(void);
