@@ -49,7 +49,7 @@ paired_median() {
 	mid=$(printf '%s\n' "${rows[@]}" | sort -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
 	printf -v "${var}_ours" '%s' "$(echo "$mid" | cut -d' ' -f2)"
 	printf -v "${var}_peer" '%s' "$(echo "$mid" | cut -d' ' -f3)"
-	printf -v "${var}_ratios" '%s' "$(printf '%s\n' "${rows[@]}" | awk '{printf "%s%.2f", NR > 1 ? " " : "", $1}')"
+	printf -v "${var}_ratios" '%s' "$(printf '%s\n' "${rows[@]}" | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}')"
 }
 
 # report what ours_time peer_time ours_rss peer_rss peer_name
