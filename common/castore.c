@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "der.h"
 #include "fsutil.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -27,29 +28,6 @@ struct castore {
 	size_t n;
 };
 
-/* The next DER element at *p (at most *left bytes): its tag, class and
- * content length; *p moves to its content. */
-static bool next_element(const unsigned char **p, long *left, int *tag, int *cls, long *len)
-{
-	const unsigned char *start = *p;
-	int r = ASN1_get_object(p, len, tag, cls, *left);
-	if (r & 0x80)
-		return false;
-	*left -= (long)(*p - start);
-	return *len <= *left;
-}
-
-static bool skip_element(const unsigned char **p, long *left)
-{
-	int tag, cls;
-	long len;
-	if (!next_element(p, left, &tag, &cls, &len))
-		return false;
-	*p += len;
-	*left -= len;
-	return true;
-}
-
 /* The subject of a DER certificate, without decoding the rest (its public
  * key above all): Certificate { TBSCertificate { [0] version, serial,
  * signature, issuer, validity, subject, ... } ... }. */
@@ -58,19 +36,19 @@ static X509_NAME *subject_of(const unsigned char *der, long len)
 	const unsigned char *p = der;
 	long left = len, l;
 	int tag, cls;
-	if (!next_element(&p, &left, &tag, &cls, &l) || tag != V_ASN1_SEQUENCE) /* Certificate */
+	if (der_next(&p, &left, &tag, &cls, &l) < 0 || tag != V_ASN1_SEQUENCE) /* Certificate */
 		return NULL;
-	if (!next_element(&p, &left, &tag, &cls, &l) || tag != V_ASN1_SEQUENCE) /* TBSCertificate */
+	if (der_next(&p, &left, &tag, &cls, &l) < 0 || tag != V_ASN1_SEQUENCE) /* TBSCertificate */
 		return NULL;
 	left = l;
 	const unsigned char *peek = p;
 	long peek_left = left;
-	if (!next_element(&peek, &peek_left, &tag, &cls, &l))
+	if (der_next(&peek, &peek_left, &tag, &cls, &l) < 0)
 		return NULL;
-	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0 && !skip_element(&p, &left)) /* [0] version */
+	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0 && !der_skip(&p, &left)) /* [0] version */
 		return NULL;
 	for (int i = 0; i < 4; i++) /* serial, signature, issuer, validity */
-		if (!skip_element(&p, &left))
+		if (!der_skip(&p, &left))
 			return NULL;
 	return d2i_X509_NAME(NULL, &p, left);
 }

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "der.h"
 #include "fsutil.h"
 #include "log.h"
 #include "strbuf.h"
@@ -124,20 +125,20 @@ static SSL_SESSION *load(const char *dir, const char *name, const char *key)
 static bool der_without_peer(const unsigned char *der, long len, struct strbuf *out)
 {
 	const unsigned char *p = der;
-	long clen;
+	long left = len, clen;
 	int tag, cls;
-	if (ASN1_get_object(&p, &clen, &tag, &cls, len) != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
-	    cls != V_ASN1_UNIVERSAL || p + clen != der + len)
+	if (der_next(&p, &left, &tag, &cls, &clen) != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL || clen != left)
 		return false;
 	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
-	const unsigned char *end = p + clen;
-	while (p < end) {
+	while (left > 0) {
 		const unsigned char *start = p;
 		long elen;
-		int r = ASN1_get_object(&p, &elen, &tag, &cls, (long)(end - p));
-		if ((r & 0x80) || r == (V_ASN1_CONSTRUCTED | 1) || elen > end - p)
+		int r = der_next(&p, &left, &tag, &cls, &elen);
+		if (r < 0 || r == (V_ASN1_CONSTRUCTED | 1))
 			return false;
 		p += elen;
+		left -= elen;
 		if (cls != V_ASN1_CONTEXT_SPECIFIC || tag != 3)
 			sb_add(&body, start, (size_t)(p - start));
 	}
