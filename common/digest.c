@@ -32,7 +32,7 @@ void sha256_update(struct sha256 *h, const void *data, size_t len)
 	h->bytes += len;
 }
 
-static void hex_encode(const unsigned char *bin, size_t n, char *out)
+void hex_encode(const unsigned char *bin, size_t n, char *out)
 {
 	static const char hexdig[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {

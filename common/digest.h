@@ -42,6 +42,8 @@ bool digest_valid(const char *s);
 /* Like digest_valid, with an EXIT_USAGE error naming `what` and saying what
  * is wrong (unknown algorithm, wrong length, bad character). */
 err_t *digest_check(const char *s, const char *what);
+/* bin as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
+void hex_encode(const unsigned char *bin, size_t n, char *out);
 /* The hex part of a valid digest (s + 7). */
 const char *digest_hex(const char *s);
 /* Constant-time equality of two digest strings (length leaks, content does not). */

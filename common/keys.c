@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
@@ -338,11 +339,7 @@ void key_sha256_hex(const void *data, size_t len, char hex[65], unsigned char ra
 {
 	unsigned char d[32];
 	SHA256(data, len, d);
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
-		hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
-	}
-	hex[64] = '\0';
+	hex_encode(d, 32, hex);
 	if (raw)
 		memcpy(raw, d, 32);
 }

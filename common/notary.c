@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "digest.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "tuf.h"
@@ -167,11 +168,9 @@ err_t *notary_get_key(struct notary *n, const char *role, json_t **key)
 err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t count, bool *conflict)
 {
 	unsigned char rnd[12];
-	char boundary[40];
+	char boundary[3 + 2 * sizeof rnd + 1] = "tuf";
 	RAND_bytes(rnd, sizeof rnd);
-	int k = snprintf(boundary, sizeof boundary, "tuf");
-	for (size_t i = 0; i < sizeof rnd; i++)
-		k += snprintf(boundary + k, sizeof boundary - (size_t)k, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof rnd, boundary + 3);
 	struct strbuf body = STRBUF_INIT;
 	for (size_t i = 0; i < count; i++) {
 		sb_addf(&body,

@@ -48,10 +48,8 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		e = trust_repo_check_pins(&repo, p->root_key_ids, p->n_root_key_ids);
 	if (e && is_verdict(e)) {
 		char *why = err_describe(e);
-		for (size_t i = 0; i < p->n_signers; i++) {
-			trust_verdict_release(&tv[i]);
+		for (size_t i = 0; i < p->n_signers; i++)
 			v[i].reason = xasprintf("trust data of %s rejected: %s", p->repo, why);
-		}
 		free(why);
 		err_free(e);
 		e = NULL;

@@ -158,8 +158,7 @@ static void cache_put(const struct trust_repo *r, const char *role, const struct
 static char *hex32(const unsigned char h[32])
 {
 	char *out = xmalloc(65);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	hex_encode(h, 32, out);
 	return out;
 }
 
