@@ -94,7 +94,6 @@ pair() {
 		done
 	done
 	echo "# $var runs: ours ${ot[*]} s (${orss[*]} KB); git ${gt[*]} s (${grss[*]} KB)" >&2
-	median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 	printf -v "${var}_ours_time" '%s' "$(median "${ot[@]}")"
 	printf -v "${var}_ours_rss" '%s' "$(median "${orss[@]}")"
 	printf -v "${var}_git_time" '%s' "$(median "${gt[@]}")"

@@ -8,6 +8,10 @@ RUNS=${RUNS:-5}
 BENCH_DATA=${BENCH_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bench-data}
 mkdir -p "$BENCH_DATA"
 
+# median values... : the middle one, numerically by its first field (whole
+# lines are kept, so rows "ratio a b" sort by ratio)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+
 # measure VAR cmd... : sets VAR_time (median seconds) and VAR_rss (median KB)
 measure() {
 	local var=$1; shift
@@ -20,8 +24,8 @@ measure() {
 		rsss+=("${out#* }")
 	done
 	rm -f "$tf"
-	printf -v "${var}_time" '%s' "$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
-	printf -v "${var}_rss" '%s' "$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+	printf -v "${var}_time" '%s' "$(median "${times[@]}")"
+	printf -v "${var}_rss" '%s' "$(median "${rsss[@]}")"
 }
 
 # hyperfine_median VAR cmd : median seconds of many runs (for short commands)
@@ -46,7 +50,7 @@ paired_median() {
 		rows+=("$(awk -v o="$o" -v p="$p" 'BEGIN { printf "%.4f %s %s", (p > 0 ? o / p : 0), o, p }')")
 	done
 	rm -f "$json"
-	mid=$(printf '%s\n' "${rows[@]}" | sort -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+	mid=$(median "${rows[@]}")
 	printf -v "${var}_ours" '%s' "$(echo "$mid" | cut -d' ' -f2)"
 	printf -v "${var}_peer" '%s' "$(echo "$mid" | cut -d' ' -f3)"
 	printf -v "${var}_ratios" '%s' "$(printf '%s\n' "${rows[@]}" | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}')"

@@ -102,7 +102,6 @@ for ((i = 0; i < ${FRESH_RUNS:-11}; i++)); do
 	fresh_ours+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 	fresh_peer+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 report "sign both formats + push of a new digest each run (median of ${FRESH_RUNS:-11}) vs notary add+publish of a new target" \
 	"$(median "${fresh_ours[@]}")" "$(median "${fresh_peer[@]}")" "" "" notary
 
