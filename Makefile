@@ -4,6 +4,8 @@
 #   make check      static checks, unit, CLI golden, jq corpus, fuzz (short),
 #                   integration; all under ASan/UBSan; ends "N passed, N failed"
 #   make bench      our binaries side by side with their peers (ratios, peak RSS)
+#   make mutants    mutation test of the security checks (tests/mutants/*.mut);
+#                   ends "N killed, N survived"
 #   make demo       the main job on the sample app, with the embedded defaults
 #
 # Each task lives in tasks/<name>/ (all its .c files) and may add a
@@ -39,7 +41,7 @@ release_CC = $(CC)
 asan_CC = $(CC)
 fuzz_CC = $(FUZZ_CC)
 
-.PHONY: all static asan check bench demo clean setup fuzz help tekton images
+.PHONY: all static asan check bench demo clean setup fuzz help tekton images mutants
 .DEFAULT_GOAL := all
 
 all: $(addprefix bin/,$(TASKS))
@@ -120,6 +122,15 @@ check: setup
 bench: setup all
 	@tests/bench/run.sh
 
+# Every tests/mutants/*.mut mutant applied to a scratch copy of the tree
+# (build/mutants/slot-N), rebuilt incrementally and run against its test;
+# fails on any survivor. Not part of check (it takes many minutes: each
+# mutant relinks and runs a suite); check only validates the .mut files.
+# MUTANTS_JOBS=N runs N mutants at once; MUTANTS_ARGS="--only ID" one.
+MUTANTS_JOBS ?= 1
+mutants: setup
+	@python3 tests/mutants/run.py -j $(MUTANTS_JOBS) $(MUTANTS_ARGS)
+
 demo: setup all
 	@examples/demo.sh
 
@@ -143,7 +154,7 @@ tekton: all
 	python3 tekton/generate.py bin tekton $(TASKS)
 
 clean:
-	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/fuzz $(TEST_LOGS) bin
+	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/mutants $(TEST_LOGS) bin
 
 distclean:
 	rm -rf $(BUILD) bin

@@ -41,3 +41,6 @@ for t in tasks/*/; do
 		echo "FAIL: static/$name-describe-json"
 	fi
 done
+
+# every mutant's line still exists exactly once (make mutants runs them)
+python3 tests/mutants/run.py --validate
