@@ -155,6 +155,7 @@ def hostile():
                    (ti("fifo", tarfile.FIFOTYPE), None)],
         "whiteout-escape": [(ti("../.wh.outside-victim"), b""), (ti("s2", S, ".."), None),
                             (ti("s2/.wh.outside-victim"), b"")],
+        "whiteout-dotdot": [(ti(".wh..."), b"")],  # would remove the root's parent
         "symlink-then-file-parent": [(ti("p", S, "/tmp"), None), (ti("p/q/escape-deep"), b"x")],
     }
 

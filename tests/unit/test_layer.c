@@ -112,6 +112,7 @@ static void test_hardlink_outside(void) { hostile("hardlink-outside", true); }
 static void test_hardlink_via_symlink(void) { hostile("hardlink-via-symlink", true); }
 static void test_hardlink_abs(void) { hostile("hardlink-abs", true); }
 static void test_whiteout_escape(void) { hostile("whiteout-escape", true); }
+static void test_whiteout_dotdot(void) { hostile("whiteout-dotdot", true); }
 static void test_symlink_then_file_parent(void) { hostile("symlink-then-file-parent", false); }
 
 static void test_absolute_lands_inside(void)
@@ -544,6 +545,6 @@ static void test_zz_cleanup(void)
 TEST_MAIN("layer", TEST(test_dotdot), TEST(test_absolute_lands_inside), TEST(test_symlink_dir),
 	  TEST(test_symlink_abs), TEST(test_symlink_resolves_inside), TEST(test_symlink_chain),
 	  TEST(test_symlink_overwrite), TEST(test_hardlink_outside), TEST(test_hardlink_via_symlink),
-	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_symlink_then_file_parent),
+	  TEST(test_hardlink_abs), TEST(test_whiteout_escape), TEST(test_whiteout_dotdot), TEST(test_symlink_then_file_parent),
 	  TEST(test_devices), TEST(test_write_deterministic_and_roundtrip), TEST(test_opaque), TEST(test_matches_gnu_tar), TEST(test_xattrs), TEST(test_write_no_symlink_parents),
 	  TEST(test_corrupt_gzip), TEST(test_unprivileged), TEST(test_zz_cleanup))

@@ -3,6 +3,7 @@
  * a time; every rule must be caught with a message naming it. */
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,7 +92,20 @@ struct opts {
 	bool evil_build; /* targets/build signed by another key under build's ID */
 	const char *root_cert_cn; /* root key as "ecdsa-x509": a certificate for this CN ... */
 	long root_cert_days;      /* ... valid from an hour ago for this many days */
+	/* versions and expiry (days from now) of the other roles; 0: default */
+	json_int_t snap_version, targets_version, build_version;
+	long snap_days, targets_days, build_days;
+	/* the targets/build delegation: threshold (0: 1, TH_ZERO: 0), its key
+	 * ID listed twice, its key ID mapped to the EVIL key (which signs),
+	 * the paths it may sign (default: all) */
+	int build_threshold;
+	bool build_keyid_twice;
+	bool build_key_evil;
+	bool build_other_signs; /* EVIL listed beside build (threshold 1) and the only signer */
+	const char *build_paths;
+	void (*edit_snapshot_meta)(json_t *meta); /* before the snapshot is signed */
 };
+#define TH_ZERO (-1)
 
 /* Notary's form of a root key: a self-signed certificate ("ecdsa-x509"). */
 static json_t *cert_key_json(EVP_PKEY *k, const char *cn, long days)
@@ -141,22 +155,33 @@ static void build_repo(struct repo *r, const struct opts *o)
 	const char *rid[] = { root_id };
 	sign_into(root, rk, rid, 1, &r->files[0]);
 	/* targets with delegations */
-	json_t *targets = tuf_new_targets(2, time(NULL) + 1000 * 86400);
+	json_t *targets = tuf_new_targets(o->targets_version ? o->targets_version : 2,
+					  time(NULL) + (o->targets_days ? o->targets_days : 1000) * 86400);
 	json_t *del = json_object_get(targets, "delegations");
-	json_object_set_new(json_object_get(del, "keys"), ids[K_BUILD], tuf_key_json(keys[K_BUILD]));
+	json_object_set_new(json_object_get(del, "keys"), ids[K_BUILD],
+			    tuf_key_json(keys[o->build_key_evil ? K_EVIL : K_BUILD]));
 	json_object_set_new(json_object_get(del, "keys"), ids[K_VALIDATION], tuf_key_json(keys[K_VALIDATION]));
+	json_t *bkeyids = json_pack("[s]", ids[K_BUILD]);
+	if (o->build_keyid_twice)
+		json_array_append_new(bkeyids, json_string(ids[K_BUILD]));
+	if (o->build_other_signs) {
+		json_array_append_new(bkeyids, json_string(ids[K_EVIL]));
+		json_object_set_new(json_object_get(del, "keys"), ids[K_EVIL], tuf_key_json(keys[K_EVIL]));
+	}
 	json_array_append_new(json_object_get(del, "roles"),
-			      json_pack("{s:[s], s:s, s:[s], s:i}", "keyids", ids[K_BUILD], "name", "targets/build",
-					"paths", "", "threshold", 1));
+			      json_pack("{s:o, s:s, s:[s], s:i}", "keyids", bkeyids, "name", "targets/build", "paths",
+					o->build_paths ? o->build_paths : "", "threshold",
+					o->build_threshold == TH_ZERO ? 0 : o->build_threshold ? o->build_threshold : 1));
 	json_array_append_new(json_object_get(del, "roles"),
 			      json_pack("{s:[s], s:s, s:[s], s:i}", "keyids", ids[K_VALIDATION], "name",
 					"targets/validation", "paths", "", "threshold", 1));
 	int tk[] = { K_TARGETS };
 	sign_into(targets, tk, NULL, 1, &r->files[1]);
 	/* delegated roles */
-	json_t *b = targets_with(o->build_digest ? o->build_digest : DIGEST_A, 1, 1000);
-	int bk[] = { o->evil_build ? K_EVIL : K_BUILD };
-	const char *bid[] = { ids[K_BUILD] };
+	json_t *b = targets_with(o->build_digest ? o->build_digest : DIGEST_A, o->build_version ? o->build_version : 1,
+				 o->build_days ? o->build_days : 1000);
+	int bk[] = { o->evil_build || o->build_key_evil || o->build_other_signs ? K_EVIL : K_BUILD };
+	const char *bid[] = { ids[o->build_other_signs ? K_EVIL : K_BUILD] };
 	sign_into(b, bk, bid, 1, &r->files[4]);
 	json_t *v = targets_with(DIGEST_A, 1, 1000);
 	int vk[] = { K_VALIDATION };
@@ -170,7 +195,12 @@ static void build_repo(struct repo *r, const struct opts *o)
 	json_object_set_new(meta, "targets/build", tuf_meta_entry(r->files[4].buf, r->files[4].len));
 	if (r->present[5])
 		json_object_set_new(meta, "targets/validation", tuf_meta_entry(r->files[5].buf, r->files[5].len));
-	json_t *snap = json_pack("{s:s, s:s, s:o, s:i}", "_type", "Snapshot", "expires", e3, "meta", meta, "version", 3);
+	if (o->edit_snapshot_meta)
+		o->edit_snapshot_meta(meta);
+	char *esnap = o->snap_days ? expiry(o->snap_days) : xstrdup(e3);
+	json_t *snap = json_pack("{s:s, s:s, s:o, s:I}", "_type", "Snapshot", "expires", esnap, "meta", meta, "version",
+				 o->snap_version ? o->snap_version : (json_int_t)3);
+	free(esnap);
 	int sk[] = { K_SNAPSHOT };
 	sign_into(snap, sk, NULL, 1, &r->files[2]);
 	json_t *ts = json_pack("{s:s, s:s, s:{s:o}, s:I}", "_type", "Timestamp", "expires", ets, "meta", "snapshot",
@@ -709,6 +739,159 @@ static void test_malformed_metadata(void)
 	}
 }
 
+/* ---- each rule once more, where breaking its line went unnoticed before
+ * (tests/mutants/core.mut names the line each of these guards) ---- */
+
+/* Build, verify with the state dir and return the chain error; verdicts
+ * in v (released by the caller). */
+static err_t *verify_opts(const struct opts *o, const char *dir, struct trust_verdict v[2], int pin_build)
+{
+	struct repo r;
+	build_repo(&r, o);
+	memset(v, 0, 2 * sizeof *v);
+	err_t *e = verify(&r, dir, DIGEST_A, v, pin_build);
+	release_repo(&r);
+	return e;
+}
+
+static void release_verdicts(struct trust_verdict v[2])
+{
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+}
+
+/* The build verdict is refused for 'why' (the chain itself holds). */
+static void build_refused(const struct opts *o, int pin_build, const char *why)
+{
+	struct trust_verdict v[2];
+	err_t *e = verify_opts(o, NULL, v, pin_build);
+	CHECK(!e);
+	CHECK(!v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], why));
+	release_verdicts(v);
+	err_free(e);
+}
+
+/* a target whose sha256 differs from the signed one in its last byte only */
+static void test_target_hash_differs_in_last_byte(void)
+{
+	char other[] = DIGEST_A;
+	char *last = other + strlen(other) - 1;
+	*last = *last == '0' ? '1' : '0';
+	build_refused(&(struct opts){ .build_digest = other }, K_BUILD, "does not sign " DIGEST_A);
+}
+
+/* the snapshot's sha256 of targets/build (its only hash) off in the last byte */
+static void last_byte_off(json_t *meta)
+{
+	json_t *hashes = json_object_get(json_object_get(meta, "targets/build"), "hashes");
+	json_object_del(hashes, "sha512");
+	struct strbuf raw = STRBUF_INIT, b = STRBUF_INIT;
+	const char *h = json_string_value(json_object_get(hashes, "sha256"));
+	CHECK(h && !b64_decode(h, strlen(h), "sha256", &raw) && raw.len == 32);
+	if (raw.len == 32)
+		raw.buf[31] ^= 1;
+	b64_encode(raw.buf, raw.len, &b);
+	json_object_set_new(hashes, "sha256", json_string(sb_str(&b)));
+	sb_release(&raw);
+	sb_release(&b);
+}
+
+static void test_role_hash_differs_in_last_byte(void)
+{
+	build_refused(&(struct opts){ .edit_snapshot_meta = last_byte_off }, K_BUILD,
+		      "targets/build: sha256 does not match the snapshot");
+}
+
+/* Versions v, v+1 (both accepted), then v again: refused as a rollback of
+ * exactly one version, naming the role. */
+static void rollback_by_one(const char *role, size_t version_field, json_int_t v)
+{
+	char dir[] = "/tmp/test_tuf_XXXXXX";
+	CHECK(mkdtemp(dir));
+	struct opts o = { 0 };
+	struct trust_verdict vd[2];
+	char want[128];
+	snprintf(want, sizeof want, "%s.json version %lld is older than version %lld seen before (rollback)", role,
+		 (long long)v, (long long)v + 1);
+	json_int_t seq[] = { v, v + 1, v };
+	for (int i = 0; i < 3; i++) {
+		*(json_int_t *)((char *)&o + version_field) = seq[i];
+		err_t *e = verify_opts(&o, dir, vd, K_BUILD);
+		bool delegated = !strncmp(role, "targets/", 8);
+		if (i < 2) {
+			CHECK(!e && vd[0].ok && vd[1].ok);
+		} else if (delegated) {
+			CHECK(!e && !vd[0].ok && vd[1].ok);
+			CHECK(reason_has(&vd[0], want));
+		} else {
+			CHECK(e && e->code == EXIT_POLICY && msg_has(e, want));
+		}
+		err_free(e);
+		release_verdicts(vd);
+	}
+	remove_tree(dir);
+}
+
+static void test_rollback_by_one_each_role(void)
+{
+	rollback_by_one("timestamp", offsetof(struct opts, ts_version), 7);
+	rollback_by_one("snapshot", offsetof(struct opts, snap_version), 5);
+	rollback_by_one("targets", offsetof(struct opts, targets_version), 4);
+	rollback_by_one("targets/build", offsetof(struct opts, build_version), 2);
+}
+
+/* each role expired on its own, the ones above it valid */
+static void test_expired_snapshot_targets_delegation(void)
+{
+	struct trust_verdict v[2];
+	err_t *e = verify_opts(&(struct opts){ .snap_days = -1 }, NULL, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "snapshot.json expired"));
+	err_free(e);
+	e = verify_opts(&(struct opts){ .targets_days = -1 }, NULL, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "targets.json expired"));
+	err_free(e);
+	build_refused(&(struct opts){ .build_days = -1 }, K_BUILD, "targets/build.json expired");
+	build_refused(&(struct opts){ .build_days = -1 }, 0, "targets/build.json expired");
+}
+
+/* a delegation naming the build key's ID for another key (which signs) */
+static void test_key_id_not_hash_of_key(void)
+{
+	build_refused(&(struct opts){ .build_key_evil = true }, 0, "does not hash to its key ID");
+}
+
+/* the pinned key must have signed: another key of the delegation is not it */
+static void test_pinned_key_must_sign(void)
+{
+	build_refused(&(struct opts){ .build_other_signs = true }, K_BUILD, "no signature by key");
+	struct trust_verdict v[2]; /* unpinned, the other key's signature is the delegation's */
+	err_t *e = verify_opts(&(struct opts){ .build_other_signs = true }, NULL, v, 0);
+	CHECK(!e && v[0].ok && v[1].ok);
+	err_free(e);
+	release_verdicts(v);
+}
+
+/* a key listed twice counts once towards the threshold */
+static void test_threshold_counts_a_key_once(void)
+{
+	build_refused(&(struct opts){ .build_keyid_twice = true, .build_threshold = 2 }, 0,
+		      "targets/build: 1 of 2 required signatures are valid");
+}
+
+static void test_delegation_threshold(void)
+{
+	build_refused(&(struct opts){ .build_threshold = 2 }, 0, "targets/build: 1 of 2 required signatures are valid");
+	build_refused(&(struct opts){ .build_threshold = TH_ZERO, .evil_build = true }, 0,
+		      "targets/build: threshold 0 is below 1");
+}
+
+/* a delegation for release/ only signing the tag v1 */
+static void test_delegation_paths(void)
+{
+	build_refused(&(struct opts){ .build_paths = "release/" }, K_BUILD, "targets/build does not sign " DIGEST_A);
+}
+
 static void teardown(void)
 {
 	for (int i = 0; i < NKEYS; i++)
@@ -724,4 +907,8 @@ static void test_zz_teardown(void)
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
 	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_verified_memory), TEST(test_root_certificate_memory), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
-	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata), TEST(test_zz_teardown))
+	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata),
+	  TEST(test_target_hash_differs_in_last_byte), TEST(test_role_hash_differs_in_last_byte),
+	  TEST(test_rollback_by_one_each_role), TEST(test_expired_snapshot_targets_delegation),
+	  TEST(test_key_id_not_hash_of_key), TEST(test_pinned_key_must_sign), TEST(test_threshold_counts_a_key_once), TEST(test_delegation_threshold),
+	  TEST(test_delegation_paths), TEST(test_zz_teardown))
