@@ -511,6 +511,7 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 			.workdir = imgconfig_get_string(&s->cfg, "WorkingDir"),
 			.user = imgconfig_get_string(&s->cfg, "User"),
 			.isolation = b->o->isolation,
+			.userns = b->o->userns,
 			.no_network = no_network,
 		};
 		char tail[2048];

@@ -37,6 +37,7 @@ struct build_options {
 	int threads;
 	int64_t source_date_epoch; /* <0: none */
 	enum isolation isolation;
+	const struct run_userns *userns; /* started as root: the RUN steps' user namespace */
 	const char *workdir;    /* where stage roots are unpacked */
 	struct oci_layout *store;
 	struct cache *cache;    /* NULL: no cache */

@@ -50,7 +50,9 @@ static const struct param_spec params[] = {
 	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries" },
 	{ "retries", PARAM_INT, "3", false, false, "retries of failed registry requests" },
 	{ "labels", PARAM_LIST, NULL, false, false, "key=value label added to the image (repeatable)" },
-	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user+mount+pid namespaces) or chroot" },
+	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user, mount, pid, uts, ipc namespaces; as root too) or chroot (no namespaces: RUN "
+	  "sees host processes and can signal those of its uid, shares the host network, IPC and hostname; as root: "
+	  "host root with fewer capabilities, no_new_privs, seccomp; trusted Dockerfiles only)" },
 	{ "work-dir", PARAM_STRING, NULL, false, false, "scratch directory for stage roots (default: a temp dir)" },
 	{ "source-date-epoch", PARAM_STRING, NULL, false, false, "timestamp (seconds) for reproducible output: file times and config dates" },
 	{ NULL },
@@ -172,11 +174,13 @@ struct run_state {
 	bool have_ref;
 	char **tags;
 	size_t ntags;
+	struct run_userns userns; /* started as root: the RUN steps' */
 };
 
 static void run_state_release(struct run_state *st)
 {
 	build_result_release(&st->result);
+	userns_release(&st->userns);
 	cache_close(st->cache);
 	oci_layout_close(st->store);
 	if (st->own_workdir && st->workdir)
@@ -246,10 +250,19 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 		st->have_ref = true;
 	}
 
-	/* rootless: become root of our own user namespace before any work */
-	if (o.isolation == ISOLATION_NAMESPACE) {
+	/* rootless: become root of our own user namespace before any work;
+	 * as root: stay root, and make the user namespace of the RUN steps */
+	if (o.isolation == ISOLATION_NAMESPACE && geteuid() != 0) {
 		bool all;
 		TRY(userns_enter(&all));
+	} else if (o.isolation == ISOLATION_NAMESPACE) {
+		TRY(userns_for_runs(&st->userns));
+		o.userns = &st->userns;
+	} else {
+		log_warn("isolation=chroot: RUN steps get no namespaces: they see the host's processes (and can "
+			 "signal those of their uid), share its network (host loopback services, abstract unix "
+			 "sockets), IPC and hostname; as root they run as the host's root with fewer capabilities, "
+			 "no_new_privs and a seccomp filter. Build only trusted Dockerfiles this way");
 	}
 
 	const char *wd = params_str(p, "work-dir");
@@ -327,7 +340,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 
 static err_t *run(const struct params *p, struct results *res)
 {
-	struct run_state st = { 0 };
+	struct run_state st = { .userns.fd = -1 };
 	err_t *e = build_and_ship(p, res, &st);
 	run_state_release(&st);
 	return e;

@@ -15,10 +15,15 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "log.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -193,6 +198,7 @@ struct child_ctx {
 	int errfd;   /* write end: setup failure text */
 	int outfd;   /* write end: the command's stdout+stderr */
 	char **envp;
+	int tree_fd; /* root of the host: the id-mapped clone of the build root */
 	bool use_proc, use_dev, use_resolv, use_hosts, use_sys;
 };
 
@@ -208,7 +214,14 @@ static void bind_file(int errfd, const char *src, const char *dst, bool ro)
 static void setup_dev(struct child_ctx *c, const char *dev)
 {
 	char p[4096];
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0)
+	/* owned by the step's root (mounted by the host's root when the step
+	 * has a user namespace of its own) */
+	char opts[128];
+	const struct run_userns *u = c->spec->userns;
+	snprintf(opts, sizeof opts, "size=65536k,uid=%lu,gid=%lu", u ? u->uid_base : 0, u ? u->gid_base : 0);
+	char devopts[160];
+	snprintf(devopts, sizeof devopts, "mode=755,%s", opts);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, devopts) < 0)
 		child_fail(c->errfd, "mount /dev");
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
@@ -236,12 +249,81 @@ static void setup_dev(struct child_ctx *c, const char *dev)
 	}
 	if (snprintf(p, sizeof p, "%s/shm", dev) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
+	snprintf(devopts, sizeof devopts, "mode=1777,%s", opts);
 	if (mkdir(p, 01777) == 0)
-		mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
+		mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, devopts);
 	if (snprintf(p, sizeof p, "%s/pts", dev) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
 	if (mkdir(p, 0755) == 0)
 		mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+}
+
+/* Docker's masked and read-only paths (moby oci/defaults.go), relative to
+ * the build root before the pivot: a masked directory gets an empty
+ * read-only tmpfs, a masked file /dev/null; a read-only path a read-only
+ * bind of itself. */
+static const char *const masked_paths[] = {
+	"proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list", "proc/timer_stats",
+	"proc/sched_debug", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+	"proc/asound", "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+static void mask_paths(struct child_ctx *c)
+{
+	char p[4096];
+	struct stat st;
+	for (size_t i = 0; i < sizeof masked_paths / sizeof *masked_paths; i++) {
+		if (snprintf(p, sizeof p, "%s/%s", c->spec->rootfs, masked_paths[i]) >= (int)sizeof p)
+			child_fail(c->errfd, "path too long");
+		if (lstat(p, &st) < 0)
+			continue; /* not on this kernel, or no /sys */
+		int rc = S_ISDIR(st.st_mode)
+				 ? mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=555")
+				 : mount("/dev/null", p, NULL, MS_BIND, NULL);
+		if (rc < 0)
+			child_fail(c->errfd, p);
+	}
+	for (size_t i = 0; i < sizeof readonly_paths / sizeof *readonly_paths; i++) {
+		if (snprintf(p, sizeof p, "%s/%s", c->spec->rootfs, readonly_paths[i]) >= (int)sizeof p)
+			child_fail(c->errfd, "path too long");
+		if (lstat(p, &st) < 0)
+			continue;
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			child_fail(c->errfd, p);
+	}
+}
+
+/* /sys: a sysfs of our own, read-only; where that is refused (a user
+ * namespace without its own network namespace) a read-only bind of the
+ * host's; absent when neither works. */
+static void setup_sys(struct child_ctx *c, const char *p)
+{
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount("sysfs", p, "sysfs", ro, NULL) == 0)
+		return;
+	if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return;
+	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0 && umount2(p, MNT_DETACH) < 0)
+		child_fail(c->errfd, "make /sys read-only");
+}
+
+/* RUN --network=none: an empty network namespace with loopback up. */
+static void loopback_up(struct child_ctx *c)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		child_fail(c->errfd, "socket");
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		child_fail(c->errfd, "loopback flags");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		child_fail(c->errfd, "bring loopback up");
+	close(fd);
 }
 
 static void setup_namespace_root(struct child_ctx *c)
@@ -250,11 +332,17 @@ static void setup_namespace_root(struct child_ctx *c)
 	char p[4096];
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(c->errfd, "make / private");
-	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
-		child_fail(c->errfd, "bind the build root");
-	/* device nodes an image brought are inert: only the /dev we build works */
-	if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL) < 0)
-		child_fail(c->errfd, "remount the build root nodev");
+	if (c->spec->userns) {
+		/* the id-mapped clone made in child_main, already nodev */
+		if (move_mount(c->tree_fd, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			child_fail(c->errfd, "attach the id-mapped build root");
+	} else {
+		if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(c->errfd, "bind the build root");
+		/* device nodes an image brought are inert: only the /dev we build works */
+		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL) < 0)
+			child_fail(c->errfd, "remount the build root nodev");
+	}
 	if (snprintf(p, sizeof p, "%s/proc", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
 	if (c->use_proc && mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -265,8 +353,9 @@ static void setup_namespace_root(struct child_ctx *c)
 		setup_dev(c, p);
 	if (snprintf(p, sizeof p, "%s/sys", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
-	if (c->use_sys && mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) == 0)
-		mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	if (c->use_sys)
+		setup_sys(c, p);
+	mask_paths(c);
 	if (snprintf(p, sizeof p, "%s/etc/resolv.conf", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
 	if (c->use_resolv)
@@ -275,6 +364,8 @@ static void setup_namespace_root(struct child_ctx *c)
 		child_fail(c->errfd, "path too long");
 	if (c->use_hosts)
 		bind_file(c->errfd, c->hosts, p, true);
+	if (c->spec->no_network)
+		loopback_up(c);
 	if (chdir(root) < 0)
 		child_fail(c->errfd, "chdir to the build root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -289,17 +380,28 @@ static void setup_namespace_root(struct child_ctx *c)
 	}
 }
 
+/* Last steps before exec, in this order: into the step's user namespace
+ * (started as root), capabilities bounded, the step's user, capabilities
+ * set, no_new_privs, the seccomp filter. */
 static void exec_command(struct child_ctx *c)
 {
 	const struct run_spec *s = c->spec;
+	bool chrooted = s->isolation == ISOLATION_CHROOT;
+	uint64_t keep = chrooted ? CAPS_CHROOT : CAPS_RUN;
 	if (s->workdir && *s->workdir && chdir(s->workdir) < 0)
 		child_fail(c->errfd, s->workdir);
+	if (!chrooted && s->userns && setns(s->userns->fd, CLONE_NEWUSER) < 0)
+		child_fail(c->errfd, "enter the RUN user namespace");
+	if (caps_bound(keep) < 0)
+		child_fail(c->errfd, "drop capabilities from the bounding set");
 	if (setgroups((size_t)c->user.ngroups, c->user.groups) < 0 && errno != EPERM)
 		child_fail(c->errfd, "setgroups");
 	if (setgid(c->user.gid) < 0)
 		child_fail(c->errfd, "setgid");
 	if (setuid(c->user.uid) < 0)
 		child_fail(c->errfd, "setuid");
+	if (caps_set(keep) < 0)
+		child_fail(c->errfd, "limit capabilities");
 	if (dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
 		child_fail(c->errfd, "redirect output");
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -310,6 +412,10 @@ static void exec_command(struct child_ctx *c)
 	signal(SIGPIPE, SIG_DFL);
 	extern char **environ;
 	environ = c->envp;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(c->errfd, "no_new_privs");
+	if (seccomp_install(chrooted ? SECCOMP_CHROOT : SECCOMP_NAMESPACE) < 0)
+		child_fail(c->errfd, "install the seccomp filter");
 	execvp(s->argv[0], (char *const *)s->argv);
 	child_fail(c->errfd, s->argv[0]);
 }
@@ -339,6 +445,24 @@ static void child_main(struct child_ctx *c)
 			child_fail(c->errfd, "RUN --network=none needs isolation=namespace");
 		exec_command(c);
 	}
+	if (c->spec->userns) {
+		/* started as root: the step sees the build root through a clone
+		 * mapped to its user namespace, so what it writes keeps the
+		 * owners it sees on disk */
+		c->tree_fd = open_tree(AT_FDCWD, c->spec->rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (c->tree_fd < 0)
+			child_fail(c->errfd, "clone the build root mount");
+		struct mount_attr attr = {
+			.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV,
+			.userns_fd = (unsigned long long)c->spec->userns->fd,
+		};
+		if (mount_setattr(c->tree_fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+			child_fail(c->errfd, "id-mapped mount of the build root (needs Linux 5.12 and a work-dir on "
+					     "ext4, xfs, btrfs or tmpfs)");
+	}
+	/* started as root, these namespaces belong to the host's user
+	 * namespace: the step, in its own, cannot mount, unmount or change
+	 * anything in them */
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
 		    (c->spec->no_network ? CLONE_NEWNET : 0)) < 0)
 		child_fail(c->errfd, "unshare mount/pid namespaces (try isolation=chroot)");

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "userns.h"
 
 enum isolation { ISOLATION_NAMESPACE, ISOLATION_CHROOT };
 
@@ -37,6 +38,7 @@ struct run_spec {
 	const char *workdir;      /* inside the root; created if missing */
 	const char *user;         /* USER value; NULL or "" = root */
 	enum isolation isolation;
+	const struct run_userns *userns; /* started as root: the step's user namespace; NULL: rootless */
 	const char *hostname;     /* NULL: "containerize" */
 	bool no_network;          /* RUN --network=none: an empty network namespace */
 };

@@ -169,3 +169,104 @@ err_t *userns_enter(bool *mapped_all)
 		return err_errno(EXIT_FAILED, "cannot become root in the user namespace");
 	return NULL;
 }
+
+static void mapping_for_root(struct run_userns *u, bool *from_subuid)
+{
+	unsigned long us = 0, uc = 0, gs = 0, gc = 0;
+	*from_subuid = sub_range("/etc/subuid", 0, "root", &us, &uc) && sub_range("/etc/subgid", 0, "root", &gs, &gc) &&
+		       us > 0 && gs > 0;
+	if (*from_subuid) {
+		u->uid_base = us;
+		u->gid_base = gs;
+		u->count = uc < gc ? uc : gc;
+	} else {
+		u->uid_base = u->gid_base = USERNS_DEFAULT_BASE;
+		u->count = 65536;
+	}
+}
+
+err_t *userns_for_runs(struct run_userns *u)
+{
+	bool from_subuid;
+	u->fd = -1;
+	mapping_for_root(u, &from_subuid);
+	int ready[2], hold[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return err_errno(EXIT_FAILED, "pipe");
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return err_errno(EXIT_FAILED, "pipe");
+	}
+	pid_t helper = fork();
+	if (helper < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		close(hold[0]);
+		close(hold[1]);
+		return err_errno(EXIT_FAILED, "fork");
+	}
+	if (helper == 0) {
+		/* enter the namespace, say so, wait until the parent holds it */
+		char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+		close(hold[1]);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	char c = 'n';
+	err_t *e = NULL;
+	if (read(ready[0], &c, 1) != 1 || c != 'y') {
+		e = err_new(EXIT_FAILED, "cannot create a user namespace for RUN steps (use isolation=chroot where "
+					 "namespaces are not allowed)");
+	} else {
+		char path[64], map[96];
+		snprintf(path, sizeof path, "/proc/%d/uid_map", (int)helper);
+		snprintf(map, sizeof map, "0 %lu %lu\n", u->uid_base, u->count);
+		e = write_file(path, map);
+		if (!e) {
+			snprintf(path, sizeof path, "/proc/%d/gid_map", (int)helper);
+			snprintf(map, sizeof map, "0 %lu %lu\n", u->gid_base, u->count);
+			e = write_file(path, map);
+		}
+		if (!e) {
+			snprintf(path, sizeof path, "/proc/%d/ns/user", (int)helper);
+			u->fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (u->fd < 0)
+				e = err_errno(EXIT_FAILED, "cannot open %s", path);
+		}
+		if (e)
+			e = err_wrap(e, "cannot map the RUN steps' user namespace to host ids %lu-%lu "
+				     "(configure a range for root in /etc/subuid and /etc/subgid)",
+				     u->uid_base, u->uid_base + u->count - 1);
+	}
+	close(ready[0]);
+	close(hold[1]);
+	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (e)
+		return e;
+	if (from_subuid)
+		log_info("RUN steps run in a user namespace: root and ids 0-%lu map to host uids %lu-%lu, gids %lu-%lu "
+			 "(root's range in /etc/subuid, /etc/subgid)", u->count - 1, u->uid_base,
+			 u->uid_base + u->count - 1, u->gid_base, u->gid_base + u->count - 1);
+	else
+		log_info("RUN steps run in a user namespace: root and ids 0-65535 map to host ids %lu-%lu (no range "
+			 "for root in /etc/subuid: the default block; these host ids must belong to no one)",
+			 u->uid_base, u->uid_base + u->count - 1);
+	if (u->count < 65536)
+		log_warn("root's range in /etc/subuid has only %lu ids: files and users above %lu cannot be used by RUN",
+			 u->count, u->count - 1);
+	return NULL;
+}
+
+void userns_release(struct run_userns *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
