@@ -95,9 +95,14 @@ FUZZ_SECONDS ?= 10
 TEST_LOGS  := $(BUILD)/test-logs
 
 # (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
+# A "// unit-sources:" line in the test adds task modules (as for fuzz).
 $(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
+	@srcs="$$(sed -n 's|^// unit-sources: ||p' $<)"; objs=""; \
+	for s in $$srcs; do objs="$$objs $(BUILD)/asan/$${s%.c}.o"; done; \
+	if [ -n "$$objs" ]; then $(MAKE) --no-print-directory $$objs || exit 1; fi; \
+	echo "  UNIT $@"; \
+	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $$objs $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
 
 # libFuzzer targets link the fuzz flavour of libcommon plus the task modules
 # the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs).
