@@ -270,11 +270,20 @@ static const char *const readonly_paths[] = {
 	"proc/asound", "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
 };
 
+/* only below the /proc and /sys we mounted: never through what the image
+ * has there */
+static bool ours(const struct child_ctx *c, const char *rel)
+{
+	return strncmp(rel, "proc/", 5) == 0 ? c->use_proc : c->use_sys;
+}
+
 static void mask_paths(struct child_ctx *c)
 {
 	char p[4096];
 	struct stat st;
 	for (size_t i = 0; i < sizeof masked_paths / sizeof *masked_paths; i++) {
+		if (!ours(c, masked_paths[i]))
+			continue;
 		if (snprintf(p, sizeof p, "%s/%s", c->spec->rootfs, masked_paths[i]) >= (int)sizeof p)
 			child_fail(c->errfd, "path too long");
 		if (lstat(p, &st) < 0)
@@ -286,6 +295,8 @@ static void mask_paths(struct child_ctx *c)
 			child_fail(c->errfd, p);
 	}
 	for (size_t i = 0; i < sizeof readonly_paths / sizeof *readonly_paths; i++) {
+		if (!ours(c, readonly_paths[i]))
+			continue;
 		if (snprintf(p, sizeof p, "%s/%s", c->spec->rootfs, readonly_paths[i]) >= (int)sizeof p)
 			child_fail(c->errfd, "path too long");
 		if (lstat(p, &st) < 0)
@@ -304,10 +315,15 @@ static void setup_sys(struct child_ctx *c, const char *p)
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount("sysfs", p, "sysfs", ro, NULL) == 0)
 		return;
-	if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		c->use_sys = false;
 		return;
-	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0 && umount2(p, MNT_DETACH) < 0)
-		child_fail(c->errfd, "make /sys read-only");
+	}
+	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro, NULL) < 0) {
+		if (umount2(p, MNT_DETACH) < 0)
+			child_fail(c->errfd, "make /sys read-only");
+		c->use_sys = false;
+	}
 }
 
 /* RUN --network=none: an empty network namespace with loopback up. */

@@ -2,8 +2,10 @@
  * without privileges on the host.
  *
  * isolation "namespace" (default): new mount, PID, UTS and IPC namespaces
- * (inside the user namespace userns.h set up when we are not root), the
- * root pivoted to the stage root, a fresh /proc, a tmpfs /dev holding only
+ * (inside the user namespace userns.h set up when we are not root; as root
+ * they belong to the host's user namespace and the step enters spec->userns
+ * last, seeing the stage root through an id-mapped mount), the root
+ * pivoted to the stage root, a fresh /proc, a tmpfs /dev holding only
  * null, zero, full, random, urandom and tty bound from the host (plus
  * fd/stdin/stdout/stderr links and /dev/shm), /etc/resolv.conf and
  * /etc/hosts bound read-only from generated files. The mount points this
@@ -13,7 +15,13 @@
  * isolation "chroot": for pods where no namespace can be created: chroot
  * into the stage root, no /proc or /dev of its own (as kaniko runs in its
  * container); resolv.conf and hosts are written only where missing and
- * removed afterwards.
+ * removed afterwards. It does not hide host processes, network, IPC or
+ * hostname.
+ *
+ * Both: capabilities limited (caps.h), PR_SET_NO_NEW_PRIVS, the seccomp
+ * filter (seccomp.h), Docker's masked and read-only /proc paths. The
+ * network is the host's unless no_network (see README.md: the step has no
+ * privilege over it).
  *
  * Output of the command goes to our stderr; the last lines are kept for the
  * error message when it fails. */

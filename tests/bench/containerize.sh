@@ -8,6 +8,10 @@
 #      --layers with its storage kept), + push;
 #   3. a 1 GB COPY layer (4000 files of 100 KB and 3 of 200 MB, text that
 #      compresses ~25%) written to an OCI layout.
+#   4. the start-up cost of one RUN step in its sandbox (user namespace,
+#      id-mapped root, /proc, /dev, capabilities, seccomp): an empty
+#      `RUN true`, from builds of 1 and 11 such steps on busybox:
+#      (t11 - t1) / 10, medians of RUNS builds; buildah the same way.
 # Medians of RUNS (default 3) wall times and peak RSS (GNU time).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -126,3 +130,32 @@ export -f ours_big buildah_big
 measure ours bash -c ours_big
 measure peer bash -c buildah_big
 report "1 GB COPY layer to an OCI layout" "$ours_time" "$peer_time" "$ours_rss" "$peer_rss" buildah
+
+# RUN start-up: (11 steps - 1 step) / 10
+for n in 1 11; do
+	mkdir -p "$work/run$n"
+	{ printf 'ARG BASE\nFROM $BASE\n'; for ((i = 0; i < n; i++)); do echo "RUN true $i"; done; } >"$work/run$n/Dockerfile"
+done
+ours_runs() {
+	rm -rf "$work/runs-out" "$work/wruns"
+	"$BIN" --context="$work/run$1" --push=false --oci-layout="$work/runs-out" --build-args="$BB_ARG" --work-dir="$work/wruns"
+	local rc=$?
+	rm -rf "$work/wruns"
+	return $rc
+}
+buildah_runs() {
+	local st=$work/bruns
+	buildah --root "$st/root" --runroot "$st/run" --storage-driver vfs bud --isolation chroot \
+		--build-arg "$BB_ARG" -t runs "$work/run$1"
+	local rc=$?
+	buildah --root "$st/root" --runroot "$st/run" --storage-driver vfs rm -a >/dev/null 2>&1
+	rm -rf "$st"
+	return $rc
+}
+export -f ours_runs buildah_runs
+measure o1 bash -c "ours_runs 1"
+measure o11 bash -c "ours_runs 11"
+measure p1 bash -c "buildah_runs 1"
+measure p11 bash -c "buildah_runs 11"
+step() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b - a) / 10 }'; }
+report "empty RUN step (RUN true, (11 steps - 1) / 10)" "$(step "$o1_time" "$o11_time")" "$(step "$p1_time" "$p11_time")" "" "" buildah

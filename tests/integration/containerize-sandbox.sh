@@ -77,8 +77,10 @@ build() { # build NAME AS ISO DOCKERFILE-TEXT [more containerize args]
 
 probe_df='ARG BASE\nFROM $BASE\nCOPY probe /probe\nARG DEV\nARG PID\nARG SENTINEL\nRUN /probe $DEV $PID $SENTINEL\n'
 status_df='ARG BASE\nFROM $BASE\nCOPY probe /probe\nRUN /probe status\n'
-# what the namespace steps see of /proc: /proc/sys read-only, timer_list masked
-proc_df='ARG BASE\nFROM $BASE\nRUN awk '"'"'$5 == "/proc/sys" { split($6, o, ","); print "procsys", o[1] }'"'"' /proc/self/mountinfo && echo "timer_list $(wc -c </proc/timer_list) bytes"\n'
+# what the namespace steps see of /proc and /sys (busybox has no /sys: the
+# first step makes one): /proc/sys and /sys read-only, timer_list and
+# /sys/firmware masked
+proc_df='ARG BASE\nFROM $BASE\nRUN mkdir /sys\nRUN awk '"'"'$5 ~ /^\\/(proc\\/sys|sys|sys\\/firmware)$/ { split($6, o, ","); print "mnt", $5, o[1] }'"'"' /proc/self/mountinfo && echo "timer_list $(wc -c </proc/timer_list) bytes" && echo "firmware $(ls /sys/firmware | wc -l) entries"\n'
 
 # expect NAME PROBE REASON: the probe's line in the log says refused: REASON
 expect() {
@@ -169,10 +171,11 @@ fi
 
 for as in root nobody; do
 	build "proc-$as" "$as" namespace "$proc_df"
-	if grep -q '^procsys ro$' "$tmp/proc-$as.log" && grep -q '^timer_list 0 bytes$' "$tmp/proc-$as.log"; then
-		pass "$as: /proc/sys is read-only and /proc/timer_list masked"
+	got=$(grep -E '^(mnt|timer_list|firmware) ' "$tmp/proc-$as.log" | sort | tr '\n' ';')
+	if [ "$got" = "firmware 0 entries;mnt /proc/sys ro;mnt /sys ro;mnt /sys/firmware ro;timer_list 0 bytes;" ]; then
+		pass "$as: /proc/sys and /sys read-only, /proc/timer_list and /sys/firmware masked"
 	else
-		fail "$as: /proc/sys read-only, /proc/timer_list masked" "$(grep -E '^(procsys|timer_list)' "$tmp/proc-$as.log" | tr '\n' ' ') $(tail -2 "$tmp/proc-$as.log")"
+		fail "$as: /proc/sys and /sys read-only, /proc/timer_list and /sys/firmware masked" "got: $got" "$(tail -2 "$tmp/proc-$as.log")"
 	fi
 done
 
