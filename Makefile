@@ -95,14 +95,13 @@ FUZZ_SECONDS ?= 10
 TEST_LOGS  := $(BUILD)/test-logs
 
 # (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
-# A "// unit-sources:" line in the test adds task modules (as for fuzz).
-$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP)
+# A "// unit-sources:" line in the test adds task modules (as for fuzz);
+# they are prerequisites, so a changed module relinks the test.
+unit_sources = $(patsubst %.c,$(BUILD)/asan/%.o,$(shell sed -n 's|^// unit-sources: ||p' tests/unit/$(1).c))
+.SECONDEXPANSION:
+$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP) $$(call unit_sources,$$*)
 	@mkdir -p $(@D)
-	@srcs="$$(sed -n 's|^// unit-sources: ||p' $<)"; objs=""; \
-	for s in $$srcs; do objs="$$objs $(BUILD)/asan/$${s%.c}.o"; done; \
-	if [ -n "$$objs" ]; then $(MAKE) --no-print-directory $$objs || exit 1; fi; \
-	echo "  UNIT $@"; \
-	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $$objs $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
+	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(filter %.o,$^) $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
 
 # libFuzzer targets link the fuzz flavour of libcommon plus the task modules
 # the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs).

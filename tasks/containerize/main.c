@@ -257,7 +257,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 		TRY(userns_enter(&all));
 	} else if (o.isolation == ISOLATION_NAMESPACE) {
 		TRY(userns_for_runs(&st->userns));
-		o.userns = &st->userns;
+		o.userns = st->userns.fd >= 0 ? &st->userns : NULL;
 	} else {
 		log_warn("isolation=chroot: RUN steps get no namespaces: they see the host's processes (and can "
 			 "signal those of their uid), share its network (host loopback services, abstract unix "

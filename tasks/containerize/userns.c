@@ -185,6 +185,18 @@ static void mapping_for_root(struct run_userns *u, bool *from_subuid)
 	}
 }
 
+/* True in the host's user namespace (every id mapped to itself). */
+static bool initial_userns(void)
+{
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return true;
+	unsigned long inside = 1, outside = 1, count = 0;
+	int n = fscanf(f, "%lu %lu %lu", &inside, &outside, &count);
+	fclose(f);
+	return n == 3 && inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
 err_t *userns_for_runs(struct run_userns *u)
 {
 	bool from_subuid;
@@ -248,6 +260,16 @@ err_t *userns_for_runs(struct run_userns *u)
 	close(hold[1]);
 	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
 		;
+	if (e && !initial_userns()) {
+		/* root of a user namespace already (a pod with hostUsers: false,
+		 * rootless podman): its capabilities are that namespace's only */
+		char *why = err_describe(e);
+		log_warn("%s; containerize runs in a user namespace already (not the host's): RUN steps use that one",
+			 why);
+		free(why);
+		err_free(e);
+		return NULL;
+	}
 	if (e)
 		return e;
 	if (from_subuid)

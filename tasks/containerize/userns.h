@@ -29,6 +29,8 @@ struct run_userns {
 	int fd;             /* /proc/<helper>/ns/user, O_CLOEXEC */
 	unsigned long uid_base, gid_base, count;
 };
+/* When the mapping cannot be written and we are root of a user namespace
+ * other than the host's, steps use that namespace: out->fd stays -1. */
 err_t *userns_for_runs(struct run_userns *out);
 void userns_release(struct run_userns *u);
 

@@ -60,6 +60,8 @@ sleep 3600 & sleeper_root=$!
 setpriv --reuid=65534 --regid=65534 --clear-groups sleep 3600 & sleeper_nobody=$!
 
 # build CTX as AS (root|nobody) with ISO; log in $tmp/NAME.log
+# AS: root, nobody, or root-inh (root started with inheritable
+# capabilities, which an exec would turn into permitted ones)
 build() { # build NAME AS ISO DOCKERFILE-TEXT [more containerize args]
 	local name=$1 as=$2 iso=$3 text=$4 ctx=$tmp/$1
 	shift 4
@@ -70,6 +72,8 @@ build() { # build NAME AS ISO DOCKERFILE-TEXT [more containerize args]
 	if [ "$as" = nobody ]; then
 		chown -R 65534:65534 "$ctx"
 		run=(setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$ctx")
+	elif [ "$as" = root-inh ]; then
+		run=(setpriv --inh-caps=+sys_admin,+sys_module,+sys_ptrace)
 	fi
 	"${run[@]}" "$BIN" --context="$ctx" --push=false --oci-layout="$ctx/out" --tag=latest \
 		--build-args="BASE=$BASE" --source-date-epoch=0 --isolation="$iso" "$@" >/dev/null 2>"$tmp/$name.log"
@@ -221,7 +225,9 @@ if buildah_status oci "$tmp/theirs-oci.txt"; then peers+=(oci); else echo "note:
 build status-root-namespace root namespace "$status_df"
 build status-root-chroot root chroot "$status_df"
 build status-nobody-namespace nobody namespace "$status_df"
-for ours in status-root-namespace status-root-chroot status-nobody-namespace; do
+build status-root-inh-namespace root-inh namespace "$status_df"
+build status-root-inh-chroot root-inh chroot "$status_df"
+for ours in status-root-namespace status-root-chroot status-nobody-namespace status-root-inh-namespace status-root-inh-chroot; do
 	status_of "$tmp/$ours.log" >"$tmp/$ours.txt"
 	if ! grep -q '^Seccomp:.2$' "$tmp/$ours.txt" || ! grep -q '^NoNewPrivs:.1$' "$tmp/$ours.txt"; then
 		fail "$ours: seccomp filter mode and no_new_privs" "$(tr '\n' ' ' <"$tmp/$ours.txt") $(tail -2 "$tmp/$ours.log")"
