@@ -3,8 +3,12 @@
  * sensitive and non-extractable, used through C_Sign. Keys are found by
  * label (the signer's name). Only what the vault needs; no general wrapper.
  *
- * Static binaries: glibc's static dlopen works when the host (or image)
- * has the same glibc and the module's own shared dependencies. */
+ * The module is loaded and called only in a child process (the agent,
+ * forked by p11_open, ended by p11_close): a module brings its own shared
+ * libc (and libcrypto), whose thread-local state collides with a static
+ * binary's (see pkcs11.c). glibc's static dlopen then works when the host
+ * (or image) has the same glibc and the module's own shared dependencies.
+ * Calls are thread-safe (one at a time). */
 #ifndef COMMON_PKCS11_H
 #define COMMON_PKCS11_H
 

@@ -29,8 +29,6 @@ struct vault {
 	struct p11 *p11; /* pkcs11 vault */
 };
 
-static pthread_mutex_t p11_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* A file key being decrypted in the background (PBKDF2 + the PKCS#8
  * decoders cost a few ms: they run while the caller's network requests
  * are in flight). */
@@ -466,12 +464,9 @@ err_t *signer_key_sign(const struct signer_key *k, const void *data, size_t len,
 	}
 	unsigned char hash[32], raw[64];
 	SHA256(data, len, hash);
-	/* one operation at a time on the token's session: build-sign signs
-	 * its DCT and cosign halves from two threads */
-	pthread_mutex_lock(&p11_lock);
-	err_t *e = p11_sign_ec(k->vault->p11, k->name, hash, raw);
-	pthread_mutex_unlock(&p11_lock);
-	TRY(err_context(e, "sign with '%s'", k->name));
+	/* (p11 calls may come from several threads: build-sign signs its
+	 * DCT and cosign halves in two) */
+	TRY(err_context(p11_sign_ec(k->vault->p11, k->name, hash, raw), "sign with '%s'", k->name));
 	if (fmt == SIG_RAW_RS)
 		sb_add(sig, raw, 64);
 	else
