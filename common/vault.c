@@ -170,11 +170,55 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* Proof that the vault's passphrase opens the file key name: it is
+ * decrypted (and dropped). */
+static err_t *file_open_key(struct vault *v, const char *name)
+{
+	_cleanup_free_ char *kp = key_path(v, name, "key");
+	struct strbuf pem = STRBUF_INIT;
+	err_t *e = fs_read_file(kp, KEY_FILE_MAX, &pem);
+	if (e) {
+		err_free(e);
+		return err_new(EXIT_USAGE, "no signer key '%s' in %s", name, v->cfg->dir);
+	}
+	EVP_PKEY *k = NULL;
+	if (!v->cfg->passphrase || !*v->cfg->passphrase)
+		e = err_new(EXIT_AUTH, "signer key '%s' is encrypted: give passphrase or passphrase-file", name);
+	else
+		e = key_private_from_pem(pem.buf, pem.len, v->cfg->passphrase, &k);
+	EVP_PKEY_free(k);
+	OPENSSL_cleanse(pem.buf, pem.len);
+	sb_release(&pem);
+	return err_context(e, "signer key '%s' in %s", name, v->cfg->dir);
+}
+
+/* A file vault keeps every key under one passphrase: a key is only added
+ * under the passphrase that opens the keys already there (a key under
+ * another one would make later runs that need both fail with exit 4). */
+static err_t *file_check_passphrase(struct vault *v)
+{
+	char **names = NULL;
+	size_t n = 0;
+	TRY(vault_list(v, &names, &n));
+	err_t *e = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!e)
+			e = file_open_key(v, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (e && e->code == EXIT_AUTH)
+		e = err_wrap(e, "refused to add a key under a passphrase that does not open the keys in %s "
+				"(a file vault keeps every key under one passphrase: give that one)", v->cfg->dir);
+	return e;
+}
+
 /* File vault: write the encrypted private key, then the public key. */
 static err_t *file_store(struct vault *v, const char *name, EVP_PKEY *k)
 {
 	if (!v->cfg->passphrase || strlen(v->cfg->passphrase) < 8)
 		return err_new(EXIT_AUTH, "the file vault needs a passphrase of at least 8 characters (passphrase or passphrase-file)");
+	TRY(file_check_passphrase(v));
 	TRY(fs_mkdir_p(v->cfg->dir, 0700));
 	struct strbuf priv = STRBUF_INIT, pub = STRBUF_INIT;
 	err_t *e = key_private_to_pem(k, v->cfg->passphrase, &priv);
@@ -272,7 +316,9 @@ err_t *vault_delete(struct vault *v, const char *name)
 {
 	TRY(vault_check_name(name));
 	if (v->p11)
-		return p11_delete(v->p11, name);
+		return p11_delete(v->p11, name); /* logged in with the PIN */
+	/* only who holds the passphrase deletes a key */
+	TRY(file_open_key(v, name));
 	_cleanup_free_ char *kp = key_path(v, name, "key");
 	_cleanup_free_ char *pp = key_path(v, name, "pub");
 	if (unlink(kp) != 0) {

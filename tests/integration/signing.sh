@@ -66,8 +66,9 @@ if run rotate 0 "$BIN/signer-key" --action=rotate --name=build --keystore-dir="$
    [ "$(cat "$W/r2/key-id")" != "$old_id" ] && has rotate "$old_id"; then pass file-vault-rotate; else fail file-vault-rotate; fi
 run create-tmp 0 "$BIN/signer-key" --action=create --name=scratch "${FILE_VAULT[@]}"
 if run list 0 "$BIN/signer-key" --action=list --keystore-dir="$W/ks" && grep -q '^build	' "$LOGS/list.out" &&
-   grep -q '^scratch	' "$LOGS/list.out" && run delete 0 "$BIN/signer-key" --action=delete --name=scratch --keystore-dir="$W/ks" &&
-   [ ! -e "$W/ks/scratch.key" ] && run delete-again 2 "$BIN/signer-key" --action=delete --name=scratch --keystore-dir="$W/ks"; then
+   grep -q '^scratch	' "$LOGS/list.out" && run delete 0 "$BIN/signer-key" --action=delete --name=scratch "${FILE_VAULT[@]}" &&
+   [ ! -e "$W/ks/scratch.key" ] && run delete-again 2 "$BIN/signer-key" --action=delete --name=scratch "${FILE_VAULT[@]}" &&
+   has delete-again "no signer key 'scratch'"; then
 	pass file-vault-list-delete; else fail file-vault-list-delete; fi
 # a key made by the notary CLI (encrypted, with its role header)
 (cd "$W" && NOTARY_DELEGATION_PASSPHRASE=$IMPORT_PASS notary -d "$W/nkeys" key generate ecdsa --role targets/validation -o nv >/dev/null 2>&1)
@@ -87,6 +88,23 @@ if command -v docker >/dev/null &&
 else
 	fail import-docker-trust-key "docker trust key generate failed: $(tail -1 "$LOGS/dkgen" 2>/dev/null)"
 fi
+# a file vault keeps every key under one passphrase: no key is added
+# under another (later runs needing both would fail), and only who holds
+# it deletes a key
+if run create-other-pass 4 "$BIN/signer-key" --action=create --name=intruder --keystore-dir="$W/ks" \
+	--passphrase="other-$PASSPHRASE" && has create-other-pass "does not open the keys in $W/ks" &&
+   has create-other-pass "wrong passphrase" && [ ! -e "$W/ks/intruder.key" ] &&
+   run import-other-pass 4 "$BIN/signer-key" --action=import --name=intruder --import-file="$W/nv-key.pem" \
+	--import-passphrase="$IMPORT_PASS" --keystore-dir="$W/ks" --passphrase="other-$PASSPHRASE" &&
+   has import-other-pass "a file vault keeps every key under one passphrase" && [ ! -e "$W/ks/intruder.key" ]; then
+	pass file-vault-refuses-key-under-another-passphrase; else fail file-vault-refuses-key-under-another-passphrase; fi
+run create-tmp2 0 "$BIN/signer-key" --action=create --name=scratch2 "${FILE_VAULT[@]}"
+if run delete-no-pass 4 "$BIN/signer-key" --action=delete --name=scratch2 --keystore-dir="$W/ks" &&
+   has delete-no-pass "give passphrase or passphrase-file" && [ -e "$W/ks/scratch2.key" ] &&
+   run delete-wrong-pass 4 "$BIN/signer-key" --action=delete --name=scratch2 --keystore-dir="$W/ks" \
+	--passphrase="not-the-$PASSPHRASE" && has delete-wrong-pass "wrong passphrase" && [ -e "$W/ks/scratch2.key" ] &&
+   run delete-with-pass 0 "$BIN/signer-key" --action=delete --name=scratch2 "${FILE_VAULT[@]}" && [ ! -e "$W/ks/scratch2.key" ]; then
+	pass file-vault-delete-needs-passphrase; else fail file-vault-delete-needs-passphrase; fi
 if run import-wrong 4 "$BIN/signer-key" --action=import --name=other --import-file="$W/nv-key.pem" \
 	--import-passphrase="wrong-$IMPORT_PASS" "${FILE_VAULT[@]}"; then pass import-wrong-passphrase-exit-4; else fail import-wrong-passphrase-exit-4; fi
 
@@ -100,6 +118,12 @@ if grep -A8 'Private Key Object' "$LOGS/p11-objects" | grep -q 'never extractabl
 	pass pkcs11-key-non-extractable; else fail pkcs11-key-non-extractable; fi
 if run p11-wrong-pin 4 "$BIN/signer-key" --action=list --vault=pkcs11 --pkcs11-token=pipeline --pin="wrong-$PIN" &&
    has p11-wrong-pin "wrong PIN"; then pass pkcs11-wrong-pin-exit-4; else fail pkcs11-wrong-pin-exit-4; fi
+if run p11-delete-no-pin 4 "$BIN/signer-key" --action=delete --name=qa --vault=pkcs11 --pkcs11-token=pipeline &&
+   has p11-delete-no-pin "no PKCS#11 PIN given" &&
+   run p11-delete-wrong-pin 4 "$BIN/signer-key" --action=delete --name=qa --vault=pkcs11 --pkcs11-token=pipeline --pin="wrong-$PIN" &&
+   has p11-delete-wrong-pin "wrong PIN" &&
+   run p11-list-kept 0 "$BIN/signer-key" --action=list "${P11_VAULT[@]}" && grep -q '^qa	' "$LOGS/p11-list-kept.out"; then
+	pass pkcs11-delete-needs-pin; else fail pkcs11-delete-needs-pin; fi
 qa_old=$(openssl pkey -pubin -in "$W/qa.pub" -outform DER | sha256sum)
 if run p11-rotate 0 "$BIN/signer-key" --action=rotate --name=qa "${P11_VAULT[@]}" --public-key-file="$W/qa.pub" &&
    [ "$(openssl pkey -pubin -in "$W/qa.pub" -outform DER | sha256sum)" != "$qa_old" ] &&
@@ -151,6 +175,12 @@ if run dct-init 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]
 	pass dct-init-notary-cli-sees-delegations; else fail dct-init-notary-cli-sees-delegations; fi
 if run dct-init-again 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" --signers=build; then
 	pass dct-init-idempotent-same-root; else fail dct-init-idempotent-same-root; fi
+
+if run dct-init-other-pass 4 "$BIN/dct-init" --image="$REGISTRY/other-pass" "${NOTARY[@]}" --keystore-dir="$W/ks" \
+	--passphrase="other-$PASSPHRASE" --root-key=root2 --targets-key=targets2 --signers=build &&
+   has dct-init-other-pass "does not open the keys in $W/ks" && [ ! -e "$W/ks/root2.key" ] &&
+   ! N list "$REGISTRY/other-pass" >"$LOGS/other-pass-list" 2>&1; then
+	pass dct-init-refuses-key-under-another-passphrase; else fail dct-init-refuses-key-under-another-passphrase; fi
 
 # ---- build-sign (both formats), two signers, two vaults ------------------
 if run sign-build 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --results-dir="$W/r4" &&
