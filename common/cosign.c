@@ -333,8 +333,11 @@ static json_t *merge_layers(const json_t *current, const json_t *mine, const jso
 }
 
 static err_t *sign_into(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-			int conflict_retries, char sig_digest[DIGEST_SIZE])
+			struct cosign_sign_opts *o, char sig_digest[DIGEST_SIZE])
 {
+	int conflict_retries = o->conflict_retries;
+	bool gated = !o->before_write;
+	o->wrote = false;
 	TRY(digest_check(digest, "image digest"));
 	struct strbuf payload = STRBUF_INIT, sig = STRBUF_INIT, sig64 = STRBUF_INIT;
 	cosign_payload(repo, digest, &payload);
@@ -378,10 +381,15 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		 * holds a signature by this key on this same payload: enough for
 		 * an overwriter to restore one, and a writer that read the layer
 		 * keeps it anyway */
+		if (!e && !gated) {
+			gated = true;
+			e = o->before_write(o->before_write_ctx);
+		}
 		if (!e && !marked_once && !layers_have_key(cur, keyid)) {
 			json_t *one = json_pack("[O]", mine);
 			/* a one-layer manifest: its blobs exist unless this digest
 			 * has no signatures at all */
+			o->wrote = true; /* (a failed PUT may still have landed) */
 			e = err_context(put_sig_manifest(r, mark, one, &payload, exists ? NULL : &known, NULL),
 					"signer mark %s", mark);
 			json_decref(one);
@@ -393,6 +401,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				/* nothing to add: our PUT would change nothing, and
 				 * sig_digest already names what we read */
 			} else {
+				o->wrote = true;
 				e = put_sig_manifest(r, tag, layers, &payload, &known, sig_digest);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
@@ -524,7 +533,73 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 }
 
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-		   int conflict_retries, char sig_digest[DIGEST_SIZE])
+		   struct cosign_sign_opts *opts, char sig_digest[DIGEST_SIZE])
 {
-	return sign_into(r, repo, digest, key, conflict_retries, sig_digest);
+	return sign_into(r, repo, digest, key, opts, sig_digest);
+}
+
+/* Make tag say nothing: delete its manifest (the tag goes with it), or
+ * where the registry deletes nothing, put an empty signature manifest
+ * (no layer: no signature, nothing for a signer to merge). */
+static err_t *clear_sig_tag(struct registry *r, const char *tag, const char *digest, const struct strbuf *payload)
+{
+	err_t *e = registry_delete_manifest(r, digest);
+	if (!e)
+		return NULL;
+	log_debug("%s: cannot delete %s (%s); emptying it", tag, digest, e->msg);
+	err_free(e);
+	json_t *none = json_array();
+	struct known_blobs known = { .n = 0 };
+	e = put_sig_manifest(r, tag, none, payload, &known, NULL);
+	json_decref(none);
+	return e;
+}
+
+err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key)
+{
+	TRY(digest_check(digest, "image digest"));
+	struct strbuf payload = STRBUF_INIT;
+	cosign_payload(repo, digest, &payload);
+	char pdigest[DIGEST_SIZE], keyid[65] = "", d[DIGEST_SIZE] = "";
+	digest_buffer(payload.buf, payload.len, pdigest);
+	err_t *e = trust_key_id(signer_key_public(key), keyid);
+	keyid[MARK_KEYID_LEN] = 0;
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	_cleanup_free_ char *mark = xasprintf("%s.%s", tag, keyid);
+	json_t *doc = NULL, *layers = NULL;
+	bool exists = false;
+	/* the mark first: once it is gone, no concurrent signer merges our
+	 * signature back */
+	if (!e)
+		e = get_sig_manifest(r, mark, &doc, &exists, d);
+	if (!e && exists && json_array_size(json_object_get(doc, "layers")))
+		e = err_context(clear_sig_tag(r, mark, d, &payload), "signer mark %s", mark);
+	json_decref(doc);
+	doc = NULL;
+	if (!e)
+		e = get_sig_manifest(r, tag, &doc, &exists, d);
+	if (!e && exists) {
+		layers = json_deep_copy(json_object_get(doc, "layers"));
+		size_t before = json_array_size(layers);
+		for (size_t i = json_array_size(layers); i-- > 0;) {
+			json_t *l = json_array_get(layers, i);
+			const char *k =
+				json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+			if (k && !strcmp(k, keyid) && layer_signed_by(l, pdigest, &payload, signer_key_public(key)))
+				json_array_remove(layers, i);
+		}
+		if (json_array_size(layers) == before) {
+			/* not there (anymore): nothing to take back */
+		} else if (!json_array_size(layers)) {
+			e = clear_sig_tag(r, tag, d, &payload);
+		} else {
+			struct known_blobs known;
+			blobs_of(doc, &known);
+			e = put_sig_manifest(r, tag, layers, &payload, &known, NULL);
+		}
+	}
+	json_decref(doc);
+	json_decref(layers);
+	sb_release(&payload);
+	return err_context(e, "take back the cosign signature on %s", digest);
 }

@@ -35,8 +35,24 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out);
  * under a signer mark tag ("<sig tag>.<key id prefix>") written before it
  * reads, and every writer checks after its PUT that every mark is in the
  * .sig manifest, merging again if not (see cosign.c). */
+struct cosign_sign_opts {
+	int conflict_retries;
+	/* (may be NULL) called once, after the reads and the signature and
+	 * before the first write: an error stops there, nothing written */
+	err_t *(*before_write)(void *ctx);
+	void *before_write_ctx;
+	/* out: something was (or, after an error, may have been) written */
+	bool wrote;
+};
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
-		   int conflict_retries, char sig_digest[DIGEST_SIZE]);
+		   struct cosign_sign_opts *opts, char sig_digest[DIGEST_SIZE]);
+
+/* Take back what cosign_sign wrote (when a signature in another format
+ * could not be published with it): key's mark no longer carries its
+ * signature, and key's layer on this payload leaves the .sig manifest;
+ * a tag left with no signature is deleted (emptied where the registry
+ * deletes nothing). */
+err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key);
 
 /* Whether the .sig manifest holds a valid signature by pub over a payload
  * naming digest and repo. EXIT_POLICY with the precise reason if not. */

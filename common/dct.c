@@ -502,6 +502,7 @@ err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **rol
 	char keyid[65];
 	TRY(trust_key_id(signer_key_public(req->key), keyid));
 	_cleanup_free_ char *own = xasprintf("targets/%s", signer);
+	bool gated = !req->before_publish;
 	for (int attempt = 0;; attempt++) {
 		struct trust_repo repo;
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
@@ -535,6 +536,10 @@ err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **rol
 				files[nf].len = snapb.len;
 			}
 			nf += local ? 1 : 0;
+			if (!e && !gated) {
+				gated = true;
+				e = req->before_publish(req->before_publish_ctx);
+			}
 			if (!e)
 				e = publish_remembering(n, &repo, files, nf, &conflict);
 			if (e && !conflict && !req->snapshot && strstr(e->msg, "INVALID_UPDATE"))

@@ -63,6 +63,10 @@ struct dct_sign_request {
 	/* trust state dir shared with verification (trust_repo_load): remembers
 	 * versions and caches roles, including the ones published here */
 	const char *state_dir;
+	/* (may be NULL) called once, just before the first publish: an error
+	 * stops dct_sign there, nothing published, and is returned */
+	err_t *(*before_publish)(void *ctx);
+	void *before_publish_ctx;
 };
 /* roles (may be NULL) gets the roles written, comma-separated. */
 err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **roles);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notary.h"
 #include "registry.h"
+#include "strbuf.h"
 #include "task.h"
 #include "trust_verify.h"
 #include "vault.h"
@@ -51,6 +52,7 @@ static const struct result_spec results[] = {
 	{ "IMAGE_DIGEST", "the signed manifest digest" },
 	{ "signed-roles", "DCT roles written, comma-separated" },
 	{ "signature-ref", "cosign: the signature manifest (repo@digest)" },
+	{ "published-formats", "the formats published, comma-separated (dct, cosign)" },
 	{ NULL },
 };
 
@@ -81,6 +83,16 @@ struct job {
 	err_t *dct_err;
 	const struct params *p;
 	int64_t length; /* --manifest-size, else -1 */
+	/* --format=both publishes both or neither. The halves prepare side
+	 * by side (reads, signatures); the cosign half writes only once the
+	 * DCT half is ready to publish, and the DCT half publishes only once
+	 * the cosign signature is in. A DCT publish that then fails has the
+	 * cosign signature taken back (a notary publish cannot be undone; a
+	 * .sig manifest can). */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	int dct_state;    /* 0 preparing, 1 ready to publish, -1 failed before */
+	int cosign_state; /* 0 running, 1 done, -1 failed */
 };
 
 static struct registry_options registry_options(const struct job *j)
@@ -117,6 +129,46 @@ static err_t *read_length(void *ctx, int64_t *length)
 	return err_context(e, "read the manifest's size (or give --manifest-size)");
 }
 
+/* The gates (--format=both): each half says how far it got and waits
+ * for the other's. */
+static void set_state(struct job *j, int *state, int value)
+{
+	pthread_mutex_lock(&j->gate_lock);
+	if (!*state) /* once: a DCT half that fails after it was ready stays "ready" */
+		*state = value;
+	pthread_cond_broadcast(&j->gate_cond);
+	pthread_mutex_unlock(&j->gate_lock);
+}
+
+static int wait_state(struct job *j, const int *state)
+{
+	pthread_mutex_lock(&j->gate_lock);
+	while (!*state)
+		pthread_cond_wait(&j->gate_cond, &j->gate_lock);
+	int v = *state;
+	pthread_mutex_unlock(&j->gate_lock);
+	return v;
+}
+
+/* The DCT half is ready to publish: wait for the cosign signature. */
+static err_t *dct_gate(void *ctx)
+{
+	struct job *j = ctx;
+	set_state(j, &j->dct_state, 1);
+	if (wait_state(j, &j->cosign_state) < 0)
+		return err_new(EXIT_FAILED, "DCT not published: the cosign signature could not be");
+	return NULL;
+}
+
+/* The cosign half is ready to write: wait until the DCT half is ready. */
+static err_t *cosign_gate(void *ctx)
+{
+	struct job *j = ctx;
+	if (wait_state(j, &j->dct_state) < 0)
+		return err_new(EXIT_FAILED, "cosign not written: the DCT signature could not be made");
+	return NULL;
+}
+
 /* The DCT half: its own notary connection, so it can run beside the
  * registry work. Prints nothing (the caller reports after both). */
 static err_t *sign_dct(struct job *j)
@@ -137,6 +189,8 @@ static err_t *sign_dct(struct job *j)
 		.now = time(NULL),
 		.conflict_retries = j->retries,
 		.state_dir = j->state_dir,
+		.before_publish = j->cosign ? dct_gate : NULL,
+		.before_publish_ctx = j,
 	};
 	const char *hex = digest_hex(j->digest);
 	for (int i = 0; i < 32; i++) {
@@ -155,6 +209,7 @@ static void *dct_thread(void *arg)
 {
 	struct job *j = arg;
 	j->dct_err = sign_dct(j);
+	set_state(j, &j->dct_state, j->dct_err ? -1 : 1);
 	return NULL;
 }
 
@@ -162,6 +217,7 @@ struct cosign_job {
 	struct job *j;
 	char *sig_digest;
 	bool background;
+	struct cosign_sign_opts opts;
 	err_t *err;
 };
 
@@ -174,13 +230,31 @@ static void *cosign_half(void *arg)
 	struct registry_options ro = registry_options(j);
 	cj->err = registry_open_ref(&j->ref, &ro, &j->reg);
 	if (!cj->err)
-		cj->err = cosign_sign(j->reg, j->repo, j->digest, j->key, j->retries, cj->sig_digest);
+		cj->err = cosign_sign(j->reg, j->repo, j->digest, j->key, &cj->opts, cj->sig_digest);
 	return NULL;
 }
 
+/* --format=both and one half failed: take back what the cosign half
+ * wrote, and say exactly what is left. */
+static err_t *nothing_published(struct job *j, const struct cosign_job *cj, err_t *e)
+{
+	if (!cj->opts.wrote || !j->reg)
+		return err_wrap(e, "nothing published in either format");
+	err_t *ue = cosign_unsign(j->reg, j->repo, j->digest, j->key);
+	if (!ue)
+		return err_wrap(e, "nothing published in either format (the cosign signature written was taken back)");
+	_cleanup_free_ char *why = err_describe(ue);
+	_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
+	err_free(ue);
+	log_error("what the cosign half wrote for %s could not be taken back: %s", j->digest, why);
+	return err_wrap(e, "PARTLY published: the cosign signature may remain in %s:%s (and its signer mark); DCT is not "
+			   "published", j->repo, tag);
+}
+
 /* The DCT half (notary) runs in a thread while this one does the cosign
- * half (registry): the wall time is the longer of the two, not the sum.
- * They share only the read-only job and the keys. */
+ * half (registry): the wall time is about the longer of the two, not the
+ * sum (both or neither are published: see struct job). They share only
+ * the read-only job, the keys and the gates. */
 static err_t *sign_all(struct results *r, struct job *j)
 {
 	char sig_digest[DIGEST_SIZE] = "";
@@ -188,30 +262,44 @@ static err_t *sign_all(struct results *r, struct job *j)
 	bool threaded = false;
 	if (j->dct && !pthread_create(&t, NULL, dct_thread, j))
 		threaded = true;
-	if (j->dct && !threaded)
-		j->dct_err = sign_dct(j);
 	err_t *e = NULL;
+	/* without the DCT thread, the cosign half runs first, ungated */
+	struct cosign_job cj = { j, sig_digest, threaded, { j->retries, threaded ? cosign_gate : NULL, j, false }, NULL };
 	if (j->cosign) {
 		/* beside the DCT half (the longer one) in a background thread */
-		struct cosign_job cj = { j, sig_digest, threaded, NULL };
 		pthread_t ct;
 		if (threaded && !pthread_create(&ct, NULL, cosign_half, &cj))
 			pthread_join(ct, NULL);
 		else
 			cosign_half(&cj);
 		e = cj.err;
+		set_state(j, &j->cosign_state, e ? -1 : 1);
 	}
+	if (j->dct && !threaded)
+		j->dct_err = sign_dct(j);
 	if (threaded)
 		pthread_join(t, NULL);
-	if (j->dct_err && !e) {
+	if (j->dct && j->cosign && (e || j->dct_err)) {
+		/* the root cause: a half that failed on its own, not at its gate */
+		bool dct_first = j->dct_err && j->dct_state < 0;
+		err_t *cause = dct_first || !e ? j->dct_err : e, *other = cause == e ? j->dct_err : e;
+		if (other) {
+			_cleanup_free_ char *msg = err_describe(other);
+			log_warn("%s half: %s", cause == e ? "DCT" : "cosign", msg);
+			err_free(other);
+		}
+		j->dct_err = NULL;
+		e = nothing_published(j, &cj, cause);
+	} else if (j->dct_err) {
 		e = j->dct_err;
 		j->dct_err = NULL;
 	}
-	err_free(j->dct_err);
+	struct strbuf published = STRBUF_INIT;
 	if (!e && j->dct) {
 		log_info("DCT: %s signed %s as '%s' in %s", signer_key_name(j->key), j->digest, j->dct_tag, j->roles);
 		printf("dct\t%s\t%s\n", j->dct_tag, j->roles);
 		results_sets(r, "signed-roles", j->roles);
+		sb_adds(&published, "dct");
 	}
 	if (!e && j->cosign) {
 		_cleanup_free_ char *tag = cosign_sig_tag(j->digest);
@@ -219,7 +307,11 @@ static err_t *sign_all(struct results *r, struct job *j)
 		log_info("cosign: %s signed %s (%s:%s)", signer_key_name(j->key), j->digest, j->repo, tag);
 		printf("cosign\t%s:%s\t%s\n", j->repo, tag, sig_digest);
 		results_sets(r, "signature-ref", ref);
+		sb_adds(&published, published.len ? ",cosign" : "cosign");
 	}
+	if (!e)
+		results_sets(r, "published-formats", sb_str(&published));
+	sb_release(&published);
 	return e;
 }
 
@@ -258,7 +350,10 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 
 static err_t *run(const struct params *p, struct results *r)
 {
-	struct job j = { .p = p, .length = params_given(p, "manifest-size") ? params_int(p, "manifest-size") : -1 };
+	struct job j = { .p = p,
+			 .length = params_given(p, "manifest-size") ? params_int(p, "manifest-size") : -1,
+			 .gate_lock = PTHREAD_MUTEX_INITIALIZER,
+			 .gate_cond = PTHREAD_COND_INITIALIZER };
 	err_t *e = prepare_job(p, r, &j);
 	struct vault_config cfg = { 0 };
 	struct vault *v = NULL;

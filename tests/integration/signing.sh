@@ -184,7 +184,8 @@ if run dct-init-other-pass 4 "$BIN/dct-init" --image="$REGISTRY/other-pass" "${N
 
 # ---- build-sign (both formats), two signers, two vaults ------------------
 if run sign-build 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --results-dir="$W/r4" &&
-   [ "$(cat "$W/r4/signed-roles")" = "targets/build,targets/releases" ] && [ "$(cat "$W/r4/IMAGE_DIGEST")" = "$D1" ]; then
+   [ "$(cat "$W/r4/signed-roles")" = "targets/build,targets/releases" ] && [ "$(cat "$W/r4/IMAGE_DIGEST")" = "$D1" ] &&
+   [ "$(cat "$W/r4/published-formats")" = "dct,cosign" ]; then
 	pass build-sign-both-formats; else fail build-sign-both-formats; fi
 sigm() { curl -sf --cacert "$REGISTRY_CA" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 	"https://$REGISTRY/v2/app/manifests/sha256-${1#sha256:}.sig"; }
@@ -527,6 +528,43 @@ else
 	fail skopeo-format-check "skopeo is not installed"
 fi
 
+# ---- --format=both publishes both or neither -----------------------------
+# oracles of what exists: skopeo (the registry's tags) and the notary CLI
+sig_tags() { # digest -> the .sig and signer mark tags of digest, as skopeo lists them
+	skopeo list-tags --cert-dir "$REGISTRY_CERT_DIR" "docker://$IMG" | grep -c "sha256-${1#sha256:}"
+}
+dct_has() { N list "$1" -r targets/build 2>/dev/null | grep -q "^$2 "; }
+D4=$(push_image app v4 four)
+if run both-notary-down 5 "$BIN/build-sign" --image="$IMG:v4@$D4" --signer=build "${FILE_VAULT[@]}" "${REG[@]}" \
+	--notary-server=https://127.0.0.1:1 --notary-ca="$NOTARY_CA" --retries=1 --results-dir="$W/r-nd" &&
+   has both-notary-down "nothing published in either format" && [ "$(sig_tags "$D4")" = 0 ] && [ ! -e "$W/r-nd" ]; then
+	pass both-formats-notary-down-nothing-published; else fail both-formats-notary-down-nothing-published "$(sig_tags "$D4") tags"; fi
+"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
+run both-registry-down 5 "$BIN/build-sign" --image="$IMG:v4@$D4" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--manifest-size=100 --retries=1
+rd=$?
+"$root/tests/servers/registry.sh" restart "$W/reg" >"$LOGS/registry-restart" 2>&1 && . "$W/reg/env"
+if [ $rd = 0 ] && has both-registry-down "nothing published in either format" && N list "$IMG" -r targets/build >/dev/null 2>&1 &&
+   ! dct_has "$IMG" v4 && [ "$(sig_tags "$D4")" = 0 ]; then
+	pass both-formats-registry-down-nothing-published; else fail both-formats-registry-down-nothing-published; fi
+# a registry that fails mid-way: the signer mark goes in, the .sig manifest
+# PUT fails; the mark is taken back and DCT is not published
+pport=$(notary_free_port)
+python3 "$root/tests/servers/registry-flaky-proxy.py" --port "$pport" --upstream "$REGISTRY" --ca "$REGISTRY_CA" \
+	--put-503-after 1 2>"$LOGS/flaky-proxy.log" &
+proxy_pid=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break; sleep 0.1; done
+FIMG=127.0.0.1:$pport/app
+if run flaky-init 0 "$BIN/dct-init" --image="$FIMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" --signers=build &&
+   run both-flaky 5 "$BIN/build-sign" --image="$FIMG:v4@$D4" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" \
+	--insecure-registry --manifest-size=100 --retries=0 &&
+   has both-flaky "nothing published in either format (the cosign signature written was taken back)" &&
+   grep -q "PUT /v2/app/manifests/sha256-${D4#sha256:}\.sig\.[0-9a-f]* range=- -> 201" "$LOGS/flaky-proxy.log" &&
+   grep -q "PUT /v2/app/manifests/sha256-${D4#sha256:}\.sig range=- -> 503" "$LOGS/flaky-proxy.log" &&
+   [ "$(sig_tags "$D4")" = 0 ] && N list "$FIMG" >/dev/null 2>&1 && ! dct_has "$FIMG" v4; then
+	pass both-formats-registry-fails-midway-mark-taken-back; else fail both-formats-registry-fails-midway-mark-taken-back "$(sig_tags "$D4") tags"; fi
+kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null
+
 # ---- unreachable notary: retries, then exit 5 ----------------------------
 if run notary-down 5 "$BIN/verify-signatures" --notary-server=https://127.0.0.1:1 --retries=2 --image="$IMG@$D1" --signers=build &&
    has notary-down "after 3 attempts"; then pass notary-down-exit-5; else fail notary-down-exit-5; fi
@@ -546,5 +584,16 @@ run debug-sign 0 "$BIN/build-sign" --log-level=debug --image="$IMG:v1@$D1" --sig
 run debug-p11 0 "$BIN/signer-key" --log-level=debug --action=list --vault=pkcs11 --pkcs11-token=pipeline --pin="$PIN"
 leaks=$(grep -rlF -e "$PASSPHRASE" -e "$PIN" -e "$IMPORT_PASS" "$LOGS" "$W"/r[0-9] "$W/ks" "$W/state" "$W/tokens" 2>/dev/null | grep -v -e '/passfile$' -e '/pin$')
 if [ -z "$leaks" ]; then pass no-secret-in-output-or-files; else fail no-secret-in-output-or-files "$leaks"; fi
+
+# ---- both formats: the DCT publish fails after the cosign signature is in -
+# (last: the notary signer is stopped, so the server reads but cannot
+# publish) the cosign signature is taken back
+D5=$(push_image app v5 five)
+kill "${NOTARY_PIDS%% *}" 2>/dev/null
+if run both-publish-fails 1 "$BIN/build-sign" --image="$IMG:v5@$D5" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
+	--manifest-size=100 --retries=0 &&
+   has both-publish-fails "nothing published in either format (the cosign signature written was taken back)" &&
+   [ "$(sig_tags "$D5")" = 0 ] && N list "$IMG" -r targets/build >"$LOGS/pf-list" 2>&1 && ! grep -q "^v5 " "$LOGS/pf-list"; then
+	pass both-formats-dct-publish-fails-cosign-taken-back; else fail both-formats-dct-publish-fails-cosign-taken-back "$(sig_tags "$D5") tags"; fi
 
 [ $failures -eq 0 ]

@@ -4,6 +4,8 @@ faults the HTTP client must survive, each a given number of times:
 
   --head-429 N       HEAD requests answer 429 with Retry-After: 1
   --put-503 N        manifest PUTs answer 503 (no Retry-After: backoff)
+  --put-503-after N  the first N manifest PUTs pass, every later one
+                     answers 503 (a registry that fails mid-way)
   --cut-blob N       blob GETs send half the body, then drop the connection
   --strip-range      forward retries without their Range header (the
                      registry then answers 200 with the whole blob)
@@ -27,6 +29,7 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--head-429", type=int, default=0)
     ap.add_argument("--put-503", type=int, default=0)
+    ap.add_argument("--put-503-after", type=int, default=-1)
     ap.add_argument("--cut-blob", type=int, default=0)
     ap.add_argument("--strip-range", action="store_true")
     args = ap.parse_args()
@@ -70,6 +73,12 @@ def main():
                 return self.simple(429, {"Retry-After": "1"})
             if self.command == "PUT" and "/manifests/" in self.path and take("put"):
                 return self.simple(503)
+            if self.command == "PUT" and "/manifests/" in self.path and args.put_503_after >= 0:
+                with lock:
+                    passed = budget.setdefault("passed", 0)
+                    budget["passed"] = passed + 1
+                if passed >= args.put_503_after:
+                    return self.simple(503)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
             headers["Host"] = self.headers.get("Host", "")
             headers["X-Forwarded-Proto"] = "http"
