@@ -537,7 +537,8 @@ dct_has() { N list "$1" -r targets/build 2>/dev/null | grep -q "^$2 "; }
 D4=$(push_image app v4 four)
 if run both-notary-down 5 "$BIN/build-sign" --image="$IMG:v4@$D4" --signer=build "${FILE_VAULT[@]}" "${REG[@]}" \
 	--notary-server=https://127.0.0.1:1 --notary-ca="$NOTARY_CA" --retries=1 --results-dir="$W/r-nd" &&
-   has both-notary-down "nothing published in either format" && [ "$(sig_tags "$D4")" = 0 ] && [ ! -e "$W/r-nd" ]; then
+   has both-notary-down "nothing published in either format" && ! has both-notary-down "taken back" &&
+   [ "$(sig_tags "$D4")" = 0 ] && [ ! -e "$W/r-nd" ]; then
 	pass both-formats-notary-down-nothing-published; else fail both-formats-notary-down-nothing-published "$(sig_tags "$D4") tags"; fi
 "$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
 run both-registry-down 5 "$BIN/build-sign" --image="$IMG:v4@$D4" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
