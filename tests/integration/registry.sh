@@ -124,6 +124,13 @@ check authfile-docker-config-env test $? = 0
 rm -rf "$work/res"
 copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v1" --dest-creds="$TC" --ca-file="$TCA" 2>"$work/tok.log"
 check token-push test "$(result IMAGE_DIGEST)" = "$img"
+# libcurl's trace keeps the header names, never a credential: the Basic
+# login to the token issuer and the Bearer token to the registry are both
+# cut at the colon (not only caught by the registered-secret filter)
+copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/traced:v1" --dest-creds="$TC" --ca-file="$TCA" \
+	--log-level=debug 2>"$work/tokdebug.log"
+check token-trace-redacts-authorization grep -q '^image-copy: debug: curl > Authorization: \*\*\*$' "$work/tokdebug.log"
+check token-trace-no-scheme-or-credential bash -c "! grep -iE 'authorization: *(basic|bearer)|${TC#*:}' '$work/tokdebug.log'"
 check token-skopeo-inspect test "$(skopeo_digest "docker://$TR/tok/app:v1" "$TCD" "$TC")" = "$img"
 copy --src="docker://$TR/tok/app:v1" --dest="docker://$TR/tok/mounted:v1" --src-creds="$TC" --dest-creds="$TC" \
 	--ca-file="$TCA" 2>"$work/tokmount.log"

@@ -49,6 +49,8 @@ BUILD_DIRS = ("build/asan", "build/release", "build/fuzz", "bin")
 # the third-party libraries are shared (symlinked): make must never try to
 # rebuild them from a slot, whatever the timestamps say
 SHARED_LINKS = ("build/deps", "build/src")
+# tools built once into the tree for the tests (linked when there)
+OPTIONAL_LINKS = ("build/oracle",)
 TEST_TIMEOUT = int(os.environ.get("MUTANTS_TIMEOUT", "900"))
 
 
@@ -230,7 +232,7 @@ def sync_slot(slot, sources):
             rel = os.path.normpath(os.path.join(relbase, name))
             if rel not in wanted:
                 os.unlink(os.path.join(base, name))
-    for link in SHARED_LINKS:
+    for link in SHARED_LINKS + tuple(l for l in OPTIONAL_LINKS if os.path.exists(os.path.join(ROOT, l))):
         dst = os.path.join(slot, link)
         target = os.path.realpath(os.path.join(ROOT, link))
         if not os.path.islink(dst) or os.readlink(dst) != target:

@@ -8,6 +8,14 @@
 #       GIT_HTTPS_URL  https://127.0.0.1:P2/auth/git basic auth, TLS
 #       GIT_HTTP_CA    CA that signed the TLS certificate
 #       GIT_HTTP_USER, GIT_HTTP_PASSWORD  the one account
+#       DIR/access.log  every request: client, port, request line, status
+#                       and the Authorization header it carried (or -)
+#     optional, set before the call (a second "host" beside the first):
+#       GIT_HTTP_BIND=127.0.0.2     the address to listen on (127.0.0.1)
+#       GIT_HTTP_PORT, GIT_HTTP_TLS_PORT  the ports (default: free ones)
+#       GIT_HTTP_CERTS=DIR2         reuse DIR2's CA and certificate
+#       GIT_HTTP_REDIRECT_TO=URL    /auth/moved/X answers (once the client
+#                                   is authenticated) with a redirect to URL/X
 #   git_daemon_start ROOT DIR  git daemon: GIT_DAEMON_URL git://127.0.0.1:P
 #   git_sshd_start ROOT DIR    OpenSSH sshd, key auth only:
 #       GIT_SSH_URL    ssh://USER@127.0.0.1:P/ROOT
@@ -21,10 +29,10 @@ git_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-git_wait_port() { # port [seconds]
+git_wait_port() { # port [seconds] [address]
 	local i
 	for ((i = 0; i < ${2:-10} * 10; i++)); do
-		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
+		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('${3:-127.0.0.1}',$1)))" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -36,32 +44,39 @@ git_http_certs() { # dir
 	openssl req -x509 $E -keyout ca.key -out ca.crt -days 2 -subj /CN=git-test-ca \
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
 	openssl req $E -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null &&
-	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext &&
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2\n' >server.ext &&
 	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
 		-out server.crt 2>/dev/null )
 }
 
 git_http_start() { # root dir
-	local root=$1 dir=$2 port tls_port
+	local root=$1 dir=$2 port tls_port bind=${GIT_HTTP_BIND:-127.0.0.1} certs=${GIT_HTTP_CERTS:-$2} redirect=
 	mkdir -p "$dir/www" || return 1
-	git_http_certs "$dir" || return 1
-	port=$(git_free_port) tls_port=$(git_free_port)
+	if [ -z "${GIT_HTTP_CERTS:-}" ]; then git_http_certs "$dir" || return 1; fi
+	port=${GIT_HTTP_PORT:-$(git_free_port)} tls_port=${GIT_HTTP_TLS_PORT:-$(git_free_port)}
+	if [ -n "${GIT_HTTP_REDIRECT_TO:-}" ]; then
+		redirect="url.redirect = ( \"^/auth/moved/(.*)\$\" => \"$GIT_HTTP_REDIRECT_TO/\$1\" )"
+	fi
 	GIT_HTTP_USER=tester GIT_HTTP_PASSWORD=tok-$(openssl rand -hex 12)
 	printf '%s:%s\n' "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >"$dir/users"
 	cat >"$dir/lighttpd.conf" <<CONF
-server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi", "mod_openssl")
+server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_redirect", "mod_cgi", "mod_openssl",
+                  "mod_accesslog")
 server.document-root = "$dir/www"
-server.bind = "127.0.0.1"
+server.bind = "$bind"
 server.port = $port
 server.errorlog = "$dir/lighttpd.log"
 server.max-request-size = 0
 server.stream-request-body = 2
 server.stream-response-body = 2
-\$SERVER["socket"] == "127.0.0.1:$tls_port" {
+accesslog.filename = "$dir/access.log"
+accesslog.format = "%h %p \\"%r\\" %s auth=%{Authorization}i"
+\$SERVER["socket"] == "$bind:$tls_port" {
 	ssl.engine = "enable"
-	ssl.pemfile = "$dir/server.crt"
-	ssl.privkey = "$dir/server.key"
+	ssl.pemfile = "$certs/server.crt"
+	ssl.privkey = "$certs/server.key"
 }
+$redirect
 alias.url = ( "/auth/git" => "/usr/lib/git-core/git-http-backend",
               "/git" => "/usr/lib/git-core/git-http-backend" )
 cgi.assign = ( "" => "" )
@@ -72,10 +87,10 @@ auth.require = ( "/auth/" => ( "method" => "basic", "realm" => "git", "require" 
 CONF
 	lighttpd -D -f "$dir/lighttpd.conf" >>"$dir/lighttpd.log" 2>&1 &
 	GIT_SERVER_PIDS="$GIT_SERVER_PIDS $!"
-	GIT_HTTP_URL=http://127.0.0.1:$port/git
-	GIT_HTTPS_URL=https://127.0.0.1:$tls_port/auth/git
-	GIT_HTTP_CA=$dir/ca.crt
-	git_wait_port "$port" && git_wait_port "$tls_port"
+	GIT_HTTP_URL=http://$bind:$port/git
+	GIT_HTTPS_URL=https://$bind:$tls_port/auth/git
+	GIT_HTTP_CA=$certs/ca.crt
+	git_wait_port "$port" 10 "$bind" && git_wait_port "$tls_port" 10 "$bind"
 }
 
 git_daemon_start() { # root dir
