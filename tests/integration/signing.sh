@@ -309,17 +309,17 @@ sigcopy() { # from-repo:tag to-repo:tag
 	skopeo --policy "$W/accept-all.json" copy -q --preserve-digests --src-cert-dir "$REGISTRY_CERT_DIR" \
 		--dest-cert-dir "$REGISTRY_CERT_DIR" "docker://$REGISTRY/$1" "docker://$REGISTRY/$2"
 }
-D4=$(push_image app v4 four)
+DC=$(push_image app sig-copied sig-copied) # its own digest: no other test signs it
 [ "$(push_image other v1 one)" = "$D1" ] || fail other-repository-same-digest
 VAL=(--format=cosign --signers=validation="$W/ks/validation.pub")
 openssl ecparam -genkey -name prime256v1 2>/dev/null | openssl pkey -pubout -out "$W/stranger.pub" # signed nothing
 if run cosign-wrong-key 3 "${V[@]}" --image="$IMG@$D1" --format=cosign --signers=build="$W/stranger.pub" &&
    has cosign-wrong-key "no cosign signature by this key on $D1 (wrong key or forged signature)"; then
 	pass cosign-wrong-key-exit-3; else fail cosign-wrong-key-exit-3; fi
-if sigcopy "app:sha256-${D1#sha256:}.sig" "app:sha256-${D4#sha256:}.sig" >"$LOGS/sigcopy" 2>&1 &&
-   [ "$(sigm "$D4" | sha256sum)" = "$(sigm "$D1" | sha256sum)" ] &&
-   run cosign-copied-digest 3 "${V[@]}" --image="$IMG@$D4" "${VAL[@]}" &&
-   has cosign-copied-digest "signature is for digest $D1, not $D4"; then
+if sigcopy "app:sha256-${D1#sha256:}.sig" "app:sha256-${DC#sha256:}.sig" >"$LOGS/sigcopy" 2>&1 &&
+   [ "$(sigm "$DC" | sha256sum)" = "$(sigm "$D1" | sha256sum)" ] &&
+   run cosign-copied-digest 3 "${V[@]}" --image="$IMG@$DC" "${VAL[@]}" &&
+   has cosign-copied-digest "signature is for digest $D1, not $DC"; then
 	pass cosign-sig-copied-to-another-digest-exit-3; else fail cosign-sig-copied-to-another-digest-exit-3 "$(tail -1 "$LOGS/sigcopy")"; fi
 if sigcopy "app:sha256-${D1#sha256:}.sig" "other:sha256-${D1#sha256:}.sig" >"$LOGS/sigcopy2" 2>&1 &&
    run cosign-copied-repo 3 "${V[@]}" --image="$REGISTRY/other@$D1" "${VAL[@]}" &&
