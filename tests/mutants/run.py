@@ -31,6 +31,7 @@ run it so that a mutant does not rot when its line changes).
 
 import argparse
 import concurrent.futures
+import fcntl
 import os
 import re
 import shlex
@@ -320,6 +321,13 @@ def main():
         return 1 if bad else 0
 
     start = time.monotonic()
+    os.makedirs(os.path.join(ROOT, "build", "mutants"), exist_ok=True)
+    lock = open(os.path.join(ROOT, "build", "mutants", "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("FAIL: another make mutants runs in this tree (build/mutants/lock)")
+        return 1
     logs = os.path.join(ROOT, "build", "mutants", "logs")
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
