@@ -126,14 +126,14 @@ $(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver
 	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(filter %.o,$^) $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
 
 # libFuzzer targets link the fuzz flavour of libcommon plus the task modules
-# the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs).
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libcommon.a | $(DEPS)/lib/libjq.a
-	@srcs="$$(sed -n 's|^// fuzz-sources: ||p' $<)"; objs=""; \
-	for s in $$srcs; do objs="$$objs $(BUILD)/fuzz/$${s%.c}.o"; done; \
-	if [ -n "$$objs" ]; then $(MAKE) --no-print-directory $$objs || exit 1; fi; \
-	echo "  FUZZ $@"; \
-	$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(fuzz_CFLAGS) -fsanitize=fuzzer -o $@ $< $$objs \
-	  $(BUILD)/fuzz/libcommon.a -L$(DEPS)/lib $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
+# the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs);
+# those modules' objects are prerequisites, so a change to one relinks.
+fuzz_objs = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(shell sed -n 's|^// fuzz-sources: ||p' tests/fuzz/fuzz_$(1).c))
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_objs,$$*) $(BUILD)/fuzz/libcommon.a | $(DEPS)/lib/libjq.a
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(fuzz_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(filter %.o,$^) $(BUILD)/fuzz/libcommon.a -L$(DEPS)/lib $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
 
 fuzz: $(FUZZ_BINS)
 
