@@ -16,6 +16,7 @@ void sb_grow(struct strbuf *sb, size_t extra)
 		cap = cap < 1024 * 1024 ? cap * 2 : cap + cap / 2;
 	sb->buf = xrealloc(sb->buf, cap);
 	sb->cap = cap;
+	sb->buf[sb->len] = '\0'; /* a fresh buffer reads as "" too */
 }
 
 void sb_add(struct strbuf *sb, const void *data, size_t len)

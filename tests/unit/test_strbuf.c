@@ -1,5 +1,6 @@
 #include <stdlib.h>
 
+#include "b64.h"
 #include "strbuf.h"
 #include "testing.h"
 
@@ -29,4 +30,19 @@ static void test_grows_and_formats(void)
 	free(s);
 }
 
-TEST_MAIN("strbuf", TEST(test_grows_and_formats))
+/* Growing an empty buffer (b64_encode of no bytes did it) leaves "", not
+ * whatever the allocator returned (fuzz_tuf_keys found the read past it). */
+static void test_grow_empty_is_terminated(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_grow(&sb, 100);
+	CHECK(sb.buf != NULL);
+	CHECK_STR(sb_str(&sb), "");
+	sb_release(&sb);
+	b64_encode("", 0, &sb);
+	CHECK(sb.len == 0);
+	CHECK_STR(sb_str(&sb), "");
+	sb_release(&sb);
+}
+
+TEST_MAIN("strbuf", TEST(test_grows_and_formats), TEST(test_grow_empty_is_terminated))
