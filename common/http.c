@@ -286,8 +286,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 		if (t->req->on_body && t->status == 206) {
 			/* the part must start exactly where we stopped */
 			const char *cr = http_response_header(t->resp, "Content-Range");
-			unsigned long long start = 0;
-			if (!cr || sscanf(cr, "bytes %llu-", &start) != 1 || start != t->delivered) {
+			uint64_t start = 0;
+			if (!cr || !http_content_range_start(cr, &start) || start != t->delivered) {
 				t->cb_err = err_new(EXIT_FAILED, "%s: resumed at byte %llu but the server sent %s",
 						    t->req->url, (unsigned long long)t->delivered,
 						    cr ? cr : "no Content-Range");
@@ -489,10 +489,8 @@ static long jitter_ms(long cap)
 	return cap > 0 ? (long)(r % (unsigned long)(cap + 1)) : 0;
 }
 
-/* Retry-After: delta-seconds or an HTTP date; -1 if absent/unreadable */
-static long retry_after_ms(const struct http_response *r)
+long http_retry_after_ms(const char *v, time_t now)
 {
-	const char *v = http_response_header(r, "Retry-After");
 	if (!v)
 		return -1;
 	while (*v == ' ')
@@ -500,13 +498,48 @@ static long retry_after_ms(const struct http_response *r)
 	if (isdigit((unsigned char)*v)) {
 		char *end;
 		long s = strtol(v, &end, 10);
-		return s < 0 ? -1 : (s > 86400 ? 86400000 : s * 1000);
+		return s < 0 ? -1 : (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S * 1000L : s * 1000);
 	}
 	time_t when = curl_getdate(v, NULL);
 	if (when < 0)
 		return -1;
-	time_t now = time(NULL);
-	return when > now ? (long)(when - now) * 1000 : 0;
+	if (when <= now)
+		return 0;
+	/* a date far ahead is a day, as delta-seconds are */
+	return when - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S * 1000L : (long)(when - now) * 1000;
+}
+
+/* Decimal digits (at least one) into *out; false on overflow. */
+static bool read_u64(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/* Strictly "bytes <first>-<last>/<complete length or *>" (RFC 9110 14.4). */
+bool http_content_range_start(const char *v, uint64_t *start)
+{
+	uint64_t first, last, len;
+	if (strncmp(v, "bytes ", 6))
+		return false;
+	const char *p = v + 6;
+	if (!read_u64(&p, &first) || *p++ != '-' || !read_u64(&p, &last) || *p++ != '/' || first > last)
+		return false;
+	if (!(p[0] == '*' && !p[1]) && (!read_u64(&p, &len) || *p || last >= len))
+		return false;
+	*start = first;
+	return true;
 }
 
 static void sleep_ms(long ms)
@@ -763,7 +796,7 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 			  k->attempt > 1 ? ", retried" : "");
 		if (retryable_status(resp->status)) {
 			again = true;
-			wait = retry_after_ms(resp);
+			wait = http_retry_after_ms(http_response_header(resp, "Retry-After"), time(NULL));
 			sb_addf(&k->last, "HTTP %ld", resp->status);
 		}
 	} else {

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 #include "strbuf.h"
@@ -140,6 +141,15 @@ void http_response_release(struct http_response *resp);
  * EXIT_UNREACHABLE, anything else EXIT_FAILED. The message is
  * "<what>: HTTP <status>: <first 200 bytes of the body, redacted>". */
 err_t *http_status_error(const struct http_response *resp, const char *what);
+
+/* Header values a server sends, read as the client reads them:
+ * Retry-After (delta-seconds or an HTTP date, against now) in ms, at most a
+ * day (RETRY_AFTER_MAX_S), -1 when absent (NULL) or unreadable; and the
+ * first byte of a 206's "Content-Range: bytes <first>-<last>/<length|*>",
+ * false unless the value is exactly that with first <= last < length. */
+#define RETRY_AFTER_MAX_S 86400
+long http_retry_after_ms(const char *value, time_t now);
+bool http_content_range_start(const char *value, uint64_t *start);
 
 /* "Authorization: Basic base64(user:pass)" (caller frees); the encoded
  * value and the password are registered with log_secret. */

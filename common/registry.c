@@ -612,16 +612,87 @@ err_t *registry_mount_blob(struct registry *r, const char *digest, const char *f
 /* ---- tags ---- */
 
 /* Link: </v2/x/tags/list?last=a&n=100>; rel="next" */
+static const char *skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Whether a rel value (space-separated relation types) holds "next". */
+static bool rel_has_next(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && v[j] != ' ')
+			j++;
+		if (j - i == 4 && !strncasecmp(v + i, "next", 4))
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+char *registry_link_next(const char *link)
+{
+	const char *p = link;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p != '<')
+			return NULL;
+		const char *uri = p + 1, *gt = strchr(uri, '>');
+		if (!gt)
+			return NULL;
+		p = skip_ows(gt + 1);
+		bool next = false;
+		while (*p == ';') {
+			/* link-param: token [ "=" ( token / quoted-string ) ] */
+			const char *name = p = skip_ows(p + 1);
+			while (*p && !strchr("=;, \t\"", *p))
+				p++;
+			size_t nlen = (size_t)(p - name);
+			p = skip_ows(p);
+			struct strbuf val = STRBUF_INIT;
+			if (*p == '=') {
+				p = skip_ows(p + 1);
+				if (*p == '"') {
+					for (p++; *p && *p != '"'; p++) {
+						if (*p == '\\' && p[1])
+							p++;
+						sb_add(&val, p, 1);
+					}
+					if (*p != '"') {
+						sb_release(&val);
+						return NULL;
+					}
+					p++;
+				} else {
+					const char *t = p;
+					while (*p && !strchr(";, \t\"", *p))
+						p++;
+					sb_add(&val, t, (size_t)(p - t));
+				}
+			}
+			if (nlen == 3 && !strncasecmp(name, "rel", 3) && rel_has_next(sb_str(&val), val.len))
+				next = true;
+			sb_release(&val);
+			p = skip_ows(p);
+		}
+		if (*p && *p != ',')
+			return NULL;
+		if (next)
+			return xstrndup(uri, (size_t)(gt - uri));
+		if (!*p)
+			return NULL;
+	}
+}
+
 static char *next_link(struct registry *r, const struct http_response *resp)
 {
 	const char *l = http_response_header(resp, "Link");
-	if (!l || !strstr(l, "rel=\"next\""))
-		return NULL;
-	const char *lt = strchr(l, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	if (!lt || !gt)
-		return NULL;
-	_cleanup_free_ char *path = xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	return resolve_location(r, path);
+	_cleanup_free_ char *path = l ? registry_link_next(l) : NULL;
+	return path ? resolve_location(r, path) : NULL;
 }
 
 err_t *registry_list_tags(struct registry *r, registry_tag_fn fn, void *ctx)

@@ -109,6 +109,11 @@ err_t *registry_mount_blob(struct registry *r, const char *digest, const char *f
 /* Every tag (follows Link pagination); callback per tag. */
 typedef err_t *(*registry_tag_fn)(const char *tag, void *ctx);
 err_t *registry_list_tags(struct registry *r, registry_tag_fn fn, void *ctx);
+/* The target of the rel="next" link in a Link header value (RFC 8288:
+ * "<uri>; rel=next, <uri>; rel=\"prev next\"", rel compared without case),
+ * as written (caller frees); NULL when there is none or the value does not
+ * parse. */
+char *registry_link_next(const char *link);
 
 /* The registry's host as the user named it, and the repository. */
 const char *registry_host(const struct registry *r);
