@@ -456,10 +456,10 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	return e;
 }
 
-static err_t *check_payload(const struct strbuf *payload, const char *repo, const char *digest)
+err_t *cosign_check_payload(const char *payload, size_t len, const char *repo, const char *digest)
 {
 	json_t *p = NULL;
-	TRY(json_parse(payload->buf ? payload->buf : "", payload->len, "signature payload", &p));
+	TRY(json_parse(payload ? payload : "", len, "signature payload", &p));
 	json_t *crit = json_object_get(p, "critical");
 	const char *type = json_string_value(json_object_get(crit, "type"));
 	const char *ref = json_string_value(json_object_get(json_object_get(crit, "identity"), "docker-reference"));
@@ -477,15 +477,9 @@ static err_t *check_payload(const struct strbuf *payload, const char *repo, cons
 	return e;
 }
 
-err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, EVP_PKEY *pub)
+err_t *cosign_verify_manifest(const json_t *doc, cosign_blob_fn blob, void *ctx, const char *repo, const char *digest,
+			      const char *tag, EVP_PKEY *pub)
 {
-	TRY(digest_check(digest, "image digest"));
-	_cleanup_free_ char *tag = cosign_sig_tag(digest);
-	json_t *doc = NULL;
-	bool exists = false;
-	TRY(get_sig_manifest(r, tag, &doc, &exists, NULL));
-	if (!exists)
-		return err_new(EXIT_POLICY, "no cosign signatures for %s (%s:%s missing)", digest, repo, tag);
 	err_t *last = NULL;
 	bool ok = false;
 	size_t i;
@@ -504,11 +498,11 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 			e = err_new(EXIT_POLICY, "signature is not ASN.1 DER ECDSA");
 		}
 		if (!e)
-			e = get_blob(r, d, json_integer_value(size), &payload);
+			e = blob(ctx, d, json_integer_value(size), &payload);
 		if (!e)
 			e = key_verify(pub, payload.buf ? payload.buf : "", payload.len, der.buf, der.len, SIG_DER);
 		if (!e)
-			e = check_payload(&payload, repo, digest);
+			e = cosign_check_payload(payload.buf, payload.len, repo, digest);
 		sb_release(&der);
 		sb_release(&payload);
 		if (!e) {
@@ -518,7 +512,6 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 		err_free(last);
 		last = e;
 	}
-	json_decref(doc);
 	if (ok) {
 		err_free(last);
 		return NULL;
@@ -530,6 +523,25 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 	if (last)
 		return err_wrap(last, "cosign signature on %s", digest);
 	return err_new(EXIT_POLICY, "no cosign signature layers in %s:%s", repo, tag);
+}
+
+static err_t *registry_blob(void *r, const char *digest, int64_t size, struct strbuf *out)
+{
+	return get_blob(r, digest, size, out);
+}
+
+err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, EVP_PKEY *pub)
+{
+	TRY(digest_check(digest, "image digest"));
+	_cleanup_free_ char *tag = cosign_sig_tag(digest);
+	json_t *doc = NULL;
+	bool exists = false;
+	TRY(get_sig_manifest(r, tag, &doc, &exists, NULL));
+	if (!exists)
+		return err_new(EXIT_POLICY, "no cosign signatures for %s (%s:%s missing)", digest, repo, tag);
+	err_t *e = cosign_verify_manifest(doc, registry_blob, r, repo, digest, tag, pub);
+	json_decref(doc);
+	return e;
 }
 
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,

@@ -13,8 +13,10 @@
 #ifndef COMMON_COSIGN_H
 #define COMMON_COSIGN_H
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "registry.h"
@@ -57,5 +59,15 @@ err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, c
 /* Whether the .sig manifest holds a valid signature by pub over a payload
  * naming digest and repo. EXIT_POLICY with the precise reason if not. */
 err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, EVP_PKEY *pub);
+
+/* The two steps of cosign_verify that read what the registry served, for
+ * any source of blobs: the walk over a parsed .sig manifest's layers (doc,
+ * served under tag), fetching each signature layer's payload with blob
+ * (which must check it against its digest and size), and the check that a
+ * payload names digest and repo. Errors as cosign_verify's. */
+typedef err_t *(*cosign_blob_fn)(void *ctx, const char *digest, int64_t size, struct strbuf *out);
+err_t *cosign_verify_manifest(const json_t *doc, cosign_blob_fn blob, void *ctx, const char *repo, const char *digest,
+			      const char *tag, EVP_PKEY *pub);
+err_t *cosign_check_payload(const char *payload, size_t len, const char *repo, const char *digest);
 
 #endif
