@@ -153,8 +153,7 @@ err_t *imagesrc_store_fd(struct oci_layout *store, int fd, const char *digest)
 	return oci_blob_writer_commit(w, digest, got, NULL);
 }
 
-/* Fill out from a parsed image manifest whose config JSON is cfg_text. */
-static err_t *from_manifest(const struct manifest *m, const char *cfg_text, size_t cfg_len, struct image_desc *out)
+err_t *imagesrc_from_manifest(const struct manifest *m, const char *cfg_text, size_t cfg_len, struct image_desc *out)
 {
 	TRY(imgconfig_load(&out->cfg, cfg_text, cfg_len));
 	json_t *ids = json_object_get(json_object_get(out->cfg.doc, "rootfs"), "diff_ids");
@@ -212,7 +211,7 @@ static err_t *load_layout(const char *ref, const char *platform, struct oci_layo
 	if (!e)
 		e = oci_layout_read_blob(l, m.config.digest, CONFIG_MAX, &cfg);
 	if (!e)
-		e = from_manifest(&m, cfg.buf, cfg.len, out);
+		e = imagesrc_from_manifest(&m, cfg.buf, cfg.len, out);
 	for (size_t i = 0; !e && i < out->nlayers; i++) {
 		if (oci_layout_has_blob(store, out->layers[i].digest))
 			continue;
@@ -281,7 +280,7 @@ static err_t *load_registry(const char *refs, const char *platform, struct oci_l
 		e = registry_get_blob(r, m.config.digest, m.config.size, sink_sb, &s);
 	}
 	if (!e)
-		e = from_manifest(&m, cfg.buf, cfg.len, out);
+		e = imagesrc_from_manifest(&m, cfg.buf, cfg.len, out);
 	for (size_t i = 0; !e && i < out->nlayers; i++) {
 		if (oci_layout_has_blob(store, out->layers[i].digest))
 			continue;

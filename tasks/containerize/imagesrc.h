@@ -34,6 +34,10 @@ struct image_desc {
 err_t *imagesrc_load(const char *ref, const char *platform, struct oci_layout *store,
 		     const struct registry_options *ro, struct image_desc *out);
 void imagesrc_release(struct image_desc *d);
+/* Fill out (zeroed) from a base image's parsed manifest m (an image, not
+ * an index) and its config blob cfg_text (untrusted: one valid diff_id per
+ * layer, or an error); release with imagesrc_release either way. */
+err_t *imagesrc_from_manifest(const struct manifest *m, const char *cfg_text, size_t cfg_len, struct image_desc *out);
 void layer_ref_copy(struct layer_ref *dst, const struct layer_ref *src);
 void layer_ref_release(struct layer_ref *l);
 
