@@ -147,7 +147,8 @@ err_t *rootfs_read_small(int root_fd, const char *path, size_t max, struct strbu
 
 static bool parse_id(const char *s, unsigned long *out)
 {
-	if (!*s)
+	/* digits only: strtoul alone takes " 0", "+0" and "-18446744073709551615" */
+	if (*s < '0' || *s > '9')
 		return false;
 	char *end;
 	errno = 0;
@@ -159,7 +160,8 @@ static bool parse_id(const char *s, unsigned long *out)
 }
 
 /* Find a line of an /etc/passwd-style file whose field 0 (name) or field 2
- * (id) matches; fields split into f (at most nf). Returns true if found. */
+ * (id) matches; fields split into f (at most nf; those the line lacks are
+ * ""). Returns true if found. */
 static bool find_entry(char *text, const char *name, unsigned long id, bool by_id, char **f, int nf)
 {
 	char *save = NULL;
@@ -176,6 +178,8 @@ static bool find_entry(char *text, const char *name, unsigned long id, bool by_i
 				break;
 			*p++ = '\0';
 		}
+		for (int i = n; i < nf; i++)
+			f[i] = "";
 		if (n < 3)
 			continue;
 		unsigned long v;
@@ -187,6 +191,15 @@ static bool find_entry(char *text, const char *name, unsigned long id, bool by_i
 
 err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *out)
 {
+	_cleanup_strbuf_ struct strbuf pw = STRBUF_INIT, gr = STRBUF_INIT;
+	bool have_pw, have_gr;
+	TRY(rootfs_read_small(root_fd, "/etc/passwd", 16 << 20, &pw, &have_pw));
+	TRY(rootfs_read_small(root_fd, "/etc/group", 16 << 20, &gr, &have_gr));
+	return rootfs_resolve_user_in(have_pw ? sb_str(&pw) : NULL, have_gr ? sb_str(&gr) : NULL, user, out);
+}
+
+err_t *rootfs_resolve_user_in(const char *passwd, const char *group, const char *user, struct rootfs_user *out)
+{
 	memset(out, 0, sizeof *out);
 	snprintf(out->home, sizeof out->home, "/");
 	if (!user || !*user)
@@ -195,10 +208,7 @@ err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *ou
 	char *g = strchr(u, ':');
 	if (g)
 		*g++ = '\0';
-	_cleanup_strbuf_ struct strbuf pw = STRBUF_INIT, gr = STRBUF_INIT;
-	bool have_pw, have_gr;
-	TRY(rootfs_read_small(root_fd, "/etc/passwd", 16 << 20, &pw, &have_pw));
-	TRY(rootfs_read_small(root_fd, "/etc/group", 16 << 20, &gr, &have_gr));
+	bool have_pw = passwd, have_gr = group;
 
 	unsigned long id;
 	bool numeric = parse_id(u, &id);
@@ -206,7 +216,7 @@ err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *ou
 	bool found = false;
 	_cleanup_free_ char *name = NULL;
 	if (have_pw) {
-		_cleanup_free_ char *copy = xstrdup(sb_str(&pw));
+		_cleanup_free_ char *copy = xstrdup(passwd);
 		found = find_entry(copy, u, numeric ? id : 0, numeric, f, 7);
 		if (found) {
 			unsigned long uid, gid;
@@ -234,7 +244,7 @@ err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *ou
 		if (parse_id(g, &gid)) {
 			out->gid = (gid_t)gid;
 		} else {
-			_cleanup_free_ char *copy = xstrdup(sb_str(&gr));
+			_cleanup_free_ char *copy = xstrdup(have_gr ? group : "");
 			char *gf[4];
 			if (!have_gr || !find_entry(copy, g, 0, false, gf, 4) || !parse_id(gf[2], &gid))
 				return err_new(EXIT_USAGE, "USER %s: no such group in the image's /etc/group", user);
@@ -243,7 +253,7 @@ err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *ou
 	}
 	/* supplementary groups: every group listing the user by name */
 	if (found && !g && have_gr) {
-		_cleanup_free_ char *copy = xstrdup(sb_str(&gr));
+		_cleanup_free_ char *copy = xstrdup(group);
 		char *save = NULL;
 		for (char *line = copy; line && out->ngroups < 64; line = save) {
 			save = strchr(line, '\n');

@@ -38,6 +38,8 @@ struct rootfs_user {
 	char home[256];
 };
 err_t *rootfs_resolve_user(int root_fd, const char *user, struct rootfs_user *out);
+/* The same over the files' text (NULL: the file is not there). */
+err_t *rootfs_resolve_user_in(const char *passwd, const char *group, const char *user, struct rootfs_user *out);
 
 /* Clean an absolute path textually: collapse "//", "." and ".." (never above
  * "/"); relative paths are taken relative to cwd (absolute). Caller frees. */
