@@ -67,7 +67,7 @@ void cache_close(struct cache *c)
 	free(c);
 }
 
-static err_t *parse_entry(const char *text, size_t len, bool *empty, struct layer_ref *out)
+err_t *cache_entry_parse(const char *text, size_t len, bool *empty, struct layer_ref *out)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb(text, len, 0, &jerr);
@@ -82,7 +82,8 @@ static err_t *parse_entry(const char *text, size_t len, bool *empty, struct laye
 		const char *id = json_string_value(json_object_get(j, "diff_id"));
 		const char *mt = json_string_value(json_object_get(j, "mediaType"));
 		json_t *sz = json_object_get(j, "size");
-		if (!d || !id || !mt || !json_is_integer(sz) || !digest_valid(d) || !digest_valid(id)) {
+		if (!d || !id || !mt || !json_is_integer(sz) || json_integer_value(sz) < 0 || !digest_valid(d) ||
+		    !digest_valid(id)) {
 			e = err_new(EXIT_FAILED, "bad cache entry");
 		} else {
 			memcpy(out->digest, d, DIGEST_SIZE);
@@ -119,17 +120,11 @@ static const char *tag_for(const char *key, char buf[96])
 
 #define MT_CACHE_CONFIG "application/vnd.secure-pipeline.containerize.cache.v1+json"
 
-static err_t *remote_get(struct cache *c, const char *key, bool *hit, bool *empty, struct layer_ref *out)
+err_t *cache_entry_from_manifest(const char *body, size_t len, const char *media_type, const char *tag, bool *empty,
+				 struct layer_ref *out)
 {
-	char tag[96];
-	struct registry_manifest rm = { 0 };
-	bool exists = false;
-	TRY(registry_head_manifest(c->repo, tag_for(key, tag), &exists, NULL, NULL));
-	if (!exists)
-		return NULL;
-	TRY(registry_get_manifest(c->repo, tag, &rm));
 	struct manifest m = { 0 };
-	err_t *e = manifest_parse(rm.body.buf, rm.body.len, rm.media_type, &m);
+	err_t *e = manifest_parse(body, len, media_type, &m);
 	if (!e && m.kind != MANIFEST_IMAGE)
 		e = err_new(EXIT_FAILED, "cache entry %s is not an image manifest", tag);
 	if (!e) {
@@ -139,8 +134,22 @@ static err_t *remote_get(struct cache *c, const char *key, bool *hit, bool *empt
 		if (!entry)
 			e = err_new(EXIT_FAILED, "cache entry %s has no record", tag);
 		else
-			e = parse_entry(entry, strlen(entry), empty, out);
+			e = cache_entry_parse(entry, strlen(entry), empty, out);
 	}
+	manifest_release(&m);
+	return e;
+}
+
+static err_t *remote_get(struct cache *c, const char *key, bool *hit, bool *empty, struct layer_ref *out)
+{
+	char tag[96];
+	struct registry_manifest rm = { 0 };
+	bool exists = false;
+	TRY(registry_head_manifest(c->repo, tag_for(key, tag), &exists, NULL, NULL));
+	if (!exists)
+		return NULL;
+	TRY(registry_get_manifest(c->repo, tag, &rm));
+	err_t *e = cache_entry_from_manifest(rm.body.buf, rm.body.len, rm.media_type, tag, empty, out);
 	if (!e && !*empty && !oci_layout_has_blob(c->store, out->digest)) {
 		int fd = -1;
 		char *tmp = NULL;
@@ -157,7 +166,6 @@ static err_t *remote_get(struct cache *c, const char *key, bool *hit, bool *empt
 		*hit = true;
 	else if (!*empty)
 		layer_ref_release(out);
-	manifest_release(&m);
 	registry_manifest_release(&rm);
 	return e;
 }
@@ -174,7 +182,7 @@ err_t *cache_get(struct cache *c, const char *key, bool *hit, bool *empty, struc
 		if (access(path, F_OK) == 0) {
 			err_t *e = fs_read_file(path, 1 << 16, &sb);
 			if (!e)
-				e = parse_entry(sb.buf, sb.len, empty, out);
+				e = cache_entry_parse(sb.buf, sb.len, empty, out);
 			if (e) {
 				log_warn("cache entry %s unreadable, ignored", path);
 				err_free(e);

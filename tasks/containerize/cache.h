@@ -35,6 +35,14 @@ err_t *cache_get(struct cache *c, const char *key, bool *hit, bool *empty, struc
 /* Record key -> layer (NULL: no change). Remote failures are warnings. */
 err_t *cache_put(struct cache *c, const char *key, const struct layer_ref *layer);
 
+/* What a store gives back, read as cache_get reads it: a keys/<hex> file's
+ * entry ({"digest","diff_id","size","mediaType"} or {"empty":true}), and a
+ * cache-repo tag's manifest (media_type from the registry, may be NULL)
+ * carrying one. out is filled (owned) only when the entry has a layer. */
+err_t *cache_entry_parse(const char *text, size_t len, bool *empty, struct layer_ref *out);
+err_t *cache_entry_from_manifest(const char *body, size_t len, const char *media_type, const char *tag, bool *empty,
+				 struct layer_ref *out);
+
 /* Chain: out = sha256(prev || "\n" || text). */
 void cache_chain(const char *prev, const char *text, size_t len, char out[DIGEST_SIZE]);
 
