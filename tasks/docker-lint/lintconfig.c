@@ -85,15 +85,21 @@ err_t *lintconfig_load(const char *path, struct lint_config *cfg, enum severity 
 		sb_release(&text);
 		return err_wrap(e, "config");
 	}
-	struct ydoc *y = NULL;
-	e = ydoc_parse(sb_str(&text), text.len, path, &y);
+	e = lintconfig_apply(sb_str(&text), text.len, path, cfg, threshold, threshold_set);
 	sb_release(&text);
-	if (e)
-		return e;
+	return e;
+}
+
+err_t *lintconfig_apply(const char *text, size_t len, const char *path, struct lint_config *cfg,
+			enum severity *threshold, bool *threshold_set)
+{
+	struct ydoc *y = NULL;
+	TRY(ydoc_parse(text, len, path, &y));
 	const struct ydoc_node *root = y->ndocs ? y->docs[0] : NULL;
 	if (root && !ydoc_is_map(root) && !ydoc_is_null(root)) {
-		ydoc_free(y);
-		return err_new(EXIT_USAGE, "%s:%d: the config must be a mapping", path, root->line);
+		err_t *e = err_new(EXIT_USAGE, "%s:%d: the config must be a mapping", path, root->line);
+		ydoc_free(y); /* after the message: root is in y */
+		return e;
 	}
 	for (size_t i = 0; i < ydoc_count(root); i++) {
 		const char *key = ydoc_str(ydoc_key(root, i));
@@ -106,7 +112,9 @@ err_t *lintconfig_load(const char *path, struct lint_config *cfg, enum severity 
 		} else if (!strcmp(key, "trustedRegistries") || !strcmp(key, "trusted-registries")) {
 			each_string(v, path, key, trusted_fn, cfg);
 		} else if (!strcmp(key, "override")) {
-			for (size_t j = 0; j < ydoc_count(v); j++) {
+			if (!ydoc_is_map(v) && !ydoc_is_null(v))
+				log_warn("%s:%d: override: expected a mapping of severity to rules", path, line);
+			for (size_t j = 0; ydoc_is_map(v) && j < ydoc_count(v); j++) {
 				const char *level = ydoc_str(ydoc_key(v, j));
 				struct override_ctx o = { cfg, SEV_IGNORE };
 				if (!level || !severity_parse(level, &o.sev)) {
@@ -117,7 +125,10 @@ err_t *lintconfig_load(const char *path, struct lint_config *cfg, enum severity 
 				each_string(ydoc_value(v, j), path, level, override_fn, &o);
 			}
 		} else if (!strcmp(key, "label-schema")) {
-			for (size_t j = 0; j < ydoc_count(v); j++) {
+			/* a list has items but no keys: only a mapping is read */
+			if (!ydoc_is_map(v) && !ydoc_is_null(v))
+				log_warn("%s:%d: label-schema: expected a mapping of label to type", path, line);
+			for (size_t j = 0; ydoc_is_map(v) && j < ydoc_count(v); j++) {
 				const char *name = ydoc_str(ydoc_key(v, j));
 				const char *type = ydoc_str(ydoc_value(v, j));
 				enum label_type t;
