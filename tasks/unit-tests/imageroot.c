@@ -32,11 +32,17 @@ static err_t *read_config(struct oci_layout *l, const struct descriptor *d, stru
 {
 	struct strbuf body = STRBUF_INIT;
 	TRY(oci_layout_read_blob(l, d->digest, CONFIG_MAX, &body));
-	json_error_t je;
-	json_t *j = json_loadb(body.buf, body.len, 0, &je);
+	err_t *e = image_root_parse_config(sb_str(&body), body.len, d->digest, out);
 	sb_release(&body);
+	return e;
+}
+
+err_t *image_root_parse_config(const char *text, size_t len, const char *what, struct image_root *out)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
 	if (!j)
-		return err_new(EXIT_FAILED, "image config %s: invalid JSON: %s", d->digest, je.text);
+		return err_new(EXIT_FAILED, "image config %s: invalid JSON: %s", what, je.text);
 	json_t *cfg = json_object_get(j, "config");
 	json_t *env = json_object_get(cfg, "Env");
 	size_t n = json_is_array(env) ? json_array_size(env) : 0, k = 0;

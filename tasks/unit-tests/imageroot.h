@@ -16,6 +16,9 @@ struct image_root {
 
 /* Unpack ref under parent_dir (NULL: $TMPDIR or /tmp). */
 err_t *image_root_unpack(const char *ref, const char *parent_dir, struct image_root *out);
+/* The config's Env (NAME=value entries only) and WorkingDir into out's
+ * env and workdir; what names the config in messages. */
+err_t *image_root_parse_config(const char *text, size_t len, const char *what, struct image_root *out);
 /* Remove the tree and free. */
 void image_root_remove(struct image_root *r);
 
