@@ -113,24 +113,28 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 10
+# Each fuzz target runs this long in check (26 targets: about 2.5 minutes)
+FUZZ_SECONDS ?= 6
 TEST_LOGS  := $(BUILD)/test-logs
 
-# (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
-# A "// unit-sources:" line in the test adds task modules (as for fuzz);
-# they are prerequisites, so a changed module relinks the test.
-unit_sources = $(patsubst %.c,$(BUILD)/asan/%.o,$(shell sed -n 's|^// unit-sources: ||p' tests/unit/$(1).c))
+# Task modules a test names in a "// unit-sources:" (unit) or
+# "// fuzz-sources:" (fuzz) line are linked in, as prerequisites: a change
+# to one relinks the test (and a mutant of one reaches it).
+named_objs = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(shell sed -n 's|^// $(1)-sources: ||p' $(3)))
 .SECONDEXPANSION:
-$(BUILD)/asan/tests/%: tests/unit/%.c tests/unit/testing.h tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP) $$(call unit_sources,$$*)
-	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(filter %.o,$^) $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
 
-# libFuzzer targets link the fuzz flavour of libcommon plus the task modules
-# the target names in a "// fuzz-sources:" line ("// fuzz-libs:" adds libs);
-# those modules' objects are prerequisites, so a change to one relinks.
-fuzz_objs = $(patsubst %.c,$(BUILD)/fuzz/%.o,$(shell sed -n 's|^// fuzz-sources: ||p' tests/fuzz/fuzz_$(1).c))
-.SECONDEXPANSION:
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_objs,$$*) $(BUILD)/fuzz/libcommon.a | $(DEPS)/lib/libjq.a
+# (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
+$(BUILD)/asan/tests/%: tests/unit/%.c $$(call named_objs,unit,asan,tests/unit/$$*.c) tests/unit/testing.h \
+		tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP)
+	@mkdir -p $(@D)
+	@echo "  UNIT $@"
+	@$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(filter %.o,$^) \
+	  $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $(COMMON_LIBS)
+
+# libFuzzer targets link the fuzz flavour of libcommon ("// fuzz-libs:"
+# adds flags).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call named_objs,fuzz,fuzz,tests/fuzz/fuzz_$$*.c) \
+		$(BUILD)/fuzz/libcommon.a | $(DEPS)/lib/libjq.a
 	@echo "  FUZZ $@"
 	@$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(fuzz_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 	  $(filter %.o,$^) $(BUILD)/fuzz/libcommon.a -L$(DEPS)/lib $$(sed -n 's|^// fuzz-libs: ||p' $<) $(COMMON_LIBS)
