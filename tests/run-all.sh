@@ -9,7 +9,7 @@
 # Usage: tests/run-all.sh BUILD_DIR FUZZ_SECONDS [suite...]
 set -u
 build=${1:-build}
-fuzz_seconds=${2:-10}
+fuzz_seconds=${2:-6}
 shift 2 2>/dev/null || true
 suites=${*:-static unit cli corpus fuzz integration}
 logs=$build/test-logs
