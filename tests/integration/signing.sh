@@ -613,12 +613,19 @@ if [ -z "$leaks" ]; then pass no-secret-in-output-or-files; else fail no-secret-
 # ---- both formats: the DCT publish fails after the cosign signature is in -
 # (last: the notary signer is stopped, so the server reads but cannot
 # publish) the cosign signature is taken back
+# (validation's cosign signature is there first: only build's layer and
+# mark go, validation's signature and mark stay)
 D5=$(push_image app v5 five)
+run pf-validation 0 "$BIN/build-sign" --image="$IMG:v5@$D5" --signer=validation --format=cosign "${FILE_VAULT[@]}" "${REG[@]}"
 kill "${NOTARY_PIDS%% *}" 2>/dev/null
 if run both-publish-fails 1 "$BIN/build-sign" --image="$IMG:v5@$D5" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" \
 	--manifest-size=100 --retries=0 &&
    has both-publish-fails "nothing published in either format (the cosign signature written was taken back)" &&
-   [ "$(sig_tags "$D5")" = 0 ] && N list "$IMG" -r targets/build >"$LOGS/pf-list" 2>&1 && ! grep -q "^v5 " "$LOGS/pf-list"; then
+   [ "$(sig_tags "$D5")" = 2 ] &&
+   [ "$(skopeo inspect --raw --cert-dir "$REGISTRY_CERT_DIR" "docker://$IMG:sha256-${D5#sha256:}.sig" | jq '.layers | length')" = 1 ] &&
+   run pf-verify-validation 0 "${V[@]}" --image="$IMG@$D5" --format=cosign --signers=validation="$W/ks/validation.pub" &&
+   run pf-verify-build 3 "${V[@]}" --image="$IMG@$D5" --format=cosign --signers=build="$W/ks/build.pub" &&
+   N list "$IMG" -r targets/build >"$LOGS/pf-list" 2>&1 && ! grep -q "^v5 " "$LOGS/pf-list"; then
 	pass both-formats-dct-publish-fails-cosign-taken-back; else fail both-formats-dct-publish-fails-cosign-taken-back "$(sig_tags "$D5") tags"; fi
 
 [ $failures -eq 0 ]
