@@ -198,7 +198,7 @@ struct child_ctx {
 	int errfd;   /* write end: setup failure text */
 	int outfd;   /* write end: the command's stdout+stderr */
 	char **envp;
-	int tree_fd; /* root of the host: the id-mapped clone of the build root */
+	int tree_fd; /* started as root: the id-mapped clone of the build root */
 	bool use_proc, use_dev, use_resolv, use_hosts, use_sys;
 };
 
