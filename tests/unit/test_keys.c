@@ -181,9 +181,17 @@ static void test_file_vault_wrong_passphrase(void)
 	CHECK(d && !strstr(d, "other passphrase") && !strstr(d, "first passphrase"));
 	free(d);
 	err_free(e);
-	CHECK(!vault_delete(v, "validation"));
+	/* only who holds the passphrase deletes a key */
+	e = vault_delete(v, "validation");
+	CHECK(e && e->code == EXIT_AUTH);
+	err_free(e);
 	vault_close(v);
 	vault_config_release(&bad);
+	struct vault_config good = { .kind = "file", .dir = dir, .passphrase = strdup("first passphrase") };
+	CHECK(!vault_open(&good, &v));
+	CHECK(!vault_delete(v, "validation"));
+	vault_close(v);
+	vault_config_release(&good);
 	CHECK(rmdir(dir) == 0);
 }
 
