@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -23,6 +25,10 @@ struct decoder {
 	bool z_init, z_member_done;
 	ZSTD_DStream *zs;
 	size_t zlast; /* last ZSTD_decompressStream hint: 0 = frame complete */
+	bz_stream bz;
+	bool bz_init, bz_member_done;
+	lzma_stream xz;
+	bool xz_init, xz_done;
 	struct sha256 raw; /* uncompressed */
 	bool finished;
 };
@@ -44,7 +50,10 @@ static err_t *fill(struct decoder *d)
 	}
 }
 
-err_t *decoder_new(int fd, struct decoder **out)
+/* xz: a hostile stream cannot make the decoder take more than this */
+#define XZ_MEMLIMIT (256u << 20)
+
+err_t *decoder_new(int fd, bool archives, struct decoder **out)
 {
 	struct decoder *d = xcalloc(1, sizeof *d);
 	d->fd = fd;
@@ -82,6 +91,21 @@ err_t *decoder_new(int fd, struct decoder **out)
 		}
 		/* bounded window: a hostile frame cannot ask for gigabytes */
 		ZSTD_DCtx_setParameter(d->zs, ZSTD_d_windowLogMax, 27);
+	} else if (archives && d->in_len >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h') {
+		d->fmt = COMPRESS_BZIP2;
+		if (BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK) {
+			decoder_free(d);
+			return err_new(EXIT_FAILED, "cannot initialise bzip2");
+		}
+		d->bz_init = true;
+	} else if (archives && d->in_len >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0) {
+		d->fmt = COMPRESS_XZ;
+		d->xz = (lzma_stream)LZMA_STREAM_INIT;
+		if (lzma_stream_decoder(&d->xz, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK) {
+			decoder_free(d);
+			return err_new(EXIT_FAILED, "cannot initialise xz");
+		}
+		d->xz_init = true;
 	} else {
 		d->fmt = COMPRESS_PLAIN;
 	}
@@ -147,6 +171,66 @@ err_t *decoder_read(struct decoder *d, void *buf, size_t cap, size_t *got)
 				return err_new(EXIT_FAILED, "layer: gzip stream is truncated");
 			continue;
 		}
+		if (d->fmt == COMPRESS_BZIP2) {
+			if (d->bz_member_done) {
+				/* concatenated streams (pbzip2), or the end */
+				if (!avail) {
+					d->finished = true;
+					return NULL;
+				}
+				BZ2_bzDecompressEnd(&d->bz);
+				memset(&d->bz, 0, sizeof d->bz);
+				if (BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK) {
+					d->bz_init = false;
+					return err_new(EXIT_FAILED, "bzip2 reset failed");
+				}
+				d->bz_member_done = false;
+			}
+			d->bz.next_in = (char *)d->in + d->in_pos;
+			d->bz.avail_in = (unsigned)avail;
+			d->bz.next_out = buf;
+			d->bz.avail_out = (unsigned)(cap > (1u << 30) ? (1u << 30) : cap);
+			int rc = BZ2_bzDecompress(&d->bz);
+			size_t produced = (size_t)(d->bz.next_out - (char *)buf);
+			d->in_pos = d->in_len - d->bz.avail_in;
+			if (rc == BZ_STREAM_END)
+				d->bz_member_done = true;
+			else if (rc != BZ_OK)
+				return err_new(EXIT_FAILED, "corrupt bzip2 data (%d)", rc);
+			if (produced) {
+				sha256_update(&d->raw, buf, produced);
+				*got = produced;
+				return NULL;
+			}
+			if (!avail && !d->bz_member_done)
+				return err_new(EXIT_FAILED, "bzip2 stream is truncated");
+			continue;
+		}
+		if (d->fmt == COMPRESS_XZ) {
+			if (d->xz_done) {
+				d->finished = true;
+				return NULL;
+			}
+			d->xz.next_in = d->in + d->in_pos;
+			d->xz.avail_in = avail;
+			d->xz.next_out = buf;
+			d->xz.avail_out = cap;
+			lzma_ret rc = lzma_code(&d->xz, avail ? LZMA_RUN : LZMA_FINISH);
+			size_t produced = (size_t)(d->xz.next_out - (uint8_t *)buf);
+			d->in_pos = d->in_len - d->xz.avail_in;
+			if (rc == LZMA_STREAM_END)
+				d->xz_done = true;
+			else if (rc == LZMA_MEMLIMIT_ERROR)
+				return err_new(EXIT_FAILED, "xz stream needs more than %u MiB to decode", XZ_MEMLIMIT >> 20);
+			else if (rc != LZMA_OK && !(rc == LZMA_BUF_ERROR && produced))
+				return err_new(EXIT_FAILED, "corrupt or truncated xz data (%d)", (int)rc);
+			if (produced) {
+				sha256_update(&d->raw, buf, produced);
+				*got = produced;
+				return NULL;
+			}
+			continue;
+		}
 		/* zstd */
 		ZSTD_inBuffer in = { d->in + d->in_pos, avail, 0 };
 		ZSTD_outBuffer outb = { buf, cap, 0 };
@@ -195,6 +279,10 @@ void decoder_free(struct decoder *d)
 		return;
 	if (d->z_init)
 		inflateEnd(&d->z);
+	if (d->bz_init)
+		BZ2_bzDecompressEnd(&d->bz);
+	if (d->xz_init)
+		lzma_end(&d->xz);
 	ZSTD_freeDStream(d->zs);
 	sha256_discard(&d->raw);
 	free(d->in);

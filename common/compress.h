@@ -11,6 +11,7 @@
 #ifndef COMMON_COMPRESS_H
 #define COMMON_COMPRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,11 +19,13 @@
 #include "digest.h"
 #include "error.h"
 
-enum compress_format { COMPRESS_PLAIN, COMPRESS_GZIP, COMPRESS_ZSTD };
+enum compress_format { COMPRESS_PLAIN, COMPRESS_GZIP, COMPRESS_ZSTD, COMPRESS_BZIP2, COMPRESS_XZ };
 
 struct decoder;
-/* Read compressed data from fd (not closed by the decoder). */
-err_t *decoder_new(int fd, struct decoder **out);
+/* Read compressed data from fd (not closed by the decoder). archives: also
+ * detect bzip2 and xz (Dockerfile ADD of a local archive; layers are gzip
+ * or zstd, anything else reads as plain). Encoders: plain, gzip, zstd. */
+err_t *decoder_new(int fd, bool archives, struct decoder **out);
 enum compress_format decoder_format(const struct decoder *d);
 /* Up to cap uncompressed bytes into buf; *got 0 at the end. Corrupt input
  * is EXIT_FAILED. */

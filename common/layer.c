@@ -458,8 +458,9 @@ static err_t *apply_entry(struct applier *ap, struct archive *a, struct archive_
 	mode_t type = archive_entry_filetype(ent);
 	const char *hardlink = archive_entry_hardlink(ent);
 	if (!*path) {
-		/* the root itself: only its mode is taken */
-		if (type == AE_IFDIR)
+		/* the root itself: only its mode is taken (not by ADD, whose
+		 * destination exists: moby's Untar skips "." there) */
+		if (type == AE_IFDIR && !ap->o->keep_root_mode)
 			fchmod(ap->rootfd, archive_entry_perm(ent) & 07777);
 		return NULL;
 	}
@@ -639,7 +640,7 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
 	if (ap.rootfd < 0)
 		return err_errno(EXIT_FAILED, "cannot open root %s", root);
 	struct reader_ctx rc = { 0 };
-	err_t *e = decoder_new(layer_fd, &rc.dec);
+	err_t *e = decoder_new(layer_fd, opts->any_compression, &rc.dec);
 	if (e) {
 		close(ap.rootfd);
 		return e;
@@ -793,7 +794,14 @@ static err_t *clean_layer_name(const char *path, char **out)
 static err_t *emit_entry(struct layer_writer *w, struct archive_entry *ent, int fd, const char *what)
 {
 	err_t *e = NULL;
-	if (archive_write_header(w->a, ent) != ARCHIVE_OK)
+	/* Names are bytes. libarchive's pax writer converts them from the
+	 * locale's charset to UTF-8 (we never call setlocale: "C", ASCII); a
+	 * name it cannot convert gets ARCHIVE_WARN and is written as it is,
+	 * raw bytes in the PAX path/linkpath records with hdrcharset=BINARY:
+	 * the name is kept byte for byte, as Go's archive/tar keeps it (and
+	 * reads it). Only a real failure is ARCHIVE_FAILED/FATAL. */
+	int r = archive_write_header(w->a, ent);
+	if (r != ARCHIVE_OK && !(r == ARCHIVE_WARN && !w->err))
 		e = w->err ? steal_ptr(w->err) : err_new(EXIT_FAILED, "layer %s: %s", what, archive_error_string(w->a));
 	if (!e && fd >= 0) {
 		int64_t left = archive_entry_size(ent);

@@ -75,6 +75,12 @@ struct layer_apply_options {
 	 * running as root */
 	bool keep_ownership;
 	bool no_xattrs; /* ignore xattrs in the tar */
+	/* an entry for the root itself ("./") leaves the root's mode alone
+	 * (ADD of a local archive into an existing directory) */
+	bool keep_root_mode;
+	/* accept bzip2 and xz besides gzip, zstd and plain: Dockerfile ADD of
+	 * a local archive (image layers are gzip or zstd) */
+	bool any_compression;
 	/* The layer's expected diff_id (sha256 of the uncompressed tar), or
 	 * NULL. A mismatch is EXIT_FAILED after the apply: callers applying
 	 * untrusted layers into a rootfs they keep should check digests of the

@@ -7,7 +7,8 @@
 # Debian's libarchive.a is used as is: we only use its tar reader and pax
 # writer (never archive_write_disk / read_disk, nor its filters), so none of
 # its ACL, lz4, xml2 or nettle objects are pulled into a static link.
-IMAGE_LIBS := -larchive $(CURL_LIBS) -lzstd -lz -lpthread
+# liblzma and libbz2 are common/compress's own (ADD of .tar.xz / .tar.bz2).
+IMAGE_LIBS := -larchive $(CURL_LIBS) -lzstd -llzma -lbz2 -lz -lpthread
 IMAGE_DEPS := $(CURL_DEP)
 
 # unit tests and fuzz targets link every common module

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compress.h"
 #include "layer.h"
 #include "rootfs.h"
 #include "strbuf.h"
@@ -281,6 +282,31 @@ static err_t *set_meta(int dfd, const char *name, uid_t u, gid_t g, mode_t mode,
 static err_t *copy_entry(struct copier *c, int sdfd, const char *sname, int given, const struct stat *st,
 			 int ddfd, const char *dname, const char *srel, const char *drel);
 
+/* An excluded directory dfd/name (rel in the context) is walked only when
+ * something under it is included again by a '!' pattern: else it would
+ * come back as an empty directory. */
+static bool holds_included(const struct ignore *ig, int dfd, const char *name, const char *rel)
+{
+	if (!ignore_may_reinclude(ig, rel))
+		return false;
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	size_t n;
+	char **names = read_names(fd, &n);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		_cleanup_free_ char *r2 = xasprintf("%s/%s", rel, names[i]);
+		struct stat st;
+		if (!ignore_match(ig, r2))
+			found = true;
+		else if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			found = holds_included(ig, fd, names[i], r2);
+	}
+	copy_free_list(names);
+	return found;
+}
+
 static err_t *copy_dir_contents(struct copier *c, int sfd, int dfd, const char *srel, const char *drel)
 {
 	size_t n;
@@ -292,7 +318,7 @@ static err_t *copy_dir_contents(struct copier *c, int sfd, int dfd, const char *
 		if (c->src->ignore && ignore_match(c->src->ignore, s2)) {
 			struct stat st;
 			if (fstatat(sfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-			    !ignore_may_reinclude(c->src->ignore, s2))
+			    !holds_included(c->src->ignore, sfd, names[i], s2))
 				continue;
 		}
 		struct stat st;
@@ -350,7 +376,11 @@ static err_t *copy_entry(struct copier *c, int sdfd, const char *sname, int give
 				}
 			}
 		}
-		if (c->o->may_link && u == st->st_uid && g == st->st_gid && mode == (st->st_mode & 07777)) {
+		/* a source already linked elsewhere (the same file copied twice,
+		 * or hardlinks the context has) is copied: the image must not
+		 * link files the Dockerfile did not link */
+		if (c->o->may_link && st->st_nlink == 1 && u == st->st_uid && g == st->st_gid &&
+		    mode == (st->st_mode & 07777)) {
 			int rc;
 			if (given >= 0) {
 				char self[64];
@@ -411,21 +441,50 @@ static err_t *real_rel(const char *rootfs, int fd, char **out)
 	return NULL;
 }
 
+/* A ustar/pax/gnu header block: its checksum adds up (unsigned, or signed
+ * as old tars wrote it), and it is not the all-zero end-of-archive block. */
+static bool tar_header_ok(const unsigned char b[512])
+{
+	unsigned long want = 0, usum = 0;
+	long ssum = 0;
+	bool digits = false, zero = true;
+	for (int i = 148; i < 156 && b[i] != ' ' && b[i] != '\0'; i++) {
+		if (b[i] < '0' || b[i] > '7')
+			return false;
+		want = want * 8 + (unsigned long)(b[i] - '0');
+		digits = true;
+	}
+	for (int i = 0; i < 512; i++) {
+		unsigned char c = (i >= 148 && i < 156) ? ' ' : b[i];
+		usum += c;
+		ssum += (signed char)c;
+		zero &= b[i] == 0;
+	}
+	return digits && !zero && (want == usum || (long)want == ssum);
+}
+
+/* ADD unpacks a local file only when it is a tar, plain or compressed with
+ * gzip, bzip2, xz or zstd (Docker: the decompressed stream must start with
+ * a valid tar header); anything else, a gzip of a text file included, is
+ * copied as it is. The fd's offset is left at 0. */
 static bool is_archive(int fd)
 {
 	unsigned char b[512];
-	ssize_t n = pread(fd, b, sizeof b, 0);
-	if (n < 6)
+	size_t have = 0;
+	struct decoder *d = NULL;
+	err_t *e = lseek(fd, 0, SEEK_SET) < 0 ? err_errno(EXIT_FAILED, "lseek") : decoder_new(fd, true, &d);
+	while (!e && have < sizeof b) {
+		size_t got = 0;
+		e = decoder_read(d, b + have, sizeof b - have, &got);
+		if (!got)
+			break;
+		have += got;
+	}
+	err_free(e);
+	decoder_free(d);
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return false;
-	if (b[0] == 0x1f && b[1] == 0x8b)
-		return true; /* gzip */
-	if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
-		return true;
-	if (memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
-		return true;
-	if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
-		return true;
-	return n >= 262 && memcmp(b + 257, "ustar", 5) == 0;
+	return have == sizeof b && tar_header_ok(b);
 }
 
 err_t *copy_write_file(const char *rootfs, const char *dest, const void *data, size_t len, mode_t mode,
@@ -514,8 +573,9 @@ err_t *copy_to_root(const struct copy_source_root *src, char *const *sources, si
 			}
 			char where[64];
 			snprintf(where, sizeof where, "/proc/self/fd/%d", rd);
-			struct layer_apply_options ao = { .devices = LAYER_DEVICES_SKIP };
-			lseek(sfd, 0, SEEK_SET);
+			struct layer_apply_options ao = {
+				.devices = LAYER_DEVICES_SKIP, .keep_root_mode = true, .any_compression = true,
+			};
 			e = layer_apply(where, sfd, &ao, NULL);
 			if (e)
 				e = err_wrap(e, "cannot unpack %s", rel);
@@ -585,10 +645,10 @@ static err_t *hash_entry(struct sha256 *h, int dfd, const char *name, const char
 		err_t *e = NULL;
 		for (size_t i = 0; i < nn && !e; i++) {
 			_cleanup_free_ char *r2 = strcmp(rel, ".") ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-			if (ig && ignore_match(ig, r2) && !ignore_may_reinclude(ig, r2))
-				continue;
 			struct stat s2;
 			if (fstatat(fd, names[i], &s2, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (ig && ignore_match(ig, r2) && (!S_ISDIR(s2.st_mode) || !holds_included(ig, fd, names[i], r2)))
 				continue;
 			e = hash_entry(h, fd, names[i], r2, &s2, ig);
 		}

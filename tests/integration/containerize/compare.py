@@ -125,7 +125,7 @@ def apply_layers(layout, manifest):
 BUILDAH_LEFTOVERS = {"dev", "proc", "sys", "run", "etc/hosts", "etc/hostname", "etc/resolv.conf"}
 
 CONFIG_FIELDS = ["Env", "Cmd", "Entrypoint", "User", "WorkingDir", "ExposedPorts", "Labels", "Volumes",
-                 "StopSignal", "Healthcheck", "OnBuild"]
+                 "StopSignal", "Healthcheck", "OnBuild", "Shell"]
 
 
 def config_view(cfg):
@@ -146,8 +146,10 @@ def listing(fs):
 
 
 def extract(layout, manifest, dest):
-    """Write the final files (content only, no owners) under dest, for checks."""
+    """Write the final files (content only, no owners) and directories under
+    dest, for checks; a hardlink within a layer stays a hardlink."""
     fs = {}
+    links = {}  # name -> name of the file it is linked to (same layer)
     for layer in manifest["layers"]:
         tf = open_layer(blob(layout, layer["digest"]))
         for ti in tf:
@@ -160,17 +162,30 @@ def extract(layout, manifest, dest):
                 for p in list(fs):
                     if p == gone or p.startswith(gone + "/"):
                         del fs[p]
+                        links.pop(p, None)
                 continue
+            links.pop(name, None)
             if ti.isfile():
                 fs[name] = tf.extractfile(ti).read()
             elif ti.islnk():
                 fs[name] = fs.get(norm(ti.linkname), b"")
-    for name, data in fs.items():
+                links[name] = norm(ti.linkname)
+            elif ti.isdir():
+                fs[name] = None
+    for name in sorted(fs, key=lambda n: n in links):
+        data = fs[name]
         if ".." in name.split("/"):
             continue
         p = os.path.join(dest, name)
+        if data is None:
+            os.makedirs(p, exist_ok=True)
+            continue
         os.makedirs(os.path.dirname(p), exist_ok=True)
-        open(p, "wb").write(data)
+        target = links.get(name)
+        if target in fs and fs[target] is not None and target not in links:
+            os.link(os.path.join(dest, target), p)
+        else:
+            open(p, "wb").write(data)
 
 
 def main():
@@ -211,9 +226,9 @@ def main():
             diffs.append("  /%s: ours %s, buildah %s" % (p, a.get(p), b.get(p)))
     ca, cb = config_view(ours_c), config_view(theirs_c)
     for k in CONFIG_FIELDS:
-        # buildah's OCI configs have no Healthcheck or OnBuild (Docker-format
+        # buildah's OCI configs have no Healthcheck, OnBuild or Shell (Docker-format
         # fields); those are checked against expect-config files instead
-        if k in ("Healthcheck", "OnBuild") and cb[k] is None:
+        if k in ("Healthcheck", "OnBuild", "Shell") and cb[k] is None:
             continue
         if ca[k] != cb[k]:
             diffs.append("  config %s: ours %s, buildah %s" % (k, json.dumps(ca[k]), json.dumps(cb[k])))
