@@ -146,6 +146,33 @@ static err_t *expand(const struct builder *b, const struct stage *s, const char 
 	return df_expand_word(word, b->df->escape, lookup_var, &c, out);
 }
 
+/* A COPY heredoc whose delimiter is not quoted: its variables are
+ * expanded, quotes and escapes stay as written (BuildKit's lexer with
+ * RawQuotes and RawEscapes). Our word lexer gives back a character that
+ * follows the escape char literally, so quotes and escapes are escaped. */
+static err_t *expand_heredoc(const struct builder *b, const struct stage *s, const char *body, char **out)
+{
+	char esc = b->df->escape;
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *p = body; *p; p++) {
+		if (*p == esc && p[1]) {
+			/* the escape and the character after it, both literal */
+			sb_addc(&sb, esc);
+			sb_addc(&sb, esc);
+			sb_addc(&sb, esc);
+			sb_addc(&sb, *++p);
+		} else if (*p == '"' || *p == '\'' || *p == esc) {
+			sb_addc(&sb, esc);
+			sb_addc(&sb, *p);
+		} else {
+			sb_addc(&sb, *p);
+		}
+	}
+	err_t *e = expand(b, s, sb_str(&sb), out);
+	sb_release(&sb);
+	return e;
+}
+
 /* ---- stage roots ---- */
 
 static err_t *materialize(struct builder *b, struct stage *s)
@@ -182,7 +209,9 @@ static void add_layer(struct stage *s, const struct layer_ref *l)
 }
 
 /* The layer writer producing a plain tar into a pipe, in its own thread,
- * while pgzip compresses it on every core. */
+ * while pgzip compresses it on every core. Every gzip layer goes through
+ * pgzip, one thread or many: its output depends only on the bytes and the
+ * level, so the digest is the same on a 1-CPU and an 8-CPU runner. */
 struct tar_job {
 	const char *root;
 	const struct layer_change *changes;
@@ -210,7 +239,7 @@ static err_t *write_layer(const struct builder *b, const char *root, const struc
 		.threads = b->o->threads,
 		.source_date_epoch = b->o->source_date_epoch,
 	};
-	if (b->o->compression != LAYER_GZIP || b->o->threads < 2)
+	if (b->o->compression != LAYER_GZIP)
 		return layer_write_changes(root, lc, n, &wo, out_fd, res);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -222,7 +251,7 @@ static err_t *write_layer(const struct builder *b, const char *root, const struc
 	if (pthread_create(&tid, NULL, tar_thread, &j) != 0) {
 		close(p[0]);
 		close(p[1]);
-		return layer_write_changes(root, lc, n, &wo, out_fd, res);
+		return err_new(EXIT_FAILED, "cannot start the layer writer thread");
 	}
 	char digest[DIGEST_SIZE];
 	int64_t size = 0;
@@ -361,6 +390,28 @@ static char *json_words(char *const *v, size_t n)
 	return s;
 }
 
+/* "RUN <<EOF" alone: the heredoc is the whole script (NULL otherwise). */
+static const struct df_heredoc *sole_heredoc(const struct df_instr *in)
+{
+	const char *t = in->nargs && !in->json ? in->args[0] : "";
+	if (in->nheredocs != 1 || strncmp(t, "<<", 2) != 0)
+		return NULL;
+	t += 2;
+	if (*t == '-')
+		t++;
+	if (*t == '"' || *t == '\'')
+		t++;
+	size_t nl = strlen(in->heredocs[0].name);
+	if (strncmp(t, in->heredocs[0].name, nl) != 0)
+		return NULL;
+	t += nl;
+	if (*t == '"' || *t == '\'')
+		t++;
+	while (isspace((unsigned char)*t))
+		t++;
+	return *t ? NULL : &in->heredocs[0];
+}
+
 /* argv for RUN/CMD/ENTRYPOINT: exec form as is, shell form through SHELL. */
 static char **command_argv(const struct stage *s, const struct df_instr *in, size_t *n)
 {
@@ -374,26 +425,7 @@ static char **command_argv(const struct stage *s, const struct df_instr *in, siz
 	}
 	struct strbuf cmd = STRBUF_INIT;
 	const char *text = in->nargs ? in->args[0] : "";
-	/* RUN <<EOF alone: the heredoc is the script */
-	const char *t = text;
-	bool only_heredoc = false;
-	if (in->nheredocs == 1 && strncmp(t, "<<", 2) == 0) {
-		t += 2;
-		if (*t == '-')
-			t++;
-		if (*t == '"' || *t == '\'')
-			t++;
-		size_t nl = strlen(in->heredocs[0].name);
-		if (strncmp(t, in->heredocs[0].name, nl) == 0) {
-			t += nl;
-			if (*t == '"' || *t == '\'')
-				t++;
-			while (isspace((unsigned char)*t))
-				t++;
-			only_heredoc = !*t;
-		}
-	}
-	if (only_heredoc) {
+	if (sole_heredoc(in)) {
 		sb_adds(&cmd, in->heredocs[0].body);
 	} else {
 		sb_adds(&cmd, text);
@@ -416,6 +448,26 @@ static void free_argv(char **argv)
 	for (char **p = argv; p && *p; p++)
 		free(*p);
 	free(argv);
+}
+
+/* The shell of shell-form commands: Config.Shell when it is a non-empty
+ * array of strings, else /bin/sh -c. */
+static void stage_shell_from_config(struct stage *s)
+{
+	json_t *sh = json_object_get(s->cfg.config, "Shell");
+	size_t n = json_is_array(sh) ? json_array_size(sh) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_array_get(sh, i)))
+			n = 0;
+	free_argv(s->shell);
+	s->shell = xcalloc(n ? n + 1 : 3, sizeof *s->shell);
+	for (size_t i = 0; i < n; i++)
+		s->shell[i] = xstrdup(json_string_value(json_array_get(sh, i)));
+	if (!n) {
+		s->shell[0] = xstrdup("/bin/sh");
+		s->shell[1] = xstrdup("-c");
+	}
+	s->nshell = n ? n : 2;
 }
 
 static err_t *instr_error(const struct builder *b, const struct df_instr *in, err_t *e)
@@ -463,6 +515,26 @@ static char *config_state(const struct stage *s)
 	return t;
 }
 
+#define RUN_SCRIPT_NAME ".containerize-run-script"
+
+/* The #! heredoc as an executable file at the top of the root: created
+ * fresh (O_EXCL never follows a link an image left there). */
+static err_t *write_run_script(int root_fd, const char *body)
+{
+	if (root_fd < 0)
+		return err_errno(EXIT_FAILED, "cannot open the build root");
+	int fd = openat(root_fd, RUN_SCRIPT_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return err_errno(EXIT_FAILED, "cannot create /%s for the #! heredoc", RUN_SCRIPT_NAME);
+	err_t *e = fs_write_all(fd, body, strlen(body), "the #! heredoc");
+	if (!e && fchmod(fd, 0755) < 0)
+		e = err_errno(EXIT_FAILED, "cannot chmod /%s", RUN_SCRIPT_NAME);
+	close(fd);
+	if (e)
+		unlinkat(root_fd, RUN_SCRIPT_NAME, 0);
+	return e;
+}
+
 static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *in)
 {
 	bool has = false;
@@ -473,13 +545,24 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 		return instr_error(b, in, err_new(EXIT_USAGE, "RUN --network=%s: use default, host or none", net));
 	bool no_network = net && strcmp(net, "none") == 0;
 	size_t nargv, nenv;
-	char **argv = command_argv(s, in, &nargv);
+	/* a heredoc starting with #! is a script run by its interpreter (as
+	 * BuildKit does): written to a file in the root for the step, run
+	 * directly, removed before the layer is taken */
+	const struct df_heredoc *hd = sole_heredoc(in);
+	const char *script = hd && strncmp(hd->body, "#!", 2) == 0 ? hd->body : NULL;
+	char **argv = script ? xcalloc(2, sizeof *argv) : command_argv(s, in, &nargv);
+	if (script) {
+		argv[0] = xstrdup("/" RUN_SCRIPT_NAME);
+		nargv = 1;
+	}
 	char **env = run_env(b, s, &nenv);
 	_cleanup_free_ char *jw = in->json ? json_words(in->args, in->nargs) : NULL;
-	_cleanup_free_ char *created_by = xasprintf("RUN %s", jw ? jw : argv[nargv - 1]);
+	_cleanup_free_ char *created_by = xasprintf("RUN %s", jw ? jw : script ? script : argv[nargv - 1]);
 	struct strbuf keytext = STRBUF_INIT;
 	_cleanup_free_ char *cs = config_state(s);
 	sb_addf(&keytext, "RUN%s\n%s\n", no_network ? " --network=none" : "", cs);
+	if (script)
+		sb_addf(&keytext, "script\n%s\n", script);
 	for (size_t i = 0; i < nargv; i++) {
 		sb_adds(&keytext, argv[i]);
 		sb_addc(&keytext, '\0');
@@ -516,7 +599,13 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 		};
 		char tail[2048];
 		int status = 0;
-		e = runner_run(&rs, &status, tail, sizeof tail);
+		_cleanup_close_ int root_fd = script ? open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (script)
+			e = write_run_script(root_fd, script);
+		if (!e)
+			e = runner_run(&rs, &status, tail, sizeof tail);
+		if (script && unlinkat(root_fd, RUN_SCRIPT_NAME, 0) < 0 && errno != ENOENT && !e)
+			e = err_errno(EXIT_FAILED, "cannot remove /%s after the step", RUN_SCRIPT_NAME);
 		if (!e && status != 0) {
 			/* keep the last few lines */
 			const char *t = tail + strlen(tail);
@@ -822,9 +911,14 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 			if (!docs[i])
 				continue;
 			_cleanup_free_ char *target = dest_dir ? xasprintf("%s/%s", dest, docs[i]->name) : xstrdup(dest);
-			e = copy_write_file(s->rootfs, target, docs[i]->body, strlen(docs[i]->body),
-					    co.chmod >= 0 ? (mode_t)co.chmod : 0644, co.chown ? co.uid : 0,
-					    co.chown ? co.gid : 0);
+			_cleanup_free_ char *body = NULL;
+			if (docs[i]->expand)
+				e = expand_heredoc(b, s, docs[i]->body, &body);
+			if (!e)
+				e = copy_write_file(s->rootfs, target, body ? body : docs[i]->body,
+						    strlen(body ? body : docs[i]->body),
+						    co.chmod >= 0 ? (mode_t)co.chmod : 0644, co.chown ? co.uid : 0,
+						    co.chown ? co.gid : 0);
 		}
 		if (!e)
 			e = commit_changes(b, s, key, created_by);
@@ -1105,11 +1199,10 @@ static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_ins
 		break;
 	}
 	case DF_SHELL:
-		free_argv(s->shell);
-		s->shell = xcalloc(in->nargs + 1, sizeof *s->shell);
-		for (size_t i = 0; i < in->nargs; i++)
-			s->shell[i] = xstrdup(in->args[i]);
-		s->nshell = in->nargs;
+		/* recorded as Config.Shell (as BuildKit does): FROM <stage> and
+		 * child images run their shell-form commands with it */
+		imgconfig_set_array(&s->cfg, "Shell", (const char *const *)in->args, in->nargs);
+		stage_shell_from_config(s);
 		break;
 	case DF_HEALTHCHECK:
 		e = do_healthcheck(b, s, in);
@@ -1222,11 +1315,8 @@ static err_t *build_stage(struct builder *b, size_t idx)
 			return instr_error(b, from, e);
 	}
 	log_info("stage %zu%s%s: FROM %s", idx, def->name ? " " : "", def->name ? def->name : "", base);
-	/* a fresh stage: its own args, default shell */
-	s->shell = xcalloc(3, sizeof *s->shell);
-	s->shell[0] = xstrdup("/bin/sh");
-	s->shell[1] = xstrdup("-c");
-	s->nshell = 2;
+	/* a fresh stage: its own args; the shell its base recorded */
+	stage_shell_from_config(s);
 	TRY(run_onbuild(b, s));
 	for (size_t i = def->first + 1; i <= def->last; i++)
 		TRY(exec_instr(b, s, &b->df->instrs[i]));
