@@ -26,12 +26,13 @@ bool glob_has_magic(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* Match a bracket expression at p against c; *end gets past ']'. */
+/* Match a bracket expression at p against c; *end gets past ']'. As Go's
+ * filepath.Match (which Docker documents): '^' negates, '!' is a literal. */
 static bool match_class(const char *p, char c, const char **end, bool *ok)
 {
 	bool neg = false, hit = false;
 	p++;
-	if (*p == '^' || *p == '!') {
+	if (*p == '^') {
 		neg = true;
 		p++;
 	}

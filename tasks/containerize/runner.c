@@ -374,12 +374,13 @@ static void setup_namespace_root(struct child_ctx *c)
 	mask_paths(c);
 	if (snprintf(p, sizeof p, "%s/etc/resolv.conf", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
+	/* writable, as in Docker: the files are this step's copies */
 	if (c->use_resolv)
-		bind_file(c->errfd, c->resolv, p, true);
+		bind_file(c->errfd, c->resolv, p, false);
 	if (snprintf(p, sizeof p, "%s/etc/hosts", root) >= (int)sizeof p)
 		child_fail(c->errfd, "path too long");
 	if (c->use_hosts)
-		bind_file(c->errfd, c->hosts, p, true);
+		bind_file(c->errfd, c->hosts, p, false);
 	if (c->spec->no_network)
 		loopback_up(c);
 	if (chdir(root) < 0)
