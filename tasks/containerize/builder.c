@@ -470,11 +470,24 @@ static void stage_shell_from_config(struct stage *s)
 	s->nshell = n ? n : 2;
 }
 
+/* Instruction text in errors and logs: a long line (a RUN of a megabyte)
+ * is cut, its length said. */
+#define SHOWN_TEXT 300
+
+static char *shown(const char *text)
+{
+	size_t n = strlen(text);
+	if (n <= SHOWN_TEXT)
+		return xstrdup(text);
+	return xasprintf("%.*s... (%zu bytes)", SHOWN_TEXT, text, n);
+}
+
 static err_t *instr_error(const struct builder *b, const struct df_instr *in, err_t *e)
 {
 	if (!e)
 		return NULL;
-	return err_wrap(e, "%s:%d: %s", b->o->dockerfile, in->start_line, in->line ? in->line : in->keyword);
+	_cleanup_free_ char *t = shown(in->line ? in->line : in->keyword);
+	return err_wrap(e, "%s:%d: %s", b->o->dockerfile, in->start_line, t);
 }
 
 /* The environment of a RUN: config Env, then ARGs with values that Env
@@ -513,6 +526,58 @@ static char *config_state(const struct stage *s)
 	char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return t;
+}
+
+static bool parse_octal(const char *s, int *out)
+{
+	if (!*s)
+		return false;
+	char *end;
+	long v = strtol(s, &end, 8);
+	if (*end || v < 0 || v > 07777)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* --chown value: numeric without touching the root; names need it. */
+static err_t *resolve_chown(struct builder *b, struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
+{
+	_cleanup_free_ char *u = xstrdup(spec);
+	char *g = strchr(u, ':');
+	if (g)
+		*g++ = '\0';
+	char *end;
+	unsigned long uv = strtoul(u, &end, 10);
+	bool unum = *u && !*end;
+	unsigned long gv = 0;
+	bool gnum = g ? (*g && (gv = strtoul(g, &end, 10), !*end)) : true;
+	if (unum && gnum) {
+		*uid = (uid_t)uv;
+		*gid = g ? (gid_t)gv : (gid_t)uv;
+		return NULL;
+	}
+	TRY(materialize(b, s));
+	_cleanup_close_ int root_fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct rootfs_user ru;
+	TRY(rootfs_resolve_user(root_fd, spec, &ru));
+	*uid = ru.uid;
+	*gid = g ? ru.gid : (unum ? (gid_t)uv : ru.gid);
+	return NULL;
+}
+
+/* Rootless with only root mapped: ids other than 0 do not exist in our
+ * user namespace (chown and setgid fail with EINVAL); say so and how to
+ * fix it rather than build an image with other owners than asked. */
+static err_t *check_mappable(const struct builder *b, const char *what, uid_t uid, gid_t gid)
+{
+	if (!b->o->only_root_mapped || (uid == 0 && gid == 0))
+		return NULL;
+	return err_new(EXIT_FAILED,
+		       "%s needs uid %lu / gid %lu, but this rootless build maps only root: add a subordinate "
+		       "id range for this user (/etc/subuid and /etc/subgid, with newuidmap/newgidmap "
+		       "installed), or run as root",
+		       what, (unsigned long)uid, (unsigned long)gid);
 }
 
 #define RUN_SCRIPT_NAME ".containerize-run-script"
@@ -584,8 +649,18 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 	err_t *e = cache_lookup(b, s, key, created_by, &hit);
 	if (!e && !hit)
 		e = prepare_root(b, s);
+	const char *user = imgconfig_get_string(&s->cfg, "User");
+	if (!e && !hit && b->o->only_root_mapped && user && *user) {
+		uid_t uid = 0;
+		gid_t gid = 0;
+		_cleanup_free_ char *what = xasprintf("USER %s", user);
+		e = resolve_chown(b, s, user, &uid, &gid);
+		if (!e)
+			e = check_mappable(b, what, uid, gid);
+	}
 	if (!e && !hit) {
-		log_info("%s", created_by);
+		_cleanup_free_ char *what = shown(created_by);
+		log_info("%s", what);
 		struct run_spec rs = {
 			.rootfs = s->rootfs,
 			.argv = (const char *const *)argv,
@@ -622,44 +697,6 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 	free_argv(argv);
 	free_argv(env);
 	return e ? instr_error(b, in, e) : NULL;
-}
-
-static bool parse_octal(const char *s, int *out)
-{
-	if (!*s)
-		return false;
-	char *end;
-	long v = strtol(s, &end, 8);
-	if (*end || v < 0 || v > 07777)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
-/* --chown value: numeric without touching the root; names need it. */
-static err_t *resolve_chown(struct builder *b, struct stage *s, const char *spec, uid_t *uid, gid_t *gid)
-{
-	_cleanup_free_ char *u = xstrdup(spec);
-	char *g = strchr(u, ':');
-	if (g)
-		*g++ = '\0';
-	char *end;
-	unsigned long uv = strtoul(u, &end, 10);
-	bool unum = *u && !*end;
-	unsigned long gv = 0;
-	bool gnum = g ? (*g && (gv = strtoul(g, &end, 10), !*end)) : true;
-	if (unum && gnum) {
-		*uid = (uid_t)uv;
-		*gid = g ? (gid_t)gv : (gid_t)uv;
-		return NULL;
-	}
-	TRY(materialize(b, s));
-	_cleanup_close_ int root_fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct rootfs_user ru;
-	TRY(rootfs_resolve_user(root_fd, spec, &ru));
-	*uid = ru.uid;
-	*gid = g ? ru.gid : (unum ? (gid_t)uv : ru.gid);
-	return NULL;
 }
 
 static bool dest_names_dir(const char *d)
@@ -882,6 +919,10 @@ static err_t *do_copy(struct builder *b, struct stage *s, const struct df_instr 
 		if (!e && chown_x) {
 			co.chown = true;
 			e = resolve_chown(b, s, chown_x, &co.uid, &co.gid);
+			if (!e) {
+				_cleanup_free_ char *flag = xasprintf("--chown=%s", chown_x);
+				e = check_mappable(b, flag, co.uid, co.gid);
+			}
 		}
 		for (size_t i = 0; !e && i < nurls; i++) {
 			char dg[DIGEST_SIZE];
@@ -956,6 +997,10 @@ static err_t *do_workdir(struct builder *b, struct stage *s, const struct df_ins
 		gid_t gid = 0;
 		if (!e && user && *user)
 			e = resolve_chown(b, s, user, &uid, &gid);
+		if (!e && user && *user) {
+			_cleanup_free_ char *what = xasprintf("USER %s (owner of the WORKDIR)", user);
+			e = check_mappable(b, what, uid, gid);
+		}
 		if (!e) {
 			_cleanup_close_ int rfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			int fd = -1;
@@ -975,7 +1020,7 @@ static err_t *do_volume(struct builder *b, struct stage *s, const struct df_inst
 {
 	for (size_t i = 0; i < in->nargs; i++) {
 		_cleanup_free_ char *v = NULL;
-		TRY(instr_error(b, in, expand(b, s, in->args[i], &v)));
+		TRY(expand(b, s, in->args[i], &v));
 		if (*v)
 			imgconfig_add_to_set(&s->cfg, "Volumes", v);
 	}
@@ -1016,7 +1061,7 @@ static err_t *parse_duration(const char *s, int64_t *ns)
 	return NULL;
 }
 
-static err_t *do_healthcheck(struct builder *b, struct stage *s, const struct df_instr *in)
+static err_t *do_healthcheck(struct stage *s, const struct df_instr *in)
 {
 	json_t *hc = json_object();
 	json_t *test = json_array();
@@ -1043,7 +1088,7 @@ static err_t *do_healthcheck(struct builder *b, struct stage *s, const struct df
 		err_t *e = parse_duration(v, &ns);
 		if (e) {
 			json_decref(hc);
-			return instr_error(b, in, e);
+			return e;
 		}
 		json_object_set_new(hc, flags[i][1], json_integer(ns));
 	}
@@ -1058,9 +1103,7 @@ static err_t *add_ports(struct builder *b, struct stage *s, const struct df_inst
 {
 	for (size_t i = 0; i < in->nargs; i++) {
 		_cleanup_free_ char *w = NULL;
-		err_t *e = expand(b, s, in->args[i], &w);
-		if (e)
-			return instr_error(b, in, e);
+		TRY(expand(b, s, in->args[i], &w));
 		char *proto = strchr(w, '/');
 		if (proto)
 			*proto++ = '\0';
@@ -1072,7 +1115,10 @@ static err_t *add_ports(struct builder *b, struct stage *s, const struct df_inst
 		if (dash)
 			hi = strtoul(dash + 1, &end, 10);
 		if (!*w || (*end && end != dash) || hi < lo || hi > 65535)
-			return instr_error(b, in, err_new(EXIT_USAGE, "EXPOSE %s: invalid port", in->args[i]));
+			return err_new(EXIT_USAGE, "EXPOSE %s: invalid port", in->args[i]);
+		/* as BuildKit (nat.ParsePortSpecs): tcp, udp or sctp */
+		if (proto && *proto && strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+			return err_new(EXIT_USAGE, "%s: invalid protocol %s (tcp, udp or sctp)", in->args[i], proto);
 		for (unsigned long p = lo; p <= hi; p++) {
 			char key[32];
 			snprintf(key, sizeof key, "%lu/%s", p, proto && *proto ? proto : "tcp");
@@ -1092,9 +1138,7 @@ static err_t *do_arg(struct builder *b, struct stage *s, const struct df_instr *
 			val = xstrdup(given->value);
 		} else if (kv->raw_value) {
 			struct lookup_ctx c = { b, s };
-			err_t *e = df_expand_word(kv->raw_value, b->df->escape, lookup_var, &c, &val);
-			if (e)
-				return instr_error(b, in, e);
+			TRY(df_expand_word(kv->raw_value, b->df->escape, lookup_var, &c, &val));
 		} else if (s) {
 			const struct var *g = vars_find(&b->global, kv->key);
 			if (g && g->value)
@@ -1106,6 +1150,33 @@ static err_t *do_arg(struct builder *b, struct stage *s, const struct df_instr *
 }
 
 static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_instr *in);
+
+/* STOPSIGNAL as BuildKit checks it (moby's signal.ParseSignal): a number
+ * above 0, or a Linux signal name, any case, "SIG" optional, RTMIN+n and
+ * RTMAX-n included. */
+static bool valid_signal(const char *v)
+{
+	static const char *const names[] = {
+		"ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL",
+		"PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP",
+		"TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+	};
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (*v && !*end)
+		return !errno && n > 0;
+	const char *p = strncasecmp(v, "SIG", 3) == 0 ? v + 3 : v;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcasecmp(p, names[i]) == 0)
+			return true;
+	/* RTMIN+1..RTMIN+15, RTMAX-14..RTMAX-1 */
+	bool min = strncasecmp(p, "RTMIN+", 6) == 0, max = strncasecmp(p, "RTMAX-", 6) == 0;
+	if (!min && !max)
+		return false;
+	n = strtol(p + 6, &end, 10);
+	return p[6] >= '1' && p[6] <= '9' && !*end && n >= 1 && n <= (min ? 15 : 14);
+}
 
 static err_t *run_onbuild(struct builder *b, struct stage *s)
 {
@@ -1182,6 +1253,8 @@ static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_ins
 	case DF_STOPSIGNAL: {
 		_cleanup_free_ char *v = NULL;
 		e = expand(b, s, in->args[0], &v);
+		if (!e && !valid_signal(v))
+			e = err_new(EXIT_USAGE, "%s is not a signal (a number, or a name such as SIGTERM)", v);
 		if (!e)
 			imgconfig_set_string(&s->cfg, "StopSignal", v);
 		break;
@@ -1205,7 +1278,7 @@ static err_t *exec_instr(struct builder *b, struct stage *s, const struct df_ins
 		stage_shell_from_config(s);
 		break;
 	case DF_HEALTHCHECK:
-		e = do_healthcheck(b, s, in);
+		e = do_healthcheck(s, in);
 		break;
 	case DF_ONBUILD: {
 		json_t *ob = json_object_get(s->cfg.config, "OnBuild");
@@ -1484,7 +1557,7 @@ err_t *builder_build(const struct build_options *o, struct build_result *out)
 			e = err_new(EXIT_USAGE, "%s:%d: only ARG may come before the first FROM", o->dockerfile,
 				    in->start_line);
 		else
-			e = do_arg(&b, NULL, in);
+			e = instr_error(&b, in, do_arg(&b, NULL, in));
 	}
 	size_t target = b.ndefs ? b.ndefs - 1 : 0;
 	if (!e && o->target && *o->target) {

@@ -42,6 +42,9 @@ struct build_options {
 	struct oci_layout *store;
 	struct cache *cache;    /* NULL: no cache */
 	const struct registry_options *registry; /* for FROM from a registry */
+	/* rootless without a subordinate id range: only uid/gid 0 exist in
+	 * our user namespace, so an owner other than root is an error */
+	bool only_root_mapped;
 };
 
 struct build_result {

@@ -3,7 +3,6 @@
  * as an OCI layout. Results name the image by digest. */
 #include <errno.h>
 #include <signal.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "strbuf.h"
 #include "task.h"
 #include "userns.h"
+#include "workdir.h"
 #include "xalloc.h"
 
 static const struct param_spec params[] = {
@@ -73,31 +73,6 @@ static const struct task_spec spec = {
 	params,
 	results,
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static int make_writable(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D && (st->st_mode & 0700) != 0700)
-		chmod(path, st->st_mode | 0700);
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, make_writable, 64, FTW_PHYS | FTW_MOUNT);
-	nftw(dir, remove_entry, 64, FTW_PHYS | FTW_DEPTH | FTW_MOUNT);
-}
 
 static char *sanitize_tag(const char *s)
 {
@@ -165,8 +140,7 @@ static err_t *parse_epoch(const char *s, int64_t *out)
 }
 
 struct run_state {
-	char *workdir;
-	bool own_workdir;
+	struct workdir workdir;
 	struct oci_layout *store;
 	struct cache *cache;
 	struct build_result result;
@@ -183,9 +157,7 @@ static void run_state_release(struct run_state *st)
 	userns_release(&st->userns);
 	cache_close(st->cache);
 	oci_layout_close(st->store);
-	if (st->own_workdir && st->workdir)
-		remove_tree(st->workdir);
-	free(st->workdir);
+	workdir_close(&st->workdir);
 	if (st->have_ref)
 		imageref_free(&st->ref);
 	for (size_t i = 0; i < st->ntags; i++)
@@ -255,6 +227,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	if (o.isolation == ISOLATION_NAMESPACE && geteuid() != 0) {
 		bool all;
 		TRY(userns_enter(&all));
+		o.only_root_mapped = !all;
 	} else if (o.isolation == ISOLATION_NAMESPACE) {
 		TRY(userns_for_runs(&st->userns));
 		o.userns = st->userns.fd >= 0 ? &st->userns : NULL;
@@ -265,21 +238,12 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 			 "no_new_privs and a seccomp filter. Build only trusted Dockerfiles this way");
 	}
 
-	const char *wd = params_str(p, "work-dir");
-	if (wd && *wd) {
-		TRY(fs_mkdir_p(wd, 0700));
-		st->workdir = xstrdup(wd);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		st->workdir = xasprintf("%s/containerize-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(st->workdir))
-			return err_errno(EXIT_FAILED, "cannot create a work directory");
-		st->own_workdir = true;
-	}
-	o.workdir = st->workdir;
+	/* a temp work dir is removed even when the build is killed */
+	TRY(workdir_open(params_str(p, "work-dir"), &st->workdir));
+	o.workdir = st->workdir.path;
 
 	const char *cache_dir = params_str(p, "cache-dir");
-	_cleanup_free_ char *store_dir = cache_dir && *cache_dir ? xstrdup(cache_dir) : xasprintf("%s/store", st->workdir);
+	_cleanup_free_ char *store_dir = cache_dir && *cache_dir ? xstrdup(cache_dir) : xasprintf("%s/store", o.workdir);
 	TRY(oci_layout_open(store_dir, OCI_LAYOUT_WRITE, &st->store));
 	o.store = st->store;
 	const char *cache_repo = params_str(p, "cache-repo");
@@ -340,7 +304,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 
 static err_t *run(const struct params *p, struct results *res)
 {
-	struct run_state st = { .userns.fd = -1 };
+	struct run_state st = { .userns.fd = -1, .workdir = { .lock_fd = -1 } };
 	err_t *e = build_and_ship(p, res, &st);
 	run_state_release(&st);
 	return e;

@@ -254,6 +254,22 @@ expect_exit "failing RUN: exit 1 with status and log tail" 1 'status 7' --contex
 grep -q 'last-words' "$tmp/bad.err" && pass "failing RUN shows the log tail" || fail "failing RUN shows the log tail"
 mkdir -p "$tmp/b6" && printf 'ARG BASE\nFROM $BASE AS a\nFROM $BASE\n' >"$tmp/b6/Dockerfile"
 expect_exit "unknown target" 2 'target nope' --context="$tmp/b6" --target=nope
+# rejected as BuildKit rejects them; file:line and the instruction said once
+mkdir -p "$tmp/b7" && printf 'ARG BASE\nFROM $BASE\nEXPOSE 80/xyz\n' >"$tmp/b7/Dockerfile"
+expect_exit "EXPOSE with an unknown protocol" 2 'Dockerfile:3: EXPOSE 80/xyz: 80/xyz: invalid protocol xyz' --context="$tmp/b7"
+mkdir -p "$tmp/b8" && printf 'ARG BASE\nFROM $BASE\nSTOPSIGNAL SIGFOO\n' >"$tmp/b8/Dockerfile"
+expect_exit "STOPSIGNAL that is not a signal" 2 'Dockerfile:3: STOPSIGNAL SIGFOO: SIGFOO is not a signal' --context="$tmp/b8"
+printf 'ARG BASE\nFROM $BASE\nSTOPSIGNAL 0\n' >"$tmp/b8/Dockerfile"
+expect_exit "STOPSIGNAL 0" 2 'STOPSIGNAL 0: 0 is not a signal' --context="$tmp/b8"
+mkdir -p "$tmp/b9" && printf 'ARG BASE\nFROM $BASE\nHEALTHCHECK --interval=abc CMD true\n' >"$tmp/b9/Dockerfile"
+expect_exit "a bad HEALTHCHECK duration" 2 'bad duration abc' --context="$tmp/b9"
+n=$(grep -o 'Dockerfile:3: HEALTHCHECK' "$tmp/bad.err" | wc -l)
+[ "$n" = 1 ] && pass "an error names file:line and the instruction once" || fail "an error names file:line once" "$(cat "$tmp/bad.err")"
+# a failing RUN of a megabyte is not echoed in full
+mkdir -p "$tmp/b10" && { printf 'ARG BASE\nFROM $BASE\nRUN false '; head -c 1000000 /dev/zero | tr '\0' x; printf '\n'; } >"$tmp/b10/Dockerfile"
+expect_exit "a failing 1 MB RUN line" 1 'Dockerfile:3: RUN false x{100}x*\.\.\. \(1000010 bytes\): ' --context="$tmp/b10"
+sz=$(wc -c <"$tmp/bad.err")
+[ "$sz" -lt 20000 ] && pass "a failing 1 MB RUN line is cut in the log ($sz bytes of stderr)" || fail "a failing 1 MB RUN line is cut" "$sz bytes of stderr"
 
 # hostile base layers: entries that try to leave the root
 python3 - "$tmp/hostile" "$tmp/outside-sentinel" <<'EOF'
@@ -380,6 +396,25 @@ if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-
 else
 	fail "unprivileged build (uid 65534)" "$(tail -3 "$tmp/unpriv.log")"
 fi
+
+# rootless with only root mapped (no /etc/subuid range for nobody): an
+# owner other than root is an error naming the instruction, never 0:0
+unpriv_expect() { # name dockerfile-text pattern
+	local d=$tmp/unpriv-$1
+	mkdir -p "$d" && chown 65534:65534 "$d" && echo x >"$d/a" && printf "$2" >"$d/Dockerfile"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$d" "$BIN" --context="$d" --push=false \
+		--oci-layout="$d/out" --tag=latest --build-args="BASE=$BASE" >/dev/null 2>"$d.log"
+	local rc=$?
+	if [ $rc -eq 1 ] && grep -qE "$3" "$d.log"; then
+		pass "rootless without an id range: $1 is refused with the reason"
+	else
+		fail "rootless without an id range: $1" "exit $rc: $(tail -2 "$d.log")"
+	fi
+}
+unpriv_expect "COPY --chown=app:app" 'ARG BASE\nFROM $BASE\nCOPY --chown=app:app a /x\n' \
+	'Dockerfile:3: COPY --chown=app:app a /x: --chown=app:app needs uid 1000 / gid 1000, but this rootless build maps only root: add a subordinate id range'
+unpriv_expect "USER app + RUN" 'ARG BASE\nFROM $BASE\nUSER app\nRUN id\n' \
+	'Dockerfile:4: RUN id: USER app needs uid 1000 / gid 1000, but this rootless build maps only root'
 
 # ---- ADD <url> from a loopback web server -------------------------------------
 mkdir -p "$tmp/www" "$tmp/addurl"
