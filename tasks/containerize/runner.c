@@ -588,6 +588,11 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 	err_t *e = write_temp(tmpdir, "resolv.conf", resolv_text, &resolv);
 	if (!e)
 		e = write_temp(tmpdir, "hosts", hosts_text, &hosts);
+	/* the step's root owns its copies (they are bound writable) */
+	if (!e && s->userns && s->isolation == ISOLATION_NAMESPACE &&
+	    (chown(resolv, (uid_t)s->userns->uid_base, (gid_t)s->userns->gid_base) < 0 ||
+	     chown(hosts, (uid_t)s->userns->uid_base, (gid_t)s->userns->gid_base) < 0))
+		e = err_errno(EXIT_FAILED, "cannot give /etc/hosts and /etc/resolv.conf to the step's root");
 	if (!e && s->isolation == ISOLATION_NAMESPACE) {
 		e = ensure(root_fd, &sc, "proc", true, &c.use_proc);
 		if (!e)
