@@ -32,9 +32,8 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 	struct trust_verdict *tv = xcalloc(p->n_signers ? p->n_signers : 1, sizeof *tv);
 	for (size_t i = 0; i < p->n_signers; i++)
 		ts[i] = (struct trust_signer){ p->signers[i].name, p->signers[i].pub };
-	struct trust_recall rc = { .digest = p->digest, .signers = ts, .n = p->n_signers, .out = tv };
 	struct trust_repo repo;
-	err_t *e = trust_repo_load_recall(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &rc, &repo);
+	err_t *e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
 	/* a read racing a publish sees mismatched files: read again before
 	 * calling it tampering */
 	for (int again = 0; e && again < 2 && trust_error_inconsistent(e); again++) {
@@ -42,7 +41,7 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		trust_repo_release(&repo);
 		struct timespec pause = { 0, 200 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
-		e = trust_repo_load_recall(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &rc, &repo);
+		e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
 	}
 	if (!e)
 		e = trust_repo_check_pins(&repo, p->root_key_ids, p->n_root_key_ids);
@@ -54,10 +53,7 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		err_free(e);
 		e = NULL;
 	} else if (!e) {
-		if (!rc.hit) {
-			trust_verify_signers(&repo, p->digest, ts, p->n_signers, tv);
-			trust_repo_remember_verdicts(&repo, p->digest, ts, p->n_signers, tv);
-		}
+		trust_verify_signers(&repo, p->digest, ts, p->n_signers, tv);
 		for (size_t i = 0; i < p->n_signers; i++) {
 			v[i].ok = tv[i].ok;
 			v[i].reason = tv[i].reason;

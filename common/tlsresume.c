@@ -11,8 +11,8 @@
  * accepted the connection (with TLS 1.2 the session exists before libcurl
  * checks the host name).
  *
- * File: a magic line, the key line, "not-after <unix time>" (the server
- * certificate's end of validity), then the session's DER without the
+ * File: a magic line, the key line, "not-after <unix time>" (the earliest
+ * end of validity of the chain verified, server certificate to anchor), then the session's DER without the
  * server certificate: decoding a certificate costs OpenSSL 3 more than the
  * rest of a resumed handshake, and what it was checked for is in the key
  * (libcurl accepts a resumed session without certificate only when
@@ -31,8 +31,8 @@
 
 #include "cleanup.h"
 #include "der.h"
-#include "fsutil.h"
 #include "log.h"
+#include "statedir.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -43,6 +43,7 @@ struct resume {
 	char *dir, *name, *key;
 	SSL_SESSION *offered;
 	SSL_SESSION *fresh; /* issued by the server, kept once accepted */
+	time_t fresh_not_after; /* earliest end of validity of its verified chain */
 	int (*next_new_cb)(SSL *, SSL_SESSION *);
 };
 
@@ -110,14 +111,27 @@ SSL_SESSION *tls_resume_parse(const char *data, size_t len, const char *key, tim
 	return s;
 }
 
+/* The session dir, open, if it and the dir holding it are safe to use
+ * (statedir.h: a session file planted by someone else would let whoever
+ * knows its secret stand in for the server without a certificate). */
+static int open_dir(const char *dir, bool create)
+{
+	_cleanup_free_ char *parent = xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	const char *base = slash ? slash + 1 : dir;
+	if (slash)
+		*slash = '\0';
+	_cleanup_close_ int pfd = statedir_open(slash ? (*parent ? parent : "/") : ".", "trust state dir", create);
+	return statedir_open_sub(pfd, base, dir, "TLS session dir", create);
+}
+
 static SSL_SESSION *load(const char *dir, const char *name, const char *key)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	_cleanup_close_ int dfd = open_dir(dir, false);
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	err_t *e = fs_read_file(path, SESSION_FILE_MAX, &sb);
-	SSL_SESSION *s = e ? NULL : tls_resume_parse(sb.buf ? sb.buf : "", sb.len, key, time(NULL));
-	err_free(e);
-	return s;
+	if (!statedir_read(dfd, dir, name, SESSION_FILE_MAX, &sb))
+		return NULL;
+	return tls_resume_parse(sb.buf ? sb.buf : "", sb.len, key, time(NULL));
 }
 
 /* The session's DER without its server certificate: OpenSSL's
@@ -149,23 +163,38 @@ static bool der_without_peer(const unsigned char *der, long len, struct strbuf *
 	return true;
 }
 
+/* The earliest end of validity of the chain ssl verified (0: none): a
+ * session outliving any certificate of it would skip a check that
+ * certificate fails now. */
+static time_t chain_not_after(const SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	time_t earliest = 0;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		const ASN1_TIME *na = X509_get0_notAfter(sk_X509_value(chain, i));
+		struct tm tm;
+		if (!na || !ASN1_TIME_to_tm(na, &tm))
+			return 0;
+		time_t t = timegm(&tm);
+		if (!earliest || t < earliest)
+			earliest = t;
+	}
+	return earliest;
+}
+
 static void save(const struct resume *r, SSL_SESSION *s)
 {
-	X509 *peer = SSL_SESSION_get0_peer(s);
-	const ASN1_TIME *na = peer ? X509_get0_notAfter(peer) : NULL;
-	struct tm tm;
-	if (!na || !ASN1_TIME_to_tm(na, &tm))
+	if (!r->fresh_not_after)
 		return;
 	unsigned char *der = NULL;
 	int len = i2d_SSL_SESSION(s, &der);
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	sb_addf(&sb, "%s%s\nnot-after %lld\n", MAGIC, r->key, (long long)timegm(&tm));
+	sb_addf(&sb, "%s%s\nnot-after %lld\n", MAGIC, r->key, (long long)r->fresh_not_after);
 	bool ok = len > 0 && der_without_peer(der, len, &sb);
 	OPENSSL_free(der);
-	err_t *e = ok ? fs_mkdir_p(r->dir, 0700) : NULL;
-	if (ok && !e)
-		e = fs_write_atomic(r->dir, r->name, sb.buf, sb.len, 0600);
-	err_free(e); /* a cache: failing to keep it costs the next run a full handshake */
+	_cleanup_close_ int dfd = ok ? open_dir(r->dir, true) : -1;
+	if (dfd >= 0) /* a cache: failing to keep it costs the next run a full handshake */
+		err_free(statedir_write(dfd, r->dir, r->name, sb.buf, sb.len, false));
 }
 
 static unsigned long resumed;
@@ -200,6 +229,7 @@ static int on_new_session(SSL *ssl, SSL_SESSION *s)
 	    !SSL_session_reused(ssl) && SSL_SESSION_get0_peer(s) && SSL_SESSION_up_ref(s)) {
 		SSL_SESSION_free(r->fresh);
 		r->fresh = s;
+		r->fresh_not_after = chain_not_after(ssl);
 	}
 	return r->next_new_cb ? r->next_new_cb(ssl, s) : 0;
 }

@@ -12,7 +12,18 @@
  * never finds it. The file
  * holds a resumption secret, so it is written 0600 in a 0700 directory,
  * like the trust state it sits beside. An expired, unreadable or foreign
- * file is ignored (a full handshake follows), never an error. */
+ * file is ignored (a full handshake follows), never an error.
+ *
+ * Whoever knows a session's secret can stand in for the server without a
+ * certificate, so a session is only ever read from a directory (and the
+ * directory holding it) that is safe as statedir.h defines it, from a file
+ * owned by us that nobody else can write: a session file planted by
+ * another user is ignored with a warning. A session we saved is never
+ * used past the moment a check of the certificate it was made with would
+ * fail: the key holds the host, port and trust anchors (CA file or
+ * directory identity: device, inode, size, mtime) and client certificate;
+ * the file the earliest end of validity of the whole verified chain; and
+ * the session its lifetime as the server issued it. */
 #ifndef COMMON_TLSRESUME_H
 #define COMMON_TLSRESUME_H
 

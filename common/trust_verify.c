@@ -13,6 +13,7 @@
 #include "jsonutil.h"
 #include "keys.h"
 #include "log.h"
+#include "statedir.h"
 #include "xalloc.h"
 
 err_t *trust_dir_fetch(void *dir, const char *role, struct strbuf *out, bool *found)
@@ -39,13 +40,28 @@ err_t *trust_key_id(EVP_PKEY *pub, char hex[65])
 	return e;
 }
 
-static char *state_path(const struct trust_repo *r, const char *suffix)
+/* The name of a state file of r's GUN: "<gun>_<suffix>", the GUN encoded
+ * injectively (statedir_name: '_' never appears in it unencoded, so the
+ * first '_' ends it and reg/a_b and reg/a/b have different files). */
+static char *state_name(const struct trust_repo *r, const char *suffix)
 {
-	_cleanup_free_ char *name = xstrdup(r->gun);
-	for (char *p = name; *p; p++)
-		if (*p == '/' || *p == ':')
-			*p = '_';
-	return xasprintf("%s/%s.%s", r->state_dir, name, suffix);
+	_cleanup_free_ char *gun = statedir_name(r->gun);
+	return xasprintf("%s_%s", gun, suffix);
+}
+
+/* Read a state file (false: none, or not safe to use: see statedir.h). */
+static bool state_read(const struct trust_repo *r, const char *suffix, struct strbuf *out)
+{
+	if (!r->state_dir)
+		return false;
+	_cleanup_free_ char *name = state_name(r, suffix);
+	return statedir_read(r->state_fd, r->state_dir, name, TUF_METADATA_MAX, out);
+}
+
+static err_t *state_write(const struct trust_repo *r, const char *suffix, const char *buf, size_t len, bool durable)
+{
+	_cleanup_free_ char *name = state_name(r, suffix);
+	return statedir_write(r->state_fd, r->state_dir, name, buf, len, durable);
 }
 
 static err_t *fetch_role(struct trust_repo *r, const char *role, struct strbuf *out, bool *found)
@@ -53,15 +69,8 @@ static err_t *fetch_role(struct trust_repo *r, const char *role, struct strbuf *
 	return err_context(r->fetch(r->ctx, role, out, found), "fetch %s.json", role);
 }
 
-static void note_expiry(struct trust_repo *r, time_t t)
-{
-	if (!r->earliest_expiry || t < r->earliest_expiry)
-		r->earliest_expiry = t;
-}
-
 static err_t *check_fresh(struct trust_repo *r, const char *role, const struct tuf_meta *m)
 {
-	note_expiry(r, m->expires);
 	if (m->expires <= r->now) {
 		char t[32];
 		tuf_format_time(m->expires, t);
@@ -99,23 +108,20 @@ static err_t *verify_by_root(const struct tuf_meta *root, const char *role, cons
  * -> targets, delegations) matches the cached file's hash and length is
  * not fetched again (TUF's consistent caching; every signature, expiry
  * and version check still runs on those bytes). */
-static char *cache_path(const struct trust_repo *r, const char *role)
+static char *cache_suffix(const char *role)
 {
-	_cleanup_free_ char *suffix = xasprintf("cache.%s.json", role);
-	for (char *p = suffix; *p; p++)
-		if (*p == '/')
-			*p = '@'; /* not allowed in role names: no collision */
-	return state_path(r, suffix);
+	_cleanup_free_ char *enc = statedir_name(role);
+	return xasprintf("cache.%s.json", enc);
 }
 
 static bool cache_get(const struct trust_repo *r, const char *role, const json_t *meta_entry, struct strbuf *out)
 {
 	if (!r->state_dir || !meta_entry)
 		return false;
-	_cleanup_free_ char *path = cache_path(r, role);
-	err_t *e = fs_read_file(path, TUF_METADATA_MAX, out);
-	if (!e)
-		e = tuf_check_meta(role, meta_entry, out->buf ? out->buf : "", out->len);
+	_cleanup_free_ char *suffix = cache_suffix(role);
+	if (!state_read(r, suffix, out))
+		return false;
+	err_t *e = tuf_check_meta(role, meta_entry, out->buf ? out->buf : "", out->len);
 	if (e) {
 		err_free(e);
 		sb_release(out);
@@ -124,114 +130,23 @@ static bool cache_get(const struct trust_repo *r, const char *role, const json_t
 	return true;
 }
 
-static void write_cache_file(const struct trust_repo *r, const char *path, const char *buf, size_t len)
+static void cache_write(const struct trust_repo *r, const char *role, const char *data, size_t len)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
-	err_t *e = fs_mkdir_p(r->state_dir, 0700);
+	if (!r->state_dir)
+		return;
+	_cleanup_free_ char *suffix = cache_suffix(role);
 	/* no fsync: a torn or stale file fails its hash check and is fetched */
-	int fd = e ? -1 : mkostemp(tmp, O_CLOEXEC);
-	if (fd >= 0) {
-		e = fs_write_all(fd, buf, len, tmp);
-		close(fd);
-		if (e || rename(tmp, path) < 0)
-			unlink(tmp);
-	}
-	err_free(e); /* only a cache */
+	err_free(state_write(r, suffix, data ? data : "", len, false)); /* only a cache */
 }
 
 static void cache_put(const struct trust_repo *r, const char *role, const struct strbuf *data)
 {
-	if (!r->state_dir)
-		return;
-	_cleanup_free_ char *path = cache_path(r, role);
-	write_cache_file(r, path, data->buf ? data->buf : "", data->len);
-}
-
-/* Verified-content memory: signature checks that passed on exactly these
- * bytes (content hash) under exactly these keys (the hash of the document
- * the keys come from: root.json, targets.json for delegations, or a pinned
- * key's id) give the same answer again, so they are skipped when all of
- * role, content hash, root hash and key source match an entry written by
- * this state dir. Expiry, versions, hashes in the parents and everything
- * else still run. Any mismatch, unreadable or malformed file: full check.
- * The file is as trusted as the root.json beside it (same directory). */
-static char *hex32(const unsigned char h[32])
-{
-	char *out = xmalloc(65);
-	hex_encode(h, 32, out);
-	return out;
-}
-
-static char *verified_key(const struct trust_repo *r, const char *role, const struct tuf_meta *m,
-			  const char *key_source)
-{
-	_cleanup_free_ char *c = hex32(m->sha256);
-	_cleanup_free_ char *rt = hex32(r->root.sha256);
-	return xasprintf("%s %s %s %s", role, c, rt, key_source);
-}
-
-static bool verified_before(const struct trust_repo *r, const char *key)
-{
-	return r->verified_in && json_is_true(json_object_get(r->verified_in, key));
-}
-
-/* Remember what a check found (value, taken) for the next run. */
-static void remember_verified(struct trust_repo *r, const char *key, json_t *value)
-{
-	if (!r->state_dir) {
-		json_decref(value);
-		return;
-	}
-	if (!r->verified_out)
-		r->verified_out = json_object();
-	json_object_set_new(r->verified_out, key, value);
-}
-
-static void verified_now(struct trust_repo *r, const char *key)
-{
-	remember_verified(r, key, json_true());
-}
-
-static void load_verified(struct trust_repo *r)
-{
-	if (!r->state_dir)
-		return;
-	_cleanup_free_ char *path = state_path(r, "verified.json");
-	struct strbuf sb = STRBUF_INIT;
-	err_t *e = fs_read_file(path, 1 << 20, &sb);
-	json_t *v = NULL;
-	if (!e)
-		e = json_parse(sb.buf, sb.len, path, &v);
-	sb_release(&sb);
-	err_free(e); /* only a cache: full checks */
-	if (json_is_object(v)) {
-		r->verified_in = v;
-		r->verified_loaded = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	} else {
-		json_decref(v);
-	}
-}
-
-static void commit_verified(const struct trust_repo *r)
-{
-	/* recalled: nothing below the timestamp was touched, the file stays */
-	if (!r->state_dir || !r->verified_out || r->recalled)
-		return;
-	char *dump = json_dumps(r->verified_out, JSON_COMPACT | JSON_SORT_KEYS);
-	if (dump && (!r->verified_loaded || strcmp(dump, r->verified_loaded))) {
-		_cleanup_free_ char *path = state_path(r, "verified.json");
-		write_cache_file(r, path, dump, strlen(dump));
-	}
-	free(dump);
+	cache_write(r, role, data->buf, data->len);
 }
 
 static err_t *root_signed(struct trust_repo *r, const char *role, const struct tuf_meta *m)
 {
-	_cleanup_free_ char *key = verified_key(r, role, m, "root");
-	if (!verified_before(r, key))
-		TRY(verify_by_root(&r->root, role, m));
-	verified_now(r, key);
-	return NULL;
+	return verify_by_root(&r->root, role, m);
 }
 
 static err_t *load_role_keep(struct trust_repo *r, const char *role, struct tuf_meta *m, const json_t *meta_entry,
@@ -260,36 +175,12 @@ static err_t *load_role(struct trust_repo *r, const char *role, struct tuf_meta 
 	return load_role_keep(r, role, m, meta_entry, NULL);
 }
 
-/* A root key's certificate (CN = the GUN, valid now). What it says is
- * remembered beside the verified signatures, under the hash of its exact
- * text, so an unchanged root is not parsed again; the dates are still
- * checked against now. */
+/* A root key's certificate (CN = the GUN, valid now). */
 static err_t *check_root_cert(struct trust_repo *r, const json_t *key)
 {
-	const char *pub = json_string_value(json_object_get(json_object_get(key, "keyval"), "public"));
-	char hex[65];
-	key_sha256_hex(pub ? pub : "", pub ? strlen(pub) : 0, hex, NULL);
-	_cleanup_free_ char *memo = xasprintf("cert %s", hex);
 	struct tuf_key_cert c = { 0 };
-	json_t *seen = r->verified_in ? json_object_get(r->verified_in, memo) : NULL;
-	const char *cn = json_string_value(json_object_get(seen, "cn"));
-	json_t *nb = json_object_get(seen, "not_before"), *na = json_object_get(seen, "not_after");
-	if (cn && strlen(cn) < sizeof c.cn && json_is_integer(nb) && json_is_integer(na)) {
-		c.is_cert = true;
-		memcpy(c.cn, cn, strlen(cn) + 1);
-		c.not_before = (time_t)json_integer_value(nb);
-		c.not_after = (time_t)json_integer_value(na);
-	} else {
-		TRY(tuf_key_cert_read(key, &c));
-	}
-	TRY(tuf_key_cert_check(&c, r->gun, r->now));
-	if (c.is_cert)
-		note_expiry(r, c.not_after);
-	if (c.is_cert)
-		remember_verified(r, memo,
-				  json_pack("{s:s, s:I, s:I}", "cn", c.cn, "not_before", (json_int_t)c.not_before,
-					    "not_after", (json_int_t)c.not_after));
-	return NULL;
+	TRY(tuf_key_cert_read(key, &c));
+	return tuf_key_cert_check(&c, r->gun, r->now);
 }
 
 /* Root: self-signed by its threshold; if we trusted another root before,
@@ -314,10 +205,9 @@ static err_t *load_root(struct trust_repo *r)
 	TRY(load_role_keep(r, "root", &r->root, NULL, &r->root_bytes));
 	TRY(check_root(r));
 	if (r->state_dir) {
-		_cleanup_free_ char *path = state_path(r, "root.json");
 		struct strbuf old = STRBUF_INIT;
-		err_t *e = fs_read_file(path, TUF_METADATA_MAX, &old);
-		if (!e) {
+		err_t *e = NULL;
+		if (state_read(r, "root.json", &old)) {
 			struct tuf_meta prev;
 			e = tuf_meta_parse("root", old.buf, old.len, &prev);
 			if (!e && memcmp(prev.sha256, r->root.sha256, 32)) {
@@ -328,10 +218,7 @@ static err_t *load_root(struct trust_repo *r)
 				r->root_unchanged = true;
 			if (!e || prev.doc)
 				tuf_meta_release(&prev);
-		} else {
-			err_free(e); /* first use: trust on first use */
-			e = NULL;
-		}
+		} /* else first use: trust on first use */
 		sb_release(&old);
 		TRY(e);
 	}
@@ -342,8 +229,8 @@ static err_t *load_root(struct trust_repo *r)
  * the snapshot must then name exactly it (else the full path runs). */
 static err_t *load_root_from_state(struct trust_repo *r)
 {
-	_cleanup_free_ char *path = state_path(r, "root.json");
-	TRY(fs_read_file(path, TUF_METADATA_MAX, &r->root_bytes));
+	if (!state_read(r, "root.json", &r->root_bytes))
+		return err_new(EXIT_FAILED, "no root.json trusted before");
 	TRY(tuf_meta_parse("root", r->root_bytes.buf, r->root_bytes.len, &r->root));
 	TRY(check_root(r));
 	r->root_unchanged = true;
@@ -355,16 +242,12 @@ static err_t *load_versions(struct trust_repo *r)
 	r->versions = json_object();
 	if (!r->state_dir)
 		return NULL;
-	_cleanup_free_ char *path = state_path(r, "versions.json");
 	struct strbuf sb = STRBUF_INIT;
-	err_t *e = fs_read_file(path, 1 << 20, &sb);
-	if (e) {
-		err_free(e);
-		sb_release(&sb);
+	if (!state_read(r, "versions.json", &sb))
 		return NULL;
-	}
 	json_t *v = NULL;
-	e = json_parse(sb.buf, sb.len, path, &v);
+	_cleanup_free_ char *name = state_name(r, "versions.json");
+	err_t *e = json_parse(sb.buf, sb.len, name, &v);
 	sb_release(&sb);
 	if (e)
 		return e;
@@ -378,77 +261,21 @@ static err_t *load_versions(struct trust_repo *r)
 	return NULL;
 }
 
-/* "verdict <timestamp hash> <root hash> <digest> <signer> <key id|any>" */
-static char *verdict_key(const struct trust_repo *r, const char *digest, const struct trust_signer *s)
-{
-	char id[65] = "any";
-	if (s->pub) {
-		err_t *e = trust_key_id(s->pub, id);
-		if (e) {
-			err_free(e);
-			return NULL;
-		}
-	}
-	_cleanup_free_ char *ts = hex32(r->timestamp.sha256);
-	_cleanup_free_ char *rt = hex32(r->root.sha256);
-	return xasprintf("verdict %s %s %s %s %s", ts, rt, digest, s->name, id);
-}
-
-void trust_repo_remember_verdicts(struct trust_repo *r, const char *digest, const struct trust_signer *signers,
-				  size_t n, const struct trust_verdict *verdicts)
-{
-	for (size_t i = 0; r->state_dir && r->earliest_expiry && i < n; i++) {
-		_cleanup_free_ char *key = verdicts[i].ok ? verdict_key(r, digest, &signers[i]) : NULL;
-		if (key)
-			remember_verified(r, key,
-					  json_pack("{s:s, s:I}", "reason", verdicts[i].reason ? verdicts[i].reason : "",
-						    "expires", (json_int_t)r->earliest_expiry));
-	}
-}
-
-/* Every verdict rc asks for, remembered as passed for this timestamp and
- * root and not past its chain's expiry: filled in, and true. */
-static bool recall(const struct trust_repo *r, struct trust_recall *rc)
-{
-	if (!r->verified_in || !rc->n)
-		return false;
-	json_t **seen = xcalloc(rc->n, sizeof *seen);
-	bool all = true;
-	for (size_t i = 0; all && i < rc->n; i++) {
-		_cleanup_free_ char *key = verdict_key(r, rc->digest, &rc->signers[i]);
-		json_t *v = key ? json_object_get(r->verified_in, key) : NULL;
-		json_t *exp = json_object_get(v, "expires");
-		all = json_is_string(json_object_get(v, "reason")) && json_is_integer(exp) &&
-		      (time_t)json_integer_value(exp) > r->now;
-		seen[i] = v;
-	}
-	for (size_t i = 0; all && i < rc->n; i++)
-		rc->out[i] = (struct trust_verdict){ true, xstrdup(json_string_value(json_object_get(seen[i], "reason"))) };
-	free(seen);
-	return all;
-}
-
 static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-			 bool cached_root, struct trust_recall *rc, struct trust_repo *out)
+			 bool cached_root, struct trust_repo *out)
 {
 	memset(out, 0, sizeof *out);
 	out->gun = xstrdup(gun);
 	out->fetch = fetch;
 	out->ctx = ctx;
 	out->now = now;
-	out->state_dir = state_dir && *state_dir ? xstrdup(state_dir) : NULL;
+	out->state_fd = statedir_open(state_dir, "trust state dir", true);
+	out->state_dir = out->state_fd >= 0 ? xstrdup(state_dir) : NULL;
 	TRY(load_versions(out));
-	load_verified(out);
 	TRY(cached_root ? load_root_from_state(out) : load_root(out));
 	TRY(load_role(out, "timestamp", &out->timestamp, NULL));
 	TRY(root_signed(out, "timestamp", &out->timestamp));
 	TRY(check_fresh(out, "timestamp", &out->timestamp));
-	if (rc && recall(out, rc)) {
-		rc->hit = out->recalled = true;
-		log_debug("trust: %s verdicts recalled (timestamp of %s unchanged since they were verified)", rc->digest,
-			  gun);
-		return NULL;
-	}
 	json_t *tmeta = json_object_get(out->timestamp.signed_, "meta");
 	json_t *snap_entry = json_object_get(tmeta, "snapshot");
 	if (!snap_entry)
@@ -480,24 +307,16 @@ static err_t *load_chain(trust_fetch_fn fetch, void *ctx, const char *gun, const
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out)
 {
-	return trust_repo_load_recall(fetch, ctx, gun, state_dir, now, NULL, out);
-}
-
-err_t *trust_repo_load_recall(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-			      struct trust_recall *rc, struct trust_repo *out)
-{
-	if (rc)
-		rc->hit = false;
 	if (state_dir && *state_dir) {
 		/* warm: the root trusted before, if the fresh timestamp and
 		 * snapshot still name it; any doubt runs the full path */
-		err_t *e = load_chain(fetch, ctx, gun, state_dir, now, true, rc, out);
+		err_t *e = load_chain(fetch, ctx, gun, state_dir, now, true, out);
 		if (!e)
 			return NULL;
 		trust_repo_release(out);
 		err_free(e);
 	}
-	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, false, rc, out);
+	err_t *e = load_chain(fetch, ctx, gun, state_dir, now, false, out);
 	if (e)
 		trust_repo_release(out);
 	return e;
@@ -530,14 +349,8 @@ err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *
 	*found = true;
 	json_t *keys = json_object_get(json_object_get(r->targets.signed_, "delegations"), "keys");
 	json_t *th = json_object_get(*delegation, "threshold");
-	_cleanup_free_ char *tsum = hex32(r->targets.sha256);
-	_cleanup_free_ char *source = xasprintf("targets:%s", tsum);
-	_cleanup_free_ char *vkey = verified_key(r, role, out, source);
-	err_t *e = verified_before(r, vkey) ? NULL
-					    : tuf_verify_threshold(role, out, keys, json_object_get(*delegation, "keyids"),
-								   json_is_integer(th) ? json_integer_value(th) : 0);
-	if (!e)
-		verified_now(r, vkey);
+	err_t *e = tuf_verify_threshold(role, out, keys, json_object_get(*delegation, "keyids"),
+					json_is_integer(th) ? json_integer_value(th) : 0);
 	if (!e)
 		e = check_fresh(r, role, out);
 	if (e) {
@@ -551,32 +364,23 @@ err_t *trust_repo_role(struct trust_repo *r, const char *role, struct tuf_meta *
 
 void trust_repo_cache_published(const struct trust_repo *r, const char *role, const char *data, size_t len)
 {
-	if (!r->state_dir)
-		return;
-	_cleanup_free_ char *path = cache_path(r, role);
-	write_cache_file(r, path, data, len);
+	cache_write(r, role, data, len);
 }
 
 err_t *trust_repo_commit(struct trust_repo *r)
 {
 	if (!r->state_dir)
 		return NULL;
-	commit_verified(r);
 	char *dump = json_dumps(r->versions, JSON_COMPACT | JSON_SORT_KEYS);
 	bool versions_same = r->versions_loaded && !strcmp(dump, r->versions_loaded);
 	if (versions_same && r->root_unchanged) {
 		free(dump);
 		return NULL; /* nothing new to remember */
 	}
-	err_t *e = fs_mkdir_p(r->state_dir, 0700);
-	_cleanup_free_ char *vpath = state_path(r, "versions.json");
-	_cleanup_free_ char *rpath = state_path(r, "root.json");
-	const char *vbase = strrchr(vpath, '/') + 1, *rbase = strrchr(rpath, '/') + 1;
-	if (!e && !versions_same)
-		e = fs_write_atomic(r->state_dir, vbase, dump, strlen(dump), 0600);
+	err_t *e = versions_same ? NULL : state_write(r, "versions.json", dump, strlen(dump), true);
 	free(dump);
 	if (!e && !r->root_unchanged)
-		e = fs_write_atomic(r->state_dir, rbase, r->root_bytes.buf, r->root_bytes.len, 0600);
+		e = state_write(r, "root.json", r->root_bytes.buf ? r->root_bytes.buf : "", r->root_bytes.len, true);
 	return e;
 }
 
@@ -588,11 +392,10 @@ void trust_repo_release(struct trust_repo *r)
 	tuf_meta_release(&r->targets);
 	json_decref(r->versions);
 	free(r->versions_loaded);
-	json_decref(r->verified_in);
-	json_decref(r->verified_out);
-	free(r->verified_loaded);
 	sb_release(&r->root_bytes);
 	free(r->gun);
+	if (r->state_dir)
+		close(r->state_fd);
 	free(r->state_dir);
 	memset(r, 0, sizeof *r);
 }
@@ -633,14 +436,8 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 		e = trust_repo_role(r, role, &m, &found, &delegation);
 	if (!e && !found)
 		e = err_new(EXIT_POLICY, "%s has signed nothing", role);
-	if (!e && s->pub) {
-		_cleanup_free_ char *source = xasprintf("pinned:%s", keyid);
-		_cleanup_free_ char *vkey = verified_key(r, role, &m, source);
-		if (!verified_before(r, vkey))
-			e = tuf_verify_key(role, &m, keyid, s->pub);
-		if (!e)
-			verified_now(r, vkey);
-	}
+	if (!e && s->pub)
+		e = tuf_verify_key(role, &m, keyid, s->pub);
 	if (e) {
 		v->reason = err_describe(e);
 		err_free(e);

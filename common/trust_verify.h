@@ -36,35 +36,13 @@ struct trust_repo {
 	trust_fetch_fn fetch;
 	void *ctx;
 	time_t now;
-	char *state_dir; /* NULL: no rollback memory */
+	char *state_dir; /* NULL: no state dir, or not a safe one (statedir.h) */
+	int state_fd;    /* the state dir, open (when state_dir) */
 	json_t *versions; /* role -> highest version seen (state) */
 	struct strbuf root_bytes; /* root.json as served */
 	/* state dir: what need not be written again */
 	char *versions_loaded; /* versions as read */
 	bool root_unchanged;   /* root is the one trusted before */
-	/* state dir: signature checks already passed on identical bytes
-	 * (role, content hash, root hash, key source hash) -> true */
-	json_t *verified_in, *verified_out;
-	char *verified_loaded; /* verified_in as read */
-	time_t earliest_expiry; /* of every role (and root certificate) checked */
-	bool recalled;          /* verdicts recalled: the chain below the
-				 * timestamp was not loaded */
-};
-
-/* Verdicts a state dir remembers. Everything below a timestamp is pinned
- * by hashes (timestamp -> snapshot -> targets and delegations), so a
- * digest found validly signed under a timestamp and root is validly signed
- * whenever the same timestamp comes back under the same root, as long as
- * no role of that chain has expired: the verdicts that passed are kept
- * with the chain's earliest expiry and recalled instead of loading and
- * checking the chain again. Only passes are kept; anything else runs the
- * whole check. */
-struct trust_recall {
-	const char *digest;
-	const struct trust_signer *signers;
-	size_t n;
-	struct trust_verdict *out; /* n verdicts, filled on a hit */
-	bool hit;
 };
 
 /* Fetch and verify root, timestamp, snapshot and targets. With state_dir,
@@ -74,21 +52,13 @@ struct trust_recall {
  * role files are also cached there: the timestamp is always fetched, a
  * snapshot/targets/delegation whose hash in its fresh parent matches the
  * cached file is not fetched again, and the root trusted before is used
- * without a fetch when the fresh snapshot names exactly it (all checks run
- * on the cached bytes as on fetched ones, except signature checks already
- * passed by this state dir on identical bytes under an identical root and
- * key source: verified.json). On error nothing is left to release. */
+ * without a fetch when the fresh snapshot names exactly it (every check,
+ * signatures included, runs on the cached bytes as on fetched ones: the
+ * state dir remembers what was seen, never that something verified). A
+ * state dir that is not safe (statedir.h) is ignored with a warning. On
+ * error nothing is left to release. */
 err_t *trust_repo_load(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
 		       struct trust_repo *out);
-/* The same, but once the timestamp is verified, the verdicts rc asks for
- * are recalled if the state dir holds them all (rc->hit; the repository
- * then holds root and timestamp only, and out->recalled is set). */
-err_t *trust_repo_load_recall(trust_fetch_fn fetch, void *ctx, const char *gun, const char *state_dir, time_t now,
-			      struct trust_recall *rc, struct trust_repo *out);
-/* Keep the verdicts that passed for trust_repo_load_recall (state dir
- * only; written by trust_repo_commit). */
-void trust_repo_remember_verdicts(struct trust_repo *r, const char *digest, const struct trust_signer *signers,
-				  size_t n, const struct trust_verdict *verdicts);
 /* Trust pinning: the root role must list one of these key IDs (the
  * root-key-id dct-init reports); EXIT_POLICY naming what it lists if not. */
 err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids, size_t n);

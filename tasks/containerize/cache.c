@@ -11,11 +11,13 @@
 #include "fsutil.h"
 #include "log.h"
 #include "manifest.h"
+#include "statedir.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
 struct cache {
-	char *keys_dir; /* NULL: no local cache */
+	char *keys_dir; /* NULL: no local cache (none, or not safe: statedir.h) */
+	int keys_fd;    /* keys_dir, open */
 	struct oci_layout *store;
 	struct registry *repo; /* NULL: no remote cache */
 };
@@ -35,13 +37,15 @@ err_t *cache_open(const char *dir, const char *repo, const struct registry_optio
 {
 	struct cache *c = xcalloc(1, sizeof *c);
 	c->store = store;
+	c->keys_fd = -1;
 	if (dir && *dir) {
-		c->keys_dir = xasprintf("%s/keys", dir);
-		err_t *e = fs_mkdir_p(c->keys_dir, 0755);
-		if (e) {
-			cache_close(c);
-			return err_wrap(e, "cache-dir");
-		}
+		/* a cache entry names the layer an instruction made: one planted
+		 * by someone else would put their files in the image */
+		_cleanup_free_ char *keys = xasprintf("%s/keys", dir);
+		_cleanup_close_ int dfd = statedir_open(dir, "cache-dir", true);
+		c->keys_fd = statedir_open_sub(dfd, "keys", keys, "cache-dir", true);
+		if (c->keys_fd >= 0)
+			c->keys_dir = steal_ptr(keys);
 	}
 	if (repo && *repo) {
 		struct image_ref ref = { 0 };
@@ -62,6 +66,8 @@ void cache_close(struct cache *c)
 {
 	if (!c)
 		return;
+	if (c->keys_dir)
+		close(c->keys_fd);
 	free(c->keys_dir);
 	registry_close(c->repo);
 	free(c);
@@ -177,14 +183,11 @@ err_t *cache_get(struct cache *c, const char *key, bool *hit, bool *empty, struc
 	if (!c)
 		return NULL;
 	if (c->keys_dir) {
-		_cleanup_free_ char *path = xasprintf("%s/%s", c->keys_dir, digest_hex(key));
 		_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-		if (access(path, F_OK) == 0) {
-			err_t *e = fs_read_file(path, 1 << 16, &sb);
-			if (!e)
-				e = cache_entry_parse(sb.buf, sb.len, empty, out);
+		if (statedir_read(c->keys_fd, c->keys_dir, digest_hex(key), 1 << 16, &sb)) {
+			err_t *e = cache_entry_parse(sb.buf, sb.len, empty, out);
 			if (e) {
-				log_warn("cache entry %s unreadable, ignored", path);
+				log_warn("cache entry %s/%s unreadable, ignored", c->keys_dir, digest_hex(key));
 				err_free(e);
 			} else if (*empty || oci_layout_has_blob(c->store, out->digest)) {
 				*hit = true;
@@ -243,7 +246,7 @@ err_t *cache_put(struct cache *c, const char *key, const struct layer_ref *layer
 		return NULL;
 	_cleanup_free_ char *entry = entry_json(layer);
 	if (c->keys_dir) {
-		err_t *e = fs_write_atomic(c->keys_dir, digest_hex(key), entry, strlen(entry), 0644);
+		err_t *e = statedir_write(c->keys_fd, c->keys_dir, digest_hex(key), entry, strlen(entry), false);
 		if (e) {
 			_cleanup_free_ char *msg = err_describe(e);
 			log_warn("cannot record a cache entry: %s", msg);

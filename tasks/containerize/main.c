@@ -18,6 +18,7 @@
 #include "log.h"
 #include "output.h"
 #include "runner.h"
+#include "statedir.h"
 #include "strbuf.h"
 #include "task.h"
 #include "userns.h"
@@ -243,6 +244,11 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	o.workdir = st->workdir.path;
 
 	const char *cache_dir = params_str(p, "cache-dir");
+	int cache_fd = statedir_open(cache_dir, "cache-dir", true);
+	if (cache_fd < 0) /* none, or not safe (warned): the blobs stay in the work dir */
+		cache_dir = NULL;
+	else
+		close(cache_fd);
 	_cleanup_free_ char *store_dir = cache_dir && *cache_dir ? xstrdup(cache_dir) : xasprintf("%s/store", o.workdir);
 	TRY(oci_layout_open(store_dir, OCI_LAYOUT_WRITE, &st->store));
 	o.store = st->store;
