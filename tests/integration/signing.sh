@@ -241,25 +241,36 @@ if run tls-verify 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build=
 	--log-level=debug &&
    ! grep -q 'TLS: resumed' "$LOGS/tls-cold.err" && grep -q 'TLS handshake, Certificate (11)' "$LOGS/tls-cold.err"; then
 	pass trust-state-dir-resumes-tls; else fail trust-state-dir-resumes-tls; fi
-# the state dir remembers verdicts that passed under a timestamp: the same
-# timestamp again (nothing published since) recalls them without loading
-# the chain below it; another digest, a new timestamp, or a remembered
-# verdict past its chain's expiry runs the whole check
-VFY=(--signers=build="$W/ks/build.pub" "${NOTARY[@]}" --trust-state-dir="$W/sst" --log-level=debug)
-recalled() { grep -q "verdicts recalled" "$LOGS/$1.err"; }
-if run recall-1 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" &&
-   run recall-2 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && recalled recall-2 &&
-   grep -q "PASS build dct: signed as tag" "$LOGS/recall-2.out" && ! grep -q 'snapshot.json' "$LOGS/recall-2.err" &&
-   run recall-other-digest 3 "$BIN/verify-signatures" --image="$IMG@$D2" "${VFY[@]}" && ! recalled recall-other-digest &&
-   run recall-new-ts 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --tag=recall-new --signer=build "${FILE_VAULT[@]}" \
-	"${NOTARY[@]}" "${REG[@]}" --format=dct &&
-   run recall-3 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && ! recalled recall-3 &&
-   run recall-4 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && recalled recall-4 &&
-   vf=$(ls "$W"/sst/*.verified.json) &&
-   jq 'with_entries(if (.key | startswith("verdict ")) then .value.expires = 1 else . end)' "$vf" >"$vf.new" &&
-   mv "$vf.new" "$vf" &&
-   run recall-expired 0 "$BIN/verify-signatures" --image="$IMG@$D1" "${VFY[@]}" && ! recalled recall-expired; then
-	pass trust-state-dir-recalls-verdicts; else fail trust-state-dir-recalls-verdicts; fi
+# what a TLS session dir holds is used only if nobody else could have
+# put it there (common/statedir): a session file someone else planted
+# would let whoever knows its secret stand in for the server without a
+# certificate. A shared (world-writable) session dir, or a session file
+# owned by another uid, is ignored with a warning: a full handshake
+tls_planted() { # name: the state dir copy $W/$1 was prepared; no resumption, a warning
+	run "$1" 0 "$BIN/verify-signatures" --image="$IMG@$D1" --signers=build="$W/ks/build.pub" "${NOTARY[@]}" \
+		--trust-state-dir="$W/$1" --log-level=debug &&
+	! grep -q 'TLS: resumed' "$LOGS/$1.err" && grep -q 'TLS handshake, Certificate (11)' "$LOGS/$1.err" &&
+	grep -q "$2" "$LOGS/$1.err"
+}
+cp -a "$W/sst" "$W/tls-ww" && chmod 0777 "$W/tls-ww/tls-sessions"
+cp -a "$W/sst" "$W/tls-foreign" && chown 65534 "$W"/tls-foreign/tls-sessions/*.tls
+if tls_planted tls-ww "TLS session dir $W/tls-ww/tls-sessions is ignored: it is writable by others (mode 0777)" &&
+   tls_planted tls-foreign "is ignored: it is owned by uid 65534, not by this process's uid 0"; then
+	pass planted-tls-session-ignored; else fail planted-tls-session-ignored; fi
+# the state dir remembers nothing about verdicts: a line claiming that a
+# digest verified (as the verdict recall once kept them, in the old and
+# the new file naming) passes nothing; the unsigned digest is refused
+cp -a "$W/sst" "$W/planted"
+ts_sum=$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/timestamp.json" | sha256sum | cut -c1-64)
+root_sum=$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/root.json" | sha256sum | cut -c1-64)
+verdict=$(jq -cn --arg k "verdict $ts_sum $root_sum $D3 build any" '{($k): {reason: "signed as tag '"'"'planted'"'"'", expires: 4102444800}}')
+old_name=$(printf %s "$IMG" | tr '/:' '__')
+printf %s "$verdict" >"$W/planted/$old_name.verified.json"
+printf %s "$verdict" >"$W/planted/$(basename "$(ls "$W"/planted/*_versions.json)" _versions.json)_verified.json"
+chmod 600 "$W"/planted/*verified.json
+if run planted-verdict 3 "$BIN/verify-signatures" --image="$IMG@$D3" --signers=build "${NOTARY[@]}" --trust-state-dir="$W/planted" &&
+   has planted-verdict "FAIL build dct: targets/build does not sign $D3"; then
+	pass planted-verdict-passes-nothing; else fail planted-verdict-passes-nothing; fi
 mkdir -p "$W/old/targets"
 for r in root timestamp snapshot targets targets/build; do
 	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$r.json" -o "$W/old/$r.json"
@@ -438,6 +449,45 @@ if run forged 3 "$BIN/verify-signatures" --trust-data-dir="$W/forged" --image="$
 if run state-new 0 "$BIN/verify-signatures" --trust-data-dir="$W/new" --trust-state-dir="$W/state" --image="$IMG@$D1" --signers=build &&
    run rollback 3 "$BIN/verify-signatures" --trust-data-dir="$W/old" --trust-state-dir="$W/state" --image="$IMG@$D1" --signers=build &&
    has rollback "rollback"; then pass rolled-back-version-exit-3; else fail rolled-back-version-exit-3; fi
+# a state dir anyone else can write is ignored (with a warning that says
+# why), never trusted and never an error: its rollback floor (a version
+# far above the server's) makes a safe dir refuse, an unsafe one not
+# statedir_cases CMD DATA IMAGE DIR LABEL: CMD (verify-signatures' dir,
+# perhaps behind setpriv) runs as the user who owns DIR
+statedir_cases() {
+	local bin=$1 data=$2 image=$3 d=$4 label=$5 as uid vf
+	as() { if [ "$label" = root ]; then "$@"; else setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; fi; }
+	uid=$(as id -u)
+	V1() { run "$1-$label" "$2" $bin/verify-signatures --trust-data-dir="$data" --image="$image" --signers=build \
+		--trust-state-dir="$3"; }
+	as mkdir -m 700 "$d/safe" && V1 sd-first 0 "$d/safe" && vf=$(ls "$d"/safe/*_versions.json) &&
+	as sh -c "jq -c '.timestamp = 999999' '$vf' >'$vf.new' && mv '$vf.new' '$vf'" &&
+	for v in world group link foreign; do as cp -a "$d/safe" "$d/$v"; done &&
+	as chmod 0777 "$d/world" && as chmod 0770 "$d/group" && as rm -rf "$d/link" && as ln -s "$d/safe" "$d/link"
+	chmod 0755 "$d/foreign" && if [ "$label" = root ]; then chown 65534 "$d/foreign"; else chown 0 "$d/foreign"; fi
+	if V1 sd-safe 3 "$d/safe" && has "sd-safe-$label" "timestamp.json version [0-9]* is older than version 999999 seen before (rollback)"; then
+		pass "statedir-$label-safe-dir-is-used"; else fail "statedir-$label-safe-dir-is-used"; fi
+	sd_ignored() { # variant, reason
+		V1 "sd-$1" 0 "$d/$1" && has "sd-$1-$label" "trust state dir $d/$1 is ignored: $2" &&
+		grep -q '^PASS build dct' "$LOGS/sd-$1-$label.out"
+	}
+	if sd_ignored world "it is writable by others (mode 0777)"; then
+		pass "statedir-$label-world-writable-ignored"; else fail "statedir-$label-world-writable-ignored"; fi
+	if sd_ignored group "it is writable by its group (mode 0770)"; then
+		pass "statedir-$label-group-writable-ignored"; else fail "statedir-$label-group-writable-ignored"; fi
+	if sd_ignored link "it is a symbolic link"; then
+		pass "statedir-$label-symlink-ignored"; else fail "statedir-$label-symlink-ignored"; fi
+	if sd_ignored foreign "it is owned by uid $([ "$label" = root ] && echo 65534 || echo 0), not by this process's uid $uid"; then
+		pass "statedir-$label-other-owner-ignored"; else fail "statedir-$label-other-owner-ignored"; fi
+}
+mkdir -p "$W/sd-root" && statedir_cases "$BIN" "$W/new" "$IMG@$D1" "$W/sd-root" root
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$W/sd-user" && cp -r "$W/new" "$W/sd-user/data" && chown -R 65534:65534 "$W/sd-user" && chmod 711 "$W"
+	statedir_cases "setpriv --reuid=65534 --regid=65534 --clear-groups $BIN" "$W/sd-user/data" "$IMG@$D1" "$W/sd-user" unprivileged
+	chmod 700 "$W"
+else
+	fail statedir-unprivileged "needs root and setpriv to run as uid 65534"
+fi
 
 # ---- the notary CLI's trust data verifies in ours ------------------------
 G2=$REGISTRY/cli-made
