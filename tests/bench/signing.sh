@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Signing against the notary CLI, same servers (notary-server + signer and
-# docker-registry on loopback), same run:
-#   sign: build-sign --format=both (DCT into targets/build + releases, and a
-#         cosign signature pushed to the registry) vs `notary add -r
-#         targets/build` + `notary publish` of the same kind of target;
-#         notary keeps its trust dir between runs, so ours keeps its
-#         --trust-state-dir too (warm); ours cold is printed for reference.
-#         Both re-sign the same target each run: notary publishes a new
-#         version, ours too (DCT), while the cosign half finds its signature
-#         already there (cosign's duplicate detection) and writes nothing;
-#   verify: verify-signatures for two signers vs `notary list`; notary list
-#         is always warm (its trust dir caches the repository's metadata),
-#         so it is compared with ours warm too (--trust-state-dir, filled by
-#         one run first: only timestamp.json is fetched when nothing changed)
-#         and, for reference, ours cold (no state dir: every role fetched).
-# Figures: sign <= 0.5x notary; verify < 50 ms and <= 0.3x notary list.
+# docker-registry on loopback), same run.
+#
+# Headline (how the tasks run: every pipeline run signs a new digest, and
+# a Tekton pod starts with no state dir):
+#   sign:   build-sign --format=both of a NEW digest each round, no state
+#           dir (DCT into targets/build + releases, and a cosign signature
+#           uploaded to the registry) vs `notary add -r targets/build` +
+#           `notary publish` of a new target (notary keeps its trust dir);
+#   verify: verify-signatures for two signers, no state dir, vs `notary
+#           list` (warm: its trust dir caches the repository).
+#   Ours and notary alternate, round by round; the medians of the rounds,
+#   their ratio, every round's ratio and the median peak RSS are printed.
+#   Figures: both at most 0.5x notary.
+# Reference rows follow (same-digest re-signs, warm state dirs).
+# BENCH_HEADLINE_ONLY=1 stops after the headline rows.
 # The load average is printed: the machine is shared.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,6 +67,64 @@ printf %s "$m" >"$W/manifest.json"
 	grep -v '^role:' pb-key.pem | openssl pkey -passin env:NOTARY_DELEGATION_PASSPHRASE -out pb.key &&
 	$N key import pb.key --role targets/build && $N key rotate "$G2" snapshot -r && $N publish "$G2") >/dev/null 2>&1
 
+# ---- headline ---------------------------------------------------------
+# timed VAR_t VAR_rss cmd...: wall time ($EPOCHREALTIME, both sides alike)
+# and peak RSS (GNU time) of one run
+timed() {
+	local tv=$1 rv=$2 t0 t1 tf
+	shift 2
+	tf=$(mktemp)
+	t0=$EPOCHREALTIME
+	/usr/bin/time -f %M -o "$tf" "$@" >/dev/null 2>&1 || echo "# warning: $* failed" >&2
+	t1=$EPOCHREALTIME
+	printf -v "$tv" '%s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	printf -v "$rv" '%s' "$(tail -1 "$tf")"
+	rm -f "$tf"
+}
+# headline_row WHAT OURS_TIMES OURS_RSS PEER_TIMES PEER_RSS (space-separated)
+headline_row() {
+	local ratios
+	ratios=$(paste -d' ' <(tr ' ' '\n' <<<"$2") <(tr ' ' '\n' <<<"$4") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')
+	report "$1 (median of ${#ours_t[@]} alternated rounds; per-round ratios $ratios)" \
+		"$(median $2)" "$(median $4)" "$(median $3)" "$(median $5)" notary
+}
+echo "bench signing: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+ours_t=() ours_r=() peer_t=() peer_r=()
+for ((i = 0; i < ${FRESH_RUNS:-11}; i++)); do
+	Di=$(push_image "h$i" "headline-$i-$RANDOM")
+	if ((i % 2)); then
+		timed pt pr sh -c "$N add $G2 h$i $W/manifest-h$i.json -r targets/build && $N publish $G2"
+		timed ot or "$B/build-sign" --image="$IMG:h$i@$Di" --signer=build $VAULT --notary-server="$NOTARY_URL" \
+			--notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" --format=both
+	else
+		timed ot or "$B/build-sign" --image="$IMG:h$i@$Di" --signer=build $VAULT --notary-server="$NOTARY_URL" \
+			--notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" --format=both
+		timed pt pr sh -c "$N add $G2 h$i $W/manifest-h$i.json -r targets/build && $N publish $G2"
+	fi
+	ours_t+=("$ot") ours_r+=("$or") peer_t+=("$pt") peer_r+=("$pr")
+done
+headline_row "HEADLINE sign both formats of a new digest, no state dir, vs notary add+publish of a new target" \
+	"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}"
+ours_verify="$B/verify-signatures --image=$IMG@$D --signers=build=$W/ks/build.pub --signers=validation=$W/ks/validation.pub --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA"
+$ours_verify >/dev/null 2>&1 || { echo "bench: verify-signatures does not pass on the bench data" >&2; exit 1; }
+peer_verify="$N list $IMG"
+$peer_verify >/dev/null 2>&1 # warm: notary's trust dir holds the repository
+ours_t=() ours_r=() peer_t=() peer_r=()
+for ((i = 0; i < ${VERIFY_ROUNDS:-21}; i++)); do
+	if ((i % 2)); then
+		timed pt pr $peer_verify
+		timed ot or $ours_verify
+	else
+		timed ot or $ours_verify
+		timed pt pr $peer_verify
+	fi
+	ours_t+=("$ot") ours_r+=("$or") peer_t+=("$pt") peer_r+=("$pr")
+done
+headline_row "HEADLINE verify two signers, no state dir, vs notary list" \
+	"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}"
+[ -n "${BENCH_HEADLINE_ONLY:-}" ] && exit 0
+
+# ---- reference rows ---------------------------------------------------
 ours_sign="$B/build-sign --image=$IMG:v1@$D --signer=build $VAULT --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA --registry-ca=$REGISTRY_CA --format=both"
 peer_sign="$N add $G2 v1 $W/manifest.json -r targets/build && $N publish $G2"
 echo "$peer_sign" >"$W/peer-sign.sh"
@@ -86,29 +144,6 @@ report "sign DCT only, warm, vs notary add+publish (hyperfine median of ${SIGN_R
 HYPERFINE_RUNS=${SIGN_RUNS:-15} hyperfine_median ours_sc "$ours_sign"
 report "sign both formats + push, ours cold (no state dir) vs notary add+publish warm" "$ours_sc" "$peer_st" "" "" notary
 
-# a new digest every run (each pipeline run builds a new image): nothing
-# is already signed, the cosign half uploads and writes; notary adds a new
-# target each time. Timed with $EPOCHREALTIME around each command
-# (images pushed untimed in between), medians of FRESH_RUNS.
-fresh_ours=() fresh_peer=()
-for ((i = 0; i < ${FRESH_RUNS:-11}; i++)); do
-	Di=$(push_image "f$i" "fresh-$i-$RANDOM")
-	t0=$EPOCHREALTIME
-	${ours_sign_warm/:v1@$D/:f$i@$Di} >/dev/null 2>&1 || echo "# warning: build-sign of f$i failed" >&2
-	t1=$EPOCHREALTIME
-	{ $N add "$G2" "f$i" "$W/manifest-f$i.json" -r targets/build && $N publish "$G2"; } >/dev/null 2>&1 ||
-		echo "# warning: notary add/publish of f$i failed" >&2
-	t2=$EPOCHREALTIME
-	fresh_ours+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
-	fresh_peer+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')")
-done
-report "sign both formats + push of a new digest each run (median of ${FRESH_RUNS:-11}) vs notary add+publish of a new target" \
-	"$(median "${fresh_ours[@]}")" "$(median "${fresh_peer[@]}")" "" "" notary
-
-ours_verify="$B/verify-signatures --image=$IMG@$D --signers=build=$W/ks/build.pub --signers=validation=$W/ks/validation.pub --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA"
-$ours_verify >/dev/null 2>&1 || { echo "bench: verify-signatures does not pass on the bench data" >&2; exit 1; }
-peer_verify="$N list $IMG"
-$peer_verify >/dev/null 2>&1 # warm: notary's trust dir holds the repository
 ours_warm="$ours_verify --trust-state-dir=$W/vstate"
 $ours_warm >/dev/null 2>&1 # warm: the state dir holds root and the role cache
 HYPERFINE_RUNS=${HYPERFINE_RUNS:-30} paired_median verify "$ours_warm" "$peer_verify"
