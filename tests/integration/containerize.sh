@@ -168,6 +168,21 @@ else
 	fail "a changed source misses the cache" "$(grep 'cache:' "$tmp/c3.log")"
 fi
 
+# a cache entry names the layer an instruction made: a cache-dir others
+# can write, or an entry owned by another uid, is not used (common/statedir),
+# with a warning that says why
+cp -a "$tmp/cache" "$tmp/wcache" && chmod 0777 "$tmp/wcache"
+cp -a "$tmp/cache" "$tmp/fcache" && chown 65534 "$tmp"/fcache/keys/*
+ours "$tmp/c4" "$CORPUS/05-copy-dir" --cache-dir="$tmp/wcache" >/dev/null 2>"$tmp/c4.log"
+ours "$tmp/c5" "$CORPUS/05-copy-dir" --cache-dir="$tmp/fcache" >/dev/null 2>"$tmp/c5.log"
+if grep -q 'cache: 0 hits' "$tmp/c4.log" &&
+	grep -q "cache-dir $tmp/wcache is ignored: it is writable by others (mode 0777)" "$tmp/c4.log" &&
+	grep -q 'cache: 0 hits, 2 misses' "$tmp/c5.log" && grep -q "is ignored: it is owned by uid 65534" "$tmp/c5.log"; then
+	pass "a shared cache-dir or a foreign cache entry is not used"
+else
+	fail "a shared cache-dir or a foreign cache entry is not used" "$(grep -h 'cache' "$tmp/c4.log" "$tmp/c5.log")"
+fi
+
 # the build context is never modified, even where COPY may hard-link it
 mkdir -p "$tmp/lk" && printf 'original\n' >"$tmp/lk/a.txt" && printf 'original\n' >"$tmp/lk/b.txt"
 printf 'ARG BASE\nFROM $BASE AS one\nCOPY a.txt /a.txt\nRUN echo more >> /a.txt && chmod 600 /a.txt\nFROM $BASE\nCOPY b.txt /b.txt\nCOPY --from=one /a.txt /a2.txt\n' >"$tmp/lk/Dockerfile"
