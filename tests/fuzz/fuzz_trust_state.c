@@ -1,7 +1,6 @@
 /* Fuzz the trust state dir (common/trust_verify): the files a previous
- * run left there (versions, verified checks and verdicts, the trusted
- * root, cached role files) are as untrusted as the workspace they live in
- * (issue 12: a shared PVC). The repository itself is genuine: a notary
+ * run left there (versions, the trusted root, cached role files) are as
+ * untrusted as the workspace they live in (issue 12: a shared PVC). The repository itself is genuine: a notary
  * repository built once per process (fresh keys) and served from memory,
  * where targets/releases signs one digest and not another.
  *
@@ -16,7 +15,7 @@
  * and nothing crashes or leaks. Only trust_repo_load, trust_verify_signers
  * and trust_repo_commit are called: the verdict recall (issue 12 bypass
  * 2: a planted "verdict" line in verified.json passed the unsigned digest
- * here through trust_repo_load_recall) is being removed. */
+ * here through trust_repo_load_recall) is removed. */
 #include <dirent.h>
 #include <openssl/err.h>
 #include <stddef.h>
