@@ -406,17 +406,6 @@ void trust_verdict_release(struct trust_verdict *v)
 	v->reason = NULL;
 }
 
-static bool listed(const json_t *delegation, const char *keyid)
-{
-	size_t i;
-	json_t *k;
-	json_array_foreach(json_object_get(delegation, "keyids"), i, k) {
-		if (json_is_string(k) && !strcmp(json_string_value(k), keyid))
-			return true;
-	}
-	return false;
-}
-
 static void verdict_for(struct trust_repo *r, const char *digest, const struct trust_signer *s,
 			const unsigned char want[32], struct trust_verdict *v)
 {
@@ -424,12 +413,14 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 	struct tuf_meta m = { 0 };
 	bool found = false;
 	const json_t *delegation = find_delegation(r, role);
-	char keyid[65] = "";
+	char keyid[65] = "", listed_id[65] = "";
 	err_t *e = NULL;
-	/* a pinned key the delegation does not list is the clearest answer */
+	/* a pinned key the delegation does not list (bare, or in a
+	 * certificate) is the clearest answer */
 	if (delegation && s->pub) {
+		json_t *dkeys = json_object_get(json_object_get(r->targets.signed_, "delegations"), "keys");
 		e = trust_key_id(s->pub, keyid);
-		if (!e && !listed(delegation, keyid))
+		if (!e && !tuf_find_key(dkeys, json_object_get(delegation, "keyids"), keyid, listed_id, NULL))
 			e = err_new(EXIT_POLICY, "the required key %.12s is not a key of %s (wrong key)", keyid, role);
 	}
 	if (!e)
@@ -437,7 +428,7 @@ static void verdict_for(struct trust_repo *r, const char *digest, const struct t
 	if (!e && !found)
 		e = err_new(EXIT_POLICY, "%s has signed nothing", role);
 	if (!e && s->pub)
-		e = tuf_verify_key(role, &m, keyid, s->pub);
+		e = tuf_verify_key(role, &m, listed_id, s->pub);
 	if (e) {
 		v->reason = err_describe(e);
 		err_free(e);
@@ -489,17 +480,35 @@ bool trust_error_inconsistent(const err_t *e)
 	return false;
 }
 
+/* A pin holds when a pinned key, listed as a root key (by its listed ID
+ * or its own key ID), made a valid signature over this root.json: a root
+ * that merely lists a pinned key beside keys of its own, and is signed by
+ * those, is a forgery. */
 err_t *trust_repo_check_pins(const struct trust_repo *r, const char *const *ids, size_t n)
 {
 	if (!n)
 		return NULL;
+	json_t *keys = json_object_get(r->root.signed_, "keys");
 	json_t *keyids = json_object_get(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), "keyids");
-	for (size_t i = 0; i < n; i++)
-		if (listed(json_object_get(json_object_get(r->root.signed_, "roles"), "root"), ids[i]))
+	err_t *why = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char listed[65];
+		EVP_PKEY *pub = NULL;
+		if (!tuf_find_key(keys, keyids, ids[i], listed, &pub))
+			continue;
+		err_t *e = tuf_verify_key("root", &r->root, listed, pub);
+		EVP_PKEY_free(pub);
+		err_free(why);
+		if (!e)
 			return NULL;
-	const char *first = json_string_value(json_array_get(keyids, 0));
-	return err_new(EXIT_POLICY, "root.json of %s is signed by root key %.12s, not a pinned root key", r->gun,
-		       first ? first : "(none)");
+		why = err_wrap(e, "it lists pinned root key %.12s, but that key did not sign it (forged root?)", ids[i]);
+	}
+	if (!why) {
+		const char *first = json_string_value(json_array_get(keyids, 0));
+		why = err_new(EXIT_POLICY, "it lists root key %.12s%s, none of them pinned", first ? first : "(none)",
+			      json_array_size(keyids) > 1 ? " and others" : "");
+	}
+	return err_wrap(why, "root.json of %s is not signed by a pinned root key", r->gun);
 }
 
 char *trust_state_tls_dir(const char *state_dir)

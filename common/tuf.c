@@ -61,6 +61,42 @@ err_t *tuf_key_public(const json_t *key, EVP_PKEY **out)
 	return e;
 }
 
+bool tuf_find_key(const json_t *keys, const json_t *keyids, const char *id, char listed[65], EVP_PKEY **pub)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(keyids, i, l) {
+		const char *lid = json_string_value(l);
+		json_t *key = json_object_get(keys, lid ? lid : "");
+		char h[65];
+		EVP_PKEY *p = NULL;
+		err_t *e = key ? tuf_key_id(key, h) : NULL;
+		if (!key || e || strcmp(h, lid)) {
+			err_free(e);
+			continue; /* a key object that is not what its ID names */
+		}
+		e = tuf_key_public(key, &p);
+		bool match = !e && !strcmp(lid, id);
+		if (!e && !match) {
+			json_t *own = tuf_key_json(p);
+			e = tuf_key_id(own, h);
+			json_decref(own);
+			match = !e && !strcmp(h, id);
+		}
+		err_free(e);
+		if (match) {
+			memcpy(listed, lid, 65);
+			if (pub)
+				*pub = p;
+			else
+				EVP_PKEY_free(p);
+			return true;
+		}
+		EVP_PKEY_free(p);
+	}
+	return false;
+}
+
 static time_t asn1_time(const ASN1_TIME *t)
 {
 	struct tm tm;

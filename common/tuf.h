@@ -27,6 +27,14 @@ err_t *tuf_key_id(const json_t *key, char hex[65]);
 /* The public key of a key object: "ecdsa" (SPKI) or "ecdsa-x509" (PEM cert). */
 err_t *tuf_key_public(const json_t *key, EVP_PKEY **out);
 
+/* The key of a role that id names: a key listed in keyids, present in
+ * keys and hashing to its listed ID, whose listed ID is id or whose public
+ * key's own "ecdsa" key ID is id (what `notary key list` shows for a
+ * certificate key; a key's signatures carry the ID the role lists). The
+ * listed ID goes to listed, the public key to *pub (if pub; caller frees).
+ * false if the role lists no such key. */
+bool tuf_find_key(const json_t *keys, const json_t *keyids, const char *id, char listed[65], EVP_PKEY **pub);
+
 /* For an "ecdsa-x509" key: its certificate must name gun as CN and be
  * valid at now (what Notary requires of root keys). Two steps, so what a
  * certificate says can be remembered: read it (is_cert false for other

@@ -16,6 +16,7 @@ fail() { echo "FAIL: signing/$1${2:+ ($2)}"; failures=$((failures + 1)); }
 
 . "$root/tests/servers/notary.sh"
 cleanup() {
+	[ -n "${FORGE_PID:-}" ] && kill "$FORGE_PID" 2>/dev/null
 	notary_stop
 	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
 	[ -n "${SIGNING_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
@@ -304,7 +305,7 @@ if run verify-two 0 "${V[@]}" --image="$IMG@$D1" --format=both --signers=build="
 	pass verify-two-signers-both-formats; else fail verify-two-signers-both-formats; fi
 if run verify-pinned 0 "${V[@]}" --image="$IMG@$D1" --signers=build --signers=validation --root-key-ids="$(cat "$W/r3/root-key-id")" &&
    run verify-pin-wrong 3 "${V[@]}" --image="$IMG@$D1" --signers=build --root-key-ids="$(cat "$W/r3/key-id" 2>/dev/null || echo 0000)" &&
-   has verify-pin-wrong "not a pinned root key"; then pass root-key-pinning; else fail root-key-pinning; fi
+   has verify-pin-wrong "not signed by a pinned root key"; then pass root-key-pinning; else fail root-key-pinning; fi
 if run verify-other-digest 3 "${V[@]}" --image="$IMG@$D2" --format=both --signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub" &&
    has verify-other-digest "targets/build does not sign $D2" && has verify-other-digest "no cosign signatures for $D2"; then
 	pass signature-on-another-digest-exit-3; else fail signature-on-another-digest-exit-3; fi
@@ -498,6 +499,58 @@ DB=sha256:$(sha256sum "$W/blob" | cut -c1-64)
 	N key import cb.key --role targets/build && N publish "$G2" && N add "$G2" t1 blob -r targets/build && N publish "$G2") >"$LOGS/cli-made" 2>&1
 if run cli-made 0 "${V[@]}" --image="$G2@$DB" --signers=build="$W/cb.pem"; then
 	pass notary-cli-trust-data-verifies-in-ours; else fail notary-cli-trust-data-verifies-in-ours "$(tail -2 "$LOGS/cli-made")"; fi
+
+# a delegation made with a certificate, the way notary documents it
+# (`notary delegation add <gun> <role> cert.pem`): targets.json lists an
+# ecdsa-x509 key; the signer's bare public key and its certificate both
+# match it, another key does not
+(cd "$W" && openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out ops.key &&
+	openssl req -new -x509 -key ops.key -out ops.crt -days 30 -subj /CN=ops && openssl pkey -in ops.key -pubout -out ops.pub &&
+	N delegation add "$G2" targets/ops ops.crt --all-paths && N key import ops.key --role targets/ops && N publish "$G2" &&
+	N add "$G2" t2 blob -r targets/ops && N publish "$G2") >"$LOGS/cert-deleg" 2>&1
+if [ "$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$G2/_trust/tuf/targets.json" |
+	jq -r '.signed.delegations as $d | $d.roles[] | select(.name == "targets/ops") | $d.keys[.keyids[0]].keytype')" = ecdsa-x509 ] &&
+   run cert-deleg-pub 0 "${V[@]}" --image="$G2@$DB" --signers=ops="$W/ops.pub" && has cert-deleg-pub "PASS ops dct: signed as tag 't2'" &&
+   run cert-deleg-cert 0 "${V[@]}" --image="$G2@$DB" --signers=ops="$W/ops.crt" &&
+   run cert-deleg-wrong 3 "${V[@]}" --image="$G2@$DB" --signers=ops="$W/cb.pem" && has cert-deleg-wrong "not a key of targets/ops (wrong key)"; then
+	pass certificate-delegation-matches-key-and-cert; else fail certificate-delegation-matches-key-and-cert "$(tail -2 "$LOGS/cert-deleg")"; fi
+
+# root pins: the ID root.json lists (the root certificate's) and the one
+# `notary key list` shows (the key's own) both name the notary CLI's root
+G2_X509=$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$G2/_trust/tuf/root.json" | jq -r '.signed.roles.root.keyids[0]')
+N key list >"$LOGS/g2-keys" 2>&1
+G2_LISTED=$(awk '$1 == "root"' "$LOGS/g2-keys" | grep -oE '[0-9a-f]{64}')
+if [ "$(printf '%s\n' "$G2_LISTED" | grep -c .)" = 1 ] && [ "$G2_LISTED" != "$G2_X509" ] &&
+   run pin-x509 0 "${V[@]}" --image="$G2@$DB" --signers=build --root-key-ids="$G2_X509" &&
+   run pin-key-list 0 "${V[@]}" --image="$G2@$DB" --signers=build --root-key-ids="$G2_LISTED" &&
+   run pin-other 3 "${V[@]}" --image="$G2@$DB" --signers=build --root-key-ids="$(cat "$W/r3/root-key-id")" &&
+   has pin-other "not signed by a pinned root key: it lists root key ${G2_X509:0:12}, none of them pinned"; then
+	pass root-pin-by-certificate-or-key-id; else fail root-pin-by-certificate-or-key-id "$(cat "$LOGS/g2-keys")"; fi
+
+# a hostile server (issue 12): its root lists the real, pinned root key
+# beside its own key, threshold 1, and only its own key signs; it also
+# re-signs snapshot and timestamp. Unpinned this verifies (the forgery is
+# self-consistent); pinned by either form of the root ID it must not
+mkdir -p "$W/g2/targets"
+for r in root timestamp snapshot targets targets/build; do
+	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$G2/_trust/tuf/$r.json" -o "$W/g2/$r.json"
+done
+python3 "$root/tests/servers/tuf-forge.py" forge-root "$W/g2" "$W/g2-forged" >"$LOGS/forge" 2>&1
+python3 "$root/tests/servers/tuf-forge.py" serve "$W/g2-forged" "$G2" "$NOTARY_DIR/server.crt" "$NOTARY_DIR/server.key" \
+	"$W/forge-port" 2>"$LOGS/forge-serve" &
+FORGE_PID=$!
+for i in $(seq 1 100); do [ -s "$W/forge-port" ] && break; sleep 0.1; done
+FORGED=("$BIN/verify-signatures" --notary-server="https://127.0.0.1:$(cat "$W/forge-port" 2>/dev/null)" --notary-ca="$NOTARY_CA"
+	--image="$G2@$DB" --signers=build="$W/cb.pem")
+if [ "$(cat "$LOGS/forge")" = "$G2_X509" ] &&
+   run forged-unpinned 0 "${FORGED[@]}" &&
+   run forged-pin-x509 3 "${FORGED[@]}" --root-key-ids="$G2_X509" --results-dir="$W/r-forged" &&
+   has forged-pin-x509 "root.json of $G2 is not signed by a pinned root key: it lists pinned root key ${G2_X509:0:12}, but that key did not sign it" &&
+   run forged-pin-key-list 3 "${FORGED[@]}" --root-key-ids="$G2_LISTED" && has forged-pin-key-list "but that key did not sign it" &&
+   run forged-offline 3 "$BIN/verify-signatures" --trust-data-dir="$W/g2-forged" --image="$G2@$DB" --signers=build \
+	--root-key-ids="$G2_X509" && has forged-offline "did not sign it"; then
+	pass forged-root-listing-pinned-key-exit-3; else fail forged-root-listing-pinned-key-exit-3 "$(tail -qn2 "$LOGS/forge" "$LOGS/forge-serve")"; fi
+kill "$FORGE_PID" 2>/dev/null; wait "$FORGE_PID" 2>/dev/null; FORGE_PID=
 
 # ---- a repository whose snapshots are signed locally (vault key) ----------
 G3=$REGISTRY/local-snapshot

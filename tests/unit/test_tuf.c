@@ -104,6 +104,13 @@ struct opts {
 	bool build_other_signs; /* EVIL listed beside build (threshold 1) and the only signer */
 	const char *build_paths;
 	void (*edit_snapshot_meta)(json_t *meta); /* before the snapshot is signed */
+	/* a forged root: lists the real root key beside K_EVIL, threshold
+	 * 1, signed by K_EVIL only (snapshot and timestamp keys kept) */
+	bool forged_root;
+	/* a forged root that lists the real root key's ID for K_EVIL's key
+	 * object, and K_EVIL; K_EVIL signs under both IDs */
+	bool swapped_root;
+	bool build_cert; /* targets/build delegated to a certificate (ecdsa-x509) */
 };
 #define TH_ZERO (-1)
 
@@ -151,19 +158,39 @@ static void build_repo(struct repo *r, const struct opts *o)
 				 "keyids", root_id, ids[K_ROOT2], "threshold", o->root_threshold ? o->root_threshold : 1,
 				 "targets", "keyids", ids[K_TARGETS], "threshold", 1, "snapshot", "keyids", ids[K_SNAPSHOT],
 				 "threshold", 1, "timestamp", "keyids", ids[K_TIMESTAMP], "threshold", 1, "version", 1);
-	int rk[] = { K_ROOT };
-	const char *rid[] = { root_id };
-	sign_into(root, rk, rid, 1, &r->files[0]);
+	int rk[] = { K_ROOT, K_EVIL };
+	const char *rid[] = { root_id, ids[K_EVIL] };
+	size_t nrk = 1;
+	if (o->forged_root || o->swapped_root) {
+		json_t *rr = json_object_get(json_object_get(root, "roles"), "root");
+		json_object_set_new(rr, "keyids", json_pack("[s,s]", root_id, ids[K_EVIL]));
+		json_object_set_new(jkeys, ids[K_EVIL], tuf_key_json(keys[K_EVIL]));
+		rk[0] = K_EVIL;
+		nrk = 1 + o->swapped_root;
+		if (o->swapped_root)
+			json_object_set_new(jkeys, root_id, tuf_key_json(keys[K_EVIL]));
+		else
+			rid[0] = ids[K_EVIL];
+	}
+	sign_into(root, rk, rid, nrk, &r->files[0]);
 	/* targets with delegations */
 	json_t *targets = tuf_new_targets(o->targets_version ? o->targets_version : 2,
 					  time(NULL) + (o->targets_days ? o->targets_days : 1000) * 86400);
 	json_t *del = json_object_get(targets, "delegations");
-	json_object_set_new(json_object_get(del, "keys"), ids[K_BUILD],
-			    tuf_key_json(keys[o->build_key_evil ? K_EVIL : K_BUILD]));
+	char build_id[65];
+	memcpy(build_id, ids[K_BUILD], sizeof build_id);
+	if (o->build_cert) {
+		json_t *ck = cert_key_json(keys[K_BUILD], "build", 365);
+		CHECK(!tuf_key_id(ck, build_id));
+		json_object_set_new(json_object_get(del, "keys"), build_id, ck);
+	} else {
+		json_object_set_new(json_object_get(del, "keys"), ids[K_BUILD],
+				    tuf_key_json(keys[o->build_key_evil ? K_EVIL : K_BUILD]));
+	}
 	json_object_set_new(json_object_get(del, "keys"), ids[K_VALIDATION], tuf_key_json(keys[K_VALIDATION]));
-	json_t *bkeyids = json_pack("[s]", ids[K_BUILD]);
+	json_t *bkeyids = json_pack("[s]", build_id);
 	if (o->build_keyid_twice)
-		json_array_append_new(bkeyids, json_string(ids[K_BUILD]));
+		json_array_append_new(bkeyids, json_string(build_id));
 	if (o->build_other_signs) {
 		json_array_append_new(bkeyids, json_string(ids[K_EVIL]));
 		json_object_set_new(json_object_get(del, "keys"), ids[K_EVIL], tuf_key_json(keys[K_EVIL]));
@@ -181,7 +208,7 @@ static void build_repo(struct repo *r, const struct opts *o)
 	json_t *b = targets_with(o->build_digest ? o->build_digest : DIGEST_A, o->build_version ? o->build_version : 1,
 				 o->build_days ? o->build_days : 1000);
 	int bk[] = { o->evil_build || o->build_key_evil || o->build_other_signs ? K_EVIL : K_BUILD };
-	const char *bid[] = { ids[o->build_other_signs ? K_EVIL : K_BUILD] };
+	const char *bid[] = { o->build_other_signs ? ids[K_EVIL] : build_id };
 	sign_into(b, bk, bid, 1, &r->files[4]);
 	json_t *v = targets_with(DIGEST_A, 1, 1000);
 	int vk[] = { K_VALIDATION };
@@ -562,6 +589,128 @@ static void test_root_threshold(void)
 	release_repo(&r);
 }
 
+/* Load the repository and check root pins (any one of pins). */
+static err_t *load_pinned(struct repo *r, const char *const *pins, size_t n)
+{
+	struct trust_repo tr;
+	err_t *e = trust_repo_load(mem_fetch, r, "127.0.0.1:5000/app", NULL, time(NULL), &tr);
+	if (!e)
+		e = trust_repo_check_pins(&tr, pins, n);
+	trust_repo_release(&tr);
+	return e;
+}
+
+static void pin_ok(struct repo *r, const char *pin)
+{
+	const char *pins[] = { ids[K_VALIDATION], pin }; /* any one of them */
+	err_t *e = load_pinned(r, pins, 2);
+	if (e) {
+		char *d = err_describe(e);
+		fprintf(stderr, "  pin %.12s refused: %s\n", pin, d);
+		free(d);
+	}
+	CHECK(!e);
+	err_free(e);
+}
+
+static void pin_refused(struct repo *r, const char *pin, const char *why)
+{
+	err_t *e = load_pinned(r, &pin, 1);
+	CHECK(e && e->code == EXIT_POLICY);
+	CHECK(e && msg_has(e, "not signed by a pinned root key"));
+	CHECK(e && msg_has(e, why));
+	err_free(e);
+}
+
+/* The pinned key ID root.json lists for its first root key. */
+static void listed_root_id(const struct repo *r, char out[65])
+{
+	json_t *doc = NULL;
+	CHECK(!json_parse(r->files[0].buf, r->files[0].len, "root", &doc));
+	const char *id = json_string_value(json_array_get(
+		json_object_get(json_object_get(json_object_get(json_object_get(doc, "signed"), "roles"), "root"), "keyids"), 0));
+	CHECK(id && strlen(id) == 64);
+	snprintf(out, 65, "%s", id ? id : "");
+	json_decref(doc);
+}
+
+/* A pin means "signed by", not "listed": the forged root of issue 12
+ * lists the real (pinned) root key beside the attacker's, threshold 1,
+ * and carries only the attacker's signature. */
+static void test_root_pin_needs_signature(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ 0 });
+	pin_ok(&r, ids[K_ROOT]);
+	pin_refused(&r, ids[K_ROOT2], "did not sign it");     /* listed, no signature */
+	pin_refused(&r, ids[K_EVIL], "none of them pinned"); /* not listed */
+	release_repo(&r);
+
+	build_repo(&r, &(struct opts){ .forged_root = true });
+	const char *none = NULL;
+	err_t *e = load_pinned(&r, &none, 0);
+	CHECK(!e); /* the forgery holds its own threshold: only the pin catches it */
+	err_free(e);
+	pin_refused(&r, ids[K_ROOT], "did not sign it");
+	pin_ok(&r, ids[K_EVIL]); /* the attacker's key did sign */
+	release_repo(&r);
+
+	/* the pinned ID bound to the attacker's key object */
+	build_repo(&r, &(struct opts){ .swapped_root = true });
+	pin_refused(&r, ids[K_ROOT], "none of them pinned");
+	release_repo(&r);
+}
+
+/* Notary's root key is a certificate (ecdsa-x509): the pin may be the ID
+ * root.json lists (the certificate's) or the key's own ID (what `notary
+ * key list` shows); either must have signed. */
+static void test_root_pin_certificate_ids(void)
+{
+	struct repo r;
+	char x509_id[65];
+	build_repo(&r, &(struct opts){ .root_cert_cn = "127.0.0.1:5000/app", .root_cert_days = 30 });
+	listed_root_id(&r, x509_id);
+	CHECK(strcmp(x509_id, ids[K_ROOT]) != 0);
+	pin_ok(&r, x509_id);
+	pin_ok(&r, ids[K_ROOT]);
+	release_repo(&r);
+
+	build_repo(&r, &(struct opts){ .root_cert_cn = "127.0.0.1:5000/app", .root_cert_days = 30, .forged_root = true });
+	listed_root_id(&r, x509_id);
+	pin_refused(&r, x509_id, "did not sign it");
+	pin_refused(&r, ids[K_ROOT], "did not sign it");
+	release_repo(&r);
+}
+
+/* `notary delegation add ... cert.pem` lists the signer as a certificate
+ * (ecdsa-x509): the signer's public key (or certificate) still matches. */
+static void test_delegation_certificate(void)
+{
+	struct repo r;
+	build_repo(&r, &(struct opts){ .build_cert = true });
+	struct trust_verdict v[2] = { 0 };
+	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(v[0].ok && v[1].ok);
+	CHECK(reason_has(&v[0], "tag 'v1' in targets/build"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	e = verify(&r, NULL, DIGEST_A, v, K_EVIL);
+	CHECK(!e);
+	CHECK(!v[0].ok && reason_has(&v[0], "wrong key"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+	/* signed under the certificate's ID by another key */
+	build_repo(&r, &(struct opts){ .build_cert = true, .evil_build = true });
+	e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
+	CHECK(!e);
+	CHECK(!v[0].ok && reason_has(&v[0], "does not verify"));
+	trust_verdict_release(&v[0]);
+	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
 static void test_other_digest(void)
 {
 	struct repo r;
@@ -823,7 +972,8 @@ static void test_zz_teardown(void)
 
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
 	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_no_verified_memory), TEST(test_root_certificate_memory), TEST(test_root_change_needs_old_keys),
-	  TEST(test_root_threshold), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
+	  TEST(test_root_threshold), TEST(test_root_pin_needs_signature), TEST(test_root_pin_certificate_ids),
+	  TEST(test_delegation_certificate), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata),
 	  TEST(test_target_hash_differs_in_last_byte), TEST(test_role_hash_differs_in_last_byte),
 	  TEST(test_rollback_by_one_each_role), TEST(test_expired_snapshot_targets_delegation),
