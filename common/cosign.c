@@ -555,51 +555,81 @@ err_t *cosign_check_payload(const char *payload, size_t len, const char *repo, c
 	return e;
 }
 
+/* What a layer that did not verify says, least to most specific: its
+ * signature is not by this key; it is malformed; it is by this key but
+ * for another image or identity (a copied or misdirected signature); it
+ * could not be checked (the registry failed). A verdict names the most
+ * specific one over all layers, not whichever layer came last. */
+enum layer_result { LAYER_OK, LAYER_SKIPPED, LF_OTHER_KEY, LF_MALFORMED, LF_OTHER_IMAGE, LF_UNCHECKED };
+
+static enum layer_result check_layer(const json_t *l, cosign_blob_fn blob, void *ctx, const char *repo,
+				     const char *digest, EVP_PKEY *pub, err_t **e)
+{
+	const char *mt = json_string_value(json_object_get(l, "mediaType"));
+	const char *s = layer_sig(l);
+	const char *d = json_string_value(json_object_get(l, "digest"));
+	json_t *size = json_object_get(l, "size");
+	*e = NULL;
+	if (!mt || strcmp(mt, COSIGN_LAYER_TYPE) || !s || !d || !json_is_integer(size))
+		return LAYER_SKIPPED; /* not a signature layer */
+	struct strbuf der = STRBUF_INIT, payload = STRBUF_INIT;
+	enum layer_result why = LF_MALFORMED;
+	*e = b64_decode(s, strlen(s), "signature annotation", &der);
+	if (!*e && der.len && der.buf[0] != 0x30) {
+		/* raw r||s is not what cosign writes: refuse it */
+		*e = err_new(EXIT_POLICY, "signature is not ASN.1 DER ECDSA");
+	}
+	if (!*e) {
+		*e = blob(ctx, d, json_integer_value(size), &payload);
+		if (*e && (*e)->code != EXIT_POLICY)
+			why = LF_UNCHECKED;
+	}
+	if (!*e) {
+		why = LF_OTHER_KEY;
+		*e = key_verify(pub, payload.buf ? payload.buf : "", payload.len, der.buf, der.len, SIG_DER);
+	}
+	if (!*e) {
+		why = LF_OTHER_IMAGE;
+		*e = cosign_check_payload(payload.buf, payload.len, repo, digest);
+	}
+	sb_release(&der);
+	sb_release(&payload);
+	return *e ? why : LAYER_OK;
+}
+
 err_t *cosign_verify_manifest(const json_t *doc, cosign_blob_fn blob, void *ctx, const char *repo, const char *digest,
 			      const char *tag, EVP_PKEY *pub)
 {
-	err_t *last = NULL;
+	err_t *best = NULL;
+	enum layer_result best_why = LAYER_SKIPPED;
 	bool ok = false;
 	size_t i;
 	json_t *l;
 	json_array_foreach(json_object_get(doc, "layers"), i, l) {
-		const char *mt = json_string_value(json_object_get(l, "mediaType"));
-		const char *s = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_SIG_ANNOTATION));
-		const char *d = json_string_value(json_object_get(l, "digest"));
-		json_t *size = json_object_get(l, "size");
-		if (!mt || strcmp(mt, COSIGN_LAYER_TYPE) || !s || !d || !json_is_integer(size))
-			continue;
-		struct strbuf der = STRBUF_INIT, payload = STRBUF_INIT;
-		err_t *e = b64_decode(s, strlen(s), "signature annotation", &der);
-		if (!e && der.len && der.buf[0] != 0x30) {
-			/* raw r||s is not what cosign writes: refuse it */
-			e = err_new(EXIT_POLICY, "signature is not ASN.1 DER ECDSA");
-		}
-		if (!e)
-			e = blob(ctx, d, json_integer_value(size), &payload);
-		if (!e)
-			e = key_verify(pub, payload.buf ? payload.buf : "", payload.len, der.buf, der.len, SIG_DER);
-		if (!e)
-			e = cosign_check_payload(payload.buf, payload.len, repo, digest);
-		sb_release(&der);
-		sb_release(&payload);
-		if (!e) {
+		err_t *e = NULL;
+		enum layer_result why = check_layer(l, blob, ctx, repo, digest, pub, &e);
+		if (why == LAYER_OK) {
 			ok = true;
 			break;
 		}
-		err_free(last);
-		last = e;
+		if (e && why > best_why) {
+			err_free(best);
+			best = e;
+			best_why = why;
+		} else {
+			err_free(e);
+		}
 	}
 	if (ok) {
-		err_free(last);
+		err_free(best);
 		return NULL;
 	}
-	if (last && last->code == EXIT_POLICY && strstr(last->msg, "does not verify")) {
-		err_free(last);
+	if (best_why == LF_OTHER_KEY) {
+		err_free(best);
 		return err_new(EXIT_POLICY, "no cosign signature by this key on %s (wrong key or forged signature)", digest);
 	}
-	if (last)
-		return err_wrap(last, "cosign signature on %s", digest);
+	if (best)
+		return err_wrap(best, "cosign signature on %s", digest);
 	return err_new(EXIT_POLICY, "no cosign signature layers in %s:%s", repo, tag);
 }
 
