@@ -17,6 +17,7 @@ struct result_value {
 struct results {
 	const struct task_spec *spec;
 	struct result_value *values;
+	bool verdict;
 };
 
 static size_t result_count(const struct task_spec *spec)
@@ -67,6 +68,16 @@ void results_set(struct results *r, const char *name, const char *value, size_t 
 void results_sets(struct results *r, const char *name, const char *value)
 {
 	results_set(r, name, value, strlen(value));
+}
+
+void results_mark_verdict(struct results *r)
+{
+	r->verdict = true;
+}
+
+bool results_are_verdict(const struct results *r)
+{
+	return r->verdict;
 }
 
 const char *results_get(const struct results *r, const char *name)

@@ -1,9 +1,14 @@
-/* Task results, collected during the run and written only when the task
- * succeeds: one file per result in the results dir, no trailing newline,
- * each replaced atomically (what Tekton reads from /tekton/results). */
+/* Task results, collected during the run and written when the task
+ * succeeds, or when it ends with a policy verdict (EXIT_POLICY) and its
+ * results were marked as that verdict (a gate's verdicts are evidence):
+ * one file per result in the results dir, no trailing newline, each
+ * replaced atomically (what Tekton reads from /tekton/results). Any other
+ * failure (usage, auth, unreachable, failed) writes none: no verdict was
+ * reached, and a missing result must not read as one. */
 #ifndef COMMON_RESULTS_H
 #define COMMON_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -17,6 +22,10 @@ void results_free(struct results *r);
 void results_set(struct results *r, const char *name, const char *value, size_t len);
 void results_sets(struct results *r, const char *name, const char *value);
 const char *results_get(const struct results *r, const char *name);
+/* The results set so far are a verdict: write them also when the run
+ * returns an EXIT_POLICY error (call once every verdict result is set). */
+void results_mark_verdict(struct results *r);
+bool results_are_verdict(const struct results *r);
 /* Write every set result into dir (created if missing). On failure, the
  * files this call wrote are removed again: all or nothing. */
 err_t *results_commit(const struct results *r, const char *dir);

@@ -90,8 +90,17 @@ int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn r
 
 	struct results *results = results_new(spec);
 	e = run(params, results);
-	if (!e && opts.results_dir)
-		e = results_commit(results, opts.results_dir);
+	/* a gate's verdict is evidence: written when the policy says no too */
+	bool write = !e || (e->code == EXIT_POLICY && results_are_verdict(results));
+	if (write && opts.results_dir) {
+		err_t *ce = results_commit(results, opts.results_dir);
+		if (ce && e) {
+			report(ce); /* the verdict stays the exit code */
+			err_free(ce);
+		} else if (ce) {
+			e = ce;
+		}
+	}
 	if (e) {
 		report(e);
 		code = e->code;

@@ -1,6 +1,7 @@
 /* The frame every task's main() runs in: parse params, answer --help,
  * --version and --describe, set up logging, run the task, print its error
- * once, write results only on success, and return the exit code. */
+ * once, write results on success (and on a policy verdict whose results
+ * are marked as it: results.h), and return the exit code. */
 #ifndef COMMON_TASK_H
 #define COMMON_TASK_H
 

@@ -39,7 +39,7 @@ static const struct param_spec params[] = {
 };
 
 static const struct result_spec results[] = {
-	{ "verified", "true when every required signer signed the digest" },
+	{ "verified", "true when every required signer signed the digest, else false (results are written on exit 3 too)" },
 	{ "verdicts", "one line per signer and format: PASS|FAIL signer format reason" },
 	{ "IMAGE_DIGEST", "the digest checked" },
 	{ NULL },
@@ -160,6 +160,7 @@ static err_t *run(const struct params *p, struct results *r)
 		results_sets(r, "verdicts", sb_str(&lines));
 		results_sets(r, "verified", ok ? "true" : "false");
 		results_sets(r, "IMAGE_DIGEST", digest);
+		results_mark_verdict(r); /* evidence, exit 3 or not */
 		if (!ok)
 			e = err_new(EXIT_POLICY, "%s is not signed by every required signer: %s", digest, sb_str(&failed));
 		sb_release(&lines);

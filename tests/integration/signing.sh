@@ -561,6 +561,7 @@ if [ "$(cat "$LOGS/forge")" = "$G2_X509" ] &&
    run forged-unpinned 0 "${FORGED[@]}" &&
    run forged-pin-x509 3 "${FORGED[@]}" --root-key-ids="$G2_X509" --results-dir="$W/r-forged" &&
    has forged-pin-x509 "root.json of $G2 is not signed by a pinned root key: it lists pinned root key ${G2_X509:0:12}, but that key did not sign it" &&
+   [ "$(cat "$W/r-forged/verified")" = false ] && grep -q "^FAIL build dct: trust data of $G2 rejected: root.json" "$W/r-forged/verdicts" &&
    run forged-pin-key-list 3 "${FORGED[@]}" --root-key-ids="$G2_LISTED" && has forged-pin-key-list "but that key did not sign it" &&
    run forged-offline 3 "$BIN/verify-signatures" --trust-data-dir="$W/g2-forged" --image="$G2@$DB" --signers=build \
 	--root-key-ids="$G2_X509" && has forged-offline "did not sign it"; then
