@@ -166,7 +166,7 @@ IMG=$REGISTRY/app
 D1=$(push_image app v1 one)
 D2=$(push_image app v2 two)
 D3=$(push_image app v3 three)
-D4=$(push_image app v4 four)
+DC=$(push_image app copied copied)
 
 # ---- dct-init ----------------------------------------------------------
 if run dct-init 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" --signers=build \
@@ -310,19 +310,19 @@ if run verify-pinned 0 "${V[@]}" --image="$IMG@$D1" --signers=build --signers=va
 if run verify-other-digest 3 "${V[@]}" --image="$IMG@$D2" --format=both --signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub" &&
    has verify-other-digest "targets/build does not sign $D2" && has verify-other-digest "no cosign signatures for $D2"; then
 	pass signature-on-another-digest-exit-3; else fail signature-on-another-digest-exit-3; fi
-# D1's .sig manifest copied under D4's tag: every layer is a valid
+# D1's .sig manifest copied under DC's tag: every layer is a valid
 # signature, but for D1. The verdict names that for the key that made one
 # of them (whatever its layer's place), and "wrong key" only for a key
 # that made none
 sigm "$D1" | curl -sf --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-	--data-binary @- "https://$REGISTRY/v2/app/manifests/sha256-${D4#sha256:}.sig" -o /dev/null
-if [ "$(sigm "$D4" | jq '.layers | length')" -ge 2 ] &&
-   run copied-sig 3 "${V[@]}" --image="$IMG@$D4" --format=cosign --signers=build="$W/ks/build.pub" \
+	--data-binary @- "https://$REGISTRY/v2/app/manifests/sha256-${DC#sha256:}.sig" -o /dev/null
+if [ "$(sigm "$DC" | jq '.layers | length')" -ge 2 ] &&
+   run copied-sig 3 "${V[@]}" --image="$IMG@$DC" --format=cosign --signers=build="$W/ks/build.pub" \
 	--signers=validation="$W/ks/validation.pub" &&
-   grep -q "^FAIL build cosign: cosign signature on $D4: signature is for digest $D1, not $D4" "$LOGS/copied-sig.out" &&
-   grep -q "^FAIL validation cosign: cosign signature on $D4: signature is for digest $D1, not $D4" "$LOGS/copied-sig.out" &&
-   run copied-sig-other-key 3 "${V[@]}" --image="$IMG@$D4" --format=cosign --signers=build="$W/ks/root.pub" &&
-   has copied-sig-other-key "no cosign signature by this key on $D4 (wrong key"; then
+   grep -q "^FAIL build cosign: cosign signature on $DC: signature is for digest $D1, not $DC" "$LOGS/copied-sig.out" &&
+   grep -q "^FAIL validation cosign: cosign signature on $DC: signature is for digest $D1, not $DC" "$LOGS/copied-sig.out" &&
+   run copied-sig-other-key 3 "${V[@]}" --image="$IMG@$DC" --format=cosign --signers=build="$W/ks/root.pub" &&
+   has copied-sig-other-key "no cosign signature by this key on $DC (wrong key"; then
 	pass cosign-copied-signature-names-other-digest; else fail cosign-copied-signature-names-other-digest; fi
 if run verify-wrong-key 3 "${V[@]}" --image="$IMG@$D1" --format=both --signers=build="$W/release.pub" &&
    has verify-wrong-key "wrong key"; then pass wrong-key-exit-3; else fail wrong-key-exit-3; fi
