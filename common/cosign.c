@@ -43,7 +43,7 @@ static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc
 	struct registry_manifest m = { 0 };
 	err_t *e = registry_get_manifest(r, tag, &m);
 	/* one GET, no HEAD first: a 404 is "no signatures yet" */
-	if (e && e->code == EXIT_FAILED && !e->cause && strstr(e->msg, "not found")) {
+	if (err_is(e, ERR_KIND_NOT_FOUND)) {
 		err_free(e);
 		registry_manifest_release(&m);
 		return NULL;
@@ -76,14 +76,6 @@ static err_t *get_blob(struct registry *r, const char *digest, int64_t size, str
 		return err_new(EXIT_POLICY, "signature payload %s is %lld bytes (at most %d)", digest, (long long)size,
 			       PAYLOAD_MAX);
 	return registry_get_blob(r, digest, size, append_sink, out);
-}
-
-static bool chain_has(const err_t *e, const char *needle)
-{
-	for (; e; e = e->cause)
-		if (e->msg && strstr(e->msg, needle))
-			return true;
-	return false;
 }
 
 static const char *layer_sig(const json_t *l)
@@ -187,7 +179,7 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
 	/* concurrent uploads of the same blob can leave the registry briefly
 	 * without it: upload again (after a short pause) and retry */
-	for (int attempt = 0; e && attempt < 5 && chain_has(e, "BLOB_UNKNOWN"); attempt++) {
+	for (int attempt = 0; e && attempt < 5 && err_is(e, ERR_KIND_NOT_FOUND); attempt++) {
 		err_free(e);
 		if (attempt)
 			usleep((useconds_t)(10000 * attempt));
@@ -479,7 +471,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				e = put_sig_manifest(r, tag, layers, &payload, &known, sig_digest);
 				/* concurrent uploads of the same config blob can leave the
 				 * registry briefly without it: upload again and retry */
-				if (e && attempt < conflict_retries && chain_has(e, "BLOB_UNKNOWN")) {
+				if (e && attempt < conflict_retries && err_is(e, ERR_KIND_NOT_FOUND)) {
 					log_warn("%s: the registry lost a blob during a concurrent upload; retrying", tag);
 					err_free(e);
 					e = NULL;

@@ -403,7 +403,7 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	err_t *e = trust_repo_role(repo, role, &m, &found, &delegation);
 	*delegated = delegation && array_has(json_object_get(delegation, "keyids"), keyid);
 	json_int_t stale_version = 0;
-	if (e && *delegated && strstr(e->msg, "required signatures are valid")) {
+	if (e && *delegated && err_is(e, ERR_KIND_SIGNATURE)) {
 		/* signed by keys the delegation no longer lists (a rotated signer
 		 * key) or tampered: never re-sign what does not verify; start the
 		 * role afresh above the server's version */
@@ -547,7 +547,7 @@ err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **rol
 			}
 			if (!e)
 				e = publish_remembering(n, &repo, files, nf, &conflict);
-			if (e && !conflict && !req->snapshot && strstr(e->msg, "INVALID_UPDATE"))
+			if (e && !conflict && !req->snapshot && err_is(e, ERR_KIND_REJECTED))
 				e = err_wrap(e, "the server did not accept the update without a snapshot; if %s signs its "
 						"snapshots locally, give the vault's snapshot key", notary_gun(n));
 		}

@@ -33,6 +33,58 @@ err_t *err_new(int code, const char *fmt, ...)
 	return e;
 }
 
+err_t *err_kind_new(int code, enum err_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(code, NULL, NULL, fmt, ap);
+	va_end(ap);
+	e->kind = kind;
+	return e;
+}
+
+err_t *err_wrap_as(err_t *cause, int code, enum err_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_t *e = err_vnew(code, cause, NULL, fmt, ap);
+	va_end(ap);
+	e->kind = kind;
+	return e;
+}
+
+bool err_is(const err_t *e, enum err_kind kind)
+{
+	for (; e; e = e->cause)
+		if (e->kind == kind)
+			return true;
+	return false;
+}
+
+err_t *err_set_kind(err_t *e, enum err_kind kind)
+{
+	if (e)
+		e->kind = kind;
+	return e;
+}
+
+const char *err_kind_name(enum err_kind kind)
+{
+	static const char *const names[] = {
+		[ERR_KIND_NONE] = "none",
+		[ERR_KIND_NOT_FOUND] = "not-found",
+		[ERR_KIND_AUTH] = "auth",
+		[ERR_KIND_NETWORK] = "network",
+		[ERR_KIND_REMOTE] = "remote",
+		[ERR_KIND_REJECTED] = "rejected",
+		[ERR_KIND_SIGNATURE] = "signature",
+		[ERR_KIND_INCONSISTENT] = "inconsistent",
+		[ERR_KIND_EXPIRED] = "expired",
+		[ERR_KIND_ROLLBACK] = "rollback",
+	};
+	return (unsigned)kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "unknown";
+}
+
 err_t *err_errno(int code, const char *fmt, ...)
 {
 	int saved = errno;

@@ -4,6 +4,8 @@
 #ifndef COMMON_ERROR_H
 #define COMMON_ERROR_H
 
+#include <stdbool.h>
+
 /* Exit codes shared by every task (DESIGN.md). */
 enum exit_code {
 	EXIT_OK = 0,
@@ -14,13 +16,41 @@ enum exit_code {
 	EXIT_UNREACHABLE = 5, /* a remote stayed unreachable after retries */
 };
 
+/* What went wrong, for callers that decide by it (retry, verdict or
+ * failure, a friendlier hint): set where an error is made, read with
+ * err_is. Messages are for people; never classify by their text. */
+enum err_kind {
+	ERR_KIND_NONE = 0,     /* not classified */
+	ERR_KIND_NOT_FOUND,    /* what was asked for does not exist (HTTP 404, a registry's *_UNKNOWN) */
+	ERR_KIND_AUTH,         /* credentials missing or refused (HTTP 401/403, a token request) */
+	ERR_KIND_NETWORK,      /* the remote could not be reached or talked to (after retries) */
+	ERR_KIND_REMOTE,       /* the remote answered with an error status */
+	ERR_KIND_REJECTED,     /* the remote refused an update as invalid (notary INVALID_UPDATE) */
+	ERR_KIND_SIGNATURE,    /* a signature, or a threshold of them, does not verify */
+	ERR_KIND_INCONSISTENT, /* bytes differ from the hash or length that names them */
+	ERR_KIND_EXPIRED,      /* signed metadata past its expiry */
+	ERR_KIND_ROLLBACK,     /* a version older than one seen before */
+};
+
 typedef struct err {
-	int code;
+	int code;           /* exit code (enum exit_code) */
+	enum err_kind kind; /* ERR_KIND_NONE unless classified */
 	char *msg;
 	struct err *cause;
 } err_t;
 
 err_t *err_new(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* err_new with a kind. */
+err_t *err_kind_new(int code, enum err_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Context above cause that classifies anew: its own exit code and kind
+ * (the cause keeps its own). */
+err_t *err_wrap_as(err_t *cause, int code, enum err_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Whether e, or any error that caused it, is of kind. */
+bool err_is(const err_t *e, enum err_kind kind);
+/* Set the kind of e (e may be NULL); returns e. */
+err_t *err_set_kind(err_t *e, enum err_kind kind);
+const char *err_kind_name(enum err_kind kind);
 /* Like err_new, with ": <strerror(errno)>" appended (errno read on entry). */
 err_t *err_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Add context above cause; the new error keeps the cause's code. */

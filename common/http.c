@@ -804,18 +804,19 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 		log_debug("%s %s -> %s%s%s", method, req->url, curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
 		sb_addf(&k->last, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		if (client_cert_refused(rc, errbuf)) {
-			*result = err_new(EXIT_AUTH, "%s %s: the server refused the TLS client certificate (or wants one): %s",
+			*result = err_kind_new(EXIT_AUTH, ERR_KIND_AUTH,
+					       "%s %s: the server refused the TLS client certificate (or wants one): %s",
 					  method, req->url, sb_str(&k->last));
 			return true;
 		}
 		_cleanup_free_ char *files = rc == CURLE_SSL_CERTPROBLEM && c->client_cert ? client_files_problem(c)
 										    : NULL;
 		if (files) {
-			*result = err_new(EXIT_USAGE, "%s %s: %s", method, req->url, files);
+			*result = err_kind_new(EXIT_USAGE, ERR_KIND_NETWORK, "%s %s: %s", method, req->url, files);
 			return true;
 		}
 		if (!retryable_curl(rc)) {
-			*result = err_new(EXIT_FAILED, "%s %s: %s", method, req->url, sb_str(&k->last));
+			*result = err_kind_new(EXIT_FAILED, ERR_KIND_NETWORK, "%s %s: %s", method, req->url, sb_str(&k->last));
 			return true;
 		}
 		again = true;
@@ -828,8 +829,8 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 	if (k->attempt >= k->max_attempts || body_gone) {
 		if (rc == CURLE_OK && !body_gone && k->attempt == 1 && k->max_attempts == 1)
 			return true; /* no retries asked: the caller sees the status */
-		*result = err_new(EXIT_UNREACHABLE, "%s %s: %s (after %d attempt%s)", method, req->url, sb_str(&k->last),
-				  k->attempt, k->attempt == 1 ? "" : "s");
+		*result = err_kind_new(EXIT_UNREACHABLE, ERR_KIND_NETWORK, "%s %s: %s (after %d attempt%s)", method, req->url,
+				       sb_str(&k->last), k->attempt, k->attempt == 1 ? "" : "s");
 		return true;
 	}
 	long cap = c->o.backoff_initial_ms;
@@ -943,10 +944,13 @@ void http_response_release(struct http_response *resp)
 err_t *http_status_error(const struct http_response *resp, const char *what)
 {
 	int code = EXIT_FAILED;
+	enum err_kind kind = ERR_KIND_REMOTE;
 	if (resp->status == 401 || resp->status == 403)
-		code = EXIT_AUTH;
+		code = EXIT_AUTH, kind = ERR_KIND_AUTH;
+	else if (resp->status == 404)
+		kind = ERR_KIND_NOT_FOUND;
 	else if (retryable_status(resp->status))
-		code = EXIT_UNREACHABLE;
+		code = EXIT_UNREACHABLE, kind = ERR_KIND_NETWORK;
 	struct strbuf msg = STRBUF_INIT;
 	const char *b = sb_str(&resp->body);
 	size_t n = resp->body.len > 200 ? 200 : resp->body.len;
@@ -957,8 +961,8 @@ err_t *http_status_error(const struct http_response *resp, const char *what)
 	_cleanup_free_ char *safe = log_redact(sb_str(&msg));
 	sb_release(&msg);
 	if (*safe)
-		return err_new(code, "%s: HTTP %ld: %s", what, resp->status, safe);
-	return err_new(code, "%s: HTTP %ld", what, resp->status);
+		return err_kind_new(code, kind, "%s: HTTP %ld: %s", what, resp->status, safe);
+	return err_kind_new(code, kind, "%s: HTTP %ld", what, resp->status);
 }
 
 char *http_basic_auth_header(const char *user, const char *password)

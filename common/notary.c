@@ -307,6 +307,8 @@ err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t 
 			*conflict = true;
 		_cleanup_free_ char *what = xasprintf("notary %s: publish", n->gun);
 		e = http_status_error(&resp, what);
+		if (resp.status == 400 && strstr(b, "INVALID_UPDATE")) /* notary's error code */
+			err_set_kind(e, ERR_KIND_REJECTED);
 	}
 	http_response_release(&resp);
 	sb_release(&body);

@@ -392,19 +392,19 @@ static err_t *fetch_token(struct regauth *a, const char *scopes)
 	}
 	if (resp.status != 200) {
 		e = http_status_error(&resp, "token request");
-		if (resp.status == 401 || resp.status == 403 || resp.status == 400)
-			e->code = EXIT_AUTH;
+		/* a token service refusing (even with 400) is an auth answer */
+		bool refused = resp.status == 401 || resp.status == 403 || resp.status == 400;
 		http_response_release(&resp);
-		return err_wrap(e, "%s rejected the %s", ch->realm,
-				a->creds.username || a->creds.identity_token ? "credentials" : "anonymous request");
+		const char *who = a->creds.username || a->creds.identity_token ? "credentials" : "anonymous request";
+		if (refused)
+			return err_wrap_as(e, EXIT_AUTH, ERR_KIND_AUTH, "%s rejected the %s", ch->realm, who);
+		return err_wrap(e, "%s rejected the %s", ch->realm, who);
 	}
 	json_t *doc = NULL;
 	e = json_parse(sb_str(&resp.body), resp.body.len, "token response", &doc);
 	http_response_release(&resp);
-	if (e) {
-		e->code = EXIT_AUTH;
-		return e;
-	}
+	if (e)
+		return err_wrap_as(e, EXIT_AUTH, ERR_KIND_AUTH, "token service %s", ch->realm);
 	const char *tok = json_string_value(json_object_get(doc, "token"));
 	if (!tok || !*tok)
 		tok = json_string_value(json_object_get(doc, "access_token"));

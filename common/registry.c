@@ -175,15 +175,36 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 		if (e)
 			return err_wrap(e, "registry %s, repository %s", r->host, r->repository);
 	}
-	err_t *e = http_status_error(resp, "request");
-	e->code = EXIT_AUTH;
+	err_t *e = http_status_error(resp, "request"); /* 401: EXIT_AUTH */
 	return err_wrap(e, "registry %s denied access to %s (check the credentials and that they may %s it)",
 			r->host, r->repository, strstr(scopes ? scopes : "", "push") ? "push to" : "pull from");
+}
+
+/* The distribution spec's error codes for a blob or manifest the registry
+ * does not know: "not found" whatever the status (a manifest PUT naming a
+ * blob it cannot see yet answers 400 MANIFEST_BLOB_UNKNOWN). */
+static bool names_unknown(const struct http_response *resp)
+{
+	json_t *doc = NULL;
+	err_t *e = json_parse(resp->body.buf ? resp->body.buf : "", resp->body.len, "error body", &doc);
+	err_free(e);
+	bool unknown = false;
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(doc, "errors"), i, x) {
+		const char *c = json_string_value(json_object_get(x, "code"));
+		unknown = unknown || (c && (!strcmp(c, "BLOB_UNKNOWN") || !strcmp(c, "MANIFEST_BLOB_UNKNOWN") ||
+					    !strcmp(c, "MANIFEST_UNKNOWN")));
+	}
+	json_decref(doc);
+	return unknown;
 }
 
 static err_t *status_error(struct registry *r, const struct http_response *resp, const char *what)
 {
 	err_t *e = http_status_error(resp, what);
+	if (names_unknown(resp))
+		err_set_kind(e, ERR_KIND_NOT_FOUND);
 	return err_wrap(e, "%s/%s", r->host, r->repository);
 }
 
@@ -221,7 +242,8 @@ err_t *registry_get_manifest(struct registry *r, const char *reference, struct r
 				    .follow_redirects = true };
 	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
 	if (!e && resp.status == 404)
-		e = err_new(EXIT_FAILED, "manifest %s not found in %s/%s", reference, r->host, r->repository);
+		e = err_kind_new(EXIT_FAILED, ERR_KIND_NOT_FOUND, "manifest %s not found in %s/%s", reference, r->host,
+				 r->repository);
 	else if (!e && resp.status != 200)
 		e = status_error(r, &resp, "manifest");
 	if (e) {
@@ -374,7 +396,8 @@ err_t *registry_get_blob(struct registry *r, const char *digest, int64_t expecte
 				    .follow_redirects = true, .resumable = true };
 	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
 	if (!e && resp.status == 404)
-		e = err_new(EXIT_FAILED, "blob %s not found in %s/%s", digest, r->host, r->repository);
+		e = err_kind_new(EXIT_FAILED, ERR_KIND_NOT_FOUND, "blob %s not found in %s/%s", digest, r->host,
+				 r->repository);
 	else if (!e && resp.status != 200 && resp.status != 206)
 		e = status_error(r, &resp, "blob download");
 	http_response_release(&resp);

@@ -9,12 +9,16 @@
 #include "trust_verify.h"
 #include "xalloc.h"
 
-/* Errors that are verdicts (the data said no) rather than failures to ask. */
+/* Errors that are verdicts (the data said no: it is missing, malformed or
+ * does not verify) rather than failures to ask (the network, refused
+ * credentials, a remote's error status). */
 static bool is_verdict(const err_t *e)
 {
-	const err_t *root = err_root(e);
-	return e->code == EXIT_POLICY || root->code == EXIT_POLICY ||
-	       (e->code == EXIT_USAGE && !strstr(e->msg, "fetch")) || (e->code == EXIT_FAILED && strstr(e->msg, "not found"));
+	if (err_is(e, ERR_KIND_NOT_FOUND))
+		return true;
+	if (err_is(e, ERR_KIND_NETWORK) || err_is(e, ERR_KIND_AUTH) || err_is(e, ERR_KIND_REMOTE))
+		return false;
+	return e->code == EXIT_POLICY || err_root(e)->code == EXIT_POLICY || e->code == EXIT_USAGE;
 }
 
 static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)

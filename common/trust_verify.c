@@ -74,11 +74,11 @@ static err_t *check_fresh(struct trust_repo *r, const char *role, const struct t
 	if (m->expires <= r->now) {
 		char t[32];
 		tuf_format_time(m->expires, t);
-		return err_new(EXIT_POLICY, "%s.json expired at %s (stale or frozen metadata)", role, t);
+		return err_kind_new(EXIT_POLICY, ERR_KIND_EXPIRED, "%s.json expired at %s (stale or frozen metadata)", role, t);
 	}
 	json_t *seen = json_object_get(r->versions, role);
 	if (json_is_integer(seen) && m->version < json_integer_value(seen))
-		return err_new(EXIT_POLICY, "%s.json version %lld is older than version %lld seen before (rollback)", role,
+		return err_kind_new(EXIT_POLICY, ERR_KIND_ROLLBACK, "%s.json version %lld is older than version %lld seen before (rollback)", role,
 			       (long long)m->version, (long long)json_integer_value(seen));
 	return NULL;
 }
@@ -474,10 +474,7 @@ void trust_verify_signers(struct trust_repo *r, const char *digest, const struct
 
 bool trust_error_inconsistent(const err_t *e)
 {
-	for (; e; e = e->cause)
-		if (e->msg && strstr(e->msg, "(tampered or inconsistent)"))
-			return true;
-	return false;
+	return err_is(e, ERR_KIND_INCONSISTENT);
 }
 
 /* A pin holds when a pinned key, listed as a root key (by its listed ID

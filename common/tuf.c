@@ -142,7 +142,7 @@ err_t *tuf_key_cert_check(const struct tuf_key_cert *c, const char *gun, time_t 
 	if (strcmp(c->cn, gun))
 		return err_new(EXIT_POLICY, "root key certificate is for '%s', not '%s'", c->cn, gun);
 	if (c->not_after <= now)
-		return err_new(EXIT_POLICY, "root key certificate for '%s' has expired", gun);
+		return err_kind_new(EXIT_POLICY, ERR_KIND_EXPIRED, "root key certificate for '%s' has expired", gun);
 	if (c->not_before > now + TUF_CLOCK_SKEW)
 		return err_new(EXIT_POLICY, "root key certificate for '%s' is not valid yet", gun);
 	return NULL;
@@ -275,7 +275,7 @@ static err_t *verify_one(const char *role, const struct strbuf *canon, const jso
 	sb_release(&raw);
 	if (e) {
 		err_free(e);
-		return err_new(EXIT_POLICY, "%s: signature by key %.8s does not verify (forged or tampered)", role,
+		return err_kind_new(EXIT_POLICY, ERR_KIND_SIGNATURE, "%s: signature by key %.8s does not verify (forged or tampered)", role,
 			       keyid);
 	}
 	return NULL;
@@ -288,7 +288,7 @@ err_t *tuf_verify_key(const char *role, const struct tuf_meta *m, const char *ke
 	json_t *sigs = json_object_get(m->doc, "signatures");
 	size_t i;
 	json_t *sig;
-	err_t *e = err_new(EXIT_POLICY, "%s: no signature by key %.8s", role, keyid);
+	err_t *e = err_kind_new(EXIT_POLICY, ERR_KIND_SIGNATURE, "%s: no signature by key %.8s", role, keyid);
 	json_array_foreach(sigs, i, sig) {
 		const char *id = json_string_value(json_object_get(sig, "keyid"));
 		if (!id || strcmp(id, keyid))
@@ -364,7 +364,7 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 		err_free(last);
 		return NULL;
 	}
-	err_t *e = err_new(EXIT_POLICY, "%s: %lld of %lld required signatures are valid", role, (long long)valid,
+	err_t *e = err_kind_new(EXIT_POLICY, ERR_KIND_SIGNATURE, "%s: %lld of %lld required signatures are valid", role, (long long)valid,
 			   (long long)threshold);
 	if (last)
 		e->cause = last;
@@ -454,7 +454,8 @@ err_t *tuf_check_meta(const char *role, const json_t *entry, const char *data, s
 	if (!json_is_object(hashes) || !json_is_integer(length))
 		return err_new(EXIT_USAGE, "%s: meta entry has no hashes or length", role);
 	if (json_integer_value(length) != (json_int_t)len)
-		return err_new(EXIT_POLICY, "%s: %zu bytes, but the snapshot/timestamp says %lld (tampered or inconsistent)",
+		return err_kind_new(EXIT_POLICY, ERR_KIND_INCONSISTENT,
+				    "%s: %zu bytes, but the snapshot/timestamp says %lld (tampered or inconsistent)",
 			       role, len, (long long)json_integer_value(length));
 	int checked = 0;
 	static const struct {
@@ -476,7 +477,8 @@ err_t *tuf_check_meta(const char *role, const json_t *entry, const char *data, s
 		err_free(e);
 		sb_release(&raw);
 		if (!ok)
-			return err_new(EXIT_POLICY, "%s: %s does not match the snapshot/timestamp (tampered or inconsistent)",
+			return err_kind_new(EXIT_POLICY, ERR_KIND_INCONSISTENT,
+					    "%s: %s does not match the snapshot/timestamp (tampered or inconsistent)",
 				       role, algs[i].name);
 		checked++;
 	}

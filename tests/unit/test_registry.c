@@ -52,7 +52,7 @@ static void test_ping_and_auth(void)
 	registry_close(r);
 	r = open_repo("unit/app", "tester:wrong-password");
 	e = registry_ping(r);
-	CHECK(e && e->code == EXIT_AUTH);
+	CHECK(e && e->code == EXIT_AUTH && err_is(e, ERR_KIND_AUTH));
 	err_free(e);
 	registry_close(r);
 	r = open_repo("unit/app", NULL);
@@ -155,6 +155,25 @@ static void test_blobs_manifests_tags(void)
 	registry_manifest_release(&m);
 	e = registry_get_manifest(r, "nope", &m);
 	CHECK(e && e->code == EXIT_FAILED && strstr(e->msg, "not found"));
+	CHECK(err_is(e, ERR_KIND_NOT_FOUND));
+	err_free(e);
+	/* a manifest naming a blob the registry does not have: the registry's
+	 * MANIFEST_BLOB_UNKNOWN (HTTP 400) is "not found" too (cosign uploads
+	 * again and retries on it) */
+	struct descriptor gone = { .media_type = MT_OCI_CONFIG, .size = 3 };
+	digest_buffer("xyz", 3, gone.digest);
+	json_t *bad = manifest_build_image(MT_OCI_MANIFEST, &gone, NULL, 0, NULL);
+	struct strbuf badb = STRBUF_INIT;
+	manifest_dump(bad, &badb);
+	json_decref(bad);
+	e = registry_put_manifest(r, "broken", MT_OCI_MANIFEST, badb.buf, badb.len, NULL);
+	CHECK(e && err_is(e, ERR_KIND_NOT_FOUND));
+	err_free(e);
+	sb_release(&badb);
+	/* any other refusal is the remote's error, not "not found" */
+	const char *junk = "not a manifest";
+	e = registry_put_manifest(r, "broken", MT_OCI_MANIFEST, junk, strlen(junk), NULL);
+	CHECK(e && !err_is(e, ERR_KIND_NOT_FOUND) && err_is(e, ERR_KIND_REMOTE));
 	err_free(e);
 
 	sb_release(&body);
@@ -207,10 +226,30 @@ static void test_tags(void)
 	registry_close(r);
 }
 
+/* an HTTP status says which kind of failure it is */
+static void test_status_kinds(void)
+{
+	static const struct {
+		long status;
+		int code;
+		enum err_kind kind;
+	} cases[] = { { 404, EXIT_FAILED, ERR_KIND_NOT_FOUND }, { 401, EXIT_AUTH, ERR_KIND_AUTH },
+		      { 403, EXIT_AUTH, ERR_KIND_AUTH },         { 503, EXIT_UNREACHABLE, ERR_KIND_NETWORK },
+		      { 400, EXIT_FAILED, ERR_KIND_REMOTE } };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		resp.status = cases[i].status;
+		err_t *e = http_status_error(&resp, "probe");
+		CHECK(e && e->code == cases[i].code && e->kind == cases[i].kind);
+		err_free(e);
+		http_response_release(&resp);
+	}
+}
+
 static void test_zz_stop(void)
 {
 	CHECK(testserver_stop(&srv));
 	free(creds);
 }
 
-TEST_MAIN("registry", TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags), TEST(test_zz_stop))
+TEST_MAIN("registry", TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags), TEST(test_status_kinds), TEST(test_zz_stop))

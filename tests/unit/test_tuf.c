@@ -388,6 +388,7 @@ static void test_expired_timestamp(void)
 	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
 	CHECK(e && e->code == EXIT_POLICY);
 	CHECK(msg_has(e, "timestamp.json expired"));
+	CHECK(err_is(e, ERR_KIND_EXPIRED) && !err_is(e, ERR_KIND_ROLLBACK));
 	err_free(e);
 	release_repo(&r);
 }
@@ -409,6 +410,7 @@ static void test_rollback(void)
 	e = verify(&r, dir, DIGEST_A, v, K_BUILD);
 	CHECK(e && e->code == EXIT_POLICY);
 	CHECK(e && msg_has(e, "rollback"));
+	CHECK(err_is(e, ERR_KIND_ROLLBACK) && !err_is(e, ERR_KIND_EXPIRED));
 	err_free(e);
 	release_repo(&r);
 	remove_tree(dir);
@@ -585,6 +587,7 @@ static void test_root_threshold(void)
 	err_t *e = verify(&r, NULL, DIGEST_A, v, K_BUILD);
 	CHECK(e && e->code == EXIT_POLICY);
 	CHECK(e && msg_has(e, "root: 1 of 2 required signatures"));
+	CHECK(err_is(e, ERR_KIND_SIGNATURE));
 	err_free(e);
 	release_repo(&r);
 }
@@ -708,6 +711,35 @@ static void test_delegation_certificate(void)
 	CHECK(!v[0].ok && reason_has(&v[0], "does not verify"));
 	trust_verdict_release(&v[0]);
 	trust_verdict_release(&v[1]);
+	release_repo(&r);
+}
+
+/* Callers decide by kind, never by the words: a hash mismatch is
+ * "inconsistent" (dct and sigpolicy re-read before calling it tampering),
+ * a message that merely says so is not. */
+static void test_error_kinds(void)
+{
+	json_t *entry = tuf_meta_entry("abc", 3);
+	err_t *e = tuf_check_meta("snapshot", entry, "abd", 3);
+	CHECK(e && e->code == EXIT_POLICY && trust_error_inconsistent(e));
+	e = err_wrap(e, "load snapshot");
+	CHECK(trust_error_inconsistent(e));
+	err_free(e);
+	e = tuf_check_meta("snapshot", entry, "abcd", 4);
+	CHECK(e && err_is(e, ERR_KIND_INCONSISTENT));
+	err_free(e);
+	json_decref(entry);
+	e = err_new(EXIT_POLICY, "snapshot: sha256 does not match (tampered or inconsistent)");
+	CHECK(!trust_error_inconsistent(e));
+	err_free(e);
+	struct repo r;
+	build_repo(&r, &(struct opts){ .evil_build = true });
+	struct tuf_meta m;
+	CHECK(!tuf_meta_parse("targets/build", r.files[4].buf, r.files[4].len, &m));
+	e = tuf_verify_key("targets/build", &m, ids[K_BUILD], keys[K_BUILD]);
+	CHECK(e && err_is(e, ERR_KIND_SIGNATURE) && !trust_error_inconsistent(e));
+	err_free(e);
+	tuf_meta_release(&m);
 	release_repo(&r);
 }
 
@@ -973,7 +1005,7 @@ static void test_zz_teardown(void)
 TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
 	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_no_verified_memory), TEST(test_root_certificate_memory), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_root_pin_needs_signature), TEST(test_root_pin_certificate_ids),
-	  TEST(test_delegation_certificate), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
+	  TEST(test_delegation_certificate), TEST(test_error_kinds), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata),
 	  TEST(test_target_hash_differs_in_last_byte), TEST(test_role_hash_differs_in_last_byte),
 	  TEST(test_rollback_by_one_each_role), TEST(test_expired_snapshot_targets_delegation),
