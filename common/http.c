@@ -202,6 +202,33 @@ static void url_host(const char *url, char **host, char **hostport)
 	curl_url_cleanup(u);
 }
 
+/* scheme://host:port of an absolute URL, lower-cased (caller frees), or NULL */
+static char *url_origin(const char *url)
+{
+	char *origin = NULL;
+	CURLU *u = curl_url();
+	char *s = NULL, *h = NULL, *p = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		origin = xasprintf("%s://%s:%s", s, h, p);
+		for (char *c = origin; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	curl_free(s);
+	curl_free(h);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return origin;
+}
+
+bool http_same_origin(const char *a, const char *b)
+{
+	_cleanup_free_ char *oa = url_origin(a), *ob = url_origin(b);
+	return oa && ob && !strcmp(oa, ob);
+}
+
 static bool host_insecure(const struct http_client *c, const char *url)
 {
 	if (!c->n_insecure)

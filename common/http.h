@@ -155,6 +155,11 @@ bool http_content_range_start(const char *value, uint64_t *start);
  * value and the password are registered with log_secret. */
 char *http_basic_auth_header(const char *user, const char *password);
 
+/* Whether two absolute http(s) URLs have the same origin: scheme, host
+ * (case-insensitive) and port (the scheme's default when absent). An
+ * unparsable URL is nobody's origin. Credentials go to one origin only. */
+bool http_same_origin(const char *a, const char *b);
+
 /* URL-encode a query component (caller frees). */
 char *http_urlencode(const char *s);
 

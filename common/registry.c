@@ -149,10 +149,19 @@ static char *resolve_location(struct registry *r, const char *loc)
 	return url_for(r, "%s%s", loc[0] == '/' ? "" : "/", loc);
 }
 
-/* Perform req with auth: on 401, answer the challenge once and resend. */
+/* Perform req with auth: on 401, answer the challenge once and resend.
+ * Credentials go to the registry's origin only: a URL the server gave
+ * (Link: rel="next", an upload Location) on another origin is requested
+ * without them, as docker's and go-containerregistry's clients do (their
+ * transports add Authorization only for the registry's host): storage
+ * and CDNs the registry hands off to authorise by the signed URL. */
 static err_t *send_authed(struct registry *r, struct http_request *req, const char *scopes,
 			  struct http_response *resp)
 {
+	_cleanup_free_ char *origin = url_for(r, "/");
+	bool ours = http_same_origin(req->url, origin);
+	if (!ours)
+		log_debug("%s is not on %s: requested without credentials", req->url, origin);
 	const char *const *extra = req->headers;
 	size_t n = 0;
 	while (extra && extra[n])
@@ -161,7 +170,7 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 	for (size_t i = 0; i < n; i++)
 		hdrs[i] = extra[i];
 	for (int round = 0; round < 2; round++) {
-		hdrs[n] = regauth_header(r->auth, scopes);
+		hdrs[n] = ours ? regauth_header(r->auth, scopes) : NULL;
 		req->headers = hdrs;
 		err_t *e = http_do(r->http, req, resp);
 		req->headers = extra;
@@ -169,6 +178,12 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 			return err_wrap(e, "registry %s", r->host);
 		if (resp->status != 401)
 			return NULL;
+		if (!ours) {
+			e = http_status_error(resp, "request");
+			e->code = EXIT_AUTH;
+			return err_wrap(e, "%s (not the registry's origin %s) asks for credentials; they are only "
+					   "sent to the registry", req->url, origin);
+		}
 		if (round == 1)
 			break;
 		e = regauth_challenge(r->auth, resp, scopes);

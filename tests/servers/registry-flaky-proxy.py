@@ -9,11 +9,22 @@ faults the HTTP client must survive, each a given number of times:
   --cut-blob N       blob GETs send half the body, then drop the connection
   --strip-range      forward retries without their Range header (the
                      registry then answers 200 with the whole blob)
+  --foreign-port N   also listen on 127.0.0.2:N (0: any port), "another
+                     origin": tag list Links and upload Locations are
+                     rewritten to point there and blob GETs are redirected
+                     there (307), as a CDN or a hostile registry would.
+                     It forwards with --foreign-creds (user:pass) of its
+                     own and logs "FOREIGN METHOD path auth=yes|no", "yes"
+                     when the client sent an Authorization header there.
+  --port-file F      write "front-port foreign-port" to F once listening
 
 Every request is logged on stderr as "METHOD path range=<Range> -> status".
 """
 import argparse
+import base64
+import os
 import http.client
+import json
 import ssl
 import sys
 import threading
@@ -24,7 +35,10 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrad
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--foreign-port", type=int, default=-1)
+    ap.add_argument("--foreign-creds", default="")
+    ap.add_argument("--port-file")
     ap.add_argument("--upstream", required=True, help="host:port of the TLS registry")
     ap.add_argument("--ca", required=True)
     ap.add_argument("--head-429", type=int, default=0)
@@ -45,8 +59,11 @@ def main():
                 return True
         return False
 
+    foreign = {"origin": None}
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        is_foreign = False
 
         def log_message(self, fmt, *a):
             pass
@@ -69,6 +86,12 @@ def main():
             n = int(self.headers.get("Content-Length", "0") or 0)
             if n:
                 body = self.rfile.read(n)
+            if self.is_foreign:
+                sys.stderr.write("FOREIGN %s %s auth=%s\n" % (self.command, self.path,
+                                                             "yes" if "Authorization" in self.headers else "no"))
+                sys.stderr.flush()
+            elif foreign["origin"] and self.command == "GET" and "/blobs/sha256:" in self.path:
+                return self.simple(307, {"Location": foreign["origin"] + self.path})
             if self.command == "HEAD" and take("head"):
                 return self.simple(429, {"Retry-After": "1"})
             if self.command == "PUT" and "/manifests/" in self.path and take("put"):
@@ -82,6 +105,10 @@ def main():
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
             headers["Host"] = self.headers.get("Host", "")
             headers["X-Forwarded-Proto"] = "http"
+            if self.is_foreign:
+                headers.pop("Authorization", None)
+                if args.foreign_creds:
+                    headers["Authorization"] = "Basic " + base64.b64encode(args.foreign_creds.encode()).decode()
             if args.strip_range and "Range" in headers:
                 del headers["Range"]
             conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
@@ -90,9 +117,30 @@ def main():
             data = resp.read()
             cut = (self.command == "GET" and "/blobs/sha256:" in self.path and resp.status == 200
                    and len(data) > 1 and take("cut"))
+            link = None
+            if foreign["origin"] and "/tags/list" in self.path and resp.status == 200:
+                # page the list ourselves (docker-registry 2.8 ignores n=):
+                # the first tag here, the rest "on the next page" there
+                doc = json.loads(data)
+                tags = sorted(doc.get("tags") or [])
+                if self.is_foreign and "last=" in self.path:
+                    last = self.path.split("last=", 1)[1].split("&", 1)[0]
+                    doc["tags"] = [t for t in tags if t > last]
+                elif not self.is_foreign and len(tags) > 1:
+                    doc["tags"] = tags[:1]
+                    sep = "&" if "?" in self.path else "?"
+                    link = '<%s%s%slast=%s>; rel="next"' % (foreign["origin"], self.path, sep, tags[0])
+                data = json.dumps(doc).encode()
             self.send_response(resp.status)
+            if link:
+                self.send_header("Link", link)
             for k, v in resp.getheaders():
                 if k.lower() not in HOP and k.lower() != "content-length":
+                    if foreign["origin"] and not self.is_foreign:
+                        if k.lower() == "link":
+                            v = v.replace("</", "<" + foreign["origin"] + "/", 1)
+                        elif k.lower() == "location" and "/blobs/uploads/" in v:
+                            v = foreign["origin"] + v[v.index("/v2/"):]
                     self.send_header(k, v)
             length = resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
             self.send_header("Content-Length", length)
@@ -109,7 +157,21 @@ def main():
 
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
-    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    front = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    ports = [str(front.server_address[1])]
+    if args.foreign_port >= 0:
+        class Foreign(Handler):
+            is_foreign = True
+        far = ThreadingHTTPServer(("127.0.0.2", args.foreign_port), Foreign)
+        foreign["origin"] = "http://127.0.0.2:%d" % far.server_address[1]
+        ports.append(str(far.server_address[1]))
+        threading.Thread(target=far.serve_forever, daemon=True).start()
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(" ".join(ports) + "\n")
+
+        os.rename(args.port_file + ".tmp", args.port_file)
+    front.serve_forever()
 
 
 if __name__ == "__main__":

@@ -67,4 +67,21 @@ static void test_link_next(void)
 	CHECK(!registry_link_next(""));
 }
 
-TEST_MAIN("headers", TEST(test_retry_after), TEST(test_content_range), TEST(test_link_next))
+/* Credentials go to the registry's origin only (common/registry.c) */
+static void test_same_origin(void)
+{
+	CHECK(http_same_origin("https://reg.example/v2/", "https://reg.example/v2/x/tags/list?n=2"));
+	CHECK(http_same_origin("https://REG.example:443/v2/", "https://reg.example/"));
+	CHECK(http_same_origin("http://127.0.0.1:5000/", "HTTP://127.0.0.1:5000/v2/"));
+	CHECK(!http_same_origin("https://reg.example/", "https://reg.example.evil/"));
+	CHECK(!http_same_origin("https://reg.example/", "https://reg.example:8443/"));
+	CHECK(!http_same_origin("http://127.0.0.1:5000/", "http://127.0.0.1:5001/"));
+	CHECK(!http_same_origin("https://reg.example/", "http://reg.example/"));
+	CHECK(!http_same_origin("https://reg.example/", "https://other.example/"));
+	CHECK(!http_same_origin("https://reg.example@other.example/", "https://reg.example/"));
+	CHECK(!http_same_origin("/v2/relative", "/v2/relative"));
+	CHECK(!http_same_origin("https://reg.example/", "not a url"));
+}
+
+TEST_MAIN("headers", TEST(test_retry_after), TEST(test_content_range), TEST(test_link_next),
+	  TEST(test_same_origin))

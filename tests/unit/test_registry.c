@@ -2,11 +2,14 @@
  * started through tests/servers/registry.sh (run from the repo root):
  * ping, blob upload/HEAD/GET with size and digest checks, manifest
  * PUT/HEAD/GET/DELETE, tag listing, and error codes. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "fsutil.h"
 #include "manifest.h"
 #include "registry.h"
 #include "testing.h"
@@ -246,10 +249,144 @@ static void test_status_kinds(void)
 	}
 }
 
+/* Our proxy in front of the registry points tag list Links and upload
+ * Locations at another origin (127.0.0.2) and redirects blob GETs there;
+ * that origin logs whether an Authorization header reached it and
+ * forwards with credentials of its own (as signed CDN URLs would). */
+struct foreign {
+	char *dir, *log;
+	long pid;
+	int front, far;
+};
+
+static bool foreign_start(struct foreign *f, const char *name, const char *their_creds)
+{
+	memset(f, 0, sizeof *f);
+	f->dir = xasprintf("%s/%s", srv.work, name);
+	f->log = xasprintf("%s.log", f->dir);
+	char *cmd = xasprintf("python3 tests/servers/registry-flaky-proxy.py --upstream %s --ca %s --foreign-port 0 "
+			      "%s%s --port-file %s.ports 2>%s & echo $! >%s.pid",
+			      addr, ca, their_creds ? "--foreign-creds " : "", their_creds ? their_creds : "",
+			      f->dir, f->log, f->dir);
+	bool ok = system(cmd) == 0;
+	free(cmd);
+	char *pidf = xasprintf("%s.pid", f->dir), *portf = xasprintf("%s.ports", f->dir);
+	FILE *p = fopen(pidf, "r");
+	ok = ok && p && fscanf(p, "%ld", &f->pid) == 1;
+	if (p)
+		fclose(p);
+	for (int i = 0; ok && i < 200 && access(portf, F_OK); i++)
+		usleep(50000);
+	p = fopen(portf, "r");
+	ok = ok && p && fscanf(p, "%d %d", &f->front, &f->far) == 2;
+	if (p)
+		fclose(p);
+	free(pidf);
+	free(portf);
+	return ok;
+}
+
+static char *foreign_stop(struct foreign *f)
+{
+	if (f->pid > 0)
+		kill((pid_t)f->pid, SIGTERM);
+	struct strbuf log = STRBUF_INIT;
+	err_t *e = fs_read_file(f->log, 1 << 20, &log);
+	err_free(e);
+	free(f->dir);
+	free(f->log);
+	return sb_detach(&log);
+}
+
+static struct registry *open_front(const struct foreign *f, const char *repo)
+{
+	struct registry_options o = { .creds = creds, .tags_page_size = 2, .insecure = true };
+	o.http.retries = 0;
+	_cleanup_free_ char *front = xasprintf("127.0.0.1:%d", f->front);
+	struct registry *r = NULL;
+	err_t *e = registry_open(front, repo, &o, &r);
+	CHECK(!e);
+	err_free(e);
+	return r;
+}
+
+static void test_credentials_stay_on_the_registry(void)
+{
+	if (!started)
+		return;
+	struct foreign f;
+	bool up = foreign_start(&f, "far", creds);
+	CHECK(up);
+	if (!up) {
+		free(foreign_stop(&f));
+		return;
+	}
+	struct registry *r = open_front(&f, "unit/far");
+	const char *layer = "far layer";
+	char ld[DIGEST_SIZE];
+	err_t *e = registry_put_blob_buffer(r, layer, strlen(layer), ld); /* Location -> 127.0.0.2 */
+	CHECK(!e);
+	err_free(e);
+	struct collect c = { STRBUF_INIT };
+	e = registry_get_blob(r, ld, (int64_t)strlen(layer), collect, &c); /* 307 -> 127.0.0.2 */
+	CHECK(!e && c.sb.len == strlen(layer));
+	err_free(e);
+	sb_release(&c.sb);
+	char cd[DIGEST_SIZE];
+	e = registry_put_blob_buffer(r, "{}", 2, cd);
+	err_free(e);
+	struct descriptor cfg = { .media_type = MT_OCI_CONFIG, .size = 2 };
+	memcpy(cfg.digest, cd, DIGEST_SIZE);
+	json_t *doc = manifest_build_image(MT_OCI_MANIFEST, &cfg, NULL, 0, NULL);
+	struct strbuf body = STRBUF_INIT;
+	manifest_dump(doc, &body);
+	json_decref(doc);
+	const char *tags[] = { "x", "y", "z" };
+	for (int i = 0; i < 3; i++) {
+		e = registry_put_manifest(r, tags[i], MT_OCI_MANIFEST, body.buf, body.len, NULL);
+		CHECK(!e);
+		err_free(e);
+	}
+	sb_release(&body);
+	struct strbuf got = STRBUF_INIT;
+	e = registry_list_tags(r, add_tag, &got); /* page 2 via Link -> 127.0.0.2 */
+	CHECK(!e && got.len == 6);
+	err_free(e);
+	sb_release(&got);
+	registry_close(r);
+	char *log = foreign_stop(&f);
+	/* each hand-off was exercised, and none carried our credentials */
+	CHECK(strstr(log, "FOREIGN GET /v2/unit/far/tags/list"));
+	CHECK(strstr(log, "FOREIGN GET /v2/unit/far/blobs/sha256:"));
+	CHECK(strstr(log, "FOREIGN PUT /v2/unit/far/blobs/uploads/"));
+	CHECK(!strstr(log, "auth=yes"));
+	if (strstr(log, "auth=yes"))
+		fprintf(stderr, "  credentials reached another origin:\n%s", log);
+	free(log);
+
+	/* another origin that asks for credentials gets none: a clear error */
+	up = foreign_start(&f, "far401", NULL);
+	CHECK(up);
+	r = open_front(&f, "unit/far");
+	got = (struct strbuf)STRBUF_INIT;
+	e = registry_list_tags(r, add_tag, &got);
+	char *msg = e ? err_describe(e) : NULL;
+	CHECK(e && e->code == EXIT_AUTH && msg && strstr(msg, "not the registry's origin") &&
+	      strstr(msg, "they are only sent to the registry"));
+	free(msg);
+	err_free(e);
+	sb_release(&got);
+	registry_close(r);
+	log = foreign_stop(&f);
+	CHECK(strstr(log, "FOREIGN GET /v2/unit/far/tags/list") && !strstr(log, "auth=yes"));
+	free(log);
+}
+
 static void test_zz_stop(void)
 {
 	CHECK(testserver_stop(&srv));
 	free(creds);
 }
 
-TEST_MAIN("registry", TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags), TEST(test_status_kinds), TEST(test_zz_stop))
+TEST_MAIN("registry", TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
+	  TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry), TEST(test_zz_stop))
