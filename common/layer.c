@@ -186,11 +186,11 @@ static err_t *clean_name(const char *name, char **out)
  * following symlinks as if the root were "/" (absolute targets restart at
  * the root, ".." stops at it), never leaving it; every step is an openat
  * with O_NOFOLLOW. Missing directories are created when `create`. */
-static err_t *open_dir_in_root(struct applier *ap, const char *path, bool create, int *out)
+static err_t *dir_in_root(int rootfd, const char *path, bool create, int *out)
 {
 	int stack[MAX_DEPTH + 1];
 	size_t depth = 0;
-	stack[0] = dup(ap->rootfd);
+	stack[0] = dup(rootfd);
 	if (stack[0] < 0)
 		return err_errno(EXIT_FAILED, "dup");
 	struct strbuf rest = STRBUF_INIT;
@@ -285,6 +285,16 @@ static err_t *open_dir_in_root(struct applier *ap, const char *path, bool create
 		depth--;
 	}
 	return e;
+}
+
+static err_t *open_dir_in_root(struct applier *ap, const char *path, bool create, int *out)
+{
+	return dir_in_root(ap->rootfd, path, create, out);
+}
+
+err_t *layer_open_dir_in_root(int rootfd, const char *path, int *out)
+{
+	return dir_in_root(rootfd, path, false, out);
 }
 
 /* Split a cleaned path into parent and last component. */

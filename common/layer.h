@@ -100,6 +100,14 @@ struct layer_apply_stats {
 err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_options *opts,
 		   struct layer_apply_stats *stats);
 
+/* Open the directory `path` of the root filesystem at rootfd as a process
+ * inside it would (symlinks followed as if rootfd were "/", absolute
+ * targets and ".." stopping at it), never leaving it: every step is an
+ * openat with O_NOFOLLOW (what openat2's RESOLVE_IN_ROOT does, on any
+ * kernel). *out is an O_DIRECTORY fd. For reading inside an unpacked
+ * image from the host, whatever its config or symlinks say. */
+err_t *layer_open_dir_in_root(int rootfd, const char *path, int *out);
+
 /* ---- write ---- */
 
 struct layer_write_options {

@@ -3,6 +3,7 @@
  * publish-doi) with the totals and the failing cases. Exit 1 when tests
  * fail or time out. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -13,9 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "fsutil.h"
 #include "imageroot.h"
 #include "junit.h"
+#include "layer.h"
 #include "log.h"
 #include "runner.h"
 #include "strbuf.h"
@@ -74,38 +77,57 @@ static bool matches(const struct walk *w, const char *rel)
 	return false;
 }
 
-static void walk_dir(struct walk *w, const char *root, const char *rel, int depth)
+/* Reports under the directory dfd (owned; rel: its path from the top),
+ * by fd: entries are lstat'ed and opened with O_NOFOLLOW, so a symlink in
+ * the tree is never followed (to the host, from an image). */
+static void walk_dir(struct walk *w, int dfd, const char *rel, int depth)
 {
-	if (depth > WALK_MAX_DEPTH)
+	DIR *d = depth <= WALK_MAX_DEPTH ? fdopendir(dfd) : NULL;
+	if (!d) {
+		close(dfd);
 		return;
-	char *path = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-	DIR *d = opendir(path);
-	free(path);
-	if (!d)
-		return;
+	}
 	for (struct dirent *de; (de = readdir(d)) && w->seen < WALK_MAX_FILES;) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "node_modules"))
 			continue;
 		w->seen++;
 		char *r = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-		char *full = xasprintf("%s/%s", root, r);
 		struct stat st;
-		if (lstat(full, &st) == 0) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISDIR(st.st_mode)) {
-				walk_dir(w, root, r, depth + 1);
+				int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0)
+					walk_dir(w, sub, r, depth + 1);
 			} else if (S_ISREG(st.st_mode) && matches(w, r)) {
 				if (st.st_mtime + 1 < w->since) {
-					log_warn("%s: older than this run; stale report ignored", full);
+					log_warn("%s: older than this run; stale report ignored", r);
 				} else {
 					w->found = xrealloc(w->found, (w->nfound + 1) * sizeof *w->found);
-					w->found[w->nfound++] = xstrdup(full);
+					w->found[w->nfound++] = xstrdup(r);
 				}
 			}
 		}
-		free(full);
 		free(r);
 	}
 	closedir(d);
+}
+
+/* A report the walk found (rel to the top dir topfd), read again without
+ * leaving topfd: a directory swapped for a symlink since is resolved
+ * inside it, the file itself is never a symlink. */
+static err_t *read_report(int topfd, const char *rel, const char *name, struct strbuf *text)
+{
+	const char *slash = strrchr(rel, '/');
+	_cleanup_free_ char *parent = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
+	_cleanup_close_ int pfd = -1;
+	TRY(layer_open_dir_in_root(topfd, parent, &pfd));
+	_cleanup_close_ int fd = openat(pfd, slash ? slash + 1 : rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return err_errno(EXIT_FAILED, "cannot open %s", name);
+	if (!S_ISREG(st.st_mode))
+		return err_new(EXIT_FAILED, "%s is not a regular file", name);
+	return fs_read_fd(fd, REPORT_MAX, name, text);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -263,11 +285,26 @@ static err_t *run(const struct params *p, struct results *r)
 	} else {
 		host_dir = xstrdup(workdir);
 	}
+	/* the working directory, opened once: inside an image, resolved in
+	 * its root (its WorkingDir or symlinks cannot name a host directory);
+	 * every report is then read below that fd */
 	err_t *e = NULL;
-	struct stat st;
-	if (stat(host_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		e = err_new(EXIT_USAGE, "workdir %s is not a directory%s", inner ? inner : workdir,
-			    inner ? " in the image" : "");
+	int topfd = -1;
+	if (inner) {
+		_cleanup_close_ int rootfd = open(img.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			e = err_errno(EXIT_FAILED, "cannot open the image root %s", img.root);
+		else
+			e = layer_open_dir_in_root(rootfd, inner, &topfd);
+		if (e)
+			e = err_wrap(e, "workdir %s is not a directory in the image", inner);
+	} else {
+		topfd = open(host_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (topfd < 0)
+			e = err_new(EXIT_USAGE, "workdir %s is not a directory", workdir);
+	}
+	if (e && inner)
+		e->code = EXIT_USAGE;
 
 	time_t started = time(NULL);
 	struct run_outcome outcome = { 0 };
@@ -278,6 +315,8 @@ static err_t *run(const struct params *p, struct results *r)
 		e = run_command(&rs, &outcome);
 	}
 	if (e) {
+		if (topfd >= 0)
+			close(topfd);
 		free(inner);
 		free(host_dir);
 		free(env);
@@ -294,7 +333,9 @@ static err_t *run(const struct params *p, struct results *r)
 		while (default_patterns[w.npatterns])
 			w.npatterns++;
 	}
-	walk_dir(&w, host_dir, "", 0);
+	int walkfd = dup(topfd);
+	if (walkfd >= 0)
+		walk_dir(&w, walkfd, "", 0);
 	if (w.nfound > 1)
 		qsort(w.found, w.nfound, sizeof *w.found, cmp_str);
 
@@ -304,7 +345,11 @@ static err_t *run(const struct params *p, struct results *r)
 	for (size_t i = 0; i < w.nfound; i++) {
 		struct strbuf text = STRBUF_INIT;
 		struct junit_totals one = { 0 };
-		err_t *re = fs_read_file(w.found[i], REPORT_MAX, &text);
+		/* named by the path a user knows: in the image, or on the host */
+		char *rel = w.found[i];
+		w.found[i] = xasprintf("%s/%s", inner ? (strcmp(inner, "/") ? inner : "") : host_dir, rel);
+		err_t *re = read_report(topfd, rel, w.found[i], &text);
+		free(rel);
 		if (!re)
 			re = junit_parse(sb_str(&text), text.len, w.found[i], &one);
 		sb_release(&text);
@@ -321,18 +366,7 @@ static err_t *run(const struct params *p, struct results *r)
 		junit_totals_release(&one);
 	}
 
-	/* reports found inside an image are named by their path in the image */
-	if (img.root) {
-		size_t rl = strlen(img.root);
-		for (size_t i = 0; i < totals.nfailed; i++)
-			if (!strncmp(totals.failed[i].file, img.root, rl))
-				memmove(totals.failed[i].file, totals.failed[i].file + rl, strlen(totals.failed[i].file + rl) + 1);
-		for (size_t i = 0; i < w.nfound; i++)
-			memmove(w.found[i], w.found[i] + rl, strlen(w.found[i] + rl) + 1);
-		for (size_t i = 0; i < nunreadable; i++)
-			if (!strncmp(unreadable[i], img.root, rl))
-				memmove(unreadable[i], unreadable[i] + rl, strlen(unreadable[i] + rl) + 1);
-	}
+	close(topfd);
 	image_root_remove(&img);
 	free(inner);
 	free(host_dir);

@@ -91,12 +91,21 @@ with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
     add_file("bin/busybox", open("/bin/busybox", "rb").read())
     for a in ("sh", "mkdir", "printf", "cat", "test", "[", "echo"):
         add_link("bin/" + a, "busybox")
+    # hostile images (issue 12): MKIMAGE_DIRS (":"-separated) made, and
+    # MKIMAGE_APP_LINK makes /app a symlink there instead of a directory
+    for extra in filter(None, os.environ.get("MKIMAGE_DIRS", "").split(":")):
+        parts = extra.strip("/").split("/")
+        for k in range(1, len(parts) + 1):
+            add_dir("/".join(parts[:k]))
+    if os.environ.get("MKIMAGE_APP_LINK"):
+        add_link("app-link", os.environ["MKIMAGE_APP_LINK"])
     add_file("app/run-tests.sh", sys.argv[2].encode(), 0o755)
 tar = raw.getvalue()
 diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
 layer, lsize = blob(gzip.compress(tar, mtime=0))
 config = {"architecture": "amd64", "os": "linux",
-          "config": {"Env": ["PATH=/bin", "GREETING=hello from the image"], "WorkingDir": "/app"},
+          "config": {"Env": ["PATH=/bin", "GREETING=hello from the image"],
+                     "WorkingDir": os.environ.get("MKIMAGE_WORKDIR", "/app")},
           "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
 cdig, csize = blob(json.dumps(config).encode())
 manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -130,6 +139,29 @@ if [ "$(ls "$tmp" | grep -c unit-tests-root)" -eq "$before" ]; then
 else
 	ls "$tmp"; flunk image-mode-removes-its-root-filesystem
 fi
+# 5. hostile images cannot make us read host directories: reports are
+# looked for in the image's working directory resolved inside its root,
+# whatever its WorkingDir ("/../../..<host dir>") or symlinks (to a host
+# dir) say. The host dir holds a fresh report that must not be read.
+mkdir -p "$tmp/host"
+printf '<testsuite name="host"><testcase classname="host" name="host-secret"><failure message="read from the host"/></testcase></testsuite>' >"$tmp/host/junit-host.xml"
+touch -d '+1 hour' "$tmp/host/junit-host.xml"
+hostile() { # name, then MKIMAGE_* assignments
+	local name=$1; shift
+	env "$@" MKIMAGE_DIRS="$tmp/host" python3 "$tmp/mkimage.py" "$tmp/$name" ':'
+	TMPDIR=$tmp "$bin" --image="oci:$tmp/$name:test" --command=':' --record-file="$tmp/$name.json" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err"
+	rc=$?
+	if [ $rc -eq 0 ] && ! grep -q host-secret "$tmp/$name.out" "$tmp/$name.json" &&
+		jq -e '.junit_reports == [] and .totals.tests == 0' "$tmp/$name.json" >/dev/null; then
+		pass "image-$name-reads-no-host-file"
+	else
+		echo "rc=$rc"; cat "$tmp/$name.out" "$tmp/$name.err" "$tmp/$name.json"; flunk "image-$name-reads-no-host-file"
+	fi
+}
+hostile workdir-dotdot MKIMAGE_WORKDIR="/../../../../../../../../../..$tmp/host"
+hostile workdir-symlink MKIMAGE_WORKDIR=/app-link MKIMAGE_APP_LINK="$tmp/host"
+hostile workdir-relative-symlink MKIMAGE_WORKDIR=/app-link MKIMAGE_APP_LINK="../../../../../../../../..$tmp/host"
 # unprivileged: chroot inside a user namespace
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	chmod -R a+rX "$tmp" && chmod 1777 "$tmp"
