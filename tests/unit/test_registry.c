@@ -45,9 +45,7 @@ static void test_ping_and_auth(void)
 {
 	if (!started)
 		start();
-	CHECK(started);
-	if (!started)
-		return;
+	REQUIRE(started);
 	struct registry *r = open_repo("unit/app", creds);
 	err_t *e = registry_ping(r);
 	CHECK(!e);
@@ -87,8 +85,7 @@ static err_t *collect(const void *data, size_t len, void *ctx)
 
 static void test_blobs_manifests_tags(void)
 {
-	if (!started)
-		return;
+	REQUIRE(started);
 	struct registry *r = open_repo("unit/app", creds);
 	const char *layer = "layer bytes";
 	char ld[DIGEST_SIZE];
@@ -199,8 +196,7 @@ static err_t *add_tag(const char *tag, void *ctx)
 
 static void test_tags(void)
 {
-	if (!started)
-		return;
+	REQUIRE(started);
 	struct registry *r = open_repo("unit/tags", creds);
 	char cd[DIGEST_SIZE];
 	err_t *e = registry_put_blob_buffer(r, "{}", 2, cd);
@@ -312,8 +308,7 @@ static struct registry *open_front(const struct foreign *f, const char *repo)
 
 static void test_credentials_stay_on_the_registry(void)
 {
-	if (!started)
-		return;
+	REQUIRE(started);
 	struct foreign f;
 	bool up = foreign_start(&f, "far", creds);
 	CHECK(up);
@@ -382,11 +377,11 @@ static void test_credentials_stay_on_the_registry(void)
 	free(log);
 }
 
-static void test_zz_stop(void)
+static void stop(void)
 {
 	CHECK(testserver_stop(&srv));
 	free(creds);
 }
 
-TEST_MAIN("registry", TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
-	  TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry), TEST(test_zz_stop))
+TEST_MAIN_TEARDOWN("registry", stop, TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
+		   TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))

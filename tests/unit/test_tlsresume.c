@@ -454,14 +454,14 @@ static void test_tls12_wrong_host_never_kept(void)
 	free(key);
 }
 
-static void test_zz_stop(void)
+static void stop(void)
 {
 	CHECK(testserver_stop(&srv));
 	free(sessions);
 }
 
-TEST_MAIN("tlsresume", TEST(test_saved_then_resumed), TEST(test_other_endpoint_or_trust_settings_not_resumed),
+TEST_MAIN_TEARDOWN("tlsresume", stop, TEST(test_saved_then_resumed), TEST(test_other_endpoint_or_trust_settings_not_resumed),
 	  TEST(test_changed_ca_file_is_not_bypassed), TEST(test_damaged_or_foreign_file_ignored),
 	  TEST(test_expired_session_not_offered), TEST(test_restarted_server_gets_a_full_handshake),
 	  TEST(test_saved_without_certificate), TEST(test_tls12_server_resumed), TEST(test_tls12_wrong_host_never_kept),
-	  TEST(test_unverified_connection_saves_nothing), TEST(test_zz_stop))
+	  TEST(test_unverified_connection_saves_nothing))

@@ -996,13 +996,13 @@ static void teardown(void)
 		EVP_PKEY_free(keys[i]);
 }
 
-static void test_zz_teardown(void)
+static void free_shared(void)
 {
 	teardown();
 	sb_release(&fetched);
 }
 
-TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
+TEST_MAIN_TEARDOWN("tuf", free_shared, TEST(test_valid_two_signers), TEST(test_tampered_target_hash), TEST(test_forged_signature),
 	  TEST(test_wrong_key), TEST(test_expired_timestamp), TEST(test_rollback), TEST(test_warm_cache), TEST(test_no_verified_memory), TEST(test_root_certificate_memory), TEST(test_root_change_needs_old_keys),
 	  TEST(test_root_threshold), TEST(test_root_pin_needs_signature), TEST(test_root_pin_certificate_ids),
 	  TEST(test_delegation_certificate), TEST(test_error_kinds), TEST(test_other_digest), TEST(test_missing_signer), TEST(test_time_parse),
@@ -1010,4 +1010,4 @@ TEST_MAIN("tuf", TEST(test_valid_two_signers), TEST(test_tampered_target_hash), 
 	  TEST(test_target_hash_differs_in_last_byte), TEST(test_role_hash_differs_in_last_byte),
 	  TEST(test_rollback_by_one_each_role), TEST(test_expired_snapshot_targets_delegation),
 	  TEST(test_key_id_not_hash_of_key), TEST(test_pinned_key_must_sign), TEST(test_threshold_counts_a_key_once), TEST(test_delegation_threshold),
-	  TEST(test_delegation_paths), TEST(test_zz_teardown))
+	  TEST(test_delegation_paths))

@@ -1,6 +1,8 @@
-/* A minimal unit-test harness: each test_<module>.c defines TESTS() as a
- * list of functions; every CHECK failure is reported with file:line and
- * the suite prints one "PASS: suite/test" or "FAIL: suite/test" per test. */
+/* A minimal unit-test harness: each test_<module>.c lists its test
+ * functions in TEST_MAIN (or TEST_MAIN_TEARDOWN); every CHECK failure is
+ * reported with file:line and the suite prints one "PASS: suite/test",
+ * "FAIL: suite/test" or "SKIP: suite/test: why" per test. A teardown is
+ * not a test: it prints only when it fails ("FAIL: suite/teardown"). */
 #ifndef TESTS_UNIT_TESTING_H
 #define TESTS_UNIT_TESTING_H
 
@@ -9,6 +11,7 @@
 #include <string.h>
 
 static int testing_failed_;
+static const char *testing_skipped_; /* why the running test cannot run here */
 
 #define CHECK(cond)                                                                  \
 	do {                                                                         \
@@ -28,6 +31,24 @@ static int testing_failed_;
 		}                                                                              \
 	} while (0)
 
+/* a precondition the rest of the test needs: fails the test and returns */
+#define REQUIRE(cond)                                                                  \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "  %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
+			testing_failed_ = 1;                                           \
+			return;                                                        \
+		}                                                                      \
+	} while (0)
+
+/* this machine cannot run the test (why: a string literal); counted as
+ * skipped, and a failure in CI unless tests/ci-allowed-skips.txt lists it */
+#define SKIP(why)                                \
+	do {                                     \
+		testing_skipped_ = (why);        \
+		return;                          \
+	} while (0)
+
 typedef void (*test_fn)(void);
 struct test_case {
 	const char *name;
@@ -36,23 +57,45 @@ struct test_case {
 
 #define TEST(fn) { #fn, fn }
 
-static inline int run_tests(const char *suite, const struct test_case *tests, size_t n)
+static inline int run_tests(const char *suite, const struct test_case *tests, size_t n, test_fn teardown)
 {
 	int failures = 0;
 	for (size_t i = 0; i < n; i++) {
 		testing_failed_ = 0;
+		testing_skipped_ = NULL;
 		tests[i].fn();
-		printf("%s: %s/%s\n", testing_failed_ ? "FAIL" : "PASS", suite, tests[i].name);
+		if (testing_failed_)
+			printf("FAIL: %s/%s\n", suite, tests[i].name);
+		else if (testing_skipped_)
+			printf("SKIP: %s/%s: %s\n", suite, tests[i].name, testing_skipped_);
+		else
+			printf("PASS: %s/%s\n", suite, tests[i].name);
+		failures += testing_failed_;
+	}
+	if (teardown) {
+		testing_failed_ = 0;
+		teardown();
+		if (testing_failed_)
+			printf("FAIL: %s/teardown\n", suite);
 		failures += testing_failed_;
 	}
 	return failures ? 1 : 0;
 }
 
-#define TEST_MAIN(suite, ...)                                                     \
-	int main(void)                                                            \
-	{                                                                         \
-		static const struct test_case tests_[] = { __VA_ARGS__ };         \
-		return run_tests(suite, tests_, sizeof tests_ / sizeof *tests_); \
+#define TEST_MAIN(suite, ...)                                                           \
+	int main(void)                                                                  \
+	{                                                                               \
+		static const struct test_case tests_[] = { __VA_ARGS__ };               \
+		return run_tests(suite, tests_, sizeof tests_ / sizeof *tests_, NULL); \
+	}
+
+/* teardown: stops servers, frees what the tests shared; CHECKs in it fail
+ * the suite, but it is not counted as a test */
+#define TEST_MAIN_TEARDOWN(suite, teardown, ...)                                            \
+	int main(void)                                                                      \
+	{                                                                                   \
+		static const struct test_case tests_[] = { __VA_ARGS__ };                   \
+		return run_tests(suite, tests_, sizeof tests_ / sizeof *tests_, teardown); \
 	}
 
 #endif
