@@ -34,8 +34,11 @@ CURL_CONFIGURE_FLAGS := --disable-shared --enable-static --disable-dependency-tr
 #   is offered only for that host, under the same trust settings).
 CURL_PATCHES := $(abspath $(wildcard mk/patches/curl-7.88-*.patch))
 
-$(CURL_DEP): $(CURL_PATCHES)
-	$(call debian-source,curl,curl-7.*/)
+$(CURL_DEP): $(DEPS_SRC)/curl.want $(CURL_PATCHES)
+ifndef DEPS_LOCKED
+	+$(DEPS_LOCK)
+else
+	$(call debian-source,curl)
 	cd $(DEPS_SRC)/curl-7.*/ && \
 	  for p in $(CURL_PATCHES); do [ -e .patched-$$(basename $$p) ] && continue; \
 	    patch -s -p1 < $$p && touch .patched-$$(basename $$p) || exit 1; done && \
@@ -45,3 +48,12 @@ $(CURL_DEP): $(CURL_PATCHES)
 	  cp lib/.libs/libcurl.a $(abspath $(DEPS))/lib/libcurl.a.tmp && \
 	  cp include/curl/*.h $(abspath $(DEPS))/include/curl/ && \
 	  mv $(abspath $(DEPS))/lib/libcurl.a.tmp $(abspath $(DEPS))/lib/libcurl.a
+	$(call record-source,curl,$(DEPS_SRC)/curl-7.*/)
+endif
+
+# common/ sources that include <curl/curl.h> (all of them, if a common
+# header does) are compiled only once our libcurl's headers are installed
+# (order-only: a rebuilt libcurl does not recompile them; its headers'
+# changes reach them through -MMD)
+COMMON_CURL_SRC := $(if $(shell grep -l '^\#include <curl/' common/*.h),$(COMMON_SRC),$(shell grep -l '^\#include <curl/' common/*.c))
+$(foreach f,release asan fuzz,$(patsubst %.c,$(BUILD)/$(f)/%.o,$(COMMON_CURL_SRC))): | $(CURL_DEP)

@@ -14,12 +14,28 @@ LIBGIT2_APT := $(abspath $(DEPS_SRC))/apt-trixie
 LIBGIT2_APT_OPTS := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(LIBGIT2_APT)/sources.list.d \
 	-o Dir::State::Lists=$(LIBGIT2_APT)/lists -o Dir::Cache=$(LIBGIT2_APT)/cache -o Debug::NoLocking=1
 
-$(DEPS)/lib/libgit2.a: mk/libgit2-http-proxy.patch
-	mkdir -p $(LIBGIT2_APT)/sources.list.d $(LIBGIT2_APT)/lists/partial $(LIBGIT2_APT)/cache/archives/partial
-	printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: trixie' 'Components: main' \
-	  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' > $(LIBGIT2_APT)/sources.list.d/trixie-src.sources
-	cd $(DEPS_SRC) && { ls -d libgit2-1.9*/ >/dev/null 2>&1 || { \
-	  apt-get $(LIBGIT2_APT_OPTS) -qq update && apt-get $(LIBGIT2_APT_OPTS) -qq source libgit2/trixie >/dev/null; }; }
+# The private state's sources (trixie, -updates and -security) and lists:
+# updated when the sources change or the lists are a day old, so trixie's
+# security updates reach git-clone too (a failed update keeps the old lists)
+LIBGIT2_SOURCES := Types: deb-src|URIs: http://deb.debian.org/debian|Suites: trixie trixie-updates|Components: main|Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg||Types: deb-src|URIs: http://deb.debian.org/debian-security|Suites: trixie-security|Components: main|Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+$(DEPS_SRC)/libgit2.want: FORCE
+	@mkdir -p $(LIBGIT2_APT)/sources.list.d $(LIBGIT2_APT)/lists/partial $(LIBGIT2_APT)/cache/archives/partial
+	@printf '%s\n' '$(LIBGIT2_SOURCES)' | tr '|' '\n' >$(LIBGIT2_APT)/trixie-src.sources.$$$$ && \
+	  if cmp -s $(LIBGIT2_APT)/trixie-src.sources.$$$$ $(LIBGIT2_APT)/sources.list.d/trixie-src.sources; then \
+	    rm -f $(LIBGIT2_APT)/trixie-src.sources.$$$$; \
+	  else mv -f $(LIBGIT2_APT)/trixie-src.sources.$$$$ $(LIBGIT2_APT)/sources.list.d/trixie-src.sources; fi
+	@stamp=$(LIBGIT2_APT)/lists/.updated; \
+	  if [ ! -e $$stamp ] || [ $(LIBGIT2_APT)/sources.list.d/trixie-src.sources -nt $$stamp ] || \
+	     [ -z "$$(find $$stamp -mmin -1440)" ]; then \
+	    apt-get $(LIBGIT2_APT_OPTS) -qq update && touch $$stamp || \
+	      echo "mk/libgit2.mk: apt-get update of the trixie sources failed; using the lists as they are" >&2; fi
+	$(call want-version,libgit2,$(LIBGIT2_APT_OPTS))
+
+$(DEPS)/lib/libgit2.a: $(DEPS_SRC)/libgit2.want mk/libgit2-http-proxy.patch
+ifndef DEPS_LOCKED
+	+$(DEPS_LOCK)
+else
+	$(call debian-source,libgit2,$(LIBGIT2_APT_OPTS))
 	cd $(DEPS_SRC)/libgit2-1.9*/ && { [ -f .pipeline-patched ] || \
 	  { patch -s -p1 < $(abspath mk/libgit2-http-proxy.patch) && touch .pipeline-patched; }; }
 	rm -rf $(DEPS_SRC)/libgit2-build && mkdir -p $(DEPS_SRC)/libgit2-build
@@ -32,3 +48,5 @@ $(DEPS)/lib/libgit2.a: mk/libgit2-http-proxy.patch
 	  -DUSE_GSSAPI=OFF -DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF -DENABLE_REPRODUCIBLE_BUILDS=ON >/dev/null
 	$(MAKE) -s -C $(DEPS_SRC)/libgit2-build
 	$(MAKE) -s -C $(DEPS_SRC)/libgit2-build install >/dev/null
+	$(call record-source,libgit2,$(DEPS_SRC)/libgit2-1.9*/)
+endif
