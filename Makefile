@@ -2,7 +2,8 @@
 #
 #   make            every task as a fully static binary in bin/<task>
 #   make check      static checks, unit, CLI golden, jq corpus, fuzz (short),
-#                   integration; all under ASan/UBSan; ends "N passed, N failed"
+#                   integration; all under ASan/UBSan; ends "N passed, N failed,
+#                   N skipped" (a skip fails in CI: tests/run-all.sh)
 #   make bench      our binaries side by side with their peers (ratios, peak RSS)
 #   make mutants    mutation test of the security checks (tests/mutants/*.mut);
 #                   ends "N killed, N survived"
@@ -58,6 +59,10 @@ $(BUILD)/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
 	$$($(1)_CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
 
+$(BUILD)/$(1)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $$(@D)
+	$$($(1)_CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
+
 $(BUILD)/$(1)/libcommon.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
@@ -72,23 +77,31 @@ FILTER_STATIC_WARNINGS = awk '/: in function `/ { held = $$$$0; next } \
 	/statically linked applications requires at runtime/ { held = ""; next } \
 	{ if (held != "") print held; held = ""; print } END { if (held != "") print held }'
 
+# The third-party sources linked into each binary, for its --version
+# (mk/versions.sh): regenerated when a library of ours is rebuilt or a
+# Debian package changes (dpkg's status file)
+DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
+
 # $(1) = task name
 define task_rules
 $(1)_SRC := $$(wildcard tasks/$(1)/*.c)
-$$(patsubst %.c,$(BUILD)/release/%.o,$$($(1)_SRC)) $$(patsubst %.c,$(BUILD)/asan/%.o,$$($(1)_SRC)) \
-  $$(patsubst %.c,$(BUILD)/tsan/%.o,$$($(1)_SRC)): | $$($(1)_DEPS)
+$$(foreach f,release asan tsan fuzz,$$(patsubst %.c,$(BUILD)/$$(f)/%.o,$$($(1)_SRC))): | $$($(1)_DEPS)
 
-bin/$(1): $$(patsubst %.c,$(BUILD)/release/%.o,$$($(1)_SRC)) $(BUILD)/release/libcommon.a $$($(1)_DEPS)
+$(BUILD)/gen/$(1)-versions.c: mk/versions.sh $(DPKG_STATUS) $$($(1)_DEPS)
+	@mkdir -p $$(@D)
+	mk/versions.sh $(DEPS) $(1) $$($(1)_LIBS) $$(COMMON_LIBS) -lc >$$@.tmp && mv -f $$@.tmp $$@
+
+bin/$(1): $$(patsubst %.c,$(BUILD)/release/%.o,$$($(1)_SRC)) $(BUILD)/release/gen/$(1)-versions.o $(BUILD)/release/libcommon.a $$($(1)_DEPS)
 	@mkdir -p bin
 	@rm -f $$@
 	$$(CC) $$(release_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/release/libcommon.a -L$(DEPS)/lib $$($(1)_LIBS) $$(COMMON_LIBS) 2>&1 | $(FILTER_STATIC_WARNINGS)
 	@test -x $$@
 
-$(BUILD)/asan/bin/$(1): $$(patsubst %.c,$(BUILD)/asan/%.o,$$($(1)_SRC)) $(BUILD)/asan/libcommon.a $$($(1)_DEPS)
+$(BUILD)/asan/bin/$(1): $$(patsubst %.c,$(BUILD)/asan/%.o,$$($(1)_SRC)) $(BUILD)/asan/gen/$(1)-versions.o $(BUILD)/asan/libcommon.a $$($(1)_DEPS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(asan_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/asan/libcommon.a -L$(DEPS)/lib $$($(1)_LIBS) $$(COMMON_LIBS)
 
-$(BUILD)/tsan/bin/$(1): $$(patsubst %.c,$(BUILD)/tsan/%.o,$$($(1)_SRC)) $(BUILD)/tsan/libcommon.a $$($(1)_DEPS)
+$(BUILD)/tsan/bin/$(1): $$(patsubst %.c,$(BUILD)/tsan/%.o,$$($(1)_SRC)) $(BUILD)/tsan/gen/$(1)-versions.o $(BUILD)/tsan/libcommon.a $$($(1)_DEPS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(tsan_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/tsan/libcommon.a -L$(DEPS)/lib $$($(1)_LIBS) $$(COMMON_LIBS)
 endef
@@ -124,9 +137,14 @@ TEST_LOGS  := $(BUILD)/test-logs
 named_objs = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(shell sed -n 's|^// $(1)-sources: ||p' $(3)))
 .SECONDEXPANSION:
 
+# the third-party sources unit tests link (test_task prints them)
+$(BUILD)/gen/tests-versions.c: mk/versions.sh $(DPKG_STATUS) $(CURL_DEP)
+	@mkdir -p $(@D)
+	mk/versions.sh $(DEPS) unit-tests $(COMMON_LIBS) $(IMAGE_LIBS) -lcrypto -lyaml -lc >$@.tmp && mv -f $@.tmp $@
+
 # (our libcurl, as the tasks have it: common/tlsresume relies on its patch)
 $(BUILD)/asan/tests/%: tests/unit/%.c $$(call named_objs,unit,asan,tests/unit/$$*.c) tests/unit/testing.h \
-		tests/unit/testserver.h $(BUILD)/asan/libcommon.a $(CURL_DEP)
+		tests/unit/testserver.h $(BUILD)/asan/gen/tests-versions.o $(BUILD)/asan/libcommon.a $(CURL_DEP)
 	@mkdir -p $(@D)
 	@echo "  UNIT $@"
 	@$(CC) $(BASE_CFLAGS) $(asan_CFLAGS) -Itests/unit $(asan_LDFLAGS) -o $@ $< $(filter %.o,$^) \
@@ -185,7 +203,7 @@ tekton: all
 	python3 tekton/generate.py bin tekton $(TASKS)
 
 clean:
-	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz $(BUILD)/mutants $(TEST_LOGS) bin
+	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz $(BUILD)/mutants $(BUILD)/gen $(TEST_LOGS) bin
 
 distclean:
 	rm -rf $(BUILD) bin

@@ -80,7 +80,8 @@ int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn r
 	if (opts.help)
 		code = print_and_free(params_usage(spec));
 	else if (opts.version)
-		code = print_and_free(xasprintf("%s %s", spec->name, PIPELINE_VERSION));
+		code = print_and_free(xasprintf("%s %s\nthird-party sources linked in:\n%s", spec->name,
+						PIPELINE_VERSION, task_third_party));
 	else if (opts.describe)
 		code = print_and_free(params_describe(spec, PIPELINE_VERSION));
 	if (opts.help || opts.version || opts.describe) {

@@ -13,6 +13,11 @@
 #define PIPELINE_VERSION "dev"
 #endif
 
+/* The third-party sources linked into this binary, one "  source version
+ * (from where: archives)" line each; generated at build time
+ * (mk/versions.sh) and printed by --version. */
+extern const char task_third_party[];
+
 typedef err_t *(*task_run_fn)(const struct params *params, struct results *results);
 
 int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn run);
