@@ -9,6 +9,7 @@
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -30,12 +31,14 @@
 #endif
 
 static char dir[] = "/tmp/test_sandbox.XXXXXX";
+static void setup(void);
 
 /* In a child: install the profile, run fn; the child's exit status is the
  * number of failed expectations (255: could not install). */
 typedef int (*probe_fn)(void);
 static int in_filtered_child(enum seccomp_profile profile, probe_fn fn, int *sig)
 {
+	setup();
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -241,8 +244,13 @@ static void test_caps_limited(void)
 	CHECK(CAPS_CHROOT == 0x800001fbULL);
 }
 
+/* once, before the first child: the probes' directory (root only) */
 static void setup(void)
 {
+	static bool done;
+	if (done)
+		return;
+	done = true;
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_sandbox: run as root (root has every capability: only the filter refuses)\n");
 		exit(1);
@@ -253,8 +261,10 @@ static void setup(void)
 	}
 }
 
-static void test_zz_cleanup(void)
+static void cleanup(void)
 {
+	if (strstr(dir, "XXXXXX")) /* never made */
+		return;
 	const char *names[] = { "blk", "chr", "blk2", "fifo", "file" };
 	char p[256];
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -264,11 +274,5 @@ static void test_zz_cleanup(void)
 	CHECK(rmdir(dir) == 0);
 }
 
-static void test_aa_setup(void)
-{
-	setup();
-}
-
-TEST_MAIN("sandbox", TEST(test_aa_setup), TEST(test_seccomp_refuses_docker_defaults),
-	  TEST(test_seccomp_chroot_refuses_ptrace), TEST(test_seccomp_other_arch_killed), TEST(test_caps_limited),
-	  TEST(test_zz_cleanup))
+TEST_MAIN_TEARDOWN("sandbox", cleanup, TEST(test_seccomp_refuses_docker_defaults),
+	  TEST(test_seccomp_chroot_refuses_ptrace), TEST(test_seccomp_other_arch_killed), TEST(test_caps_limited))
