@@ -263,7 +263,7 @@ static int suite(const char *name)
 	warnings = tmpfile();
 	log_setup("test", LOG_HUMAN, LOG_INFO);
 	log_set_stream(warnings);
-	int rc = run_tests(name, tests, sizeof tests / sizeof *tests);
+	int rc = run_tests(name, tests, sizeof tests / sizeof *tests, NULL);
 	char *cmd = xasprintf("rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		rc = 1;
