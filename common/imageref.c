@@ -223,6 +223,13 @@ char *imageref_pinned(const struct image_ref *r, const char *digest)
 	return xasprintf("%s/%s@%s", r->registry, r->repository, digest);
 }
 
+char *imageref_tagged(const struct image_ref *r, const char *tag)
+{
+	if (!tag || !*tag)
+		tag = r->tag && !(r->tag_implied && r->digest) ? r->tag : NULL;
+	return xasprintf("%s/%s%s%s", r->registry, r->repository, tag ? ":" : "", tag ? tag : "");
+}
+
 const char *imageref_reference(const struct image_ref *r)
 {
 	return r->digest ? r->digest : r->tag;

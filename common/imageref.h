@@ -32,6 +32,10 @@ char *imageref_name(const struct image_ref *r);
 char *imageref_string(const struct image_ref *r);
 /* Pinned form "registry/repository@digest" (caller frees). */
 char *imageref_pinned(const struct image_ref *r, const char *digest);
+/* Tekton Chains' IMAGE_URL: "registry/repository[:tag]", never a digest
+ * (Chains appends "@" IMAGE_DIGEST itself). The tag is `tag` when non-empty,
+ * else r's tag as imageref_string shows it, else none (caller frees). */
+char *imageref_tagged(const struct image_ref *r, const char *tag);
 /* What to ask the registry for: the digest if any, else the tag. */
 const char *imageref_reference(const struct image_ref *r);
 /* Host to talk to: "registry-1.docker.io" for docker.io, else registry. */

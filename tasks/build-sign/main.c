@@ -48,7 +48,8 @@ static const struct param_spec params[] = {
 };
 
 static const struct result_spec results[] = {
-	{ "IMAGE_URL", "the signed image, pinned by digest" },
+	{ "image-ref", "the signed image, pinned by digest: registry/repository@sha256:..." },
+	{ "IMAGE_URL", "registry/repository[:tag] signed, without digest (Tekton Chains joins IMAGE_DIGEST)" },
 	{ "IMAGE_DIGEST", "the signed manifest digest" },
 	{ "signed-roles", "DCT roles written, comma-separated" },
 	{ "signature-ref", "cosign: the signature manifest (repo@digest)" },
@@ -408,7 +409,9 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 	j->repo = imageref_name(&j->ref);
 	j->retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *pinned = imageref_pinned(&j->ref, j->digest);
-	results_sets(r, "IMAGE_URL", pinned);
+	_cleanup_free_ char *image_url = imageref_tagged(&j->ref, j->tag_param);
+	results_sets(r, "image-ref", pinned);
+	results_sets(r, "IMAGE_URL", image_url);
 	results_sets(r, "IMAGE_DIGEST", j->digest);
 	return NULL;
 }

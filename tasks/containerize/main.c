@@ -63,7 +63,8 @@ static const struct result_spec results[] = {
 	{ "image-repository", "registry/repository the image was pushed to" },
 	{ "image-tags", "tags written, comma-separated" },
 	{ "image-digest", "manifest digest (sha256:...)" },
-	{ "IMAGE_URL", "the image by digest: registry/repository@sha256:... (Tekton Chains)" },
+	{ "image-ref", "the image by digest: registry/repository@sha256:..." },
+	{ "IMAGE_URL", "registry/repository:tag, the first tag, without digest (Tekton Chains joins IMAGE_DIGEST)" },
 	{ "IMAGE_DIGEST", "manifest digest (Tekton Chains)" },
 	{ NULL },
 };
@@ -299,8 +300,10 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	if (st->have_ref) {
 		_cleanup_free_ char *name = imageref_name(&st->ref);
 		_cleanup_free_ char *pinned = imageref_pinned(&st->ref, st->result.manifest_digest);
+		_cleanup_free_ char *url = imageref_tagged(&st->ref, st->tags[0]);
 		results_sets(res, "image-repository", name);
-		results_sets(res, "IMAGE_URL", pinned);
+		results_sets(res, "image-ref", pinned);
+		results_sets(res, "IMAGE_URL", url);
 		printf("%s\n", pinned);
 	} else {
 		printf("%s\n", st->result.manifest_digest);

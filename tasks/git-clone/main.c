@@ -61,6 +61,8 @@ static const struct result_spec results[] = {
 	{ "commit-timestamp", "committer date of that commit, ISO 8601" },
 	{ "url", "the repository URL (without credentials), as the Tekton catalog names it" },
 	{ "committer-date", "committer date of that commit, seconds since the epoch" },
+	{ "CHAINS-GIT_URL", "the repository URL (Tekton Chains' source type hint)" },
+	{ "CHAINS-GIT_COMMIT", "the commit checked out (Tekton Chains' source type hint)" },
 	{ NULL },
 };
 
@@ -148,10 +150,12 @@ static err_t *publish(const char *dir, const char *rel, const struct remote_url 
 {
 	results_sets(r, "git-repository", url->clean);
 	results_sets(r, "url", url->clean);
+	results_sets(r, "CHAINS-GIT_URL", url->clean);
 	results_sets(r, "clone-directory", rel);
 	results_sets(r, "git-branch", o->branch ? o->branch : "");
 	if (o->empty) {
 		results_sets(r, "git-commit", "");
+		results_sets(r, "CHAINS-GIT_COMMIT", "");
 		results_sets(r, "git-user", "");
 		results_sets(r, "commit-timestamp", "");
 		results_sets(r, "committer-date", "");
@@ -166,6 +170,7 @@ static err_t *publish(const char *dir, const char *rel, const struct remote_url 
 	char hex[GIT_OID_SHA1_HEXSIZE + 1];
 	git_oid_tostr(hex, sizeof hex, &o->commit);
 	results_sets(r, "git-commit", hex);
+	results_sets(r, "CHAINS-GIT_COMMIT", hex);
 	const git_signature *author = git_commit_author(c);
 	results_sets(r, "git-user", author && author->name ? author->name : "");
 	const git_signature *committer = git_commit_committer(c);

@@ -258,3 +258,11 @@ char *endpoint_pinned(const struct endpoint *ep, const char *digest)
 		return imageref_pinned(&ep->ref, digest);
 	return xasprintf("%s:%s@%s", ep->archive ? "oci-archive" : "oci", ep->oci_path, digest);
 }
+
+char *endpoint_url(const struct endpoint *ep)
+{
+	if (ep->reg)
+		return imageref_tagged(&ep->ref, NULL);
+	return xasprintf("%s:%s%s%s", ep->archive ? "oci-archive" : "oci", ep->oci_path, ep->tag ? ":" : "",
+			 ep->tag ? ep->tag : "");
+}

@@ -42,6 +42,9 @@ err_t *endpoint_commit(struct endpoint *ep);
 bool endpoint_is_layout(const struct endpoint *ep);
 /* For results: "registry/repo@digest" or "oci:dir@digest". */
 char *endpoint_pinned(const struct endpoint *ep, const char *digest);
+/* The destination without digest: registry/repository[:tag] or
+ * oci[-archive]:path[:tag] (Tekton Chains' IMAGE_URL; caller frees). */
+char *endpoint_url(const struct endpoint *ep);
 const char *endpoint_name(const struct endpoint *ep);
 
 #endif

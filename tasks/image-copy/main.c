@@ -35,7 +35,8 @@ static const struct param_spec params[] = {
 };
 
 static const struct result_spec results[] = {
-	{ "IMAGE_URL", "the destination image, pinned: name@sha256:..." },
+	{ "image-ref", "the destination image, pinned: name@sha256:..." },
+	{ "IMAGE_URL", "the destination as name[:tag], without digest (Tekton Chains joins IMAGE_DIGEST)" },
 	{ "IMAGE_DIGEST", "digest of the copied manifest (or index)" },
 	{ NULL },
 };
@@ -77,7 +78,9 @@ static err_t *run(const struct params *p, struct results *r)
 	if (!e) {
 		_cleanup_free_ char *pinned = endpoint_pinned(dst, digest);
 		log_info("copied %s to %s", endpoint_name(src), pinned);
-		results_sets(r, "IMAGE_URL", pinned);
+		_cleanup_free_ char *url = endpoint_url(dst);
+		results_sets(r, "image-ref", pinned);
+		results_sets(r, "IMAGE_URL", url);
 		results_sets(r, "IMAGE_DIGEST", digest);
 	}
 	endpoint_close(dst);

@@ -475,8 +475,9 @@ push_tests() { # mode
 	local digest
 	digest=$(cat "$rd/results/image-digest" 2>/dev/null)
 	if [ $rc -eq 0 ] && [ "$(cat "$rd/results/image-tags")" = "42-feature-x-01234567-20260101120000,stable" ] &&
-		[ "$(cat "$rd/results/IMAGE_URL")" = "$img@$digest" ]; then
-		pass "push ($mode): results name the image by digest and the seed's tag scheme"
+		[ "$(cat "$rd/results/image-ref")" = "$img@$digest" ] &&
+		[ "$(cat "$rd/results/IMAGE_URL")" = "$img:42-feature-x-01234567-20260101120000" ]; then
+		pass "push ($mode): results name the image by digest, IMAGE_URL by tag (Chains), the seed's tag scheme"
 	else
 		fail "push ($mode)" "exit $rc: $(tail -3 "$rd/push.err")" "tags: $(cat "$rd/results/image-tags" 2>/dev/null)"
 	fi

@@ -314,6 +314,8 @@ if [ "$(result "$c" git-commit)" = "$(git -C "$g" rev-parse HEAD)" ] &&
 	[ "$(result "$c" committer-date)" = "$(git -C "$g" log -1 --format=%ct)" ] &&
 	[ "$(result "$c" commit-timestamp)" = "$(git -C "$g" log -1 --format=%cI)" ] &&
 	[ "$(result "$c" git-repository)" = "$H/main.git" ] && [ "$(result "$c" url)" = "$H/main.git" ] &&
+	[ "$(result "$c" CHAINS-GIT_URL)" = "$H/main.git" ] &&
+	[ "$(result "$c" CHAINS-GIT_COMMIT)" = "$(git -C "$g" rev-parse HEAD)" ] &&
 	[ "$(result "$c" clone-directory)" = ours ]; then
 	pass results-match-git
 else

@@ -58,7 +58,7 @@ rm -rf "$work/res"
 copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:v1" --dest-creds="$C" --ca-file="$CA" 2>"$work/push.log"
 rc=$?
 check push-exit test $rc = 0
-check push-results test "$(result IMAGE_DIGEST)" = "$img" -a "$(result IMAGE_URL)" = "$R/test/app@$img"
+check push-results test "$(result IMAGE_DIGEST)" = "$img" -a "$(result IMAGE_URL)" = "$R/test/app:v1" -a "$(result image-ref)" = "$R/test/app@$img"
 check push-skopeo-inspect test "$(skopeo_digest "docker://$R/test/app:v1" "$CD" "$C")" = "$img"
 
 # 2. skopeo copies it back byte for byte

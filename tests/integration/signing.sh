@@ -186,6 +186,7 @@ if run dct-init-other-pass 4 "$BIN/dct-init" --image="$REGISTRY/other-pass" "${N
 # ---- build-sign (both formats), two signers, two vaults ------------------
 if run sign-build 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" --results-dir="$W/r4" &&
    [ "$(cat "$W/r4/signed-roles")" = "targets/build,targets/releases" ] && [ "$(cat "$W/r4/IMAGE_DIGEST")" = "$D1" ] &&
+   [ "$(cat "$W/r4/IMAGE_URL")" = "$IMG:v1" ] && [ "$(cat "$W/r4/image-ref")" = "$IMG@$D1" ] &&
    [ "$(cat "$W/r4/published-formats")" = "dct,cosign" ]; then
 	pass build-sign-both-formats; else fail build-sign-both-formats; fi
 sigm() { curl -sf --cacert "$REGISTRY_CA" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
