@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cleanup.h"
+#include "fsutil.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -116,6 +118,7 @@ static err_t *common_option(const char *name, size_t len, const char *value, str
 		{ "results-dir", offsetof(struct common_options, results_dir) },
 		{ "log-format", offsetof(struct common_options, log_format) },
 		{ "log-level", offsetof(struct common_options, log_level) },
+		{ "secrets-dir", offsetof(struct common_options, secrets_dir) },
 	};
 	static const struct {
 		const char *name;
@@ -171,6 +174,10 @@ static err_t *parse_flag(struct params *p, struct common_options *opts, int argc
 		return err_new(EXIT_USAGE, "unknown flag --%.*s (see --help)", (int)len, arg);
 
 	const struct param_spec *ps = &p->spec->params[idx];
+	/* "--n=" for a bool or int is "not given": a Tekton param's "" default
+	 * leaves the binary's own default in force */
+	if (value && !*value && (ps->type == PARAM_BOOL || ps->type == PARAM_INT))
+		return NULL;
 	if (negated)
 		value = "false";
 	else if (!value && ps->type == PARAM_BOOL)
@@ -214,6 +221,57 @@ static err_t *apply_env(struct params *p)
 					return e;
 			}
 			line = *nl ? nl + 1 : nl;
+		}
+	}
+	return NULL;
+}
+
+/* One secret from DIR/<name>; a missing file is no error (*found false). */
+static err_t *secret_from_file(struct params *p, size_t i, const char *dir, size_t dirlen, bool *found)
+{
+	const struct param_spec *ps = &p->spec->params[i];
+	_cleanup_free_ char *path = xasprintf("%.*s/%s", (int)dirlen, dir, ps->name);
+	struct stat st;
+	*found = false;
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	err_t *e = fs_read_file(path, 64 * 1024, &sb);
+	if (!e && sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	if (!e && sb.len && sb.buf[sb.len - 1] == '\r')
+		sb.buf[--sb.len] = '\0';
+	if (!e && strlen(sb_str(&sb)) != sb.len)
+		e = err_new(EXIT_USAGE, "%s holds a NUL byte", path);
+	if (!e)
+		e = check_value(ps, sb_str(&sb));
+	if (!e) {
+		set_value(&p->values[i], ps, sb_str(&sb));
+		*found = true;
+	}
+	if (sb.buf)
+		explicit_bzero(sb.buf, sb.cap);
+	sb_release(&sb);
+	return e ? err_wrap(e, "--secrets-dir: %s", ps->name) : NULL;
+}
+
+/* --secrets-dir=DIR[:DIR...]: a secret param given neither as a flag nor
+ * in the environment is read from the first DIR/<name> that exists (a
+ * Kubernetes Secret in an optional Tekton workspace; an unbound
+ * workspace's path is empty, and empty entries are skipped). */
+static err_t *apply_secret_files(struct params *p, const char *dirs)
+{
+	if (!dirs)
+		return NULL;
+	for (size_t i = 0; p->spec->params[i].name; i++) {
+		if (!p->spec->params[i].secret || p->values[i].given)
+			continue;
+		bool found = false;
+		for (const char *d = dirs; *d && !found;) {
+			const char *end = strchrnul(d, ':');
+			if (end > d)
+				TRY(secret_from_file(p, i, d, (size_t)(end - d), &found));
+			d = *end ? end + 1 : end;
 		}
 	}
 	return NULL;
@@ -275,6 +333,8 @@ err_t *params_parse(const struct task_spec *spec, int argc, char **argv, struct 
 	}
 	if (!e)
 		e = apply_env(p);
+	if (!e)
+		e = apply_secret_files(p, opts->secrets_dir);
 	apply_common_env(opts);
 	if (!e && !opts->help && !opts->version && !opts->describe)
 		e = apply_defaults(p);
@@ -372,6 +432,7 @@ char *params_usage(const struct task_spec *spec)
 		     "  --results-dir=DIR   write results there (default " DEFAULT_RESULTS_DIR
 		     " when it exists; env RESULTS_DIR)\n"
 		     "  --log-format=human|json, --log-level=debug|info|warn|error\n"
+		     "  --secrets-dir=DIR[:DIR...]  secret params not given are read from DIR/<name>\n"
 		     "  --help, --version, --describe (params and results as JSON)\n"
 		     "\nExit codes: 0 ok, 1 failed, 2 usage or bad input, 3 policy said no,\n"
 		     "4 authentication, 5 remote unreachable after retries.\n");

@@ -41,6 +41,7 @@ struct common_options {
 	const char *results_dir; /* NULL: no results written */
 	const char *log_format;
 	const char *log_level;
+	const char *secrets_dir; /* "DIR[:DIR...]": secret params not given are read from DIR/<name> */
 	bool help, version, describe;
 };
 

@@ -101,7 +101,7 @@ repo=$REGISTRY/hello/$image_name
 run build 0 "$bin/containerize" --context="$src" --image="$repo" \
 	--build-args="BASE_IMAGE=oci:$node_base:bookworm" --build-number=1 --git-branch=main --git-commit="$commit" \
 	--ca-file="$REGISTRY_CA" --registry-creds="$REGISTRY_USER:$REGISTRY_PASS" --work-dir="$work/build"
-image=$(result IMAGE_URL)
+image=$(result image-ref)
 digest=$(result IMAGE_DIGEST)
 tag=$(result image-tags | head -1)
 

@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Write tekton/<task>.yaml from `bin/<task> --describe`, so the Tekton Task
 and the binary's param table cannot drift apart (tests/static-checks.sh
-regenerates into a temp dir and diffs).
+regenerates into a temp dir and diffs, and tests/tekton-lint.py checks the
+rules below).
 
-Scalar params are passed as `--name=$(params.name)`. List params are
-Tekton strings with one item per line, passed through the env var the
-binary reads (NAME): Tekton cannot prefix each element of an array param
-with a flag. Secret params come from a Kubernetes Secret (param
-`<name>-secret` names it, key = the param name) and never appear in args.
+Scalar params are passed as `--name=$(params.name)` ("" for an int or bool
+leaves the binary's default). List params are Tekton strings with one item
+per line, passed through the env var the binary reads (NAME): Tekton cannot
+prefix each element of an array param with a flag.
+
+Workspaces follow the tektoncd catalog's names. Secrets never appear as
+params: each is a file named after the param in an optional workspace (a
+Kubernetes Secret), read by the binaries' --secrets-dir (an unbound
+workspace's path is empty and skipped). The step runs /task (no image
+config lookup), in the source workspace, under the restricted Pod Security
+profile.
 
 Usage: tekton/generate.py BIN_DIR OUT_DIR TASK...
 """
@@ -16,16 +23,73 @@ import subprocess
 import sys
 
 IMAGE = "ghcr.io/secure-pipeline/{task}:{version}"
+MIN_PIPELINES = "0.50.0"
+PLATFORMS = "linux/amd64"
+
+SOURCE = ("source", "the source tree (relative file params resolve here)", False)
+SOURCE_OPT = ("source", "files the params name (relative file params resolve here)", True)
+DOCKERCONFIG = ("dockerconfig", "a Docker config.json for the registry (DOCKER_CONFIG), "
+                "and/or the files registry-creds, src-creds, dest-creds (user:password)", True)
+SSLCERTDIR = ("sslcertdir", "CA certificates: name one in the registry CA param, e.g. "
+              "$(workspaces.sslcertdir.path)/ca.crt", True)
+KEYSTORE = ("keystore", "the file vault's keys (keystore-dir) and the files passphrase, pin "
+            "(and import-passphrase) unlocking them", False)
+
+# per task: display name, workspaces (name, description, optional[, mountPath]),
+# the workspace the step works in, params fixed to a workspace path, the
+# workspaces secrets are read from, params required though the binary has a
+# default or can run without them
+TASKS = {
+    "git-clone": dict(
+        display="Git Clone",
+        workspaces=[("output", "the repository is cloned here (directory param: a subdirectory)", False),
+                    ("ssh-directory", "SSH keys (id_ed25519, id_ecdsa or id_rsa), known_hosts and the file "
+                     "ssh-key-passphrase; mounted as ~/.ssh", True, "/tekton/home/.ssh"),
+                    ("basic-auth", "the file token: the HTTPS access token", True),
+                    ("ssl-ca-directory", "CA certificates: set ca-file to "
+                     "$(workspaces.ssl-ca-directory.path)/ca-bundle.crt", True)],
+        workdir="output", fixed={"workspace": "output"}, secrets=["basic-auth", "ssh-directory"],
+        required=["url"]),
+    "containerize": dict(
+        display="Containerize", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
+        docker_config=True, secrets=["dockerconfig"], required=["image"]),
+    "build-sign": dict(
+        display="Build Sign", workspaces=[KEYSTORE, DOCKERCONFIG, SSLCERTDIR], fixed={"keystore-dir": "keystore"},
+        docker_config=True, secrets=["keystore", "dockerconfig"], required=["notary-server"]),
+    "dct-init": dict(
+        display="DCT Init", workspaces=[KEYSTORE, SSLCERTDIR], fixed={"keystore-dir": "keystore"},
+        secrets=["keystore"]),
+    "signer-key": dict(
+        display="Signer Key", workspaces=[KEYSTORE, SOURCE_OPT], workdir="source",
+        fixed={"keystore-dir": "keystore"}, secrets=["keystore"]),
+    "verify-signatures": dict(
+        display="Verify Signatures", workspaces=[DOCKERCONFIG, SSLCERTDIR], docker_config=True,
+        secrets=["dockerconfig"], required=["notary-server"]),
+    "image-copy": dict(
+        display="Image Copy", workspaces=[SOURCE_OPT, DOCKERCONFIG, SSLCERTDIR], workdir="source",
+        docker_config=True, secrets=["dockerconfig"]),
+    "docker-lint": dict(display="Docker Lint", workspaces=[SOURCE], workdir="source"),
+    "cis-check": dict(display="CIS Check", workspaces=[SOURCE], workdir="source"),
+    "unit-tests": dict(display="Unit Tests", workspaces=[SOURCE], workdir="source", required=["image"]),
+    "extract-value-jq": dict(display="Extract Value (jq)", workspaces=[SOURCE_OPT], workdir="source"),
+}
 
 
 def quote(s):
     return json.dumps(s, ensure_ascii=False)
 
 
+def ws_path(name):
+    return f"$(workspaces.{name}.path)"
+
+
 def generate(bindir, task):
     d = json.loads(subprocess.run([f"{bindir}/{task}", "--describe"], check=True,
                                   capture_output=True).stdout)
+    cfg = TASKS[task]
     version = d["version"]
+    fixed = cfg.get("fixed", {})
+    required = set(cfg.get("required", []))
     lines = [
         "# Generated by tekton/generate.py from `%s --describe`; do not edit." % task,
         "apiVersion: tekton.dev/v1",
@@ -34,28 +98,43 @@ def generate(bindir, task):
         f"  name: {task}",
         "  labels:",
         "    app.kubernetes.io/part-of: secure-pipeline",
+        f"    app.kubernetes.io/version: {quote(version)}",
+        "  annotations:",
+        f"    tekton.dev/pipelines.minVersion: {quote(MIN_PIPELINES)}",
+        f"    tekton.dev/platforms: {quote(PLATFORMS)}",
+        f"    tekton.dev/displayName: {quote(cfg['display'])}",
         "spec:",
         f"  description: {quote(d['summary'])}",
-        "  params:",
+        "  workspaces:",
     ]
+    for ws in cfg["workspaces"]:
+        lines += [f"    - name: {ws[0]}", f"      description: {quote(ws[1])}"]
+        if ws[2]:
+            lines.append("      optional: true")
+        if len(ws) > 3:
+            lines.append(f"      mountPath: {ws[3]}")
+    lines.append("  params:")
     args, env = [], []
     for p in d["params"]:
         name = p["name"]
         if p["secret"]:
-            lines += [f"    - name: {name}-secret", "      type: string",
-                      f"      description: {quote('Kubernetes Secret holding ' + name + ' (key ' + name + '); empty for none')}",
-                      '      default: ""']
-            env.append((p["env"], None, f"$(params.{name}-secret)", name))
+            continue  # a file in a secrets workspace
+        if name in fixed:
+            args.append(f"--{name}={ws_path(fixed[name])}")
             continue
         help_text = p["help"] + (" (one per line)" if p["type"] == "list" else "")
         lines += [f"    - name: {name}", "      type: string", f"      description: {quote(help_text)}"]
-        if not p["required"]:
+        if not p["required"] and name not in required:
             default = p["default"] if p["default"] is not None else ""
             lines.append(f"      default: {quote(default)}")
         if p["type"] == "list":
-            env.append((p["env"], f"$(params.{name})", None, None))
+            env.append((p["env"], f"$(params.{name})"))
         else:
             args.append(f"--{name}=$(params.{name})")
+    if cfg.get("secrets"):
+        args.append("--secrets-dir=" + ":".join(ws_path(w) for w in cfg["secrets"]))
+    if cfg.get("docker_config"):
+        env.append(("DOCKER_CONFIG", ws_path("dockerconfig")))
     lines.append("  results:")
     for r in d["results"]:
         lines += [f"    - name: {r['name']}", f"      description: {quote(r['help'])}"]
@@ -63,23 +142,21 @@ def generate(bindir, task):
         "  steps:",
         f"    - name: {task}",
         f"      image: {IMAGE.format(task=task, version=version)}",
-        "      args:",
+        '      command: ["/task"]',
     ]
+    if cfg.get("workdir"):
+        lines.append(f"      workingDir: {ws_path(cfg['workdir'])}")
     # results go to /tekton/results, the binaries' default when it exists
+    lines.append("      args:")
     lines += [f"        - {quote(a)}" for a in args]
     if env:
         lines.append("      env:")
-        for var, value, secret, key in env:
-            lines.append(f"        - name: {var}")
-            if secret is None:
-                lines.append(f"          value: {quote(value)}")
-            else:
-                lines += ["          valueFrom:", "            secretKeyRef:",
-                          f"              name: {quote(secret)}", f"              key: {key}",
-                          "              optional: true"]
+        for var, value in env:
+            lines += [f"        - name: {var}", f"          value: {quote(value)}"]
     lines += ["      securityContext:", "        runAsNonRoot: true", "        runAsUser: 65532",
               "        allowPrivilegeEscalation: false", "        readOnlyRootFilesystem: true",
-              "        capabilities:", "          drop: [\"ALL\"]"]
+              "        capabilities:", "          drop: [\"ALL\"]",
+              "        seccompProfile:", "          type: RuntimeDefault"]
     return "\n".join(lines) + "\n"
 
 

@@ -42,5 +42,9 @@ for t in tasks/*/; do
 	fi
 done
 
+# the Tasks keep the rules a cluster and a PipelineRun need (secrets never
+# as an empty Secret name, referenced workspaces and params declared, ...)
+python3 tests/tekton-lint.py tekton/*.yaml
+
 # every mutant's line still exists exactly once (make mutants runs them)
 python3 tests/mutants/run.py --validate

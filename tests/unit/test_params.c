@@ -1,5 +1,8 @@
 /* The param table: flags, env fallbacks, defaults, validation, secrets. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "params.h"
@@ -23,14 +26,15 @@ static err_t *parse(int argc, char **argv, struct params **p, struct common_opti
 
 static void test_flags_and_defaults(void)
 {
-	char *argv[] = { "x", "--image=reg/app", "--build-args=A=1", "--build-args", "B=2", "--no-push", NULL };
+	char *argv[] = { "x", "--image=reg/app", "--build-args=A=1", "--build-args", "B=2", "--no-push", "--max-retries=", NULL };
 	struct params *p = NULL;
 	struct common_options o;
-	err_t *e = parse(6, argv, &p, &o);
+	err_t *e = parse(7, argv, &p, &o);
 	CHECK(!e);
 	CHECK_STR(params_str(p, "image"), "reg/app");
 	CHECK(!params_bool(p, "push"));
 	CHECK(params_int(p, "max-retries") == 3);
+	CHECK(!params_given(p, "max-retries")); /* "--max-retries=" keeps the default */
 	const char *const *items;
 	CHECK(params_list(p, "build-args", &items) == 2);
 	CHECK_STR(items[0], "A=1");
@@ -119,6 +123,67 @@ static void test_common_options(void)
 	params_free(p);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* --secrets-dir: Kubernetes Secrets mounted as optional Tekton workspaces */
+static void test_secrets_dir(void)
+{
+	char tmpl[] = "/tmp/test-params-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	CHECK(dir != NULL);
+	char d1[256], d2[256], file[300], arg[600];
+	snprintf(d1, sizeof d1, "%s/unused", dir);
+	snprintf(d2, sizeof d2, "%s/bound", dir);
+	mkdir(d1, 0700);
+	mkdir(d2, 0700);
+	snprintf(file, sizeof file, "%s/token", d2);
+	write_file(file, "tok-from-a-file\n");
+	/* an unbound workspace's path is empty: ":" entries are skipped */
+	snprintf(arg, sizeof arg, "--secrets-dir=:%s:%s", d1, d2);
+	char *a1[] = { "x", "--image=a", arg, NULL };
+	struct params *p = NULL;
+	struct common_options o;
+	CHECK(!parse(3, a1, &p, &o));
+	CHECK_STR(params_str(p, "token"), "tok-from-a-file");
+	CHECK(params_given(p, "token"));
+	char *r = log_redact("sent tok-from-a-file");
+	CHECK_STR(r, "sent ***");
+	free(r);
+	params_free(p);
+	log_forget_secrets();
+	/* a flag wins over the file; a directory without the file gives nothing */
+	char *a2[] = { "x", "--image=a", arg, "--token=tok-from-flag", NULL };
+	CHECK(!parse(4, a2, &p, &o));
+	CHECK_STR(params_str(p, "token"), "tok-from-flag");
+	params_free(p);
+	log_forget_secrets();
+	snprintf(arg, sizeof arg, "--secrets-dir=%s", d1);
+	CHECK(!parse(3, a1, &p, &o));
+	CHECK(params_str(p, "token") == NULL);
+	params_free(p);
+	/* a file that breaks the param's rules names the param, never the value */
+	write_file(file, "ab");
+	snprintf(arg, sizeof arg, "--secrets-dir=%s", d2);
+	err_t *e = parse(3, a1, &p, &o);
+	CHECK(e && e->code == EXIT_USAGE);
+	char *msg = e ? err_describe(e) : NULL;
+	CHECK(msg && strstr(msg, "--secrets-dir: token") && strstr(msg, "at least 3 characters"));
+	free(msg);
+	err_free(e);
+	remove(file);
+	rmdir(d1);
+	rmdir(d2);
+	rmdir(dir);
+}
+
 static void test_describe_and_usage(void)
 {
 	char *d = params_describe(&spec, "1.0");
@@ -136,4 +201,5 @@ static void test_describe_and_usage(void)
 }
 
 TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_env_fallbacks), TEST(test_bad_usage_names_the_param),
-	  TEST(test_secret_registered_before_use), TEST(test_common_options), TEST(test_describe_and_usage))
+	  TEST(test_secret_registered_before_use), TEST(test_common_options), TEST(test_secrets_dir),
+	  TEST(test_describe_and_usage))
