@@ -63,6 +63,11 @@ $(BUILD)/$(1)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $$(@D)
 	$$($(1)_CC) $$(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
 
+# common/http.c includes the headers of our libcurl build: they must be
+# installed before any libcommon object compiles (a -j2 build from an empty
+# tree raced: "curl/curl.h: No such file or directory")
+$(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC)): | $(CURL_DEP)
+
 $(BUILD)/$(1)/libcommon.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
