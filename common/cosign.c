@@ -1,6 +1,5 @@
 #include "cosign.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,8 +145,8 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
  * is the same for every signer of a digest, and so is the config for a
  * given number of signatures) and they are uploaded only when the registry
  * says a blob is unknown. */
-/* cosign's config blob for a .sig manifest of these layers. */
-static void sig_config(const json_t *layers, struct strbuf *out)
+static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
+			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
 {
 	json_t *diff_ids = json_array();
 	size_t i;
@@ -156,15 +155,9 @@ static void sig_config(const json_t *layers, struct strbuf *out)
 	json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
 				"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "", "rootfs",
 				"type", "layers", "diff_ids", diff_ids, "config");
-	manifest_dump(cfg, out);
-	json_decref(cfg);
-}
-
-static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
-			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
-{
 	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
-	sig_config(layers, &cfgb);
+	manifest_dump(cfg, &cfgb);
+	json_decref(cfg);
 	char cdigest[DIGEST_SIZE];
 	digest_buffer(cfgb.buf, cfgb.len, cdigest);
 	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
@@ -331,40 +324,6 @@ static json_t *merge_layers(const json_t *current, const json_t *mine, const jso
 	return layers;
 }
 
-/* Blobs uploaded on side connections while the .sig manifest is read. */
-struct side_upload {
-	struct registry *r;
-	const struct strbuf *blobs[2];
-	size_t n;
-	char digest[2][DIGEST_SIZE];
-	bool done[2];
-	pthread_t thread;
-	bool started;
-};
-
-static void *side_upload_run(void *arg)
-{
-	struct side_upload *u = arg;
-	for (size_t i = 0; i < u->n; i++) {
-		err_t *e = registry_upload_blob_buffer(u->r, u->blobs[i]->buf ? u->blobs[i]->buf : "", u->blobs[i]->len);
-		if (e) { /* the usual path uploads it again if it is needed */
-			log_debug("uploading a signature blob ahead: %s", e->msg);
-			err_free(e);
-		}
-		u->done[i] = !e;
-	}
-	return NULL;
-}
-
-static void mine_layer(const struct strbuf *payload, const char *pdigest, const struct strbuf *sig,
-		       const char *keyid, struct strbuf *sig64, json_t **mine)
-{
-	b64_encode(sig->buf, sig->len, sig64);
-	*mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE, "size",
-			  (json_int_t)payload->len, "digest", pdigest, "annotations", COSIGN_SIG_ANNOTATION,
-			  sb_str(sig64), COSIGN_KEYID_ANNOTATION, keyid);
-}
-
 static err_t *sign_into(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
 			struct cosign_sign_opts *o, char sig_digest[DIGEST_SIZE])
 {
@@ -383,49 +342,12 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	_cleanup_free_ char *prefix = xasprintf("%s.", tag);
 	_cleanup_free_ char *mark = xasprintf("%s%s", prefix, keyid);
 	bool marked_once = false;
-	/* a new signature needs its payload blob and the one-signature config
-	 * (its mark's, and the .sig manifest's when it is the first): upload
-	 * them beside the read of the .sig manifest */
-	struct side_upload ups[2] = { 0 };
-	struct strbuf cfg1 = STRBUF_INIT;
-	size_t n_ups = 0, n_side = o->n_side;
-	struct registry *const *side = o->side;
-	if (!e && n_side) {
-		e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
-		if (!e) {
-			mine_layer(&payload, pdigest, &sig, keyid, &sig64, &mine);
-			json_t *one = json_pack("[O]", mine);
-			sig_config(one, &cfg1);
-			json_decref(one);
-			n_ups = n_side >= 2 ? 2 : 1;
-			ups[0] = (struct side_upload){ .r = side[0], .blobs = { &payload, &cfg1 }, .n = n_ups == 2 ? 1 : 2 };
-			if (n_ups == 2)
-				ups[1] = (struct side_upload){ .r = side[1], .blobs = { &cfg1 }, .n = 1 };
-			for (size_t i = 0; i < n_ups; i++) {
-				for (size_t b = 0; b < ups[i].n; b++)
-					digest_buffer(ups[i].blobs[b]->buf ? ups[i].blobs[b]->buf : "", ups[i].blobs[b]->len,
-						      ups[i].digest[b]);
-				ups[i].started = !pthread_create(&ups[i].thread, NULL, side_upload_run, &ups[i]);
-				if (!ups[i].started)
-					side_upload_run(&ups[i]);
-			}
-		}
-	}
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
 		e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
 		struct known_blobs known;
 		blobs_of(doc, &known);
-		for (size_t i = 0; i < n_ups; i++) {
-			if (ups[i].started)
-				pthread_join(ups[i].thread, NULL);
-			ups[i].started = false;
-			for (size_t b = 0; b < ups[i].n; b++)
-				if (ups[i].done[b])
-					blob_add(&known, ups[i].digest[b]);
-		}
-		n_ups = 0; /* known after the first read only: a retry reads again */
 		json_t *layers = NULL;
 		json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
 		/* already signed by this key on this payload (a re-run): nothing
@@ -439,8 +361,12 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		}
 		if (!e && !mine) {
 			e = signer_key_sign(key, payload.buf, payload.len, SIG_DER, &sig);
-			if (!e)
-				mine_layer(&payload, pdigest, &sig, keyid, &sig64, &mine);
+			if (!e) {
+				b64_encode(sig.buf, sig.len, &sig64);
+				mine = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", COSIGN_LAYER_TYPE,
+						 "size", (json_int_t)payload.len, "digest", pdigest, "annotations",
+						 COSIGN_SIG_ANNOTATION, sb_str(&sig64), COSIGN_KEYID_ANNOTATION, keyid);
+			}
 		}
 		/* our mark, before our PUT. A layer of our key in what we read
 		 * means it was written before (by the writer of that layer) and
@@ -514,10 +440,6 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		if (!e && !retry)
 			break;
 	}
-	for (size_t i = 0; i < n_ups; i++) /* an error before the first read */
-		if (ups[i].started)
-			pthread_join(ups[i].thread, NULL);
-	sb_release(&cfg1);
 	json_decref(mine);
 	json_decref(marked);
 	sb_release(&payload);

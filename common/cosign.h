@@ -45,14 +45,6 @@ struct cosign_sign_opts {
 	void *before_write_ctx;
 	/* out: something was (or, after an error, may have been) written */
 	bool wrote;
-	/* (n_side may be 0) other connections to the same repository: the
-	 * two blobs a new signature needs (its payload and the one-signature
-	 * config) upload on them while r reads the .sig manifest, instead of
-	 * one after the other once it has been read. They go before
-	 * before_write: blobs no manifest names are no signature (and an
-	 * upload a re-run did not need is harmless). */
-	struct registry *const *side;
-	size_t n_side;
 };
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
 		   struct cosign_sign_opts *opts, char sig_digest[DIGEST_SIZE]);

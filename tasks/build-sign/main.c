@@ -94,11 +94,6 @@ struct job {
 	pthread_cond_t gate_cond;
 	int dct_state;    /* 0 preparing, 1 ready to publish, -1 failed before */
 	int cosign_state; /* 0 running, 1 done, -1 failed */
-	/* the manifest's size, read from the registry beside the notary reads */
-	pthread_t length_thread;
-	bool length_started;
-	int64_t length_read;
-	err_t *length_err;
 };
 
 static struct registry_options registry_options(const struct job *j)
@@ -115,8 +110,13 @@ static struct registry_options registry_options(const struct job *j)
  * already name this digest (a re-sign does not ask): --manifest-size, else
  * read from the registry on the DCT half's own connection, so neither
  * half waits for the other. */
-static err_t *fetch_length(struct job *j, int64_t *length)
+static err_t *read_length(void *ctx, int64_t *length)
 {
+	struct job *j = ctx;
+	if (j->length >= 0) {
+		*length = j->length;
+		return NULL;
+	}
 	struct registry_options ro = registry_options(j);
 	struct registry *reg = NULL;
 	err_t *e = registry_open_ref(&j->ref, &ro, &reg);
@@ -170,49 +170,6 @@ static err_t *cosign_gate(void *ctx)
 	return NULL;
 }
 
-static void *length_run(void *arg)
-{
-	struct job *j = arg;
-	j->length_err = fetch_length(j, &j->length_read);
-	return NULL;
-}
-
-/* Without a state dir (all of the trust data is fetched anyway), ask the
- * registry now (a thread), so the answer is there when the DCT half needs
- * it: one round trip less on its path. With one, a re-sign finds the
- * length in the cached trust data and asks nothing. */
-static void length_start(struct job *j)
-{
-	if (j->length < 0 && !j->length_started && (!j->state_dir || !*j->state_dir))
-		j->length_started = !pthread_create(&j->length_thread, NULL, length_run, j);
-}
-
-static void length_join(struct job *j)
-{
-	if (j->length_started)
-		pthread_join(j->length_thread, NULL);
-	j->length_started = false;
-}
-
-static err_t *read_length(void *ctx, int64_t *length)
-{
-	struct job *j = ctx;
-	if (j->length >= 0) {
-		*length = j->length;
-		return NULL;
-	}
-	if (j->length_started) {
-		length_join(j);
-		err_t *e = j->length_err;
-		j->length_err = NULL;
-		*length = j->length_read;
-		if (!e)
-			j->length = j->length_read;
-		return e;
-	}
-	return fetch_length(j, length);
-}
-
 /* The DCT half: its own notary connection, so it can run beside the
  * registry work. Prints nothing (the caller reports after both). */
 static err_t *sign_dct(struct job *j)
@@ -244,12 +201,8 @@ static err_t *sign_dct(struct job *j)
 	}
 	struct notary *n = NULL;
 	TRY(notary_open(&j->notary, j->repo, &n));
-	length_start(j);
 	err_t *e = dct_sign(n, &req, &j->roles);
 	notary_close(n);
-	length_join(j);
-	err_free(j->length_err);
-	j->length_err = NULL;
 	return e;
 }
 
@@ -277,26 +230,8 @@ static void *cosign_half(void *arg)
 		background_priority(5);
 	struct registry_options ro = registry_options(j);
 	cj->err = registry_open_ref(&j->ref, &ro, &j->reg);
-	/* two more connections: the signature's blobs upload while the first
-	 * reads the .sig manifest */
-	struct registry *side[2] = { NULL, NULL };
-	size_t n_side = 0;
-	for (size_t i = 0; !cj->err && i < 2; i++) {
-		err_t *e = registry_open_ref(&j->ref, &ro, &side[n_side]);
-		if (e)
-			err_free(e); /* then fewer: only slower */
-		else
-			n_side++;
-	}
-	if (!cj->err) {
-		cj->opts.side = side;
-		cj->opts.n_side = n_side;
+	if (!cj->err)
 		cj->err = cosign_sign(j->reg, j->repo, j->digest, j->key, &cj->opts, cj->sig_digest);
-		cj->opts.side = NULL; /* this frame's */
-		cj->opts.n_side = 0;
-	}
-	for (size_t i = 0; i < n_side; i++)
-		registry_close(side[i]);
 	return NULL;
 }
 
