@@ -507,11 +507,6 @@ err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **rol
 		struct trust_repo repo;
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 		bool delegated = false, rel = false, conflict = false;
-		if (!req->state_dir || !*req->state_dir) {
-			/* no cache: the whole chain is needed, ask for it at once */
-			const char *chain[] = { "root", "timestamp", "snapshot", "targets", own, "targets/releases" };
-			notary_prefetch_roles(n, chain, req->with_releases ? 6 : 5);
-		}
 		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), req->state_dir, req->now, &repo);
 		if (!e)
 			e = prepare_role(&repo, own, keyid, req, &length, &delegated, &a);

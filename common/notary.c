@@ -1,7 +1,6 @@
 #include "notary.h"
 
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,8 @@
 #include "tuf.h"
 #include "xalloc.h"
 
-/* A role fetched ahead on a connection of its own (notary_prefetch_roles). */
-struct side_fetch {
-	struct http_options ho;
-	char *file, *url;
-	struct http_request req;
-	struct http_response resp;
-	err_t *err;
-	pthread_t thread;
-	bool started, joined, taken;
-};
-
 struct notary {
 	struct http_client *http;
-	struct http_options ho; /* for side connections (strings owned) */
-	struct side_fetch *side;
-	size_t n_side;
 	char *base; /* https://host:port/v2/<gun>/_trust/tuf/ */
 	char *gun;
 	/* a file asked for ahead (notary_prefetch): in flight, then its
@@ -64,11 +49,6 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 		free(n);
 		return e;
 	}
-	n->ho = ho;
-	n->ho.ca_file = opts->ca_file ? xstrdup(opts->ca_file) : NULL;
-	n->ho.client_cert = opts->client_cert ? xstrdup(opts->client_cert) : NULL;
-	n->ho.client_key = opts->client_key ? xstrdup(opts->client_key) : NULL;
-	n->ho.tls_session_dir = opts->tls_session_dir ? xstrdup(opts->tls_session_dir) : NULL;
 	size_t ulen = strlen(opts->url);
 	while (ulen && opts->url[ulen - 1] == '/')
 		ulen--;
@@ -110,86 +90,12 @@ void notary_prefetch(struct notary *n, const char *role)
 	n->ahead_call = http_start(n->http, &n->ahead_req, &n->ahead_resp);
 }
 
-static void *side_run(void *arg)
-{
-	struct side_fetch *f = arg;
-	struct http_client *c = NULL;
-	f->err = http_client_new(&f->ho, &c);
-	if (!f->err)
-		f->err = http_do(c, &f->req, &f->resp);
-	http_client_free(c);
-	return NULL;
-}
-
-static void side_join(struct side_fetch *f)
-{
-	if (f->started && !f->joined)
-		pthread_join(f->thread, NULL);
-	f->joined = true;
-}
-
-static void drop_side(struct notary *n)
-{
-	for (size_t i = 0; i < n->n_side; i++) {
-		struct side_fetch *f = &n->side[i];
-		side_join(f);
-		err_free(f->err);
-		http_response_release(&f->resp);
-		free(f->file);
-		free(f->url);
-	}
-	free(n->side);
-	n->side = NULL;
-	n->n_side = 0;
-}
-
-void notary_prefetch_roles(struct notary *n, const char *const *roles, size_t count)
-{
-	drop_side(n);
-	/* a role in flight on n's connection stays there; else the first
-	 * role goes there */
-	_cleanup_free_ char *keep = n->ahead_file && !n->ahead_err ? xstrdup(n->ahead_file) : NULL;
-	bool on_main = false;
-	for (size_t i = 0; keep && i < count; i++) {
-		_cleanup_free_ char *file = xasprintf("%s.json", roles[i]);
-		on_main = on_main || !strcmp(file, keep);
-	}
-	const char *main_role = NULL;
-	n->side = xcalloc(count ? count : 1, sizeof *n->side);
-	for (size_t i = 0; i < count; i++) {
-		_cleanup_free_ char *file = xasprintf("%s.json", roles[i]);
-		if (keep && on_main && !strcmp(file, keep))
-			continue;
-		if (!on_main) {
-			main_role = roles[i];
-			on_main = true;
-			continue;
-		}
-		struct side_fetch *f = &n->side[n->n_side++];
-		f->ho = n->ho;
-		f->file = steal_ptr(file);
-		f->url = xasprintf("%s%s", n->base, f->file);
-		f->req = (struct http_request){ .method = "GET", .url = f->url, .max_body = TUF_METADATA_MAX };
-		f->resp = (struct http_response)HTTP_RESPONSE_INIT;
-		f->started = !pthread_create(&f->thread, NULL, side_run, f);
-		if (!f->started)
-			side_run(f);
-	}
-	if (main_role)
-		notary_prefetch(n, main_role);
-}
-
 void notary_close(struct notary *n)
 {
 	if (!n)
 		return;
-	drop_side(n);
 	drop_ahead(n);
 	http_client_free(n->http);
-	free((char *)n->ho.ca_file);
-	free((char *)n->ho.client_cert);
-	free((char *)n->ho.client_key);
-	free((char *)n->ho.tls_session_dir);
 	free(n->base);
 	free(n->gun);
 	free(n);
@@ -210,19 +116,6 @@ static err_t *get(struct notary *n, const char *file, struct http_response *resp
 		err_t *e = n->ahead_err;
 		n->ahead_err = NULL;
 		drop_ahead(n);
-		return err_context(e, "notary %s", n->gun);
-	}
-	for (size_t i = 0; i < n->n_side; i++) {
-		struct side_fetch *f = &n->side[i];
-		if (f->taken || strcmp(f->file, file))
-			continue;
-		side_join(f);
-		f->taken = true;
-		http_response_release(resp);
-		*resp = f->resp;
-		f->resp = (struct http_response)HTTP_RESPONSE_INIT;
-		err_t *e = f->err;
-		f->err = NULL;
 		return err_context(e, "notary %s", n->gun);
 	}
 	_cleanup_free_ char *url = xasprintf("%s%s", n->base, file);

@@ -35,14 +35,6 @@ const char *notary_gun(const struct notary *n);
  * (notary_get_role), so the caller's own work (reading keys and its trust
  * state) overlaps the server's. Errors come with the answer. */
 void notary_prefetch(struct notary *n, const char *role);
-/* Send GET <role>.json for every role at once, each but the first on a
- * connection of its own (in a thread), and keep the answers until they are
- * asked for (notary_get_role, once each): a client that needs the whole
- * chain waits for one round trip instead of one per role. Only the
- * transport is parallel: every answer is checked as any fetched file.
- * Replaces what was fetched ahead before, but for a role still in flight
- * on n's connection (notary_prefetch) that is in the list. */
-void notary_prefetch_roles(struct notary *n, const char *const *roles, size_t count);
 /* GET <role>.json; *found false on 404 (out untouched). */
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
 /* GET <role>.key: the server's public key for timestamp or snapshot (the

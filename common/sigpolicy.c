@@ -36,21 +36,6 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 	struct trust_verdict *tv = xcalloc(p->n_signers ? p->n_signers : 1, sizeof *tv);
 	for (size_t i = 0; i < p->n_signers; i++)
 		ts[i] = (struct trust_signer){ p->signers[i].name, p->signers[i].pub };
-	/* no state dir: the whole chain is needed, ask for it at once (again
-	 * before a re-read) */
-	const char **roles = xcalloc(4 + p->n_signers, sizeof *roles);
-	char **owned = xcalloc(p->n_signers ? p->n_signers : 1, sizeof *owned);
-	size_t nroles = 0;
-	if (fetch == notary_fetch && (!p->trust_state_dir || !*p->trust_state_dir)) {
-		roles[nroles++] = "root";
-		roles[nroles++] = "timestamp";
-		roles[nroles++] = "snapshot";
-		roles[nroles++] = "targets";
-		for (size_t i = 0; i < p->n_signers; i++)
-			roles[nroles++] = owned[i] = xasprintf("targets/%s", p->signers[i].name);
-	}
-	if (nroles)
-		notary_prefetch_roles(ctx, roles, nroles);
 	struct trust_repo repo;
 	err_t *e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
 	/* a read racing a publish sees mismatched files: read again before
@@ -60,8 +45,6 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		trust_repo_release(&repo);
 		struct timespec pause = { 0, 200 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
-		if (nroles)
-			notary_prefetch_roles(ctx, roles, nroles);
 		e = trust_repo_load(fetch, ctx, p->repo, p->trust_state_dir, time(NULL), &repo);
 	}
 	if (!e)
@@ -86,10 +69,6 @@ static err_t *check_dct(const struct sigpolicy *p, struct sigpolicy_verdict *v)
 		trust_verdict_release(&tv[i]);
 	free(ts);
 	free(tv);
-	for (size_t i = 0; i < p->n_signers; i++)
-		free(owned[i]);
-	free(owned);
-	free(roles);
 	trust_repo_release(&repo);
 	notary_close(n);
 	return e;
