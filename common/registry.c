@@ -597,6 +597,7 @@ err_t *registry_put_blob_fd(struct registry *r, const char *digest, int64_t size
 
 err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t len)
 {
+	TRY(ensure_scheme(r)); /* as every other entry point: it may be a connection's first request */
 	char digest[DIGEST_SIZE];
 	digest_buffer(data, len, digest);
 	return upload_with_retries(r, digest, (int64_t)len, -1, len ? data : "");
