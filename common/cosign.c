@@ -139,6 +139,37 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
 	return NULL;
 }
 
+/* cosign's config for layers: its rootfs names each layer's digest. */
+static void sig_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE])
+{
+	json_t *diff_ids = json_array();
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
+	json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
+				"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "", "rootfs",
+				"type", "layers", "diff_ids", diff_ids, "config");
+	manifest_dump(cfg, cfgb);
+	json_decref(cfg);
+	digest_buffer(cfgb->buf, cfgb->len, cdigest);
+}
+
+/* The blobs of a manifest of layers: the payload and the config, each
+ * uploaded unless known. An upload publishes nothing (no manifest names
+ * the blobs yet), so it may go before the gate of cosign_sign_opts. */
+static err_t *ensure_sig_blobs(struct registry *r, const json_t *layers, const struct strbuf *payload,
+			       struct known_blobs *known)
+{
+	struct strbuf cfgb = STRBUF_INIT;
+	char cdigest[DIGEST_SIZE];
+	sig_config(layers, &cfgb, cdigest);
+	err_t *e = ensure_blob(r, payload->buf, payload->len, known);
+	if (!e)
+		e = ensure_blob(r, cfgb.buf, cfgb.len, known);
+	sb_release(&cfgb);
+	return e;
+}
+
 /* PUT the manifest for layers (with cosign's config) under tag. With
  * known, the payload and config blobs not known to be there are uploaded
  * first; without, the PUT goes first (the blobs usually exist: the payload
@@ -148,26 +179,15 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
 static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
 			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
 {
-	json_t *diff_ids = json_array();
-	size_t i;
-	json_t *l;
-	json_array_foreach(layers, i, l) json_array_append(diff_ids, json_object_get(l, "digest"));
-	json_t *cfg = json_pack("{s:s, s:s, s:[{s:s}], s:s, s:{s:s, s:o}, s:{}}", "architecture", "", "created",
-				"0001-01-01T00:00:00Z", "history", "created", "0001-01-01T00:00:00Z", "os", "", "rootfs",
-				"type", "layers", "diff_ids", diff_ids, "config");
 	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
-	manifest_dump(cfg, &cfgb);
-	json_decref(cfg);
 	char cdigest[DIGEST_SIZE];
-	digest_buffer(cfgb.buf, cfgb.len, cdigest);
+	sig_config(layers, &cfgb, cdigest);
 	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
 			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
 			      "layers", (json_t *)layers);
 	manifest_dump(m, &body);
 	json_decref(m);
-	err_t *e = known ? ensure_blob(r, payload->buf, payload->len, known) : NULL;
-	if (!e && known)
-		e = ensure_blob(r, cfgb.buf, cfgb.len, known);
+	err_t *e = known ? ensure_sig_blobs(r, layers, payload, known) : NULL;
 	if (!e)
 		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
 	/* concurrent uploads of the same blob can leave the registry briefly
@@ -374,8 +394,17 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		 * an overwriter to restore one, and a writer that read the layer
 		 * keeps it anyway */
 		if (!e && !gated) {
+			/* a digest with no signatures yet: the mark's blobs (those
+			 * of the one-layer manifest, which is also what the .sig
+			 * will be) go up while the gate may still keep us waiting */
+			if (!exists) {
+				json_t *one = json_pack("[O]", mine);
+				e = ensure_sig_blobs(r, one, &payload, &known);
+				json_decref(one);
+			}
 			gated = true;
-			e = o->before_write(o->before_write_ctx);
+			if (!e)
+				e = o->before_write(o->before_write_ctx);
 		}
 		if (!e && !marked_once && !layers_have_key(cur, keyid)) {
 			json_t *one = json_pack("[O]", mine);
