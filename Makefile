@@ -188,24 +188,24 @@ mutants: setup
 demo: setup all
 	@examples/demo.sh
 
-# task images (containers/Containerfile: FROM scratch + static binary + CA
-# bundle), built by our own containerize into one OCI layout, tag = task
-IMAGES_LAYOUT ?= $(BUILD)/images
-containers/ca-certificates.crt: /etc/ssl/certs/ca-certificates.crt
-	cp $< $@
-
-images: all containers/ca-certificates.crt
-	@for t in $(TASKS); do \
-	  bin/containerize --context=. --dockerfile=containers/Containerfile --build-args=TASK=$$t \
-	    --push=false --tag=$$t --oci-layout=oci:$(IMAGES_LAYOUT):$$t \
-	    --source-date-epoch=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
-	    --results-dir=$(BUILD)/images-results/$$t >/dev/null || exit 1; \
-	  echo "image $$t: $$(cat $(BUILD)/images-results/$$t/image-digest)"; \
-	done
+# task images (containers/Containerfile: FROM scratch + stripped static
+# binary + passwd + CA bundle), built by our own containerize from a staging
+# directory per task into one OCI layout, $(BUILD)/images (tag = task); prints
+# each image's compressed size against the 5 MB goal.
+# `make images REGISTRY=host[:port]/ns` also pushes <ns>/<task>:<version>
+# (REGISTRY_CA, REGISTRY_AUTHFILE: a CA bundle, a Docker config.json) and
+# writes IMAGES_LIST (`task image@sha256:...`), which `make tekton` then uses
+# for every step's image.
+IMAGES_LIST ?= $(BUILD)/images.txt
+images: all
+	containers/images.sh --bin=bin --out=$(BUILD) --list=$(IMAGES_LIST) \
+	  $(if $(REGISTRY),--registry=$(REGISTRY)) $(if $(REGISTRY_CA),--ca-file=$(REGISTRY_CA)) \
+	  $(if $(REGISTRY_AUTHFILE),--authfile=$(REGISTRY_AUTHFILE)) $(TASKS)
 
 # regenerate tekton/<task>.yaml from each binary's --describe
+# (step images pinned by digest when `make images REGISTRY=...` wrote IMAGES_LIST)
 tekton: all
-	python3 tekton/generate.py bin tekton $(TASKS)
+	python3 tekton/generate.py $(if $(wildcard $(IMAGES_LIST)),--images=$(IMAGES_LIST)) bin tekton $(TASKS)
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz $(BUILD)/mutants $(BUILD)/gen $(TEST_LOGS) bin

@@ -16,9 +16,15 @@ workspace's path is empty and skipped). The step runs /task (no image
 config lookup), in the source workspace, under the restricted Pod Security
 profile.
 
-Usage: tekton/generate.py BIN_DIR OUT_DIR TASK...
+Step images are IMAGE (a tag) unless --images names a file of
+`<task> <registry>/<repo>@sha256:<hex>` lines (`make images REGISTRY=...`
+writes it): then every step is pinned to its image's digest, and a task
+missing from the file is an error.
+
+Usage: tekton/generate.py [--images=FILE] BIN_DIR OUT_DIR TASK...
 """
 import json
+import re
 import subprocess
 import sys
 
@@ -83,7 +89,21 @@ def ws_path(name):
     return f"$(workspaces.{name}.path)"
 
 
-def generate(bindir, task):
+def read_images(path):
+    """task -> image@sha256:... from the file make images wrote"""
+    images = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", fields[1]):
+                sys.exit(f"{path}:{n}: expected `<task> <image>@sha256:<hex>`, got {line.strip()!r}")
+            images[fields[0]] = fields[1]
+    return images
+
+
+def generate(bindir, task, images=None):
     d = json.loads(subprocess.run([f"{bindir}/{task}", "--describe"], check=True,
                                   capture_output=True).stdout)
     cfg = TASKS[task]
@@ -141,7 +161,7 @@ def generate(bindir, task):
     lines += [
         "  steps:",
         f"    - name: {task}",
-        f"      image: {IMAGE.format(task=task, version=version)}",
+        f"      image: {images[task] if images is not None else IMAGE.format(task=task, version=version)}",
         '      command: ["/task"]',
     ]
     if cfg.get("workdir"):
@@ -161,10 +181,16 @@ def generate(bindir, task):
 
 
 def main():
-    bindir, outdir, tasks = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args, images = sys.argv[1:], None
+    if args and args[0].startswith("--images="):
+        images = read_images(args.pop(0).split("=", 1)[1])
+    bindir, outdir, tasks = args[0], args[1], args[2:]
+    missing = [t for t in tasks if images is not None and t not in images]
+    if missing:
+        sys.exit(f"tekton/generate.py: no image for {', '.join(missing)} in the --images file")
     for task in tasks:
         with open(f"{outdir}/{task}.yaml", "w", encoding="utf-8") as f:
-            f.write(generate(bindir, task))
+            f.write(generate(bindir, task, images))
 
 
 if __name__ == "__main__":

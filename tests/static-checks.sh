@@ -28,7 +28,11 @@ for t in tasks/*/; do
 	rm -rf "$root"
 	# the Tekton Task is what tekton/generate.py makes of --describe
 	gen=$(mktemp -d)
-	if python3 tekton/generate.py bin "$gen" "$name" && diff -u "tekton/$name.yaml" "$gen/$name.yaml"; then
+	# (but the step image, a tag or, after make images REGISTRY=... and
+	# make tekton, a digest: tests/tekton-lint.py checks its form)
+	if python3 tekton/generate.py bin "$gen" "$name" &&
+		diff -u <(sed -E 's/^(      image: ).*/\1<image>/' "tekton/$name.yaml") \
+			<(sed -E 's/^(      image: ).*/\1<image>/' "$gen/$name.yaml"); then
 		echo "PASS: static/$name-tekton-task-matches-describe"
 	else
 		echo "FAIL: static/$name-tekton-task-matches-describe (run: make tekton)"

@@ -74,6 +74,11 @@ def check(doc):
         bad("no steps")
     for st in steps:
         sn = st.get("name", "?")
+        # what `make images` pushes (<ns>/<task>:<version>) or, after
+        # `make images REGISTRY=...; make tekton`, that image by digest
+        image, version = str(st.get("image", "")), re.escape(str(labels.get("app.kubernetes.io/version")))
+        if not re.fullmatch(rf"[^@\s]+/{re.escape(str(meta.get('name')))}(:{version}|@sha256:[0-9a-f]{{64}})", image):
+            bad(f"step {sn}: image {image!r} is neither <registry>/<task>:<version> nor pinned by digest")
         if st.get("command") != ["/task"]:
             bad(f"step {sn}: command is not [\"/task\"] (the controller would fetch the image config)")
         sc = st.get("securityContext") or {}
