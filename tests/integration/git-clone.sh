@@ -34,8 +34,8 @@ export GIT_AUTHOR_NAME="Ada Author" GIT_AUTHOR_EMAIL=ada@example.test
 export GIT_COMMITTER_NAME="Carl Committer" GIT_COMMITTER_EMAIL=carl@example.test
 export HOME=$tmp/home # no user config, ssh keys or known_hosts leak into the test
 mkdir -p "$HOME" "$tmp/empty-home"
-# libssh2 1.10 (Debian's, linked by the ASan build) leaks a few bytes when
-# the server refuses a key; that is not our code
+# libssh2 (1.11, built from trixie's source: mk/libssh2.mk) leaks a few
+# bytes when the server refuses a key; that is not our code
 printf 'leak:libssh2\n' >"$tmp/lsan.supp"
 export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$tmp/lsan.supp
 git config --global init.defaultBranch main

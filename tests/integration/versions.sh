@@ -78,4 +78,16 @@ for t in "$root"/tasks/*/; do
 	if [ "$("$asan/$name" --version 2>&1)" = "$out" ]; then pass "$name-asan-build-lists-the-same"
 	else fail "$name-asan-build-lists-the-same" "$("$asan/$name" --version 2>&1)"; fi
 done
+
+# git-clone's libssh2 is trixie's (>= 1.11: RSA keys sign with rsa-sha2-256/512,
+# which OpenSSH >= 8.8 requires), built here, and the banner it sends says so
+line=$("$static/git-clone" --version 2>&1 | grep '^  libssh2 ')
+ver=$(awk '{ print $2 }' <<<"$line")
+banner=$(grep -aoE 'SSH-2.0-libssh2_[0-9.]+' "$static/git-clone" | head -1)
+if [ -n "$ver" ] && dpkg --compare-versions "$ver" ge 1.11 && [[ $line == *"built here from the Debian source: libssh2.a"* ]] &&
+	[ "${banner#SSH-2.0-libssh2_}" = "${ver%%-*}" ]; then
+	pass git-clone-libssh2-1.11-built-here
+else
+	fail git-clone-libssh2-1.11-built-here "listed: ${line:-nothing}; banner in the binary: ${banner:-none}"
+fi
 exit $failed

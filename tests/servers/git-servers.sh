@@ -20,6 +20,10 @@
 #   git_sshd_start ROOT DIR    OpenSSH sshd, key auth only:
 #       GIT_SSH_URL    ssh://USER@127.0.0.1:P/ROOT
 #       GIT_SSH_KEY    client private key, GIT_SSH_KNOWN_HOSTS its known_hosts
+#       GIT_SSH_RSA_KEY a second client key, RSA 3072: the server takes RSA
+#                      keys only with rsa-sha2-256/512 signatures (never
+#                      ssh-rsa, SHA-1), as OpenSSH >= 8.8 does by default
+#       GIT_SSH_PORT   the port
 #   git_servers_stop           kills exactly the pids started here
 # Each start function waits until its port answers, or returns 1.
 
@@ -110,7 +114,8 @@ git_sshd_start() { # root dir
 	port=$(git_free_port) user=$(id -un)
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" -C host || return 1
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key" -C client || return 1
-	cp "$dir/client_key.pub" "$dir/authorized_keys"
+	ssh-keygen -q -t rsa -b 3072 -N '' -f "$dir/client_rsa" -C client-rsa || return 1
+	cat "$dir/client_key.pub" "$dir/client_rsa.pub" >"$dir/authorized_keys"
 	chmod 600 "$dir/authorized_keys"
 	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
 	cat >"$dir/sshd_config" <<CONF
@@ -120,6 +125,7 @@ HostKey $dir/host_key
 PidFile $dir/sshd.pid
 AuthorizedKeysFile $dir/authorized_keys
 PubkeyAuthentication yes
+PubkeyAcceptedAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
@@ -133,6 +139,8 @@ CONF
 	GIT_SSH_URL=ssh://$user@127.0.0.1:$port$root
 	GIT_SSH_KEY=$dir/client_key
 	GIT_SSH_KNOWN_HOSTS=$dir/known_hosts
+	GIT_SSH_RSA_KEY=$dir/client_rsa
+	GIT_SSH_PORT=$port
 	git_wait_port "$port"
 }
 
