@@ -401,7 +401,11 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	bool found = false;
 	const json_t *delegation = NULL;
 	err_t *e = trust_repo_role(repo, role, &m, &found, &delegation);
-	*delegated = delegation && array_has(json_object_get(delegation, "keyids"), keyid);
+	/* the ID the delegation lists for our key: its own, or that of a
+	 * certificate of it (delegations the notary CLI adds) */
+	char listed[65] = "";
+	const json_t *dkeys = json_object_get(json_object_get(repo->targets.signed_, "delegations"), "keys");
+	*delegated = delegation && tuf_find_key(dkeys, json_object_get(delegation, "keyids"), keyid, listed, NULL);
 	json_int_t stale_version = 0;
 	if (e && *delegated && err_is(e, ERR_KIND_SIGNATURE)) {
 		/* signed by keys the delegation no longer lists (a rotated signer
@@ -453,7 +457,7 @@ static err_t *prepare_role(struct trust_repo *repo, const char *role, const char
 	json_object_set_new(targets, tag, tuf_target_entry(req->sha256, *length));
 	json_object_set_new(signed_, "version", json_integer(version + 1));
 	set_expires(signed_, now + (time_t)DCT_TARGETS_DAYS * 86400);
-	e = sign_role(signed_, key, out);
+	e = sign_role_as(signed_, key, listed, out);
 	json_decref(signed_);
 	return e;
 }

@@ -527,6 +527,26 @@ if [ "$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$G2/_trust/tuf/targets.js
    run cert-deleg-wrong 3 "${V[@]}" --image="$G2@$DB" --signers=ops="$W/cb.pem" && has cert-deleg-wrong "not a key of targets/ops (wrong key)"; then
 	pass certificate-delegation-matches-key-and-cert; else fail certificate-delegation-matches-key-and-cert "$(tail -2 "$LOGS/cert-deleg")"; fi
 
+# build-sign with the key of that certificate delegation: the signature
+# carries the ID the delegation lists (the certificate's), so the notary
+# CLI (the oracle) and our verifier both accept what we published
+openssl pkcs8 -topk8 -in "$W/ops.key" -passout pass:"$IMPORT_PASS" -out "$W/ops-enc.key" 2>/dev/null
+DB3=sha256:$(printf 'cert-deleg-sign' | sha256sum | cut -c1-64)
+N key rotate "$G2" snapshot -r >"$LOGS/cert-deleg-snap" 2>&1 # the server signs snapshots, as dct-init sets it up
+if run cert-deleg-import 0 "$BIN/signer-key" --action=import --name=ops --import-file="$W/ops-enc.key" \
+	--import-passphrase="$IMPORT_PASS" "${FILE_VAULT[@]}" &&
+   run cert-deleg-sign 0 "$BIN/build-sign" --image="$G2:t3" --digest="$DB3" --manifest-size=15 --signer=ops \
+	--format=dct --releases=false "${FILE_VAULT[@]}" "${NOTARY[@]}" &&
+   N list "$G2" -r targets/ops >"$LOGS/cert-deleg-oracle.out" 2>&1 &&
+   grep -q "^t3 *${DB3#sha256:} *15 *targets/ops" "$LOGS/cert-deleg-oracle.out" &&
+   run cert-deleg-verify 0 "${V[@]}" --image="$G2@$DB3" --signers=ops="$W/ops.crt" && has cert-deleg-verify "PASS ops dct: signed as tag 't3'"; then
+	pass build-sign-with-certificate-delegation; else fail build-sign-with-certificate-delegation "$(cat "$LOGS/cert-deleg-oracle.out" 2>/dev/null | tail -3)"; fi
+# our build key is not the one targets/build of that repository lists
+if run sign-undelegated-key 3 "$BIN/build-sign" --image="$G2:t4" --digest="$DB3" --manifest-size=15 --signer=build \
+	--format=dct "${FILE_VAULT[@]}" "${NOTARY[@]}" && has sign-undelegated-key "is not delegated as targets/build" &&
+   ! N list "$G2" -r targets/build 2>/dev/null | grep -q '^t4 '; then
+	pass build-sign-refuses-undelegated-key; else fail build-sign-refuses-undelegated-key; fi
+
 # root pins: the ID root.json lists (the root certificate's) and the one
 # `notary key list` shows (the key's own) both name the notary CLI's root
 G2_X509=$(curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$G2/_trust/tuf/root.json" | jq -r '.signed.roles.root.keyids[0]')
