@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,4 +92,29 @@ err_t *fs_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(copy, mode) < 0 && errno != EEXIST)
 		return err_errno(EXIT_FAILED, "cannot create directory %s", copy);
 	return NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static int make_writable(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_D && (st->st_mode & 0700) != 0700)
+		chmod(path, st->st_mode | 0700);
+	return 0;
+}
+
+void fs_remove_tree(const char *dir)
+{
+	nftw(dir, make_writable, 64, FTW_PHYS | FTW_MOUNT);
+	nftw(dir, remove_entry, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
 }

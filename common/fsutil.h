@@ -20,5 +20,9 @@ err_t *fs_write_all(int fd, const void *data, size_t len, const char *what);
  * see the old file or the whole new one, never a part. */
 err_t *fs_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode);
 err_t *fs_mkdir_p(const char *path, mode_t mode);
+/* Remove dir and everything under it, best effort: directories made
+ * writable first (a build step may leave them 0555), symbolic links
+ * removed, never followed, and no other filesystem mounted below entered. */
+void fs_remove_tree(const char *dir);
 
 #endif

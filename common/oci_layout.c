@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,22 +37,6 @@ struct oci_blob_writer {
 	int fd;
 	struct sha256 h;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static char *blob_path(const struct oci_layout *l, const char *digest)
 {
@@ -651,7 +634,7 @@ void oci_layout_close(struct oci_layout *l)
 	if (!l)
 		return;
 	if (l->temp_dir)
-		rm_rf(l->dir);
+		fs_remove_tree(l->dir);
 	json_decref(l->index);
 	free(l->dir);
 	free(l->archive);

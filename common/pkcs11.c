@@ -69,12 +69,6 @@ static void token_close(struct token *p);
 
 static err_t *token_open(struct token *p, const char *module, const char *token_label, const char *pin)
 {
-	if (!module || !*module)
-		return err_new(EXIT_USAGE, "no PKCS#11 module given");
-	if (!token_label || !*token_label)
-		return err_new(EXIT_USAGE, "no PKCS#11 token label given");
-	if (!pin || !*pin)
-		return err_new(EXIT_AUTH, "no PKCS#11 PIN given (pin or pin-file)");
 	err_t *e = NULL;
 	p->module = dlopen(module, RTLD_NOW | RTLD_LOCAL);
 	if (!p->module) {

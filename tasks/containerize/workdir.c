@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +18,6 @@
 
 #define PREFIX "containerize-"
 #define LOCK_NAME ".containerize.lock"
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static int make_writable(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D && (st->st_mode & 0700) != 0700)
-		chmod(path, st->st_mode | 0700);
-	return 0;
-}
-
-void workdir_remove_tree(const char *dir)
-{
-	nftw(dir, make_writable, 64, FTW_PHYS | FTW_MOUNT);
-	nftw(dir, remove_entry, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
-}
 
 /* "containerize-" and six more characters: what mkdtemp made */
 static bool our_name(const char *name)
@@ -81,7 +55,7 @@ int workdir_sweep(const char *dir)
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			char *path = xasprintf("%s/%s", dir, de->d_name);
 			log_info("removing %s, left by a build that is gone", path);
-			workdir_remove_tree(path);
+			fs_remove_tree(path);
 			free(path);
 			removed++;
 		}
@@ -134,7 +108,7 @@ static void start_janitor(const char *dir, int lock_fd)
 	char *lock = xasprintf("%s/%s", dir, LOCK_NAME);
 	int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && flock(fd, LOCK_EX) == 0)
-		workdir_remove_tree(dir);
+		fs_remove_tree(dir);
 	_exit(0);
 }
 
@@ -173,7 +147,7 @@ err_t *workdir_open(const char *given, struct workdir *out)
 void workdir_close(struct workdir *w)
 {
 	if (w->own && w->path)
-		workdir_remove_tree(w->path);
+		fs_remove_tree(w->path);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd);
 	free(w->path);

@@ -36,7 +36,4 @@ void workdir_close(struct workdir *w);
  * were removed. */
 int workdir_sweep(const char *dir);
 
-/* rm -rf, not following links, not crossing mounts. */
-void workdir_remove_tree(const char *dir);
-
 #endif

@@ -2,13 +2,13 @@
 #include "imageroot.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "layer.h"
 #include "log.h"
 #include "manifest.h"
@@ -120,31 +120,10 @@ err_t *image_root_unpack(const char *ref, const char *parent_dir, struct image_r
 	return e;
 }
 
-static int make_writable(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D)
-		chmod(path, (st->st_mode & 07777) | S_IRWXU);
-	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 void image_root_remove(struct image_root *r)
 {
 	if (r->root) {
-		/* directories a layer made read-only must be writable to empty them */
-		nftw(r->root, make_writable, 64, FTW_PHYS);
-		nftw(r->root, remove_entry, 64, FTW_PHYS | FTW_DEPTH);
+		fs_remove_tree(r->root);
 		free(r->root);
 	}
 	for (char **e = r->env; e && *e; e++)
