@@ -19,6 +19,9 @@ FUZZ_CC  ?= clang
 PIPELINE_VERSION := $(shell cat VERSION)
 
 TASKS    := $(notdir $(patsubst %/,%,$(wildcard tasks/*/)))
+# binaries that run Tekton resources rather than being a Task: no tekton/*.yaml
+RUNNERS  := pipeline-run
+TEKTON_TASKS := $(filter-out $(RUNNERS),$(TASKS))
 COMMON_SRC := $(wildcard common/*.c)
 
 include mk/deps.mk
@@ -205,7 +208,7 @@ images: all
 # regenerate tekton/<task>.yaml from each binary's --describe
 # (step images pinned by digest when `make images REGISTRY=...` wrote IMAGES_LIST)
 tekton: all
-	python3 tekton/generate.py $(if $(wildcard $(IMAGES_LIST)),--images=$(IMAGES_LIST)) bin tekton $(TASKS)
+	python3 tekton/generate.py $(if $(wildcard $(IMAGES_LIST)),--images=$(IMAGES_LIST)) bin tekton $(TEKTON_TASKS)
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz $(BUILD)/mutants $(BUILD)/gen $(TEST_LOGS) bin

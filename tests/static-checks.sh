@@ -26,11 +26,18 @@ for t in tasks/*/; do
 		echo "$out"; echo "FAIL: static/$name-runs-in-empty-root"
 	fi
 	rm -rf "$root"
-	# the Tekton Task is what tekton/generate.py makes of --describe
+	# the Tekton Task is what tekton/generate.py makes of --describe (the
+	# Makefile's RUNNERS run Tekton resources and are none)
 	gen=$(mktemp -d)
 	# (but the step image, a tag or, after make images REGISTRY=... and
 	# make tekton, a digest: tests/tekton-lint.py checks its form)
-	if python3 tekton/generate.py bin "$gen" "$name" &&
+	if [ "$name" = pipeline-run ]; then
+		if [ -e "tekton/$name.yaml" ]; then
+			echo "FAIL: static/$name-is-no-tekton-task"
+		else
+			echo "PASS: static/$name-is-no-tekton-task"
+		fi
+	elif python3 tekton/generate.py bin "$gen" "$name" &&
 		diff -u <(sed -E 's/^(      image: ).*/\1<image>/' "tekton/$name.yaml") \
 			<(sed -E 's/^(      image: ).*/\1<image>/' "$gen/$name.yaml"); then
 		echo "PASS: static/$name-tekton-task-matches-describe"

@@ -17,8 +17,9 @@ Each tests/cli/<task>/*.case file holds one or more cases:
     --- no-results      no result file may exist afterwards
     --- file PATH       create PATH (under the case's temp dir) with this content
 
-In args, env and file content, @TMP@ is the case's temp dir and @CASES@
-the directory of the .case file. The binary is $PIPELINE_BIN/<task>.
+In args, env and file content, @TMP@ is the case's temp dir, @CASES@
+the directory of the .case file and @BIN@ $PIPELINE_BIN (the binaries
+under test: pipeline-run runs them). The binary is $PIPELINE_BIN/<task>.
 """
 import os
 import re
@@ -57,7 +58,8 @@ def text(lines, keep_newline=True):
 
 def run_case(binary, case, cases_dir):
     with tempfile.TemporaryDirectory() as tmp:
-        subst = lambda s: s.replace("@TMP@", tmp).replace("@CASES@", cases_dir)
+        bindir = os.path.dirname(binary)
+        subst = lambda s: s.replace("@TMP@", tmp).replace("@CASES@", cases_dir).replace("@BIN@", bindir)
         results = os.path.join(tmp, "results")
         args, env, stdin = [], {"PATH": os.environ["PATH"]}, b""
         for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "HOME"):
@@ -125,11 +127,12 @@ def run_case(binary, case, cases_dir):
 
 def main():
     root = sys.argv[1]
+    only = sys.argv[2:]  # task names: only their cases (mutant tests)
     bindir = os.environ.get("PIPELINE_BIN", "build/asan/bin")
     failed = 0
     for task in sorted(os.listdir(root)):
         task_dir = os.path.join(root, task)
-        if not os.path.isdir(task_dir):
+        if not os.path.isdir(task_dir) or (only and task not in only):
             continue
         binary = os.path.join(bindir, task)
         for fname in sorted(os.listdir(task_dir)):
