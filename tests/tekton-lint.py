@@ -6,10 +6,16 @@ Prints PASS:/FAIL: per Task; exits 1 on any failure.
 
 Usage: tests/tekton-lint.py tekton/*.yaml
 """
+import os
 import re
 import sys
 
 import yaml
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as _f:
+    VERSION = _f.read().strip()
+OUR_TASKS = set(os.listdir(os.path.join(ROOT, "tasks")))
 
 NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")       # Tekton param/result names
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -74,11 +80,12 @@ def check(doc):
         bad("no steps")
     for st in steps:
         sn = st.get("name", "?")
-        # what `make images` pushes (<ns>/<task>:<version>) or, after
-        # `make images REGISTRY=...; make tekton`, that image by digest
-        image, version = str(st.get("image", "")), re.escape(str(labels.get("app.kubernetes.io/version")))
-        if not re.fullmatch(rf"[^@\s]+/{re.escape(str(meta.get('name')))}(:{version}|@sha256:[0-9a-f]{{64}})", image):
-            bad(f"step {sn}: image {image!r} is neither <registry>/<task>:<version> nor pinned by digest")
+        # an image `make images` builds: <ns>/<task>:<VERSION> or, after
+        # `make images REGISTRY=...; make tekton`, <ns>/<task>@sha256:...
+        image = str(st.get("image", ""))
+        m = re.fullmatch(rf"[^@\s]+/([^/:@\s]+)(:{re.escape(VERSION)}|@sha256:[0-9a-f]{{64}})", image)
+        if not m or m.group(1) not in OUR_TASKS:
+            bad(f"step {sn}: image {image!r} is not <registry>/<task>:{VERSION} nor <registry>/<task>@sha256:<hex>")
         if st.get("command") != ["/task"]:
             bad(f"step {sn}: command is not [\"/task\"] (the controller would fetch the image config)")
         sc = st.get("securityContext") or {}

@@ -132,6 +132,11 @@ if python3 "$top/tekton/generate.py" --images="$W/out/images.txt" "$BIN" "$W/tek
 	done
 	if lint=$(python3 "$top/tests/tekton-lint.py" "$W"/tekton/*.yaml 2>&1); then
 		pass tekton-pinned-lint; else fail tekton-pinned-lint "$lint"; fi
+	# and the lint refuses a step image no make images builds
+	sed 's|^      image: .*|      image: ghcr.io/secure-pipeline/git-clone:latest|' "$W/tekton/git-clone.yaml" >"$W/latest.yaml"
+	if ! lint=$(python3 "$top/tests/tekton-lint.py" "$W/latest.yaml" 2>&1) &&
+		[[ $lint == *"image 'ghcr.io/secure-pipeline/git-clone:latest' is not <registry>/<task>:"* ]]; then
+		pass tekton-lint-refuses-unbuilt-tag; else fail tekton-lint-refuses-unbuilt-tag "$lint"; fi
 else
 	fail tekton-generate "$(cat "$W/gen.err")"
 fi
