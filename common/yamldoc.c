@@ -338,3 +338,165 @@ const struct ydoc_node *ydoc_path(const struct ydoc_node *root, const char *dott
 	}
 	return n;
 }
+
+/* ---- YAML -> JSON --------------------------------------------------- */
+
+/* Output nodes one conversion may make: an alias repeats its target, so a
+ * "billion laughs" document would otherwise grow without bound. */
+#define YDOC_MAX_JSON_NODES 1000000
+
+struct to_json {
+	const char *name;
+	size_t nodes;
+};
+
+static err_t *json_err(const struct to_json *c, const struct ydoc_node *n, const char *what)
+{
+	return err_new(EXIT_USAGE, "%s:%d:%d: %s", c->name, n->line, n->col, what);
+}
+
+static bool plain_float(const char *s)
+{
+	/* YAML 1.1's float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+	const char *p = s + (*s == '-' || *s == '+');
+	size_t digits = 0;
+	while (isdigit((unsigned char)*p))
+		p++, digits++;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		p += *p == '-' || *p == '+';
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return !*p;
+}
+
+static json_t *scalar_json(const struct ydoc_node *n)
+{
+	if (n->quoted)
+		return json_stringn(n->value, n->len);
+	bool b;
+	long long i;
+	if (ydoc_is_null(n))
+		return json_null();
+	if (ydoc_bool(n, &b))
+		return json_boolean(b);
+	if (ydoc_int(n, &i))
+		return json_integer(i);
+	if (plain_float(n->value))
+		return json_real(strtod(n->value, NULL));
+	return json_stringn(n->value, n->len);
+}
+
+static err_t *to_json(struct to_json *c, const struct ydoc_node *n, int depth, json_t **out);
+
+static bool is_merge_key(const struct ydoc_node *k)
+{
+	return k->kind == YDOC_SCALAR && !k->quoted && !strcmp(k->value, "<<");
+}
+
+/* Members of a merged mapping that the mapping does not set itself. */
+static err_t *merge_into(struct to_json *c, const struct ydoc_node *v, int depth, json_t *obj)
+{
+	if (v->kind == YDOC_SEQ) {
+		for (size_t i = 0; i < v->n; i++) {
+			const struct ydoc_node *m = ydoc_deref(v->items[i]);
+			if (!m || m->kind != YDOC_MAP)
+				return json_err(c, v, "a merge (<<) takes a mapping or a list of mappings");
+			TRY(merge_into(c, m, depth, obj));
+		}
+		return NULL;
+	}
+	if (v->kind != YDOC_MAP)
+		return json_err(c, v, "a merge (<<) takes a mapping or a list of mappings");
+	json_t *m = NULL;
+	TRY(to_json(c, v, depth + 1, &m));
+	const char *k;
+	json_t *val;
+	json_object_foreach(m, k, val)
+		if (!json_object_get(obj, k))
+			json_object_set(obj, k, val);
+	json_decref(m);
+	return NULL;
+}
+
+static err_t *map_json(struct to_json *c, const struct ydoc_node *n, int depth, json_t **out)
+{
+	json_t *obj = json_object();
+	err_t *e = NULL;
+	for (size_t i = 0; !e && i + 1 < n->n; i += 2) {
+		const struct ydoc_node *k = ydoc_deref(n->items[i]);
+		if (!k || is_merge_key(k))
+			continue;
+		if (k->kind != YDOC_SCALAR) {
+			e = json_err(c, k, "a mapping key must be a scalar");
+			break;
+		}
+		if (json_object_getn(obj, k->value, k->len)) {
+			e = err_new(EXIT_USAGE, "%s:%d:%d: key \"%s\" already defined", c->name, k->line, k->col,
+				    k->value);
+			break;
+		}
+		json_t *v = NULL;
+		e = to_json(c, n->items[i + 1], depth + 1, &v);
+		if (!e)
+			json_object_setn_new(obj, k->value, k->len, v);
+	}
+	for (size_t i = 0; !e && i + 1 < n->n; i += 2) {
+		const struct ydoc_node *k = ydoc_deref(n->items[i]);
+		const struct ydoc_node *v = ydoc_deref(n->items[i + 1]);
+		if (k && is_merge_key(k) && v)
+			e = merge_into(c, v, depth, obj);
+	}
+	if (e) {
+		json_decref(obj);
+		return e;
+	}
+	*out = obj;
+	return NULL;
+}
+
+static err_t *to_json(struct to_json *c, const struct ydoc_node *n, int depth, json_t **out)
+{
+	const struct ydoc_node *d = ydoc_deref(n);
+	if (!d) {
+		*out = json_null();
+		return NULL;
+	}
+	if (++c->nodes > YDOC_MAX_JSON_NODES)
+		return json_err(c, n, "aliases expand this document past a million nodes");
+	if (depth > YDOC_MAX_DEPTH)
+		return json_err(c, n, "nested too deeply");
+	if (d->kind == YDOC_SCALAR) {
+		*out = scalar_json(d);
+		return NULL;
+	}
+	if (d->kind == YDOC_MAP)
+		return map_json(c, d, depth, out);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < d->n; i++) {
+		json_t *v = NULL;
+		err_t *e = to_json(c, d->items[i], depth + 1, &v);
+		if (e) {
+			json_decref(arr);
+			return e;
+		}
+		json_array_append_new(arr, v);
+	}
+	*out = arr;
+	return NULL;
+}
+
+err_t *ydoc_to_json(const struct ydoc_node *n, const char *name, json_t **out)
+{
+	struct to_json c = { name, 0 };
+	*out = NULL;
+	return to_json(&c, n, 0, out);
+}

@@ -7,6 +7,7 @@
 #ifndef COMMON_YAMLDOC_H
 #define COMMON_YAMLDOC_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -57,5 +58,13 @@ bool ydoc_bool(const struct ydoc_node *n, bool *out);
 bool ydoc_int(const struct ydoc_node *n, long long *out);
 /* ydoc_get through a dotted path of keys: "spec.template.spec". */
 const struct ydoc_node *ydoc_path(const struct ydoc_node *root, const char *dotted);
+
+/* The JSON value of a node, as Kubernetes' YAML reader (YAML 1.1 via
+ * sigs.k8s.io/yaml) types plain scalars: null, booleans (ydoc_bool),
+ * decimal integers, decimal floats, the rest strings; quoted scalars are strings. Keys are strings; merge keys
+ * ("<<") are applied; a duplicate key is an error, as is output that an
+ * alias makes grow past a bound. Errors are EXIT_USAGE "name:line:col:
+ * message". */
+err_t *ydoc_to_json(const struct ydoc_node *n, const char *name, json_t **out);
 
 #endif

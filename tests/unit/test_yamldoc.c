@@ -110,5 +110,47 @@ static void test_errors(void)
 	err_free(e);
 }
 
+static char *json_of(const char *text, const char *name, err_t **e)
+{
+	struct ydoc *y = parse(text);
+	json_t *j = NULL;
+	*e = y ? ydoc_to_json(y->docs[0], name, &j) : NULL;
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	ydoc_free(y);
+	return s;
+}
+
+static void test_to_json(void)
+{
+	err_t *e = NULL;
+	char *s = json_of("a: 1\nb: \"1\"\nc: yes\nd: 'no'\ne: ~\nf: 1.5\ng: 1e3\nh: 12x\ni: [x, {j: -2}]\n"
+			  "k: |\n  text\nl: 0.5.1\n",
+			  "t.yaml", &e);
+	CHECK(!e);
+	CHECK_STR(s, "{\"a\":1,\"b\":\"1\",\"c\":true,\"d\":\"no\",\"e\":null,\"f\":1.5,\"g\":1000.0,"
+		     "\"h\":\"12x\",\"i\":[\"x\",{\"j\":-2}],\"k\":\"text\\n\",\"l\":\"0.5.1\"}");
+	free(s);
+	/* merge keys: the mapping's own keys win */
+	s = json_of("base: &b {cpu: 1, mem: 2}\nres:\n  <<: *b\n  cpu: 3\n", "t.yaml", &e);
+	CHECK(!e);
+	CHECK_STR(s, "{\"base\":{\"cpu\":1,\"mem\":2},\"res\":{\"cpu\":3,\"mem\":2}}");
+	free(s);
+	/* a duplicate key is refused with its place */
+	s = json_of("a: 1\nb:\n  c: 1\n  c: 2\n", "dup.yaml", &e);
+	CHECK(!s && e && e->code == EXIT_USAGE);
+	if (e)
+		CHECK_STR(e->msg, "dup.yaml:4:3: key \"c\" already defined");
+	err_free(e);
+	/* aliases that would expand past the bound are refused, not copied */
+	s = json_of("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+		    "bomb.yaml", &e);
+	CHECK(!s && e && strstr(e->msg, "bomb.yaml:") && strstr(e->msg, "million"));
+	free(s);
+	err_free(e);
+}
+
 TEST_MAIN("yamldoc", TEST(test_multi_document), TEST(test_lines_and_paths), TEST(test_scalars), TEST(test_aliases),
-	  TEST(test_errors))
+	  TEST(test_errors), TEST(test_to_json))
