@@ -6,7 +6,10 @@
 
 #include "cosign.h"
 #include "digest.h"
+#include "keys.h"
+#include "strbuf.h"
 #include "trust_verify.h"
+#include "vault.h"
 #include "xalloc.h"
 
 /* Errors that are verdicts (the data said no: it is missing, malformed or
@@ -135,4 +138,40 @@ void sigpolicy_verdicts_free(struct sigpolicy_verdict *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i].reason);
 	free(v);
+}
+
+char *sigpolicy_failures(const struct sigpolicy_verdict *v, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].ok)
+			sb_addf(&sb, "%s%s (%s): %s", sb.len ? "; " : "", v[i].signer, v[i].format, v[i].reason);
+	return sb_detach(&sb);
+}
+
+err_t *sigpolicy_signers_parse(const char *const *items, size_t n, struct sigpolicy_signers *out)
+{
+	out->items = xcalloc(n ? n : 1, sizeof *out->items);
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(items[i], '=');
+		struct sigpolicy_signer *it = &out->items[out->n++];
+		it->name = eq ? xstrndup(items[i], (size_t)(eq - items[i])) : xstrdup(items[i]);
+		TRY(vault_check_name(it->name));
+		if (!eq)
+			continue;
+		TRY(err_context(key_public_from_file(eq + 1, &it->pub), "signer '%s'", it->name));
+	}
+	return NULL;
+}
+
+void sigpolicy_signers_free(struct sigpolicy_signers *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		EVP_PKEY_free(s->items[i].pub);
+		free((char *)s->items[i].name);
+	}
+	free(s->items);
+	s->items = NULL;
+	s->n = 0;
 }

@@ -47,5 +47,18 @@ struct sigpolicy_verdict {
  * usage. */
 err_t *sigpolicy_check(const struct sigpolicy *p, struct sigpolicy_verdict **out, size_t *n, bool *all_ok);
 void sigpolicy_verdicts_free(struct sigpolicy_verdict *v, size_t n);
+/* The failed verdicts as one line: "signer (format): reason; ..." (caller
+ * frees; "" when every one passed). */
+char *sigpolicy_failures(const struct sigpolicy_verdict *v, size_t n);
+
+/* Required signers from the params' NAME or NAME=PUBLIC_KEY.pem items:
+ * names checked as vault names, keys read (EXIT_USAGE naming the signer).
+ * Free with sigpolicy_signers_free, also after an error. */
+struct sigpolicy_signers {
+	struct sigpolicy_signer *items;
+	size_t n;
+};
+err_t *sigpolicy_signers_parse(const char *const *items, size_t n, struct sigpolicy_signers *out);
+void sigpolicy_signers_free(struct sigpolicy_signers *s);
 
 #endif

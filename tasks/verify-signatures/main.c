@@ -9,7 +9,6 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
-#include "keys.h"
 #include "log.h"
 #include "notary.h"
 #include "registry.h"
@@ -17,8 +16,6 @@
 #include "strbuf.h"
 #include "task.h"
 #include "trust_verify.h"
-#include "vault.h"
-#include "xalloc.h"
 
 static const struct param_spec params[] = {
 	{ "image", PARAM_STRING, NULL, true, false, "image: registry/name[:tag]@sha256:... (or give --digest)" },
@@ -52,37 +49,6 @@ static const struct task_spec spec = {
 	results,
 };
 
-struct signers {
-	struct sigpolicy_signer *items;
-	size_t n;
-};
-
-static void signers_release(struct signers *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		EVP_PKEY_free(s->items[i].pub);
-		free((char *)s->items[i].name);
-	}
-	free(s->items);
-}
-
-static err_t *parse_signers(const struct params *p, struct signers *s)
-{
-	const char *const *items;
-	size_t n = params_list(p, "signers", &items);
-	s->items = xcalloc(n ? n : 1, sizeof *s->items);
-	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(items[i], '=');
-		struct sigpolicy_signer *it = &s->items[s->n++];
-		it->name = eq ? xstrndup(items[i], (size_t)(eq - items[i])) : xstrdup(items[i]);
-		TRY(vault_check_name(it->name));
-		if (!eq)
-			continue;
-		TRY(err_context(key_public_from_file(eq + 1, &it->pub), "signer '%s'", it->name));
-	}
-	return NULL;
-}
-
 static err_t *run(const struct params *p, struct results *r)
 {
 	const char *format = params_str(p, "format");
@@ -100,7 +66,7 @@ static err_t *run(const struct params *p, struct results *r)
 	if (!e && !digest)
 		e = err_new(EXIT_USAGE, "no digest: verify image@sha256:... or give --digest (tags are never trusted)");
 	_cleanup_free_ char *repo = imageref_name(&ref);
-	struct signers s = { 0 };
+	struct sigpolicy_signers s = { 0 };
 	struct registry *reg = NULL;
 	int retries = (int)params_int(p, "retries");
 	_cleanup_free_ char *tls_dir = trust_state_tls_dir(params_str(p, "trust-state-dir"));
@@ -117,8 +83,11 @@ static err_t *run(const struct params *p, struct results *r)
 		if (!e)
 			notary_prefetch(n, "timestamp");
 	}
-	if (!e)
-		e = parse_signers(p, &s);
+	if (!e) {
+		const char *const *items;
+		size_t ns = params_list(p, "signers", &items);
+		e = sigpolicy_signers_parse(items, ns, &s);
+	}
 	if (!e && cosign) {
 		struct registry_options ro = {
 			.creds = params_str(p, "registry-creds"),
@@ -149,27 +118,25 @@ static err_t *run(const struct params *p, struct results *r)
 		e = sigpolicy_check(&pol, &v, &nv, &ok);
 	}
 	if (!e) {
-		struct strbuf lines = STRBUF_INIT, failed = STRBUF_INIT;
-		for (size_t i = 0; i < nv; i++) {
+		struct strbuf lines = STRBUF_INIT;
+		for (size_t i = 0; i < nv; i++)
 			sb_addf(&lines, "%s%s %s %s: %s", i ? "\n" : "", v[i].ok ? "PASS" : "FAIL", v[i].signer, v[i].format,
 				v[i].reason);
-			if (!v[i].ok)
-				sb_addf(&failed, "%s%s (%s): %s", failed.len ? "; " : "", v[i].signer, v[i].format, v[i].reason);
-		}
 		puts(sb_str(&lines));
 		results_sets(r, "verdicts", sb_str(&lines));
 		results_sets(r, "verified", ok ? "true" : "false");
 		results_sets(r, "IMAGE_DIGEST", digest);
 		results_mark_verdict(r); /* evidence, exit 3 or not */
-		if (!ok)
-			e = err_new(EXIT_POLICY, "%s is not signed by every required signer: %s", digest, sb_str(&failed));
+		if (!ok) {
+			_cleanup_free_ char *failed = sigpolicy_failures(v, nv);
+			e = err_new(EXIT_POLICY, "%s is not signed by every required signer: %s", digest, failed);
+		}
 		sb_release(&lines);
-		sb_release(&failed);
 	}
 	sigpolicy_verdicts_free(v, nv);
 	notary_close(n);
 	registry_close(reg);
-	signers_release(&s);
+	sigpolicy_signers_free(&s);
 	imageref_free(&ref);
 	return e;
 }
