@@ -78,6 +78,12 @@ TASKS = {
     "cis-check": dict(display="CIS Check", workspaces=[SOURCE], workdir="source"),
     "unit-tests": dict(display="Unit Tests", workspaces=[SOURCE], workdir="source", required=["image"]),
     "extract-value-jq": dict(display="Extract Value (jq)", workspaces=[SOURCE_OPT], workdir="source"),
+    "deploy": dict(
+        display="Deploy", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR,
+                                      ("kubeconfig", "a kubeconfig: set kubeconfig to "
+                                       "$(workspaces.kubeconfig.path)/config; unbound, the step's service "
+                                       "account is used", True)],
+        workdir="source", docker_config=True, secrets=["dockerconfig"]),
 }
 
 

@@ -1,0 +1,36 @@
+/* What deploy does to a cluster once the gate passed: the namespace, the
+ * image pull secret, the server-side apply of every object, and the app's
+ * URL from what the cluster answered. */
+#ifndef DEPLOY_CLUSTER_H
+#define DEPLOY_CLUSTER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "kubeapi.h"
+#include "manifests.h"
+
+struct apply_options {
+	const char *field_manager;
+	bool force;
+};
+
+/* The Secret (kubernetes.io/dockerconfigjson) named name in ns holding
+ * only the registry's credentials from a Docker config.json (authfile,
+ * NULL: the default places); none there is an EXIT_USAGE error. */
+err_t *cluster_pull_secret(const char *authfile, const char *registry, const char *name, const char *ns,
+			   json_t **out);
+
+/* Server-side apply the namespace ns (when not ""), then each object in
+ * order; live[i] (n objects) gets what the server answered for object i. */
+err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *ns, json_t *const *objs,
+		     const char *const *paths, size_t n, json_t **live);
+
+/* The app's URL: an Ingress's first rule (https when it has tls), else a
+ * LoadBalancer Service's address, else a NodePort on the API server's
+ * host, else the Service's in-cluster name; NULL when there is no
+ * Service or Ingress. Reads the Services' current status. */
+char *cluster_app_url(struct kubeapi *k, const struct manifests *m, json_t *const *live);
+
+#endif

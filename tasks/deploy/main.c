@@ -1,0 +1,202 @@
+/* deploy: put a signed image digest on a Kubernetes cluster. Reads the
+ * app's manifests, pins the app's image to the digest, refuses (exit 3,
+ * before anything is sent to the cluster) a digest that lacks a required
+ * signer's signature, then applies every object server-side, waits for the
+ * rollout (rolling back on failure when asked) and says where the app
+ * answers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cluster.h"
+#include "gate.h"
+#include "imageref.h"
+#include "kubeapi.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "manifests.h"
+#include "rollout.h"
+#include "task.h"
+#include "xalloc.h"
+
+static const struct param_spec params[] = {
+	{ "manifests", PARAM_STRING, NULL, true, false, "the app's manifests: a YAML file (multi-document), a directory, or - for stdin" },
+	{ "image", PARAM_STRING, NULL, true, false, "image to deploy: registry/name[:tag]@sha256:... (or give --digest)" },
+	{ "digest", PARAM_STRING, NULL, false, false, "its manifest digest (sha256:...), if image has none" },
+	{ "container", PARAM_STRING, NULL, false, false, "pin the containers of this name (default: those running the image's repository)" },
+	{ "namespace", PARAM_STRING, NULL, false, false, "namespace for objects that name none (default: the context's, else default)" },
+	{ "signers", PARAM_LIST, NULL, true, false, "required signer: NAME or NAME=PUBLIC_KEY.pem (repeat; all must sign)" },
+	{ "format", PARAM_STRING, "dct", false, false, "signature format the gate checks: dct, cosign or both" },
+	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port)" },
+	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
+	{ "trust-data-dir", PARAM_STRING, NULL, false, false, "verify offline from this directory of role files instead" },
+	{ "root-key-ids", PARAM_LIST, NULL, false, false, "pinned root key IDs (dct-init's root-key-id); any one must sign root" },
+	{ "trust-state-dir", PARAM_STRING, NULL, false, false, "remembers trust data versions seen (rollback protection)" },
+	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registry (cosign signatures)" },
+	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json with registry credentials (cosign signatures)" },
+	{ "registry-ca", PARAM_STRING, NULL, false, false, "CA certificate of the registry" },
+	{ "insecure-registry", PARAM_BOOL, "false", false, false, "no TLS verification / plain http for the registry" },
+	{ "pull-secret-name", PARAM_STRING, NULL, false, false, "image pull secret to create or update and reference from the pod templates" },
+	{ "pull-secret-authfile", PARAM_STRING, NULL, false, false, "Docker config.json the pull secret's credentials for the image's registry come from" },
+	{ "kubeconfig", PARAM_STRING, NULL, false, false, "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)" },
+	{ "context", PARAM_STRING, NULL, false, false, "kubeconfig context (default: current-context)" },
+	{ "field-manager", PARAM_STRING, "deploy", false, false, "server-side apply field manager" },
+	{ "force", PARAM_BOOL, "false", false, false, "take over fields another field manager owns (server-side apply force)" },
+	{ "timeout", PARAM_STRING, "300", false, false, "rollout wait: seconds, or a duration (90s, 5m)" },
+	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback to the previous revision (exit 1 either way)" },
+	{ "dry-run", PARAM_BOOL, "false", false, false, "gate and pin, then print the objects as JSON instead of applying them" },
+	{ "retries", PARAM_INT, "3", false, false, "retries for unreachable servers" },
+	{ NULL },
+};
+
+static const struct result_spec results[] = {
+	{ "app-url", "where the app answers: Ingress host, LoadBalancer address, NodePort, or the Service's cluster name" },
+	{ "cluster-namespace", "the namespace the app was deployed to" },
+	{ "deployed-digest", "the image digest deployed (sha256:...)" },
+	{ "revision", "the Deployment's revision after the rollout" },
+	{ NULL },
+};
+
+static const struct task_spec spec = {
+	"deploy",
+	"Deploy a doubly-signed image digest to Kubernetes: gate, server-side apply, rollout wait; exit 3 if unsigned.",
+	params,
+	results,
+};
+
+static err_t *print_objects(const struct manifests *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		_cleanup_free_ char *s = json_dumps(m->items[i].obj, JSON_COMPACT | JSON_SORT_KEYS);
+		puts(s);
+	}
+	return NULL;
+}
+
+/* Apply, wait for every Deployment, roll back on failure if asked. */
+static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struct manifests *m, const char *ns,
+				struct results *r)
+{
+	struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
+	long timeout_ms = 0;
+	TRY(params_duration_ms(p, "timeout", &timeout_ms));
+	json_t **objs = xcalloc(m->n, sizeof *objs), **live = xcalloc(m->n, sizeof *live);
+	char **paths = xcalloc(m->n, sizeof *paths);
+	for (size_t i = 0; i < m->n; i++) {
+		objs[i] = m->items[i].obj;
+		paths[i] = kobject_path(&m->items[i]);
+	}
+	err_t *e = cluster_apply(k, &ao, ns, objs, (const char *const *)paths, m->n, live);
+	_cleanup_free_ char *revision = NULL;
+	for (size_t i = 0; !e && i < m->n; i++) {
+		if (strcmp(m->items[i].kind, "Deployment"))
+			continue;
+		free(revision);
+		revision = NULL;
+		e = rollout_wait(k, kobject_namespace(&m->items[i]), m->items[i].name, timeout_ms, &revision);
+		if (e && !strcmp(params_str(p, "on-failure"), "rollback")) {
+			_cleanup_free_ char *to = NULL;
+			err_t *u = rollout_undo(k, kobject_namespace(&m->items[i]), m->items[i].name, &to);
+			if (u)
+				e = err_wrap(e, "%s; and the rollback failed", u->msg);
+			else
+				e = err_wrap(e, "rolled back deployment %s to revision %s", m->items[i].name, to);
+			err_free(u);
+		}
+		if (!e)
+			log_info("deployment %s rolled out (revision %s)", m->items[i].name, revision);
+	}
+	if (!e) {
+		_cleanup_free_ char *url = cluster_app_url(k, m, live);
+		printf("DEPLOYMENT SUCCEEDED%s%s\n", url ? ": " : "", url ? url : "");
+		results_sets(r, "app-url", url ? url : "");
+		results_sets(r, "revision", revision ? revision : "");
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		json_decref(live[i]);
+		free(paths[i]);
+	}
+	free(objs);
+	free(live);
+	free(paths);
+	return e;
+}
+
+static err_t *run(const struct params *p, struct results *r)
+{
+	const char *on_failure = params_str(p, "on-failure");
+	if (strcmp(on_failure, "fail") && strcmp(on_failure, "rollback"))
+		return err_new(EXIT_USAGE, "--on-failure: '%s' is not fail or rollback", on_failure);
+	long timeout_ms;
+	TRY(params_duration_ms(p, "timeout", &timeout_ms));
+	struct image_ref ref;
+	TRY(imageref_parse(params_str(p, "image"), &ref));
+	struct manifests m = { 0 };
+	struct kubeconfig *kc = NULL;
+	struct kubeapi *k = NULL;
+	const char *d = params_str(p, "digest");
+	const char *digest = d && *d ? d : ref.digest;
+	_cleanup_free_ char *repo = imageref_name(&ref);
+	_cleanup_free_ char *pinned = NULL;
+	err_t *e = NULL;
+	if (d && *d && ref.digest && strcmp(d, ref.digest))
+		e = err_new(EXIT_USAGE, "--digest %s differs from the image's digest %s", d, ref.digest);
+	else if (!digest)
+		e = err_new(EXIT_USAGE, "no digest: deploy image@sha256:... or give --digest (a tag never reaches the cluster)");
+	else
+		pinned = imageref_pinned(&ref, digest);
+	/* everything that can be checked without a server first */
+	if (!e)
+		e = manifests_load(params_str(p, "manifests"), &m);
+	size_t count = 0;
+	if (!e)
+		e = manifests_pin(&m, repo, params_str(p, "container"), pinned, params_str(p, "pull-secret-name"), &count);
+	bool dry = params_bool(p, "dry-run");
+	if (!e && !dry)
+		e = kubeconfig_resolve(params_str(p, "kubeconfig"), params_str(p, "context"), &kc);
+	const char *ns = params_str(p, "namespace");
+	if (!ns || !*ns)
+		ns = kc && kc->namespace && *kc->namespace ? kc->namespace : "default";
+	if (!e)
+		e = manifests_set_namespace(&m, ns, params_given(p, "namespace"));
+	json_t *secret = NULL;
+	if (!e && params_str(p, "pull-secret-name") && params_str(p, "pull-secret-authfile"))
+		e = cluster_pull_secret(params_str(p, "pull-secret-authfile"), ref.registry, params_str(p, "pull-secret-name"), ns,
+					&secret);
+	/* the gate: nothing is sent to the cluster before it passed */
+	if (!e)
+		e = gate_check(p, &ref, digest);
+	if (!e)
+		log_info("%s: every required signer signed; %zu container(s) pinned", pinned, count);
+	if (!e && dry)
+		e = print_objects(&m);
+	else if (!e) {
+		struct kubeapi_options ko = { .retries = (int)params_int(p, "retries") };
+		e = kubeapi_new(kc, &ko, &k);
+		if (!e && secret) {
+			_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ns, params_str(p, "pull-secret-name"));
+			struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
+			json_t *live = NULL;
+			e = cluster_apply(k, &ao, ns, &secret, (const char *const *)&path, 1, &live);
+			json_decref(live);
+		}
+		if (!e)
+			e = deploy_to_cluster(p, k, &m, secret ? NULL : ns, r);
+	}
+	if (!e) {
+		results_sets(r, "cluster-namespace", ns);
+		results_sets(r, "deployed-digest", digest);
+	}
+	json_decref(secret);
+	kubeapi_free(k);
+	kubeconfig_free(kc);
+	manifests_free(&m);
+	imageref_free(&ref);
+	return e;
+}
+
+int main(int argc, char **argv)
+{
+	return task_main(&spec, argc, argv, run);
+}

@@ -1,0 +1,265 @@
+/* Rollout status, failure reasons, undo (see rollout.h). */
+#include "rollout.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "http.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define REVISION_ANNOTATION "deployment.kubernetes.io/revision"
+
+static json_int_t num(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+bool rollout_done(const json_t *d, bool *failed, char **why)
+{
+	const json_t *meta = json_object_get(d, "metadata");
+	const json_t *spec = json_object_get(d, "spec");
+	const json_t *st = json_object_get(d, "status");
+	*failed = false;
+	*why = NULL;
+	if (num(meta, "generation") > num(st, "observedGeneration")) {
+		*why = xstrdup("waiting for the deployment spec update to be observed");
+		return false;
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const char *reason = json_string_value(json_object_get(c, "reason"));
+		if (type && reason && !strcmp(type, "Progressing") && !strcmp(reason, "ProgressDeadlineExceeded")) {
+			const char *msg = json_string_value(json_object_get(c, "message"));
+			*failed = true;
+			*why = xasprintf("ProgressDeadlineExceeded: %s", msg ? msg : "the rollout made no progress");
+			return false;
+		}
+	}
+	json_int_t want = json_is_integer(json_object_get(spec, "replicas")) ? num(spec, "replicas") : 1;
+	json_int_t updated = num(st, "updatedReplicas"), total = num(st, "replicas"), avail = num(st, "availableReplicas");
+	if (updated < want)
+		*why = xasprintf("%lld of %lld updated replicas are available", (long long)updated, (long long)want);
+	else if (total > updated)
+		*why = xasprintf("%lld old replicas are pending termination", (long long)(total - updated));
+	else if (avail < updated)
+		*why = xasprintf("%lld of %lld updated replicas are available", (long long)avail, (long long)updated);
+	return !*why;
+}
+
+/* "app=web,tier=x" from spec.selector.matchLabels, URL-encoded */
+static char *selector_query(const json_t *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(json_object_get(json_object_get(d, "spec"), "selector"), "matchLabels"), k, v)
+		sb_addf(&sb, "%s%s=%s", sb.len ? "," : "", k, json_string_value(v) ? json_string_value(v) : "");
+	char *enc = http_urlencode(sb_str(&sb));
+	sb_release(&sb);
+	return enc;
+}
+
+static void pod_reasons(struct kubeapi *k, const char *ns, const json_t *d, struct strbuf *out)
+{
+	_cleanup_free_ char *sel = selector_query(d);
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", ns, sel);
+	json_t *list = NULL;
+	err_t *e = kubeapi_get(k, path, &list);
+	if (e) {
+		sb_addf(out, "\n  (pods unreadable: %s)", e->msg);
+		err_free(e);
+		return;
+	}
+	size_t i, j;
+	json_t *pod, *cs;
+	json_array_foreach(json_object_get(list, "items"), i, pod) {
+		const char *pname = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+		json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), j, cs) {
+			const json_t *state = json_object_get(cs, "state");
+			const json_t *w = json_object_get(state, "waiting");
+			const json_t *t = json_object_get(state, "terminated");
+			const char *cname = json_string_value(json_object_get(cs, "name"));
+			const char *msg = json_string_value(json_object_get(w ? w : t, "message"));
+			if (w)
+				sb_addf(out, "\n  pod %s container %s: waiting: %s%s%s", pname, cname,
+					json_string_value(json_object_get(w, "reason")), msg ? ": " : "", msg ? msg : "");
+			else if (t)
+				sb_addf(out, "\n  pod %s container %s: terminated: %s (exit code %lld)%s%s", pname, cname,
+					json_string_value(json_object_get(t, "reason")), (long long)num(t, "exitCode"),
+					msg ? ": " : "", msg ? msg : "");
+		}
+	}
+	json_decref(list);
+}
+
+/* The last few events about the deployment, its replica sets and pods
+ * (named after it). */
+static void last_events(struct kubeapi *k, const char *ns, const char *name, struct strbuf *out)
+{
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+	json_t *list = NULL;
+	err_t *e = kubeapi_get(k, path, &list);
+	if (e) {
+		sb_addf(out, "\n  (events unreadable: %s)", e->msg);
+		err_free(e);
+		return;
+	}
+	size_t prefix = strlen(name), n = 0, i;
+	json_t *ev, *items = json_object_get(list, "items");
+	const json_t *picked[5];
+	for (i = json_array_size(items); i-- > 0 && n < 5;) {
+		ev = json_array_get(items, i);
+		const char *obj = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
+		if (obj && !strncmp(obj, name, prefix) && (!obj[prefix] || obj[prefix] == '-'))
+			picked[n++] = ev;
+	}
+	while (n-- > 0) {
+		ev = (json_t *)picked[n];
+		sb_addf(out, "\n  event %s %s/%s: %s: %s", json_string_value(json_object_get(ev, "type")),
+			json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "kind")),
+			json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name")),
+			json_string_value(json_object_get(ev, "reason")), json_string_value(json_object_get(ev, "message")));
+	}
+	json_decref(list);
+}
+
+struct wait_state {
+	json_t *last;
+	bool done, failed;
+	char *why;
+	char *rv;
+};
+
+static void observe(struct wait_state *w, json_t *d)
+{
+	json_decref(w->last);
+	w->last = json_incref(d);
+	free(w->why);
+	w->done = rollout_done(d, &w->failed, &w->why);
+	const char *rv = json_string_value(json_object_get(json_object_get(d, "metadata"), "resourceVersion"));
+	if (rv) {
+		free(w->rv);
+		w->rv = xstrdup(rv);
+	}
+	if (!w->done && !w->failed)
+		log_info("rollout: %s", w->why);
+}
+
+static err_t *on_event(const char *type, json_t *obj, void *ctx, bool *stop)
+{
+	struct wait_state *w = ctx;
+	if (!strcmp(type, "BOOKMARK")) {
+		const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+		if (rv) {
+			free(w->rv);
+			w->rv = xstrdup(rv);
+		}
+		return NULL;
+	}
+	if (!strcmp(type, "DELETED"))
+		return err_new(EXIT_FAILED, "the deployment was deleted during the rollout");
+	observe(w, obj);
+	*stop = w->done || w->failed;
+	return NULL;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long timeout_ms, char **revision)
+{
+	struct wait_state w = { 0 };
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	_cleanup_free_ char *coll =
+		xasprintf("/apis/apps/v1/namespaces/%s/deployments?fieldSelector=metadata.name%%3D%s", ns, name);
+	json_t *d = NULL;
+	err_t *e = kubeapi_get(k, path, &d);
+	if (!e) {
+		observe(&w, d);
+		json_decref(d);
+	}
+	long deadline = now_ms() + timeout_ms;
+	while (!e && !w.done && !w.failed) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		bool stopped = false;
+		e = kubeapi_watch(k, coll, w.rv, (left + 999) / 1000, on_event, &w, &stopped);
+	}
+	if (!e && !w.done) {
+		struct strbuf msg = STRBUF_INIT;
+		if (w.failed)
+			sb_addf(&msg, "rollout of deployment %s/%s failed: %s", ns, name, w.why);
+		else
+			sb_addf(&msg, "rollout of deployment %s/%s did not finish within %lds: %s", ns, name,
+				(timeout_ms + 999) / 1000, w.why ? w.why : "no status");
+		pod_reasons(k, ns, w.last, &msg);
+		last_events(k, ns, name, &msg);
+		e = err_new(EXIT_FAILED, "%s", sb_str(&msg));
+		sb_release(&msg);
+	}
+	if (!e) {
+		const char *rev = json_string_value(
+			json_object_get(json_object_get(json_object_get(w.last, "metadata"), "annotations"), REVISION_ANNOTATION));
+		*revision = xstrdup(rev ? rev : "");
+	}
+	json_decref(w.last);
+	free(w.why);
+	free(w.rv);
+	return e;
+}
+
+static long revision_of(const json_t *o)
+{
+	const char *r = json_string_value(
+		json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"), REVISION_ANNOTATION));
+	return r ? strtol(r, NULL, 10) : 0;
+}
+
+err_t *rollout_undo(struct kubeapi *k, const char *ns, const char *name, char **to_revision)
+{
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	json_t *d = NULL, *rss = NULL;
+	TRY(kubeapi_get(k, path, &d));
+	long current = revision_of(d);
+	_cleanup_free_ char *sel = selector_query(d);
+	_cleanup_free_ char *rspath = xasprintf("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=%s", ns, sel);
+	err_t *e = kubeapi_get(k, rspath, &rss);
+	const json_t *prev = NULL;
+	long best = 0;
+	size_t i;
+	json_t *rs;
+	json_array_foreach(json_object_get(rss, "items"), i, rs) {
+		long r = revision_of(rs);
+		if (r < current && r > best) {
+			best = r;
+			prev = rs;
+		}
+	}
+	if (!e && !prev)
+		e = err_new(EXIT_FAILED, "no revision of deployment %s/%s before revision %ld to roll back to", ns, name,
+			    current);
+	if (!e) {
+		json_t *tmpl = json_deep_copy(json_object_get(json_object_get(prev, "spec"), "template"));
+		json_object_del(json_object_get(json_object_get(tmpl, "metadata"), "labels"), "pod-template-hash");
+		json_t *patch = json_pack("[{s:s,s:s,s:o}]", "op", "replace", "path", "/spec/template", "value", tmpl);
+		e = err_context(kubeapi_patch(k, path, "application/json-patch+json", patch, NULL),
+				"rolling back deployment %s/%s", ns, name);
+		json_decref(patch);
+		if (!e)
+			*to_revision = xasprintf("%ld", best);
+	}
+	json_decref(d);
+	json_decref(rss);
+	return e;
+}

@@ -1,0 +1,2 @@
+deploy_LIBS := $(CURL_LIBS) -lyaml
+deploy_DEPS := $(CURL_DEP)
