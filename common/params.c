@@ -49,8 +49,8 @@ static long spec_index(const struct task_spec *spec, const char *name, size_t le
 
 char *params_env_name(const char *name)
 {
-	char *env = xstrdup(name);
-	for (char *c = env; *c; c++)
+	char *env = xasprintf(PARAMS_ENV_PREFIX "PARAM_%s", name);
+	for (char *c = env + strlen(PARAMS_ENV_PREFIX "PARAM_"); *c; c++)
 		*c = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
 	return env;
 }
@@ -192,6 +192,8 @@ static err_t *parse_flag(struct params *p, struct common_options *opts, int argc
 	return NULL;
 }
 
+/* PIPELINE_PARAM_<NAME>, else the param's standard variable if it has one:
+ * no other variable changes what a task does. */
 static err_t *apply_env(struct params *p)
 {
 	for (size_t i = 0; p->spec->params[i].name; i++) {
@@ -201,6 +203,8 @@ static err_t *apply_env(struct params *p)
 		char *env = params_env_name(ps->name);
 		const char *value = getenv(env);
 		free(env);
+		if (!value && ps->std_env)
+			value = getenv(ps->std_env);
 		if (!value)
 			continue;
 		if (ps->type != PARAM_LIST) {
@@ -300,15 +304,15 @@ static void apply_common_env(struct common_options *opts)
 {
 	struct stat st;
 	if (!opts->results_dir)
-		opts->results_dir = getenv("RESULTS_DIR");
+		opts->results_dir = getenv(PARAMS_ENV_PREFIX "RESULTS_DIR");
 	if (!opts->results_dir && stat(DEFAULT_RESULTS_DIR, &st) == 0 && S_ISDIR(st.st_mode))
 		opts->results_dir = DEFAULT_RESULTS_DIR;
 	if (!opts->log_format)
-		opts->log_format = getenv("LOG_FORMAT");
+		opts->log_format = getenv(PARAMS_ENV_PREFIX "LOG_FORMAT");
 	if (!opts->log_format)
 		opts->log_format = "human";
 	if (!opts->log_level)
-		opts->log_level = getenv("LOG_LEVEL");
+		opts->log_level = getenv(PARAMS_ENV_PREFIX "LOG_LEVEL");
 	if (!opts->log_level)
 		opts->log_level = "info";
 }
@@ -439,7 +443,10 @@ char *params_usage(const struct task_spec *spec)
 			sb_addf(&sb, ", default '%s'", ps->default_value);
 		if (ps->secret)
 			sb_adds(&sb, ", secret");
-		sb_addf(&sb, ", env %s)\n", env);
+		sb_addf(&sb, ", env %s", env);
+		if (ps->std_env)
+			sb_addf(&sb, " or %s", ps->std_env);
+		sb_adds(&sb, ")\n");
 		free(env);
 	}
 	if (spec->results[0].name) {
@@ -449,10 +456,16 @@ char *params_usage(const struct task_spec *spec)
 	}
 	sb_adds(&sb, "\nCommon options:\n"
 		     "  --results-dir=DIR   write results there (default " DEFAULT_RESULTS_DIR
-		     " when it exists; env RESULTS_DIR)\n"
+		     " when it exists; env " PARAMS_ENV_PREFIX "RESULTS_DIR)\n"
 		     "  --log-format=human|json, --log-level=debug|info|warn|error\n"
+		     "      (env " PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL)\n"
 		     "  --secrets-dir=DIR[:DIR...]  secret params not given are read from DIR/<name>\n"
 		     "  --help, --version, --describe (params and results as JSON)\n"
+		     "\nEnvironment: " PARAMS_ENV_PREFIX "PARAM_<NAME> (above), " PARAMS_ENV_PREFIX "RESULTS_DIR,\n"
+		     PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL, and standard variables where they\n"
+		     "apply (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, DOCKER_CONFIG,\n"
+		     "REGISTRY_AUTH_FILE, HOME, TMPDIR, SOURCE_DATE_EPOCH, NO_COLOR); no other\n"
+		     "variable changes what the task does.\n"
 		     "\nExit codes: 0 ok, 1 failed, 2 usage or bad input, 3 policy said no,\n"
 		     "4 authentication, 5 remote unreachable after retries.\n");
 	return sb_detach(&sb);
@@ -468,6 +481,8 @@ char *params_describe(const struct task_spec *spec, const char *version)
 				      type_names[ps->type], "required", ps->required, "secret", ps->secret, "help",
 				      ps->help, "env", env);
 		json_object_set_new(o, "default", ps->default_value ? json_string(ps->default_value) : json_null());
+		if (ps->std_env)
+			json_object_set_new(o, "std_env", json_string(ps->std_env));
 		json_array_append_new(params, o);
 		free(env);
 	}

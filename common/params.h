@@ -1,5 +1,7 @@
 /* Declarative params: one table per task gives --name=value flags, env
- * fallbacks (NAME, '-' -> '_'), --help, and --describe JSON. */
+ * fallbacks under our one prefix (PIPELINE_PARAM_NAME, '-' -> '_'), --help,
+ * and --describe JSON. No other variable named after a param is read: CI
+ * systems set TOKEN, WORKSPACE, GIT_COMMIT... for their own use. */
 #ifndef COMMON_PARAMS_H
 #define COMMON_PARAMS_H
 
@@ -22,6 +24,9 @@ struct param_spec {
 	bool required;
 	bool secret; /* value is redacted from every log line and error */
 	const char *help;
+	/* a standard variable (not ours) that also sets the param when neither
+	 * the flag nor PIPELINE_PARAM_<NAME> is given, e.g. SOURCE_DATE_EPOCH */
+	const char *std_env;
 };
 
 struct result_spec {
@@ -69,7 +74,11 @@ err_t *params_duration_ms(const struct params *p, const char *name, long *ms);
 char *params_usage(const struct task_spec *spec);
 char *params_describe(const struct task_spec *spec, const char *version);
 
-/* Env var name for a param: "json-file" -> "JSON_FILE" (caller frees). */
+/* Prefix of every variable of ours: PIPELINE_PARAM_<NAME>,
+ * PIPELINE_RESULTS_DIR, PIPELINE_LOG_FORMAT, PIPELINE_LOG_LEVEL. */
+#define PARAMS_ENV_PREFIX "PIPELINE_"
+
+/* Env var name for a param: "json-file" -> "PIPELINE_PARAM_JSON_FILE" (caller frees). */
 char *params_env_name(const char *name);
 
 #endif

@@ -6,7 +6,7 @@ rules below).
 
 Scalar params are passed as `--name=$(params.name)` ("" for an int or bool
 leaves the binary's default). List params are Tekton strings with one item
-per line, passed through the env var the binary reads (NAME): Tekton cannot
+per line, passed through the env var the binary reads (PIPELINE_PARAM_NAME): Tekton cannot
 prefix each element of an array param with a flag.
 
 Workspaces follow the tektoncd catalog's names. Secrets never appear as

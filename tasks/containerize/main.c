@@ -55,7 +55,7 @@ static const struct param_spec params[] = {
 	  "sees host processes and can signal those of its uid, shares the host network, IPC and hostname; as root: "
 	  "host root with fewer capabilities, no_new_privs, seccomp; trusted Dockerfiles only)" },
 	{ "work-dir", PARAM_STRING, NULL, false, false, "scratch directory for stage roots (default: a temp dir)" },
-	{ "source-date-epoch", PARAM_STRING, NULL, false, false, "timestamp (seconds) for reproducible output: file times and config dates" },
+	{ "source-date-epoch", PARAM_STRING, NULL, false, false, "timestamp (seconds) for reproducible output: file times and config dates", "SOURCE_DATE_EPOCH" },
 	{ NULL },
 };
 

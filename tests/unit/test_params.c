@@ -14,6 +14,7 @@ static const struct param_spec params[] = {
 	{ "max-retries", PARAM_INT, "3", false, false, "retries" },
 	{ "build-args", PARAM_LIST, NULL, false, false, "build args" },
 	{ "token", PARAM_STRING, NULL, false, true, "registry token" },
+	{ "source-date-epoch", PARAM_STRING, NULL, false, false, "timestamp", "SOURCE_DATE_EPOCH" },
 	{ NULL },
 };
 static const struct result_spec results[] = { { "image-digest", "digest" }, { NULL } };
@@ -46,9 +47,10 @@ static void test_flags_and_defaults(void)
 
 static void test_env_fallbacks(void)
 {
-	setenv("IMAGE", "env/app", 1);
-	setenv("MAX_RETRIES", "7", 1);
-	setenv("BUILD_ARGS", "X=1\n\nY=2\n", 1);
+	setenv("PIPELINE_PARAM_IMAGE", "env/app", 1);
+	setenv("PIPELINE_PARAM_MAX_RETRIES", "7", 1);
+	setenv("PIPELINE_PARAM_BUILD_ARGS", "X=1\n\nY=2\n", 1);
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
 	char *argv[] = { "x", NULL };
 	struct params *p = NULL;
 	struct common_options o;
@@ -57,10 +59,63 @@ static void test_env_fallbacks(void)
 	CHECK(params_int(p, "max-retries") == 7);
 	const char *const *items;
 	CHECK(params_list(p, "build-args", &items) == 2);
+	CHECK_STR(params_str(p, "source-date-epoch"), "1700000000"); /* its standard variable */
 	params_free(p);
-	unsetenv("IMAGE");
-	unsetenv("MAX_RETRIES");
-	unsetenv("BUILD_ARGS");
+	/* ours wins over the standard one */
+	setenv("PIPELINE_PARAM_SOURCE_DATE_EPOCH", "5", 1);
+	CHECK(!parse(1, argv, &p, &o));
+	CHECK_STR(params_str(p, "source-date-epoch"), "5");
+	params_free(p);
+	unsetenv("PIPELINE_PARAM_IMAGE");
+	unsetenv("PIPELINE_PARAM_MAX_RETRIES");
+	unsetenv("PIPELINE_PARAM_BUILD_ARGS");
+	unsetenv("PIPELINE_PARAM_SOURCE_DATE_EPOCH");
+	unsetenv("SOURCE_DATE_EPOCH");
+}
+
+static void expect_usage(int argc, char **argv, const char *needle);
+
+/* Variables named after a param, or after a common option, without our
+ * prefix are someone else's (CI systems set TOKEN, IMAGE, WORKSPACE...) */
+static void test_bare_names_are_ignored(void)
+{
+	static const char *const vars[][2] = {
+		{ "IMAGE", "env/app" }, { "MAX_RETRIES", "7" }, { "PUSH", "false" }, { "BUILD_ARGS", "X=1" },
+		{ "TOKEN", "tok-from-ci-env" }, { "RESULTS_DIR", "/tmp/hostile" }, { "LOG_FORMAT", "json" },
+		{ "LOG_LEVEL", "debug" }, { "PARAM_IMAGE", "env/app" }, { "PIPELINE_IMAGE", "env/app" },
+	};
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+		setenv(vars[i][0], vars[i][1], 1);
+	char *argv[] = { "x", "--image=flag/app", NULL };
+	struct params *p = NULL;
+	struct common_options o;
+	CHECK(!parse(2, argv, &p, &o));
+	CHECK_STR(params_str(p, "image"), "flag/app");
+	CHECK(params_int(p, "max-retries") == 3 && !params_given(p, "max-retries"));
+	CHECK(params_bool(p, "push"));
+	const char *const *items;
+	CHECK(params_list(p, "build-args", &items) == 0);
+	CHECK(params_str(p, "token") == NULL);
+	CHECK(!o.results_dir || strcmp(o.results_dir, "/tmp/hostile"));
+	CHECK_STR(o.log_format, "human");
+	CHECK_STR(o.log_level, "info");
+	params_free(p);
+	char *a1[] = { "x", NULL };
+	expect_usage(1, a1, "missing required param 'image' (--image=... or env PIPELINE_PARAM_IMAGE)");
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+		unsetenv(vars[i][0]);
+	/* the prefixed common options are read */
+	setenv("PIPELINE_RESULTS_DIR", "/tmp/r", 1);
+	setenv("PIPELINE_LOG_FORMAT", "json", 1);
+	setenv("PIPELINE_LOG_LEVEL", "debug", 1);
+	CHECK(!parse(2, argv, &p, &o));
+	CHECK_STR(o.results_dir, "/tmp/r");
+	CHECK_STR(o.log_format, "json");
+	CHECK_STR(o.log_level, "debug");
+	params_free(p);
+	unsetenv("PIPELINE_RESULTS_DIR");
+	unsetenv("PIPELINE_LOG_FORMAT");
+	unsetenv("PIPELINE_LOG_LEVEL");
 }
 
 static void expect_usage(int argc, char **argv, const char *needle)
@@ -188,18 +243,22 @@ static void test_describe_and_usage(void)
 {
 	char *d = params_describe(&spec, "1.0");
 	CHECK(strstr(d, "\"name\": \"token\"") && strstr(d, "\"secret\": true"));
-	CHECK(strstr(d, "\"env\": \"MAX_RETRIES\""));
+	CHECK(strstr(d, "\"env\": \"PIPELINE_PARAM_MAX_RETRIES\""));
+	CHECK(strstr(d, "\"std_env\": \"SOURCE_DATE_EPOCH\""));
 	CHECK(strstr(d, "\"name\": \"image-digest\""));
 	free(d);
 	char *u = params_usage(&spec);
 	CHECK(strstr(u, "--build-args=VALUE") && strstr(u, "repeatable"));
 	CHECK(strstr(u, "--push[=BOOL]"));
+	CHECK(strstr(u, "env PIPELINE_PARAM_SOURCE_DATE_EPOCH or SOURCE_DATE_EPOCH)"));
+	CHECK(strstr(u, "env PIPELINE_RESULTS_DIR"));
 	free(u);
 	char *env = params_env_name("pr-revision");
-	CHECK_STR(env, "PR_REVISION");
+	CHECK_STR(env, "PIPELINE_PARAM_PR_REVISION");
 	free(env);
 }
 
-TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_env_fallbacks), TEST(test_bad_usage_names_the_param),
+TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_env_fallbacks),
+	  TEST(test_bare_names_are_ignored), TEST(test_bad_usage_names_the_param),
 	  TEST(test_secret_registered_before_use), TEST(test_common_options), TEST(test_secrets_dir),
 	  TEST(test_describe_and_usage))
