@@ -43,22 +43,23 @@ err_t *cluster_pull_secret(const char *authfile, const char *registry, const cha
 	return e;
 }
 
-err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *ns, json_t *const *objs,
-		     const char *const *paths, size_t n, json_t **live)
+err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *const *namespaces, size_t nns,
+		     const struct manifests *m, json_t **live)
 {
-	if (ns && *ns) {
-		json_t *nsobj = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", ns);
-		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s", ns);
+	for (size_t i = 0; i < nns; i++) {
+		json_t *nsobj = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+					  namespaces[i]);
+		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s", namespaces[i]);
 		err_t *e = kubeapi_apply(k, path, nsobj, o->field_manager, o->force, NULL);
 		json_decref(nsobj);
-		TRY(err_context(e, "namespace %s", ns));
+		TRY(err_context(e, "namespace %s", namespaces[i]));
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *kind = json_string_value(json_object_get(objs[i], "kind"));
-		const char *name = json_string_value(json_object_get(json_object_get(objs[i], "metadata"), "name"));
-		TRY(err_context(kubeapi_apply(k, paths[i], objs[i], o->field_manager, o->force, &live[i]), "applying %s %s",
-				kind, name));
-		log_info("applied %s %s", kind, name);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct kobject *obj = &m->items[i];
+		_cleanup_free_ char *path = kobject_path(obj);
+		TRY(err_context(kubeapi_apply(k, path, obj->obj, o->field_manager, o->force, &live[i]),
+				"applying %s %s (%s)", obj->kind, obj->name, obj->source));
+		log_info("applied %s %s", obj->kind, obj->name);
 	}
 	return NULL;
 }

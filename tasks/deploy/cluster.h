@@ -22,10 +22,11 @@ struct apply_options {
 err_t *cluster_pull_secret(const char *authfile, const char *registry, const char *name, const char *ns,
 			   json_t **out);
 
-/* Server-side apply the namespace ns (when not ""), then each object in
- * order; live[i] (n objects) gets what the server answered for object i. */
-err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *ns, json_t *const *objs,
-		     const char *const *paths, size_t n, json_t **live);
+/* Server-side apply the namespaces (ensured: created when missing), then
+ * every object in order; live[i] gets what the server answered for
+ * m->items[i]. */
+err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *const *namespaces, size_t nns,
+		     const struct manifests *m, json_t **live);
 
 /* The app's URL: an Ingress's first rule (https when it has tls), else a
  * LoadBalancer Service's address, else a NodePort on the API server's

@@ -65,47 +65,44 @@ static const struct task_spec spec = {
 	results,
 };
 
-static err_t *print_objects(const struct manifests *m)
+static void print_objects(const struct manifests *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		_cleanup_free_ char *s = json_dumps(m->items[i].obj, JSON_COMPACT | JSON_SORT_KEYS);
-		puts(s);
+		_cleanup_free_ char *safe = log_redact(s); /* a pull secret's data */
+		puts(safe);
 	}
-	return NULL;
 }
 
 /* Apply, wait for every Deployment, roll back on failure if asked. */
-static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struct manifests *m, const char *ns,
-				struct results *r)
+static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struct manifests *m, struct results *r)
 {
 	struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
 	long timeout_ms = 0;
 	TRY(params_duration_ms(p, "timeout", &timeout_ms));
-	json_t **objs = xcalloc(m->n, sizeof *objs), **live = xcalloc(m->n, sizeof *live);
-	char **paths = xcalloc(m->n, sizeof *paths);
-	for (size_t i = 0; i < m->n; i++) {
-		objs[i] = m->items[i].obj;
-		paths[i] = kobject_path(&m->items[i]);
-	}
-	err_t *e = cluster_apply(k, &ao, ns, objs, (const char *const *)paths, m->n, live);
+	const char **nss = NULL;
+	size_t nns = manifests_namespaces(m, &nss);
+	json_t **live = xcalloc(m->n, sizeof *live);
+	err_t *e = cluster_apply(k, &ao, nss, nns, m, live);
 	_cleanup_free_ char *revision = NULL;
 	for (size_t i = 0; !e && i < m->n; i++) {
-		if (strcmp(m->items[i].kind, "Deployment"))
+		const struct kobject *o = &m->items[i];
+		if (strcmp(o->kind, "Deployment"))
 			continue;
 		free(revision);
 		revision = NULL;
-		e = rollout_wait(k, kobject_namespace(&m->items[i]), m->items[i].name, timeout_ms, &revision);
+		e = rollout_wait(k, kobject_namespace(o), o->name, timeout_ms, &revision);
 		if (e && !strcmp(params_str(p, "on-failure"), "rollback")) {
 			_cleanup_free_ char *to = NULL;
-			err_t *u = rollout_undo(k, kobject_namespace(&m->items[i]), m->items[i].name, &to);
+			err_t *u = rollout_undo(k, kobject_namespace(o), o->name, &to);
 			if (u)
-				e = err_wrap(e, "%s; and the rollback failed", u->msg);
+				e = err_wrap(e, "the rollback failed too (%s)", u->msg);
 			else
-				e = err_wrap(e, "rolled back deployment %s to revision %s", m->items[i].name, to);
+				e = err_wrap(e, "rolled back deployment %s to revision %s", o->name, to);
 			err_free(u);
 		}
 		if (!e)
-			log_info("deployment %s rolled out (revision %s)", m->items[i].name, revision);
+			log_info("deployment %s rolled out (revision %s)", o->name, revision);
 	}
 	if (!e) {
 		_cleanup_free_ char *url = cluster_app_url(k, m, live);
@@ -113,13 +110,37 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 		results_sets(r, "app-url", url ? url : "");
 		results_sets(r, "revision", revision ? revision : "");
 	}
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; i < m->n; i++)
 		json_decref(live[i]);
-		free(paths[i]);
-	}
-	free(objs);
 	free(live);
-	free(paths);
+	free(nss);
+	return e;
+}
+
+/* One image pull secret in each namespace the objects use. */
+static err_t *add_pull_secrets(const struct params *p, const struct image_ref *ref, struct manifests *m)
+{
+	const char *name = params_str(p, "pull-secret-name");
+	const char *authfile = params_str(p, "pull-secret-authfile");
+	if (!name || !*name)
+		return authfile ? err_new(EXIT_USAGE, "--pull-secret-authfile needs --pull-secret-name") : NULL;
+	const char **nss = NULL;
+	size_t nns = manifests_namespaces(m, &nss);
+	/* the namespaces are borrowed from objects prepending moves: copy */
+	char **copy = xcalloc(nns ? nns : 1, sizeof *copy);
+	for (size_t i = 0; i < nns; i++)
+		copy[i] = xstrdup(nss[i]);
+	free(nss);
+	err_t *e = NULL;
+	for (size_t i = 0; i < nns; i++) {
+		json_t *secret = NULL;
+		if (!e)
+			e = cluster_pull_secret(authfile, ref->registry, name, copy[i], &secret);
+		if (!e)
+			manifests_prepend(m, secret, "--pull-secret-name");
+		free(copy[i]);
+	}
+	free(copy);
 	return e;
 }
 
@@ -160,35 +181,26 @@ static err_t *run(const struct params *p, struct results *r)
 		ns = kc && kc->namespace && *kc->namespace ? kc->namespace : "default";
 	if (!e)
 		e = manifests_set_namespace(&m, ns, params_given(p, "namespace"));
-	json_t *secret = NULL;
-	if (!e && params_str(p, "pull-secret-name") && params_str(p, "pull-secret-authfile"))
-		e = cluster_pull_secret(params_str(p, "pull-secret-authfile"), ref.registry, params_str(p, "pull-secret-name"), ns,
-					&secret);
+	if (!e)
+		e = add_pull_secrets(p, &ref, &m);
 	/* the gate: nothing is sent to the cluster before it passed */
 	if (!e)
 		e = gate_check(p, &ref, digest);
 	if (!e)
 		log_info("%s: every required signer signed; %zu container(s) pinned", pinned, count);
 	if (!e && dry)
-		e = print_objects(&m);
+		print_objects(&m);
 	else if (!e) {
 		struct kubeapi_options ko = { .retries = (int)params_int(p, "retries") };
 		e = kubeapi_new(kc, &ko, &k);
-		if (!e && secret) {
-			_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ns, params_str(p, "pull-secret-name"));
-			struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
-			json_t *live = NULL;
-			e = cluster_apply(k, &ao, ns, &secret, (const char *const *)&path, 1, &live);
-			json_decref(live);
-		}
 		if (!e)
-			e = deploy_to_cluster(p, k, &m, secret ? NULL : ns, r);
+			e = deploy_to_cluster(p, k, &m, r);
 	}
 	if (!e) {
-		results_sets(r, "cluster-namespace", ns);
+		const char *app_ns = manifests_app_namespace(&m);
+		results_sets(r, "cluster-namespace", app_ns ? app_ns : ns);
 		results_sets(r, "deployed-digest", digest);
 	}
-	json_decref(secret);
 	kubeapi_free(k);
 	kubeconfig_free(kc);
 	manifests_free(&m);

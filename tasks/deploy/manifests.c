@@ -286,6 +286,46 @@ err_t *manifests_pin(struct manifests *m, const char *repo, const char *containe
 	return e;
 }
 
+void manifests_prepend(struct manifests *m, json_t *obj, const char *source)
+{
+	m->items = xrealloc(m->items, (m->n + 1) * sizeof *m->items);
+	memmove(m->items + 1, m->items, m->n * sizeof *m->items);
+	m->n++;
+	struct kobject *o = &m->items[0];
+	o->obj = obj;
+	o->source = xstrdup(source);
+	o->kind = json_string_value(json_object_get(obj, "kind"));
+	o->name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	o->namespaced = is_namespaced(o->kind);
+}
+
+size_t manifests_namespaces(const struct manifests *m, const char ***out)
+{
+	const char **list = xcalloc(m->n ? m->n : 1, sizeof *list);
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *ns = kobject_namespace(&m->items[i]);
+		bool seen = !*ns;
+		for (size_t j = 0; !seen && j < n; j++)
+			seen = !strcmp(list[j], ns);
+		if (!seen)
+			list[n++] = ns;
+	}
+	*out = list;
+	return n;
+}
+
+const char *manifests_app_namespace(const struct manifests *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (json_is_object(pod_spec(m->items[i].obj, m->items[i].kind)))
+			return kobject_namespace(&m->items[i]);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->items[i].namespaced)
+			return kobject_namespace(&m->items[i]);
+	return NULL;
+}
+
 static char *plural(const char *kind)
 {
 	char *s = xstrdup(kind);

@@ -49,6 +49,15 @@ const char *kobject_namespace(const struct kobject *o);
 err_t *manifests_pin(struct manifests *m, const char *repo, const char *container, const char *pinned,
 		     const char *pull_secret, size_t *count);
 
+/* Add an object deploy made (a pull secret) before the others. */
+void manifests_prepend(struct manifests *m, json_t *obj, const char *source);
+/* The distinct namespaces the objects are in, in order (borrowed strings
+ * in a list the caller frees). */
+size_t manifests_namespaces(const struct manifests *m, const char ***out);
+/* The namespace of the first object with a pod template (the app's), else
+ * of the first namespaced object, else NULL. */
+const char *manifests_app_namespace(const struct manifests *m);
+
 /* The object's REST path: "/apis/apps/v1/namespaces/NS/deployments/NAME"
  * (caller frees). Resources are the lower-case plural of the kind. */
 char *kobject_path(const struct kobject *o);

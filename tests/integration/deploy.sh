@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# deploy end to end: images in the real docker-registry, signed by the real
+# notary-server (dct-init + build-sign as two signers), deployed to the
+# Kubernetes API emulator (tests/servers/k8s.sh). The gate refuses what is
+# not signed by both signers, and the emulator's request log proves that
+# nothing was written then; rollouts succeed, fail with their reasons and
+# roll back; auth and reachability map to exits 4 and 5.
+# Prints PASS:/FAIL: per test; exits non-zero if any failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BIN=${PIPELINE_BIN:-$root/build/asan/bin}
+W=$(mktemp -d /tmp/deploy-it.XXXXXX)
+failures=0
+pass() { echo "PASS: deploy/$1"; }
+fail() { echo "FAIL: deploy/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+
+. "$root/tests/servers/notary.sh"
+cleanup() {
+	notary_stop
+	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
+	"$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1
+	[ -n "${DEPLOY_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
+}
+trap cleanup EXIT
+
+for tool in notary-server docker-registry skopeo; do
+	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
+done
+LOGS=$W/logs && mkdir -p "$LOGS"
+# run NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
+run() {
+	local name=$1 want=$2; shift 2
+	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
+	local rc=$?
+	if [ "$rc" = "$want" ]; then return 0; fi
+	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -5 "$LOGS/$name.err" >&2
+	return 1
+}
+has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
+
+# ---- servers, keys, signed images ---------------------------------------
+PASSPHRASE="vault-$(openssl rand -hex 8)"
+VAULT=(--keystore-dir="$W/ks" --passphrase="$PASSPHRASE")
+if ! notary_start "$W/notary"; then fail notary-server-start; exit 1; fi
+if ! "$root/tests/servers/registry.sh" start "$W/reg" none >"$LOGS/registry-start" 2>&1; then fail registry-start; exit 1; fi
+. "$W/reg/env"
+if ! "$root/tests/servers/k8s.sh" start "$W/k8s" >"$LOGS/k8s-start" 2>&1; then fail k8s-start "$(cat "$LOGS/k8s-start")"; exit 1; fi
+. "$W/k8s/env"
+NOTARY=(--notary-server="$NOTARY_URL" --notary-ca="$NOTARY_CA")
+IMG=$REGISTRY/hello/app
+mkdir -p "$W/certs" && cp "$REGISTRY_CA" "$W/certs/ca.crt"  # skopeo: a dir of CAs, no keys
+push() { # tag label -> prints the manifest digest
+	python3 "$root/tests/servers/registry-fixtures.py" image "$W/oci-$1" "$1" --layers 1 --size 64 >/dev/null &&
+	skopeo copy -q --dest-cert-dir="$W/certs" "oci:$W/oci-$1:$1" "docker://$IMG:$1" >/dev/null 2>&1 &&
+	skopeo inspect --cert-dir="$W/certs" --format '{{.Digest}}' "docker://$IMG:$1"
+}
+setup_ok=true
+for s in build validation; do
+	run key-$s 0 "$BIN/signer-key" --action=create --name=$s "${VAULT[@]}" || setup_ok=false
+done
+D1=$(push v1) && D2=$(push v2) && D3=$(push v3) || { fail setup-push; exit 1; }
+run dct-init 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${VAULT[@]}" --signers=build --signers=validation ||
+	setup_ok=false
+# D1: both signers; D2: build only; D3: nobody
+for s in build validation; do
+	run sign1-$s 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=$s "${VAULT[@]}" "${NOTARY[@]}" \
+		--registry-ca="$REGISTRY_CA" || setup_ok=false
+done
+run sign2-build 0 "$BIN/build-sign" --image="$IMG:v2@$D2" --signer=build "${VAULT[@]}" "${NOTARY[@]}" \
+	--registry-ca="$REGISTRY_CA" || setup_ok=false
+if $setup_ok; then pass setup-signed-images; else fail setup-signed-images; exit 1; fi
+
+APP=$W/app.yaml
+sed "s|registry.local/hello/hello-secure-app@sha256:0*|$IMG:v0|" "$root/examples/app/deployment.yml" >"$APP"
+GATE=(--signers=build --signers=validation "${NOTARY[@]}" --trust-state-dir="$W/tstate")
+DEPLOY=("$BIN/deploy" --manifests="$APP" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" --timeout=30)
+writes() { # requests logged since line $1 that change something
+	tail -n +"$1" "$K8S_LOG" | grep -cE '"method": "(POST|PUT|PATCH|DELETE)"'
+}
+mark() { echo $(($(wc -l <"$K8S_LOG") + 1)); }
+
+# ---- the gate: nothing reaches the cluster unless both signed ------------
+from=$(mark)
+if run gate-single 3 "${DEPLOY[@]}" --image="$IMG@$D2" &&
+   has gate-single "refusing to deploy $IMG@$D2: not signed by every required signer: validation (dct)" &&
+   ! has gate-single "build (dct)" && has gate-single "nothing was applied" && [ "$(writes "$from")" = 0 ] &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass singly-signed-exit-3-no-request; else fail singly-signed-exit-3-no-request; fi
+from=$(mark)
+if run gate-unsigned 3 "${DEPLOY[@]}" --image="$IMG@$D3" &&
+   has gate-unsigned "not signed by every required signer: build (dct): .*; validation (dct): " &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass unsigned-exit-3-no-request; else fail unsigned-exit-3-no-request; fi
+# cosign format: D1's signature copied to D3's signature tag signs another digest
+sig1=$(skopeo inspect --raw --cert-dir="$W/certs" "docker://$IMG:sha256-${D1#sha256:}.sig")
+from=$(mark)
+if printf %s "$sig1" | curl -sf --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	--data-binary @- "https://$REGISTRY/v2/hello/app/manifests/sha256-${D3#sha256:}.sig" -o /dev/null &&
+   run gate-other-digest 3 "${DEPLOY[@]}" --image="$IMG@$D3" --format=cosign \
+	--signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub" --registry-ca="$REGISTRY_CA" &&
+   has gate-other-digest "not signed by every required signer: build (cosign): .*${D1#sha256:}" &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass signature-for-another-digest-exit-3-no-request; else fail signature-for-another-digest-exit-3-no-request; fi
+# trust data that fails verification: a targets role whose signature no longer matches
+mkdir -p "$W/bad"
+for r in root timestamp snapshot targets targets/build targets/validation targets/releases; do
+	mkdir -p "$(dirname "$W/bad/$r.json")"
+	curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/$r.json" -o "$W/bad/$r.json" 2>/dev/null
+done
+python3 - "$W/bad/targets/validation.json" "$D2" <<'EOF'
+import json, sys
+p, d = sys.argv[1], sys.argv[2]
+doc = json.load(open(p))
+for t in doc["signed"]["targets"].values():
+    t["hashes"]["sha256"] = __import__("base64").b64encode(bytes.fromhex(d[7:])).decode()
+json.dump(doc, open(p, "w"))
+EOF
+from=$(mark)
+if run gate-tampered 3 "$BIN/deploy" --manifests="$APP" --kubeconfig="$K8S_KUBECONFIG" --signers=build \
+	--signers=validation --trust-data-dir="$W/bad" --image="$IMG@$D2" &&
+   has gate-tampered "validation (dct): " && [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass tampered-trust-data-exit-3-no-request; else fail tampered-trust-data-exit-3-no-request; fi
+
+# ---- a signed digest is deployed ----------------------------------------
+from=$(mark)
+if run deploy-ok 0 "${DEPLOY[@]}" --image="$IMG:v1@$D1" --results-dir="$W/r1" &&
+   has deploy-ok "DEPLOYMENT SUCCEEDED: http://hello-secure-app.hello.svc.cluster.local:80" &&
+   [ "$(cat "$W/r1/deployed-digest")" = "$D1" ] && [ "$(cat "$W/r1/cluster-namespace")" = hello ] &&
+   [ "$(cat "$W/r1/revision")" = 1 ] &&
+   [ "$(cat "$W/r1/app-url")" = "http://hello-secure-app.hello.svc.cluster.local:80" ] &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | grep -c '"method": "PATCH".*fieldManager=deploy.*apply-patch+yaml')" = 3 ] &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | grep -c 'watch=true')" -ge 0 ]; then
+	pass signed-digest-deployed; else fail signed-digest-deployed; fi
+got=$(curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
+	"$K8S_SERVER/apis/apps/v1/namespaces/hello/deployments/hello-secure-app" |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["spec"]["template"]["spec"]["containers"][0]["image"])')
+if [ "$got" = "$IMG@$D1" ]; then pass cluster-runs-the-digest-not-the-tag; else fail cluster-runs-the-digest-not-the-tag "$got"; fi
+
+# ---- failures -----------------------------------------------------------
+get_deploy() { # python expression on the live Deployment d
+	curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
+		"$K8S_SERVER/apis/apps/v1/namespaces/hello/deployments/hello-secure-app" |
+		python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+# a new pod template (revision 2) whose rollout fails: the reason, the
+# pods' states, the events, and revision 1's template back
+sed 's/^  template:$/  template:\n    metadata: {annotations: {try: "two"}}/' "$APP" |
+	python3 -c 'import sys; t=sys.stdin.read(); print(t.replace("    metadata: {annotations: {try: \"two\"}}\n    metadata:\n", "    metadata:\n      annotations: {try: \"two\"}\n"), end="")' >"$W/app2.yaml"
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": [{"deployment": "hello-secure-app", "reason": "ProgressDeadlineExceeded"}]}'
+if run rollout-fail 1 "$BIN/deploy" --manifests="$W/app2.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
+	--image="$IMG@$D1" --timeout=20 --on-failure=rollback &&
+   has rollout-fail "rollout of deployment hello/hello-secure-app failed: ProgressDeadlineExceeded" &&
+   has rollout-fail "event Warning Deployment/hello-secure-app: ProgressDeadlineExceeded" &&
+   has rollout-fail "rolled back deployment hello-secure-app to revision 1" &&
+   [ "$(get_deploy 'd["spec"]["template"]["metadata"].get("annotations", {}).get("try")')" = None ]; then
+	pass rollout-deadline-exceeded-rolled-back; else fail rollout-deadline-exceeded-rolled-back; fi
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": [{"deployment": "hello-secure-app", "reason": "ImagePullBackOff"}]}'
+if run rollout-pull 1 "$BIN/deploy" --manifests="$W/app2.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
+	--image="$IMG@$D1" --timeout=2s &&
+   has rollout-pull "rollout of deployment hello/hello-secure-app did not finish within 2s" &&
+   has rollout-pull "container app: waiting: ImagePullBackOff" &&
+   [ "$(get_deploy 'd["spec"]["template"]["metadata"]["annotations"]["try"]')" = two ]; then
+	pass rollout-image-pull-backoff-reported; else fail rollout-image-pull-backoff-reported; fi
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": []}'
+
+if run badtoken 4 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$K8S_KUBECONFIG_BADTOKEN" &&
+   has badtoken "401"; then pass wrong-token-exit-4; else fail wrong-token-exit-4; fi
+if run certauth 0 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$K8S_KUBECONFIG_CERT"; then
+	pass client-certificate-kubeconfig; else fail client-certificate-kubeconfig; fi
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"fail503": 100}'
+if run unreachable 5 "${DEPLOY[@]}" --image="$IMG@$D1" --retries=1 && has unreachable "503"; then
+	pass api-down-exit-5-after-retries; else fail api-down-exit-5-after-retries; fi
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"fail503": 0}'
+
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"resetFirst": 100}'
+if run resetting 5 "${DEPLOY[@]}" --image="$IMG@$D1" --retries=2 && has resetting "after 3 attempts"; then
+	pass api-resetting-exit-5-after-retries; else fail api-resetting-exit-5-after-retries; fi
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"resetFirst": 0}'
+
+# ---- bad input: exit 2 before any request --------------------------------
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n' >"$W/bad.yaml"
+from=$(mark)
+if run malformed 2 "${DEPLOY[@]}" --manifests="$W/bad.yaml" --image="$IMG@$D1" && has malformed "$W/bad.yaml:5:" &&
+   run nomatch 2 "${DEPLOY[@]}" --image="$REGISTRY/other/app@$D1" && has nomatch "no container in the manifests runs $REGISTRY/other/app" &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass bad-manifests-exit-2-no-request; else fail bad-manifests-exit-2-no-request; fi
+# an exec credential plugin: a clear "not supported"
+sed 's/^    token: .*/    exec: {apiVersion: client.authentication.k8s.io\/v1, command: aws}/' "$K8S_KUBECONFIG" >"$W/exec.kubeconfig"
+if run exec-plugin 2 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$W/exec.kubeconfig" && has exec-plugin "not supported"; then
+	pass exec-plugin-not-supported; else fail exec-plugin-not-supported; fi
+
+echo "deploy: $failures failed"
+[ "$failures" = 0 ]
