@@ -28,6 +28,8 @@ static const struct param_spec params[] = {
 	{ "namespace", PARAM_STRING, "default", false, false, "context.taskRun.namespace" },
 	{ "work-dir", PARAM_STRING, NULL, false, false, "where the TaskRun's directory (results, home) goes; default: $TMPDIR" },
 	{ "cache-dir", PARAM_STRING, NULL, false, false, "crun: unpacked images; default: $XDG_CACHE_HOME/pipeline-run or ~/.cache/pipeline-run" },
+	{ "registry-ca-file", PARAM_STRING, NULL, false, false, "crun: PEM CAs to trust when pulling step images" },
+	{ "registry-insecure", PARAM_BOOL, "false", false, false, "crun: pull step images over plain http / without TLS checks" },
 	{ "logs-dir", PARAM_STRING, NULL, false, false, "each step's output to DIR/<taskrun>/<step>.log; default: stderr" },
 	{ "keep", PARAM_BOOL, "false", false, false, "keep the TaskRun's directory" },
 	{ "print-pod", PARAM_BOOL, "false", false, false, "print the Pod (JSON) the TaskRun gets, checked, and run nothing" },
@@ -129,6 +131,7 @@ static err_t *taskrun(const struct params *p, struct results *r)
 		.runtime = e || !strcmp(runtime, "direct") ? RUNTIME_DIRECT : RUNTIME_CRUN,
 		.bin_dir = params_str(p, "bin-dir"), .images = in.images, .nimages = in.nimages,
 		.work_dir = params_str(p, "work-dir"), .cache_dir = params_str(p, "cache-dir"),
+		.registry_ca_file = params_str(p, "registry-ca-file"), .registry_insecure = params_bool(p, "registry-insecure"),
 		.logs_dir = params_str(p, "logs-dir"), .keep = params_bool(p, "keep"),
 	};
 	struct taskrun_outcome out = { 0 };

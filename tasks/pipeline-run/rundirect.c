@@ -1,11 +1,9 @@
 /* The direct runtime: a step's static binary on the host (see runtime.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -23,40 +21,6 @@
  * never what a task does. */
 static const char *const passthrough[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", NULL };
 
-static bool same_image(const char *a, const char *b)
-{
-	if (!strcmp(a, b))
-		return true;
-	struct image_ref ra = { 0 }, rb = { 0 };
-	bool same = false;
-	err_t *e = imageref_parse(a, &ra);
-	if (!e)
-		e = imageref_parse(b, &rb);
-	if (!e) {
-		char *na = imageref_name(&ra), *nb = imageref_name(&rb);
-		/* a map entry without tag or digest matches every version */
-		bool bare = rb.tag_implied && !rb.digest;
-		same = !strcmp(na, nb) && (bare || !strcmp(imageref_reference(&ra), imageref_reference(&rb)));
-		free(na);
-		free(nb);
-	}
-	err_free(e);
-	imageref_free(&ra);
-	imageref_free(&rb);
-	return same;
-}
-
-const char *image_map_find(const struct taskrun_options *o, const char *image)
-{
-	for (size_t i = 0; i < o->nimages; i++)
-		if (!strcmp(o->images[i].image, image))
-			return o->images[i].target;
-	for (size_t i = 0; i < o->nimages; i++)
-		if (same_image(image, o->images[i].image))
-			return o->images[i].target;
-	return NULL;
-}
-
 /* "ghcr.io/org/git-clone:0.1.0@sha256:..." -> "git-clone" */
 static char *image_program(const char *image)
 {
@@ -70,29 +34,6 @@ static char *image_program(const char *image)
 	err_free(e);
 	imageref_free(&r);
 	return name;
-}
-
-static char *search(const char *name, const char *bin_dir)
-{
-	if (bin_dir) {
-		char *p = xasprintf("%s/%s", bin_dir, name);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	const char *path = getenv("PATH");
-	for (const char *d = path ? path : DEFAULT_PATH; *d;) {
-		const char *end = strchrnul(d, ':');
-		if (end > d) {
-			char *p = xasprintf("%.*s/%s", (int)(end - d), d, name);
-			struct stat st;
-			if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-		d = *end ? end + 1 : end;
-	}
-	return NULL;
 }
 
 static err_t *resolve_program(const struct step_run *r, char **out)
@@ -116,14 +57,10 @@ static err_t *resolve_program(const struct step_run *r, char **out)
 	_cleanup_free_ char *name = !strcmp(base, "task") ? image_program(ps->image) : xstrdup(base);
 	if (!name || !*name)
 		return err_new(EXIT_USAGE, "step %s: cannot tell the program of image %s", ps->def->name, ps->image);
-	*out = search(name, r->o->bin_dir);
-	if (!*out)
-		return err_new(EXIT_USAGE,
-			       "step %s: no program '%s' in --bin-dir%s%s or PATH for image %s (--image-map "
-			       "IMAGE=BINARY, or --runtime=crun)",
-			       ps->def->name, name, r->o->bin_dir ? " " : "", r->o->bin_dir ? r->o->bin_dir : "",
-			       ps->image);
-	return NULL;
+	err_t *e = runtime_find_program(name, r->o->bin_dir, out);
+	return e ? err_wrap(e, "step %s: image %s (--image-map IMAGE=BINARY, or --runtime=crun)", ps->def->name,
+			    ps->image)
+		 : NULL;
 }
 
 /* Workspaces mounted inside HOME (git-clone's ssh-directory at
@@ -201,28 +138,11 @@ err_t *direct_run(const struct step_run *r, int *exit_code)
 	const struct pod_mount *home = pod_mount_of(r->pod, HOME_PATH);
 	_cleanup_free_ char *cwd = ps->working_dir ? host_path(r->pod, ps->working_dir) : xstrdup(home->host);
 	char **env = step_env(r);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, r->out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, r->out_fd, 2);
-	posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	char *saved = ps->argv[0];
 	ps->argv[0] = program;
 	log_debug("step %s: %s (in %s)", ps->def->name, program, cwd);
-	pid_t pid;
-	int rc = posix_spawn(&pid, program, &fa, NULL, ps->argv, env);
+	err_t *e = runtime_spawn(ps->argv, env, r->out_fd, cwd, NULL, exit_code);
 	ps->argv[0] = saved;
-	posix_spawn_file_actions_destroy(&fa);
 	free_strv(env);
-	if (rc != 0) {
-		errno = rc;
-		return err_errno(EXIT_FAILED, "step %s: cannot run %s in %s", ps->def->name, program, cwd);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return err_errno(EXIT_FAILED, "step %s: waitpid", ps->def->name);
-	*exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	return NULL;
+	return e ? err_wrap(e, "step %s", ps->def->name) : NULL;
 }

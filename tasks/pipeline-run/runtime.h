@@ -39,5 +39,14 @@ err_t *crun_run(const struct step_run *r, int *exit_code);
 
 /* The target --image-map gives image, or NULL. */
 const char *image_map_find(const struct taskrun_options *o, const char *image);
+/* An executable name in bin_dir (when not NULL), then PATH; EXIT_USAGE
+ * naming both when it is in neither. */
+err_t *runtime_find_program(const char *name, const char *bin_dir, char **out);
+/* Run argv[0] (a path) with envp (NULL: ours), stdin /dev/null, stdout
+ * and stderr to out_fd, in cwd (NULL: ours), pre_exec called in the child
+ * first (a non-zero return fails the child with 127); its exit code, or
+ * 128 + the signal that ended it. */
+err_t *runtime_spawn(char *const argv[], char *const envp[], int out_fd, const char *cwd, int (*pre_exec)(void),
+		     int *exit_code);
 
 #endif

@@ -34,6 +34,8 @@ struct taskrun_options {
 	size_t nimages;
 	const char *work_dir; /* the run directory goes under it; NULL: $TMPDIR or /tmp */
 	const char *cache_dir; /* crun: unpacked images, by manifest digest */
+	const char *registry_ca_file; /* crun: pulling images */
+	bool registry_insecure;
 	const char *logs_dir; /* step output to <logs_dir>/<taskrun>/<step>.log; NULL: our stderr */
 	bool keep;            /* keep the run directory (its path is logged) */
 };

@@ -1,5 +1,5 @@
 /* Fuzz what unit-tests reads of the image it runs tests in
- * (tasks/unit-tests/imageroot.c): the manifest (or index, with the
+ * (common/imageroot.c): the manifest (or index, with the
  * platform pick) and the config's Env and WorkingDir. Input (sections.h):
  * manifest, config. Any bytes: no crash, no leak; the environment passed
  * to the tests holds only NAME=value entries, and there is always a
@@ -13,8 +13,6 @@
 #include "manifest.h"
 #include "sections.h"
 
-// fuzz-sources: tasks/unit-tests/imageroot.c
-// fuzz-libs: -Itasks/unit-tests
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

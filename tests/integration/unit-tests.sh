@@ -125,7 +125,7 @@ printf '<testsuite name="in-image"><testcase classname="img" name="env"/><testca
 SH
 script=$(cat "$tmp/run-tests.sh")
 python3 "$tmp/mkimage.py" "$tmp/img" "$script"
-before=$(ls "$tmp" | grep -c unit-tests-root)
+before=$(ls "$tmp" | grep -c image-root)
 TMPDIR=$tmp "$bin" --image="oci:$tmp/img:test" --command="sh run-tests.sh" --record-file="$tmp/img.json" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 1 ] && grep -qx "FAILED: img.bad: pwd was /app" "$tmp/out" &&
@@ -134,7 +134,7 @@ if [ $rc -eq 1 ] && grep -qx "FAILED: img.bad: pwd was /app" "$tmp/out" &&
 else
 	echo "rc=$rc"; cat "$tmp/out" "$tmp/err"; flunk image-mode-runs-in-the-image-with-its-env-and-workdir
 fi
-if [ "$(ls "$tmp" | grep -c unit-tests-root)" -eq "$before" ]; then
+if [ "$(ls "$tmp" | grep -c image-root)" -eq "$before" ]; then
 	pass image-mode-removes-its-root-filesystem
 else
 	ls "$tmp"; flunk image-mode-removes-its-root-filesystem
