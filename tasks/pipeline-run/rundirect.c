@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "imageref.h"
 #include "log.h"
+#include "params.h"
 #include "runtime.h"
 #include "xalloc.h"
 
@@ -105,8 +106,7 @@ static char **step_env(const struct step_run *r)
 	}
 	/* our binaries write results to /tekton/results when it exists; on
 	 * the host they are told where it is */
-	env[n++] = xasprintf("PIPELINE_RESULTS_DIR=%s", results->host);
-	env[n++] = xasprintf("RESULTS_DIR=%s", results->host);
+	env[n++] = xasprintf(PARAMS_ENV_PREFIX "RESULTS_DIR=%s", results->host);
 	for (size_t i = 0; i < ps->nenv; i++) {
 		size_t len = strlen(ps->env[i].name);
 		for (size_t k = 0; k < n; k++)
