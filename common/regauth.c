@@ -438,6 +438,14 @@ static err_t *fetch_token(struct regauth *a, const char *scopes)
 	return NULL;
 }
 
+err_t *regauth_rejected(const struct regauth *a)
+{
+	if (!a->basic || !a->creds.username)
+		return NULL;
+	return err_kind_new(EXIT_AUTH, ERR_KIND_AUTH, "the registry rejected the credentials for user %s",
+			    a->creds.username);
+}
+
 err_t *regauth_challenge(struct regauth *a, const struct http_response *resp, const char *scopes)
 {
 	struct regauth_challenge ch;
@@ -448,8 +456,7 @@ err_t *regauth_challenge(struct regauth *a, const struct http_response *resp, co
 			return err_new(EXIT_AUTH, "the registry requires credentials and none were given "
 						  "(creds param or an auth file entry)");
 		if (a->basic)
-			return err_new(EXIT_AUTH, "the registry rejected the credentials for user %s",
-				       a->creds.username);
+			return regauth_rejected(a);
 		a->basic = true;
 		free(a->basic_header);
 		a->basic_header = http_basic_auth_header(a->creds.username, a->creds.password);

@@ -55,6 +55,10 @@ const char *regauth_header(struct regauth *a, const char *scopes);
  * success, retry the request with regauth_header(). Failing credentials or
  * a token endpoint saying 401/403 -> EXIT_AUTH. */
 err_t *regauth_challenge(struct regauth *a, const struct http_response *resp, const char *scopes);
+/* A request sent with our credentials was answered 401 again: why, when
+ * that is certain (Basic credentials were sent: they are wrong), else
+ * NULL (a token may lack the scope, or the repository may not exist). */
+err_t *regauth_rejected(const struct regauth *a);
 
 /* Parse one WWW-Authenticate value (exposed for tests and fuzzing):
  * scheme ("Bearer"/"Basic") and realm/service/scope parameters (owned,

@@ -190,7 +190,10 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 		if (e)
 			return err_wrap(e, "registry %s, repository %s", r->host, r->repository);
 	}
-	err_t *e = http_status_error(resp, "request"); /* 401: EXIT_AUTH */
+	err_t *e = regauth_rejected(r->auth);
+	if (e)
+		return err_wrap(e, "registry %s, repository %s", r->host, r->repository);
+	e = http_status_error(resp, "request"); /* 401: EXIT_AUTH */
 	return err_wrap(e, "registry %s denied access to %s (check the credentials and that they may %s it)",
 			r->host, r->repository, strstr(scopes ? scopes : "", "push") ? "push to" : "pull from");
 }

@@ -528,7 +528,9 @@ push_tests() { # mode
 		"$BIN" --context="$CORPUS/01-run-shell" --image="$img:wrong" --build-args="BASE=$BASE" --ca-file="$REGISTRY_CA" \
 			--registry-creds="$REGISTRY_USER:not-the-password" >/dev/null 2>"$rd/auth.err"
 		rc=$?
-		[ $rc -eq 4 ] && pass "wrong credentials exit 4" || fail "wrong credentials exit 4" "exit $rc: $(tail -2 "$rd/auth.err")"
+		[ $rc -eq 4 ] && grep -q "the registry rejected the credentials for user $REGISTRY_USER" "$rd/auth.err" &&
+			! grep -q 'not-the-password' "$rd/auth.err" && pass "wrong credentials exit 4" ||
+			fail "wrong credentials exit 4" "exit $rc: $(tail -2 "$rd/auth.err")"
 		# the registry dies mid-push -> retries, exit 5, no tag
 		head -c 30000000 /dev/urandom >"$tmp/bigctx.bin" 2>/dev/null
 		mkdir -p "$tmp/big" && mv "$tmp/bigctx.bin" "$tmp/big/big.bin"

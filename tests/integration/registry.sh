@@ -104,9 +104,11 @@ copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:bad" --dest-creds="test
 	--ca-file="$CA" --log-level=debug 2>"$work/bad.log"
 rc=$?
 check wrong-creds-exit-4 test $rc = 4
+check wrong-creds-message grep -q 'the registry rejected the credentials for user tester' "$work/bad.log"
 check wrong-creds-not-logged sh -c "! grep -q 'wrong-password-123' '$work/bad.log' && ! grep -q 'dGVzdGVyOndyb25n' '$work/bad.log'"
-copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:anon" --ca-file="$CA" 2>/dev/null
+copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:anon" --ca-file="$CA" 2>"$work/anon.log"
 check no-creds-exit-4 test $? = 4
+check no-creds-message grep -q 'the registry requires credentials and none were given' "$work/anon.log"
 copy --src="oci:$fx/src:v1" --dest="docker://$R/test/app:dbg" --dest-creds="$C" --ca-file="$CA" --log-level=debug 2>"$work/debug.log"
 check debug-log-redacted sh -c "grep -q 'Authorization: \\*\\*\\*' '$work/debug.log' && ! grep -qF '$PASS' '$work/debug.log' && ! grep -qF '$(printf %s "$C" | base64 -w0)' '$work/debug.log'"
 
@@ -142,10 +144,12 @@ copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/identity:v1" --authfile="$w
 	--ca-file="$TCA" 2>/dev/null
 check token-identitytoken-oauth2 test "$(result IMAGE_DIGEST)" = "$img"
 check token-identitytoken-used-post grep -q '"POST /token' "$work/tok/token.log"
-copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v2" --dest-creds="tester:nope-nope" --ca-file="$TCA" 2>/dev/null
+copy --src="oci:$fx/src:v1" --dest="docker://$TR/tok/app:v2" --dest-creds="tester:nope-nope" --ca-file="$TCA" 2>"$work/tokwrong.log"
 check token-wrong-creds-exit-4 test $? = 4
-copy --src="docker://$TR/tok/app:v1" --dest="oci:$work/anon:v1" --ca-file="$TCA" 2>/dev/null
+check token-wrong-creds-message grep -q '/token rejected the credentials: token request: HTTP 401' "$work/tokwrong.log"
+copy --src="docker://$TR/tok/app:v1" --dest="oci:$work/anon:v1" --ca-file="$TCA" 2>"$work/tokanon.log"
 check token-anonymous-denied-exit-4 test $? = 4
+check token-anonymous-denied-message grep -q "denied access to tok/app (check the credentials" "$work/tokanon.log"
 
 # 9. indexes: one platform by default / on request, or everything
 arm=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["manifests"][1]["digest"]; print(d)' \
@@ -273,6 +277,7 @@ copy --src="oci:$fx/src:v1" --dest="docker://$MR/mtls/app:v2" --dest-creds="$MC"
 	--retries=1 2>"$work/mtls-nocert.log"
 rc=$?
 check mtls-without-cert-exit-4 test $rc = 4
+check mtls-without-cert-message grep -q 'the server refused the TLS client certificate (or wants one)' "$work/mtls-nocert.log"
 # a client certificate or key libcurl cannot use: exit 2 naming the file
 # and what is wrong with it (not OpenSSL's bare error code)
 printf 'not a certificate\n' >"$work/not-a-cert.pem"
@@ -316,8 +321,9 @@ rm -rf "$work/res"
 copy --src="docker://127.0.0.1:$P2/flaky/app:v1" --dest="oci:$work/norange-out:v1" --insecure --retries=3 2>/dev/null
 check range-ignored-still-correct test "$(result IMAGE_DIGEST)" = "$img"
 check range-ignored-was-exercised grep -q ' cut' "$work/norange.log"
-copy --src="oci:$fx/src:v1" --dest="docker://127.0.0.1:$P1/flaky/app:v2" --retries=0 2>/dev/null
-check plain-http-needs-insecure test $? != 0
+copy --src="oci:$fx/src:v1" --dest="docker://127.0.0.1:$P1/flaky/app:v2" --retries=0 2>"$work/plainhttp.log"
+check plain-http-needs-insecure test $? = 5
+check plain-http-needs-insecure-message grep -q "registry 127.0.0.1:$P1: HEAD https://127.0.0.1:$P1/v2/flaky/app/blobs/.*SSL.*(after 1 attempt)" "$work/plainhttp.log"
 [ -f "$work/proxies.pid" ] && kill $(cat "$work/proxies.pid") 2>/dev/null
 "$servers/registry.sh" stop "$work/plain"
 
