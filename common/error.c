@@ -68,6 +68,13 @@ err_t *err_set_kind(err_t *e, enum err_kind kind)
 	return e;
 }
 
+err_t *err_set_code(err_t *e, int code)
+{
+	if (e)
+		e->code = code;
+	return e;
+}
+
 const char *err_kind_name(enum err_kind kind)
 {
 	static const char *const names[] = {

@@ -50,6 +50,10 @@ err_t *err_wrap_as(err_t *cause, int code, enum err_kind kind, const char *fmt, 
 bool err_is(const err_t *e, enum err_kind kind);
 /* Set the kind of e (e may be NULL); returns e. */
 err_t *err_set_kind(err_t *e, enum err_kind kind);
+/* Set the exit code of e (e may be NULL); returns e. For a helper whose
+ * own code does not fit the caller's view (bad JSON is a usage error in a
+ * file the user gave, a failure in a manifest a registry served). */
+err_t *err_set_code(err_t *e, int code);
 const char *err_kind_name(enum err_kind kind);
 /* Like err_new, with ": <strerror(errno)>" appended (errno read on entry). */
 err_t *err_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

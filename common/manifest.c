@@ -63,17 +63,13 @@ static err_t *parse_descriptor(const json_t *o, const char *what, bool with_plat
 	err_t *e = json_get_string(o, "mediaType", what, &mt);
 	if (!e)
 		e = json_get_string(o, "digest", what, &dg);
-	if (e) {
-		e->code = EXIT_FAILED;
-		return e;
-	}
+	if (e)
+		return err_set_code(e, EXIT_FAILED);
 	if (strlen(mt) > 255)
 		return err_new(EXIT_FAILED, "%s.mediaType: too long", what);
 	err_t *de = digest_check(dg, what);
-	if (de) {
-		de->code = EXIT_FAILED;
-		return de;
-	}
+	if (de)
+		return err_set_code(de, EXIT_FAILED);
 	json_t *sz = json_object_get(o, "size");
 	if (!json_is_integer(sz) || json_integer_value(sz) < 0)
 		return err_new(EXIT_FAILED, "%s.size: missing or not a non-negative integer", what);
@@ -139,10 +135,8 @@ err_t *manifest_parse(const void *body, size_t len, const char *content_type, st
 		return err_new(EXIT_FAILED, "manifest is %zu bytes, more than the %u allowed", len, MANIFEST_MAX_SIZE);
 	json_t *doc = NULL;
 	err_t *e = json_parse(body, len, "manifest", &doc);
-	if (e) {
-		e->code = EXIT_FAILED;
-		return e;
-	}
+	if (e)
+		return err_set_code(e, EXIT_FAILED);
 	out->json = doc;
 	if (!json_is_object(doc)) {
 		manifest_release(out);

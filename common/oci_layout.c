@@ -53,10 +53,8 @@ static err_t *load_index(struct oci_layout *l)
 		return NULL;
 	}
 	err_t *e = json_parse_file(path, INDEX_MAX, &l->index);
-	if (e) {
-		e->code = EXIT_FAILED;
-		return e;
-	}
+	if (e)
+		return err_set_code(e, EXIT_FAILED);
 	if (!json_is_object(l->index) || !json_is_array(json_object_get(l->index, "manifests")))
 		return err_new(EXIT_FAILED, "%s: no \"manifests\" array", path);
 	return NULL;
@@ -291,10 +289,8 @@ err_t *oci_layout_read_blob(struct oci_layout *l, const char *digest, size_t max
 	TRY(oci_layout_open_blob(l, digest, &fd, NULL));
 	err_t *e = fs_read_fd(fd, max, digest, out);
 	close(fd);
-	if (e) {
-		e->code = EXIT_FAILED;
-		return e;
-	}
+	if (e)
+		return err_set_code(e, EXIT_FAILED);
 	char actual[DIGEST_SIZE];
 	digest_buffer(out->buf ? out->buf : "", out->len, actual);
 	if (!digest_equal(actual, digest))

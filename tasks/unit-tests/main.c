@@ -303,8 +303,8 @@ static err_t *run(const struct params *p, struct results *r)
 		if (topfd < 0)
 			e = err_new(EXIT_USAGE, "workdir %s is not a directory", workdir);
 	}
-	if (e && inner)
-		e->code = EXIT_USAGE;
+	if (inner)
+		err_set_code(e, EXIT_USAGE);
 
 	time_t started = time(NULL);
 	struct run_outcome outcome = { 0 };
