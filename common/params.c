@@ -464,8 +464,8 @@ char *params_usage(const struct task_spec *spec)
 		     "\nEnvironment: " PARAMS_ENV_PREFIX "PARAM_<NAME> (above), " PARAMS_ENV_PREFIX "RESULTS_DIR,\n"
 		     PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL, and standard variables where they\n"
 		     "apply (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, DOCKER_CONFIG,\n"
-		     "REGISTRY_AUTH_FILE, HOME, TMPDIR, SOURCE_DATE_EPOCH, NO_COLOR); no other\n"
-		     "variable changes what the task does.\n"
+		     "REGISTRY_AUTH_FILE, KUBECONFIG, HOME, TMPDIR, SOURCE_DATE_EPOCH, NO_COLOR); no\n"
+		     "other variable changes what the task does.\n"
 		     "\nExit codes: 0 ok, 1 failed, 2 usage or bad input, 3 policy said no,\n"
 		     "4 authentication, 5 remote unreachable after retries.\n");
 	return sb_detach(&sb);

@@ -51,7 +51,7 @@ special = {"FORMAT": "json", "IGNORE": "DL3008", "FAILURE_THRESHOLD": "none", "U
            "GIT_COMMIT": "0" * 40, "BUILD_NUMBER": "666", "WORKDIR": "/tmp", "TAG": "evil",
            "CONFIG": "/tmp/evil.json", "JSON": "{\"evil\":1}"}
 # standard variables are documented to apply (README "Environment")
-standard = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SOURCE_DATE_EPOCH"}
+standard = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SOURCE_DATE_EPOCH", "KUBECONFIG"}
 env = dict(special)
 for t in tasks:
     d = json.loads(subprocess.run([f"{bindir}/{t}", "--describe"], capture_output=True, check=True).stdout)
@@ -215,6 +215,8 @@ compare build-sign build-sign --image=@GUN@ --digest="$DIGEST" --signer=build --
 	"${NOTARY[@]}" "${VAULT[@]}" --registry-ca="$REGISTRY_CA"
 compare verify-signatures verify-signatures --image="$REGISTRY/ambient/a" --digest="$DIGEST" --signers=build \
 	--format=dct "${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
+compare deploy deploy --dry-run --manifests=deployment.yml --container=app --image="$REGISTRY/ambient/a@$DIGEST" --signers=build \
+	"${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
 WANT_RC=3 compare verify-signatures-unsigned verify-signatures --image="$REGISTRY/ambient/a" --digest="$DIGEST" \
 	--signers=nobody --format=dct "${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
 
