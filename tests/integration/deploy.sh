@@ -15,10 +15,9 @@ failures=0
 pass() { echo "PASS: deploy/$1"; }
 fail() { echo "FAIL: deploy/$1${2:+ ($2)}"; failures=$((failures + 1)); }
 
-. "$root/tests/servers/notary.sh"
+. "$root/tests/servers/signed-images.sh"
 cleanup() {
-	notary_stop
-	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
+	signed_images_stop
 	"$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1
 	[ -n "${DEPLOY_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
@@ -39,37 +38,12 @@ run() {
 }
 has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
 
-# ---- servers, keys, signed images ---------------------------------------
-PASSPHRASE="vault-$(openssl rand -hex 8)"
-VAULT=(--keystore-dir="$W/ks" --passphrase="$PASSPHRASE")
-if ! notary_start "$W/notary"; then fail notary-server-start; exit 1; fi
-if ! "$root/tests/servers/registry.sh" start "$W/reg" none >"$LOGS/registry-start" 2>&1; then fail registry-start; exit 1; fi
-. "$W/reg/env"
+# ---- servers, keys, signed images (D1 both signers, D2 build, D3 none) ---
+if signed_images_start "$W/signed" "$BIN"; then pass setup-signed-images; else
+	fail setup-signed-images "$(tail -3 "$W/signed/signed-images.log")"; exit 1; fi
 if ! "$root/tests/servers/k8s.sh" start "$W/k8s" >"$LOGS/k8s-start" 2>&1; then fail k8s-start "$(cat "$LOGS/k8s-start")"; exit 1; fi
 . "$W/k8s/env"
 NOTARY=(--notary-server="$NOTARY_URL" --notary-ca="$NOTARY_CA")
-IMG=$REGISTRY/hello/app
-mkdir -p "$W/certs" && cp "$REGISTRY_CA" "$W/certs/ca.crt"  # skopeo: a dir of CAs, no keys
-push() { # tag label -> prints the manifest digest
-	python3 "$root/tests/servers/registry-fixtures.py" image "$W/oci-$1" "$1" --layers 1 --size 64 >/dev/null &&
-	skopeo copy -q --dest-cert-dir="$W/certs" "oci:$W/oci-$1:$1" "docker://$IMG:$1" >/dev/null 2>&1 &&
-	skopeo inspect --cert-dir="$W/certs" --format '{{.Digest}}' "docker://$IMG:$1"
-}
-setup_ok=true
-for s in build validation; do
-	run key-$s 0 "$BIN/signer-key" --action=create --name=$s "${VAULT[@]}" || setup_ok=false
-done
-D1=$(push v1) && D2=$(push v2) && D3=$(push v3) || { fail setup-push; exit 1; }
-run dct-init 0 "$BIN/dct-init" --image="$IMG" "${NOTARY[@]}" "${VAULT[@]}" --signers=build --signers=validation ||
-	setup_ok=false
-# D1: both signers; D2: build only; D3: nobody
-for s in build validation; do
-	run sign1-$s 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=$s "${VAULT[@]}" "${NOTARY[@]}" \
-		--registry-ca="$REGISTRY_CA" || setup_ok=false
-done
-run sign2-build 0 "$BIN/build-sign" --image="$IMG:v2@$D2" --signer=build "${VAULT[@]}" "${NOTARY[@]}" \
-	--registry-ca="$REGISTRY_CA" || setup_ok=false
-if $setup_ok; then pass setup-signed-images; else fail setup-signed-images; exit 1; fi
 
 APP=$W/app.yaml
 sed "s|registry.local/hello/hello-secure-app@sha256:0*|$IMG:v0|" "$root/examples/app/deployment.yml" >"$APP"
@@ -93,12 +67,12 @@ if run gate-unsigned 3 "${DEPLOY[@]}" --image="$IMG@$D3" &&
    [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
 	pass unsigned-exit-3-no-request; else fail unsigned-exit-3-no-request; fi
 # cosign format: D1's signature copied to D3's signature tag signs another digest
-sig1=$(skopeo inspect --raw --cert-dir="$W/certs" "docker://$IMG:sha256-${D1#sha256:}.sig")
+sig1=$(skopeo inspect --raw --cert-dir="$W/signed/certs" "docker://$IMG:sha256-${D1#sha256:}.sig")
 from=$(mark)
 if printf %s "$sig1" | curl -sf --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 	--data-binary @- "https://$REGISTRY/v2/hello/app/manifests/sha256-${D3#sha256:}.sig" -o /dev/null &&
    run gate-other-digest 3 "${DEPLOY[@]}" --image="$IMG@$D3" --format=cosign \
-	--signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub" --registry-ca="$REGISTRY_CA" &&
+	--signers=build="$W/signed/ks/build.pub" --signers=validation="$W/signed/ks/validation.pub" --registry-ca="$REGISTRY_CA" &&
    has gate-other-digest "not signed by every required signer: build (cosign): .*${D1#sha256:}" &&
    [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
 	pass signature-for-another-digest-exit-3-no-request; else fail signature-for-another-digest-exit-3-no-request; fi
@@ -137,6 +111,49 @@ got=$(curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["spec"]["template"]["spec"]["containers"][0]["image"])')
 if [ "$got" = "$IMG@$D1" ]; then pass cluster-runs-the-digest-not-the-tag; else fail cluster-runs-the-digest-not-the-tag "$got"; fi
 
+# the image pull secret holds only this registry's credentials, and the
+# pod template references it; an Ingress gives the app URL; a dry run
+# prints what would be applied, the secret's data redacted
+PULLPASS="pull-$(openssl rand -hex 6)"
+printf '{"auths": {"%s": {"auth": "%s"}, "other.example": {"auth": "%s"}}}' "$REGISTRY" \
+	"$(printf 'puller:%s' "$PULLPASS" | base64 -w0)" "$(printf 'x:other-secret' | base64 -w0)" >"$W/auth.json"
+cat "$APP" - >"$W/app-ing.yaml" <<'YAML'
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: hello
+spec:
+  tls: [{hosts: [app.example.test], secretName: web-tls}]
+  rules:
+  - host: app.example.test
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: hello-secure-app, port: {number: 80}}}}]
+YAML
+api() { curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" "$K8S_SERVER$1"; }
+if run pull-secret 0 "$BIN/deploy" --manifests="$W/app-ing.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
+	--image="$IMG@$D1" --pull-secret-name=regcred --pull-secret-authfile="$W/auth.json" --results-dir="$W/r2" &&
+   [ "$(cat "$W/r2/app-url")" = "https://app.example.test/" ] &&
+   api /api/v1/namespaces/hello/secrets/regcred | python3 -c '
+import base64, json, sys
+s = json.load(sys.stdin)
+cfg = json.loads(base64.b64decode(s["data"][".dockerconfigjson"]))
+assert s["type"] == "kubernetes.io/dockerconfigjson", s["type"]
+assert list(cfg["auths"]) == [sys.argv[1]], cfg["auths"].keys()
+assert cfg["auths"][sys.argv[1]]["password"] == sys.argv[2]' "$REGISTRY" "$PULLPASS" &&
+   [ "$(api /apis/apps/v1/namespaces/hello/deployments/hello-secure-app |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["template"]["spec"]["imagePullSecrets"])')" = \
+	"[{'name': 'regcred'}]" ] && ! has pull-secret "$PULLPASS"; then
+	pass pull-secret-only-this-registry-referenced-ingress-url; else fail pull-secret-only-this-registry-referenced-ingress-url; fi
+from=$(mark)
+if run dry-run 0 "$BIN/deploy" --manifests="$W/app-ing.yaml" "${GATE[@]}" --image="$IMG:v1@$D1" --dry-run \
+	--pull-secret-name=regcred --pull-secret-authfile="$W/auth.json" &&
+   [ "$(grep -c . "$LOGS/dry-run.out")" = 4 ] && grep -q "\"image\":\"$IMG@$D1\"" "$LOGS/dry-run.out" &&
+   grep -q '"\.dockerconfigjson":"\*\*\*"' "$LOGS/dry-run.out" && ! has dry-run "$PULLPASS" &&
+   [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
+	pass dry-run-prints-pinned-objects-no-request; else fail dry-run-prints-pinned-objects-no-request; fi
+
 # ---- failures -----------------------------------------------------------
 get_deploy() { # python expression on the live Deployment d
 	curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
@@ -144,15 +161,16 @@ get_deploy() { # python expression on the live Deployment d
 		python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
 # a new pod template (revision 2) whose rollout fails: the reason, the
-# pods' states, the events, and revision 1's template back
+# pods' states, the events, and the previous revision's template back
 sed 's/^  template:$/  template:\n    metadata: {annotations: {try: "two"}}/' "$APP" |
 	python3 -c 'import sys; t=sys.stdin.read(); print(t.replace("    metadata: {annotations: {try: \"two\"}}\n    metadata:\n", "    metadata:\n      annotations: {try: \"two\"}\n"), end="")' >"$W/app2.yaml"
 "$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": [{"deployment": "hello-secure-app", "reason": "ProgressDeadlineExceeded"}]}'
+prev=$(get_deploy 'd["metadata"]["annotations"]["deployment.kubernetes.io/revision"]')
 if run rollout-fail 1 "$BIN/deploy" --manifests="$W/app2.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
 	--image="$IMG@$D1" --timeout=20 --on-failure=rollback &&
    has rollout-fail "rollout of deployment hello/hello-secure-app failed: ProgressDeadlineExceeded" &&
    has rollout-fail "event Warning Deployment/hello-secure-app: ProgressDeadlineExceeded" &&
-   has rollout-fail "rolled back deployment hello-secure-app to revision 1" &&
+   has rollout-fail "rolled back deployment hello-secure-app to revision $prev" &&
    [ "$(get_deploy 'd["spec"]["template"]["metadata"].get("annotations", {}).get("try")')" = None ]; then
 	pass rollout-deadline-exceeded-rolled-back; else fail rollout-deadline-exceeded-rolled-back; fi
 "$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": [{"deployment": "hello-secure-app", "reason": "ImagePullBackOff"}]}'
