@@ -107,7 +107,8 @@ if run delete-no-pass 4 "$BIN/signer-key" --action=delete --name=scratch2 --keys
    run delete-with-pass 0 "$BIN/signer-key" --action=delete --name=scratch2 "${FILE_VAULT[@]}" && [ ! -e "$W/ks/scratch2.key" ]; then
 	pass file-vault-delete-needs-passphrase; else fail file-vault-delete-needs-passphrase; fi
 if run import-wrong 4 "$BIN/signer-key" --action=import --name=other --import-file="$W/nv-key.pem" \
-	--import-passphrase="wrong-$IMPORT_PASS" "${FILE_VAULT[@]}"; then pass import-wrong-passphrase-exit-4; else fail import-wrong-passphrase-exit-4; fi
+	--import-passphrase="wrong-$IMPORT_PASS" "${FILE_VAULT[@]}" && has import-wrong "cannot decrypt the private key: wrong passphrase" &&
+   [ ! -e "$W/ks/other.key" ]; then pass import-wrong-passphrase-exit-4; else fail import-wrong-passphrase-exit-4; fi
 
 # ---- signer-key: PKCS#11 token -----------------------------------------
 if run p11-create 0 "$BIN/signer-key" --action=create --name=qa "${P11_VAULT[@]}" --public-key-file="$W/qa.pub" &&
@@ -414,7 +415,7 @@ fi
 cp "$W/ks/validation.pub" "$W/validation-old.pub"
 if run rot-key 0 "$BIN/signer-key" --action=rotate --name=validation "${FILE_VAULT[@]}" &&
    run rot-deleg 0 "$BIN/dct-init" --action=rotate-signer --signer=validation --image="$IMG" "${NOTARY[@]}" "${FILE_VAULT[@]}" &&
-   run rot-old-sig 3 "${V[@]}" --image="$IMG@$D1" --signers=validation="$W/ks/validation.pub" &&
+   run rot-old-sig 3 "${V[@]}" --image="$IMG@$D1" --signers=validation="$W/ks/validation.pub" && has rot-old-sig "FAIL validation dct: targets/validation: 0 of 1 required signatures are valid" &&
    run rot-old-key 3 "${V[@]}" --image="$IMG@$D1" --signers=validation="$W/validation-old.pub" && has rot-old-key "wrong key" &&
    run rot-resign 0 "$BIN/build-sign" --image="$IMG:v1@$D1" --signer=validation "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}" &&
    run rot-verify 0 "${V[@]}" --image="$IMG@$D1" --format=both --signers=build="$W/ks/build.pub" --signers=validation="$W/ks/validation.pub"; then
@@ -738,7 +739,8 @@ if run notary-down-bad-key 2 "$BIN/verify-signatures" --notary-server=https://12
    has notary-down-bad-key "bad.pub" && ! has notary-down-bad-key "retrying"; then
 	pass verify-bad-key-reported-before-notary; else fail verify-bad-key-reported-before-notary; fi
 if run sign-notary-down 5 "$BIN/build-sign" --image="$IMG:v1@$D1" --format=dct --signer=build "${FILE_VAULT[@]}" \
-	--notary-server=https://127.0.0.1:1 --retries=1 --manifest-size=10; then pass build-sign-notary-down-exit-5; else fail build-sign-notary-down-exit-5; fi
+	--notary-server=https://127.0.0.1:1 --retries=1 --manifest-size=10 &&
+   has sign-notary-down "fetch root.json: notary .*: GET https://127.0.0.1:1/v2/.*/_trust/tuf/root.json: .*(after 2 attempts)"; then pass build-sign-notary-down-exit-5; else fail build-sign-notary-down-exit-5; fi
 
 # ---- secrets leak nowhere ------------------------------------------------
 run debug-sign 0 "$BIN/build-sign" --log-level=debug --image="$IMG:v1@$D1" --signer=build "${FILE_VAULT[@]}" "${NOTARY[@]}" "${REG[@]}"
