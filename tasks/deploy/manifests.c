@@ -47,6 +47,18 @@ static bool path_safe(const char *s, const char *extra)
 	return true;
 }
 
+/* "v1" or "group/version": one or two safe segments */
+static bool api_version_safe(const char *av)
+{
+	const char *slash = strchr(av, '/');
+	if (!slash)
+		return path_safe(av, "");
+	char *group = xstrndup(av, (size_t)(slash - av));
+	bool ok = path_safe(group, ".-") && path_safe(slash + 1, "");
+	free(group);
+	return ok;
+}
+
 static err_t *add_document(struct manifests *m, const struct ydoc_node *d, const char *path, size_t index)
 {
 	if (!ydoc_is_map(d))
@@ -58,23 +70,44 @@ static err_t *add_document(struct manifests *m, const struct ydoc_node *d, const
 			return err_new(EXIT_USAGE, "%s:%d: document %zu has no %s", path, d->line, index, required[i]);
 	json_t *obj = NULL;
 	TRY(ydoc_to_json(d, path, &obj));
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const json_t *nsj = json_object_get(meta, "namespace");
+	const char *ns = json_string_value(nsj);
+	err_t *e = NULL;
+	/* scalars typed as numbers or booleans are not names */
+	if (!kind || !name || !av || (nsj && !json_is_null(nsj) && !ns))
+		e = err_new(EXIT_USAGE, "%s:%d: apiVersion, kind, metadata.name and metadata.namespace must be strings", path,
+			    d->line);
+	else if (!api_version_safe(av) || !path_safe(kind, "") || !path_safe(name, ".-:_") || (ns && *ns && !path_safe(ns, "-")))
+		e = err_new(EXIT_USAGE, "%s:%d: apiVersion, kind, metadata.name or metadata.namespace has a character "
+				   "Kubernetes does not allow there", path, d->line);
+	if (e) {
+		json_decref(obj);
+		return e;
+	}
 	m->items = xrealloc(m->items, (m->n + 1) * sizeof *m->items);
 	struct kobject *o = &m->items[m->n++];
 	o->obj = obj;
 	o->source = xasprintf("%s:%d", path, d->line);
-	o->kind = json_string_value(json_object_get(obj, "kind"));
-	o->name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-	o->namespaced = is_namespaced(o->kind);
-	/* scalars typed as numbers or booleans are not names */
-	if (!o->kind || !o->name)
-		return err_new(EXIT_USAGE, "%s: kind and metadata.name must be strings", o->source);
-	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
-	const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-	if (!av || !path_safe(av, "./-") || !path_safe(o->kind, "") || !path_safe(o->name, ".-:_") ||
-	    (ns && !path_safe(ns, "-")))
-		return err_new(EXIT_USAGE, "%s: apiVersion, kind, metadata.name or metadata.namespace has a character "
-				   "Kubernetes does not allow there", o->source);
+	o->kind = kind;
+	o->name = name;
+	o->namespaced = is_namespaced(kind);
 	return NULL;
+}
+
+err_t *manifests_parse(const char *text, size_t len, const char *name, struct manifests *m)
+{
+	struct ydoc *y = NULL;
+	TRY(ydoc_parse(text, len, name, &y));
+	err_t *e = NULL;
+	for (size_t i = 0; !e && i < y->ndocs; i++)
+		if (y->docs[i] && !ydoc_is_null(y->docs[i]))
+			e = add_document(m, y->docs[i], name, i + 1);
+	ydoc_free(y);
+	return e;
 }
 
 static err_t *load_file(const char *path, struct manifests *m)
@@ -82,14 +115,9 @@ static err_t *load_file(const char *path, struct manifests *m)
 	struct strbuf text = STRBUF_INIT;
 	err_t *e = !strcmp(path, "-") ? fs_read_fd(STDIN_FILENO, MANIFEST_MAX, "<stdin>", &text)
 				      : fs_read_file(path, MANIFEST_MAX, &text);
-	struct ydoc *y = NULL;
 	if (!e)
-		e = ydoc_parse(sb_str(&text), text.len, path, &y);
+		e = manifests_parse(sb_str(&text), text.len, path, m);
 	sb_release(&text);
-	for (size_t i = 0; !e && i < y->ndocs; i++)
-		if (y->docs[i] && !ydoc_is_null(y->docs[i]))
-			e = add_document(m, y->docs[i], path, i + 1);
-	ydoc_free(y);
 	return e;
 }
 

@@ -31,6 +31,9 @@ struct manifests {
  * EXIT_USAGE error at its file:line; no object at all is one too. */
 err_t *manifests_load(const char *path, struct manifests *out);
 void manifests_free(struct manifests *m);
+/* Add the documents of one YAML text (name for errors) to m; what
+ * manifests_load does for each file. */
+err_t *manifests_parse(const char *text, size_t len, const char *name, struct manifests *m);
 
 /* Give every namespaced object without one the namespace ns. When
  * must_match, an object naming another namespace is an EXIT_USAGE error
