@@ -70,6 +70,8 @@ $(BUILD)/$(1)/gen/%.o: $(BUILD)/gen/%.c
 # installed before any libcommon object compiles (a -j2 build from an empty
 # tree raced: "curl/curl.h: No such file or directory")
 $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC)): | $(CURL_DEP)
+# and common/jq_program + json_stream include libjq's
+$(BUILD)/$(1)/common/jq_program.o $(BUILD)/$(1)/common/json_stream.o: | $(DEPS)/lib/libjq.a
 
 $(BUILD)/$(1)/libcommon.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(COMMON_SRC))
 	@rm -f $$@

@@ -1,11 +1,10 @@
 /* extract-value-jq's untrusted input: any bytes as a JSON value stream,
  * run through a path expression. Must never crash or leak. */
-// fuzz-sources: tasks/extract-value-jq/json_stream.c tasks/extract-value-jq/jq_program.c
 // fuzz-libs: -ljq -lonig -lm
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../tasks/extract-value-jq/jq_program.h"
+#include "jq_program.h"
 
 static err_t *ignore(const char *text, size_t len, bool is_null, void *data)
 {

@@ -1,12 +1,11 @@
 /* The expression param: any bytes as a jq program must compile or be
  * refused with an error, never crash. */
-// fuzz-sources: tasks/extract-value-jq/json_stream.c tasks/extract-value-jq/jq_program.c
 // fuzz-libs: -ljq -lonig -lm
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tasks/extract-value-jq/jq_program.h"
+#include "jq_program.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,8 +2,8 @@
  * from a file or stdin through libjq's own input reader (so `input`,
  * `inputs`, `input_filename` and `input_line_number` behave as in jq, and
  * memory holds one value, never the whole input), or from inline text. */
-#ifndef EXTRACT_JSON_STREAM_H
-#define EXTRACT_JSON_STREAM_H
+#ifndef COMMON_JSON_STREAM_H
+#define COMMON_JSON_STREAM_H
 
 #include <jq.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* A compiled jq program (the whole language, through libjq) run over a
  * stream of inputs, with output formatted as `jq -r -c` or `jq -c`. */
-#ifndef EXTRACT_JQ_PROGRAM_H
-#define EXTRACT_JQ_PROGRAM_H
+#ifndef COMMON_JQ_PROGRAM_H
+#define COMMON_JQ_PROGRAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
