@@ -888,7 +888,9 @@ struct http_call *http_start(struct http_client *c, const struct http_request *r
 	c->call = k;
 	http_response_release(resp);
 	register_auth_secrets(req->headers);
-	if (c->ca_file && !c->cas)
+	/* the trust anchors only when TLS may be spoken: a plain http:// probe
+	 * does not pay for reading the CA bundle (a redirect may lead to https) */
+	if (c->ca_file && !c->cas && (req->follow_redirects || !strncasecmp(req->url, "https://", 8)))
 		k->err = castore_load(c->ca_file, &c->cas);
 	if (!k->err)
 		k->err = begin_attempt(k);
