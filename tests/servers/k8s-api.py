@@ -839,7 +839,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(e.code, e.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        self.record(body)
+        if not getattr(self, "recorded", False):
+            self.record(body)
+        self.recorded = False
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
@@ -1011,6 +1013,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.status_sent = 200
+        # logged when it starts (its end is only noticed at the next write
+        # after the client went away)
+        self.record(b"")
+        self.recorded = True
         end = time.monotonic() + timeout
         kind = RESOURCES[res][0]
         try:

@@ -3,9 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "strbuf.h"
@@ -169,13 +169,6 @@ static err_t *on_event(const char *type, json_t *obj, void *ctx, bool *stop)
 	return NULL;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long timeout_ms, char **revision)
 {
 	struct wait_state w = { 0 };
@@ -188,9 +181,9 @@ err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long ti
 		observe(&w, d);
 		json_decref(d);
 	}
-	long deadline = now_ms() + timeout_ms;
+	long deadline = (long)clock_monotonic_ms() + timeout_ms;
 	while (!e && !w.done && !w.failed) {
-		long left = deadline - now_ms();
+		long left = deadline - (long)clock_monotonic_ms();
 		if (left <= 0)
 			break;
 		bool stopped = false;
@@ -261,5 +254,94 @@ err_t *rollout_undo(struct kubeapi *k, const char *ns, const char *name, char **
 	}
 	json_decref(d);
 	json_decref(rss);
+	return e;
+}
+
+static bool pod_ready(const json_t *pod)
+{
+	size_t i;
+	const json_t *c;
+	json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Ready"))
+			return !strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True");
+	return false;
+}
+
+struct pods_state {
+	json_t *ready; /* pod name -> true/false */
+	json_int_t want;
+	char *rv;
+};
+
+static size_t ready_count(const struct pods_state *w)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(w->ready, key, v)
+		n += json_is_true(v);
+	return n;
+}
+
+static err_t *on_pod_event(const char *type, json_t *obj, void *ctx, bool *stop)
+{
+	struct pods_state *w = ctx;
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+	if (rv) {
+		free(w->rv);
+		w->rv = xstrdup(rv);
+	}
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	if (!strcmp(type, "BOOKMARK") || !name)
+		return NULL;
+	if (!strcmp(type, "DELETED"))
+		json_object_del(w->ready, name);
+	else
+		json_object_set_new(w->ready, name, json_boolean(pod_ready(obj)));
+	*stop = (json_int_t)ready_count(w) >= w->want;
+	return NULL;
+}
+
+err_t *rollout_wait_pods_ready(struct kubeapi *k, const char *ns, const char *name, long timeout_ms)
+{
+	long deadline = (long)clock_monotonic_ms() + timeout_ms;
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	json_t *d = NULL, *list = NULL;
+	TRY(kubeapi_get(k, path, &d));
+	_cleanup_free_ char *sel = selector_query(d);
+	_cleanup_free_ char *pods = xasprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", ns, sel);
+	const json_t *r = json_object_get(json_object_get(d, "spec"), "replicas");
+	struct pods_state w = { json_object(), json_is_integer(r) ? json_integer_value(r) : 1, NULL };
+	err_t *e = kubeapi_get(k, pods, &list);
+	if (!e) {
+		size_t i;
+		json_t *pod;
+		json_array_foreach(json_object_get(list, "items"), i, pod)
+			json_object_set_new(w.ready, json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")) ?: "",
+					    json_boolean(pod_ready(pod)));
+		const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
+		w.rv = rv ? xstrdup(rv) : NULL;
+	}
+	while (!e && (json_int_t)ready_count(&w) < w.want) {
+		long left = deadline - (long)clock_monotonic_ms();
+		if (left <= 0)
+			break;
+		bool stopped = false;
+		e = kubeapi_watch(k, pods, w.rv, (left + 999) / 1000, on_pod_event, &w, &stopped);
+	}
+	if (!e && (json_int_t)ready_count(&w) < w.want) {
+		struct strbuf msg = STRBUF_INIT;
+		sb_addf(&msg, "pods of deployment %s/%s not Ready within %lds: %zu of %lld", ns, name,
+			(timeout_ms + 999) / 1000, ready_count(&w), (long long)w.want);
+		pod_reasons(k, ns, d, &msg);
+		last_events(k, ns, name, &msg);
+		e = err_new(EXIT_FAILED, "%s", sb_str(&msg));
+		sb_release(&msg);
+	}
+	json_decref(w.ready);
+	free(w.rv);
+	json_decref(d);
+	json_decref(list);
 	return e;
 }

@@ -1,7 +1,8 @@
 /* Waiting for a Deployment's rollout the way `kubectl rollout status` does
- * (watching, not polling), saying why it failed, and rolling it back. */
-#ifndef DEPLOY_ROLLOUT_H
-#define DEPLOY_ROLLOUT_H
+ * (watching, not polling), saying why it failed, and rolling it back; and
+ * waiting for its pods to be Ready. Shared by deploy and check-health. */
+#ifndef COMMON_ROLLOUT_H
+#define COMMON_ROLLOUT_H
 
 #include <stdbool.h>
 
@@ -23,5 +24,11 @@ err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long ti
  * `kubectl rollout undo`); *to_revision (caller frees) names it. No
  * previous revision is an EXIT_FAILED error. */
 err_t *rollout_undo(struct kubeapi *k, const char *ns, const char *name, char **to_revision);
+
+/* Wait up to timeout_ms (by watch) until at least spec.replicas pods
+ * matching Deployment ns/name's selector are Ready (condition
+ * Ready=True); a timeout is EXIT_FAILED naming how many are, the pods'
+ * waiting reasons and the last events. */
+err_t *rollout_wait_pods_ready(struct kubeapi *k, const char *ns, const char *name, long timeout_ms);
 
 #endif
