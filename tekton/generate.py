@@ -84,6 +84,12 @@ TASKS = {
                                        "$(workspaces.kubeconfig.path)/config; unbound, the step's service "
                                        "account is used", True)],
         workdir="source", docker_config=True, secrets=["dockerconfig"]),
+    "check-health": dict(
+        display="Check Health",
+        workspaces=[("kubeconfig", "a kubeconfig for the deployment param (set kubeconfig to "
+                     "$(workspaces.kubeconfig.path)/config); without it the step's service account is used", True),
+                    ("sslcertdir", "CA certificates for an https url: set ca-file to "
+                     "$(workspaces.sslcertdir.path)/ca.crt", True)]),
 }
 
 
