@@ -316,6 +316,9 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 	size_t nkeys = json_array_size(keyids);
 	json_int_t valid = 0;
 	err_t *last = NULL;
+	/* keys whose signature counted: a key listed under two IDs (two key
+	 * objects for one key, e.g. bare and in a certificate) is one key */
+	EVP_PKEY **counted = xcalloc(nkeys ? nkeys : 1, sizeof *counted);
 	/* count each listed key at most once */
 	for (size_t k = 0; k < nkeys && valid < threshold; k++) {
 		const char *keyid = json_string_value(json_array_get(keyids, k));
@@ -344,14 +347,22 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 			last = err_wrap(e, "%s: key %.8s", role, keyid);
 			continue;
 		}
-		for (size_t s = 0; s < nsig; s++) {
+		bool again = false;
+		for (json_int_t c = 0; c < valid && !again; c++)
+			again = key_same_public(counted[c], pub);
+		if (again) {
+			err_free(last);
+			last = err_new(EXIT_POLICY, "%s: key %.8s is a key counted already under another ID", role, keyid);
+		}
+		for (size_t s = 0; s < nsig && !again; s++) {
 			json_t *sig = json_array_get(sigs, s);
 			const char *sid = json_string_value(json_object_get(sig, "keyid"));
 			if (!sid || strcmp(sid, keyid))
 				continue;
 			e = verify_one(role, &canon, sig, keyid, pub);
 			if (!e) {
-				valid++;
+				counted[valid++] = pub;
+				pub = NULL;
 				break;
 			}
 			err_free(last);
@@ -359,6 +370,9 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 		}
 		EVP_PKEY_free(pub);
 	}
+	for (json_int_t c = 0; c < valid; c++)
+		EVP_PKEY_free(counted[c]);
+	free(counted);
 	sb_release(&canon);
 	if (valid >= threshold) {
 		err_free(last);

@@ -111,6 +111,11 @@ struct opts {
 	 * object, and K_EVIL; K_EVIL signs under both IDs */
 	bool swapped_root;
 	bool build_cert; /* targets/build delegated to a certificate (ecdsa-x509) */
+	/* the build key listed twice under two IDs, bare and as a certificate
+	 * (same public key), and targets/build signed by it under both */
+	bool build_key_two_forms;
+	/* the root key listed twice the same way, and root signed under both */
+	bool root_key_two_forms;
 };
 #define TH_ZERO (-1)
 
@@ -161,6 +166,17 @@ static void build_repo(struct repo *r, const struct opts *o)
 	int rk[] = { K_ROOT, K_EVIL };
 	const char *rid[] = { root_id, ids[K_EVIL] };
 	size_t nrk = 1;
+	char root_cert_id[65];
+	if (o->root_key_two_forms) {
+		json_t *ck = cert_key_json(keys[K_ROOT], "127.0.0.1:5000/app", 30);
+		CHECK(!tuf_key_id(ck, root_cert_id));
+		json_object_set_new(jkeys, root_cert_id, ck);
+		json_object_set_new(json_object_get(json_object_get(root, "roles"), "root"), "keyids",
+				    json_pack("[s,s]", root_id, root_cert_id));
+		rk[1] = K_ROOT;
+		rid[1] = root_cert_id;
+		nrk = 2;
+	}
 	if (o->forged_root || o->swapped_root) {
 		json_t *rr = json_object_get(json_object_get(root, "roles"), "root");
 		json_object_set_new(rr, "keyids", json_pack("[s,s]", root_id, ids[K_EVIL]));
@@ -189,6 +205,13 @@ static void build_repo(struct repo *r, const struct opts *o)
 	}
 	json_object_set_new(json_object_get(del, "keys"), ids[K_VALIDATION], tuf_key_json(keys[K_VALIDATION]));
 	json_t *bkeyids = json_pack("[s]", build_id);
+	char build_cert_id[65];
+	if (o->build_key_two_forms) {
+		json_t *ck = cert_key_json(keys[K_BUILD], "build", 365);
+		CHECK(!tuf_key_id(ck, build_cert_id));
+		json_object_set_new(json_object_get(del, "keys"), build_cert_id, ck);
+		json_array_append_new(bkeyids, json_string(build_cert_id));
+	}
 	if (o->build_keyid_twice)
 		json_array_append_new(bkeyids, json_string(build_id));
 	if (o->build_other_signs) {
@@ -207,9 +230,9 @@ static void build_repo(struct repo *r, const struct opts *o)
 	/* delegated roles */
 	json_t *b = targets_with(o->build_digest ? o->build_digest : DIGEST_A, o->build_version ? o->build_version : 1,
 				 o->build_days ? o->build_days : 1000);
-	int bk[] = { o->evil_build || o->build_key_evil || o->build_other_signs ? K_EVIL : K_BUILD };
-	const char *bid[] = { o->build_other_signs ? ids[K_EVIL] : build_id };
-	sign_into(b, bk, bid, 1, &r->files[4]);
+	int bk[] = { o->evil_build || o->build_key_evil || o->build_other_signs ? K_EVIL : K_BUILD, K_BUILD };
+	const char *bid[] = { o->build_other_signs ? ids[K_EVIL] : build_id, build_cert_id };
+	sign_into(b, bk, bid, o->build_key_two_forms ? 2 : 1, &r->files[4]);
 	json_t *v = targets_with(DIGEST_A, 1, 1000);
 	int vk[] = { K_VALIDATION };
 	sign_into(v, vk, NULL, 1, &r->files[5]);
@@ -977,6 +1000,30 @@ static void test_threshold_counts_a_key_once(void)
 		      "targets/build: 1 of 2 required signatures are valid");
 }
 
+/* one key listed under two IDs (its bare form and a certificate for it:
+ * two key objects, two IDs, one key) and signing under both is still one
+ * key: a threshold of 2 needs two keys, for a delegation and for root */
+static void test_threshold_counts_a_public_key_once(void)
+{
+	build_refused(&(struct opts){ .build_key_two_forms = true, .build_threshold = 2 }, K_BUILD,
+		      "targets/build: 1 of 2 required signatures are valid");
+	build_refused(&(struct opts){ .build_key_two_forms = true, .build_threshold = 2 }, K_BUILD,
+		      "is a key counted already under another ID");
+	struct trust_verdict v[2]; /* threshold 1: the same data verifies */
+	err_t *e = verify_opts(&(struct opts){ .build_key_two_forms = true }, NULL, v, K_BUILD);
+	CHECK(!e && v[0].ok && v[1].ok);
+	err_free(e);
+	release_verdicts(v);
+	e = verify_opts(&(struct opts){ .root_key_two_forms = true, .root_threshold = 2 }, NULL, v, K_BUILD);
+	CHECK(e && e->code == EXIT_POLICY && msg_has(e, "root: 1 of 2 required signatures are valid"));
+	err_free(e);
+	release_verdicts(v);
+	e = verify_opts(&(struct opts){ .root_key_two_forms = true }, NULL, v, K_BUILD);
+	CHECK(!e && v[0].ok && v[1].ok);
+	err_free(e);
+	release_verdicts(v);
+}
+
 static void test_delegation_threshold(void)
 {
 	build_refused(&(struct opts){ .build_threshold = 2 }, 0, "targets/build: 1 of 2 required signatures are valid");
@@ -1009,5 +1056,5 @@ TEST_MAIN_TEARDOWN("tuf", free_shared, TEST(test_valid_two_signers), TEST(test_t
 	  TEST(test_b64), TEST(test_key_id_is_canonical_hash), TEST(test_malformed_metadata),
 	  TEST(test_target_hash_differs_in_last_byte), TEST(test_role_hash_differs_in_last_byte),
 	  TEST(test_rollback_by_one_each_role), TEST(test_expired_snapshot_targets_delegation),
-	  TEST(test_key_id_not_hash_of_key), TEST(test_pinned_key_must_sign), TEST(test_threshold_counts_a_key_once), TEST(test_delegation_threshold),
+	  TEST(test_key_id_not_hash_of_key), TEST(test_pinned_key_must_sign), TEST(test_threshold_counts_a_key_once), TEST(test_threshold_counts_a_public_key_once), TEST(test_delegation_threshold),
 	  TEST(test_delegation_paths))
