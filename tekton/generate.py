@@ -49,7 +49,7 @@ TASKS = {
     "git-clone": dict(
         display="Git Clone",
         workspaces=[("output", "the repository is cloned here (directory param: a subdirectory)", False),
-                    ("ssh-directory", "SSH keys (id_ed25519, id_ecdsa or id_rsa), known_hosts and the file "
+                    ("ssh-directory", "SSH keys (id_ed25519, id_ecdsa, id_rsa or the IdentityFile of config), config, known_hosts and the file "
                      "ssh-key-passphrase; mounted as ~/.ssh", True, "/tekton/home/.ssh"),
                     ("basic-auth", "the file token: the HTTPS access token", True),
                     ("ssl-ca-directory", "CA certificates: set ca-file to "

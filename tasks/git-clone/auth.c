@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libssh2.h>
@@ -18,10 +19,50 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-static char *home_file(const char *rel)
+const char *auth_home(void)
 {
 	const char *home = getenv("HOME");
-	return xasprintf("%s/%s", home && *home ? home : "/", rel);
+	if (home && *home)
+		return home;
+	struct stat st;
+	if (stat("/tekton/home", &st) == 0 && S_ISDIR(st.st_mode))
+		return "/tekton/home";
+	return NULL;
+}
+
+static char *home_file(const char *rel)
+{
+	const char *home = auth_home();
+	return xasprintf("%s/%s", home ? home : "", rel);
+}
+
+err_t *auth_gitconfig_ca(char **out)
+{
+	*out = NULL;
+	_cleanup_free_ char *path = home_file(".gitconfig");
+	if (access(path, F_OK) != 0)
+		return NULL;
+	git_config *cfg = NULL;
+	git_buf buf = GIT_BUF_INIT;
+	if (git_config_open_ondisk(&cfg, path) < 0)
+		return err_new(EXIT_USAGE, "%s: %s", path, git_error_last() ? git_error_last()->message : "unreadable");
+	int rc = git_config_get_path(&buf, cfg, "http.sslcainfo");
+	git_config_free(cfg);
+	if (rc == GIT_ENOTFOUND)
+		return NULL;
+	if (rc < 0)
+		return err_new(EXIT_USAGE, "%s: http.sslCAInfo: %s", path,
+			       git_error_last() ? git_error_last()->message : "unreadable");
+	/* git_config_get_path expands ~/ with libgit2's home: expand ours */
+	const char *v = buf.ptr;
+	const char *home = auth_home();
+	if (v[0] == '~' && v[1] == '/' && home)
+		*out = xasprintf("%s%s", home, v + 1);
+	else
+		*out = xstrdup(v);
+	git_buf_dispose(&buf);
+	log_debug("CA certificates from http.sslCAInfo of %s: %s", path, *out);
+	return NULL;
 }
 
 err_t *auth_init(struct auth *a, const struct auth_options *opt, const struct remote_url *origin)
@@ -59,6 +100,20 @@ err_t *auth_init(struct auth *a, const struct auth_options *opt, const struct re
 		TRY(credfile_read(&a->creds, opt->credentials_file, false));
 	if (opt->netrc_file && *opt->netrc_file)
 		TRY(credfile_read(&a->creds, opt->netrc_file, true));
+	/* Tekton's basic-auth layout, after whatever the params name */
+	_cleanup_free_ char *store = home_file(".git-credentials");
+	if (access(store, F_OK) == 0) {
+		log_debug("credentials also from %s", store);
+		TRY(credfile_read(&a->creds, store, false));
+	}
+	if (origin->scheme && !strcmp(origin->scheme, "ssh") && origin->host) {
+		/* a broken ~/.ssh/config is a usage error, said before any connection */
+		struct ssh_host_config c;
+		_cleanup_free_ char *cfg = home_file(".ssh/config");
+		const char *home = auth_home();
+		TRY(sshconfig_read(cfg, origin->host, home ? home : "", &c));
+		sshconfig_free(&c);
+	}
 	return NULL;
 }
 
@@ -67,6 +122,11 @@ void auth_free(struct auth *a)
 	free(a->token);
 	url_free(&a->token_origin);
 	credfile_free(&a->creds);
+	sshconfig_free(&a->ssh);
+	free(a->ssh_host);
+	free(a->ssh_port);
+	free(a->ssh_alias_url);
+	free(a->ssh_connect_url);
 	memset(a, 0, sizeof *a);
 }
 
@@ -74,7 +134,7 @@ void auth_reset_attempt(struct auth *a, const struct remote_url *current)
 {
 	a->current = current;
 	a->userpass_attempts = a->ssh_attempts = 0;
-	a->auth_refused = a->no_credentials = a->identity_refused = false;
+	a->auth_refused = a->no_credentials = a->identity_refused = a->bad_config = false;
 	a->why[0] = '\0';
 }
 
@@ -128,33 +188,67 @@ static int userpass(struct auth *a, git_credential **out, const char *url, const
 	return rc;
 }
 
+/* The keys to offer, in order: ssh-key, else ~/.ssh/config's IdentityFile
+ * lines for the host (those that exist, as ssh does), else the usual
+ * ~/.ssh/id_* that exist. */
+static size_t ssh_key_candidates(const struct auth *a, char ***out)
+{
+	char **v = NULL;
+	size_t n = 0;
+	if (a->opt.ssh_key && *a->opt.ssh_key) {
+		v = xmalloc(sizeof *v);
+		v[n++] = xstrdup(a->opt.ssh_key);
+	} else if (a->ssh.nidentity) {
+		for (size_t i = 0; i < a->ssh.nidentity; i++) {
+			if (access(a->ssh.identity_files[i], F_OK) != 0)
+				continue;
+			v = xrealloc(v, (n + 1) * sizeof *v);
+			v[n++] = xstrdup(a->ssh.identity_files[i]);
+		}
+	} else {
+		static const char *const names[] = { ".ssh/id_ed25519", ".ssh/id_ecdsa", ".ssh/id_rsa" };
+		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+			char *p = home_file(names[i]);
+			if (access(p, F_OK) == 0) {
+				v = xrealloc(v, (n + 1) * sizeof *v);
+				v[n++] = p;
+			} else {
+				free(p);
+			}
+		}
+	}
+	*out = v;
+	return n;
+}
+
 static int ssh_key(struct auth *a, git_credential **out, const char *url_user)
 {
 	const char *user = url_user && *url_user ? url_user : "git";
-	if (++a->ssh_attempts > 1) {
-		a->auth_refused = true;
-		return refuse(a, GIT_EAUTH, "the SSH server refused the key for user '%s'", user);
-	}
-	_cleanup_free_ char *key = NULL;
-	if (a->opt.ssh_key && *a->opt.ssh_key) {
-		key = xstrdup(a->opt.ssh_key);
-	} else {
-		static const char *const names[] = { ".ssh/id_ed25519", ".ssh/id_ecdsa", ".ssh/id_rsa" };
-		for (size_t i = 0; i < sizeof names / sizeof *names && !key; i++) {
-			char *p = home_file(names[i]);
-			if (access(p, R_OK) == 0)
-				key = p;
-			else
-				free(p);
-		}
-	}
-	if (!key || access(key, R_OK) != 0) {
+	char **keys = NULL;
+	size_t n = ssh_key_candidates(a, &keys);
+	int rc;
+	size_t i = (size_t)a->ssh_attempts++;
+	if (!n) {
 		a->no_credentials = true;
-		return refuse(a, GIT_EAUTH, "no readable SSH key (give ssh-key)%s%s", key ? ": " : "", key ? key : "");
+		rc = refuse(a, GIT_EAUTH, "no SSH key (give ssh-key, or IdentityFile in ~/.ssh/config, or ~/.ssh/id_*)");
+	} else if (i >= n) {
+		a->auth_refused = true;
+		rc = refuse(a, GIT_EAUTH, "the SSH server refused the key%s %s%s for user '%s'", n > 1 ? "s" : "", keys[0],
+			    n > 1 ? " ..." : "", user);
+	} else if (access(keys[i], R_OK) != 0) {
+		a->no_credentials = true;
+		rc = refuse(a, GIT_EAUTH, "SSH key %s is not readable", keys[i]);
+	} else {
+		/* with the .pub beside it, libssh2 need not derive the public key */
+		_cleanup_free_ char *pub = xasprintf("%s.pub", keys[i]);
+		log_debug("offering SSH key %s as '%s'", keys[i], user);
+		rc = git_credential_ssh_key_new(out, user, access(pub, R_OK) == 0 ? pub : NULL, keys[i],
+						a->opt.ssh_passphrase);
 	}
-	/* with the .pub beside it, libssh2 need not derive the public key */
-	_cleanup_free_ char *pub = xasprintf("%s.pub", key);
-	return git_credential_ssh_key_new(out, user, access(pub, R_OK) == 0 ? pub : NULL, key, a->opt.ssh_passphrase);
+	for (size_t k = 0; k < n; k++)
+		free(keys[k]);
+	free(keys);
+	return rc;
 }
 
 static int credentials_cb(git_credential **out, const char *url, const char *username_from_url,
@@ -187,32 +281,57 @@ static int knownhost_type(git_cert_ssh_raw_type_t t)
 static int check_host_key(struct auth *a, const git_cert_hostkey *hk, const char *host)
 {
 	a->identity_refused = true; /* until proven otherwise */
+	bool pinned = a->opt.known_hosts && *a->opt.known_hosts; /* the param: must match, always */
+	enum ssh_strict strict = pinned ? SSH_STRICT_YES : a->ssh.strict;
+	const char *portstr = a->ssh_port ? a->ssh_port : a->current && a->current->port ? a->current->port : "22";
+	int port = atoi(portstr);
+	if (strict == SSH_STRICT_NO) {
+		log_warn("the SSH host key of %s:%d is NOT checked (StrictHostKeyChecking no in ~/.ssh/config)", host, port);
+		a->identity_refused = false;
+		return 0;
+	}
 	int type = knownhost_type(hk->raw_type);
 	if (!(hk->type & GIT_CERT_SSH_RAW) || type < 0)
 		return refuse(a, GIT_ECERTIFICATE, "the SSH host key of %s is of a type we cannot check", host);
-	_cleanup_free_ char *path = a->opt.known_hosts && *a->opt.known_hosts ? xstrdup(a->opt.known_hosts)
-									  : home_file(".ssh/known_hosts");
+	/* the files: known-hosts, else UserKnownHostsFile, else ~/.ssh/known_hosts */
+	size_t nfiles = pinned ? 1 : a->ssh.nknown_hosts ? a->ssh.nknown_hosts : 1;
+	_cleanup_free_ char *dflt = pinned || a->ssh.nknown_hosts ? NULL : home_file(".ssh/known_hosts");
+	struct strbuf names = STRBUF_INIT;
 	LIBSSH2_SESSION *s = libssh2_session_init();
 	LIBSSH2_KNOWNHOSTS *kh = s ? libssh2_knownhost_init(s) : NULL;
-	int rc;
-	if (!kh) {
+	size_t read = 0;
+	int rc = 0;
+	if (!kh)
 		rc = refuse(a, GIT_ECERTIFICATE, "cannot set up the known_hosts check");
-	} else if (libssh2_knownhost_readfile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		rc = refuse(a, GIT_ECERTIFICATE, "cannot read known_hosts file %s (give known-hosts)", path);
-	} else {
-		int port = a->current && a->current->port ? atoi(a->current->port) : 22;
-		int check = libssh2_knownhost_checkp(kh, host, port, hk->hostkey, hk->hostkey_len,
-						     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type,
-						     NULL);
+	for (size_t i = 0; kh && !rc && i < nfiles; i++) {
+		const char *path = pinned ? a->opt.known_hosts : dflt ? dflt : a->ssh.known_hosts_files[i];
+		sb_addf(&names, "%s%s", i ? ", " : "", path);
+		if (libssh2_knownhost_readfile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0)
+			read++;
+		else if (pinned || access(path, F_OK) == 0)
+			rc = refuse(a, GIT_ECERTIFICATE, "cannot read known_hosts file %s (give known-hosts)", path);
+		/* a file that does not exist holds no keys, as for ssh */
+	}
+	if (kh && !rc) {
+		int check = read ? libssh2_knownhost_checkp(kh, host, port, hk->hostkey, hk->hostkey_len,
+							    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type,
+							    NULL)
+				 : LIBSSH2_KNOWNHOST_CHECK_NOTFOUND;
 		if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
 			a->identity_refused = false;
-			rc = 0;
 		} else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-			rc = refuse(a, GIT_ECERTIFICATE, "the SSH host key of %s:%d does NOT match %s", host, port, path);
+			rc = refuse(a, GIT_ECERTIFICATE, "the SSH host key of %s:%d does NOT match %s", host, port,
+				    sb_str(&names));
+		} else if (strict == SSH_STRICT_ACCEPT_NEW) {
+			log_warn("%s:%d is not in known_hosts (%s): its key is taken as it is "
+				 "(StrictHostKeyChecking accept-new in ~/.ssh/config)",
+				 host, port, sb_str(&names));
+			a->identity_refused = false;
 		} else {
-			rc = refuse(a, GIT_ECERTIFICATE, "%s:%d is not in known_hosts file %s", host, port, path);
+			rc = refuse(a, GIT_ECERTIFICATE, "%s:%d is not in known_hosts file %s", host, port, sb_str(&names));
 		}
 	}
+	sb_release(&names);
 	if (kh)
 		libssh2_knownhost_free(kh);
 	if (s)
@@ -235,9 +354,72 @@ static int certificate_cb(git_cert *cert, int valid, const char *host, void *pay
 		      host);
 }
 
+/* ~/.ssh/config for an ssh remote, before it connects: its options for the
+ * host the URL names, and the URL libgit2 connects to rewritten with its
+ * HostName, Port (unless the URL has one) and User (unless the URL has
+ * one), as ssh would connect. The remote's configured URL stays. */
+static int remote_ready_cb(git_remote *remote, int direction, void *payload)
+{
+	(void)direction;
+	struct auth *a = payload;
+	sshconfig_free(&a->ssh);
+	free(a->ssh_host);
+	free(a->ssh_port);
+	a->ssh_host = a->ssh_port = NULL;
+	/* libgit2 keeps the instance URL as the remote's URL: a remote seen
+	 * again (a fetch after listing the refs) is read as the user wrote it */
+	const char *now = git_remote_url(remote);
+	/* a copy: setting the instance URL frees the remote's */
+	_cleanup_free_ char *text = xstrdup(a->ssh_connect_url && now && !strcmp(now, a->ssh_connect_url)
+						    ? a->ssh_alias_url
+						    : now ? now : "");
+	struct remote_url u;
+	err_t *e = url_parse(text, &u);
+	if (e || !u.scheme || strcmp(u.scheme, "ssh") || !u.host || !u.path) {
+		err_free(e);
+		url_free(&u);
+		return 0;
+	}
+	_cleanup_free_ char *cfg = home_file(".ssh/config");
+	const char *home = auth_home();
+	e = sshconfig_read(cfg, u.host, home ? home : "", &a->ssh);
+	if (e) {
+		char *why = err_describe(e);
+		err_free(e);
+		url_free(&u);
+		a->bad_config = true;
+		int rc = refuse(a, GIT_EUSER, "%s", why);
+		free(why);
+		return rc;
+	}
+	const char *host = a->ssh.hostname ? a->ssh.hostname : u.host;
+	const char *port = u.port ? u.port : a->ssh.port;
+	const char *user = u.user ? u.user : a->ssh.user;
+	a->ssh_host = xstrdup(host);
+	a->ssh_port = port ? xstrdup(port) : NULL;
+	int rc = 0;
+	if (host != u.host || port != u.port || user != u.user) {
+		bool v6 = strchr(host, ':') && host[0] != '[';
+		/* an scp-like path is relative to the login's home: /~/ in a URL */
+		_cleanup_free_ char *url = xasprintf("ssh://%s%s%s%s%s%s%s%s", user ? user : "", user ? "@" : "",
+						     v6 ? "[" : "", host, v6 ? "]" : "", port ? ":" : "", port ? port : "",
+						     u.path[0] == '/' ? u.path : "/~/");
+		_cleanup_free_ char *full = u.path[0] == '/' ? xstrdup(url) : xasprintf("%s%s", url, u.path);
+		log_debug("%s: connecting to %s (~/.ssh/config)", u.clean, full);
+		rc = git_remote_set_instance_url(remote, full);
+		free(a->ssh_alias_url);
+		free(a->ssh_connect_url);
+		a->ssh_alias_url = xstrdup(text);
+		a->ssh_connect_url = xstrdup(full);
+	}
+	url_free(&u);
+	return rc;
+}
+
 void auth_set_callbacks(struct auth *a, git_remote_callbacks *cb)
 {
 	cb->credentials = credentials_cb;
 	cb->certificate_check = certificate_cb;
+	cb->remote_ready = remote_ready_cb;
 	cb->payload = a;
 }

@@ -115,6 +115,20 @@ err_t *credfile_read(struct cred_list *l, const char *path, bool netrc)
 		     : credfile_parse_git_credentials(l, sb_str(&sb), sb.len, path);
 }
 
+/* A git-credentials URL with a path covers that path and what is under it;
+ * one without a path covers the whole host. */
+static bool path_covers(const char *prefix, const char *path)
+{
+	size_t n = prefix ? strlen(prefix) : 0;
+	while (n && prefix[n - 1] == '/')
+		n--;
+	if (!n)
+		return true;
+	if (!path || strncmp(prefix, path, n) != 0)
+		return false;
+	return path[n] == '\0' || path[n] == '/';
+}
+
 const struct cred_entry *credfile_find(const struct cred_list *l, const struct remote_url *u)
 {
 	const struct cred_entry *fallback = NULL;
@@ -125,7 +139,8 @@ const struct cred_entry *credfile_find(const struct cred_list *l, const struct r
 			continue;
 		}
 		if (e->url.scheme) { /* git-credentials: scheme, host and port */
-			if (u->scheme && !strcmp(e->url.scheme, u->scheme) && url_same_origin(&e->url, u))
+			if (u->scheme && !strcmp(e->url.scheme, u->scheme) && url_same_origin(&e->url, u) &&
+			    path_covers(e->url.path, u->path))
 				return e;
 		} else if (e->url.host && u->host && !strcasecmp(e->url.host, u->host)) {
 			return e; /* netrc: host only */

@@ -1,6 +1,6 @@
 /* Credential files, parsed into one list: git-credentials (one
- * scheme://user:password@host[:port] URL per line, matched on scheme, host
- * and port) and netrc (machine/login/password, matched on host; "default"
+ * scheme://user:password@host[:port][/path] URL per line, matched on scheme,
+ * host and port, and path prefix when the line has a path) and netrc (machine/login/password, matched on host; "default"
  * for any host). Every password is registered as a secret as it is read,
  * and no error ever quotes a line of these files. */
 #ifndef GIT_CLONE_CREDFILE_H
@@ -28,8 +28,8 @@ err_t *credfile_parse_git_credentials(struct cred_list *l, const char *text, siz
 err_t *credfile_parse_netrc(struct cred_list *l, const char *text, size_t len, const char *what);
 /* Read and parse a file of either kind. */
 err_t *credfile_read(struct cred_list *l, const char *path, bool netrc);
-/* The entry for u: git-credentials by scheme, host and port, netrc by host,
- * then a netrc default; NULL if none. */
+/* The first entry for u: git-credentials by scheme, host, port and path
+ * prefix, netrc by host, then a netrc default; NULL if none. */
 const struct cred_entry *credfile_find(const struct cred_list *l, const struct remote_url *u);
 void credfile_free(struct cred_list *l);
 

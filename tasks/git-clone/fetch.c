@@ -62,6 +62,10 @@ static enum verdict classify(int rc, const struct net *net, const char *what, er
 	const git_error *ge = git_error_last();
 	const char *msg = last_message();
 	const char *where = net->url->clean;
+	if (a->bad_config) {
+		*out = err_new(EXIT_USAGE, "%s %s: %s", what, where, a->why);
+		return FATAL;
+	}
 	if (a->auth_refused || a->no_credentials || a->identity_refused) {
 		*out = err_new(EXIT_AUTH, "%s %s: %s", what, where, a->why);
 		return FATAL;

@@ -33,7 +33,7 @@ static const struct param_spec params[] = {
 	{ "directory", PARAM_STRING, "", false, false, "directory inside the workspace to clone into; default: the workspace itself" },
 	{ "delete-existing", PARAM_BOOL, "false", false, false, "replace an existing non-empty directory (only once the clone succeeded)" },
 	{ "ssl-verify", PARAM_BOOL, "true", false, false, "verify the server's TLS certificate" },
-	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM file of CA certificates to trust instead of the system's" },
+	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM file of CA certificates to trust instead of the system's; default: http.sslCAInfo of ~/.gitconfig" },
 	{ "http-proxy", PARAM_STRING, NULL, false, false, "proxy for http:// (default: HTTP_PROXY from the environment)" },
 	{ "https-proxy", PARAM_STRING, NULL, false, false, "proxy for https:// (default: HTTPS_PROXY from the environment)" },
 	{ "no-proxy", PARAM_STRING, NULL, false, false, "hosts reached without a proxy (default: NO_PROXY)" },
@@ -44,11 +44,11 @@ static const struct param_spec params[] = {
 	{ "username", PARAM_STRING, NULL, false, false, "user name sent with the token; default: the URL's, else x-access-token" },
 	{ "token", PARAM_STRING, NULL, false, true, "access token for HTTPS (sent as basic auth to the repository's host only)" },
 	{ "token-file", PARAM_STRING, NULL, false, false, "file holding the access token, e.g. a mounted secret" },
-	{ "git-credentials-file", PARAM_STRING, NULL, false, false, "git-credentials file (https://user:password@host per line)" },
+	{ "git-credentials-file", PARAM_STRING, NULL, false, false, "git-credentials file (https://user:password@host per line); ~/.git-credentials is read after it" },
 	{ "netrc-file", PARAM_STRING, NULL, false, false, "netrc file (machine, login, password)" },
-	{ "ssh-key", PARAM_STRING, NULL, false, false, "SSH private key; default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa" },
+	{ "ssh-key", PARAM_STRING, NULL, false, false, "SSH private key; default: IdentityFile of ~/.ssh/config, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa" },
 	{ "ssh-key-passphrase", PARAM_STRING, NULL, false, true, "passphrase of the SSH key" },
-	{ "known-hosts", PARAM_STRING, NULL, false, false, "known_hosts file the SSH host key must be in; default: ~/.ssh/known_hosts" },
+	{ "known-hosts", PARAM_STRING, NULL, false, false, "known_hosts file the SSH host key must be in; default: UserKnownHostsFile of ~/.ssh/config, else ~/.ssh/known_hosts" },
 	{ NULL },
 };
 
@@ -127,15 +127,18 @@ static err_t *setup_libgit2(const struct params *p)
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
 	/* libgit2 wants a home (for ~/.ssh/known_hosts key preferences) and
 	 * fails SSH without one; a FROM scratch image has neither HOME nor a
-	 * passwd entry */
-	const char *home = getenv("HOME");
+	 * passwd entry. Ours: $HOME, else /tekton/home (auth.h). */
+	const char *home = auth_home();
 	struct stat st;
-	if (!home || !*home || stat(home, &st) != 0 || !S_ISDIR(st.st_mode))
-		git_libgit2_opts(GIT_OPT_SET_HOMEDIR, "/");
-	const char *ca = str_or_null(p, "ca-file");
+	git_libgit2_opts(GIT_OPT_SET_HOMEDIR, home && stat(home, &st) == 0 && S_ISDIR(st.st_mode) ? home : "/");
+	/* CA certificates: ca-file, else ~/.gitconfig's http.sslCAInfo, else
+	 * SSL_CERT_FILE / SSL_CERT_DIR (OpenSSL reads them), else the bundle */
+	_cleanup_free_ char *ca = str_or_null(p, "ca-file") ? xstrdup(str_or_null(p, "ca-file")) : NULL;
+	if (!ca)
+		TRY(auth_gitconfig_ca(&ca));
 	const char *bundle = "/etc/ssl/certs/ca-certificates.crt";
 	if (!ca && !getenv("SSL_CERT_FILE") && !getenv("SSL_CERT_DIR") && access(bundle, R_OK) == 0)
-		ca = bundle; /* where our images and Debian keep it */
+		ca = xstrdup(bundle); /* where our images and Debian keep it */
 	if (ca) {
 		if (access(ca, R_OK) != 0)
 			return err_errno(EXIT_USAGE, "ca-file %s", ca);

@@ -92,6 +92,7 @@ err_t *url_parse(const char *text, struct remote_url *u)
 			if (at)
 				u->user = xstrndup(text, (size_t)(at - text));
 			u->host = xstrndup(at ? at + 1 : text, (size_t)(colon - (at ? at + 1 : text)));
+			u->path = xstrdup(colon + 1);
 			u->clean = xstrdup(text);
 			return NULL;
 		}
@@ -133,6 +134,7 @@ err_t *url_parse(const char *text, struct remote_url *u)
 		hostpart = at + 1;
 	}
 	TRY(split_hostport(hostpart, path, u));
+	u->path = xstrndup(path, strcspn(path, "?#"));
 	bool is_http = !strcmp(u->scheme, "http") || !strcmp(u->scheme, "https");
 	struct strbuf sb = STRBUF_INIT;
 	sb_add(&sb, text, (size_t)(auth - text));
@@ -150,6 +152,7 @@ void url_free(struct remote_url *u)
 	free(u->password);
 	free(u->host);
 	free(u->port);
+	free(u->path);
 	free(u->clean);
 	memset(u, 0, sizeof *u);
 }

@@ -13,6 +13,7 @@ struct remote_url {
 	char *password; /* NULL when absent (percent-decoded) */
 	char *host;     /* NULL for local paths */
 	char *port;     /* NULL: the scheme's default */
+	char *path;     /* "/team/app.git" ("team/app.git" scp-like); NULL for local paths */
 	char *clean;    /* the URL without password (and without user for http/https) */
 };
 

@@ -78,4 +78,137 @@ ssh-keygen -q -t rsa -b 3072 -N '' -f "$tmp/stranger_rsa" -C stranger
 run_ours "$c" --url="$S/main.git" --ssh-key="$tmp/stranger_rsa" --known-hosts="$GIT_SSH_KNOWN_HOSTS"
 expect rsa-key-unknown-refused "$c" 4 "SSH server refused the key"
 
+# ---- Tekton's layout in HOME: ~/.ssh/config, id_<secret>, known_hosts -----------
+# creds-init writes, per ssh secret: Host <host> / HostName / Port /
+# IdentityFile ~/.ssh/id_<secret>, and known_hosts (or, without it,
+# StrictHostKeyChecking). "gitserver" exists only in the config.
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/other_host" -C other
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/stranger" -C stranger
+tekton_home() { # dir known_hosts(file|-) config-extra-lines key-files...
+	local h=$1 kh=$2 extra=$3 k
+	shift 3
+	rm -rf "$h" && mkdir -p "$h/.ssh"
+	[ "$kh" = - ] || cp "$kh" "$h/.ssh/known_hosts"
+	{
+		printf 'Host gitserver\n    HostName 127.0.0.1\n    Port %s\n' "$GIT_SSH_PORT"
+		for k; do cp "$k" "$h/.ssh/id_$(basename "$k")" && printf '    IdentityFile %s\n' "$h/.ssh/id_$(basename "$k")"; done
+		[ -z "$extra" ] || printf '%s\n' "$extra"
+	} >"$h/.ssh/config"
+}
+ALIAS=ssh://$SSH_USER@gitserver$root/main.git
+wrong_kh=$tmp/wrong_known_hosts
+printf '[127.0.0.1]:%s %s\n' "$GIT_SSH_PORT" "$(cut -d' ' -f1,2 "$tmp/other_host.pub")" >"$wrong_kh"
+
+c=$tmp/case-tekton-ssh
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" "" "$GIT_SSH_RSA_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+if cloned "$c" && [ "$(git -C "$c/out" config remote.origin.url)" = "$ALIAS" ]; then pass tekton-ssh-config-hostname-port-identity
+else fail tekton-ssh-config-hostname-port-identity "exit $rc: $(tail -1 "$c/err")"; fi
+
+c=$tmp/case-tekton-scp-like-user-from-config
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" "    User $SSH_USER" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="gitserver:$root/main.git"
+if cloned "$c"; then pass tekton-ssh-scp-like-user-from-config; else fail tekton-ssh-scp-like-user-from-config "exit $rc: $(tail -1 "$c/err")"; fi
+
+c=$tmp/case-tekton-two-keys
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" "" "$tmp/stranger" "$GIT_SSH_RSA_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+if cloned "$c"; then pass tekton-ssh-second-identity-file; else fail tekton-ssh-second-identity-file "exit $rc: $(tail -1 "$c/err")"; fi
+
+c=$tmp/case-tekton-wrong-key
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" "" "$tmp/stranger"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+expect tekton-ssh-wrong-key "$c" 4 "SSH server refused the key $tmp/th/.ssh/id_stranger for user '$SSH_USER'"
+
+c=$tmp/case-tekton-known-hosts-mismatch
+tekton_home "$tmp/th" "$wrong_kh" "" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+expect tekton-known-hosts-mismatch "$c" 4 "host key of 127.0.0.1:$GIT_SSH_PORT does NOT match $tmp/th/.ssh/known_hosts"
+
+c=$tmp/case-tekton-unknown-host
+tekton_home "$tmp/th" - "" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+expect tekton-no-known-hosts-refused "$c" 4 "127.0.0.1:$GIT_SSH_PORT is not in known_hosts file $tmp/th/.ssh/known_hosts"
+
+c=$tmp/case-tekton-user-known-hosts-file
+tekton_home "$tmp/th" "$wrong_kh" "    UserKnownHostsFile ~/kh/none ~/kh/good" "$GIT_SSH_KEY"
+mkdir -p "$tmp/th/kh" && cp "$GIT_SSH_KNOWN_HOSTS" "$tmp/th/kh/good"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+if cloned "$c"; then pass tekton-user-known-hosts-file; else fail tekton-user-known-hosts-file "exit $rc: $(tail -1 "$c/err")"; fi
+
+c=$tmp/case-tekton-accept-new
+tekton_home "$tmp/th" - "StrictHostKeyChecking accept-new" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+if cloned "$c" && grep -q 'accept-new' "$c/err"; then pass tekton-accept-new-unknown-host
+else fail tekton-accept-new-unknown-host "exit $rc: $(tail -1 "$c/err")"; fi
+c=$tmp/case-tekton-accept-new-changed
+tekton_home "$tmp/th" "$wrong_kh" "StrictHostKeyChecking accept-new" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+expect tekton-accept-new-changed-key-refused "$c" 4 "does NOT match"
+
+c=$tmp/case-tekton-strict-no
+tekton_home "$tmp/th" "$wrong_kh" "StrictHostKeyChecking no" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS"
+if cloned "$c" && grep -q 'NOT checked' "$c/err"; then pass tekton-strict-no-warns
+else fail tekton-strict-no-warns "exit $rc: $(tail -1 "$c/err")"; fi
+# the known-hosts param always means "must match", whatever the config says
+c=$tmp/case-param-known-hosts-wins
+HOME=$tmp/th run_ours "$c" --url="$ALIAS" --known-hosts="$wrong_kh"
+expect known-hosts-param-over-strict-no "$c" 4 "does NOT match $wrong_kh"
+# and ssh-key over IdentityFile
+c=$tmp/case-param-ssh-key-wins
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" "" "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="$ALIAS" --ssh-key="$tmp/stranger"
+expect ssh-key-param-over-identity-file "$c" 4 "refused the key $tmp/stranger "
+
+c=$tmp/case-bad-config
+tekton_home "$tmp/th" "$GIT_SSH_KNOWN_HOSTS" $'Host *\n    Port twenty-two' "$GIT_SSH_KEY"
+HOME=$tmp/th run_ours "$c" --url="ssh://$SSH_USER@elsewhere$root/main.git"
+expect ssh-config-bad-port-usage "$c" 2 "ssh config $tmp/th/.ssh/config:6: Port twenty-two is not a number"
+
+# ---- Tekton's basic-auth layout: ~/.git-credentials, ~/.gitconfig -----------
+HOSTPORT=${HS#https://} HOSTPORT=${HOSTPORT%%/*}
+basic_home() { # dir credentials-lines...
+	local h=$1
+	shift
+	rm -rf "$h" && mkdir -p "$h"
+	printf '%s\n' "$@" >"$h/.git-credentials"
+	printf '[credential]\n\thelper = store\n[http]\n\tsslCAInfo = ~/ca.pem\n' >"$h/.gitconfig"
+	cp "$GIT_HTTP_CA" "$h/ca.pem"
+}
+RIGHT=https://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@$HOSTPORT
+WRONG=https://$GIT_HTTP_USER:wrong-t0ken-in-store@$HOSTPORT
+c=$tmp/case-basic-auth
+basic_home "$tmp/bh" "https://x:y-not-this-host@example.invalid" "$RIGHT"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git"
+if cloned "$c" && ! grep -rqF -- "$GIT_HTTP_PASSWORD" "$c"; then pass tekton-git-credentials-and-gitconfig-ca
+else fail tekton-git-credentials-and-gitconfig-ca "exit $rc: $(tail -1 "$c/err")"; fi
+# the check of the check: the CA came from ~/.gitconfig
+c=$tmp/case-basic-auth-no-gitconfig
+rm "$tmp/bh/.gitconfig"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git"
+expect gitconfig-ca-is-what-trusted-it "$c" 4 "TLS certificate of 127.0.0.1 is not trusted"
+
+c=$tmp/case-basic-auth-wrong
+basic_home "$tmp/bh" "$WRONG"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git"
+expect tekton-git-credentials-wrong-token "$c" 4 "refused the credentials for user '$GIT_HTTP_USER'"
+if grep -rqF wrong-t0ken-in-store "$c"; then fail wrong-store-token-not-shown; else pass wrong-store-token-not-shown; fi
+
+# a line with a path covers that path and below, and only there
+c=$tmp/case-path-prefix-other
+basic_home "$tmp/bh" "$WRONG/auth/git/other.git" "$RIGHT/auth/git"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git"
+if cloned "$c"; then pass git-credentials-path-elsewhere-skipped; else fail git-credentials-path-elsewhere-skipped "exit $rc: $(tail -1 "$c/err")"; fi
+c=$tmp/case-path-prefix-this
+basic_home "$tmp/bh" "$WRONG/auth/git/main.git" "$RIGHT/auth/git"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git"
+expect git-credentials-path-prefix-matches "$c" 4 "refused the credentials"
+
+# precedence: git-credentials-file (param) before ~/.git-credentials
+c=$tmp/case-param-credentials-first
+printf '%s\n' "$RIGHT" >"$tmp/param-credentials"
+HOME=$tmp/bh run_ours "$c" --url="$HS/main.git" --git-credentials-file="$tmp/param-credentials"
+if cloned "$c"; then pass credentials-file-param-before-home; else fail credentials-file-param-before-home "exit $rc: $(tail -1 "$c/err")"; fi
+
 [ $failed = 0 ]
