@@ -1,7 +1,8 @@
 /* libFuzzer target for git-clone's parsers of untrusted text: repository
- * URLs (url.c), git-credentials and netrc files (credfile.c), and the
- * workspace/directory join that must never climb out (target.c). The first
- * byte picks the parser; the rest is its input. */
+ * URLs (url.c), git-credentials and netrc files (credfile.c), the
+ * workspace/directory join that must never climb out (target.c), and
+ * ~/.ssh/config (sshconfig.c). The first byte picks the parser; the rest is
+ * its input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,11 +10,12 @@
 
 #include "credfile.h"
 #include "log.h"
+#include "sshconfig.h"
 #include "target.h"
 #include "url.h"
 #include "xalloc.h"
 
-// fuzz-sources: tasks/git-clone/url.c tasks/git-clone/credfile.c tasks/git-clone/target.c
+// fuzz-sources: tasks/git-clone/url.c tasks/git-clone/credfile.c tasks/git-clone/target.c tasks/git-clone/sshconfig.c
 // fuzz-libs: -Itasks/git-clone
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = xstrndup(text, len);
 	struct cred_list l = { NULL };
 	err_t *e = NULL;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0: {
 		struct remote_url u;
 		e = url_parse(s, &u);
@@ -68,6 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   (dl >= 3 && !strcmp(dir + dl - 3, "/..")) || dir[0] == '/'))
 			abort(); /* a directory that climbs or is absolute is refused */
 		free(out);
+		break;
+	}
+	case 4: {
+		static const char *const hosts[] = { "github.com", "git.example.test", "a" };
+		for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+			struct ssh_host_config c;
+			err_t *ce = sshconfig_parse(text, len, "fuzz", hosts[i], "/home/f", &c);
+			if (ce && (c.nidentity || c.hostname || c.port))
+				abort(); /* a refused config gives no options */
+			err_free(ce);
+			sshconfig_free(&c);
+		}
 		break;
 	}
 	}

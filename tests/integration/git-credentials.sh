@@ -211,4 +211,37 @@ printf '%s\n' "$RIGHT" >"$tmp/param-credentials"
 HOME=$tmp/bh run_ours "$c" --url="$HS/main.git" --git-credentials-file="$tmp/param-credentials"
 if cloned "$c"; then pass credentials-file-param-before-home; else fail credentials-file-param-before-home "exit $rc: $(tail -1 "$c/err")"; fi
 
+# ---- no HOME, as in a FROM scratch image: /tekton/home -----------------------
+STATIC=${PIPELINE_STATIC_BIN:-$here/../../bin}/git-clone
+CHROOT=$(command -v chroot)
+c=$tmp/case-scratch
+r=$c/root
+mkdir -p "$r/work" "$r/tekton/home/.ssh"
+if [ -x "$STATIC" ]; then
+	cp "$STATIC" "$r/git-clone"
+	cp "$GIT_SSH_RSA_KEY" "$r/tekton/home/.ssh/id_deploy"
+	cp "$GIT_SSH_KNOWN_HOSTS" "$r/tekton/home/.ssh/known_hosts"
+	printf 'Host gitserver\n    HostName 127.0.0.1\n    Port %s\n    IdentityFile /tekton/home/.ssh/id_deploy\n' \
+		"$GIT_SSH_PORT" >"$r/tekton/home/.ssh/config"
+	printf '%s\n' "$RIGHT" >"$r/tekton/home/.git-credentials"
+	printf '[http]\n\tsslCAInfo = /tekton/home/ca.pem\n' >"$r/tekton/home/.gitconfig"
+	cp "$GIT_HTTP_CA" "$r/tekton/home/ca.pem"
+	if env -i "$CHROOT" "$r" /git-clone --url="$ALIAS" --workspace=/work --directory=ssh --max-retries=0 >"$c/err" 2>&1 &&
+		[ "$(git -C "$r/work/ssh" rev-parse HEAD)" = "$WANT" ]; then
+		pass no-home-tekton-home-ssh
+	else fail no-home-tekton-home-ssh "$(tail -1 "$c/err")"; fi
+	if env -i "$CHROOT" "$r" /git-clone --url="$HS/main.git" --workspace=/work --directory=https --max-retries=0 >"$c/err" 2>&1 &&
+		[ "$(git -C "$r/work/https" rev-parse HEAD)" = "$WANT" ]; then
+		pass no-home-tekton-home-https
+	else fail no-home-tekton-home-https "$(tail -1 "$c/err")"; fi
+	# HOME, when set, is the home: the same run with an empty one has nothing
+	mkdir -p "$r/empty"
+	env -i HOME=/empty "$CHROOT" "$r" /git-clone --url="$HS/main.git" --workspace=/work --directory=https2 --max-retries=0 >"$c/err" 2>&1
+	rc=$?
+	if [ $rc -eq 4 ] && grep -q 'not trusted' "$c/err"; then pass home-set-wins-over-tekton-home
+	else fail home-set-wins-over-tekton-home "exit $rc: $(tail -1 "$c/err")"; fi
+else
+	fail no-home-tekton-home "no static binary at $STATIC"
+fi
+
 [ $failed = 0 ]
