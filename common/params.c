@@ -400,25 +400,6 @@ size_t params_list(const struct params *p, const char *name, const char *const *
 	return v->nitems;
 }
 
-err_t *params_duration_ms(const struct params *p, const char *name, long *ms)
-{
-	const char *s = params_str(p, name);
-	static const struct {
-		const char *unit;
-		long ms;
-	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
-	char *end = NULL;
-	errno = 0;
-	long n = s && isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
-	for (size_t i = 0; n >= 0 && !errno && i < sizeof units / sizeof *units; i++)
-		if (!strcmp(end, units[i].unit) && n <= LONG_MAX / units[i].ms) {
-			*ms = n * units[i].ms;
-			return NULL;
-		}
-	return err_new(EXIT_USAGE, "--%s: '%s' is not a duration (seconds, or a number with ms, s, m or h)", name,
-		       s ? s : "");
-}
-
 bool params_given(const struct params *p, const char *name)
 {
 	long idx = spec_index(p->spec, name, strlen(name));

@@ -65,10 +65,6 @@ bool params_bool(const struct params *p, const char *name);
 long params_int(const struct params *p, const char *name);
 size_t params_list(const struct params *p, const char *name, const char *const **items);
 bool params_given(const struct params *p, const char *name); /* set by flag or env */
-/* A PARAM_STRING duration: seconds ("300") or a number with a unit
- * ("500ms", "90s", "2m", "1h"), as milliseconds; anything else is an
- * EXIT_USAGE error naming the param. */
-err_t *params_duration_ms(const struct params *p, const char *name, long *ms);
 
 /* --help text and --describe JSON (caller frees). */
 char *params_usage(const struct task_spec *spec);

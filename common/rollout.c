@@ -18,12 +18,47 @@ static json_int_t num(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
-bool rollout_done(const json_t *d, bool *failed, char **why)
+/* kubectl's rule for a StatefulSet (RollingUpdate; other strategies have
+ * no rollout to wait for) */
+static bool statefulset_done(const json_t *d, char **why)
 {
 	const json_t *meta = json_object_get(d, "metadata");
 	const json_t *spec = json_object_get(d, "spec");
 	const json_t *st = json_object_get(d, "status");
+	const json_t *strategy = json_object_get(spec, "updateStrategy");
+	const char *type = json_string_value(json_object_get(strategy, "type"));
+	*why = NULL;
+	if (type && strcmp(type, "RollingUpdate"))
+		return true;
+	if (!num(st, "observedGeneration") || num(meta, "generation") > num(st, "observedGeneration")) {
+		*why = xstrdup("waiting for the statefulset spec update to be observed");
+		return false;
+	}
+	json_int_t want = json_is_integer(json_object_get(spec, "replicas")) ? num(spec, "replicas") : 1;
+	const json_t *partition = json_object_get(json_object_get(strategy, "rollingUpdate"), "partition");
+	const char *cur = json_string_value(json_object_get(st, "currentRevision"));
+	const char *upd = json_string_value(json_object_get(st, "updateRevision"));
+	if (num(st, "readyReplicas") < want)
+		*why = xasprintf("%lld of %lld pods are ready", (long long)num(st, "readyReplicas"), (long long)want);
+	else if (json_is_integer(partition)) {
+		if (num(st, "updatedReplicas") < want - json_integer_value(partition))
+			*why = xasprintf("%lld of %lld partitioned pods are updated", (long long)num(st, "updatedReplicas"),
+					 (long long)(want - json_integer_value(partition)));
+	} else if (!cur || !upd || strcmp(cur, upd))
+		*why = xasprintf("%lld of %lld pods are updated to revision %s", (long long)num(st, "updatedReplicas"),
+				 (long long)want, upd ? upd : "?");
+	return !*why;
+}
+
+bool rollout_done(const json_t *d, bool *failed, char **why)
+{
+	const char *kind = json_string_value(json_object_get(d, "kind"));
 	*failed = false;
+	if (kind && !strcmp(kind, "StatefulSet"))
+		return statefulset_done(d, why);
+	const json_t *meta = json_object_get(d, "metadata");
+	const json_t *spec = json_object_get(d, "spec");
+	const json_t *st = json_object_get(d, "status");
 	*why = NULL;
 	if (num(meta, "generation") > num(st, "observedGeneration")) {
 		*why = xstrdup("waiting for the deployment spec update to be observed");
@@ -130,6 +165,7 @@ static void last_events(struct kubeapi *k, const char *ns, const char *name, str
 }
 
 struct wait_state {
+	const char *what, *ns, *name;
 	json_t *last;
 	bool done, failed;
 	char *why;
@@ -163,18 +199,21 @@ static err_t *on_event(const char *type, json_t *obj, void *ctx, bool *stop)
 		return NULL;
 	}
 	if (!strcmp(type, "DELETED"))
-		return err_new(EXIT_FAILED, "the deployment was deleted during the rollout");
+		return err_new(EXIT_FAILED, "%s %s/%s was deleted during the rollout", w->what, w->ns, w->name);
 	observe(w, obj);
 	*stop = w->done || w->failed;
 	return NULL;
 }
 
-err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long timeout_ms, char **revision)
+err_t *rollout_wait(struct kubeapi *k, const char *kind, const char *ns, const char *name, long timeout_ms,
+		    char **revision)
 {
-	struct wait_state w = { 0 };
-	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	const char *res = strcmp(kind, "StatefulSet") ? "deployments" : "statefulsets";
+	const char *what = strcmp(kind, "StatefulSet") ? "deployment" : "statefulset";
+	struct wait_state w = { .what = what, .ns = ns, .name = name };
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s", ns, res, name);
 	_cleanup_free_ char *coll =
-		xasprintf("/apis/apps/v1/namespaces/%s/deployments?fieldSelector=metadata.name%%3D%s", ns, name);
+		xasprintf("/apis/apps/v1/namespaces/%s/%s?fieldSelector=metadata.name%%3D%s", ns, res, name);
 	json_t *d = NULL;
 	err_t *e = kubeapi_get(k, path, &d);
 	if (!e) {
@@ -192,9 +231,9 @@ err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long ti
 	if (!e && !w.done) {
 		struct strbuf msg = STRBUF_INIT;
 		if (w.failed)
-			sb_addf(&msg, "rollout of deployment %s/%s failed: %s", ns, name, w.why);
+			sb_addf(&msg, "rollout of %s %s/%s failed: %s", what, ns, name, w.why);
 		else
-			sb_addf(&msg, "rollout of deployment %s/%s did not finish within %lds: %s", ns, name,
+			sb_addf(&msg, "rollout of %s %s/%s did not finish within %lds: %s", what, ns, name,
 				(timeout_ms + 999) / 1000, w.why ? w.why : "no status");
 		pod_reasons(k, ns, w.last, &msg);
 		last_events(k, ns, name, &msg);
@@ -204,6 +243,8 @@ err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long ti
 	if (!e) {
 		const char *rev = json_string_value(
 			json_object_get(json_object_get(json_object_get(w.last, "metadata"), "annotations"), REVISION_ANNOTATION));
+		if (!rev)
+			rev = json_string_value(json_object_get(json_object_get(w.last, "status"), "updateRevision"));
 		*revision = xstrdup(rev ? rev : "");
 	}
 	json_decref(w.last);

@@ -9,16 +9,19 @@
 #include "error.h"
 #include "kubeapi.h"
 
-/* kubectl's rule on a Deployment object: true when done; *failed (with a
- * reason in *why, caller frees) when Progressing=False
- * ProgressDeadlineExceeded; otherwise *why says what it waits for. */
+/* kubectl's rule on a Deployment or StatefulSet object: true when done;
+ * *failed (with a reason in *why, caller frees) when a Deployment's
+ * Progressing=False ProgressDeadlineExceeded; otherwise *why says what it
+ * waits for. */
 bool rollout_done(const json_t *deploy, bool *failed, char **why);
 
-/* Wait up to timeout_ms for Deployment ns/name. *revision (caller frees)
- * gets its deployment.kubernetes.io/revision. A failed or timed-out
- * rollout is EXIT_FAILED with the reason, the pods' waiting or
- * termination reasons and the last events. */
-err_t *rollout_wait(struct kubeapi *k, const char *ns, const char *name, long timeout_ms, char **revision);
+/* Wait up to timeout_ms for the Deployment or StatefulSet (kind) ns/name.
+ * *revision (caller frees) gets a Deployment's
+ * deployment.kubernetes.io/revision, a StatefulSet's updateRevision. A
+ * failed or timed-out rollout is EXIT_FAILED with the reason, the pods'
+ * waiting or termination reasons and the last events. */
+err_t *rollout_wait(struct kubeapi *k, const char *kind, const char *ns, const char *name, long timeout_ms,
+		    char **revision);
 
 /* Restore the pod template of the revision before the current one (as
  * `kubectl rollout undo`); *to_revision (caller frees) names it. No

@@ -115,7 +115,7 @@ static err_t *wait_deployment(const struct params *p, int64_t deadline)
 	err_t *e = kubeapi_new(kc, &ko, &k);
 	if (!e) {
 		log_info("waiting for deployment %s/%s on %s", ns, name, kc->server);
-		e = rollout_wait(k, ns, name, (long)(deadline - clock_monotonic_ms()), &revision);
+		e = rollout_wait(k, "Deployment", ns, name, (long)(deadline - clock_monotonic_ms()), &revision);
 	}
 	if (!e)
 		e = rollout_wait_pods_ready(k, ns, name, (long)(deadline - clock_monotonic_ms()));

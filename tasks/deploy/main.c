@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "cluster.h"
 #include "gate.h"
 #include "imageref.h"
@@ -44,7 +45,7 @@ static const struct param_spec params[] = {
 	{ "field-manager", PARAM_STRING, "deploy", false, false, "server-side apply field manager" },
 	{ "force", PARAM_BOOL, "false", false, false, "take over fields another field manager owns (server-side apply force)" },
 	{ "timeout", PARAM_STRING, "300", false, false, "rollout wait: seconds, or a duration (90s, 5m)" },
-	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback to the previous revision (exit 1 either way)" },
+	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback a Deployment to its previous revision (exit 1 either way)" },
 	{ "dry-run", PARAM_BOOL, "false", false, false, "gate and pin, then print the objects as JSON instead of applying them" },
 	{ "retries", PARAM_INT, "3", false, false, "retries for unreachable servers" },
 	{ NULL },
@@ -78,8 +79,8 @@ static void print_objects(const struct manifests *m)
 static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struct manifests *m, struct results *r)
 {
 	struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
-	long timeout_ms = 0;
-	TRY(params_duration_ms(p, "timeout", &timeout_ms));
+	int64_t timeout_ms = 0;
+	TRY(clock_parse_duration_ms(params_str(p, "timeout"), "--timeout", &timeout_ms));
 	const char **nss = NULL;
 	size_t nns = manifests_namespaces(m, &nss);
 	json_t **live = xcalloc(m->n, sizeof *live);
@@ -87,12 +88,13 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 	_cleanup_free_ char *revision = NULL;
 	for (size_t i = 0; !e && i < m->n; i++) {
 		const struct kobject *o = &m->items[i];
-		if (strcmp(o->kind, "Deployment"))
+		bool deployment = !strcmp(o->kind, "Deployment");
+		if (!deployment && strcmp(o->kind, "StatefulSet"))
 			continue;
 		free(revision);
 		revision = NULL;
-		e = rollout_wait(k, kobject_namespace(o), o->name, timeout_ms, &revision);
-		if (e && !strcmp(params_str(p, "on-failure"), "rollback")) {
+		e = rollout_wait(k, o->kind, kobject_namespace(o), o->name, (long)timeout_ms, &revision);
+		if (e && deployment && !strcmp(params_str(p, "on-failure"), "rollback")) {
 			_cleanup_free_ char *to = NULL;
 			err_t *u = rollout_undo(k, kobject_namespace(o), o->name, &to);
 			if (u)
@@ -102,7 +104,7 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 			err_free(u);
 		}
 		if (!e)
-			log_info("deployment %s rolled out (revision %s)", o->name, revision);
+			log_info("%s %s rolled out (revision %s)", o->kind, o->name, revision);
 	}
 	if (!e) {
 		_cleanup_free_ char *url = cluster_app_url(k, m, live);
@@ -149,8 +151,8 @@ static err_t *run(const struct params *p, struct results *r)
 	const char *on_failure = params_str(p, "on-failure");
 	if (strcmp(on_failure, "fail") && strcmp(on_failure, "rollback"))
 		return err_new(EXIT_USAGE, "--on-failure: '%s' is not fail or rollback", on_failure);
-	long timeout_ms;
-	TRY(params_duration_ms(p, "timeout", &timeout_ms));
+	int64_t timeout_ms;
+	TRY(clock_parse_duration_ms(params_str(p, "timeout"), "--timeout", &timeout_ms));
 	struct image_ref ref;
 	TRY(imageref_parse(params_str(p, "image"), &ref));
 	struct manifests m = { 0 };

@@ -154,6 +154,68 @@ if run dry-run 0 "$BIN/deploy" --manifests="$W/app-ing.yaml" "${GATE[@]}" --imag
    [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
 	pass dry-run-prints-pinned-objects-no-request; else fail dry-run-prints-pinned-objects-no-request; fi
 
+# a StatefulSet is waited for with kubectl's rule; a NodePort Service gives
+# the app URL on the API server's host
+cat >"$W/app-sts.yaml" <<YAML
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "$IMG:v0"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+spec:
+  type: NodePort
+  selector: {app: db}
+  ports: [{port: 5432, nodePort: 30432}]
+YAML
+if run sts 0 "$BIN/deploy" --manifests="$W/app-sts.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
+	--image="$IMG@$D1" --results-dir="$W/r3" &&
+   has sts "StatefulSet db rolled out" && [ "$(cat "$W/r3/app-url")" = "http://127.0.0.1:30432" ] &&
+   [ "$(cat "$W/r3/cluster-namespace")" = data ] && [ -n "$(cat "$W/r3/revision")" ] &&
+   grep -q '"path": "/apis/apps/v1/namespaces/data/statefulsets/db"' "$K8S_LOG"; then
+	pass statefulset-rollout-nodeport-url; else fail statefulset-rollout-nodeport-url; fi
+
+# credentials: a named context with a token file; the in-cluster service
+# account (its files mounted where a pod has them, in a private mount
+# namespace), as a Tekton step runs
+printf '%s' "$K8S_TOKEN" >"$W/token" && chmod 600 "$W/token"
+cat >"$W/two.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+current-context: elsewhere
+clusters:
+- {name: dead, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}
+- {name: emu, cluster: {server: "$K8S_SERVER", certificate-authority: "$K8S_CA"}}
+users:
+- {name: nobody, user: {token: nothing}}
+- {name: filer, user: {tokenFile: "$W/token"}}
+contexts:
+- {name: elsewhere, context: {cluster: dead, user: nobody}}
+- {name: emulator, context: {cluster: emu, user: filer, namespace: hello}}
+YAML
+if run context 0 "$BIN/deploy" --manifests="$APP" --kubeconfig="$W/two.kubeconfig" --context=emulator "${GATE[@]}" \
+	--image="$IMG@$D1" && ! has context "127.0.0.1:1"; then
+	pass named-context-token-file; else fail named-context-token-file; fi
+mkdir -p "$W/nohome"
+if command -v unshare >/dev/null &&
+   run in-cluster 0 env -u KUBECONFIG HOME="$W/nohome" KUBERNETES_SERVICE_HOST=127.0.0.1 \
+	KUBERNETES_SERVICE_PORT="${K8S_SERVER##*:}" unshare -m sh -c '
+	sa=/var/run/secrets/kubernetes.io/serviceaccount
+	mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount $sa &&
+	cp "$1" $sa/token && cp "$2" $sa/ca.crt && printf hello >$sa/namespace && shift 2 && exec "$@"' sh \
+	"$W/token" "$K8S_CA" "$BIN/deploy" --manifests="$APP" "${GATE[@]}" --image="$IMG@$D1" &&
+   has in-cluster "DEPLOYMENT SUCCEEDED"; then
+	pass in-cluster-service-account; else fail in-cluster-service-account; fi
+
 # ---- failures -----------------------------------------------------------
 get_deploy() { # python expression on the live Deployment d
 	curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
