@@ -90,9 +90,32 @@ static int open_checked(int dfd, const char *name, const char *path, const char 
 	return fd;
 }
 
-int statedir_open(const char *path, const char *what, bool create)
+/* path without the trailing "/" and "/." that make open() follow a final
+ * symbolic link whatever O_NOFOLLOW says; NULL (warned) when its last
+ * component is "..", which names no entry of its own to check. */
+static char *final_entry(const char *path, const char *what)
 {
-	if (!path || !*path)
+	size_t n = strlen(path);
+	for (bool more = true; more;) {
+		while (n > 1 && path[n - 1] == '/')
+			n--;
+		more = n > 2 && path[n - 1] == '.' && path[n - 2] == '/';
+		if (more)
+			n -= 2;
+	}
+	if (n >= 2 && path[n - 1] == '.' && path[n - 2] == '.' && (n == 2 || path[n - 3] == '/')) {
+		warn_ignored(what, path, "it names no directory of its own (\"..\")");
+		return NULL;
+	}
+	return xstrndup(path, n);
+}
+
+int statedir_open(const char *given, const char *what, bool create)
+{
+	if (!given || !*given)
+		return -1;
+	_cleanup_free_ char *path = final_entry(given, what);
+	if (!path)
 		return -1;
 	if (create && access(path, F_OK) < 0 && errno == ENOENT) {
 		err_t *e = fs_mkdir_p(path, 0700);

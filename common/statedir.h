@@ -2,7 +2,9 @@
  * sessions, containerize's cache-dir) are used only from a directory that
  * nobody but this user can have written, as ssh treats ~/.ssh:
  *
- * - the directory is a real directory, not a symbolic link (O_NOFOLLOW),
+ * - the directory is a real directory, not a symbolic link (O_NOFOLLOW,
+ *   also when the path ends in "/" or "/.", which would make open() follow
+ *   it; a path ending in ".." names no entry to check and is refused),
  *   owned by the effective uid and not writable by group or others;
  * - every file read from it is a regular file, not a symbolic link,
  *   owned by the effective uid and not writable by group or others.

@@ -163,6 +163,32 @@ static void test_symlinked_dir_ignored(void)
 	CHECK(statedir_open(l, "test dir", true) < 0);
 	CHECK(warned("it is a symbolic link"));
 	CHECK(statedir_open(p, "test dir", false) >= 0); /* the real one is fine */
+	/* a trailing slash or "." makes open() follow the link whatever
+	 * O_NOFOLLOW says: still the link, still refused (and the same path,
+	 * warned about above already) */
+	const char *tails[] = { "/", "//", "/.", "/./", "/./." };
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		char *lt = xasprintf("%s%s", l, tails[i]);
+		int fd = statedir_open(lt, "test dir", false);
+		if (fd >= 0)
+			fprintf(stderr, "  %s was used\n", lt);
+		CHECK(fd < 0);
+		if (fd >= 0)
+			close(fd);
+		free(lt);
+	}
+	/* "..": the directory it names is not this entry */
+	char *up = xasprintf("%s/..", l);
+	CHECK(statedir_open(up, "test dir", false) < 0);
+	CHECK(warned("names no directory of its own"));
+	free(up);
+	/* the real directory with a trailing slash or "." is still fine */
+	char *pt = xasprintf("%s/./", p);
+	int fd = statedir_open(pt, "test dir", false);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	free(pt);
 	free(p), free(l);
 }
 
