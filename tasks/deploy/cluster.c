@@ -43,6 +43,28 @@ err_t *cluster_pull_secret(const char *authfile, const char *registry, const cha
 	return e;
 }
 
+err_t *cluster_add_pull_secrets(struct manifests *m, const char *authfile, const char *registry, const char *name)
+{
+	const char **nss = NULL;
+	size_t nns = manifests_namespaces(m, &nss);
+	/* the names are borrowed from objects that prepending moves: copy */
+	char **copy = xcalloc(nns ? nns : 1, sizeof *copy);
+	for (size_t i = 0; i < nns; i++)
+		copy[i] = xstrdup(nss[i]);
+	free(nss);
+	err_t *e = NULL;
+	for (size_t i = 0; i < nns; i++) {
+		json_t *secret = NULL;
+		if (!e)
+			e = cluster_pull_secret(authfile, registry, name, copy[i], &secret);
+		if (!e)
+			manifests_prepend(m, secret, "--pull-secret-name");
+		free(copy[i]);
+	}
+	free(copy);
+	return e;
+}
+
 err_t *cluster_apply(struct kubeapi *k, const struct apply_options *o, const char *const *namespaces, size_t nns,
 		     const struct manifests *m, json_t **live)
 {

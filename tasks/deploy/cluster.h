@@ -22,6 +22,10 @@ struct apply_options {
 err_t *cluster_pull_secret(const char *authfile, const char *registry, const char *name, const char *ns,
 			   json_t **out);
 
+/* The pull secret (as cluster_pull_secret) in every namespace the objects
+ * use, added before them to m. */
+err_t *cluster_add_pull_secrets(struct manifests *m, const char *authfile, const char *registry, const char *name);
+
 /* Server-side apply the namespaces (ensured: created when missing), then
  * every object in order; live[i] gets what the server answered for
  * m->items[i]. */

@@ -119,33 +119,6 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 	return e;
 }
 
-/* One image pull secret in each namespace the objects use. */
-static err_t *add_pull_secrets(const struct params *p, const struct image_ref *ref, struct manifests *m)
-{
-	const char *name = params_str(p, "pull-secret-name");
-	const char *authfile = params_str(p, "pull-secret-authfile");
-	if (!name || !*name)
-		return authfile ? err_new(EXIT_USAGE, "--pull-secret-authfile needs --pull-secret-name") : NULL;
-	const char **nss = NULL;
-	size_t nns = manifests_namespaces(m, &nss);
-	/* the namespaces are borrowed from objects prepending moves: copy */
-	char **copy = xcalloc(nns ? nns : 1, sizeof *copy);
-	for (size_t i = 0; i < nns; i++)
-		copy[i] = xstrdup(nss[i]);
-	free(nss);
-	err_t *e = NULL;
-	for (size_t i = 0; i < nns; i++) {
-		json_t *secret = NULL;
-		if (!e)
-			e = cluster_pull_secret(authfile, ref->registry, name, copy[i], &secret);
-		if (!e)
-			manifests_prepend(m, secret, "--pull-secret-name");
-		free(copy[i]);
-	}
-	free(copy);
-	return e;
-}
-
 static err_t *run(const struct params *p, struct results *r)
 {
 	const char *on_failure = params_str(p, "on-failure");
@@ -183,8 +156,11 @@ static err_t *run(const struct params *p, struct results *r)
 		ns = kc && kc->namespace && *kc->namespace ? kc->namespace : "default";
 	if (!e)
 		e = manifests_set_namespace(&m, ns, params_given(p, "namespace"));
-	if (!e)
-		e = add_pull_secrets(p, &ref, &m);
+	const char *secret = params_str(p, "pull-secret-name"), *authfile = params_str(p, "pull-secret-authfile");
+	if (!e && authfile && (!secret || !*secret))
+		e = err_new(EXIT_USAGE, "--pull-secret-authfile needs --pull-secret-name");
+	else if (!e && secret && *secret)
+		e = cluster_add_pull_secrets(&m, authfile, ref.registry, secret);
 	/* the gate: nothing is sent to the cluster before it passed */
 	if (!e)
 		e = gate_check(p, &ref, digest);
