@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# pipeline-run: the runner's own cost per TaskRun, an empty Task (one step
+# running a static program that exits 0), median of many runs (hyperfine).
+# Figures: direct < 5 ms; crun (a container per step: bundle, namespaces,
+# seccomp, read-only root) < 100 ms. No peer: Tekton needs a cluster; the
+# figure is against the goal of issue 14.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+ours=$here/../../bin/pipeline-run
+w=$(mktemp -d /tmp/bench-pipeline-run.XXXXXX)
+chmod 755 "$w"
+trap 'rm -rf "$w"' EXIT
+
+mkdir -p "$w/root/etc"
+printf 'int main(void) { return 0; }\n' >"$w/noop.c"
+gcc -static -O2 -o "$w/root/noop" "$w/noop.c"
+cat >"$w/empty.yaml" <<'YAML'
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: empty
+spec:
+  steps:
+    - name: noop
+      image: example.com/noop:1
+      command: ["/noop"]
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop: ["ALL"]
+        seccompProfile:
+          type: RuntimeDefault
+YAML
+# run_goal what goal_ms runs cmd: the median wall time against the goal,
+# and the CPU time (user + system, mean) that a busy machine does not
+# inflate the way it inflates wall time (the load average is printed too)
+run_goal() {
+	local json
+	json=$(mktemp)
+	hyperfine -N --warmup 5 --runs "$3" --export-json "$json" "$4" >/dev/null 2>&1
+	jq -r --arg w "$1" --argjson g "$2" --arg load "$(cut -d' ' -f1 /proc/loadavg)" '.results[0] |
+		"bench \($w): \(.median * 1000 * 100 | round / 100) ms wall (median of \(.times | length)), " +
+		"\((.user + .system) * 1000 * 100 | round / 100) ms CPU (user+sys, mean), goal < \($g) ms wall: " +
+		(if .median * 1000 < $g then "ok" else "OVER" end) + " (load average \($load))"' "$json"
+	rm -f "$json"
+}
+direct="$ours taskrun -f $w/empty.yaml --work-dir=$w --image-map example.com/noop:1=$w/root/noop"
+"$ours" taskrun -f "$w/empty.yaml" --work-dir="$w" --image-map "example.com/noop:1=$w/root/noop" >/dev/null
+run_goal "pipeline-run empty TaskRun, direct" 5 "${HYPERFINE_RUNS:-200}" "$direct"
+run_goal "the empty step's program alone, for scale" 5 "${HYPERFINE_RUNS:-200}" "$w/root/noop"
+if command -v crun >/dev/null && [ "$(id -u)" = 0 ]; then
+	crun_cmd="$ours taskrun -f $w/empty.yaml --work-dir=$w --runtime=crun --image-map example.com/noop:1=dir:$w/root"
+	"$ours" taskrun -f "$w/empty.yaml" --work-dir="$w" --runtime=crun --image-map "example.com/noop:1=dir:$w/root" >/dev/null
+	run_goal "pipeline-run empty TaskRun, crun" 100 "${HYPERFINE_RUNS_CRUN:-50}" "$crun_cmd"
+else
+	echo "bench pipeline-run crun: skipped (needs crun and root)"
+fi
