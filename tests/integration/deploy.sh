@@ -216,12 +216,34 @@ if command -v unshare >/dev/null &&
    has in-cluster "DEPLOYMENT SUCCEEDED"; then
 	pass in-cluster-service-account; else fail in-cluster-service-account; fi
 
-# ---- failures -----------------------------------------------------------
 get_deploy() { # python expression on the live Deployment d
 	curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" \
 		"$K8S_SERVER/apis/apps/v1/namespaces/hello/deployments/hello-secure-app" |
 		python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
+# a field another manager owns: a conflict (exit 1, naming the manager and
+# the field) unless --force takes it over
+api_patch() { # path content-type body
+	curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" -X PATCH -H "Content-Type: $2" \
+		--data-binary "$3" "$K8S_SERVER$1" -o /dev/null
+}
+if api_patch "/apis/apps/v1/namespaces/hello/deployments/hello-secure-app?fieldManager=ops&force=true" \
+	application/apply-patch+yaml '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"hello-secure-app"},"spec":{"replicas":5}}' &&
+   run conflict 1 "${DEPLOY[@]}" --image="$IMG@$D1" && has conflict "409" && has conflict 'conflict with "ops"' &&
+   has conflict ".spec.replicas" &&
+   run forced 0 "${DEPLOY[@]}" --image="$IMG@$D1" --force && [ "$(get_deploy 'd["spec"]["replicas"]')" = 2 ]; then
+	pass apply-conflict-exit-1-force-takes-over; else fail apply-conflict-exit-1-force-takes-over; fi
+
+# a LoadBalancer Service: the URL is the address in its status
+python3 -c 'import sys; t = open(sys.argv[1]).read(); i = t.rindex("\n  selector:\n"); print(t[:i] + "\n  type: LoadBalancer" + t[i:], end="")' "$APP" >"$W/app-lb.yaml"
+if run lb-first 0 "${DEPLOY[@]}" --manifests="$W/app-lb.yaml" --image="$IMG@$D1" &&
+   api_patch /api/v1/namespaces/hello/services/hello-secure-app/status application/merge-patch+json \
+	'{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}' &&
+   run lb 0 "${DEPLOY[@]}" --manifests="$W/app-lb.yaml" --image="$IMG@$D1" --results-dir="$W/r4" &&
+   [ "$(cat "$W/r4/app-url")" = "http://192.0.2.7:80" ]; then
+	pass loadbalancer-address-is-the-app-url; else fail loadbalancer-address-is-the-app-url "$(cat "$W/r4/app-url" 2>/dev/null)"; fi
+
+# ---- failures -----------------------------------------------------------
 # a new pod template (revision 2) whose rollout fails: the reason, the
 # pods' states, the events, and the previous revision's template back
 sed 's/^  template:$/  template:\n    metadata: {annotations: {try: "two"}}/' "$APP" |
