@@ -278,6 +278,9 @@ static size_t pin_spec(json_t *spec, const char *repo, const char *container, co
 			bool match = container ? name && !strcmp(name, container) : image && image_is(image, repo);
 			if (!match) {
 				sb_addf(seen, "%s%s=%s", seen->len ? ", " : "", name ? name : "?", image ? image : "?");
+				if (image && !strstr(image, "@sha256:"))
+					log_warn("container %s runs %s by tag: only %s is pinned and gated", name ? name : "?",
+						 image, container ? container : repo);
 				continue;
 			}
 			if (image && strcmp(image, pinned))
