@@ -107,6 +107,25 @@ static void set_value(struct param_value *v, const struct param_spec *ps, const 
 	}
 }
 
+/* --unsupported=NAME=VALUE: NAME is a param of a drop-in Task (e.g. the
+ * Tekton catalog's) that this program cannot honour; an empty VALUE (the
+ * param left at its default) is accepted, anything else refused, so that a
+ * run never silently does less than it was asked. --unsupported-true: NAME
+ * is a bool, refused when true. */
+static err_t *refuse_unsupported(const char *value, bool boolean)
+{
+	const char *eq = value ? strchr(value, '=') : NULL;
+	bool b = false;
+	if (!eq || eq == value)
+		return err_new(EXIT_USAGE, "--unsupported%s needs NAME=VALUE", boolean ? "-true" : "");
+	if (boolean && eq[1] && !parse_bool(eq + 1, &b))
+		return err_new(EXIT_USAGE, "param %.*s: '%s' is not a bool", (int)(eq - value), value, eq + 1);
+	if (!eq[1] || (boolean && !b))
+		return NULL;
+	return err_new(EXIT_USAGE, "param %.*s is not supported by this task (given '%s'); leave it empty",
+		       (int)(eq - value), value, eq + 1);
+}
+
 /* Common options: returns true if arg was one of them. */
 static err_t *common_option(const char *name, size_t len, const char *value, struct common_options *opts,
 			    bool *matched)
@@ -129,6 +148,10 @@ static err_t *common_option(const char *name, size_t len, const char *value, str
 		{ "describe", offsetof(struct common_options, describe) },
 	};
 	*matched = true;
+	if (len == 11 && !strncmp(name, "unsupported", len))
+		return refuse_unsupported(value, false);
+	if (len == 16 && !strncmp(name, "unsupported-true", len))
+		return refuse_unsupported(value, true);
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
 		if (strlen(strings[i].name) == len && !strncmp(strings[i].name, name, len)) {
 			if (!value)
@@ -166,7 +189,7 @@ static err_t *parse_flag(struct params *p, struct common_options *opts, int argc
 	bool negated = false;
 	if (idx < 0 && len > 3 && !strncmp(arg, "no-", 3)) {
 		idx = spec_index(p->spec, arg + 3, len - 3);
-		negated = idx >= 0 && p->spec->params[idx].type == PARAM_BOOL && !value;
+		negated = idx >= 0 && p->spec->params[idx].type == PARAM_BOOL;
 		if (!negated)
 			idx = -1;
 	}
@@ -178,8 +201,13 @@ static err_t *parse_flag(struct params *p, struct common_options *opts, int argc
 	 * leaves the binary's own default in force */
 	if (value && !*value && (ps->type == PARAM_BOOL || ps->type == PARAM_INT))
 		return NULL;
+	/* --no-name=BOOL is name=!BOOL: a Task maps a param of the opposite
+	 * sense (the catalog's SKIP_PUSH, TLSVERIFY) onto ours */
+	bool b;
+	if (negated && value && !parse_bool(value, &b))
+		return err_new(EXIT_USAGE, "--no-%s: '%s' is not a bool (true/false, yes/no, 1/0)", ps->name, value);
 	if (negated)
-		value = "false";
+		value = value && !b ? "true" : "false";
 	else if (!value && ps->type == PARAM_BOOL)
 		value = "true";
 	else if (!value) {
@@ -317,6 +345,30 @@ static void apply_common_env(struct common_options *opts)
 		opts->log_level = "info";
 }
 
+/* --items=NAME ITEM...: the rest of argv are items of the list param
+ * NAME, as a Tekton array param expands ($(params.a[*]) is a whole
+ * argument each); --unsupported-items=NAME ITEM...: the items of a drop-in
+ * Task's array param that this program cannot honour, refused unless all
+ * are empty (the catalog's defaults are [] or [""]). */
+static err_t *rest_items(struct params *p, const char *flag, int n, char **items)
+{
+	const char *name = strchr(flag, '=') + 1;
+	bool refuse = flag[2] == 'u';
+	long idx = refuse ? -1 : spec_index(p->spec, name, strlen(name));
+	if (!refuse && (idx < 0 || p->spec->params[idx].type != PARAM_LIST))
+		return err_new(EXIT_USAGE, "--items=%s: not a list param of this task (see --help)", name);
+	for (int k = 0; k < n; k++) {
+		if (!*items[k])
+			continue;
+		if (refuse)
+			return err_new(EXIT_USAGE, "param %s is not supported by this task (given '%s'); leave it empty",
+				       name, items[k]);
+		TRY(check_value(&p->spec->params[idx], items[k]));
+		set_value(&p->values[idx], &p->spec->params[idx], items[k]);
+	}
+	return NULL;
+}
+
 err_t *params_parse(const struct task_spec *spec, int argc, char **argv, struct params **out,
 		    struct common_options *opts)
 {
@@ -327,6 +379,10 @@ err_t *params_parse(const struct task_spec *spec, int argc, char **argv, struct 
 	err_t *e = NULL;
 
 	for (int i = 1; i < argc && !e; i++) {
+		if (!strncmp(argv[i], "--items=", 8) || !strncmp(argv[i], "--unsupported-items=", 20)) {
+			e = rest_items(p, argv[i], argc - i - 1, argv + i + 1);
+			break;
+		}
 		if (!strcmp(argv[i], "-h"))
 			opts->help = true;
 		else if (!strncmp(argv[i], "--", 2) && argv[i][2])
@@ -441,6 +497,12 @@ char *params_usage(const struct task_spec *spec)
 		     "  --log-format=human|json, --log-level=debug|info|warn|error\n"
 		     "      (env " PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL)\n"
 		     "  --secrets-dir=DIR[:DIR...]  secret params not given are read from DIR/<name>\n"
+		     "  --unsupported=NAME=VALUE  a drop-in Task's param this task cannot honour:\n"
+		     "      refused (exit 2) unless VALUE is empty; --unsupported-true=NAME=BOOL: unless false\n"
+		     "  --items=NAME ARG...  the remaining arguments are items of the list param NAME\n"
+		     "      (empty ones skipped; a Tekton array param); --unsupported-items=NAME ARG...:\n"
+		     "      a drop-in Task's array param this task cannot honour: refused unless all empty\n"
+		     "  --no-NAME=BOOL  a bool param given in the opposite sense\n"
 		     "  --help, --version, --describe (params and results as JSON)\n"
 		     "\nEnvironment: " PARAMS_ENV_PREFIX "PARAM_<NAME> (above), " PARAMS_ENV_PREFIX "RESULTS_DIR,\n"
 		     PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL, and standard variables where they\n"

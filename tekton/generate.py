@@ -51,10 +51,11 @@ TASKS = {
         workspaces=[("output", "the repository is cloned here (directory param: a subdirectory)", False),
                     ("ssh-directory", "SSH keys (id_ed25519, id_ecdsa, id_rsa or the IdentityFile of config), config, known_hosts and the file "
                      "ssh-key-passphrase; mounted as ~/.ssh", True, "/tekton/home/.ssh"),
-                    ("basic-auth", "the file token: the HTTPS access token", True),
-                    ("ssl-ca-directory", "CA certificates: set ca-file to "
-                     "$(workspaces.ssl-ca-directory.path)/ca-bundle.crt", True)],
-        workdir="output", fixed={"workspace": "output"}, secrets=["basic-auth", "ssh-directory"],
+                    ("basic-auth", "the file token (the HTTPS access token) or a .git-credentials file", True),
+                    ("ssl-ca-directory", "CA certificates: the file crt-file-name (ca-bundle.crt)", True)],
+        workdir="output", fixed={"workspace": "output", "ssl-ca-directory": "ssl-ca-directory",
+                                 "basic-auth-directory": "basic-auth"},
+        secrets=["basic-auth", "ssh-directory"],
         required=["url"]),
     "containerize": dict(
         display="Containerize", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",

@@ -49,6 +49,9 @@ static const struct param_spec params[] = {
 	{ "ssh-key", PARAM_STRING, NULL, false, false, "SSH private key; default: IdentityFile of ~/.ssh/config, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa" },
 	{ "ssh-key-passphrase", PARAM_STRING, NULL, false, true, "passphrase of the SSH key" },
 	{ "known-hosts", PARAM_STRING, NULL, false, false, "known_hosts file the SSH host key must be in; default: UserKnownHostsFile of ~/.ssh/config, else ~/.ssh/known_hosts" },
+	{ "ssl-ca-directory", PARAM_STRING, NULL, false, false, "directory holding crt-file-name, the CA bundle when ca-file is not given (the Tekton catalog's ssl-ca-directory workspace); empty: not used" },
+	{ "crt-file-name", PARAM_STRING, "ca-bundle.crt", false, false, "name of the CA bundle in ssl-ca-directory" },
+	{ "basic-auth-directory", PARAM_STRING, NULL, false, false, "directory whose .git-credentials is the git-credentials-file when that is not given (the Tekton catalog's basic-auth workspace); empty: not used" },
 	{ NULL },
 };
 
@@ -56,6 +59,7 @@ static const struct result_spec results[] = {
 	{ "git-repository", "the repository URL (without credentials)" },
 	{ "git-branch", "the branch checked out (empty for a detached revision)" },
 	{ "git-commit", "SHA of the commit checked out (the merge in pull request mode)" },
+	{ "commit", "the same as git-commit, as the Tekton catalog names it" },
 	{ "git-user", "author of that commit" },
 	{ "clone-directory", "the directory cloned into, relative to the workspace" },
 	{ "commit-timestamp", "committer date of that commit, ISO 8601" },
@@ -106,6 +110,38 @@ static void proxies_from_params(const struct params *p)
 	}
 }
 
+/* The CA bundle: ca-file, else crt-file-name in ssl-ca-directory (the
+ * catalog's layout: an optional workspace, so an empty path means unbound). */
+static err_t *ca_file(const struct params *p, char **out)
+{
+	const char *file = str_or_null(p, "ca-file"), *dir = str_or_null(p, "ssl-ca-directory");
+	if (!file && dir) {
+		const char *name = params_str(p, "crt-file-name");
+		if (!name || !*name || strchr(name, '/'))
+			return err_new(EXIT_USAGE, "crt-file-name '%s' is not a file name", name ? name : "");
+		*out = xasprintf("%s/%s", dir, name);
+	} else if (file) {
+		*out = xstrdup(file);
+	}
+	return NULL;
+}
+
+/* git-credentials-file, else .git-credentials of basic-auth-directory
+ * when there is one (the catalog's basic-auth workspace) */
+static char *credentials_file(const struct params *p)
+{
+	const char *file = str_or_null(p, "git-credentials-file"), *dir = str_or_null(p, "basic-auth-directory");
+	if (file || !dir)
+		return file ? xstrdup(file) : NULL;
+	char *path = xasprintf("%s/.git-credentials", dir);
+	if (access(path, F_OK) != 0) {
+		log_debug("no .git-credentials in basic-auth-directory %s", dir);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 static err_t *setup_libgit2(const struct params *p)
 {
 	if (git_libgit2_init() < 0)
@@ -131,9 +167,11 @@ static err_t *setup_libgit2(const struct params *p)
 	const char *home = auth_home();
 	struct stat st;
 	git_libgit2_opts(GIT_OPT_SET_HOMEDIR, home && stat(home, &st) == 0 && S_ISDIR(st.st_mode) ? home : "/");
-	/* CA certificates: ca-file, else ~/.gitconfig's http.sslCAInfo, else
-	 * SSL_CERT_FILE / SSL_CERT_DIR (OpenSSL reads them), else the bundle */
-	_cleanup_free_ char *ca = str_or_null(p, "ca-file") ? xstrdup(str_or_null(p, "ca-file")) : NULL;
+	/* CA certificates: ca-file, else crt-file-name of ssl-ca-directory,
+	 * else ~/.gitconfig's http.sslCAInfo, else SSL_CERT_FILE /
+	 * SSL_CERT_DIR (OpenSSL reads them), else the bundle */
+	_cleanup_free_ char *ca = NULL;
+	TRY(ca_file(p, &ca));
 	if (!ca)
 		TRY(auth_gitconfig_ca(&ca));
 	const char *bundle = "/etc/ssl/certs/ca-certificates.crt";
@@ -158,6 +196,7 @@ static err_t *publish(const char *dir, const char *rel, const struct remote_url 
 	results_sets(r, "git-branch", o->branch ? o->branch : "");
 	if (o->empty) {
 		results_sets(r, "git-commit", "");
+		results_sets(r, "commit", "");
 		results_sets(r, "CHAINS-GIT_COMMIT", "");
 		results_sets(r, "git-user", "");
 		results_sets(r, "commit-timestamp", "");
@@ -173,6 +212,7 @@ static err_t *publish(const char *dir, const char *rel, const struct remote_url 
 	char hex[GIT_OID_SHA1_HEXSIZE + 1];
 	git_oid_tostr(hex, sizeof hex, &o->commit);
 	results_sets(r, "git-commit", hex);
+	results_sets(r, "commit", hex);
 	results_sets(r, "CHAINS-GIT_COMMIT", hex);
 	const git_signature *author = git_commit_author(c);
 	results_sets(r, "git-user", author && author->name ? author->name : "");
@@ -250,6 +290,7 @@ static err_t *run(const struct params *p, struct results *r)
 	proxies_from_params(p);
 	if (!e)
 		e = setup_libgit2(p);
+	_cleanup_free_ char *creds = credentials_file(p);
 	struct auth auth;
 	memset(&auth, 0, sizeof auth);
 	if (!e) {
@@ -257,7 +298,7 @@ static err_t *run(const struct params *p, struct results *r)
 			.username = str_or_null(p, "username"),
 			.token = str_or_null(p, "token"),
 			.token_file = str_or_null(p, "token-file"),
-			.credentials_file = str_or_null(p, "git-credentials-file"),
+			.credentials_file = creds,
 			.netrc_file = str_or_null(p, "netrc-file"),
 			.ssh_key = str_or_null(p, "ssh-key"),
 			.ssh_passphrase = str_or_null(p, "ssh-key-passphrase"),

@@ -239,6 +239,40 @@ static void test_secrets_dir(void)
 	rmdir(dir);
 }
 
+/* What a drop-in Task (tekton/compat/) needs to map the catalog's params:
+ * opposite-sense bools, array params, params refused unless left empty. */
+static void test_drop_in_mappings(void)
+{
+	char *a1[] = { "x", "--image=a", "--no-push=true", "--unsupported=SPARSE=", "--unsupported-true=SKIP=false",
+		       "--items=build-args", "A=1", "", "B=2", NULL };
+	struct params *p = NULL;
+	struct common_options o;
+	CHECK(!parse(9, a1, &p, &o));
+	CHECK(!params_bool(p, "push"));
+	const char *const *items;
+	CHECK(params_list(p, "build-args", &items) == 2);
+	CHECK_STR(items[0], "A=1");
+	CHECK_STR(items[1], "B=2");
+	params_free(p);
+	char *a2[] = { "x", "--image=a", "--no-push=false", "--unsupported-items=EXTRA_ARGS", "", NULL };
+	CHECK(!parse(5, a2, &p, &o));
+	CHECK(params_bool(p, "push"));
+	params_free(p);
+
+	char *b1[] = { "x", "--image=a", "--unsupported=sparseCheckoutDirectories=docs/", NULL };
+	expect_usage(3, b1, "param sparseCheckoutDirectories is not supported by this task (given 'docs/')");
+	char *b2[] = { "x", "--image=a", "--unsupported-true=SKIP_PUSH=true", NULL };
+	expect_usage(3, b2, "param SKIP_PUSH is not supported by this task (given 'true')");
+	char *b3[] = { "x", "--image=a", "--unsupported-items=EXTRA_ARGS", "", "--cache=true", NULL };
+	expect_usage(5, b3, "param EXTRA_ARGS is not supported by this task (given '--cache=true')");
+	char *b4[] = { "x", "--image=a", "--no-push=maybe", NULL };
+	expect_usage(3, b4, "--no-push: 'maybe' is not a bool");
+	char *b5[] = { "x", "--image=a", "--items=image", "b", NULL };
+	expect_usage(4, b5, "--items=image: not a list param of this task");
+	char *b6[] = { "x", "--image=a", "--unsupported=novalue", NULL };
+	expect_usage(3, b6, "--unsupported needs NAME=VALUE");
+}
+
 static void test_describe_and_usage(void)
 {
 	char *d = params_describe(&spec, "1.0");
@@ -261,4 +295,4 @@ static void test_describe_and_usage(void)
 TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_env_fallbacks),
 	  TEST(test_bare_names_are_ignored), TEST(test_bad_usage_names_the_param),
 	  TEST(test_secret_registered_before_use), TEST(test_common_options), TEST(test_secrets_dir),
-	  TEST(test_describe_and_usage))
+	  TEST(test_drop_in_mappings), TEST(test_describe_and_usage))

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The drop-in Tasks of tekton/compat/ (the Tekton catalog's git-clone,
+# buildah, kaniko, jq, hadolint, with the catalog's own params, results and
+# workspaces, run by our binaries), each run with bin/pipeline-run from a
+# TaskRun written as a user writes one for the CATALOG Task (param names as
+# the catalog documents them), against the real test servers: lighttpd +
+# git http-backend (TLS, basic auth) and docker-registry. Negative cases
+# check the reason, not only the exit code.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${PIPELINE_BIN:-$top/build/asan/bin}
+W=$(mktemp -d /tmp/tekton-compat.XXXXXX)
+chmod 755 "$W"
+mkdir -p "$W/runs" "$W/logs"
+. "$top/tests/servers/git-servers.sh"
+cleanup() {
+	git_servers_stop
+	"$top/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
+	if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+failed=0
+pass() { echo "PASS: tekton-compat/$1"; }
+fail() { echo "FAIL: tekton-compat/$1${2:+: $2}"; failed=1; }
+
+for tool in git lighttpd openssl python3 jq; do
+	command -v "$tool" >/dev/null || { fail setup "$tool is not installed"; exit 1; }
+done
+[ -x "$BIN/pipeline-run" ] || { fail setup "no $BIN/pipeline-run"; exit 1; }
+
+# taskrun NAME VOLUME=DIR... < TaskRun YAML: runs it; $rc, $W/NAME.json
+# (the TaskRun status), $W/NAME.log (the steps' output)
+taskrun() {
+	local name=$1 args
+	shift
+	cat >"$W/$name.taskrun.yaml"
+	args=$(python3 "$top/tests/integration/tekton-compat/taskrun-args.py" "$W/$name.taskrun.yaml" \
+		"$top/tekton/compat" "$@") || { rc=99; return; }
+	local -a a
+	mapfile -t a <<<"$args"
+	"$BIN/pipeline-run" taskrun --bin-dir="$BIN" --work-dir="$W/runs" --logs-dir="$W/logs" "${a[@]}" \
+		>"$W/$name.json" 2>"$W/$name.err"
+	rc=$?
+	cat "$W/logs/$name"/*.log "$W/$name.err" >"$W/$name.log" 2>/dev/null
+}
+result() { jq -r --arg k "$2" '.results[$k] // "<none>"' "$W/$1.json" 2>/dev/null; }
+# expect_ok NAME: the TaskRun succeeded
+expect_ok() {
+	if [ "$rc" = 0 ] && [ "$(jq -r .reason "$W/$1.json" 2>/dev/null)" = Succeeded ]; then return 0; fi
+	fail "$1" "exit $rc: $(tail -3 "$W/$1.log" | tr '\n' ' ')"
+	return 1
+}
+# expect_refused NAME EXIT REGEX: failed with that code, the log says why
+expect_refused() {
+	if [ "$rc" = "$2" ] && grep -Eq -- "$3" "$W/$1.log"; then
+		pass "$1"
+	else
+		fail "$1" "want exit $2 and /$3/; got exit $rc: $(tail -3 "$W/$1.log" | tr '\n' ' ')"
+	fi
+}
+
+# ---- git-clone -----------------------------------------------------------
+export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
+{
+	git init -q -b main "$W/app" && cp -r "$top/examples/app/." "$W/app/" &&
+		git -C "$W/app" add -A && git -C "$W/app" commit -q -m first &&
+		printf 'two\n' >"$W/app/NOTES" && git -C "$W/app" add -A && git -C "$W/app" commit -q -m second &&
+		mkdir -p "$W/root" && git clone -q --bare "$W/app" "$W/root/app.git"
+} >"$W/fixtures.log" 2>&1 || { fail fixtures "$(tail -3 "$W/fixtures.log")"; exit 1; }
+HEAD=$(git -C "$W/root/app.git" rev-parse main) FIRST=$(git -C "$W/root/app.git" rev-parse main~1)
+HEAD_DATE=$(git -C "$W/root/app.git" log -1 --format=%ct main)
+git_http_start "$W/root" "$W/http" || { fail setup "lighttpd did not start: $(tail -2 "$W/http/lighttpd.log")"; exit 1; }
+URL=$GIT_HTTPS_URL/app.git
+hostport=${GIT_HTTPS_URL#https://} hostport=${hostport%%/*}
+mkdir -p "$W/creds" "$W/badcreds" "$W/ca" "$W/ca2"
+printf 'https://%s:%s@%s\n' "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" "$hostport" >"$W/creds/.git-credentials"
+printf '[credential]\n\thelper = store\n' >"$W/creds/.gitconfig"
+printf 'https://%s:wrong-token@%s\n' "$GIT_HTTP_USER" "$hostport" >"$W/badcreds/.git-credentials"
+cp "$GIT_HTTP_CA" "$W/ca/ca-bundle.crt"
+cp "$GIT_HTTP_CA" "$W/ca2/internal-ca.pem"
+chmod -R a+rX "$W/creds" "$W/badcreds" "$W/ca" "$W/ca2"
+
+# The catalog's README example: a PVC for output, the basic-auth Secret, the
+# CA in ssl-ca-directory; subdirectory; the default depth 1.
+mkdir -p "$W/pvc1"
+taskrun clone-https source-pvc="$W/pvc1" git-basic-auth="$W/creds" ca-secret="$W/ca" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: clone-https
+spec:
+  taskRef:
+    name: git-clone
+  params:
+    - name: url
+      value: $URL
+    - name: revision
+      value: main
+    - name: subdirectory
+      value: src
+    - name: deleteExisting
+      value: "true"
+  workspaces:
+    - name: output
+      persistentVolumeClaim:
+        claimName: source-pvc
+    - name: basic-auth
+      secret:
+        secretName: git-basic-auth
+    - name: ssl-ca-directory
+      secret:
+        secretName: ca-secret
+YAML
+if expect_ok clone-https; then
+	[ "$(result clone-https commit)" = "$HEAD" ] && pass clone-https/result-commit ||
+		fail clone-https/result-commit "got $(result clone-https commit), want $HEAD"
+	[ "$(result clone-https url)" = "$URL" ] && pass clone-https/result-url ||
+		fail clone-https/result-url "got $(result clone-https url)"
+	[ "$(result clone-https committer-date)" = "$HEAD_DATE" ] && pass clone-https/result-committer-date ||
+		fail clone-https/result-committer-date "got $(result clone-https committer-date), want $HEAD_DATE"
+	[ "$(git -C "$W/pvc1/src" rev-parse HEAD 2>/dev/null)" = "$HEAD" ] && [ -f "$W/pvc1/src/NOTES" ] &&
+		pass clone-https/checked-out-in-subdirectory || fail clone-https/checked-out-in-subdirectory
+	[ "$(git -C "$W/pvc1/src" rev-parse --is-shallow-repository 2>/dev/null)" = true ] &&
+		pass clone-https/default-depth-1-is-shallow || fail clone-https/default-depth-1-is-shallow
+fi
+
+# a commit SHA as revision, full depth, a CA file under another name
+# (crtFileName), into the workspace itself over what the last run left
+taskrun clone-sha source-pvc="$W/pvc1" git-basic-auth="$W/creds" ca-secret="$W/ca2" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: clone-sha
+spec:
+  taskRef:
+    name: git-clone
+  params:
+    - name: url
+      value: $URL
+    - name: revision
+      value: $FIRST
+    - name: depth
+      value: "0"
+    - name: crtFileName
+      value: internal-ca.pem
+  workspaces:
+    - name: output
+      persistentVolumeClaim:
+        claimName: source-pvc
+    - name: basic-auth
+      secret:
+        secretName: git-basic-auth
+    - name: ssl-ca-directory
+      secret:
+        secretName: ca-secret
+YAML
+if expect_ok clone-sha; then
+	[ "$(result clone-sha commit)" = "$FIRST" ] && [ "$(git -C "$W/pvc1" rev-parse HEAD 2>/dev/null)" = "$FIRST" ] &&
+		[ ! -e "$W/pvc1/src" ] && [ ! -e "$W/pvc1/NOTES" ] && pass clone-sha/revision-sha-replaces-existing ||
+		fail clone-sha/revision-sha-replaces-existing "commit $(result clone-sha commit), want $FIRST; $(ls -A "$W/pvc1" | tr '\n' ' ')"
+fi
+
+# anonymous http, no optional workspace bound, an emptyDir
+mkdir -p "$W/output"
+taskrun clone-anon output="$W/output" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: clone-anon
+spec:
+  taskRef:
+    name: git-clone
+  params:
+    - name: url
+      value: $GIT_HTTP_URL/app.git
+  workspaces:
+    - name: output
+      emptyDir: {}
+YAML
+expect_ok clone-anon && { [ "$(result clone-anon commit)" = "$HEAD" ] && pass clone-anon ||
+	fail clone-anon "commit $(result clone-anon commit)"; }
+
+# refusals, each with its reason
+neg() { # name secret-dir ca-dir extra-param-yaml
+	rm -rf "$W/negout" && mkdir -p "$W/negout"
+	local ws="    - name: output
+      emptyDir: {}"
+	[ -n "$2" ] && ws="$ws
+    - name: basic-auth
+      secret:
+        secretName: creds"
+	[ -n "$3" ] && ws="$ws
+    - name: ssl-ca-directory
+      secret:
+        secretName: ca"
+	taskrun "$1" output="$W/negout" creds="$2" ca="$3" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: $1
+spec:
+  taskRef:
+    name: git-clone
+  params:
+    - name: url
+      value: $URL
+$4
+  workspaces:
+$ws
+YAML
+}
+neg clone-sparse-refused "$W/creds" "$W/ca" "    - name: sparseCheckoutDirectories
+      value: docs/"
+expect_refused clone-sparse-refused 2 "param sparseCheckoutDirectories is not supported by this task \(given 'docs/'\)"
+neg clone-wrong-token "$W/badcreds" "$W/ca" ""
+expect_refused clone-wrong-token 4 "127.0.0.1 refused the credentials for user '$GIT_HTTP_USER'"
+neg clone-no-basic-auth "" "$W/ca" ""
+expect_refused clone-no-basic-auth 4 "127.0.0.1 asked for credentials and none were given"
+neg clone-untrusted-without-ca "$W/creds" "" ""
+expect_refused clone-untrusted-without-ca 4 "the TLS certificate of 127.0.0.1 is not trusted"
+neg clone-crt-missing "$W/creds" "$W/ca2" ""
+expect_refused clone-crt-missing 2 "ca-file .*/ca-bundle.crt"
+[ -z "$(ls -A "$W/negout")" ] && pass clone-refusals-leave-output-empty || fail clone-refusals-leave-output-empty
+# lighttpd writes its access log when it stops
+git_servers_stop
+grep -q "\"GET /auth/git/app.git/info/refs?service=git-upload-pack HTTP/1.1\" 200 auth=Basic" \
+	"$W/http/access.log" && pass clone-https/authenticated-with-basic-auth-workspace ||
+	fail clone-https/authenticated-with-basic-auth-workspace "$(grep -c . "$W/http/access.log") lines"
+
+exit $failed
