@@ -13,9 +13,6 @@
 #include "subst.h"
 #include "xalloc.h"
 
-#define RESULTS_PATH "/tekton/results"
-#define HOME_PATH "/tekton/home"
-#define SCRIPTS_PATH "/tekton/scripts"
 #define SECRET_VALUE_MAX (1u << 20)
 
 static err_t *at(const struct tk_task *t, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -116,8 +113,8 @@ static err_t *bind_workspaces(const struct taskrun_input *in, const struct pod_d
 		if (!taskdef_workspace(t, in->workspaces[i].name))
 			return err_new(EXIT_USAGE, "workspace '%s' is bound but %s (%s) declares no such workspace",
 				       in->workspaces[i].name, t->name, t->file);
-	add_mount(pod, RESULTS_PATH, dirs->results, "tekton-internal-results", false);
-	add_mount(pod, HOME_PATH, dirs->home, "tekton-internal-home", false);
+	add_mount(pod, POD_RESULTS_PATH, dirs->results, "tekton-internal-results", false);
+	add_mount(pod, POD_HOME_PATH, dirs->home, "tekton-internal-home", false);
 	for (size_t i = 0; i < t->nworkspaces; i++) {
 		const struct tk_workspace *w = &t->workspaces[i];
 		const struct tr_binding *b = binding(in->workspaces, in->nworkspaces, w->name);
@@ -151,7 +148,7 @@ static void bind_results(const struct taskrun_input *in, const struct pod_dirs *
 	for (size_t i = 0; i < in->task->nresults; i++) {
 		const char *name = in->task->results[i].name;
 		_cleanup_free_ char *key = xasprintf("results.%s.path", name);
-		_cleanup_free_ char *path = xasprintf("%s/%s", view == POD_VIEW_POD ? RESULTS_PATH : dirs->results, name);
+		_cleanup_free_ char *path = xasprintf("%s/%s", view == POD_VIEW_POD ? POD_RESULTS_PATH : dirs->results, name);
 		subst_set_str(s, key, path);
 	}
 }
@@ -300,7 +297,7 @@ static err_t *build_step(const struct taskrun_input *in, const struct subst *s, 
 	if (st->script) {
 		TRY(subst_string(s, st->script, st->script_line, &ps->script));
 		cmd = xcalloc(2, sizeof *cmd);
-		cmd[0] = xasprintf("%s/script-%zu", view == POD_VIEW_POD ? SCRIPTS_PATH : dirs->scripts, index);
+		cmd[0] = xasprintf("%s/script-%zu", view == POD_VIEW_POD ? POD_SCRIPTS_PATH : dirs->scripts, index);
 		ncmd = 1;
 	} else {
 		TRY(subst_list(s, st->command.v, st->command.lines, st->command.n, &cmd, &ncmd));
@@ -335,7 +332,7 @@ static err_t *build_step(const struct taskrun_input *in, const struct subst *s, 
 		}
 	}
 
-	add_env(ps, "HOME", view == POD_VIEW_POD ? HOME_PATH : dirs->home, false);
+	add_env(ps, "HOME", view == POD_VIEW_POD ? POD_HOME_PATH : dirs->home, false);
 	for (size_t i = 0; i < st->nenv; i++) {
 		const struct tk_env *env = &st->env[i];
 		if (!env_name_ok(env->name))
@@ -390,7 +387,7 @@ err_t *pod_build(const struct taskrun_input *in, const struct pod_dirs *dirs, en
 		for (size_t i = 0; i < t->nsteps; i++)
 			scripts |= t->steps[i].script != NULL;
 		if (scripts)
-			add_mount(out, SCRIPTS_PATH, dirs->scripts, "tekton-internal-scripts", true);
+			add_mount(out, POD_SCRIPTS_PATH, dirs->scripts, "tekton-internal-scripts", true);
 		e = check_mounts(t, out);
 	}
 	if (!e) {

@@ -49,6 +49,11 @@ struct taskrun_input {
 	size_t nsecrets;
 };
 
+/* Where Tekton puts things in a step's container. */
+#define POD_RESULTS_PATH "/tekton/results"
+#define POD_HOME_PATH "/tekton/home"
+#define POD_SCRIPTS_PATH "/tekton/scripts"
+
 struct pod_mount {
 	char *path; /* inside the Pod */
 	char *host; /* the directory bound there */

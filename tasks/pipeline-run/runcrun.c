@@ -27,8 +27,6 @@
 #include "runtime.h"
 #include "xalloc.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /* What containerd and Docker give a container unless told otherwise. */
 static const char *const default_caps[] = {
 	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",	     "CAP_MKNOD",     "CAP_NET_RAW",
@@ -180,7 +178,7 @@ static json_t *process_env(const struct pod *p, const struct pod_step *ps, const
 		json_array_append_new(env, json_string(*e));
 	}
 	if (!path)
-		json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
+		json_array_append_new(env, json_string("PATH=" RUNTIME_DEFAULT_PATH));
 	char *host = xasprintf("HOSTNAME=%.63s", p->name);
 	json_array_append_new(env, json_string(host));
 	free(host);

@@ -14,10 +14,6 @@
 #include "runtime.h"
 #include "xalloc.h"
 
-/* What a container gets when its image sets no PATH (Docker, containerd). */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define HOME_PATH "/tekton/home"
-
 /* Kept from our own environment: they change how the sanitizers report,
  * never what a task does. */
 static const char *const passthrough[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", NULL };
@@ -68,10 +64,10 @@ static err_t *resolve_program(const struct step_run *r, char **out)
  * /tekton/home/.ssh): links in the run's home to their directories. */
 err_t *direct_prepare(const struct pod *host_pod, const char *home)
 {
-	const size_t hl = strlen(HOME_PATH);
+	const size_t hl = strlen(POD_HOME_PATH);
 	for (size_t i = 0; i < host_pod->nmounts; i++) {
 		const struct pod_mount *m = &host_pod->mounts[i];
-		if (strncmp(m->path, HOME_PATH "/", hl + 1))
+		if (strncmp(m->path, POD_HOME_PATH "/", hl + 1))
 			continue;
 		_cleanup_free_ char *link = xasprintf("%s/%s", home, m->path + hl + 1);
 		_cleanup_free_ char *parent = xstrdup(link);
@@ -95,10 +91,10 @@ static char *host_path(const struct pod *p, const char *path)
 static char **step_env(const struct step_run *r)
 {
 	const struct pod_step *ps = r->step;
-	const struct pod_mount *results = pod_mount_of(r->pod, "/tekton/results");
+	const struct pod_mount *results = pod_mount_of(r->pod, POD_RESULTS_PATH);
 	size_t n = 0;
 	char **env = xcalloc(ps->nenv + 8, sizeof *env);
-	env[n++] = xstrdup("PATH=" DEFAULT_PATH);
+	env[n++] = xstrdup("PATH=" RUNTIME_DEFAULT_PATH);
 	for (size_t i = 0; passthrough[i]; i++) {
 		const char *v = getenv(passthrough[i]);
 		if (v)
@@ -135,7 +131,7 @@ err_t *direct_run(const struct step_run *r, int *exit_code)
 	const struct pod_step *ps = r->step;
 	_cleanup_free_ char *program = NULL;
 	TRY(resolve_program(r, &program));
-	const struct pod_mount *home = pod_mount_of(r->pod, HOME_PATH);
+	const struct pod_mount *home = pod_mount_of(r->pod, POD_HOME_PATH);
 	_cleanup_free_ char *cwd = ps->working_dir ? host_path(r->pod, ps->working_dir) : xstrdup(home->host);
 	char **env = step_env(r);
 	char *saved = ps->argv[0];

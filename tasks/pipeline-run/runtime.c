@@ -13,8 +13,6 @@
 #include "runtime.h"
 #include "xalloc.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 static bool same_image(const char *a, const char *b)
 {
 	if (!strcmp(a, b))
@@ -58,7 +56,7 @@ static char *search(const char *name, const char *bin_dir)
 		free(p);
 	}
 	const char *path = getenv("PATH");
-	for (const char *d = path ? path : DEFAULT_PATH; *d;) {
+	for (const char *d = path ? path : RUNTIME_DEFAULT_PATH; *d;) {
 		const char *end = strchrnul(d, ':');
 		if (end > d) {
 			char *p = xasprintf("%.*s/%s", (int)(end - d), d, name);

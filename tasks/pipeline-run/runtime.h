@@ -25,6 +25,9 @@
 #include "pod.h"
 #include "taskrun.h"
 
+/* What a container gets when its image sets no PATH (Docker, containerd). */
+#define RUNTIME_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 struct step_run {
 	const struct pod *pod; /* in the runtime's view */
 	const struct pod_step *step;

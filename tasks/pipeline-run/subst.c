@@ -96,6 +96,7 @@ static void ref_free(struct ref *r)
 {
 	free(r->key);
 	free(r->member);
+	r->key = r->member = NULL;
 }
 
 static bool known_root(const struct subst *s, const char *expr, size_t len)
