@@ -399,6 +399,8 @@ err_t *findings_verdict(const struct findings *f, enum severity threshold, struc
 	snprintf(count, sizeof count, "%zu", f->n);
 	results_sets(r, "findings", count);
 	results_sets(r, "status", failing ? "fail" : "pass");
+	/* evidence: a finally task reads status=fail after an exit 3 too */
+	results_mark_verdict(r);
 	if (failing)
 		return err_new(EXIT_POLICY, "%zu finding%s at or above the failure threshold '%s'", failing,
 			       failing == 1 ? "" : "s", severity_name(threshold));

@@ -82,7 +82,8 @@ err_t *findings_report(const struct findings *f, enum report_format fmt, const s
 
 struct results;
 /* The verdict: sets the results "findings" (count) and "status" (pass or
- * fail) and returns an EXIT_POLICY error when findings reach threshold. */
+ * fail), marks them a verdict (written on exit 3 as well), and returns an
+ * EXIT_POLICY error when findings reach threshold. */
 err_t *findings_verdict(const struct findings *f, enum severity threshold, struct results *r);
 
 #endif

@@ -120,9 +120,32 @@ def run_case(binary, case, cases_dir):
                 problems.append(f"result {name} = {got!r}, want {want!r}")
         if expect["no_results"] and os.path.isdir(results) and os.listdir(results):
             problems.append(f"results left behind: {os.listdir(results)}")
+        problems += result_rules(os.path.basename(binary), proc.returncode, results)
         if "AddressSanitizer" in err or "runtime error:" in err or "LeakSanitizer" in err:
             problems.append("sanitizer report:\n" + err)
         return problems
+
+
+# What every case must leave, whatever it says (README "Results"): a run
+# that failed (1), was misused (2), was refused credentials (4) or could
+# not reach a server (5) writes no result, so a missing result never reads
+# as a verdict; a lint gate that says no (3) writes its verdict, status=fail
+# and the findings count, for a `finally` task to read.
+VERDICT_ON_POLICY = {"docker-lint": ("status", "findings"), "cis-check": ("status", "findings")}
+
+
+def result_rules(task, code, results):
+    have = sorted(os.listdir(results)) if os.path.isdir(results) else []
+    if code in (1, 2, 4, 5) and have:
+        return [f"exit {code} left results {have}"]
+    if code == 3 and task in VERDICT_ON_POLICY:
+        missing = [n for n in VERDICT_ON_POLICY[task] if n not in have]
+        if missing:
+            return [f"exit 3 without the verdict results {missing}"]
+        status = open(os.path.join(results, "status"), encoding="utf-8").read()
+        if status != "fail":
+            return [f"exit 3 with status={status!r}"]
+    return []
 
 
 def main():
