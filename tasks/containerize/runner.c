@@ -397,14 +397,19 @@ static void setup_namespace_root(struct child_ctx *c)
 	}
 }
 
-/* Last steps before exec, in this order: into the step's user namespace
- * (started as root), capabilities bounded, the step's user, capabilities
- * set, no_new_privs, the seccomp filter. */
+/* Last steps before exec, in this order: a session of its own, into the
+ * step's user namespace (started as root), capabilities bounded, the step's
+ * user, capabilities set, inherited descriptors closed, no_new_privs, the
+ * seccomp filter. */
 static void exec_command(struct child_ctx *c)
 {
 	const struct run_spec *s = c->spec;
 	bool chrooted = s->isolation == ISOLATION_CHROOT;
 	uint64_t keep = chrooted ? CAPS_CHROOT : CAPS_RUN;
+	/* no controlling terminal: TIOCSTI on the terminal of whoever started
+	 * the build types commands into their shell */
+	if (setsid() < 0)
+		child_fail(c->errfd, "setsid");
 	if (s->workdir && *s->workdir && chdir(s->workdir) < 0)
 		child_fail(c->errfd, s->workdir);
 	if (!chrooted && s->userns && setns(s->userns->fd, CLONE_NEWUSER) < 0)
@@ -426,6 +431,10 @@ static void exec_command(struct child_ctx *c)
 		dup2(devnull, 0);
 	else
 		close(0);
+	/* descriptors containerize inherited from its caller (a directory
+	 * outside the root is a way out: fchdir, then ..) end here */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		child_fail(c->errfd, "close inherited descriptors");
 	signal(SIGPIPE, SIG_DFL);
 	extern char **environ;
 	environ = c->envp;
