@@ -11,6 +11,7 @@
 #    new mount API (fsopen, fspick, open_tree, move_mount, mount_setattr),
 #    mount/umount/pivot_root, bpf, perf_event_open, userfaultfd, io_uring,
 #    open_by_handle_at, kexec_load, setns, clone with CLONE_NEWNS, clone3,
+#    modify_ldt (x86_64; not in Docker's profile),
 #    an x32 syscall, int 0x80, /proc/self/root and /proc/1/cwd, a chroot
 #    escape (chroot to a subdirectory, climb, chroot .).
 # 2. Hostile inputs: a context symlink to a host secret, ADD of a tar with
@@ -127,7 +128,7 @@ for mode in root:namespace root:chroot nobody:namespace; do
 	fi
 	expect "$name" fds "no descriptor beyond 2"
 	for p in fsopen fspick open_tree move_mount mount_setattr mount-tmpfs umount bpf perf_event_open userfaultfd \
-		io_uring_setup open_by_handle_at kexec_load setns clone-newns x32-unshare pivot_root personality; do
+		io_uring_setup open_by_handle_at kexec_load setns clone-newns x32-unshare pivot_root personality modify_ldt; do
 		expect "$name" "$p" "$EPERM"
 	done
 	expect "$name" clone3 "Function not implemented"

@@ -121,6 +121,10 @@ static void calls(void)
 	must_fail("x32-unshare", syscall(0x40000000 | SYS_unshare, CLONE_NEWUSER));
 	must_fail("pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp"));
 	must_fail("personality", syscall(SYS_personality, 0x0400000 /* READ_IMPLIES_EXEC */));
+#ifdef SYS_modify_ldt
+	char ldt[16];
+	must_fail("modify_ldt", syscall(SYS_modify_ldt, 0, ldt, sizeof ldt));
+#endif
 }
 
 /* the 32-bit ABI through int 0x80: the filter checks the architecture
