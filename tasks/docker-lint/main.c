@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "dockerfile.h"
 #include "findings.h"
 #include "fsutil.h"
@@ -24,7 +25,7 @@ static const struct param_spec params[] = {
 	  "Dockerfile to lint (repeatable; a directory lints every file in it; - reads stdin); default: Dockerfile" },
 	{ "config", PARAM_STRING, NULL, false, false,
 	  "config file in hadolint's format; default: .hadolint.yaml in the working directory if present" },
-	{ "ignore", PARAM_LIST, NULL, false, false, "rule ID to ignore (repeatable), e.g. DL3008" },
+	{ "ignore", PARAM_LIST, NULL, false, false, "rule ID to ignore (repeatable, or comma-separated), e.g. DL3008" },
 	{ "trusted-registry", PARAM_LIST, NULL, false, false, "registry FROM images may come from (repeatable; enables DL3026)" },
 	{ "failure-threshold", PARAM_STRING, "info", false, false,
 	  "fail (exit 3) on findings at or above: error, warning, info, style, or none" },
@@ -121,8 +122,15 @@ static err_t *configure(const struct params *p, struct lint_config *cfg, enum se
 		TRY(lintconfig_load(path, cfg, &from_file, &threshold_set));
 	const char *const *items;
 	size_t n = params_list(p, "ignore", &items);
-	for (size_t i = 0; i < n; i++)
-		lintconfig_ignore(cfg, items[i], "param ignore");
+	for (size_t i = 0; i < n; i++) {
+		/* "DL3008,DL3009": the Tekton catalog's hadolint ignore-rules */
+		for (const char *id = items[i], *end; *id; id = *end ? end + 1 : end) {
+			end = id + strcspn(id, ",");
+			_cleanup_free_ char *one = xstrndup(id, (size_t)(end - id));
+			if (*one)
+				lintconfig_ignore(cfg, one, "param ignore");
+		}
+	}
 	n = params_list(p, "trusted-registry", &items);
 	for (size_t i = 0; i < n; i++)
 		lintconfig_add_trusted(cfg, items[i]);

@@ -227,4 +227,49 @@ grep -q "\"GET /auth/git/app.git/info/refs?service=git-upload-pack HTTP/1.1\" 20
 	"$W/http/access.log" && pass clone-https/authenticated-with-basic-auth-workspace ||
 	fail clone-https/authenticated-with-basic-auth-workspace "$(grep -c . "$W/http/access.log") lines"
 
+# ---- hadolint ------------------------------------------------------------
+mkdir -p "$W/src" && cp -r "$top/examples/app/." "$W/src/" && mkdir -p "$W/src/docker" &&
+	printf 'FROM debian:latest\nRUN apt-get update && apt-get install -y curl\n' >"$W/src/docker/Dockerfile.bad"
+hadolint() { # name params-yaml
+	taskrun "$1" src-pvc="$W/src" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: $1
+spec:
+  taskRef:
+    name: hadolint
+  params:
+$2
+  workspaces:
+    - name: source
+      persistentVolumeClaim:
+        claimName: src-pvc
+YAML
+}
+hadolint lint-clean "    []"
+expect_ok lint-clean && { [ "$(result lint-clean status)/$(result lint-clean findings)" = pass/0 ] &&
+	pass lint-clean || fail lint-clean "results $(result lint-clean status)/$(result lint-clean findings)"; }
+hadolint lint-findings "    - name: dockerfile-path
+      value: docker/Dockerfile.bad"
+expect_refused lint-findings 3 "docker/Dockerfile.bad:2 DL3008 warning: Pin versions in apt get install"
+hadolint lint-ignore-rules "    - name: dockerfile-path
+      value: docker/Dockerfile.bad
+    - name: ignore-rules
+      value: DL3007,DL3008,DL3009,DL3015"
+expect_ok lint-ignore-rules && { [ "$(result lint-ignore-rules findings)" = 0 ] && pass lint-ignore-rules ||
+	fail lint-ignore-rules "findings $(result lint-ignore-rules findings)"; }
+hadolint lint-json "    - name: dockerfile-path
+      value: docker/Dockerfile.bad
+    - name: ignore-rules
+      value: DL3007,DL3008
+    - name: output-format
+      value: json"
+expect_refused lint-json 3 '"code": ?"DL3015"'
+grep -q DL3008 "$W/lint-json.log" && fail lint-json/ignored-rules-absent "DL3008 reported" ||
+	pass lint-json/ignored-rules-absent
+hadolint lint-format-refused "    - name: output-format
+      value: gnu"
+expect_refused lint-format-refused 2 "format 'gnu': expected tty, json, sarif, checkstyle or codeclimate"
+
 exit $failed
