@@ -459,17 +459,57 @@ static int wait_child(pid_t pid)
 	return 127;
 }
 
+/* As the step's subreaper (chroot: no PID namespace ends them), kill what
+ * it left running until no child is left: orphans are reparented to us,
+ * listed in /proc/self/task/<pid>/children. */
+static void kill_leftovers(void)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		for (char *p = buf, *end; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (pid > 0)
+				kill((pid_t)pid, SIGKILL);
+		}
+		if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+			return;
+	}
+}
+
 static void child_main(struct child_ctx *c)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (c->spec->isolation == ISOLATION_CHROOT) {
-		if (chroot(c->spec->rootfs) < 0)
-			child_fail(c->errfd, "chroot");
-		if (chdir("/") < 0)
-			child_fail(c->errfd, "chdir /");
-		if (c->spec->no_network)
-			child_fail(c->errfd, "RUN --network=none needs isolation=namespace");
-		exec_command(c);
+		/* no PID namespace: what the step starts in the background would
+		 * outlive the build (as the host's root, when we are) */
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+			child_fail(c->errfd, "become the step's subreaper");
+		pid_t pid = fork();
+		if (pid < 0)
+			child_fail(c->errfd, "fork");
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (chroot(c->spec->rootfs) < 0)
+				child_fail(c->errfd, "chroot");
+			if (chdir("/") < 0)
+				child_fail(c->errfd, "chdir /");
+			if (c->spec->no_network)
+				child_fail(c->errfd, "RUN --network=none needs isolation=namespace");
+			exec_command(c);
+		}
+		close(c->errfd);
+		close(c->outfd);
+		int st = wait_child(pid);
+		kill_leftovers();
+		_exit(st);
 	}
 	if (c->spec->userns) {
 		/* started as root: the step sees the build root through a clone

@@ -13,7 +13,8 @@
 #    open_by_handle_at, kexec_load, setns, clone with CLONE_NEWNS, clone3,
 #    modify_ldt (x86_64; not in Docker's profile),
 #    an x32 syscall, int 0x80, /proc/self/root and /proc/1/cwd, a chroot
-#    escape (chroot to a subdirectory, climb, chroot .).
+#    escape (chroot to a subdirectory, climb, chroot .); and a daemon it
+#    starts must not outlive it.
 # 2. Hostile inputs: a context symlink to a host secret, ADD of a tar with
 #    ../ and absolute names, a symlink then a file through it, a device node
 #    and a setuid file; COPY and WORKDIR through a symlink a RUN made to a
@@ -155,6 +156,23 @@ for mode in root:namespace root:chroot nobody:namespace; do
 			fail "$name: the log warns what chroot does not isolate" "$(grep -m1 warn "$tmp/$name.log")"
 	fi
 	host_unchanged "$name"
+done
+
+# a daemon started by RUN (double fork, setsid, no descriptors) must not
+# outlive the step: namespace mode ends with its PID namespace, chroot
+# mode has containerize as the step's subreaper
+for mode in root:namespace root:chroot nobody:namespace; do
+	as=${mode%:*} iso=${mode#*:} name=daemon-${mode/:/-}
+	secs=$((4000 + RANDOM % 1000))$$
+	build "$name" "$as" "$iso" "ARG BASE\nFROM \$BASE\nCOPY attack /attack\nRUN /attack daemon $secs\n"
+	rc=$?
+	left=$(pgrep -f "^/attack daemon $secs\$")
+	if [ $rc -eq 0 ] && grep -q '^probe daemon: started' "$tmp/$name.log" && [ -z "$left" ]; then
+		pass "$name: nothing the step started outlives it"
+	else
+		fail "$name: nothing the step started outlives it" "exit $rc, left running: ${left:-none}" "$(tail -2 "$tmp/$name.log")"
+		[ -z "$left" ] || kill $left
+	fi
 done
 
 # ---- 2. hostile inputs ----------------------------------------------------

@@ -1,5 +1,8 @@
 /* More escape attempts of a RUN step, for tests/integration/attack-build.sh
  * (probe.c has the first set).
+ * Usage: attack daemon SECONDS
+ *   starts a daemon (double fork, setsid) that sleeps SECONDS: it must not
+ *   outlive the step
  * Usage: attack HOSTPID SENTINEL
  *   HOSTPID   a process of the host (same uid as the build)
  *   SENTINEL  absolute host path of a file no step may touch
@@ -185,8 +188,29 @@ static void proc_links(const char *sentinel)
 	printf("probe proc-links: refused: sentinel not reachable\n");
 }
 
+/* a daemon: double fork, a session of its own, no descriptors, sleep */
+static int daemon_sleep(const char *seconds)
+{
+	if (fork() == 0) {
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		if (fork() == 0) {
+			for (int fd = 0; fd < 3; fd++)
+				close(fd);
+			sleep((unsigned)atoi(seconds));
+			_exit(0);
+		}
+		_exit(0);
+	}
+	sleep(1);
+	printf("probe daemon: started\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "daemon") == 0)
+		return daemon_sleep(argv[2]);
 	if (argc != 3) {
 		fprintf(stderr, "usage: attack HOSTPID SENTINEL\n");
 		return 2;
