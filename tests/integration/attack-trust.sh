@@ -102,8 +102,24 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	mkdir -p "$W/as-nobody" && cp -a "$W/state" "$W/as-nobody/real" && ln -s real "$W/as-nobody/link"
 	chown -R 65534:65534 "$W/as-nobody" && chmod 755 "$W/as-nobody"
 	state_cases unprivileged "$W/as-nobody" setpriv --reuid=65534 --regid=65534 --clear-groups
+	# a state dir that is safe but read-only (a pre-seeded volume mounted
+	# read-only): its floor still counts, and failing to remember what
+	# is new is a warning, never an error that blocks a correct verify
+	mkdir -p "$W/ro" && cp -a "$W/state" "$W/ro/state" && chown -R 65534:65534 "$W/ro" && chmod 500 "$W/ro/state"
+	python3 "$FORGE" make-repo "$W/served" "$W/keys" "$D" 5 6
+	if run ro-state 0 setpriv --reuid=65534 --regid=65534 --clear-groups "${V[@]}" --trust-state-dir="$W/ro/state" \
+		--results-dir="$W/ro/results" &&
+	   has ro-state "PASS build dct: signed as tag 'v1' in targets/build (version 5)" &&
+	   has ro-state "nothing new remembered in the trust state dir" && [ "$(cat "$W/ro/results/verified")" = true ]; then
+		pass unprivileged-read-only-state-dir-warns; else fail unprivileged-read-only-state-dir-warns; fi
+	python3 "$FORGE" make-repo "$W/served" "$W/keys" "$D" 3 7
+	if run ro-floor 3 setpriv --reuid=65534 --regid=65534 --clear-groups "${V[@]}" --trust-state-dir="$W/ro/state" &&
+	   has ro-floor "targets/build.json version 3 is older than version 4 seen before (rollback)"; then
+		pass unprivileged-read-only-state-dir-floor-holds; else fail unprivileged-read-only-state-dir-floor-holds; fi
 else
 	echo "SKIP: attack-trust/unprivileged-symlinked-state-dir-ignored: needs root and setpriv"
+	echo "SKIP: attack-trust/unprivileged-read-only-state-dir-warns: needs root and setpriv"
+	echo "SKIP: attack-trust/unprivileged-read-only-state-dir-floor-holds: needs root and setpriv"
 fi
 
 [ $failures -eq 0 ]
