@@ -1,5 +1,6 @@
 #include "results.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,17 @@ void results_set(struct results *r, const char *name, const char *value, size_t 
 void results_sets(struct results *r, const char *name, const char *value)
 {
 	results_set(r, name, value, strlen(value));
+}
+
+void results_set_artifact(struct results *r, const char *uri, const char *digest)
+{
+	json_t *o = json_pack("{s:s, s:s}", "uri", uri, "digest", digest);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (!s)
+		abort(); /* only out of memory or invalid UTF-8 from our own refs */
+	results_sets(r, "ARTIFACT_OUTPUTS", s);
+	free(s);
+	json_decref(o);
 }
 
 void results_mark_verdict(struct results *r)

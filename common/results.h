@@ -22,6 +22,10 @@ void results_free(struct results *r);
 void results_set(struct results *r, const char *name, const char *value, size_t len);
 void results_sets(struct results *r, const char *name, const char *value);
 const char *results_get(const struct results *r, const char *name);
+/* Tekton Chains' v2 type hint for a produced artifact: the result
+ * ARTIFACT_OUTPUTS (declared as an object in the Task) as compact JSON
+ * {"digest":"sha256:...","uri":"..."}. */
+void results_set_artifact(struct results *r, const char *uri, const char *digest);
 /* The results set so far are a verdict: write them also when the run
  * returns an EXIT_POLICY error (call once every verdict result is set). */
 void results_mark_verdict(struct results *r);

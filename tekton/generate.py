@@ -171,6 +171,9 @@ def generate(bindir, task, images=None):
     lines.append("  results:")
     for r in d["results"]:
         lines += [f"    - name: {r['name']}", f"      description: {quote(r['help'])}"]
+        if r["name"] == "ARTIFACT_OUTPUTS":  # Chains v2: an object {uri, digest}
+            lines += ["      type: object", "      properties:", "        uri:", "          type: string",
+                      "        digest:", "          type: string"]
     lines += [
         "  steps:",
         f"    - name: {task}",

@@ -50,6 +50,12 @@ def check(doc):
     params = {p["name"]: p for p in spec.get("params") or []}
     workspaces = {w["name"]: w for w in spec.get("workspaces") or []}
     results = {r["name"] for r in spec.get("results") or []}
+    for r in spec.get("results") or []:
+        # Tekton Chains v2 reads ARTIFACT_OUTPUTS only as an object with uri and digest strings
+        props = r.get("properties") or {}
+        if r["name"] == "ARTIFACT_OUTPUTS" and (r.get("type") != "object" or any(
+                (props.get(k) or {}).get("type") != "string" for k in ("uri", "digest"))):
+            bad("result ARTIFACT_OUTPUTS is not an object with string properties uri and digest")
     if len(params) != len(spec.get("params") or []) or len(workspaces) != len(spec.get("workspaces") or []):
         bad("duplicate param or workspace names")
     for n in list(params) + list(results):

@@ -66,6 +66,7 @@ static const struct result_spec results[] = {
 	{ "image-ref", "the image by digest: registry/repository@sha256:..." },
 	{ "IMAGE_URL", "registry/repository:tag, the first tag, without digest (Tekton Chains joins IMAGE_DIGEST)" },
 	{ "IMAGE_DIGEST", "manifest digest (Tekton Chains)" },
+	{ "ARTIFACT_OUTPUTS", "the pushed image for Tekton Chains v2: {\"uri\": repository, \"digest\": sha256:...}" },
 	{ NULL },
 };
 
@@ -304,6 +305,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 		results_sets(res, "image-repository", name);
 		results_sets(res, "image-ref", pinned);
 		results_sets(res, "IMAGE_URL", url);
+		results_set_artifact(res, name, st->result.manifest_digest);
 		printf("%s\n", pinned);
 	} else {
 		printf("%s\n", st->result.manifest_digest);

@@ -38,6 +38,7 @@ static const struct result_spec results[] = {
 	{ "image-ref", "the destination image, pinned: name@sha256:..." },
 	{ "IMAGE_URL", "the destination as name[:tag], without digest (Tekton Chains joins IMAGE_DIGEST)" },
 	{ "IMAGE_DIGEST", "digest of the copied manifest (or index)" },
+	{ "ARTIFACT_OUTPUTS", "the copy for Tekton Chains v2: {\"uri\": IMAGE_URL, \"digest\": IMAGE_DIGEST}" },
 	{ NULL },
 };
 
@@ -82,6 +83,7 @@ static err_t *run(const struct params *p, struct results *r)
 		results_sets(r, "image-ref", pinned);
 		results_sets(r, "IMAGE_URL", url);
 		results_sets(r, "IMAGE_DIGEST", digest);
+		results_set_artifact(r, url, digest);
 	}
 	endpoint_close(dst);
 	endpoint_close(src);
