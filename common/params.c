@@ -197,9 +197,10 @@ static err_t *parse_flag(struct params *p, struct common_options *opts, int argc
 		return err_new(EXIT_USAGE, "unknown flag --%.*s (see --help)", (int)len, arg);
 
 	const struct param_spec *ps = &p->spec->params[idx];
-	/* "--n=" for a bool or int is "not given": a Tekton param's "" default
-	 * leaves the binary's own default in force */
-	if (value && !*value && (ps->type == PARAM_BOOL || ps->type == PARAM_INT))
+	/* "--n=" is "not given": a Tekton param's "" default leaves the
+	 * binary's own default in force (an optional file, URL or query
+	 * given as "" is not one named "") */
+	if (value && !*value && ps->type != PARAM_LIST)
 		return NULL;
 	/* --no-name=BOOL is name=!BOOL: a Task maps a param of the opposite
 	 * sense (the catalog's SKIP_PUSH, TLSVERIFY) onto ours */

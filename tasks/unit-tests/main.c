@@ -273,8 +273,8 @@ static err_t *run(const struct params *p, struct results *r)
 	const char *workdir = params_str(p, "workdir");
 	const char *image = params_str(p, "image");
 	long timeout = params_int(p, "timeout");
-	if (!command || !*command)
-		return err_new(EXIT_USAGE, "command is empty");
+	if (!command || !command[strspn(command, " \t\n")])
+		return err_new(EXIT_USAGE, "command is empty"); /* (blank: sh -c would pass, testing nothing) */
 
 	struct image_root img = { 0 };
 	char *inner = NULL, *host_dir = NULL;
