@@ -55,7 +55,7 @@ static void check_named(const char *passwd, const char *name, const struct rootf
 	for (const char *line = passwd; line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		char f0[4096], f2[32], f3[32];
+		char f0[4096], f2[4096], f3[4096]; /* (a uid may carry any number of leading zeros) */
 		if (field(line, len, 0, f0, sizeof f0) && !strcmp(f0, name) && field(line, len, 2, f2, sizeof f2)) {
 			if (!all_digits(f2) || strtoul(f2, NULL, 10) != u->uid || !field(line, len, 3, f3, sizeof f3))
 				abort();
