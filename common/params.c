@@ -135,6 +135,7 @@ static err_t *common_option(const char *name, size_t len, const char *value, str
 		size_t offset;
 	} strings[] = {
 		{ "results-dir", offsetof(struct common_options, results_dir) },
+		{ "results-overflow-dir", offsetof(struct common_options, results_overflow_dir) },
 		{ "log-format", offsetof(struct common_options, log_format) },
 		{ "log-level", offsetof(struct common_options, log_level) },
 		{ "secrets-dir", offsetof(struct common_options, secrets_dir) },
@@ -336,6 +337,8 @@ static void apply_common_env(struct common_options *opts)
 		opts->results_dir = getenv(PARAMS_ENV_PREFIX "RESULTS_DIR");
 	if (!opts->results_dir && stat(DEFAULT_RESULTS_DIR, &st) == 0 && S_ISDIR(st.st_mode))
 		opts->results_dir = DEFAULT_RESULTS_DIR;
+	if (!opts->results_overflow_dir)
+		opts->results_overflow_dir = getenv(PARAMS_ENV_PREFIX "RESULTS_OVERFLOW_DIR");
 	if (!opts->log_format)
 		opts->log_format = getenv(PARAMS_ENV_PREFIX "LOG_FORMAT");
 	if (!opts->log_format)
@@ -495,6 +498,8 @@ char *params_usage(const struct task_spec *spec)
 	sb_adds(&sb, "\nCommon options:\n"
 		     "  --results-dir=DIR   write results there (default " DEFAULT_RESULTS_DIR
 		     " when it exists; env " PARAMS_ENV_PREFIX "RESULTS_DIR)\n"
+		     "  --results-overflow-dir=DIR  results beyond Tekton's 4096 bytes go to DIR/<name>, the\n"
+		     "      result holding \"<path> sha256:<hex>\" (env " PARAMS_ENV_PREFIX "RESULTS_OVERFLOW_DIR)\n"
 		     "  --log-format=human|json, --log-level=debug|info|warn|error\n"
 		     "      (env " PARAMS_ENV_PREFIX "LOG_FORMAT, " PARAMS_ENV_PREFIX "LOG_LEVEL)\n"
 		     "  --secrets-dir=DIR[:DIR...]  secret params not given are read from DIR/<name>\n"

@@ -34,16 +34,21 @@ struct result_spec {
 	const char *help;
 };
 
+struct results;
 struct task_spec {
 	const char *name;
 	const char *summary;
 	const struct param_spec *params;   /* ends with { NULL } */
 	const struct result_spec *results; /* ends with { NULL } */
+	/* results_spill for a task whose results can pass Tekton's cap
+	 * (--results-overflow-dir); NULL: they cannot, the option is moot */
+	err_t *(*spill_results)(struct results *r, const char *overflow_dir);
 };
 
 /* Options every task has besides its own params. */
 struct common_options {
 	const char *results_dir; /* NULL: no results written */
+	const char *results_overflow_dir; /* NULL: results are not held to Tekton's size cap */
 	const char *log_format;
 	const char *log_level;
 	const char *secrets_dir; /* "DIR[:DIR...]": secret params not given are read from DIR/<name> */

@@ -97,6 +97,18 @@ const char *results_get(const struct results *r, const char *name)
 	return r->values[result_index(r->spec, name)].data;
 }
 
+const char *results_get_len(const struct results *r, const char *name, size_t *len)
+{
+	const struct result_value *v = &r->values[result_index(r->spec, name)];
+	*len = v->len;
+	return v->data;
+}
+
+const struct task_spec *results_spec(const struct results *r)
+{
+	return r->spec;
+}
+
 err_t *results_commit(const struct results *r, const char *dir)
 {
 	TRY(fs_mkdir_p(dir, 0755));

@@ -94,7 +94,11 @@ int task_main(const struct task_spec *spec, int argc, char **argv, task_run_fn r
 	/* a gate's verdict is evidence: written when the policy says no too */
 	bool write = !e || (e->code == EXIT_POLICY && results_are_verdict(results));
 	if (write && opts.results_dir) {
-		err_t *ce = results_commit(results, opts.results_dir);
+		err_t *ce = opts.results_overflow_dir && spec->spill_results
+				    ? spec->spill_results(results, opts.results_overflow_dir)
+				    : NULL;
+		if (!ce)
+			ce = results_commit(results, opts.results_dir);
 		if (ce && e) {
 			report(ce); /* the verdict stays the exit code */
 			err_free(ce);

@@ -168,6 +168,10 @@ def generate(bindir, task, images=None):
         args.append("--secrets-dir=" + ":".join(ws_path(w) for w in cfg["secrets"]))
     if cfg.get("docker_config"):
         env.append(("DOCKER_CONFIG", ws_path("dockerconfig")))
+    if cfg.get("workdir"):
+        # results beyond Tekton's 4096 bytes go to the task's workspace,
+        # one directory per TaskRun (the result holds the path + digest)
+        args.append("--results-overflow-dir=" + ws_path(cfg["workdir"]) + "/.results/$(context.taskRun.name)")
     lines.append("  results:")
     for r in d["results"]:
         lines += [f"    - name: {r['name']}", f"      description: {quote(r['help'])}"]

@@ -36,6 +36,7 @@ static const struct task_spec spec = {
 	"Run a jq program over JSON and publish its output as the result extracted-value.",
 	params,
 	results,
+	results_spill,
 };
 
 /* Tekton keeps results in the termination message, 4096 bytes in all. */

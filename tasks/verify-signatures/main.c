@@ -47,6 +47,7 @@ static const struct task_spec spec = {
 	"Check that an image digest is signed by every required signer (DCT and/or cosign); exit 3 if not.",
 	params,
 	results,
+	results_spill,
 };
 
 static err_t *run(const struct params *p, struct results *r)

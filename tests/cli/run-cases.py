@@ -14,6 +14,7 @@ Each tests/cli/<task>/*.case file holds one or more cases:
     --- stderr-not      a regular expression stderr must NOT match (e.g. a secret)
     --- exit            expected exit code (default 0)
     --- result NAME     expected content of results/NAME (final newline dropped)
+    --- result-match NAME  a regular expression results/NAME must match whole
     --- no-results      no result file may exist afterwards
     --- file PATH       create PATH (under the case's temp dir) with this content
 
@@ -90,6 +91,8 @@ def run_case(binary, case, cases_dir):
                 expect["exit"] = int(text(lines).strip())
             elif kind == "result":
                 expect["results"][arg] = subst(text(lines, False))
+            elif kind == "result-match":
+                expect.setdefault("result_match", {})[arg] = subst(text(lines, False))
             elif kind == "no-results":
                 expect["no_results"] = True
             elif kind == "file":
@@ -118,6 +121,11 @@ def run_case(binary, case, cases_dir):
             got = open(p, encoding="utf-8").read() if os.path.exists(p) else None
             if got != want:
                 problems.append(f"result {name} = {got!r}, want {want!r}")
+        for name, pattern in expect.get("result_match", {}).items():
+            p = os.path.join(results, name)
+            got = open(p, encoding="utf-8").read() if os.path.exists(p) else None
+            if got is None or not re.fullmatch(pattern, got, re.S):
+                problems.append(f"result {name} = {got!r}, does not match {pattern!r}")
         if expect["no_results"] and os.path.isdir(results) and os.listdir(results):
             problems.append(f"results left behind: {os.listdir(results)}")
         problems += result_rules(os.path.basename(binary), proc.returncode, results)

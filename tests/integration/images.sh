@@ -163,7 +163,7 @@ for t in $tasks; do
 	fi
 done
 if [ "$same" = 1 ]; then pass reproducible; else fail reproducible; fi
-if ! out=$("$top/containers/images.sh" --bin="$BIN" --out="$W/again" --goal=500000 docker-lint git-clone 2>&1) &&
+if ! out=$("$top/containers/images.sh" --bin="$BIN" --out="$W/again" --goal=1500000 docker-lint git-clone 2>&1) &&
 	echo "$out" | grep -Eq '^git-clone .* OVER$' && echo "$out" | grep -Eq '^docker-lint .* ok$'; then
 	pass size-goal-enforced; else fail size-goal-enforced "$out"; fi
 

@@ -1,9 +1,11 @@
 /* Results: written only on commit, atomically, all or nothing. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fsutil.h"
 #include "results.h"
 #include "testing.h"
@@ -103,5 +105,35 @@ static void test_atomic_write_replaces(void)
 	CHECK(count_entries(dir) == 1);
 }
 
+static void test_spill_moves_the_largest_value_only_when_over(void)
+{
+	char tmpl[] = "/tmp/results-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char over[4096];
+	snprintf(over, sizeof over, "%s/over", dir);
+	struct results *r = results_new(&spec);
+	results_sets(r, "image-digest", "sha256:abc");
+	CHECK(!results_spill(r, over));
+	CHECK_STR(results_get(r, "image-digest"), "sha256:abc"); /* fits: untouched */
+	CHECK(access(over, F_OK) != 0);                          /* and nothing written */
+	char big[5000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	results_sets(r, "image-tags", big);
+	CHECK(results_message_size(r) > RESULTS_TEKTON_MAX);
+	CHECK(!results_spill(r, over));
+	CHECK(results_message_size(r) <= RESULTS_TEKTON_MAX);
+	CHECK_STR(results_get(r, "image-digest"), "sha256:abc"); /* the small one stays */
+	char want[4200], d[DIGEST_SIZE];
+	digest_buffer(big, strlen(big), d);
+	snprintf(want, sizeof want, "%s/image-tags %s", over, d);
+	CHECK_STR(results_get(r, "image-tags"), want);
+	char *moved = read_text(over, "image-tags");
+	CHECK_STR(moved, big);
+	free(moved);
+	results_free(r);
+	fs_remove_tree(dir);
+}
+
 TEST_MAIN("results", TEST(test_commit_writes_exact_values), TEST(test_commit_failure_leaves_nothing),
-	  TEST(test_atomic_write_replaces))
+	  TEST(test_atomic_write_replaces), TEST(test_spill_moves_the_largest_value_only_when_over))
