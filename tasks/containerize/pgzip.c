@@ -14,24 +14,25 @@
 
 #define BLOCK (1u << 20)
 #define MAX_THREADS 16
+/* blocks per worker in a batch: workers pull blocks until the batch is
+ * done, so one slow block idles the others for less of the batch */
+#define BLOCKS_PER_THREAD 4
+#define MAX_JOBS (MAX_THREADS * BLOCKS_PER_THREAD)
 
 struct job {
 	unsigned char *in;
 	size_t in_len;
 	bool last;
-	int level;
 	unsigned char *out;
 	size_t out_cap, out_len;
 	int rc;
 };
 
-static void *deflate_job(void *arg)
+static void deflate_job(struct libdeflate_compressor *c, struct job *j)
 {
-	struct job *j = arg;
-	struct libdeflate_compressor *c = libdeflate_alloc_compressor(j->level);
 	if (!c) {
 		j->rc = -4;
-		return NULL;
+		return;
 	}
 	size_t need = libdeflate_gzip_compress_bound(c, j->in_len);
 	if (j->out_cap < need) {
@@ -41,8 +42,6 @@ static void *deflate_job(void *arg)
 	}
 	j->out_len = libdeflate_gzip_compress(c, j->in, j->in_len, j->out, j->out_cap);
 	j->rc = j->out_len ? 0 : -5;
-	libdeflate_free_compressor(c);
-	return NULL;
 }
 
 static err_t *write_all(int fd, const void *data, size_t len, struct sha256 *h, int64_t *total)
@@ -69,20 +68,23 @@ static err_t *read_full(int fd, unsigned char *buf, size_t cap, size_t *got)
 	return NULL;
 }
 
-/* One batch of `threads` blocks: compressed while the next batch is read. */
+/* One batch of blocks, compressed by `threads` workers that each take
+ * the next block not taken yet, while the next batch is read. */
 struct batch {
-	struct job jobs[MAX_THREADS];
+	struct job jobs[MAX_JOBS];
 	size_t n;
 	bool done;
+	size_t next; /* the next block to take (atomic) */
+	int level;
 	pthread_t tid[MAX_THREADS];
 	bool started[MAX_THREADS];
+	size_t nworkers;
 };
 
 struct reader {
 	int fd;
 	unsigned char *ahead; /* one block read ahead: tells which block is last */
 	size_t ahead_len;
-	int level;
 };
 
 /* Fill the batch with the next blocks of the stream. */
@@ -100,28 +102,41 @@ static err_t *read_batch(struct reader *r, struct batch *b, size_t njobs)
 		TRY(read_full(r->fd, r->ahead, BLOCK, &got));
 		r->ahead_len = got;
 		j->last = got == 0;
-		j->level = r->level;
 		b->done = j->last;
 		b->n++;
 	}
 	return NULL;
 }
 
-static void start_batch(struct batch *b)
+static void *batch_worker(void *arg)
 {
-	for (size_t i = 0; i < b->n; i++)
-		b->started[i] = pthread_create(&b->tid[i], NULL, deflate_job, &b->jobs[i]) == 0;
+	struct batch *b = arg;
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(b->level);
+	for (size_t i; (i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED)) < b->n;)
+		deflate_job(c, &b->jobs[i]);
+	libdeflate_free_compressor(c);
+	return NULL;
+}
+
+static void start_batch(struct batch *b, size_t workers, int level)
+{
+	b->next = 0;
+	b->level = level;
+	b->nworkers = workers < b->n ? workers : b->n;
+	for (size_t i = 0; i < b->nworkers; i++)
+		b->started[i] = pthread_create(&b->tid[i], NULL, batch_worker, b) == 0;
 }
 
 static void join_batch(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->nworkers; i++) {
 		if (b->started[i])
 			pthread_join(b->tid[i], NULL);
-		else
-			deflate_job(&b->jobs[i]);
 		b->started[i] = false;
 	}
+	/* blocks no worker took (none could be started): done here */
+	if (b->next < b->n)
+		batch_worker(b);
 }
 
 err_t *pgzip_stream(int in_fd, int out_fd, int level, int threads, char digest[DIGEST_SIZE], int64_t *size)
@@ -132,13 +147,13 @@ err_t *pgzip_stream(int in_fd, int out_fd, int level, int threads, char digest[D
 		threads = MAX_THREADS;
 	if (level <= 0)
 		level = 6;
-	size_t njobs = (size_t)threads;
+	size_t njobs = (size_t)threads * BLOCKS_PER_THREAD;
 	struct batch *bs = xcalloc(2, sizeof *bs);
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < njobs; i++)
 			bs[k].jobs[i].in = xmalloc(BLOCK);
 	}
-	struct reader r = { .fd = in_fd, .ahead = xmalloc(BLOCK), .level = level };
+	struct reader r = { .fd = in_fd, .ahead = xmalloc(BLOCK) };
 	struct sha256 h;
 	sha256_init(&h);
 	int64_t total = 0;
@@ -148,7 +163,7 @@ err_t *pgzip_stream(int in_fd, int out_fd, int level, int threads, char digest[D
 		e = read_batch(&r, &bs[cur], njobs);
 	while (!e) {
 		struct batch *b = &bs[cur];
-		start_batch(b);
+		start_batch(b, (size_t)threads, level);
 		/* read the next batch while this one compresses */
 		err_t *re = b->done ? NULL : read_batch(&r, &bs[1 - cur], njobs);
 		join_batch(b);

@@ -4,8 +4,8 @@
  * A multi-member gzip file is one gzip stream for every reader (RFC 1952;
  * Go's compress/gzip, zlib, Python, GNU gzip). Output depends only on the
  * input and the level, never on the thread count, so layers stay
- * reproducible. Memory: about 4 x threads x 1 MiB in flight (two batches,
- * input and output), whatever the layer size.
+ * reproducible. Memory: about 16 x threads x 1 MiB in flight (two batches
+ * of 4 blocks per thread, input and output), whatever the layer size.
  *
  * common/compress's gzip encoder is single-threaded zlib; this module lets
  * the layer writer produce a plain tar into a pipe while every core
