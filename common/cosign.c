@@ -154,20 +154,15 @@ static void sig_config(const json_t *layers, struct strbuf *cfgb, char cdigest[D
 	digest_buffer(cfgb->buf, cfgb->len, cdigest);
 }
 
-/* The blobs of a manifest of layers: the payload and the config, each
- * uploaded unless known. An upload publishes nothing (no manifest names
- * the blobs yet), so it may go before the gate of cosign_sign_opts. */
-static err_t *ensure_sig_blobs(struct registry *r, const json_t *layers, const struct strbuf *payload,
+/* The blobs of a signature manifest: the payload and the config (cfgb,
+ * from sig_config), each uploaded unless known. An upload publishes
+ * nothing (no manifest names the blobs yet), so it may go before the gate
+ * of cosign_sign_opts. */
+static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload, const struct strbuf *cfgb,
 			       struct known_blobs *known)
 {
-	struct strbuf cfgb = STRBUF_INIT;
-	char cdigest[DIGEST_SIZE];
-	sig_config(layers, &cfgb, cdigest);
-	err_t *e = ensure_blob(r, payload->buf, payload->len, known);
-	if (!e)
-		e = ensure_blob(r, cfgb.buf, cfgb.len, known);
-	sb_release(&cfgb);
-	return e;
+	TRY(ensure_blob(r, payload->buf, payload->len, known));
+	return ensure_blob(r, cfgb->buf, cfgb->len, known);
 }
 
 /* PUT the manifest for layers (with cosign's config) under tag. With
@@ -187,7 +182,7 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 			      "layers", (json_t *)layers);
 	manifest_dump(m, &body);
 	json_decref(m);
-	err_t *e = known ? ensure_sig_blobs(r, layers, payload, known) : NULL;
+	err_t *e = known ? ensure_sig_blobs(r, payload, &cfgb, known) : NULL;
 	if (!e)
 		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
 	/* concurrent uploads of the same blob can leave the registry briefly
@@ -399,7 +394,11 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 			 * will be) go up while the gate may still keep us waiting */
 			if (!exists) {
 				json_t *one = json_pack("[O]", mine);
-				e = ensure_sig_blobs(r, one, &payload, &known);
+				struct strbuf cfgb = STRBUF_INIT;
+				char cdigest[DIGEST_SIZE];
+				sig_config(one, &cfgb, cdigest);
+				e = ensure_sig_blobs(r, &payload, &cfgb, &known);
+				sb_release(&cfgb);
 				json_decref(one);
 			}
 			gated = true;
