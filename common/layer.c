@@ -716,6 +716,128 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
 	return e;
 }
 
+/* ---- read ---- */
+
+struct layer_reader {
+	struct archive *a;
+};
+
+err_t *layer_read_data(struct layer_reader *r, void *buf, size_t len, size_t *got)
+{
+	la_ssize_t n = archive_read_data(r->a, buf, len);
+	if (n < 0)
+		return err_new(EXIT_FAILED, "layer: %s", archive_error_string(r->a));
+	*got = (size_t)n;
+	return NULL;
+}
+
+static err_t *read_entry(struct archive_entry *ent, struct layer_reader *lr, layer_read_fn fn, void *ctx,
+			 struct layer_apply_stats *st)
+{
+	const char *raw = archive_entry_pathname(ent);
+	if (!raw)
+		return err_new(EXIT_FAILED, "entry without a name");
+	_cleanup_free_ char *path = NULL;
+	TRY(clean_name(raw, &path));
+	st->entries++;
+	if (!*path)
+		return NULL;
+	_cleanup_free_ char *parent = NULL, *victim = NULL, *target = NULL;
+	const char *base;
+	split_path(path, &parent, &base);
+	struct layer_read_entry e = { .path = path, .size = archive_entry_size(ent),
+				      .mode = archive_entry_perm(ent) & 07777 };
+	const char *hardlink = archive_entry_hardlink(ent);
+	mode_t type = archive_entry_filetype(ent);
+	if (!strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX))) {
+		st->whiteouts++;
+		if (!strcmp(base, OPAQUE_MARKER)) {
+			if (!*parent)
+				return NULL; /* the root: nothing below it to hide by path */
+			e.kind = LAYER_READ_OPAQUE;
+			e.path = parent;
+		} else {
+			const char *v = base + strlen(WHITEOUT_PREFIX);
+			if (!*v || !strcmp(v, ".") || !strcmp(v, "..") || strchr(v, '/'))
+				return err_new(EXIT_FAILED, "bad whiteout entry %.200s", path);
+			victim = *parent ? xasprintf("%s/%s", parent, v) : xstrdup(v);
+			e.kind = LAYER_READ_WHITEOUT;
+			e.path = victim;
+		}
+	} else if (hardlink) {
+		TRY(clean_name(hardlink, &target));
+		if (!*target)
+			return err_new(EXIT_FAILED, "hardlink %s to the root", path);
+		e.kind = LAYER_READ_HARDLINK;
+		e.link = target;
+	} else if (type == AE_IFREG) {
+		e.kind = LAYER_READ_FILE;
+		st->files++;
+	} else if (type == AE_IFDIR) {
+		e.kind = LAYER_READ_DIR;
+		st->dirs++;
+	} else if (type == AE_IFLNK) {
+		e.kind = LAYER_READ_SYMLINK;
+		e.link = archive_entry_symlink(ent);
+		if (!e.link || !*e.link)
+			return err_new(EXIT_FAILED, "symlink %s without a target", path);
+		st->symlinks++;
+	} else {
+		e.kind = LAYER_READ_OTHER;
+		st->skipped++;
+	}
+	return fn(&e, lr, ctx);
+}
+
+err_t *layer_read(int layer_fd, layer_read_fn fn, void *ctx, struct layer_apply_stats *stats)
+{
+	struct layer_apply_stats local;
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof *stats);
+	struct reader_ctx rc = { 0 };
+	TRY(decoder_new(layer_fd, false, &rc.dec));
+	enum compress_format f = decoder_format(rc.dec);
+	stats->compression = f == COMPRESS_GZIP ? LAYER_GZIP : f == COMPRESS_ZSTD ? LAYER_ZSTD : LAYER_PLAIN;
+	rc.buf = xmalloc(1 << 17);
+	struct layer_reader lr = { archive_read_new() };
+	struct archive *a = lr.a;
+	archive_read_support_format_tar(a);
+	err_t *e = NULL;
+	if (archive_read_open(a, &rc, NULL, reader_cb, NULL) != ARCHIVE_OK) {
+		e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
+		rc.err = NULL;
+	}
+	while (!e) {
+		struct archive_entry *ent;
+		int r = archive_read_next_header(a, &ent);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
+			rc.err = NULL;
+			break;
+		}
+		e = read_entry(ent, &lr, fn, ctx, stats);
+		if (e) {
+			if (rc.err) {
+				err_free(e);
+				e = rc.err;
+				rc.err = NULL;
+			}
+			const char *n = archive_entry_pathname(ent);
+			e = err_wrap(e, "layer entry %.200s", n ? n : "?");
+		}
+	}
+	archive_read_free(a);
+	err_free(rc.err);
+	if (!e)
+		e = decoder_finish(rc.dec, stats->diff_id, &stats->bytes);
+	decoder_free(rc.dec);
+	free(rc.buf);
+	return e;
+}
+
 /* ---- write ---- */
 
 struct link_seen {

@@ -108,6 +108,38 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
  * image from the host, whatever its config or symlinks say. */
 err_t *layer_open_dir_in_root(int rootfd, const char *path, int *out);
 
+/* ---- read (stream the entries, nothing written) ---- */
+
+/* What a layer says about one path. Names are cleaned as apply cleans
+ * them ("./a//b" -> "a/b"; absolute made relative; ".." leaving the root
+ * refused), so a reader keyed by path sees what apply would create. */
+enum layer_read_kind {
+	LAYER_READ_FILE,     /* regular file: layer_read_data gives its bytes */
+	LAYER_READ_DIR,
+	LAYER_READ_SYMLINK,  /* target in link */
+	LAYER_READ_HARDLINK, /* to the cleaned path in link (an earlier entry) */
+	LAYER_READ_OTHER,    /* device, fifo, socket */
+	LAYER_READ_WHITEOUT, /* path (".wh." stripped) is deleted from lower layers */
+	LAYER_READ_OPAQUE,   /* path is a directory whose lower-layer contents are hidden */
+};
+struct layer_read_entry {
+	enum layer_read_kind kind;
+	const char *path; /* cleaned, relative, never "" */
+	const char *link;
+	int64_t size;
+	mode_t mode; /* permission bits */
+};
+struct layer_reader;
+/* Called per entry; return an error to stop. May read the file's data
+ * with layer_read_data (unread data is skipped). */
+typedef err_t *(*layer_read_fn)(const struct layer_read_entry *ent, struct layer_reader *r, void *ctx);
+/* Read up to len bytes of the current file; *got 0 at its end. */
+err_t *layer_read_data(struct layer_reader *r, void *buf, size_t len, size_t *got);
+/* Stream the layer in layer_fd (gzip, zstd or plain tar). stats (may be
+ * NULL) gets entries, whiteouts, bytes, diff_id and compression. A bad
+ * entry name is EXIT_FAILED naming the entry, as for apply. */
+err_t *layer_read(int layer_fd, layer_read_fn fn, void *ctx, struct layer_apply_stats *stats);
+
 /* ---- write ---- */
 
 struct layer_write_options {
