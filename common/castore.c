@@ -1,5 +1,6 @@
 #include "castore.h"
 
+#include <dirent.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -7,7 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cleanup.h"
 #include "der.h"
 #include "fsutil.h"
 #include "strbuf.h"
@@ -64,14 +67,51 @@ static void add_anchor(struct castore *s, unsigned char *der, long len)
 	s->a[s->n++] = (struct anchor){ subject, der, len, NULL };
 }
 
+/* A directory is read as containers' certs.d / buildah's --cert-dir reads
+ * one: every regular "*.crt" file in it is a CA bundle (in name order, so
+ * errors name the same file on every run); other files are not CAs. */
+bool castore_is_ca_name(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 4 && !strcmp(name + len - 4, ".crt");
+}
+
+static err_t *read_ca_dir(const char *path, struct strbuf *text)
+{
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort);
+	if (n < 0)
+		return err_errno(EXIT_USAGE, "cannot list the directory");
+	err_t *e = NULL;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (!e && castore_is_ca_name(name)) {
+			_cleanup_free_ char *file = xasprintf("%s/%s", path, name);
+			struct stat st;
+			if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+				e = fs_read_file(file, CA_FILE_MAX - text->len, text);
+				if (!e)
+					sb_addc(text, '\n');
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return e;
+}
+
 err_t *castore_load(const char *path, struct castore **out)
 {
 	struct strbuf text = STRBUF_INIT;
-	err_t *e = fs_read_file(path, CA_FILE_MAX, &text);
+	struct stat st;
+	bool dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	err_t *e = dir ? read_ca_dir(path, &text) : fs_read_file(path, CA_FILE_MAX, &text);
 	if (e)
-		return err_wrap(e, "CA file %s", path);
+		return err_wrap(e, "CA %s %s", dir ? "directory" : "file", path);
 	e = castore_parse(text.buf ? text.buf : "", text.len, out);
 	sb_release(&text);
+	if (e && dir)
+		return err_context(e, "CA directory %s (its *.crt files)", path);
 	return err_context(e, "CA file %s", path);
 }
 

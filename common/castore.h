@@ -10,6 +10,7 @@
 #define COMMON_CASTORE_H
 
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -17,8 +18,12 @@
 struct castore;
 
 /* Read path: every "CERTIFICATE" block, by subject. EXIT_USAGE when the
- * file cannot be read or holds no certificate. */
+ * file cannot be read or holds no certificate. A directory stands for its
+ * CA files (castore_is_ca_name), as buildah's --cert-dir. */
 err_t *castore_load(const char *path, struct castore **out);
+/* Whether a file in a CA directory is a CA bundle: "*.crt" (containers'
+ * certs.d rule; "*.cert" + "*.key" there are client pairs, not CAs). */
+bool castore_is_ca_name(const char *name);
 /* The same over PEM text in memory. */
 err_t *castore_parse(const char *pem, size_t len, struct castore **out);
 void castore_free(struct castore *s);

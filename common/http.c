@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -605,6 +606,20 @@ static void add_file_id(struct strbuf *sb, const char *what, const char *path)
 		sb_addf(sb, "|%s=%s@%llu:%llu:%lld:%lld.%09ld", what, path, (unsigned long long)st.st_dev,
 			(unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
 			(long)st.st_mtim.tv_nsec);
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return;
+	/* a CA directory (common/castore): each of its *.crt files, which
+	 * can change without the directory's own times changing */
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		if (castore_is_ca_name(names[i]->d_name)) {
+			_cleanup_free_ char *file = xasprintf("%s/%s", path, names[i]->d_name);
+			add_file_id(sb, what, file);
+		}
+		free(names[i]);
+	}
+	free(names);
 }
 
 static const char *trust_id(struct http_client *c)

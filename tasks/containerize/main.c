@@ -48,7 +48,7 @@ static const struct param_spec params[] = {
 	{ "insecure-registry", PARAM_BOOL, "false", false, false, "skip TLS verification / allow plain http for the registries" },
 	{ "registry-creds", PARAM_STRING, NULL, false, true, "user:password for the registries (default: auth file)" },
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json / containers auth.json with credentials" },
-	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries" },
+	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries, or a directory of *.crt files (as buildah's --cert-dir)" },
 	{ "retries", PARAM_INT, "3", false, false, "retries of failed registry requests" },
 	{ "labels", PARAM_LIST, NULL, false, false, "key=value label added to the image (repeatable)" },
 	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user, mount, pid, uts, ipc namespaces; as root too) or chroot (no namespaces: RUN "

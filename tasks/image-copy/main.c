@@ -21,7 +21,7 @@ static const struct param_spec params[] = {
 	  "Docker config.json / containers auth.json with registry credentials" },
 	{ "insecure", PARAM_BOOL, "false", false, false,
 	  "skip TLS verification and allow plain http for the registries" },
-	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries" },
+	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries, or a directory of *.crt files (as buildah's --cert-dir)" },
 	{ "client-cert", PARAM_STRING, NULL, false, false, "PEM client certificate for registries that want mutual TLS" },
 	{ "client-key", PARAM_STRING, NULL, false, false, "PEM private key of client-cert" },
 	{ "retries", PARAM_INT, "3", false, false, "retries on connection errors, 429 and 5xx (with backoff)" },

@@ -139,6 +139,52 @@ static void test_anchor_found_alone_and_in_a_bundle(void)
 	sb_release(&both);
 }
 
+/* A CA directory (buildah's --cert-dir, containers' certs.d): its *.crt
+ * files are the anchors; a client .cert/.key pair or a .pem beside them is
+ * not a CA; a directory with no *.crt holding a certificate is refused
+ * naming the directory. */
+static void test_ca_directory(void)
+{
+	EVP_PKEY *ca_key = NULL, *leaf_key = NULL, *other_key = NULL;
+	CHECK(!key_generate_p256(&ca_key) && !key_generate_p256(&leaf_key) && !key_generate_p256(&other_key));
+	X509 *ca = make_cert("castore dir CA", ca_key, NULL, ca_key, true);
+	X509 *other = make_cert("castore other CA", other_key, NULL, other_key, true);
+	X509 *leaf = make_cert("127.0.0.1", leaf_key, ca, ca_key, false);
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	append_pem(&a, ca);
+	append_pem(&b, other);
+	char certs[96];
+	snprintf(certs, sizeof certs, "%s/certs.d", dir);
+	CHECK(!fs_mkdir_p(certs, 0755));
+	/* the signing CA only as a client pair and a .pem: not anchors */
+	CHECK(!fs_write_atomic(certs, "client.cert", a.buf, a.len, 0644));
+	CHECK(!fs_write_atomic(certs, "ca.pem", a.buf, a.len, 0644));
+	CHECK(!fs_write_atomic(certs, "other.crt", b.buf, b.len, 0644));
+	size_t n = 0;
+	CHECK(verify_with(certs, leaf, &n) == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY && n == 1);
+	CHECK(!fs_write_atomic(certs, "registry-ca.crt", a.buf, a.len, 0644));
+	CHECK(verify_with(certs, leaf, &n) == 0 && n == 2);
+	char empty[96];
+	snprintf(empty, sizeof empty, "%s/empty.d", dir);
+	CHECK(!fs_mkdir_p(empty, 0755));
+	CHECK(!fs_write_atomic(empty, "ca.pem", a.buf, a.len, 0644));
+	struct castore *s = NULL;
+	err_t *e = castore_load(empty, &s);
+	char *why = e ? err_describe(e) : NULL;
+	CHECK(e && e->code == EXIT_USAGE && why && strstr(why, "CA directory") && strstr(why, "empty.d") &&
+	      strstr(why, "holds no PEM certificate"));
+	free(why);
+	err_free(e);
+	X509_free(ca);
+	X509_free(other);
+	X509_free(leaf);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(leaf_key);
+	EVP_PKEY_free(other_key);
+	sb_release(&a);
+	sb_release(&b);
+}
+
 static void test_unusable_files(void)
 {
 	char path[64];
@@ -165,4 +211,5 @@ static void test_unusable_files(void)
 	CHECK(system(cmd) == 0);
 }
 
-TEST_MAIN("castore", TEST(test_anchor_found_alone_and_in_a_bundle), TEST(test_unusable_files))
+TEST_MAIN("castore", TEST(test_anchor_found_alone_and_in_a_bundle), TEST(test_ca_directory),
+	  TEST(test_unusable_files))
