@@ -61,16 +61,18 @@ TASKS = {
         display="Containerize", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
         docker_config=True, secrets=["dockerconfig"], required=["image"]),
     "build-sign": dict(
-        display="Build Sign", workspaces=[KEYSTORE, DOCKERCONFIG, SSLCERTDIR], fixed={"keystore-dir": "keystore"},
-        docker_config=True, secrets=["keystore", "dockerconfig"], required=["notary-server"]),
+        display="Build Sign", workspaces=[KEYSTORE, DOCKERCONFIG, SSLCERTDIR, SOURCE_OPT], workdir="source",
+        fixed={"keystore-dir": "keystore"}, docker_config=True, secrets=["keystore", "dockerconfig"], required=["notary-server"]),
     "dct-init": dict(
-        display="DCT Init", workspaces=[KEYSTORE, SSLCERTDIR], fixed={"keystore-dir": "keystore"},
+        display="DCT Init", workspaces=[KEYSTORE, SSLCERTDIR, SOURCE_OPT], workdir="source",
+        fixed={"keystore-dir": "keystore"},
         secrets=["keystore"]),
     "signer-key": dict(
         display="Signer Key", workspaces=[KEYSTORE, SOURCE_OPT], workdir="source",
         fixed={"keystore-dir": "keystore"}, secrets=["keystore"]),
     "verify-signatures": dict(
-        display="Verify Signatures", workspaces=[DOCKERCONFIG, SSLCERTDIR], docker_config=True,
+        display="Verify Signatures", workspaces=[DOCKERCONFIG, SSLCERTDIR, SOURCE_OPT], workdir="source",
+        docker_config=True,
         secrets=["dockerconfig"], required=["notary-server"]),
     "image-copy": dict(
         display="Image Copy", workspaces=[SOURCE_OPT, DOCKERCONFIG, SSLCERTDIR], workdir="source",
@@ -90,7 +92,7 @@ TASKS = {
         workspaces=[("kubeconfig", "a kubeconfig for the deployment param (set kubeconfig to "
                      "$(workspaces.kubeconfig.path)/config); without it the step's service account is used", True),
                     ("sslcertdir", "CA certificates for an https url: set ca-file to "
-                     "$(workspaces.sslcertdir.path)/ca.crt", True)]),
+                     "$(workspaces.sslcertdir.path)/ca.crt", True), SOURCE_OPT], workdir="source"),
 }
 
 

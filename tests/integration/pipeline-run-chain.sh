@@ -121,17 +121,19 @@ notary_start "$W/notary" >"$W/notary.log" 2>&1 || fail notary-start "$(tail -3 "
 cp "$NOTARY_CA" "$ws/sslcertdir/notary.crt"
 notary=(-p notary-server="$NOTARY_URL" -p notary-ca="$ws/sslcertdir/notary.crt")
 signers=$(printf 'build=%s\nvalidation=%s' "$ws/source/build.pub" "$ws/source/validation.pub")
-taskrun trust 0 dct-init -w keystore="$ws/keystore" -w sslcertdir="$ws/sslcertdir" -p image="$repo" "${notary[@]}" \
-	-p signers="$(printf 'build\nvalidation')"
+# relative file params resolve in the Task's source workspace (its
+# workingDir), here bound to the directory holding the files
+taskrun trust 0 dct-init -w keystore="$ws/keystore" -w sslcertdir="$ws/sslcertdir" -w source="$ws/sslcertdir" \
+	-p image="$repo" -p notary-server="$NOTARY_URL" -p notary-ca=notary.crt -p signers="$(printf 'build\nvalidation')"
 sign() { # name signer
 	taskrun "$1" 0 build-sign -w keystore="$ws/keystore" -w dockerconfig="$ws/dockerconfig" \
-		-w sslcertdir="$ws/sslcertdir" -p image="$url@$digest" -p signer="$2" -p format=both "${notary[@]}" \
-		-p registry-ca="$ws/sslcertdir/registry.crt"
+		-w sslcertdir="$ws/sslcertdir" -w source="$ws/sslcertdir" -p image="$url@$digest" -p signer="$2" \
+		-p format=both "${notary[@]}" -p registry-ca=registry.crt
 }
 gate() { # name want
 	taskrun "$1" "$2" verify-signatures -w dockerconfig="$ws/dockerconfig" -w sslcertdir="$ws/sslcertdir" \
-		-p image="$repo@$digest" -p signers="$signers" -p format=both "${notary[@]}" \
-		-p registry-ca="$ws/sslcertdir/registry.crt"
+		-w source="$ws/source" -p image="$repo@$digest" -p signers="$(printf 'build=build.pub\nvalidation=validation.pub')" \
+		-p format=both "${notary[@]}" -p registry-ca="$ws/sslcertdir/registry.crt"
 }
 sign sign-build build
 gate gate-before-validation 3
