@@ -113,6 +113,10 @@ err_t *inventory_parse_os_release(struct inventory *inv, const char *text, size_
  * error when there are none). */
 err_t *inventory_parse_static_binary(struct inventory *inv, const char *data, size_t len, const char *path,
 				     const char *layer);
+/* The same lines, verbatim ("\n<line>\n" each), appended to lines: a
+ * binary read in windows keeps only these for the parse above. */
+struct strbuf;
+void inventory_static_binary_lines(const char *data, size_t len, struct strbuf *lines);
 /* Which parser a path (relative, no leading "/") is for: 0 none. */
 enum inv_file_kind {
 	INV_FILE_NONE,

@@ -572,23 +572,64 @@ err_t *inventory_parse_os_release(struct inventory *inv, const char *text, size_
 
 static const char *const embed_markers[] = { " (built here from the Debian source: ", " (Debian " };
 
-/* one line "  <source> <version> (<where>: <archives>)" */
-static void embedded_line(struct inventory *inv, const char *line, size_t len, const char *path, const char *layer)
+/* Whether s (len bytes) is "lib<x>.a" archives separated by single spaces. */
+static bool archive_list(const char *s, size_t len)
 {
-	_cleanup_free_ char *l = xstrndup(line, len);
-	char src[128], ver[128], where[256];
-	if (sscanf(l, "  %127[A-Za-z0-9.+-] %127[A-Za-z0-9.+~:_-] (%255[^)])", src, ver, where) != 3)
-		return;
-	char bin[128] = "";
-	if (!strncmp(where, "Debian ", 7) && sscanf(where + 7, "%127[A-Za-z0-9.+-]:", bin) != 1)
-		return;
-	struct inv_component c = { .eco = INV_DEB, .name = *bin ? bin : src, .version = ver, .source_name = src,
-				   .source_version = ver, .path = (char *)path, .layer = (char *)layer };
-	inventory_add(inv, &c);
+	while (len) {
+		const char *sp = memchr(s, ' ', len);
+		size_t tl = sp ? (size_t)(sp - s) : len;
+		if (tl < 6 || strncmp(s, "lib", 3) || strncmp(s + tl - 2, ".a", 2))
+			return false;
+		if (!sp)
+			return true;
+		s = sp + 1;
+		len -= tl + 1;
+		if (!len)
+			return false;
+	}
+	return false;
 }
 
-err_t *inventory_parse_static_binary(struct inventory *inv, const char *data, size_t len, const char *path,
-				     const char *layer)
+/* One line exactly as mk/versions.sh writes it:
+ *   "  <source> <version> (<where>: <archives>)"
+ * where is "built here from the Debian source" or "Debian <binary package>"
+ * and archives "lib<x>.a ...". Anything else (a compiler's .comment
+ * "GCC: (Debian 12.2.0-14) 12.2.0", a string that merely contains a
+ * marker) is not ours: false. */
+struct embedded {
+	char src[128], ver[128], bin[128];
+};
+
+static bool embedded_line(const char *line, size_t len, struct embedded *out)
+{
+	if (len < 4 || line[0] != ' ' || line[1] != ' ' || line[2] == ' ')
+		return false;
+	_cleanup_free_ char *l = xstrndup(line, len);
+	char where[256], archives[256];
+	int used = -1;
+	if (sscanf(l, "  %127[A-Za-z0-9.+-] %127[A-Za-z0-9.+~:_-] (%255[^:)]: %255[^)])%n", out->src, out->ver,
+		   where, archives, &used) != 4 ||
+	    used != (int)len || !archive_list(archives, strlen(archives)))
+		return false;
+	out->bin[0] = '\0';
+	if (strcmp(where, "built here from the Debian source")) {
+		int wl = -1;
+		if (strncmp(where, "Debian ", 7) || sscanf(where + 7, "%127[a-z0-9.+-]%n", out->bin, &wl) != 1 ||
+		    where[7 + wl] != '\0')
+			return false;
+	}
+	return true;
+}
+
+static bool printable(char c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
+/* Each well-formed line around a marker: added to inv, or appended
+ * verbatim to lines ("\n<line>\n", so that they parse again alone). */
+static void scan_embedded(const char *data, size_t len, struct inventory *inv, const char *path, const char *layer,
+			  struct strbuf *lines)
 {
 	for (size_t m = 0; m < 2; m++) {
 		const char *mk = embed_markers[m];
@@ -598,16 +639,39 @@ err_t *inventory_parse_static_binary(struct inventory *inv, const char *data, si
 			const char *hit = memmem(p, (size_t)(end - p), mk, ml);
 			if (!hit)
 				break;
+			p = hit + ml;
+			/* the line around it: printable bytes up to a newline
+			 * (or whatever precedes the string in the binary) */
 			const char *ls = hit;
-			while (ls > data && ls[-1] != '\n' && ls[-1] != '\0' && hit - ls < 300)
+			while (ls > data && printable(ls[-1]) && hit - ls < 300)
 				ls--;
 			const char *le = memchr(hit, '\n', (size_t)(end - hit) < 512 ? (size_t)(end - hit) : 512);
-			if (le && ls > data && (ls[-1] == '\n' || ls[-1] == '\0'))
-				embedded_line(inv, ls, (size_t)(le - ls), path, layer);
-			p = hit + ml;
+			struct embedded em;
+			if (!le || !embedded_line(ls, (size_t)(le - ls), &em))
+				continue;
+			if (lines) {
+				sb_addc(lines, '\n');
+				sb_add(lines, ls, (size_t)(le - ls) + 1);
+				continue;
+			}
+			struct inv_component c = { .eco = INV_DEB, .name = *em.bin ? em.bin : em.src, .version = em.ver,
+						   .source_name = em.src, .source_version = em.ver,
+						   .path = (char *)path, .layer = (char *)layer };
+			inventory_add(inv, &c);
 		}
 	}
+}
+
+err_t *inventory_parse_static_binary(struct inventory *inv, const char *data, size_t len, const char *path,
+				     const char *layer)
+{
+	scan_embedded(data, len, inv, path, layer, NULL);
 	return NULL;
+}
+
+void inventory_static_binary_lines(const char *data, size_t len, struct strbuf *lines)
+{
+	scan_embedded(data, len, NULL, NULL, NULL, lines);
 }
 
 /* ---- dispatch ---- */

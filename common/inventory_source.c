@@ -211,37 +211,25 @@ static err_t *read_all(struct layer_reader *r, const char *path, size_t max, str
 	}
 }
 
-/* Keep only the lines around the markers of embedded versions: the binary
- * is read in windows that overlap by more than a line. */
+/* Keep only the lines of embedded versions: the binary is read in
+ * windows that overlap by more than a line (a line seen in two windows is
+ * kept twice; the inventory drops the duplicate). */
 static err_t *scan_binary(struct layer_reader *r, struct strbuf *lines)
 {
 	enum { WINDOW = 1 << 16, OVERLAP = 2048 };
 	char *buf = xmalloc(WINDOW + OVERLAP);
 	size_t have = 0;
 	err_t *e = NULL;
-	struct inventory tmp;
-	inventory_init(&tmp);
 	for (;;) {
 		size_t got = 0;
 		if ((e = layer_read_data(r, buf + have, WINDOW, &got)) || !got)
 			break;
 		have += got;
-		e = inventory_parse_static_binary(&tmp, buf, have, "", NULL);
-		if (e)
-			break;
+		inventory_static_binary_lines(buf, have, lines);
 		size_t keep_n = have < OVERLAP ? have : OVERLAP;
 		memmove(buf, buf + have - keep_n, keep_n);
 		have = keep_n;
 	}
-	for (size_t i = 0; !e && i < tmp.n; i++) {
-		const struct inv_component *c = &tmp.c[i];
-		/* re-serialised in the embedded form, parsed again at the end */
-		if (strcmp(c->name, c->source_name))
-			sb_addf(lines, "\n  %s %s (Debian %s: -)\n", c->source_name, c->version, c->name);
-		else
-			sb_addf(lines, "\n  %s %s (built here from the Debian source: -)\n", c->source_name, c->version);
-	}
-	inventory_free(&tmp);
 	free(buf);
 	return e;
 }
