@@ -87,6 +87,9 @@ TASKS = {
                                        "$(workspaces.kubeconfig.path)/config; unbound, the step's service "
                                        "account is used", True)],
         workdir="source", docker_config=True, secrets=["dockerconfig"]),
+    "bom": dict(
+        display="Bill of Materials", workspaces=[SOURCE_OPT, DOCKERCONFIG, SSLCERTDIR], workdir="source",
+        docker_config=True, secrets=["dockerconfig"]),
     "check-health": dict(
         display="Check Health",
         workspaces=[("kubeconfig", "a kubeconfig for the deployment param (set kubeconfig to "

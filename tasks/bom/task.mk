@@ -1,0 +1,2 @@
+bom_LIBS := $(IMAGE_LIBS)
+bom_DEPS := $(IMAGE_DEPS)
