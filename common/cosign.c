@@ -139,8 +139,7 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
 	return NULL;
 }
 
-/* cosign's config for layers: its rootfs names each layer's digest. */
-static void sig_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE])
+void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE])
 {
 	json_t *diff_ids = json_array();
 	size_t i;
@@ -155,7 +154,7 @@ static void sig_config(const json_t *layers, struct strbuf *cfgb, char cdigest[D
 }
 
 /* The blobs of a signature manifest: the payload and the config (cfgb,
- * from sig_config), each uploaded unless known. An upload publishes
+ * from cosign_config), each uploaded unless known. An upload publishes
  * nothing (no manifest names the blobs yet), so it may go before the gate
  * of cosign_sign_opts. */
 static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload, const struct strbuf *cfgb,
@@ -176,7 +175,7 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 {
 	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
 	char cdigest[DIGEST_SIZE];
-	sig_config(layers, &cfgb, cdigest);
+	cosign_config(layers, &cfgb, cdigest);
 	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
 			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
 			      "layers", (json_t *)layers);
@@ -396,7 +395,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				json_t *one = json_pack("[O]", mine);
 				struct strbuf cfgb = STRBUF_INIT;
 				char cdigest[DIGEST_SIZE];
-				sig_config(one, &cfgb, cdigest);
+				cosign_config(one, &cfgb, cdigest);
 				e = ensure_sig_blobs(r, &payload, &cfgb, &known);
 				sb_release(&cfgb);
 				json_decref(one);

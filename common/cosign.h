@@ -30,6 +30,11 @@ char *cosign_sig_tag(const char *digest);
 /* The simple-signing payload bytes for repo (registry/repository) and digest. */
 void cosign_payload(const char *repo, const char *digest, struct strbuf *out);
 
+/* cosign's config blob for a manifest of signature or attestation layers
+ * (JSON array of descriptors): its rootfs names each layer's digest;
+ * cdigest gets its digest. */
+void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE]);
+
 /* Sign digest of repo with key and add the signature to the .sig manifest
  * (created if missing; a signature by the same key on the same payload is
  * replaced, not duplicated). sig_digest (may be NULL) gets the manifest

@@ -74,6 +74,9 @@ TASKS = {
         display="Verify Signatures", workspaces=[DOCKERCONFIG, SSLCERTDIR, SOURCE_OPT], workdir="source",
         docker_config=True,
         secrets=["dockerconfig"], required=["notary-server"]),
+    "publish-doi": dict(
+        display="Publish DOI", workspaces=[KEYSTORE, SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
+        fixed={"keystore-dir": "keystore"}, docker_config=True, secrets=["keystore", "dockerconfig"]),
     "image-copy": dict(
         display="Image Copy", workspaces=[SOURCE_OPT, DOCKERCONFIG, SSLCERTDIR], workdir="source",
         docker_config=True, secrets=["dockerconfig"]),

@@ -4,9 +4,6 @@
 
 #include "junit.h"
 
-// fuzz-sources: tasks/unit-tests/junit.c
-// fuzz-libs: -Itasks/unit-tests
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,8 +2,8 @@
  * <testsuite>, <testcase> with <failure>, <error>, <skipped>): a small,
  * bounded XML reader for untrusted files that sums the totals and lists
  * the failing cases. No DTDs, no external entities. */
-#ifndef UNIT_TESTS_JUNIT_H
-#define UNIT_TESTS_JUNIT_H
+#ifndef COMMON_JUNIT_H
+#define COMMON_JUNIT_H
 
 #include <stddef.h>
 

@@ -1,0 +1,2 @@
+publish-doi_LIBS := $(CURL_LIBS)
+publish-doi_DEPS := $(CURL_DEP)
