@@ -18,8 +18,8 @@ err_t *cli_rewrite(int argc, char **argv, enum cli_command *cmd, int *out_argc, 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool done = false;
-		if (*cmd == CLI_NONE && !strcmp(a, "taskrun")) {
-			*cmd = CLI_TASKRUN;
+		if (*cmd == CLI_NONE && (!strcmp(a, "taskrun") || !strcmp(a, "pipelinerun"))) {
+			*cmd = !strcmp(a, "taskrun") ? CLI_TASKRUN : CLI_PIPELINERUN;
 			continue;
 		}
 		for (size_t k = 0; k < sizeof shorts / sizeof *shorts && !done; k++) {

@@ -1,5 +1,5 @@
-/* pipeline-run's command line: a subcommand ("taskrun"; "pipelinerun"
- * comes with issue 19) and kubectl/tkn-style short options (-f FILE,
+/* pipeline-run's command line: a subcommand ("taskrun", the default, or
+ * "pipelinerun") and kubectl/tkn-style short options (-f FILE,
  * -p NAME=VALUE, -w NAME=DIR) in front of the common --name=value params;
  * and the NAME=VALUE lists turned into what a TaskRun takes. */
 #ifndef PIPELINE_RUN_CLI_H
@@ -12,7 +12,7 @@
 #include "pod.h"
 #include "taskrun.h"
 
-enum cli_command { CLI_NONE, CLI_TASKRUN };
+enum cli_command { CLI_NONE, CLI_TASKRUN, CLI_PIPELINERUN };
 
 /* Rewrite argv (a new NULL-terminated vector, caller frees the vector
  * only: its strings are argv's or cli_free_argv's) without the subcommand,

@@ -2,14 +2,24 @@
  * `pipeline-run taskrun -f task.yaml -p k=v -w name=dir`: read the Task,
  * build and check the Pod Tekton would make of the TaskRun, run its steps
  * (directly, or in their images with crun), print the TaskRun's status
- * and results, and exit with its failing step's code. */
+ * and results, and exit with its failing step's code.
+ * `pipeline-run pipelinerun -f pipeline.yaml --tasks tekton/ -p k=v -w
+ * name=dir`: read and check the Pipeline and its Tasks, run the
+ * PipelineRun (its tasks as TaskRuns, in parallel as the DAG allows,
+ * finally last), show progress, print its status and results and a
+ * summary; exit 0 when it succeeded, 1 when it failed, 2 when the YAML is
+ * invalid. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "log.h"
+#include "pipelinedef.h"
+#include "pipelinerun.h"
 #include "task.h"
 #include "taskdef.h"
 #include "taskrun.h"
@@ -155,6 +165,155 @@ static err_t *taskrun(const struct params *p, struct results *r)
 	return e;
 }
 
+static const struct param_spec pr_params[] = {
+	{ "file", PARAM_STRING, NULL, true, false, "the Pipeline YAML (tekton.dev/v1 kind Pipeline; Tasks may follow in the file); -f" },
+	{ "tasks", PARAM_LIST, NULL, false, false, "a Task YAML file, or a directory of them, for the Pipeline's taskRefs" },
+	{ "param", PARAM_LIST, NULL, false, false, "NAME=VALUE: a Pipeline param; JSON for array and object params; -p" },
+	{ "workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: bind a Pipeline workspace (unbound ones get a temporary directory); -w" },
+	{ "secret-workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: a Pipeline workspace from a Secret (read-only)" },
+	{ "secret", PARAM_LIST, NULL, false, false, "NAME=DIR: the Secret NAME for env valueFrom.secretKeyRef, one file per key" },
+	{ "name", PARAM_STRING, NULL, false, false, "the PipelineRun's name (context.pipelineRun.name); default: <pipeline>-run" },
+	{ "namespace", PARAM_STRING, "default", false, false, "context.pipelineRun.namespace" },
+	{ "uid", PARAM_STRING, NULL, false, false, "context.pipelineRun.uid; default: a random UUID" },
+	{ "jobs", PARAM_INT, "0", false, false, "tasks run at the same time at most; 0: the number of CPUs" },
+	{ "timeout", PARAM_STRING, "1h", false, false, "the PipelineRun's timeout (timeouts.pipeline), a duration like 1h30m; 0: none" },
+	{ "tasks-timeout", PARAM_STRING, "0", false, false, "timeouts.tasks: the tasks but finally; 0: none" },
+	{ "finally-timeout", PARAM_STRING, "0", false, false, "timeouts.finally; 0: none" },
+	{ "runtime", PARAM_STRING, "direct", false, false, "direct (our static binaries on the host) or crun (the step's image)" },
+	{ "bin-dir", PARAM_STRING, NULL, false, false, "direct: where the task binaries are, before PATH" },
+	{ "image-map", PARAM_LIST, NULL, false, false, "IMAGE=TARGET: direct: a binary; crun: oci:DIR[:TAG], oci-archive:FILE or dir:ROOTFS" },
+	{ "work-dir", PARAM_STRING, NULL, false, false, "where the PipelineRun's directory goes; default: $TMPDIR" },
+	{ "cache-dir", PARAM_STRING, NULL, false, false, "crun: unpacked images; default: $XDG_CACHE_HOME/pipeline-run or ~/.cache/pipeline-run" },
+	{ "registry-ca-file", PARAM_STRING, NULL, false, false, "crun: PEM CAs to trust when pulling step images" },
+	{ "registry-insecure", PARAM_BOOL, "false", false, false, "crun: pull step images over plain http / without TLS checks" },
+	{ "logs-dir", PARAM_STRING, NULL, false, false, "each step's output to DIR/<taskrun>/<step>.log; default: stderr" },
+	{ "progress", PARAM_STRING, "auto", false, false, "live (redrawn in place), plain (a line per event) or none; auto: live on a terminal with --logs-dir, else plain" },
+	{ "keep", PARAM_BOOL, "false", false, false, "keep the PipelineRun's directory (temporary workspaces, TaskRuns)" },
+	{ NULL },
+};
+
+static const struct result_spec pr_results[] = {
+	{ "status", "Succeeded, Completed, Failed or PipelineRunTimeout" },
+	{ "pipelinerun-results", "the Pipeline's results, a JSON object" },
+	{ NULL },
+};
+
+static const struct task_spec pr_spec = {
+	"pipeline-run",
+	"Run a Tekton PipelineRun here: its tasks as TaskRuns, in parallel as the DAG allows, when, finally, retries, timeouts.",
+	pr_params,
+	pr_results,
+};
+
+static err_t *duration(const struct params *p, const char *name, long long *ms)
+{
+	const char *v = params_str(p, name);
+	if (!pipelinedef_duration(v, ms))
+		return err_new(EXIT_USAGE, "--%s=%s: a duration like 1h30m, 90s or 0", name, v ? v : "");
+	return NULL;
+}
+
+/* context.pipelineRun.uid: a random (version 4) UUID, as Kubernetes gives */
+static char *random_uid(void)
+{
+	unsigned char b[16] = { 0 };
+	FILE *f = fopen("/dev/urandom", "re");
+	if (f) {
+		if (fread(b, 1, sizeof b, f) != sizeof b)
+			memset(b, 0, sizeof b);
+		fclose(f);
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+			 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static err_t *pr_options(const struct params *p, struct pipelinerun_options *o, struct taskrun_options *to)
+{
+	const char *runtime = params_str(p, "runtime"), *progress = params_str(p, "progress");
+	if (strcmp(runtime, "direct") && strcmp(runtime, "crun"))
+		return err_new(EXIT_USAGE, "--runtime=%s: direct or crun", runtime);
+	if (strcmp(progress, "auto") && strcmp(progress, "live") && strcmp(progress, "plain") && strcmp(progress, "none"))
+		return err_new(EXIT_USAGE, "--progress=%s: auto, live, plain or none", progress);
+	TRY(duration(p, "timeout", &o->timeout_ms));
+	TRY(duration(p, "tasks-timeout", &o->tasks_timeout_ms));
+	TRY(duration(p, "finally-timeout", &o->finally_timeout_ms));
+	*to = (struct taskrun_options){
+		.runtime = !strcmp(runtime, "direct") ? RUNTIME_DIRECT : RUNTIME_CRUN,
+		.bin_dir = params_str(p, "bin-dir"), .work_dir = params_str(p, "work-dir"),
+		.cache_dir = params_str(p, "cache-dir"), .registry_ca_file = params_str(p, "registry-ca-file"),
+		.registry_insecure = params_bool(p, "registry-insecure"), .logs_dir = params_str(p, "logs-dir"),
+		.keep = params_bool(p, "keep"),
+	};
+	long jobs = params_int(p, "jobs");
+	o->jobs = jobs > 0 ? (int)jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->jobs < 1)
+		o->jobs = 1;
+	o->namespace = params_str(p, "namespace");
+	o->taskrun = to;
+	o->progress = strcmp(progress, "none") ? stderr : NULL;
+	o->live = !strcmp(progress, "live") || (!strcmp(progress, "auto") && isatty(STDERR_FILENO) && to->logs_dir);
+	return NULL;
+}
+
+static err_t *pipelinerun(const struct params *p, struct results *r)
+{
+	struct pipeline pl = { 0 };
+	const char *const *task_paths;
+	size_t ntask_paths = params_list(p, "tasks", &task_paths);
+	TRY(pipelinedef_load(params_str(p, "file"), task_paths, ntask_paths, &pl));
+
+	struct inputs in = { 0 };
+	struct pipelinerun_options o = { 0 };
+	struct taskrun_options to = { 0 };
+	/* params are typed by the Pipeline's declarations */
+	struct tk_task decls = { .params = pl.params, .nparams = pl.nparams };
+	err_t *e = cli_params(p, &decls, &in.params, &in.nparams);
+	if (!e)
+		e = cli_bindings(p, &in.workspaces, &in.nworkspaces);
+	if (!e)
+		e = cli_secrets(p, &in.secrets, &in.nsecrets);
+	if (!e)
+		e = cli_image_map(p, &in.images, &in.nimages);
+	if (!e)
+		e = pr_options(p, &o, &to);
+	const char *name = params_str(p, "name"), *uid = params_str(p, "uid");
+	char *run_name = name && *name ? xstrdup(name) : xasprintf("%s-run", pl.name);
+	char *run_uid = uid && *uid ? xstrdup(uid) : random_uid();
+	to.images = in.images;
+	to.nimages = in.nimages;
+	o.name = run_name;
+	o.uid = run_uid;
+	o.params = in.params;
+	o.nparams = in.nparams;
+	o.workspaces = in.workspaces;
+	o.nworkspaces = in.nworkspaces;
+	o.secrets = in.secrets;
+	o.nsecrets = in.nsecrets;
+	struct pipelinerun_outcome out = { 0 };
+	if (!e)
+		e = pipelinerun_execute(&pl, &o, &out);
+	if (!e) {
+		json_t *j = pipelinerun_json(&pl, &o, &out);
+		char *text = json_dumps(json_object_get(j, "results"), JSON_COMPACT | JSON_SORT_KEYS);
+		results_sets(r, "status", out.reason);
+		results_sets(r, "pipelinerun-results", text ? text : "{}");
+		free(text);
+		if (o.progress)
+			pipelinerun_summary(stderr, &out);
+		e = print_json(j);
+	}
+	if (!e && !out.succeeded)
+		e = err_new(EXIT_FAILED, "PipelineRun %s failed (%s): %s", run_name, out.reason, out.message);
+	pipelinerun_outcome_free(&out);
+	free(run_name);
+	free(run_uid);
+	inputs_free(&in);
+	pipelinedef_free(&pl);
+	return e;
+}
+
 int main(int argc, char **argv)
 {
 	enum cli_command cmd;
@@ -169,8 +328,8 @@ int main(int argc, char **argv)
 		err_free(e);
 		return code;
 	}
-	(void)cmd; /* taskrun is the only command, and the default */
-	int code = task_main(&spec, nargc, nargv, taskrun);
+	int code = cmd == CLI_PIPELINERUN ? task_main(&pr_spec, nargc, nargv, pipelinerun)
+					  : task_main(&spec, nargc, nargv, taskrun);
 	cli_free_argv(nargv);
 	return code;
 }

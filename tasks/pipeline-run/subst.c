@@ -177,6 +177,31 @@ static bool parse_ref(const char *expr, size_t len, struct ref *r)
 	return true;
 }
 
+/* A Pipeline's $(tasks.t.results.r[*]), [N] or .key: the selector is the
+ * end of a key that names no variable itself. */
+static const struct var *split_selector(const struct subst *s, struct ref *r)
+{
+	char *key = r->key, *cut = strrchr(key, '[');
+	if (!cut || cut == key)
+		cut = strrchr(key, '.');
+	if (!cut || cut == key)
+		return NULL;
+	char *base = xstrndup(key, (size_t)(cut - key));
+	const struct var *v = find(s, base);
+	struct ref t = { .key = base };
+	if (!v || !parse_selector(cut, key + strlen(key), &t)) {
+		free(t.member);
+		free(base);
+		return NULL;
+	}
+	free(r->key);
+	r->key = base;
+	r->sel = t.sel;
+	r->index = t.index;
+	r->member = t.member;
+	return v;
+}
+
 static err_t *ref_error(const struct subst *s, int line, const char *expr, size_t len, const char *why)
 {
 	return err_new(EXIT_USAGE, "%s:%d: $(%.*s): %s", s->file, line, (int)len, expr, why);
@@ -190,6 +215,8 @@ static err_t *lookup(const struct subst *s, int line, const char *expr, size_t l
 	if (!parse_ref(expr, len, r))
 		return ref_error(s, line, expr, len, "malformed variable reference (Tekton)");
 	const struct var *var = find(s, r->key);
+	if (!var && r->sel == SEL_NONE && strncmp(r->key, "params.", 7))
+		var = split_selector(s, r);
 	if (!var) {
 		const char *why = !strncmp(r->key, "params.", 7)	 ? "no such param is declared (Tekton: non-existent variable)"
 				  : !strncmp(r->key, "workspaces.", 11) ? "no such workspace is declared, or the field is not path, bound, claim or volume (Tekton)"
@@ -324,4 +351,45 @@ err_t *subst_list(const struct subst *s, char *const *in, const int *lines, size
 	*out = v;
 	*nout = k;
 	return NULL;
+}
+
+err_t *subst_value(const struct subst *s, const struct tk_value *in, int line, struct tk_value *out)
+{
+	memset(out, 0, sizeof *out);
+	out->type = in->type;
+	if (in->type == TK_ARRAY)
+		return subst_list(s, in->items, NULL, in->n, &out->items, &out->n);
+	if (in->type == TK_OBJECT) {
+		out->keys = xcalloc(in->n + 1, sizeof *out->keys);
+		out->items = xcalloc(in->n + 1, sizeof *out->items);
+		for (; out->n < in->n; out->n++) {
+			out->keys[out->n] = xstrdup(in->keys[out->n]);
+			err_t *e = subst_string(s, in->items[out->n], line, &out->items[out->n]);
+			if (e) {
+				out->items[out->n] = xstrdup("");
+				out->n++;
+				tk_value_free(out);
+				return e;
+			}
+		}
+		return NULL;
+	}
+	/* a whole "$(x[*])": the array or object itself (Tekton passes
+	 * array and object params and results this way) */
+	size_t len = strlen(in->str);
+	if (len > 7 && !strncmp(in->str, "$(", 2) && !strcmp(in->str + len - 4, "[*])") &&
+	    strchr(in->str + 2, ')') == in->str + len - 1 && known_root(s, in->str + 2, len - 3)) {
+		const char *expr = in->str + 2;
+		struct ref r;
+		const struct tk_value *v;
+		err_t *e = lookup(s, line, expr, len - 3, &r, &v);
+		if (!e && v->type == TK_STRING)
+			e = ref_error(s, line, expr, len - 3, "[*] applies to arrays and objects only (Tekton)");
+		ref_free(&r);
+		if (e)
+			return e;
+		tk_value_copy(out, v);
+		return NULL;
+	}
+	return subst_string(s, in->str, line, &out->str);
 }

@@ -35,5 +35,10 @@ err_t *subst_string(const struct subst *s, const char *in, int line, char **out)
 /* Substitute in a list (command, args): an item that is exactly
  * "$(params.a[*])" becomes the array's items. */
 err_t *subst_list(const struct subst *s, char *const *in, const int *lines, size_t n, char ***out, size_t *nout);
+/* Substitute in a param value: a string, an array (items spread) or an
+ * object (member values); a string that is exactly "$(x[*])" naming an
+ * array or object becomes that value. A key of a root added by
+ * subst_root may carry a selector ($(tasks.t.results.r[*]), [N], .key). */
+err_t *subst_value(const struct subst *s, const struct tk_value *in, int line, struct tk_value *out);
 
 #endif

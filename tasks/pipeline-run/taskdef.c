@@ -588,15 +588,20 @@ err_t *taskdef_load(const char *path, struct tk_task *out)
 	return e;
 }
 
+void taskdef_param_free(struct tk_param *p)
+{
+	free(p->name);
+	tk_value_free(&p->def);
+	for (size_t k = 0; k < p->nkeys; k++)
+		free(p->keys[k]);
+	free(p->keys);
+	memset(p, 0, sizeof *p);
+}
+
 void taskdef_free(struct tk_task *t)
 {
-	for (size_t i = 0; i < t->nparams; i++) {
-		free(t->params[i].name);
-		tk_value_free(&t->params[i].def);
-		for (size_t k = 0; k < t->params[i].nkeys; k++)
-			free(t->params[i].keys[k]);
-		free(t->params[i].keys);
-	}
+	for (size_t i = 0; i < t->nparams; i++)
+		taskdef_param_free(&t->params[i]);
 	for (size_t i = 0; i < t->nworkspaces; i++) {
 		free(t->workspaces[i].name);
 		free(t->workspaces[i].mount_path);
@@ -630,6 +635,30 @@ void taskdef_free(struct tk_task *t)
 	free(t->name);
 	free(t->file);
 	memset(t, 0, sizeof *t);
+}
+
+err_t *taskdef_param_node(const struct ydoc_node *n, const char *file, struct tk_param *out)
+{
+	struct ctx c = { file };
+	memset(out, 0, sizeof *out);
+	return parse_param(&c, ydoc_deref(n), out);
+}
+
+err_t *taskdef_value_node(const struct ydoc_node *n, const char *file, const char *what, struct tk_value *out)
+{
+	struct ctx c = { file };
+	return want_value(&c, n, what, out);
+}
+
+err_t *taskdef_known_keys(const struct ydoc_node *map, const char *file, const char *what, const char *const *keys)
+{
+	struct ctx c = { file };
+	return known_keys(&c, map, what, keys);
+}
+
+bool taskdef_result_name_ok(const char *s)
+{
+	return result_name_ok(s);
 }
 
 const struct tk_param *taskdef_param(const struct tk_task *t, const char *name)

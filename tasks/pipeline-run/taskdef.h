@@ -119,6 +119,15 @@ const struct tk_param *taskdef_param(const struct tk_task *t, const char *name);
 const struct tk_workspace *taskdef_workspace(const struct tk_task *t, const char *name);
 const struct tk_result *taskdef_result(const struct tk_task *t, const char *name);
 
+/* The pieces a Pipeline shares with a Task (pipelinedef.c): a params
+ * item (same schema and rules), a param value (string, list or mapping
+ * of strings), the refusal of fields we do not implement, result names. */
+err_t *taskdef_param_node(const struct ydoc_node *n, const char *file, struct tk_param *out);
+void taskdef_param_free(struct tk_param *p);
+err_t *taskdef_value_node(const struct ydoc_node *n, const char *file, const char *what, struct tk_value *out);
+err_t *taskdef_known_keys(const struct ydoc_node *map, const char *file, const char *what, const char *const *keys);
+bool taskdef_result_name_ok(const char *s);
+
 void tk_value_free(struct tk_value *v);
 void tk_value_copy(struct tk_value *dst, const struct tk_value *src);
 const char *tk_type_name(enum tk_type t);
