@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -97,8 +98,38 @@ static char **dup_list(char *const *l, size_t n)
 	return out;
 }
 
+bool inventory_utf8(const char *s)
+{
+	if (!s)
+		return true;
+	json_t *j = json_string(s); /* jansson validates UTF-8 */
+	json_decref(j);
+	return j != NULL;
+}
+
+static bool list_utf8(char *const *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!inventory_utf8(l[i]))
+			return false;
+	return true;
+}
+
 struct inv_component *inventory_add(struct inventory *inv, const struct inv_component *c)
 {
+	/* the documents are JSON: bytes that are not UTF-8 (hostile or
+	 * mis-encoded files) cannot be written as they are, and a changed
+	 * name would be a package that does not exist */
+	if (!inventory_utf8(c->name) || !inventory_utf8(c->version) || !inventory_utf8(c->arch) ||
+	    !inventory_utf8(c->source_name) || !inventory_utf8(c->source_version) || !inventory_utf8(c->path) ||
+	    !inventory_utf8(c->layer) || !inventory_utf8(c->purl) || !list_utf8(c->licenses, c->n_licenses) ||
+	    !list_utf8(c->deps, c->n_deps)) {
+		log_warn("%s: a %s record with bytes that are not UTF-8; skipped",
+			 c->path && inventory_utf8(c->path) ? c->path : "(a file whose name is not UTF-8)",
+			 inv_ecosystem_purl_type(c->eco));
+		inv->warnings++;
+		return NULL;
+	}
 	_cleanup_free_ char *purl = c->purl ? xstrdup(c->purl)
 					    : inventory_purl(c->eco, c->name, c->version, inv->os_id,
 							     inv->os_version_id, c->arch);

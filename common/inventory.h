@@ -84,8 +84,11 @@ void inventory_init(struct inventory *inv);
 void inventory_free(struct inventory *inv);
 
 /* Add a component (fields copied; purl computed when NULL); duplicates
- * (same purl, layer and path) are dropped. Returns the stored component. */
+ * (same purl, layer and path) are dropped. Returns the stored component,
+ * or NULL for one with a string that is not UTF-8 (a warning, counted). */
 struct inv_component *inventory_add(struct inventory *inv, const struct inv_component *c);
+/* Whether s (NULL: yes) is valid UTF-8, as JSON strings must be. */
+bool inventory_utf8(const char *s);
 /* Sort by ecosystem, name, version, path (deterministic output). */
 void inventory_sort(struct inventory *inv);
 

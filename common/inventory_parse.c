@@ -550,6 +550,15 @@ err_t *inventory_parse_os_release(struct inventory *inv, const char *text, size_
 		}
 		p = nl ? nl + 1 : end;
 	}
+	/* the values go into JSON documents */
+	char **vals[] = { &id, &ver, &name };
+	for (size_t i = 0; !e && i < 3; i++)
+		if (!inventory_utf8(*vals[i])) {
+			log_warn("%s: a value that is not UTF-8; ignored", path);
+			inv->warnings++;
+			free(*vals[i]);
+			*vals[i] = NULL;
+		}
 	if (!e && (!id || !*id)) {
 		log_warn("%s: no ID= in os-release; the distribution is unknown", path);
 		inv->warnings++;

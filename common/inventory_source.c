@@ -25,6 +25,7 @@
 
 #define DB_MAX (64u << 20)      /* a dpkg status, a lockfile */
 #define BINARY_MAX (64u << 20)  /* an executable we look into */
+#define CONFIG_MAX (8u << 20)   /* an image config */
 #define TREE_DEPTH 64
 
 /* ---- a tree ---- */
@@ -352,8 +353,35 @@ static err_t *read_manifest(struct image_source *is, const char *reference, cons
 	return e;
 }
 
+/* The image config's rootfs.diff_ids (the config is verified against its
+ * digest by both readers): one per layer. */
+static err_t *read_diff_ids(struct image_source *is, const struct manifest *img, json_t **out)
+{
+	struct strbuf body = STRBUF_INIT;
+	err_t *e = is->layout ? oci_layout_read_blob(is->layout, img->config.digest, CONFIG_MAX, &body)
+			      : registry_get_blob_buffer(is->reg, img->config.digest, img->config.size, CONFIG_MAX, &body);
+	json_t *cfg = NULL;
+	if (!e) {
+		json_error_t je;
+		cfg = json_loadb(body.buf ? body.buf : "", body.len, 0, &je);
+		if (!cfg)
+			e = err_new(EXIT_FAILED, "image config %s: %s (line %d)", img->config.digest, je.text, je.line);
+	}
+	json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+	if (!e && json_array_size(ids) != img->n_layers)
+		e = err_new(EXIT_FAILED, "image config %s lists %zu diff_ids for %zu layers", img->config.digest,
+			    json_array_size(ids), img->n_layers);
+	if (!e)
+		*out = json_incref(ids);
+	json_decref(cfg);
+	sb_release(&body);
+	return e;
+}
+
 static err_t *scan_layers(struct image_source *is, const struct manifest *img, struct inventory *inv)
 {
+	json_t *diff_ids = NULL;
+	TRY(read_diff_ids(is, img, &diff_ids));
 	struct image_scan s = { .inv = inv, .index = json_object() };
 	err_t *e = NULL;
 	for (size_t i = 0; !e && i < img->n_layers; i++) {
@@ -366,12 +394,20 @@ static err_t *scan_layers(struct image_source *is, const struct manifest *img, s
 			e = layer_read(fd, image_entry, &s, &st);
 			close(fd);
 		}
+		/* a layout's blobs are opened, not verified: the tar read must
+		 * be the one the config names, or the BOM would describe
+		 * something else under the image's digest */
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		if (!e && (!want || !digest_equal(st.diff_id, want)))
+			e = err_new(EXIT_FAILED, "its content (diff_id %s) is not what the image config says (%s)",
+				    st.diff_id, want ? want : "not a string");
 		if (e)
 			e = err_wrap(e, "%s: layer %zu (%s)", is->what, i + 1, d->digest);
 		else
 			log_debug("layer %zu (%s): %llu entries, %llu whiteouts", i + 1, d->digest,
 				  (unsigned long long)st.entries, (unsigned long long)st.whiteouts);
 	}
+	json_decref(diff_ids);
 	/* os-release first: the distro goes into the deb/apk purls */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; !e && i < s.n; i++) {
@@ -482,6 +518,11 @@ err_t *inventory_build(const struct inventory_source *src, struct inventory *out
 	err_t *e = src->source_dir ? from_tree(src->source_dir, out)
 		   : src->image    ? from_registry(src->image, src, out)
 				   : from_layout(src->oci_layout, src->platform, out);
+	/* a directory's name may be any bytes; the documents want UTF-8 */
+	if (out->subject && !inventory_utf8(out->subject))
+		for (char *p = out->subject; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
 	if (!e)
 		inventory_finish(out);
 	return e;

@@ -443,6 +443,31 @@ err_t *registry_get_blob_fd(struct registry *r, const char *digest, int64_t expe
 	return registry_get_blob(r, digest, expected_size, fd_write, &fd);
 }
 
+struct buffer_sink {
+	struct strbuf *sb;
+	size_t max;
+	const char *digest;
+};
+
+static err_t *buffer_write(const void *data, size_t len, void *ctx)
+{
+	struct buffer_sink *b = ctx;
+	if (b->sb->len + len > b->max)
+		return err_new(EXIT_FAILED, "blob %s is larger than %zu bytes", b->digest, b->max);
+	sb_add(b->sb, data, len);
+	return NULL;
+}
+
+err_t *registry_get_blob_buffer(struct registry *r, const char *digest, int64_t expected_size, size_t max,
+				struct strbuf *out)
+{
+	if (expected_size > (int64_t)max)
+		return err_new(EXIT_FAILED, "blob %s is %lld bytes, more than %zu", digest, (long long)expected_size,
+			       max);
+	struct buffer_sink b = { out, max, digest };
+	return registry_get_blob(r, digest, expected_size, buffer_write, &b);
+}
+
 /* the body of an upload: a window [start, start+len) of fd */
 struct fd_window {
 	int fd;

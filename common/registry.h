@@ -88,6 +88,9 @@ err_t *registry_get_blob(struct registry *r, const char *digest, int64_t expecte
 			 http_write_fn sink, void *ctx);
 /* Same, into a file descriptor (written from its current offset). */
 err_t *registry_get_blob_fd(struct registry *r, const char *digest, int64_t expected_size, int fd);
+/* Same, a small blob (a config) appended to out: at most max bytes. */
+err_t *registry_get_blob_buffer(struct registry *r, const char *digest, int64_t expected_size, size_t max,
+				struct strbuf *out);
 /* Upload the blob held in fd (size bytes from offset 0; digest is its
  * sha256, checked by the registry). Skipped if it already exists. */
 err_t *registry_put_blob_fd(struct registry *r, const char *digest, int64_t size, int fd);

@@ -119,13 +119,14 @@ cat >"$work/spec.json" <<JSON
    {"path": "app/package-lock.json", "file": "$data/app/package-lock.json"},
    {"path": "app/node_modules/express/package.json", "text": "{\"name\": \"express\", \"version\": \"4.17.1\", \"license\": \"MIT\"}"},
    {"path": "app/node_modules/minimist/package.json", "text": "{\"name\": \"minimist\", \"version\": \"1.2.0\"}"},
+   {"path": "app/node_modules/minimist-options/package.json", "text": "{\"name\": \"minimist-options\", \"version\": \"4.1.0\"}"},
    {"path": "app/node_modules/@scope/pkg/package.json", "text": "{\"name\": \"@scope/pkg\", \"version\": \"2.0.0\"}"},
    {"path": "usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA", "text": "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.2\nLicense: BSD-3-Clause\n\nbody\n"},
    {"path": "opt/old/x.egg-info/PKG-INFO", "text": "Name: removed-egg\nVersion: 0.1\n"},
    {"path": "task", "file": "$bombin", "mode": 493}],
   [{"path": "app/node_modules/.wh.minimist"},
-   {"path": "var/lib/dpkg/status.d/.wh..wh..opq"},
    {"path": "var/lib/dpkg/status.d/distroless", "text": "Package: distroless-pkg\nSource: distroless-src (0.9)\nVersion: 1.0\n"},
+   {"path": "var/lib/dpkg/status.d/.wh..wh..opq"},
    {"path": "opt/.wh.old"}]
 ]}
 JSON
@@ -138,9 +139,13 @@ check image-dpkg-equals-dpkg-query diff "$work/dpkg.oracle" "$work/dpkg.image"
 has() { jq -e --arg n "$2" '[.components[] | select(.name == $n)] | length > 0' "$1" >/dev/null; }
 hasnt() { ! has "$@"; }
 check image-whiteout-minimist test "$(jq '[.components[] | select(.name == "minimist") | select(('"$(prop bom:path)"') | test("node_modules"))] | length' "$work/image.json")" = 0
+# the whiteout of minimist is not one of the names it prefixes
+check image-whiteout-spares-prefixed test "$(jq '[.components[] | select(.name == "minimist-options")] | length' "$work/image.json")" = 1
 check image-node-modules-kept test "$(jq '[.components[] | select(.name == "express") | select(('"$(prop bom:path)"') == "app/node_modules/express/package.json")] | length' "$work/image.json")" = 1
 check image-scoped-npm quiet jq -e '.components[] | select(.name == "@scope/pkg") | .purl == "pkg:npm/%40scope/pkg@2.0.0"' "$work/image.json"
 check image-opaque-hides hasnt "$work/image.json" hidden-by-opaque
+# an opaque marker hides the lower layers' files only: distroless-pkg,
+# earlier in the same layer's tar, stays
 check image-status-d has "$work/image.json" distroless-pkg
 check image-status-d-source quiet jq -e '.components[] | select(.name == "distroless-pkg") | ('"$(prop bom:source-name)"') == "distroless-src" and ('"$(prop bom:source-version)"') == "0.9"' "$work/image.json"
 check image-dir-whiteout-hides hasnt "$work/image.json" removed-egg
@@ -226,6 +231,27 @@ rc=$?
 check hostile-exit-1 test $rc = 1
 check hostile-message grep -q 'layer entry ../../etc/evil/package-lock.json: entry "../../etc/evil/package-lock.json" points outside the root' "$work/hostile.log"
 check hostile-no-output test ! -e "$work/hostile.json"
+# a whiteout of ".." (hiding the directory above it, var/lib/dpkg/status
+# with it, if it were taken as a path): refused, naming the entry
+cat >"$work/spec-wh.json" <<'JSON'
+{"layers": [[{"path": "var/lib/dpkg/status", "text": "Package: a\nVersion: 1\n"}],
+            [{"raw_name": "var/lib/dpkg/status.d/.wh...", "text": ""}]]}
+JSON
+python3 "$here/bom/image.py" "$work/spec-wh.json" "$work/whdots" v1 >/dev/null
+bom --oci-layout="$work/whdots" --output="$work/whdots.json" 2>"$work/whdots.log"
+rc=$?
+check whiteout-dotdot-exit-1 test $rc = 1
+check whiteout-dotdot-message grep -q 'layer 2 .*: layer entry var/lib/dpkg/status.d/.wh...: bad whiteout entry var/lib/dpkg/status.d/.wh...' "$work/whdots.log"
+# a layout whose layer blob is not the tar its config names (another
+# layer put under the same file name): refused, nothing written
+cp -r "$work/layout" "$work/tampered"
+l1=$(jq -r '.layers[0].digest' "$work/tampered/blobs/sha256/$(jq -r '.manifests[0].digest' "$work/tampered/index.json" | cut -d: -f2)" | cut -d: -f2)
+cp "$work/tampered/blobs/sha256/${layer2#sha256:}" "$work/tampered/blobs/sha256/$l1"
+bom --oci-layout="$work/tampered" --output="$work/tampered.json" 2>"$work/tampered.log"
+rc=$?
+check tampered-layer-exit-1 test $rc = 1
+check tampered-layer-message grep -q "layer 1 (sha256:$l1): its content (diff_id sha256:[0-9a-f]*) is not what the image config says" "$work/tampered.log"
+check tampered-layer-no-output test ! -e "$work/tampered.json"
 bom --source="$work/nonexistent" --output="$work/x.json" 2>"$work/ne.log"
 check missing-source-exit-2 test $? = 2
 bom --source="$data/app" --image=x --output="$work/x.json" 2>"$work/two.log"

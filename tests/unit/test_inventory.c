@@ -200,6 +200,35 @@ static void test_static_binary(void)
 	inventory_free(&inv);
 }
 
+/* bytes that are not UTF-8 cannot go into the JSON documents: the record
+ * is skipped with a warning, the others kept, and the documents are made */
+static void test_not_utf8(void)
+{
+	static const char status[] = "Package: ok\nStatus: install ok installed\nVersion: 1\n\n"
+				     "Package: bad\xff\nStatus: install ok installed\nVersion: 1\n\n"
+				     "Package: badver\nStatus: install ok installed\nVersion: 1\xc3\n";
+	static const char os[] = "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Deb\xe9" "an\"\n";
+	struct inventory inv;
+	inventory_init(&inv);
+	err_t *e = inventory_parse_os_release(&inv, os, strlen(os), "etc/os-release");
+	CHECK(e == NULL);
+	err_free(e);
+	e = inventory_parse_dpkg_status(&inv, status, strlen(status), "var/lib/dpkg/status", NULL);
+	CHECK(e == NULL);
+	err_free(e);
+	CHECK(inv.n == 1);
+	CHECK(inv.warnings == 3);
+	CHECK(find(&inv, "ok") != NULL);
+	CHECK_STR(inv.os_id, "debian");
+	CHECK(inv.os_name == NULL);
+	json_t *cdx = inventory_to_cyclonedx(&inv, "urn:uuid:x"), *spdx = inventory_to_spdx(&inv, "x");
+	CHECK(json_array_size(json_object_get(cdx, "components")) == 2); /* the OS and "ok" */
+	CHECK(spdx != NULL);
+	json_decref(cdx);
+	json_decref(spdx);
+	inventory_free(&inv);
+}
+
 static void test_cyclonedx_roundtrip(void)
 {
 	static const char lock[] = "{\"lockfileVersion\":2,\"packages\":{"
@@ -337,5 +366,5 @@ static void test_layer_read_whiteouts(void)
 }
 
 TEST_MAIN("inventory", TEST(test_purls), TEST(test_dpkg), TEST(test_apk), TEST(test_npm_v3_deps), TEST(test_npm_v1),
-	  TEST(test_python_os), TEST(test_static_binary), TEST(test_cyclonedx_roundtrip),
+	  TEST(test_python_os), TEST(test_static_binary), TEST(test_not_utf8), TEST(test_cyclonedx_roundtrip),
 	  TEST(test_layer_read_whiteouts))
