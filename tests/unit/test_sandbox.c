@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -122,11 +123,33 @@ static int probe_common(void)
 	EXPECT(syscall(SYS_open_tree, AT_FDCWD, "/", 1), EPERM);
 	EXPECT(socket(AF_VSOCK, SOCK_STREAM, 0), EPERM);
 	EXPECT(personality(ADDR_NO_RANDOMIZE), EPERM);
+	EXPECT(socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT), EINVAL);
+	EXPECT(syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0), EPERM);
+	EXPECT(syscall(SYS_vmsplice, -1, NULL, 0, 0), EPERM);
+	EXPECT(syscall(SYS_get_mempolicy, NULL, NULL, 0, NULL, 0), EPERM);
+	/* not in the table: EPERM below its highest number, ENOSYS above
+	 * (libc falls back from a syscall newer than the table) */
+	EXPECT(syscall(SYS_vhangup), EPERM);
+	EXPECT(syscall(1000), ENOSYS);
+#ifdef SYS_futex_waitv
+	/* above the table's highest: ENOSYS from the filter, where the
+	 * kernel (5.16 on) would say EINVAL for no futexes */
+	EXPECT(syscall(SYS_futex_waitv, NULL, 0, 0, NULL, 0), ENOSYS);
+#endif
+#ifdef __x86_64__
+	EXPECT(syscall(SYS_modify_ldt, 0, NULL, 0), EPERM);
+#endif
 	/* what builds need keeps working */
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	EXPECT(s, 0);
 	if (s >= 0)
 		close(s);
+	s = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	EXPECT(s, 0);
+	if (s >= 0)
+		close(s);
+	path_in(p, sizeof p, "dir");
+	EXPECT(mkdir(p, 0700) == 0 ? rmdir(p) : -1, 0);
 	EXPECT(personality(0xffffffff), 0);
 	pid_t c = fork();
 	if (c == 0)
@@ -145,16 +168,18 @@ static int probe_ptrace(void)
 {
 	bad = 0;
 	EXPECT(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), EPERM);
-	EXPECT(syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0), EPERM);
+	EXPECT(syscall(SYS_process_vm_readv, getpid(), NULL, 0, NULL, 0, 0), EPERM);
 	EXPECT(sethostname("x", 1), EPERM);
+	EXPECT(chroot("/"), EPERM);
 	return bad;
 }
 
 static int probe_ptrace_allowed(void)
 {
 	bad = 0;
-	/* a PID namespace of its own: ptrace of its own children is Docker's too */
-	EXPECT(syscall(SYS_kcmp, getpid(), getpid(), 0, 0, 0), 0);
+	/* a PID namespace of its own: ptrace and process_vm_readv are Docker's too */
+	EXPECT(syscall(SYS_process_vm_readv, getpid(), NULL, 0, NULL, 0, 0), 0);
+	EXPECT(chroot("/"), 0);
 	return bad;
 }
 
