@@ -857,6 +857,15 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 			*result = err_kind_new(EXIT_USAGE, ERR_KIND_NETWORK, "%s %s: %s", method, req->url, files);
 			return true;
 		}
+		if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+			/* the server failed to prove who it is: an authentication
+			 * failure (exit 4, as git-clone's), never retried */
+			*result = err_kind_new(EXIT_AUTH, ERR_KIND_NETWORK,
+					       "%s %s: the TLS certificate of the server is not trusted (give the CA "
+					       "that signed it, or turn verification off for this host): %s",
+					       method, req->url, sb_str(&k->last));
+			return true;
+		}
 		if (!retryable_curl(rc)) {
 			*result = err_kind_new(EXIT_FAILED, ERR_KIND_NETWORK, "%s %s: %s", method, req->url, sb_str(&k->last));
 			return true;

@@ -69,12 +69,20 @@ def check(doc):
     for n, p in params.items():
         if n.endswith("-secret"):
             bad(f"param {n}: secrets come from workspaces, not from Secret names in params")
-        if p.get("type", "string") != "string":
-            bad(f"param {n} is not a string")
+        # arrays: the catalog's Tasks (tekton/compat) take them, e.g.
+        # BUILD_ARGS; they must then be used whole, as an arg of their own
+        if p.get("type", "string") not in ("string", "array"):
+            bad(f"param {n} is neither a string nor an array")
     for s in strings(spec):
         for kind, name, attr in REF.findall(s):
+            whole = name.endswith("[*]")
+            name = name[:-3] if whole else name
             if kind == "params" and name not in params:
                 bad(f"$(params.{name}) is not declared")
+            elif kind == "params" and (params[name].get("type") == "array") != whole:
+                bad(f"$(params.{name}{'[*]' if whole else ''}): an array param is referenced as [*], a string one not")
+            elif kind == "params" and whole and s != f"$(params.{name}[*])":
+                bad(f"$(params.{name}[*]) must be a whole arg of its own (Tekton array expansion)")
             if kind == "workspaces" and name not in workspaces:
                 bad(f"$(workspaces.{name}.{attr}) names no declared workspace")
             if kind == "workspaces" and attr not in ("path", "bound", "claim", "volume"):

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
+#include "kanikoargs.h"
 #include "log.h"
 #include "output.h"
 #include "runner.h"
@@ -50,7 +51,11 @@ static const struct param_spec params[] = {
 	{ "authfile", PARAM_STRING, NULL, false, false, "Docker config.json / containers auth.json with credentials" },
 	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registries, or a directory of *.crt files (as buildah's --cert-dir)" },
 	{ "retries", PARAM_INT, "3", false, false, "retries of failed registry requests" },
+	{ "format", PARAM_STRING, "oci", false, false, "manifest format: oci (buildah's --format=docker is refused: Docker v2 schema 2 manifests are not written)" },
 	{ "labels", PARAM_LIST, NULL, false, false, "key=value label added to the image (repeatable)" },
+	{ "kaniko-args", PARAM_LIST, NULL, false, false, "kaniko executor flags (a kaniko drop-in's EXTRA_ARGS): --build-arg, --label, --target, "
+	  "--cache-repo, --registry-certificate=REG=CA (one; trusted for every registry), --skip-tls-verify, --insecure, "
+	  "--no-push; --cache, --reproducible accepted; any other flag is refused" },
 	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user, mount, pid, uts, ipc namespaces; as root too) or chroot (no namespaces: RUN "
 	  "sees host processes and can signal those of its uid, shares the host network, IPC and hostname; as root: "
 	  "host root with fewer capabilities, no_new_privs, seccomp; trusted Dockerfiles only)" },
@@ -128,6 +133,16 @@ static err_t *parse_compression(const char *s, enum layer_compression *out)
 	return NULL;
 }
 
+/* Only OCI manifests are written; buildah's (and its catalog Task's)
+ * FORMAT=docker asks for Docker v2 schema 2, which a drop-in must not
+ * silently replace with something else. */
+static err_t *check_manifest_format(const char *s)
+{
+	if (s && *s && strcmp(s, "oci") != 0)
+		return err_new(EXIT_USAGE, "format %s: only oci manifests are written (docker v2s2 is not supported)", s);
+	return NULL;
+}
+
 static err_t *parse_epoch(const char *s, int64_t *out)
 {
 	*out = -1;
@@ -152,11 +167,16 @@ struct run_state {
 	char **tags;
 	size_t ntags;
 	struct run_userns userns; /* started as root: the RUN steps' */
+	struct kaniko_args kaniko;
+	const char **build_args, **labels; /* params' then kaniko's */
 };
 
 static void run_state_release(struct run_state *st)
 {
 	build_result_release(&st->result);
+	kaniko_args_release(&st->kaniko);
+	free(st->build_args);
+	free(st->labels);
 	userns_release(&st->userns);
 	cache_close(st->cache);
 	oci_layout_close(st->store);
@@ -177,15 +197,34 @@ static void add_tag(struct run_state *st, const char *t)
 	st->tags[st->ntags++] = xstrdup(t);
 }
 
+/* the list param NAME followed by more items: a new array */
+static size_t list_with(const struct params *p, const char *name, const char *const *more, size_t nmore,
+			const char ***out)
+{
+	const char *const *items;
+	size_t n = params_list(p, name, &items);
+	*out = xcalloc(n + nmore + 1, sizeof **out);
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = items[i];
+	for (size_t i = 0; i < nmore; i++)
+		(*out)[n + i] = more[i];
+	return n + nmore;
+}
+
 static err_t *build_and_ship(const struct params *p, struct results *res, struct run_state *st)
 {
+	const char *const *items;
+	size_t nkaniko = params_list(p, "kaniko-args", &items);
+	TRY(kaniko_args_parse(items, nkaniko, &st->kaniko));
+	TRY(check_manifest_format(params_str(p, "format")));
+	const struct kaniko_args *k = &st->kaniko;
 	const char *image = params_str(p, "image");
-	bool push = params_bool(p, "push");
+	bool push = params_bool(p, "push") && !k->no_push;
 	const char *layout = params_str(p, "oci-layout");
 	if (push && !(image && *image))
 		return err_new(EXIT_USAGE, "image is required when push is true (or set push=false and oci-layout)");
 	if (!push && !(layout && *layout))
-		return err_new(EXIT_USAGE, "nothing to do: push is false and no oci-layout is given");
+		log_warn("push is false and no oci-layout is given: the image is built, then discarded");
 
 	struct build_options o = { 0 };
 	o.context = params_str(p, "context");
@@ -193,15 +232,14 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	const char *df = params_str(p, "dockerfile");
 	dockerfile = df && *df ? xstrdup(df) : xasprintf("%s/Dockerfile", o.context);
 	o.dockerfile = dockerfile;
-	o.target = params_str(p, "target");
+	o.target = k->target ? k->target : params_str(p, "target");
 	o.platform = params_str(p, "platform");
 	if (o.platform && !*o.platform)
 		o.platform = NULL;
-	const char *const *items;
-	o.nbuild_args = params_list(p, "build-args", &items);
-	o.build_args = items;
-	o.nlabels = params_list(p, "labels", &items);
-	o.labels = items;
+	o.nbuild_args = list_with(p, "build-args", k->build_args, k->nbuild_args, &st->build_args);
+	o.build_args = st->build_args;
+	o.nlabels = list_with(p, "labels", k->labels, k->nlabels, &st->labels);
+	o.labels = st->labels;
 	TRY(parse_compression(params_str(p, "compression"), &o.compression));
 	o.compression_level = (int)params_int(p, "compression-level");
 	o.threads = (int)params_int(p, "threads");
@@ -215,8 +253,8 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	struct registry_options ro = { 0 };
 	ro.creds = params_str(p, "registry-creds");
 	ro.authfile = params_str(p, "authfile");
-	ro.insecure = params_bool(p, "insecure-registry");
-	ro.http.ca_file = params_str(p, "ca-file");
+	ro.insecure = params_bool(p, "insecure-registry") || k->insecure;
+	ro.http.ca_file = k->ca_file ? k->ca_file : params_str(p, "ca-file");
 	ro.http.retries = (int)params_int(p, "retries");
 	o.registry = &ro;
 
@@ -254,7 +292,7 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	_cleanup_free_ char *store_dir = cache_dir && *cache_dir ? xstrdup(cache_dir) : xasprintf("%s/store", o.workdir);
 	TRY(oci_layout_open(store_dir, OCI_LAYOUT_WRITE, &st->store));
 	o.store = st->store;
-	const char *cache_repo = params_str(p, "cache-repo");
+	const char *cache_repo = k->cache_repo ? k->cache_repo : params_str(p, "cache-repo");
 	if ((cache_dir && *cache_dir) || (cache_repo && *cache_repo))
 		TRY(cache_open(cache_dir, cache_repo, &ro, st->store, &st->cache));
 	o.cache = st->cache;

@@ -313,4 +313,131 @@ hadolint lint-format-refused "    - name: output-format
       value: gnu"
 expect_refused lint-format-refused 2 "format 'gnu': expected tty, json, sarif, checkstyle or codeclimate"
 
+# ---- buildah ---------------------------------------------------------------
+# docker-registry with TLS and htpasswd; the catalog README's workspaces: the
+# source PVC, sslcertdir (a Secret of *.crt) and dockerconfig (config.json)
+if "$top/tests/servers/registry.sh" start "$W/reg" htpasswd >"$W/reg.log" 2>&1; then
+	. "$W/reg/env"
+	mkdir -p "$W/regca" "$W/dockercfg" "$W/badcfg"
+	cp "$REGISTRY_CA" "$W/regca/registry.crt"
+	printf 'not a certificate\n' >"$W/regca/README"
+	printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY" \
+		"$(printf '%s:%s' "$REGISTRY_USER" "$REGISTRY_PASS" | base64 -w0)" >"$W/dockercfg/config.json"
+	printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY" \
+		"$(printf '%s:wrong' "$REGISTRY_USER" | base64 -w0)" >"$W/badcfg/config.json"
+	chmod -R a+rX "$W/regca" "$W/dockercfg" "$W/badcfg"
+	node_base=$("$top/tests/servers/containerize-bases.sh" node 2>"$W/bases.log" | tail -1)
+	[ -d "$node_base" ] || fail setup "no node base image: $(tail -2 "$W/bases.log")"
+fi
+buildah() { # name cfg-dir ca-dir params-yaml (after IMAGE)
+	local ws="    - name: source
+      persistentVolumeClaim:
+        claimName: src-pvc"
+	[ -n "$2" ] && ws="$ws
+    - name: dockerconfig
+      secret:
+        secretName: cfg"
+	[ -n "$3" ] && ws="$ws
+    - name: sslcertdir
+      secret:
+        secretName: certs"
+	taskrun "$1" src-pvc="$W/src" cfg="$2" certs="$3" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: $1
+spec:
+  taskRef:
+    name: buildah
+  params:
+    - name: IMAGE
+      value: $REGISTRY/compat/app:v1
+$4
+  workspaces:
+$ws
+YAML
+}
+if [ -n "${REGISTRY:-}" ]; then
+	buildah build-buildah "$W/dockercfg" "$W/regca" "    - name: BUILD_ARGS
+      value:
+        - BASE_IMAGE=oci:$node_base:bookworm
+        - UNUSED=1"
+	if expect_ok build-buildah; then
+		d=$(result build-buildah IMAGE_DIGEST)
+		[ "$(result build-buildah IMAGE_URL)" = "$REGISTRY/compat/app:v1" ] && pass build-buildah/result-image-url ||
+			fail build-buildah/result-image-url "$(result build-buildah IMAGE_URL)"
+		# the registry serves that digest under the tag: skopeo is the oracle
+		got=$(skopeo inspect --cert-dir "$REGISTRY_CERT_DIR" --creds "$REGISTRY_USER:$REGISTRY_PASS" \
+			--format '{{.Digest}}' "docker://$REGISTRY/compat/app:v1" 2>"$W/skopeo.err")
+		[[ $d == sha256:* ]] && [ "$got" = "$d" ] && pass build-buildah/pushed-digest-is-result ||
+			fail build-buildah/pushed-digest-is-result "result $d, registry $got $(tail -1 "$W/skopeo.err")"
+	fi
+	buildah build-buildah-docker-format "$W/dockercfg" "$W/regca" "    - name: FORMAT
+      value: docker"
+	expect_refused build-buildah-docker-format 2 "format docker: only oci manifests are written"
+	buildah build-buildah-extra-args "$W/dockercfg" "$W/regca" "    - name: BUILD_EXTRA_ARGS
+      value: --squash"
+	expect_refused build-buildah-extra-args 2 "param BUILD_EXTRA_ARGS is not supported by this task \(given '--squash'\)"
+	buildah build-buildah-no-ca "$W/dockercfg" "" "    - name: BUILD_ARGS
+      value:
+        - BASE_IMAGE=oci:$node_base:bookworm"
+	expect_refused build-buildah-no-ca 4 "the TLS certificate of the server is not trusted .*unable to get local issuer certificate"
+	buildah build-buildah-wrong-creds "$W/badcfg" "$W/regca" "    - name: BUILD_ARGS
+      value:
+        - BASE_IMAGE=oci:$node_base:bookworm"
+	expect_refused build-buildah-wrong-creds 4 "repository compat/app: the registry rejected the credentials for user $REGISTRY_USER"
+
+	# ---- kaniko: the catalog's params; the registry's CA and the build
+	# args come as kaniko flags in EXTRA_ARGS, as kaniko users pass them
+	kaniko() { # name params-yaml
+		taskrun "$1" src-pvc="$W/src" cfg="$W/dockercfg" <<YAML
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: $1
+spec:
+  taskRef:
+    name: kaniko
+  params:
+    - name: IMAGE
+      value: $REGISTRY/compat/kaniko:v2
+$2
+  workspaces:
+    - name: source
+      persistentVolumeClaim:
+        claimName: src-pvc
+    - name: dockerconfig
+      secret:
+        secretName: cfg
+YAML
+	}
+	kaniko build-kaniko "    - name: EXTRA_ARGS
+      value:
+        - --registry-certificate=$REGISTRY=$W/regca/registry.crt
+        - --build-arg
+        - BASE_IMAGE=oci:$node_base:bookworm
+        - --label=org.example.built-by=kaniko-drop-in
+        - --cache=true"
+	if expect_ok build-kaniko; then
+		d=$(result build-kaniko IMAGE_DIGEST)
+		cfg=$(skopeo inspect --cert-dir "$REGISTRY_CERT_DIR" --creds "$REGISTRY_USER:$REGISTRY_PASS" \
+			"docker://$REGISTRY/compat/kaniko@$d" 2>"$W/skopeo.err")
+		[ "$(printf '%s' "$cfg" | jq -r '.Labels["org.example.built-by"]')" = kaniko-drop-in ] &&
+			pass build-kaniko/pushed-with-extra-args-label ||
+			fail build-kaniko/pushed-with-extra-args-label "$d: $(tail -1 "$W/skopeo.err")"
+		[ "$(result build-kaniko IMAGE_URL)" = "$REGISTRY/compat/kaniko:v2" ] && pass build-kaniko/result-image-url ||
+			fail build-kaniko/result-image-url "$(result build-kaniko IMAGE_URL)"
+	fi
+	kaniko build-kaniko-unknown-flag "    - name: EXTRA_ARGS
+      value:
+        - --snapshot-mode=redo"
+	expect_refused build-kaniko-unknown-flag 2 "EXTRA_ARGS: kaniko flag --snapshot-mode is not supported by this task"
+	kaniko build-kaniko-no-ca "    - name: EXTRA_ARGS
+      value:
+        - --build-arg=BASE_IMAGE=oci:$node_base:bookworm"
+	expect_refused build-kaniko-no-ca 4 "the TLS certificate of the server is not trusted"
+else
+	fail registry-start "$(tail -3 "$W/reg.log")"
+fi
+
 exit $failed
