@@ -26,13 +26,21 @@
 #include "xalloc.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
+/* connections per host of one client, for concurrent requests */
+#define HTTP_MAX_HOST_CONNECTIONS 4
 /* libcurl's default bundle (mk/curl.mk), the one task images carry */
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 struct http_client {
-	CURL *curl;
 	CURLM *multi; /* every request runs through it: connections are reused */
-	struct http_call *call; /* the request in flight, if any */
+	/* TLS sessions shared by this client's transfers (memory only): a
+	 * second connection to a host resumes the first one's session, which
+	 * was verified under these same trust settings (one client, one
+	 * trust configuration); the on-disk sessions are tlsresume's */
+	CURLSH *share;
+	CURL *spare;             /* an easy handle a finished call left for the next */
+	struct http_call **calls; /* the requests in flight */
+	size_t n_calls;
 	struct http_options o;
 	char *ca_file, *ca_path, *client_cert, *client_key, *user_agent;
 	struct castore *cas; /* ca_file's anchors, read on the first request */
@@ -120,14 +128,18 @@ err_t *http_client_new(const struct http_options *opts, struct http_client **out
 	struct http_client *c = xcalloc(1, sizeof *c);
 	if (opts)
 		c->o = *opts;
-	c->curl = curl_easy_init();
 	c->multi = curl_multi_init();
-	if (!c->curl || !c->multi) {
-		curl_easy_cleanup(c->curl);
+	c->share = curl_share_init();
+	if (!c->multi || !c->share ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		curl_share_cleanup(c->share);
 		curl_multi_cleanup(c->multi);
 		free(c);
 		return err_new(EXIT_FAILED, "cannot initialise libcurl");
 	}
+	/* concurrent requests (http_start) to one host share at most this many
+	 * connections; more wait for one to be free (keep-alive) */
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_MAX_HOST_CONNECTIONS);
 	if (!c->o.connect_timeout_ms)
 		c->o.connect_timeout_ms = 15000;
 	if (!c->o.low_speed_time_s)
@@ -167,9 +179,12 @@ void http_client_free(struct http_client *c)
 {
 	if (!c)
 		return;
-	http_cancel(c->call);
+	while (c->n_calls)
+		http_cancel(c->calls[c->n_calls - 1]);
+	free(c->calls);
+	curl_easy_cleanup(c->spare);
 	curl_multi_cleanup(c->multi);
-	curl_easy_cleanup(c->curl);
+	curl_share_cleanup(c->share);
 	castore_free(c->cas);
 	free(c->ca_file);
 	free(c->ca_path);
@@ -248,6 +263,7 @@ static bool host_insecure(const struct http_client *c, const char *url)
 
 struct transfer {
 	struct http_client *c;
+	CURL *curl; /* this transfer's easy handle */
 	const struct http_request *req;
 	struct http_response *resp;
 	err_t *cb_err;        /* error from a callback: returned as is */
@@ -278,7 +294,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	if (t->c->tls_session_dir && !t->tls_committed) {
 		/* libcurl accepted the connection: its TLS session may be kept */
 		struct curl_tlssessioninfo *ti = NULL;
-		if (curl_easy_getinfo(t->c->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+		if (curl_easy_getinfo(t->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
 		    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals)
 			tls_resume_commit(ti->internals);
 		t->tls_committed = true;
@@ -307,7 +323,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud)
 	struct transfer *t = ud;
 	size_t len = size * n;
 	if (!t->status_known) {
-		curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->status);
+		curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
 		t->status_known = true;
 		if (t->req->on_body && t->status == 200 && t->delivered > 0)
 			t->skip = t->delivered; /* Range ignored: replay from 0, drop what we have */
@@ -662,9 +678,10 @@ static err_t *setup(struct transfer *t, struct curl_slist **hdrs, char **range_h
 {
 	struct http_client *c = t->c;
 	const struct http_request *req = t->req;
-	CURL *h = c->curl;
+	CURL *h = t->curl;
 	const char *method = req->method ? req->method : "GET";
 	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -779,8 +796,9 @@ static err_t *begin_attempt(struct http_call *k)
 	TRY(rewind_body(t));
 	setup(t, &k->hdrs, &k->range_hdr);
 	k->errbuf[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, k->errbuf);
-	CURLMcode mc = curl_multi_add_handle(c->multi, c->curl);
+	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, k->errbuf);
+	curl_easy_setopt(t->curl, CURLOPT_PRIVATE, (void *)k); /* for pump */
+	CURLMcode mc = curl_multi_add_handle(c->multi, t->curl);
 	if (mc != CURLM_OK)
 		return err_new(EXIT_FAILED, "cannot start a transfer: %s", curl_multi_strerror(mc));
 	k->running = true;
@@ -798,14 +816,17 @@ static void pump(struct http_call *k, int wait_ms)
 		curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL);
 		curl_multi_perform(c->multi, &still);
 	}
+	/* any of the client's calls may have finished meanwhile */
 	CURLMsg *m;
 	int left;
 	while ((m = curl_multi_info_read(c->multi, &left))) {
-		if (m->msg == CURLMSG_DONE && m->easy_handle == c->curl) {
-			k->rc = m->data.result;
-			k->running = false;
-			curl_multi_remove_handle(c->multi, c->curl);
-		}
+		struct http_call *done = NULL;
+		if (m->msg != CURLMSG_DONE || curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done) != CURLE_OK ||
+		    !done)
+			continue;
+		done->rc = m->data.result;
+		done->running = false;
+		curl_multi_remove_handle(c->multi, m->easy_handle);
 	}
 }
 
@@ -826,16 +847,26 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 		return true;
 	}
 	char *eff = NULL;
-	curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &eff);
 	resp->effective_url = xstrdup(eff ? eff : req->url);
 
 	long wait = -1;
 	bool again = false;
 	sb_reset(&k->last);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-		log_debug("%s %s -> %ld (%llu bytes%s)", method, req->url, resp->status, (unsigned long long)t->received,
-			  k->attempt > 1 ? ", retried" : "");
+		curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (log_enabled(LOG_DEBUG)) {
+			/* where the time went: a new connection's TCP and TLS set-up,
+			 * then the server's answer (loopback profiles read these) */
+			curl_off_t conn = 0, tls = 0, first = 0, total = 0;
+			curl_easy_getinfo(t->curl, CURLINFO_CONNECT_TIME_T, &conn);
+			curl_easy_getinfo(t->curl, CURLINFO_APPCONNECT_TIME_T, &tls);
+			curl_easy_getinfo(t->curl, CURLINFO_STARTTRANSFER_TIME_T, &first);
+			curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME_T, &total);
+			log_debug("%s %s -> %ld (%llu bytes%s; %.1f ms: connect %.1f, tls %.1f, first byte %.1f)", method,
+				  req->url, resp->status, (unsigned long long)t->received, k->attempt > 1 ? ", retried" : "",
+				  total / 1e3, conn / 1e3, tls / 1e3, first / 1e3);
+		}
 		if (retryable_status(resp->status)) {
 			again = true;
 			wait = http_retry_after_ms(http_response_header(resp, "Retry-After"), time(NULL));
@@ -899,28 +930,37 @@ static bool end_attempt(struct http_call *k, err_t **result, long *delay)
 static bool request_sent(const struct http_call *k)
 {
 	long sent = 0;
-	return !k->running || (curl_easy_getinfo(k->t.c->curl, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0);
+	return !k->running || (curl_easy_getinfo(k->t.curl, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0);
 }
 
-struct http_call *http_start(struct http_client *c, const struct http_request *req, struct http_response *resp)
+struct http_call *http_queue(struct http_client *c, const struct http_request *req, struct http_response *resp)
 {
-	if (c->call) /* one request at a time per client */
-		err_free(http_finish(c->call));
 	struct http_call *k = xcalloc(1, sizeof *k);
-	k->t = (struct transfer){ .c = c, .req = req, .resp = resp };
+	CURL *h = c->spare ? c->spare : curl_easy_init();
+	c->spare = NULL;
+	k->t = (struct transfer){ .c = c, .curl = h, .req = req, .resp = resp };
 	k->max_attempts = req->no_retry ? 1 : c->o.retries + 1;
-	c->call = k;
+	c->calls = xrealloc(c->calls, (c->n_calls + 1) * sizeof *c->calls);
+	c->calls[c->n_calls++] = k;
+	if (!h)
+		k->err = err_new(EXIT_FAILED, "cannot initialise libcurl");
 	http_response_release(resp);
 	register_auth_secrets(req->headers);
 	/* the trust anchors only when TLS may be spoken: a plain http:// probe
 	 * does not pay for reading the CA bundle (a redirect may lead to https) */
-	if (c->ca_file && !c->cas && (req->follow_redirects || !strncasecmp(req->url, "https://", 8)))
+	if (!k->err && c->ca_file && !c->cas && (req->follow_redirects || !strncasecmp(req->url, "https://", 8)))
 		k->err = castore_load(c->ca_file, &c->cas);
 	if (!k->err)
 		k->err = begin_attempt(k);
-	/* connect, handshake and send: what is left is the server's work */
 	if (!k->err)
 		pump(k, 0);
+	return k;
+}
+
+struct http_call *http_start(struct http_client *c, const struct http_request *req, struct http_response *resp)
+{
+	struct http_call *k = http_queue(c, req, resp);
+	/* connect, handshake and send: what is left is the server's work */
 	while (!k->err && !request_sent(k))
 		pump(k, 1000);
 	return k;
@@ -931,12 +971,21 @@ static void call_free(struct http_call *k)
 {
 	struct http_client *c = k->t.c;
 	if (k->running)
-		curl_multi_remove_handle(c->multi, c->curl);
+		curl_multi_remove_handle(c->multi, k->t.curl);
+	if (k->t.curl && !c->spare)
+		c->spare = k->t.curl; /* its connection stays in the multi's cache */
+	else
+		curl_easy_cleanup(k->t.curl);
 	curl_slist_free_all(k->hdrs);
 	free(k->range_hdr);
 	sb_release(&k->last);
 	err_free(k->t.cb_err);
-	c->call = NULL;
+	for (size_t i = 0; i < c->n_calls; i++) {
+		if (c->calls[i] == k) {
+			c->calls[i] = c->calls[--c->n_calls];
+			break;
+		}
+	}
 	free(k);
 }
 

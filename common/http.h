@@ -126,10 +126,16 @@ err_t *http_do(struct http_client *c, const struct http_request *req, struct htt
  * http_start connects, shakes hands and sends the request (waiting for
  * the network as needed), http_finish waits for the answer and returns
  * what http_do would (retries included). req and resp must stay valid
- * until http_finish, which frees the call. One call in flight per client:
- * starting another finishes it; freeing the client cancels it. */
+ * until http_finish, which frees the call. Several calls may be in flight
+ * on one client (used by one thread at a time): they run side by side on
+ * up to 4 connections per host, which resume the first one's TLS session
+ * (in memory, this client only); waiting for one lets the others
+ * progress. Freeing the client cancels the calls still in flight. */
 struct http_call;
 struct http_call *http_start(struct http_client *c, const struct http_request *req, struct http_response *resp);
+/* http_start without the wait: the request goes out while any call of the
+ * client is waited for (for a batch of requests sent side by side). */
+struct http_call *http_queue(struct http_client *c, const struct http_request *req, struct http_response *resp);
 err_t *http_finish(struct http_call *call);
 /* Give up on the call without waiting for its answer (or retrying it). */
 void http_cancel(struct http_call *call);
