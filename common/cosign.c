@@ -34,13 +34,25 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out)
 
 /* The current .sig manifest, parsed; *exists false if there is none.
  * digest_out (may be NULL) gets its digest. */
+static err_t *sig_manifest_of(const char *tag, struct registry_manifest *mp, err_t *e, json_t **doc, bool *exists,
+			       char digest_out[DIGEST_SIZE]);
+
 static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
+			       char digest_out[DIGEST_SIZE])
+{
+	struct registry_manifest m = { 0 };
+	err_t *e = registry_get_manifest(r, tag, &m);
+	return sig_manifest_of(tag, &m, e, doc, exists, digest_out);
+}
+
+/* What the GET of the .sig manifest gave (m released), parsed. */
+static err_t *sig_manifest_of(const char *tag, struct registry_manifest *mp, err_t *e, json_t **doc, bool *exists,
 			       char digest_out[DIGEST_SIZE])
 {
 	*doc = NULL;
 	*exists = false;
-	struct registry_manifest m = { 0 };
-	err_t *e = registry_get_manifest(r, tag, &m);
+	struct registry_manifest m = *mp;
+	memset(mp, 0, sizeof *mp);
 	/* one GET, no HEAD first: a 404 is "no signatures yet" */
 	if (err_is(e, ERR_KIND_NOT_FOUND)) {
 		err_free(e);
@@ -160,8 +172,20 @@ void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGES
 static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload, const struct strbuf *cfgb,
 			       struct known_blobs *known)
 {
-	TRY(ensure_blob(r, payload->buf, payload->len, known));
-	return ensure_blob(r, cfgb->buf, cfgb->len, known);
+	char pd[DIGEST_SIZE], cd[DIGEST_SIZE];
+	digest_buffer(payload->buf, payload->len, pd);
+	digest_buffer(cfgb->buf, cfgb->len, cd);
+	if (blob_known(known, pd) || blob_known(known, cd)) {
+		TRY(ensure_blob(r, payload->buf, payload->len, known));
+		return ensure_blob(r, cfgb->buf, cfgb->len, known);
+	}
+	/* both new: uploaded side by side */
+	const void *datas[] = { payload->buf ? payload->buf : "", cfgb->buf ? cfgb->buf : "" };
+	size_t lens[] = { payload->len, cfgb->len };
+	TRY(registry_upload_blob_buffers(r, datas, lens, 2));
+	blob_add(known, pd);
+	blob_add(known, cd);
+	return NULL;
 }
 
 /* PUT the manifest for layers (with cosign's config) under tag. With
@@ -359,7 +383,19 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
-		e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
+		if (o->also_get) {
+			/* the caller's manifest beside the first read of ours */
+			const char *refs[] = { tag, o->also_get };
+			struct registry_manifest ms[2];
+			err_t *errs[2];
+			registry_get_manifests(r, refs, ms, errs, 2);
+			o->also_get = NULL;
+			o->also_got(o->also_ctx, &ms[1], errs[1]);
+			registry_manifest_release(&ms[1]);
+			e = sig_manifest_of(tag, &ms[0], errs[0], &doc, &exists, sig_digest);
+		} else {
+			e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
+		}
 		struct known_blobs known;
 		blobs_of(doc, &known);
 		json_t *layers = NULL;

@@ -50,6 +50,14 @@ struct cosign_sign_opts {
 	void *before_write_ctx;
 	/* out: something was (or, after an error, may have been) written */
 	bool wrote;
+	/* (may be NULL) a manifest of the repository the caller also needs,
+	 * read side by side with the first read of the .sig manifest, before
+	 * the gate: also_got is called once with what registry_get_manifest
+	 * would give (m is released after the call; the error is also_got's).
+	 * Not called when cosign_sign fails before reading anything. */
+	const char *also_get;
+	void (*also_got)(void *ctx, struct registry_manifest *m, err_t *e);
+	void *also_ctx;
 };
 err_t *cosign_sign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key,
 		   struct cosign_sign_opts *opts, char sig_digest[DIGEST_SIZE]);

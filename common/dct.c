@@ -511,6 +511,13 @@ err_t *dct_sign(struct notary *n, const struct dct_sign_request *req, char **rol
 		struct trust_repo repo;
 		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 		bool delegated = false, rel = false, conflict = false;
+		if (!req->state_dir || !*req->state_dir) {
+			/* nothing cached: every role this signing reads is asked for
+			 * at once (by name, as the sequential reads would); the
+			 * answers are verified below in TUF order, as fetched ones */
+			const char *want[] = { "root", "timestamp", "snapshot", "targets", own, "targets/releases" };
+			notary_prefetch_roles(n, want, req->with_releases ? 6 : 5);
+		}
 		err_t *e = trust_repo_load(notary_fetch, n, notary_gun(n), req->state_dir, req->now, &repo);
 		if (!e)
 			e = prepare_role(&repo, own, keyid, req, &length, &delegated, &a);

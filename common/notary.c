@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -12,17 +13,22 @@
 #include "tuf.h"
 #include "xalloc.h"
 
+/* A file asked for ahead (notary_prefetch): in flight, then its answer
+ * kept until it is asked for. */
+struct ahead {
+	char *file, *url;
+	struct http_request req;
+	struct http_call *call;
+	struct http_response resp;
+	err_t *err;
+};
+
 struct notary {
 	struct http_client *http;
 	char *base; /* https://host:port/v2/<gun>/_trust/tuf/ */
 	char *gun;
-	/* a file asked for ahead (notary_prefetch): in flight, then its
-	 * answer kept until it is asked for */
-	char *ahead_file, *ahead_url;
-	struct http_request ahead_req;
-	struct http_call *ahead_call;
-	struct http_response ahead_resp;
-	err_t *ahead_err;
+	struct ahead *ahead[NOTARY_AHEAD_MAX];
+	size_t n_ahead;
 };
 
 err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out)
@@ -58,43 +64,70 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 	return NULL;
 }
 
-/* The request ahead finished (its answer kept): the connection is free. */
-static void settle_ahead(struct notary *n)
+/* A request ahead: answered (kept) once this returns. */
+static void settle(struct ahead *a)
 {
-	if (n->ahead_call) {
-		n->ahead_err = http_finish(n->ahead_call);
-		n->ahead_call = NULL;
+	if (a->call) {
+		a->err = http_finish(a->call);
+		a->call = NULL;
 	}
 }
 
-/* Forget the request ahead, answered or not (not waited for). */
-static void drop_ahead(struct notary *n)
+/* Forget request ahead i, answered or not (not waited for). */
+static void drop_ahead(struct notary *n, size_t i)
 {
-	http_cancel(n->ahead_call);
-	n->ahead_call = NULL;
-	err_free(n->ahead_err);
-	n->ahead_err = NULL;
-	http_response_release(&n->ahead_resp);
-	free(n->ahead_file);
-	free(n->ahead_url);
-	n->ahead_file = n->ahead_url = NULL;
+	struct ahead *a = n->ahead[i];
+	http_cancel(a->call);
+	err_free(a->err);
+	http_response_release(&a->resp);
+	free(a->file);
+	free(a->url);
+	free(a);
+	n->ahead[i] = n->ahead[--n->n_ahead];
+}
+
+static ssize_t find_ahead(const struct notary *n, const char *file)
+{
+	for (size_t i = 0; i < n->n_ahead; i++)
+		if (!strcmp(n->ahead[i]->file, file))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void ask_ahead(struct notary *n, const char *role, bool wait)
+{
+	_cleanup_free_ char *file = xasprintf("%s.json", role);
+	ssize_t old = find_ahead(n, file);
+	if (old >= 0)
+		drop_ahead(n, (size_t)old); /* asked again: a fresh answer */
+	if (n->n_ahead == NOTARY_AHEAD_MAX)
+		return; /* fetched when asked for */
+	struct ahead *a = xcalloc(1, sizeof *a);
+	a->file = xstrdup(file);
+	a->url = xasprintf("%s%s", n->base, a->file);
+	a->req = (struct http_request){ .method = "GET", .url = a->url, .max_body = TUF_METADATA_MAX };
+	a->resp = (struct http_response)HTTP_RESPONSE_INIT;
+	n->ahead[n->n_ahead++] = a;
+	a->call = wait ? http_start(n->http, &a->req, &a->resp) : http_queue(n->http, &a->req, &a->resp);
 }
 
 void notary_prefetch(struct notary *n, const char *role)
 {
-	drop_ahead(n);
-	n->ahead_file = xasprintf("%s.json", role);
-	n->ahead_url = xasprintf("%s%s", n->base, n->ahead_file);
-	n->ahead_req = (struct http_request){ .method = "GET", .url = n->ahead_url, .max_body = TUF_METADATA_MAX };
-	n->ahead_resp = (struct http_response)HTTP_RESPONSE_INIT;
-	n->ahead_call = http_start(n->http, &n->ahead_req, &n->ahead_resp);
+	ask_ahead(n, role, true);
+}
+
+void notary_prefetch_roles(struct notary *n, const char *const *roles, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		ask_ahead(n, roles[i], false);
 }
 
 void notary_close(struct notary *n)
 {
 	if (!n)
 		return;
-	drop_ahead(n);
+	while (n->n_ahead)
+		drop_ahead(n, n->n_ahead - 1);
 	http_client_free(n->http);
 	free(n->base);
 	free(n->gun);
@@ -108,14 +141,16 @@ const char *notary_gun(const struct notary *n)
 
 static err_t *get(struct notary *n, const char *file, struct http_response *resp)
 {
-	settle_ahead(n);
-	if (n->ahead_file && !strcmp(file, n->ahead_file)) {
+	ssize_t i = find_ahead(n, file);
+	if (i >= 0) {
+		struct ahead *a = n->ahead[i];
+		settle(a);
 		http_response_release(resp);
-		*resp = n->ahead_resp;
-		n->ahead_resp = (struct http_response)HTTP_RESPONSE_INIT;
-		err_t *e = n->ahead_err;
-		n->ahead_err = NULL;
-		drop_ahead(n);
+		*resp = a->resp;
+		a->resp = (struct http_response)HTTP_RESPONSE_INIT;
+		err_t *e = a->err;
+		a->err = NULL;
+		drop_ahead(n, (size_t)i);
 		return err_context(e, "notary %s", n->gun);
 	}
 	_cleanup_free_ char *url = xasprintf("%s%s", n->base, file);
@@ -187,7 +222,6 @@ err_t *notary_publish(struct notary *n, const struct notary_file *files, size_t 
 		.method = "POST", .url = n->base, .headers = headers, .body = body.buf, .body_len = body.len,
 	};
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	settle_ahead(n);
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: publish", n->gun);
 	if (conflict)
 		*conflict = false;
@@ -212,7 +246,6 @@ err_t *notary_delete(struct notary *n)
 {
 	struct http_request req = { .method = "DELETE", .url = n->base };
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	settle_ahead(n);
 	err_t *e = err_context(http_do(n->http, &req, &resp), "notary %s: delete", n->gun);
 	if (!e && (resp.status < 200 || resp.status > 299)) {
 		_cleanup_free_ char *what = xasprintf("notary %s: delete", n->gun);

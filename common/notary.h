@@ -33,8 +33,17 @@ const char *notary_gun(const struct notary *n);
 
 /* Send GET <role>.json now and keep the answer until it is asked for
  * (notary_get_role), so the caller's own work (reading keys and its trust
- * state) overlaps the server's. Errors come with the answer. */
+ * state) overlaps the server's, and several roles are fetched side by
+ * side (up to NOTARY_AHEAD_MAX at once; past that, a role is fetched when
+ * asked for). Errors come with the answer. Asking for a role again drops
+ * the answer kept and fetches it afresh. Nothing is verified here: the
+ * answers are only bytes, verified by whoever asks for them, in TUF order,
+ * exactly as fetched ones. */
+#define NOTARY_AHEAD_MAX 8
 void notary_prefetch(struct notary *n, const char *role);
+/* The same for several roles at once, without waiting for any to be sent:
+ * they go out side by side while the first is waited for. */
+void notary_prefetch_roles(struct notary *n, const char *const *roles, size_t count);
 /* GET <role>.json; *found false on 404 (out untouched). */
 err_t *notary_get_role(struct notary *n, const char *role, struct strbuf *out, bool *found);
 /* GET <role>.key: the server's public key for timestamp or snapshot (the

@@ -198,6 +198,52 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 			r->host, r->repository, strstr(scopes ? scopes : "", "push") ? "push to" : "pull from");
 }
 
+/* Requests sent side by side (up to the client's connections per host),
+ * each with the credentials already known for scopes. again[i] true:
+ * request i must take the ordinary path (send_authed: a 401 to answer, or
+ * a URL on another origin), so every outcome is what one request after
+ * the other would give; else errs[i] and resps[i] are its answer. */
+static void send_side_by_side(struct registry *r, const struct http_request *reqs, struct http_response *resps,
+			      err_t **errs, bool *again, size_t n, const char *scopes)
+{
+	_cleanup_free_ char *origin = url_for(r, "/");
+	const char *auth = regauth_header(r->auth, scopes);
+	struct http_request *sent = xcalloc(n, sizeof *sent);
+	struct http_call **calls = xcalloc(n, sizeof *calls);
+	const char ***hdrs = xcalloc(n, sizeof *hdrs);
+	for (size_t i = 0; i < n; i++) {
+		errs[i] = NULL;
+		again[i] = !http_same_origin(reqs[i].url, origin);
+		if (again[i])
+			continue;
+		size_t k = 0;
+		while (reqs[i].headers && reqs[i].headers[k])
+			k++;
+		hdrs[i] = xcalloc(k + 2, sizeof *hdrs[i]);
+		for (size_t j = 0; j < k; j++)
+			hdrs[i][j] = reqs[i].headers[j];
+		hdrs[i][k] = auth;
+		sent[i] = reqs[i];
+		sent[i].headers = hdrs[i];
+		calls[i] = http_queue(r->http, &sent[i], &resps[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!calls[i])
+			continue;
+		errs[i] = http_finish(calls[i]);
+		if (errs[i]) {
+			errs[i] = err_wrap(errs[i], "registry %s", r->host);
+		} else if (resps[i].status == 401) {
+			again[i] = true;
+			http_response_release(&resps[i]);
+		}
+		free(hdrs[i]);
+	}
+	free(hdrs);
+	free(calls);
+	free(sent);
+}
+
 /* The distribution spec's error codes for a blob or manifest the registry
  * does not know: "not found" whatever the status (a manifest PUT naming a
  * blob it cannot see yet answers 400 MANIFEST_BLOB_UNKNOWN). */
@@ -249,20 +295,44 @@ void registry_manifest_release(struct registry_manifest *m)
 	sb_release(&m->body);
 }
 
+static err_t *manifest_answer(struct registry *r, const char *reference, struct http_response *resp,
+			      struct registry_manifest *out);
+
+static void manifest_request(struct registry *r, const char *url, struct http_request *req)
+{
+	static const char *const hdrs[] = { "Accept: " MT_ACCEPT_ALL, NULL };
+	(void)r;
+	*req = (struct http_request){ .url = url, .headers = hdrs, .max_body = MANIFEST_MAX_SIZE,
+				      .follow_redirects = true };
+}
+
 err_t *registry_get_manifest(struct registry *r, const char *reference, struct registry_manifest *out)
 {
 	memset(out, 0, sizeof *out);
 	TRY(ensure_scheme(r));
 	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, reference);
-	const char *hdrs[] = { "Accept: " MT_ACCEPT_ALL, NULL };
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	struct http_request req = { .url = url, .headers = hdrs, .max_body = MANIFEST_MAX_SIZE,
-				    .follow_redirects = true };
+	struct http_request req;
+	manifest_request(r, url, &req);
 	err_t *e = send_authed(r, &req, r->pull_scope, &resp);
-	if (!e && resp.status == 404)
+	if (e) {
+		http_response_release(&resp);
+		return e;
+	}
+	return manifest_answer(r, reference, &resp, out);
+}
+
+/* What a manifest GET of reference answered (resp released). */
+static err_t *manifest_answer(struct registry *r, const char *reference, struct http_response *resp_,
+			      struct registry_manifest *out)
+{
+	struct http_response resp = *resp_;
+	*resp_ = (struct http_response)HTTP_RESPONSE_INIT;
+	err_t *e = NULL;
+	if (resp.status == 404)
 		e = err_kind_new(EXIT_FAILED, ERR_KIND_NOT_FOUND, "manifest %s not found in %s/%s", reference, r->host,
 				 r->repository);
-	else if (!e && resp.status != 200)
+	else if (resp.status != 200)
 		e = status_error(r, &resp, "manifest");
 	if (e) {
 		http_response_release(&resp);
@@ -285,6 +355,38 @@ err_t *registry_get_manifest(struct registry *r, const char *reference, struct r
 	resp.body = (struct strbuf)STRBUF_INIT;
 	http_response_release(&resp);
 	return NULL;
+}
+
+void registry_get_manifests(struct registry *r, const char *const *refs, struct registry_manifest *outs,
+			    err_t **errs, size_t n)
+{
+	err_t *e = ensure_scheme(r);
+	char **urls = xcalloc(n, sizeof *urls);
+	struct http_request *reqs = xcalloc(n, sizeof *reqs);
+	struct http_response *resps = xcalloc(n, sizeof *resps);
+	bool *again = xcalloc(n, sizeof *again);
+	for (size_t i = 0; i < n; i++) {
+		memset(&outs[i], 0, sizeof outs[i]);
+		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		urls[i] = e ? NULL : url_for(r, "/v2/%s/manifests/%s", r->repository, refs[i]);
+		if (!e)
+			manifest_request(r, urls[i], &reqs[i]);
+	}
+	if (!e)
+		send_side_by_side(r, reqs, resps, errs, again, n, r->pull_scope);
+	for (size_t i = 0; i < n; i++) {
+		if (e || again[i]) /* (no scheme: the ordinary path says why) */
+			errs[i] = registry_get_manifest(r, refs[i], &outs[i]);
+		else if (!errs[i])
+			errs[i] = manifest_answer(r, refs[i], &resps[i], &outs[i]);
+		http_response_release(&resps[i]);
+		free(urls[i]);
+	}
+	err_free(e);
+	free(again);
+	free(resps);
+	free(reqs);
+	free(urls);
 }
 
 err_t *registry_head_manifest(struct registry *r, const char *reference, bool *exists, char digest_out[DIGEST_SIZE],
@@ -629,6 +731,86 @@ err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t 
 	char digest[DIGEST_SIZE];
 	digest_buffer(data, len, digest);
 	return upload_with_retries(r, digest, (int64_t)len, -1, len ? data : "");
+}
+
+err_t *registry_upload_blob_buffers(struct registry *r, const void *const *datas, const size_t *lens, size_t n)
+{
+	TRY(ensure_scheme(r));
+	struct http_request *reqs = xcalloc(n, sizeof *reqs);
+	struct http_response *resps = xcalloc(n, sizeof *resps);
+	err_t **errs = xcalloc(n, sizeof *errs);
+	bool *again = xcalloc(n, sizeof *again);
+	char **urls = xcalloc(n, sizeof *urls);
+	char (*digests)[DIGEST_SIZE] = xcalloc(n, sizeof *digests);
+	_cleanup_free_ char *post = url_for(r, "/v2/%s/blobs/uploads/", r->repository);
+	for (size_t i = 0; i < n; i++) {
+		digest_buffer(datas[i], lens[i], digests[i]);
+		reqs[i] = (struct http_request){ .method = "POST", .url = post };
+		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+	}
+	/* every upload's POST side by side, then every PUT */
+	send_side_by_side(r, reqs, resps, errs, again, n, r->push_scope);
+	const char *hdrs[] = { "Content-Type: application/octet-stream", NULL };
+	for (size_t i = 0; i < n; i++) {
+		/* any error: the ordinary path (its restarts included) decides */
+		again[i] = again[i] || errs[i];
+		err_free(errs[i]);
+		errs[i] = NULL;
+		const char *loc = again[i] ? NULL : http_response_header(&resps[i], "Location");
+		again[i] = again[i] || resps[i].status != 202 || !loc || !*loc;
+		if (loc && *loc && !again[i]) {
+			_cleanup_free_ char *abs = resolve_location(r, loc);
+			_cleanup_free_ char *dq = xasprintf("digest=%s", digests[i]);
+			urls[i] = with_query(abs, dq);
+			reqs[i] = (struct http_request){ .method = "PUT", .url = urls[i], .headers = hdrs, .no_retry = true,
+							 .body = lens[i] ? datas[i] : "", .body_len = lens[i] };
+		} else {
+			reqs[i] = (struct http_request){ .method = "PUT", .url = post }; /* not sent */
+		}
+		http_response_release(&resps[i]);
+	}
+	struct http_response *resps2 = xcalloc(n, sizeof *resps2);
+	err_t **errs2 = xcalloc(n, sizeof *errs2);
+	bool *again2 = xcalloc(n, sizeof *again2);
+	size_t m = 0; /* the PUTs to send, packed in front */
+	size_t *which = xcalloc(n, sizeof *which);
+	for (size_t i = 0; i < n; i++) {
+		if (!again[i]) {
+			reqs[m] = reqs[i];
+			which[m++] = i;
+		}
+	}
+	for (size_t j = 0; j < m; j++)
+		resps2[j] = (struct http_response)HTTP_RESPONSE_INIT;
+	send_side_by_side(r, reqs, resps2, errs2, again2, m, r->push_scope);
+	for (size_t j = 0; j < m; j++) {
+		size_t i = which[j];
+		long st = resps2[j].status;
+		/* an error or anything but a stored blob: the upload starts over
+		 * the ordinary way */
+		again[i] = again2[j] || errs2[j] || (st != 201 && st != 204 && st != 200);
+		err_free(errs2[j]);
+		if (!again[i])
+			log_debug("uploaded blob %s (%zu bytes) to %s/%s", digests[i], lens[i], r->host, r->repository);
+		http_response_release(&resps2[j]);
+	}
+	err_t *e = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!e && again[i])
+			e = registry_upload_blob_buffer(r, datas[i], lens[i]);
+		free(urls[i]);
+	}
+	free(which);
+	free(again2);
+	free(errs2);
+	free(resps2);
+	free(digests);
+	free(urls);
+	free(again);
+	free(errs);
+	free(resps);
+	free(reqs);
+	return e;
 }
 
 err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len, char digest_out[DIGEST_SIZE])

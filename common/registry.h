@@ -67,6 +67,11 @@ void registry_manifest_release(struct registry_manifest *m);
 /* Fetch a manifest or index by tag or digest (Accept: every type we know).
  * When reference is a digest, the body is verified against it. */
 err_t *registry_get_manifest(struct registry *r, const char *reference, struct registry_manifest *out);
+/* Several GETs side by side (one round trip for all, on up to the
+ * client's connections per host): outs[i] and errs[i] are what
+ * registry_get_manifest of refs[i] would give. */
+void registry_get_manifests(struct registry *r, const char *const *refs, struct registry_manifest *outs,
+			    err_t **errs, size_t n);
 /* HEAD: exists? with its digest and media type (either may be NULL). */
 err_t *registry_head_manifest(struct registry *r, const char *reference, bool *exists,
 			      char digest_out[DIGEST_SIZE], char **media_type);
@@ -101,6 +106,12 @@ err_t *registry_put_blob_buffer(struct registry *r, const void *data, size_t len
 /* The same without asking first: one request less for a blob the caller
  * knows is new (uploading one that exists is harmless). */
 err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t len);
+/* Several of them side by side: every POST at once, then every PUT. A
+ * blob whose upload meets anything but success there (a credentials
+ * challenge, an unexpected status) is uploaded again the ordinary way, so
+ * the outcome is that of registry_upload_blob_buffer for each; the first
+ * error is returned. */
+err_t *registry_upload_blob_buffers(struct registry *r, const void *const *datas, const size_t *lens, size_t n);
 /* Cross-repository mount from from_repository on the same registry;
  * *mounted false means the registry started an upload instead (cancelled
  * here): then push the blob. */

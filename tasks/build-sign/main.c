@@ -95,9 +95,10 @@ struct job {
 	int dct_state;    /* 0 preparing, 1 ready to publish, -1 failed before */
 	int cosign_state; /* 0 running, 1 done, -1 failed */
 	/* --format=both without --manifest-size: the cosign half reads the
-	 * manifest on its registry connection, first thing, and hands the
-	 * length (or the error, which the DCT half then owns) over; saves
-	 * the DCT half a registry connection and a round trip */
+	 * manifest on its registry client, side by side with its first read
+	 * of the .sig manifest, and hands the length (or the error, which the
+	 * DCT half then owns) over; saves the DCT half a registry connection
+	 * and the cosign half a round trip */
 	bool length_shared;
 	int length_state; /* 0 pending, 1 handed over, -1 the DCT half reads it itself */
 	err_t *length_err;
@@ -236,6 +237,17 @@ struct cosign_job {
 	err_t *err;
 };
 
+/* The image manifest, read beside the cosign half's first read: its
+ * length goes to the DCT half. */
+static void length_got(void *ctx, struct registry_manifest *m, err_t *e)
+{
+	struct job *j = ctx;
+	j->length_err = e;
+	if (!e)
+		j->length = (int64_t)m->body.len;
+	set_state(j, &j->length_state, 1);
+}
+
 static void *cosign_half(void *arg)
 {
 	struct cosign_job *cj = arg;
@@ -244,18 +256,15 @@ static void *cosign_half(void *arg)
 		background_priority(5);
 	struct registry_options ro = registry_options(j);
 	cj->err = registry_open_ref(&j->ref, &ro, &j->reg);
-	if (!cj->err && j->length_shared) {
-		struct registry_manifest m = { 0 };
-		j->length_err = registry_get_manifest(j->reg, j->digest, &m);
-		if (!j->length_err)
-			j->length = (int64_t)m.body.len;
-		registry_manifest_release(&m);
-		set_state(j, &j->length_state, 1);
+	if (j->length_shared) {
+		cj->opts.also_get = j->digest;
+		cj->opts.also_got = length_got;
+		cj->opts.also_ctx = j;
 	}
-	if (j->length_shared)
-		set_state(j, &j->length_state, -1); /* (no-op once handed over) */
 	if (!cj->err)
 		cj->err = cosign_sign(j->reg, j->repo, j->digest, j->key, &cj->opts, cj->sig_digest);
+	if (j->length_shared)
+		set_state(j, &j->length_state, -1); /* (no-op once handed over) */
 	return NULL;
 }
 

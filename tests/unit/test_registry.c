@@ -225,6 +225,94 @@ static void test_tags(void)
 	registry_close(r);
 }
 
+/* Requests sent side by side (registry_upload_blob_buffers,
+ * registry_get_manifests) give what the same requests one after the
+ * other give: on a fresh client the first batch meets the registry's
+ * credentials challenge and still succeeds; a wrong password is the same
+ * refusal; every answer lands in its own slot. */
+static void test_side_by_side(void)
+{
+	REQUIRE(started);
+	struct registry *r = open_repo("unit/batch", creds);
+	const char *a = "batch blob a", *b = "batch blob bb";
+	const void *datas[] = { a, b };
+	size_t lens[] = { strlen(a), strlen(b) };
+	err_t *e = registry_upload_blob_buffers(r, datas, lens, 2);
+	CHECK(!e);
+	err_free(e);
+	char d[2][DIGEST_SIZE];
+	for (int i = 0; i < 2; i++) {
+		digest_buffer(datas[i], lens[i], d[i]);
+		bool exists = false;
+		int64_t size = -1;
+		e = registry_blob_exists(r, d[i], &exists, &size);
+		CHECK(!e && exists && size == (int64_t)lens[i]);
+		err_free(e);
+	}
+	/* two manifests (a and b as configs), read back together with a
+	 * missing tag between them */
+	struct strbuf body[2] = { STRBUF_INIT, STRBUF_INIT };
+	char md[2][DIGEST_SIZE];
+	const char *tags[] = { "ta", "tb" };
+	for (int i = 0; i < 2; i++) {
+		struct descriptor cfg = { .media_type = MT_OCI_CONFIG, .size = (int64_t)lens[i] };
+		memcpy(cfg.digest, d[i], DIGEST_SIZE);
+		json_t *doc = manifest_build_image(MT_OCI_MANIFEST, &cfg, NULL, 0, NULL);
+		manifest_dump(doc, &body[i]);
+		json_decref(doc);
+		e = registry_put_manifest(r, tags[i], MT_OCI_MANIFEST, body[i].buf, body[i].len, md[i]);
+		CHECK(!e);
+		err_free(e);
+	}
+	registry_close(r);
+	r = open_repo("unit/batch", creds); /* fresh: no credentials sent yet */
+	const char *refs[] = { "tb", "missing", md[0] };
+	struct registry_manifest ms[3];
+	err_t *errs[3];
+	registry_get_manifests(r, refs, ms, errs, 3);
+	CHECK(!errs[0] && ms[0].body.len == body[1].len && !memcmp(ms[0].body.buf, body[1].buf, body[1].len) &&
+	      !strcmp(ms[0].digest, md[1]));
+	CHECK(errs[1] && err_is(errs[1], ERR_KIND_NOT_FOUND) && strstr(errs[1]->msg, "manifest missing not found"));
+	CHECK(!errs[2] && ms[2].body.len == body[0].len && !strcmp(ms[2].digest, md[0]));
+	for (int i = 0; i < 3; i++) {
+		err_free(errs[i]);
+		registry_manifest_release(&ms[i]);
+	}
+	registry_close(r);
+	/* a fresh client's first requests are the batch: challenged, answered */
+	r = open_repo("unit/batch", creds);
+	const char *c = "batch blob ccc";
+	const void *one[] = { c, a };
+	size_t one_len[] = { strlen(c), strlen(a) };
+	e = registry_upload_blob_buffers(r, one, one_len, 2);
+	CHECK(!e);
+	err_free(e);
+	char cdg[DIGEST_SIZE];
+	digest_buffer(c, strlen(c), cdg);
+	bool exists = false;
+	e = registry_blob_exists(r, cdg, &exists, NULL);
+	CHECK(!e && exists);
+	err_free(e);
+	registry_close(r);
+	/* wrong credentials: refused as one request would be */
+	r = open_repo("unit/batch", "tester:wrong-password");
+	e = registry_upload_blob_buffers(r, one, one_len, 2);
+	char *msg = e ? err_describe(e) : NULL;
+	CHECK(e && e->code == EXIT_AUTH && msg && strstr(msg, "unit/batch"));
+	free(msg);
+	err_free(e);
+	const char *refs2[] = { "ta", "tb" };
+	registry_get_manifests(r, refs2, ms, errs, 2);
+	for (int i = 0; i < 2; i++) {
+		CHECK(errs[i] && errs[i]->code == EXIT_AUTH && err_is(errs[i], ERR_KIND_AUTH));
+		err_free(errs[i]);
+		registry_manifest_release(&ms[i]);
+	}
+	registry_close(r);
+	sb_release(&body[0]);
+	sb_release(&body[1]);
+}
+
 /* an HTTP status says which kind of failure it is */
 static void test_status_kinds(void)
 {
@@ -322,6 +410,13 @@ static void test_credentials_stay_on_the_registry(void)
 	err_t *e = registry_put_blob_buffer(r, layer, strlen(layer), ld); /* Location -> 127.0.0.2 */
 	CHECK(!e);
 	err_free(e);
+	/* the same hand-off for uploads sent side by side */
+	const char *pa = "far batch a", *pb = "far batch b";
+	const void *datas[] = { pa, pb };
+	size_t lens[] = { strlen(pa), strlen(pb) };
+	e = registry_upload_blob_buffers(r, datas, lens, 2);
+	CHECK(!e);
+	err_free(e);
 	struct collect c = { STRBUF_INIT };
 	e = registry_get_blob(r, ld, (int64_t)strlen(layer), collect, &c); /* 307 -> 127.0.0.2 */
 	CHECK(!e && c.sb.len == strlen(layer));
@@ -384,4 +479,4 @@ static void stop(void)
 }
 
 TEST_MAIN_TEARDOWN("registry", stop, TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
-		   TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))
+		   TEST(test_side_by_side), TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))
