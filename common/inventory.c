@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "spdx_licenses.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -313,26 +314,80 @@ static void add_property(json_t *props, const char *name, const char *value)
 		json_array_append_new(props, json_pack("{s:s, s:s}", "name", name, "value", value));
 }
 
-/* A license string: an SPDX id or expression becomes "id"/"expression",
- * else "name" (CycloneDX 1.5 section licenses: licenseChoice). */
-static bool spdx_id_like(const char *s)
+/* An SPDX 2.3 license expression (Annex D) whose ids are all on the SPDX
+ * list ("(MIT OR Apache-2.0)", "GPL-2.0-only WITH Classpath-exception-2.0",
+ * "GPL-2.0+", "LicenseRef-x"), appended to out with the list's spelling
+ * of each id; false (out unchanged) for anything else. */
+static bool spdx_expression(const char *s, struct strbuf *out)
 {
-	if (!*s)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '+')
-			return false;
-	return true;
+	size_t start = out->len, ids = 0;
+	int depth = 0;
+	bool want_id = true; /* an id or "(" next, else an operator or ")" */
+	for (const char *p = s; *p;) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p == '(' || *p == ')') {
+			if ((*p == '(') != want_id || (*p == ')' && depth == 0))
+				goto no;
+			depth += *p == '(' ? 1 : -1;
+			sb_addc(out, *p++);
+			continue;
+		}
+		size_t n = strcspn(p, " ()");
+		_cleanup_free_ char *w = xstrndup(p, n);
+		p += n;
+		if (!want_id) {
+			if (strcmp(w, "AND") && strcmp(w, "OR") && strcmp(w, "WITH"))
+				goto no;
+			sb_addf(out, " %s ", w);
+			want_id = true;
+			continue;
+		}
+		bool plus = w[n - 1] == '+' && n > 1;
+		if (plus)
+			w[n - 1] = '\0';
+		const char *id = spdx_license_id(w);
+		if (id)
+			sb_adds(out, id);
+		else if (!strncmp(w, "LicenseRef-", 11) && w[11] &&
+			 !w[11 + strspn(w + 11, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")])
+			sb_adds(out, w);
+		else
+			goto no;
+		if (plus)
+			sb_addc(out, '+');
+		ids++;
+		want_id = false;
+	}
+	if (ids && !want_id && depth == 0)
+		return true;
+no:
+	out->len = start;
+	if (out->buf)
+		out->buf[start] = '\0';
+	return false;
 }
 
+/* Declared licenses as CycloneDX 1.5 licenseChoice: an id of the SPDX
+ * list as "id" (the schema's enum, in its spelling), one expression of
+ * listed ids as the lone "expression", anything else as "name". */
 static json_t *cdx_licenses(const struct inv_component *c)
 {
 	json_t *a = json_array();
+	struct strbuf sb = STRBUF_INIT;
+	if (c->n_licenses == 1 && !spdx_license_id(c->licenses[0]) && spdx_expression(c->licenses[0], &sb)) {
+		json_array_append_new(a, json_pack("{s:s}", "expression", sb_str(&sb)));
+		sb_release(&sb);
+		return a;
+	}
 	for (size_t i = 0; i < c->n_licenses; i++) {
-		const char *l = c->licenses[i];
-		json_t *lic = spdx_id_like(l) ? json_pack("{s:s}", "id", l) : json_pack("{s:s}", "name", l);
+		const char *id = spdx_license_id(c->licenses[i]);
+		json_t *lic = id ? json_pack("{s:s}", "id", id) : json_pack("{s:s}", "name", c->licenses[i]);
 		json_array_append_new(a, json_pack("{s:o}", "license", lic));
 	}
+	sb_release(&sb); /* what a failed expression left */
 	return a;
 }
 
@@ -432,17 +487,26 @@ static char *spdx_id(size_t i, const struct inv_component *c)
 	return sb_detach(&sb);
 }
 
+/* licenseDeclared (SPDX 2.3 clause 7.15): the declared licenses ANDed
+ * when each is a listed id or an expression of them, else NOASSERTION
+ * (a name would need a LicenseRef with its text, which we do not have). */
 static char *spdx_license(const struct inv_component *c)
 {
-	if (!c->n_licenses)
-		return xstrdup("NOASSERTION");
-	for (size_t i = 0; i < c->n_licenses; i++)
-		if (!spdx_id_like(c->licenses[i]))
-			return xstrdup("NOASSERTION");
 	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < c->n_licenses; i++)
-		sb_addf(&sb, "%s%s", i ? " AND " : "", c->licenses[i]);
-	return sb_detach(&sb);
+	for (size_t i = 0; i < c->n_licenses; i++) {
+		if (i)
+			sb_adds(&sb, " AND ");
+		bool group = c->n_licenses > 1 && !spdx_license_id(c->licenses[i]);
+		if (group)
+			sb_addc(&sb, '(');
+		if (!spdx_expression(c->licenses[i], &sb)) {
+			sb_release(&sb);
+			return xstrdup("NOASSERTION");
+		}
+		if (group)
+			sb_addc(&sb, ')');
+	}
+	return sb.len ? sb_detach(&sb) : (sb_release(&sb), xstrdup("NOASSERTION"));
 }
 
 json_t *inventory_to_spdx(const struct inventory *inv, const char *namespace_uuid)

@@ -41,6 +41,16 @@ done
 [ -f "$data/app/package-lock.json" ] || { fail test-data "$data/app/package-lock.json is missing: ../shared/data must be beside the repository"; exit 1; }
 [ -x "$bin" ] || { fail binary "$bin is not built"; exit 1; }
 
+# @cyclonedx/cdxgen, pinned (the npm oracle); its data/spdx.schema.json is
+# CycloneDX's published license list, which license ids must come from
+if ! make -s -C "$root" BUILD="$build" cdxgen >"$work/cdxgen-install.log" 2>&1; then
+	fail cdxgen-install "make cdxgen failed (npm registry unreachable?): $(tail -3 "$work/cdxgen-install.log")"
+	exit 1
+fi
+cdxgen=$(ls "$build"/oracle/cdxgen-*/node_modules/.bin/cdxgen | head -1)
+license_ids=$(dirname "$(readlink -f "$cdxgen")")/../data/spdx.schema.json
+[ -f "$license_ids" ] || { fail license-list "$license_ids is missing"; exit 1; }
+schema() { python3 "$here/bom/schema.py" "$1" "$2" "$license_ids"; }
 bom() { "$bin" --results-dir="$work/res" "$@"; }
 # name version purl of the npm / deb components, sorted
 npm_of() { jq -r '.components[] | select((.purl // "") | startswith("pkg:npm/")) | [.name, .version, .purl] | @tsv' "$1" | sort; }
@@ -51,12 +61,12 @@ prop() { # property name -> jq filter of components having it equal to $v
 # ---- 1. the sample app: schema rules, cdxgen oracle, results ----
 bom --source="$data/app" --output="$work/app.cdx.json" 2>"$work/app.log"
 check app-exit test $? = 0
-check app-cyclonedx-schema python3 "$here/bom/schema.py" cyclonedx "$work/app.cdx.json"
+check app-cyclonedx-schema schema cyclonedx "$work/app.cdx.json"
 check app-results test "$(cat "$work/res/bom-file")" = "$work/app.cdx.json" -a \
 	"$(cat "$work/res/component-count")" = "$(jq '.components | length' "$work/app.cdx.json")"
 check app-count-68 test "$(cat "$work/res/component-count")" = 68
 bom --source="$data/app" --output="$work/app.spdx.json" --format=spdx 2>/dev/null
-check app-spdx-schema python3 "$here/bom/schema.py" spdx "$work/app.spdx.json"
+check app-spdx-schema schema spdx "$work/app.spdx.json"
 check app-spdx-purls test "$(jq -r '.packages[].externalRefs[].referenceLocator' "$work/app.spdx.json" | sort)" = \
 	"$(jq -r '.components[].purl' "$work/app.cdx.json" | sort)"
 # npm dependencies: express needs body-parser (lockfile: ^1.19.0 -> the installed one)
@@ -64,24 +74,22 @@ check app-dependencies test "$(jq -r '.dependencies[] | select(.ref == "pkg:npm/
 check app-spdx-depends-on test "$(jq '[.relationships[] | select(.relationshipType == "DEPENDS_ON")] | length' "$work/app.spdx.json")" = \
 	"$(jq '[.dependencies[].dependsOn[]] | length' "$work/app.cdx.json")"
 # the schema checker itself catches a broken document
-jq '.components[0].type = "gadget" | .components[1]["bom-ref"] = .components[0]["bom-ref"]' "$work/app.cdx.json" >"$work/broken.json"
-python3 "$here/bom/schema.py" cyclonedx "$work/broken.json" >"$work/broken.out"
+jq '.components[0].type = "gadget" | .components[1]["bom-ref"] = .components[0]["bom-ref"] |
+    .components[2].licenses = [{"license": {"id": "UNLICENSED"}}]' "$work/app.cdx.json" >"$work/broken.json"
+schema cyclonedx "$work/broken.json" >"$work/broken.out"
 check schema-checker-catches grep -q "not in the 1.5 enum" "$work/broken.out"
+check schema-checker-catches-duplicate-ref grep -q "duplicate bom-ref" "$work/broken.out"
+check schema-checker-catches-license-id grep -q "'UNLICENSED' is not in spdx.schema.json's enum" "$work/broken.out"
 
-if make -s -C "$root" BUILD="$build" cdxgen >"$work/cdxgen-install.log" 2>&1; then
-	cdxgen=$(ls "$build"/oracle/cdxgen-*/node_modules/.bin/cdxgen | head -1)
-	mkdir -p "$work/cdx-app" && cp "$data/app/package.json" "$data/app/package-lock.json" "$work/cdx-app/"
-	(cd "$work/cdx-app" && "$cdxgen" --no-install-deps -t js -o "$work/cdxgen.json" . >"$work/cdxgen.log" 2>&1)
-	if [ -s "$work/cdxgen.json" ]; then
-		npm_of "$work/cdxgen.json" >"$work/npm.cdxgen"
-		npm_of "$work/app.cdx.json" >"$work/npm.ours"
-		check npm-equals-cdxgen diff "$work/npm.cdxgen" "$work/npm.ours"
-		check npm-cdxgen-nonempty test "$(wc -l <"$work/npm.cdxgen")" -gt 60
-	else
-		fail npm-equals-cdxgen "cdxgen wrote nothing: $(tail -3 "$work/cdxgen.log")"
-	fi
+mkdir -p "$work/cdx-app" && cp "$data/app/package.json" "$data/app/package-lock.json" "$work/cdx-app/"
+(cd "$work/cdx-app" && "$cdxgen" --no-install-deps -t js -o "$work/cdxgen.json" . >"$work/cdxgen.log" 2>&1)
+if [ -s "$work/cdxgen.json" ]; then
+	npm_of "$work/cdxgen.json" >"$work/npm.cdxgen"
+	npm_of "$work/app.cdx.json" >"$work/npm.ours"
+	check npm-equals-cdxgen diff "$work/npm.cdxgen" "$work/npm.ours"
+	check npm-cdxgen-nonempty test "$(wc -l <"$work/npm.cdxgen")" -gt 60
 else
-	fail cdxgen-install "make cdxgen failed (npm registry unreachable?): $(tail -3 "$work/cdxgen-install.log")"
+	fail npm-equals-cdxgen "cdxgen wrote nothing: $(tail -3 "$work/cdxgen.log")"
 fi
 
 # ---- 2. a root filesystem from this machine's dpkg database ----
@@ -97,7 +105,7 @@ check rootfs-exit test $? = 0
 deb_of "$work/rootfs.json" >"$work/dpkg.ours"
 check dpkg-equals-dpkg-query diff "$work/dpkg.oracle" "$work/dpkg.ours"
 check dpkg-nonempty test "$(wc -l <"$work/dpkg.oracle")" -gt 50
-check rootfs-cyclonedx-schema python3 "$here/bom/schema.py" cyclonedx "$work/rootfs.json"
+check rootfs-cyclonedx-schema schema cyclonedx "$work/rootfs.json"
 # Source: and source versions, as dpkg-query reads them
 dpkg-query -W -f '${Package} ${source:Package} ${source:Version}\n' --admindir="$rootfs/var/lib/dpkg" | sort -u >"$work/src.oracle"
 jq -r ".components[] | select((.purl // \"\") | startswith(\"pkg:deb/\")) | select($(prop bom:path) == \"var/lib/dpkg/status\") | \"\\(.name) \\($(prop bom:source-name)) \\($(prop bom:source-version))\"" "$work/rootfs.json" | sort -u >"$work/src.ours"
@@ -119,7 +127,8 @@ cat >"$work/spec.json" <<JSON
    {"path": "app/package-lock.json", "file": "$data/app/package-lock.json"},
    {"path": "app/node_modules/express/package.json", "text": "{\"name\": \"express\", \"version\": \"4.17.1\", \"license\": \"MIT\"}"},
    {"path": "app/node_modules/minimist/package.json", "text": "{\"name\": \"minimist\", \"version\": \"1.2.0\"}"},
-   {"path": "app/node_modules/minimist-options/package.json", "text": "{\"name\": \"minimist-options\", \"version\": \"4.1.0\"}"},
+   {"path": "app/node_modules/minimist-options/package.json", "text": "{\"name\": \"minimist-options\", \"version\": \"4.1.0\", \"license\": \"(mit OR Apache-2.0)\"}"},
+   {"path": "app/node_modules/private/package.json", "text": "{\"name\": \"private\", \"version\": \"0.0.1\", \"license\": \"UNLICENSED\"}"},
    {"path": "app/node_modules/@scope/pkg/package.json", "text": "{\"name\": \"@scope/pkg\", \"version\": \"2.0.0\"}"},
    {"path": "usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA", "text": "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.2\nLicense: BSD-3-Clause\n\nbody\n"},
    {"path": "opt/old/x.egg-info/PKG-INFO", "text": "Name: removed-egg\nVersion: 0.1\n"},
@@ -133,7 +142,7 @@ JSON
 python3 "$here/bom/image.py" "$work/spec.json" "$work/layout" v1 >"$work/layout.digest"
 bom --oci-layout="oci:$work/layout:v1" --output="$work/image.json" 2>"$work/image.log"
 check image-exit test $? = 0 || sed 's/^/    /' "$work/image.log"
-check image-cyclonedx-schema python3 "$here/bom/schema.py" cyclonedx "$work/image.json"
+check image-cyclonedx-schema schema cyclonedx "$work/image.json"
 deb_of "$work/image.json" >"$work/dpkg.image"
 check image-dpkg-equals-dpkg-query diff "$work/dpkg.oracle" "$work/dpkg.image"
 has() { jq -e --arg n "$2" '[.components[] | select(.name == $n)] | length > 0' "$1" >/dev/null; }
@@ -149,6 +158,11 @@ check image-opaque-hides hasnt "$work/image.json" hidden-by-opaque
 check image-status-d has "$work/image.json" distroless-pkg
 check image-status-d-source quiet jq -e '.components[] | select(.name == "distroless-pkg") | ('"$(prop bom:source-name)"') == "distroless-src" and ('"$(prop bom:source-version)"') == "0.9"' "$work/image.json"
 check image-dir-whiteout-hides hasnt "$work/image.json" removed-egg
+# licenses: an id of the SPDX list, a lone expression (ids in the list's
+# spelling), a name for what is no id (both schemas checked above)
+check license-id quiet jq -e '[.components[] | select(.name == "express" and any(.properties[]; .value == "app/node_modules/express/package.json"))] | .[0].licenses == [{"license": {"id": "MIT"}}]' "$work/image.json"
+check license-expression quiet jq -e '.components[] | select(.name == "minimist-options") | .licenses == [{"expression": "(MIT OR Apache-2.0)"}]' "$work/image.json"
+check license-name quiet jq -e '.components[] | select(.name == "private") | .licenses == [{"license": {"name": "UNLICENSED"}}]' "$work/image.json"
 check image-python quiet jq -e '.components[] | select(.name == "Jinja2") | .purl == "pkg:pypi/jinja2@3.1.2" and .licenses[0].license.id == "BSD-3-Clause"' "$work/image.json"
 check image-npm-lock test "$(jq '[.components[] | select(('"$(prop bom:path)"') == "app/package-lock.json")] | length' "$work/image.json")" = 68
 # distroless-pkg came from the second layer: its digest is recorded
@@ -167,7 +181,8 @@ bom --oci-layout="oci-archive:$work/image.tar:v1" --output="$work/archive.json" 
 check oci-archive-same test "$(jq -c '[.components[].purl] | sort' "$work/archive.json")" = "$(jq -c '[.components[].purl] | sort' "$work/image.json")"
 # SPDX of the image
 bom --oci-layout="$work/layout" --output="$work/image.spdx.json" --format=spdx 2>/dev/null
-check image-spdx-schema python3 "$here/bom/schema.py" spdx "$work/image.spdx.json"
+check image-spdx-schema schema spdx "$work/image.spdx.json"
+check spdx-license-declared test "$(jq -r '.packages[] | select(.name == "minimist-options" or .name == "private") | .licenseDeclared' "$work/image.spdx.json" | sort | tr '\n' ' ')" = "(MIT OR Apache-2.0) NOASSERTION "
 
 # ---- 4. the image in a registry ----
 if "$servers/registry.sh" start "$work/reg" none >/dev/null 2>&1; then

@@ -229,6 +229,51 @@ static void test_not_utf8(void)
 	inventory_free(&inv);
 }
 
+static const char *package_spdx_license(const json_t *spdx, const char *name)
+{
+	size_t i;
+	const json_t *p;
+	json_array_foreach(json_object_get(spdx, "packages"), i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "name")), name))
+			return json_string_value(json_object_get(p, "licenseDeclared"));
+	return NULL;
+}
+
+/* licenses as declared -> CycloneDX id (the SPDX list's spelling), a lone
+ * expression, or a name; SPDX licenseDeclared an expression of listed ids
+ * or NOASSERTION */
+static void test_licenses(void)
+{
+	static const char lock[] = "{\"lockfileVersion\":3,\"packages\":{"
+				   "\"node_modules/a\":{\"version\":\"1.0.0\",\"license\":\"mit\"},"
+				   "\"node_modules/b\":{\"version\":\"1.0.0\",\"license\":\"(MIT OR apache-2.0)\"},"
+				   "\"node_modules/c\":{\"version\":\"1.0.0\",\"license\":\"UNLICENSED\"},"
+				   "\"node_modules/d\":{\"version\":\"1.0.0\",\"license\":\"MIT OR\"},"
+				   "\"node_modules/e\":{\"version\":\"1.0.0\",\"license\":\"GPL-2.0+ WITH Classpath-exception-2.0\"}}}";
+	struct inventory inv;
+	inventory_init(&inv);
+	err_t *e = inventory_parse_npm_lock(&inv, lock, strlen(lock), "package-lock.json", NULL);
+	CHECK(e == NULL);
+	err_free(e);
+	inventory_finish(&inv);
+	REQUIRE(inv.n == 5);
+	json_t *cdx = inventory_to_cyclonedx(&inv, "urn:uuid:x"), *spdx = inventory_to_spdx(&inv, "x");
+	char *got = json_dumps(json_object_get(cdx, "components"), JSON_COMPACT);
+	CHECK(strstr(got, "\"name\":\"a\",\"version\":\"1.0.0\",\"purl\":\"pkg:npm/a@1.0.0\",\"licenses\":[{\"license\":{\"id\":\"MIT\"}}]") != NULL);
+	CHECK(strstr(got, "\"licenses\":[{\"expression\":\"(MIT OR Apache-2.0)\"}]") != NULL);
+	CHECK(strstr(got, "\"licenses\":[{\"license\":{\"name\":\"UNLICENSED\"}}]") != NULL);
+	CHECK(strstr(got, "\"licenses\":[{\"license\":{\"name\":\"MIT OR\"}}]") != NULL);
+	CHECK(strstr(got, "\"licenses\":[{\"expression\":\"GPL-2.0+ WITH Classpath-exception-2.0\"}]") != NULL);
+	free(got);
+	CHECK_STR(package_spdx_license(spdx, "a"), "MIT");
+	CHECK_STR(package_spdx_license(spdx, "b"), "(MIT OR Apache-2.0)");
+	CHECK_STR(package_spdx_license(spdx, "c"), "NOASSERTION");
+	CHECK_STR(package_spdx_license(spdx, "d"), "NOASSERTION");
+	json_decref(cdx);
+	json_decref(spdx);
+	inventory_free(&inv);
+}
+
 static void test_cyclonedx_roundtrip(void)
 {
 	static const char lock[] = "{\"lockfileVersion\":2,\"packages\":{"
@@ -366,5 +411,5 @@ static void test_layer_read_whiteouts(void)
 }
 
 TEST_MAIN("inventory", TEST(test_purls), TEST(test_dpkg), TEST(test_apk), TEST(test_npm_v3_deps), TEST(test_npm_v1),
-	  TEST(test_python_os), TEST(test_static_binary), TEST(test_not_utf8), TEST(test_cyclonedx_roundtrip),
+	  TEST(test_python_os), TEST(test_static_binary), TEST(test_not_utf8), TEST(test_licenses), TEST(test_cyclonedx_roundtrip),
 	  TEST(test_layer_read_whiteouts))

@@ -2,8 +2,11 @@
 """The rules of the published JSON schemas a BOM must follow, written out
 (stdlib only, no download), for tests/integration/bom.sh.
 
-  schema.py cyclonedx FILE     CycloneDX 1.5 (bom-1.5.schema.json)
-  schema.py spdx FILE          SPDX 2.3 (spdx-schema.json of SPDX 2.3)
+  schema.py cyclonedx FILE [IDS]     CycloneDX 1.5 (bom-1.5.schema.json)
+  schema.py spdx FILE [IDS]          SPDX 2.3 (spdx-schema.json of SPDX 2.3)
+
+IDS: CycloneDX's spdx.schema.json (its enum: the SPDX license list), which
+license ids and the ids in license expressions must come from.
 
 Prints each violation with its JSON path and exits 1 when there is any.
 """
@@ -54,6 +57,30 @@ CDX_TYPES = {"application", "framework", "library", "container", "platform", "op
 SERIAL = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
+LICENSE_IDS = None  # the SPDX license list, when given
+
+
+def license_expression(expr, path):
+    """SPDX 2.3 Annex D: ids of the list (a "+" suffix allowed),
+    LicenseRef-[idstring], AND / OR / WITH, balanced parentheses."""
+    tokens = re.findall(r"\(|\)|[^\s()]+", expr)
+    depth, want_id = 0, True
+    for t in tokens:
+        if t == "(" and want_id:
+            depth += 1
+        elif t == ")" and not want_id and depth > 0:
+            depth -= 1
+        elif want_id and (re.fullmatch(r"LicenseRef-[A-Za-z0-9.\-]+", t) or
+                          (LICENSE_IDS is None or t.rstrip("+") in LICENSE_IDS) and re.fullmatch(r"[A-Za-z0-9.\-]+\+?", t)):
+            want_id = False
+        elif not want_id and t in ("AND", "OR", "WITH"):
+            want_id = True
+        else:
+            return err(path, f"'{expr}' is not an SPDX license expression of listed ids (annex D): at '{t}'")
+    if want_id or depth:
+        err(path, f"'{expr}' is an incomplete SPDX license expression (annex D)")
+
+
 def cdx_license_choice(lics, path):
     # definitions/licenseChoice: an array of {"license": license} items, or
     # a single {"expression": ...}; license: oneOf required id / name
@@ -71,6 +98,14 @@ def cdx_license_choice(lics, path):
             for k in ("id", "name"):
                 if k in lic and (not isinstance(lic[k], str) or not lic[k]):
                     err(p + ".license." + k, "not a non-empty string")
+            # definitions/license/id: {"$ref": "spdx.schema.json"}, its enum
+            if LICENSE_IDS is not None and isinstance(lic, dict) and "id" in lic and lic["id"] not in LICENSE_IDS:
+                err(p + ".license.id", f"'{lic['id']}' is not in spdx.schema.json's enum")
+        else:
+            if not isinstance(l["expression"], str):
+                err(p + ".expression", "not a string")
+            else:
+                license_expression(l["expression"], p + ".expression")
     if any("expression" in l for l in lics if isinstance(l, dict)) and len(lics) > 1:
         err(path, "an expression must be the only licenseChoice item")
 
@@ -233,6 +268,10 @@ def spdx(doc):
         if sid in ids:
             err(path + ".SPDXID", "not unique")
         ids.add(sid)
+        # 7.13 / 7.15: an SPDX license expression, NONE or NOASSERTION
+        for k in ("licenseConcluded", "licenseDeclared"):
+            if k in p and p[k] not in ("NONE", "NOASSERTION"):
+                license_expression(str(p[k]), f"{path}.{k}")
         if "filesAnalyzed" in p and not isinstance(p["filesAnalyzed"], bool):
             err(path + ".filesAnalyzed", "not a boolean")
         for j, r in enumerate(p.get("externalRefs", [])):
@@ -256,7 +295,11 @@ def spdx(doc):
 
 
 def main():
+    global LICENSE_IDS
     kind, path = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        with open(sys.argv[3]) as f:
+            LICENSE_IDS = set(json.load(f)["enum"])
     with open(path) as f:
         doc = json.load(f)
     {"cyclonedx": cyclonedx, "spdx": spdx}[kind](doc)
