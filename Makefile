@@ -210,7 +210,8 @@ images: all
 # regenerate tekton/<task>.yaml from each binary's --describe
 # (step images pinned by digest when `make images REGISTRY=...` wrote IMAGES_LIST)
 tekton: all
-	python3 tekton/generate.py $(if $(wildcard $(IMAGES_LIST)),--images=$(IMAGES_LIST)) bin tekton $(TEKTON_TASKS)
+	python3 tekton/generate.py $(if $(wildcard $(IMAGES_LIST)),--images=$(IMAGES_LIST)) \
+		--compat=tekton/compat:tekton/compat bin tekton $(TEKTON_TASKS)
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz $(BUILD)/mutants $(BUILD)/gen $(TEST_LOGS) bin

@@ -21,9 +21,15 @@ Step images are IMAGE (a tag) unless --images names a file of
 writes it): then every step is pinned to its image's digest, and a task
 missing from the file is an error.
 
-Usage: tekton/generate.py [--images=FILE] BIN_DIR OUT_DIR TASK...
+The hand-written drop-ins (--compat=SRC_DIR:OUT_DIR, tekton/compat) are
+copied with every reference to one of our images (a step's image, a
+BUILDER_IMAGE default) rewritten the same way: pinned from the --images
+file, else back to the IMAGE tag.
+
+Usage: tekton/generate.py [--images=FILE] [--compat=SRC_DIR:OUT_DIR] BIN_DIR OUT_DIR TASK...
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -208,10 +214,34 @@ def generate(bindir, task, images=None):
     return "\n".join(lines) + "\n"
 
 
+def pin_compat(text, images, version, where):
+    """text with each <anything>/<our task>(:version|@sha256:hex) image
+    reference replaced by images[task] (or the IMAGE tag without images)"""
+    ours = set(os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tasks")))
+
+    def one(m):
+        task = m.group(2)
+        if task not in ours:
+            return m.group(0)
+        if images is None:
+            return IMAGE.format(task=task, version=version)
+        if task not in images:
+            sys.exit(f"tekton/generate.py: {where}: no image for {task} in the --images file")
+        return images[task]
+    return re.sub(r"[^\s\"'@]+/([^\s\"'/:@]+/)*?([a-z0-9-]+)(:" + re.escape(version) +
+                  r"|@sha256:[0-9a-f]{64})(?=[\s\"']|$)", one, text, flags=re.M)
+
+
 def main():
-    args, images = sys.argv[1:], None
-    if args and args[0].startswith("--images="):
-        images = read_images(args.pop(0).split("=", 1)[1])
+    args, images, compat = sys.argv[1:], None, None
+    while args and args[0].startswith("--"):
+        opt, _, value = args.pop(0).partition("=")
+        if opt == "--images":
+            images = read_images(value)
+        elif opt == "--compat":
+            compat = value.split(":", 1)
+        else:
+            sys.exit(f"tekton/generate.py: unknown option {opt}")
     bindir, outdir, tasks = args[0], args[1], args[2:]
     missing = [t for t in tasks if images is not None and t not in images]
     if missing:
@@ -219,6 +249,17 @@ def main():
     for task in tasks:
         with open(f"{outdir}/{task}.yaml", "w", encoding="utf-8") as f:
             f.write(generate(bindir, task, images))
+    if compat:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "VERSION"), encoding="utf-8") as f:
+            version = f.read().strip()
+        os.makedirs(compat[1], exist_ok=True)
+        for name in sorted(os.listdir(compat[0])):
+            if not name.endswith(".yaml"):
+                continue
+            with open(os.path.join(compat[0], name), encoding="utf-8") as f:
+                text = pin_compat(f.read(), images, version, name)
+            with open(os.path.join(compat[1], name), "w", encoding="utf-8") as f:
+                f.write(text)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
@@ -146,6 +147,13 @@ static err_t *bindings_of(const struct params *p, const char *flag, bool secret,
 		TRY(split(flag, items[i], &b->name, &b->dir));
 		b->secret = secret;
 		++*n;
+		/* steps change directory (workingDir): a relative DIR would
+		 * then name another place; Kubernetes volumes exist up front */
+		char *abs = realpath(b->dir, NULL);
+		if (!abs)
+			return err_errno(EXIT_USAGE, "--%s %s=%s", flag, b->name, b->dir);
+		free(b->dir);
+		b->dir = abs;
 		for (size_t k = 0; k + 1 < *n; k++)
 			if (!strcmp((*v)[k].name, b->name))
 				return err_new(EXIT_USAGE, "--%s %s: the name is bound twice", flag, b->name);

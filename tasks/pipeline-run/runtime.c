@@ -76,6 +76,12 @@ err_t *runtime_find_program(const char *name, const char *bin_dir, char **out)
 	if (!*out)
 		return err_new(EXIT_USAGE, "no program '%s' in --bin-dir%s%s or PATH", name, bin_dir ? " " : "",
 			       bin_dir ? bin_dir : "");
+	/* the step runs in its workingDir: a relative path would not reach it */
+	char *abs = (*out)[0] == '/' ? NULL : realpath(*out, NULL);
+	if (abs) {
+		free(*out);
+		*out = abs;
+	}
 	return NULL;
 }
 

@@ -6,6 +6,7 @@ Each tests/cli/<task>/*.case file holds one or more cases:
     === name of the case
     --- args            one argument per line, exactly as given
     --- env             NAME=value per line
+    --- cwd-tmp         run in @TMP@ (relative paths in args resolve there)
     --- stdin           bytes fed to stdin (the final newline is kept)
     --- stdin-raw       same, without the final newline
     --- stdout          expected stdout, exactly
@@ -62,7 +63,7 @@ def run_case(binary, case, cases_dir):
         bindir = os.path.dirname(binary)
         subst = lambda s: s.replace("@TMP@", tmp).replace("@CASES@", cases_dir).replace("@BIN@", bindir)
         results = os.path.join(tmp, "results")
-        args, env, stdin = [], {"PATH": os.environ["PATH"]}, b""
+        args, env, stdin, cwd = [], {"PATH": os.environ["PATH"]}, b"", None
         for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "HOME"):
             if var in os.environ:
                 env[var] = os.environ[var]
@@ -75,6 +76,8 @@ def run_case(binary, case, cases_dir):
                 for l in lines:
                     k, _, v = subst(l.rstrip("\n")).partition("=")
                     env[k] = v
+            elif kind == "cwd-tmp":
+                cwd = tmp
             elif kind == "stdin":
                 stdin = text(lines).encode()
             elif kind == "stdin-raw":
@@ -102,8 +105,8 @@ def run_case(binary, case, cases_dir):
                     f.write(subst(text(lines)))
             else:
                 return [f"unknown section {head!r}"]
-        proc = subprocess.run([binary, f"--results-dir={results}"] + args, input=stdin,
-                              env=env, capture_output=True, timeout=60)
+        proc = subprocess.run([os.path.abspath(binary), f"--results-dir={results}"] + args, input=stdin,
+                              env=env, capture_output=True, timeout=60, cwd=cwd)
         out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
         problems = []
         if proc.returncode != expect["exit"]:

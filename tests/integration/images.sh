@@ -121,7 +121,21 @@ fi
 mkdir -p "$W/tekton"
 tekton_tasks=$(cd "$top/tekton" && for f in *.yaml; do echo "${f%.yaml}"; done) # not the runners
 # shellcheck disable=SC2086
-if python3 "$top/tekton/generate.py" --images="$W/out/images.txt" "$BIN" "$W/tekton" $tekton_tasks 2>"$W/gen.err"; then
+if python3 "$top/tekton/generate.py" --images="$W/out/images.txt" --compat="$top/tekton/compat:$W/tekton/compat" \
+	"$BIN" "$W/tekton" $tekton_tasks 2>"$W/gen.err"; then
+	# the drop-ins: every step (and BUILDER_IMAGE-like default) pinned too
+	for f in "$top"/tekton/compat/*.yaml; do
+		c=$(basename "$f" .yaml)
+		step=$(sed -n 's/^      image: //p' "$W/tekton/compat/$c.yaml")
+		want=$(awk -v t="$(sed -n 's|^      image: ghcr.io/secure-pipeline/\([^:]*\):.*|\1|p' "$f")" '$1 == t { print $2 }' "$W/out/images.txt")
+		if [ -n "$want" ] && [ "$step" = "$want" ] && ! grep -q "ghcr.io/secure-pipeline/" "$W/tekton/compat/$c.yaml"; then
+			pass "compat-$c-step-pinned-to-pushed-digest"
+		else
+			fail "compat-$c-step-pinned-to-pushed-digest" "$step, want $want"
+		fi
+	done
+	if lint=$(python3 "$top/tests/tekton-lint.py" "$W"/tekton/compat/*.yaml 2>&1); then
+		pass tekton-compat-pinned-lint; else fail tekton-compat-pinned-lint "$lint"; fi
 	for t in $tekton_tasks; do
 		image=$(sed -n 's/^      image: //p' "$W/tekton/$t.yaml")
 		if [ "$image" = "$(awk -v t="$t" '$1 == t { print $2 }' "$W/out/images.txt")" ] &&
