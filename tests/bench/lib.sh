@@ -12,20 +12,24 @@ mkdir -p "$BENCH_DATA"
 # lines are kept, so rows "ratio a b" sort by ratio)
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 
-# measure VAR cmd... : sets VAR_time (median seconds) and VAR_rss (median KB)
+# measure VAR cmd... : sets VAR_time (median seconds), VAR_rss (median KB)
+# and VAR_cpu (median user + system seconds: what a loaded machine
+# distorts least)
 measure() {
 	local var=$1; shift
-	local times=() rsss=() i out tf
+	local times=() rsss=() cpus=() i out tf
 	tf=$(mktemp)
 	for ((i = 0; i < RUNS; i++)); do
-		/usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>&1 || echo "# warning: $1 exited non-zero" >&2
-		out=$(tail -1 "$tf")
-		times+=("${out% *}")
-		rsss+=("${out#* }")
+		/usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>&1 || echo "# warning: $1 exited non-zero" >&2
+		read -r -a out <<<"$(tail -1 "$tf")"
+		times+=("${out[0]}")
+		rsss+=("${out[1]}")
+		cpus+=("$(awk -v u="${out[2]}" -v s="${out[3]}" 'BEGIN { printf "%.2f", u + s }')")
 	done
 	rm -f "$tf"
 	printf -v "${var}_time" '%s' "$(median "${times[@]}")"
 	printf -v "${var}_rss" '%s' "$(median "${rsss[@]}")"
+	printf -v "${var}_cpu" '%s' "$(median "${cpus[@]}")"
 }
 
 # hyperfine_median VAR cmd : median seconds of many runs (for short commands)
