@@ -168,6 +168,7 @@ static err_t *taskrun(const struct params *p, struct results *r)
 static const struct param_spec pr_params[] = {
 	{ "file", PARAM_STRING, NULL, true, false, "the Pipeline YAML (tekton.dev/v1 kind Pipeline; Tasks may follow in the file); -f" },
 	{ "tasks", PARAM_LIST, NULL, false, false, "a Task YAML file, or a directory of them, for the Pipeline's taskRefs" },
+	{ "missing-tasks", PARAM_STRING, "fail", false, false, "a taskRef to a Task not given: fail (invalid Pipeline, exit 2) or skip (the task is skipped, reason TaskNotFound, like a false when)" },
 	{ "param", PARAM_LIST, NULL, false, false, "NAME=VALUE: a Pipeline param; JSON for array and object params; -p" },
 	{ "workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: bind a Pipeline workspace (unbound ones get a temporary directory); -w" },
 	{ "secret-workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: a Pipeline workspace from a Secret (read-only)" },
@@ -262,7 +263,14 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	struct pipeline pl = { 0 };
 	const char *const *task_paths;
 	size_t ntask_paths = params_list(p, "tasks", &task_paths);
-	TRY(pipelinedef_load(params_str(p, "file"), task_paths, ntask_paths, &pl));
+	const char *missing = params_str(p, "missing-tasks");
+	if (strcmp(missing, "fail") && strcmp(missing, "skip"))
+		return err_new(EXIT_USAGE, "--missing-tasks=%s: fail or skip", missing);
+	TRY(pipelinedef_load(params_str(p, "file"), task_paths, ntask_paths, !strcmp(missing, "skip"), &pl));
+	for (size_t i = 0; i < pl.ntasks; i++)
+		if (pl.tasks[i].missing)
+			log_warn("task %s: no Task '%s' among the Tasks given: it will be skipped (TaskNotFound)",
+				 pl.tasks[i].name, pl.tasks[i].task.name);
 
 	struct inputs in = { 0 };
 	struct pipelinerun_options o = { 0 };

@@ -26,7 +26,8 @@ struct source {
 struct loader {
 	struct source *v;
 	size_t n;
-	const char *file; /* the Pipeline's, for messages */
+	const char *file;   /* the Pipeline's, for messages */
+	bool allow_missing; /* a taskRef to a Task not given: skipped at run time */
 };
 
 static err_t *bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
@@ -304,6 +305,12 @@ static err_t *resolve_task(const struct loader *l, const char *file, const struc
 		return bad(file, ref, "taskRef: missing field 'name' (Tekton)");
 	const char *tfile = NULL;
 	const struct ydoc_node *doc = find_task(l, name, &tfile);
+	if (!doc && l->allow_missing) {
+		/* nothing of it can be checked: it never runs */
+		t->missing = true;
+		t->task.name = xstrdup(name);
+		return NULL;
+	}
 	if (!doc)
 		return bad(file, ref, "taskRef: no Task '%s' among the Tasks given (--tasks)", name);
 	return taskdef_from_node(doc, tfile, false, &t->task);
@@ -356,7 +363,7 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 	t->workspaces = xcalloc(t->nworkspaces + 1, sizeof *t->workspaces);
 	for (size_t i = 0; i < t->nworkspaces; i++) {
 		TRY(parse_binding(file, ydoc_deref(ydoc_item(ws, i)), &t->workspaces[i]));
-		if (!taskdef_workspace(&t->task, t->workspaces[i].name))
+		if (!t->missing && !taskdef_workspace(&t->task, t->workspaces[i].name))
 			return bad(file, ydoc_item(ws, i), "task %s: Task %s declares no workspace '%s' (Tekton)",
 			           t->name, t->task.name, t->workspaces[i].name);
 		for (size_t j = 0; j < i; j++)
@@ -525,7 +532,7 @@ static err_t *check_ref(struct pipeline *p, size_t self, const char *expr, size_
 		found = (size_t)(end - rn) >= rl && !strncmp(rn, ref->task.results[i].name, rl) &&
 		        (rn + rl == end || rn[rl] == '[' || rn[rl] == '.');
 	}
-	if (!found)
+	if (!found && !ref->missing)
 		return err_new(EXIT_USAGE, "%s:%d: $(%.*s): Task %s of task %s declares no such result (Tekton)",
 		               p->file, line, (int)len, expr, ref->task.name, ref->name);
 	if (t && !t->finally) {
@@ -756,9 +763,10 @@ static err_t *from_loader(const struct loader *l, struct pipeline *out)
 	return parse_spec(out, l, ydoc_deref(ydoc_get(doc, "spec")));
 }
 
-err_t *pipelinedef_load(const char *path, const char *const *task_paths, size_t ntask_paths, struct pipeline *out)
+err_t *pipelinedef_load(const char *path, const char *const *task_paths, size_t ntask_paths, bool allow_missing,
+                        struct pipeline *out)
 {
-	struct loader l = {0};
+	struct loader l = {.allow_missing = allow_missing};
 	memset(out, 0, sizeof *out);
 	err_t *e = add_file(&l, path);
 	for (size_t i = 0; i < ntask_paths && !e; i++)

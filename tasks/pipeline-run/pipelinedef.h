@@ -69,6 +69,7 @@ struct pl_task {
 	bool finally;
 	struct tk_task task; /* the resolved Task (a copy for taskRef) */
 	bool embedded;       /* a taskSpec: it sees the Pipeline's params (propagation) */
+	bool missing;        /* a taskRef to a Task not given (allow_missing): task has its name only */
 	struct pl_param *params;
 	size_t nparams;
 	struct pl_binding *workspaces;
@@ -100,8 +101,12 @@ struct pipeline {
 
 /* Load the Pipeline in path (a multi-document file may hold its Tasks
  * too) with the Tasks in task_paths (files or directories of *.yaml /
- * *.yml; documents of other kinds are ignored there). */
-err_t *pipelinedef_load(const char *path, const char *const *task_paths, size_t ntask_paths, struct pipeline *out);
+ * *.yml; documents of other kinds are ignored there). A taskRef to a
+ * Task not given is an error, unless allow_missing: then the task is
+ * marked missing (what it passes and binds is not checked against its
+ * Task; references to its results are accepted) and never runs. */
+err_t *pipelinedef_load(const char *path, const char *const *task_paths, size_t ntask_paths, bool allow_missing,
+                        struct pipeline *out);
 /* The same from text (the fuzz target); tasks come from the same text. */
 err_t *pipelinedef_parse(const char *text, size_t len, const char *file, struct pipeline *out);
 void pipelinedef_free(struct pipeline *p);

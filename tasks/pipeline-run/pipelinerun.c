@@ -253,9 +253,11 @@ static const char *skip_reason(struct run *r, const struct pr_task *t, char **me
 	if (!d->finally) {
 		if (r->stopping)
 			return r->stop_skip;
+		/* a false when, or a Task that is not there, skips the task only */
 		for (size_t i = 0; i < d->nparents; i++) {
 			const struct pr_task *pt = &r->out->tasks[d->parents[i]];
-			if (pt->state == PR_SKIPPED && strcmp(pt->reason, "WhenExpressionsSkip"))
+			if (pt->state == PR_SKIPPED && strcmp(pt->reason, "WhenExpressionsSkip") &&
+			    strcmp(pt->reason, "TaskNotFound"))
 				return "ParentTasksSkip";
 		}
 		for (size_t i = 0; i < d->nparents; i++) {
@@ -263,9 +265,13 @@ static const char *skip_reason(struct run *r, const struct pr_task *t, char **me
 			if (d->result_parent[i] && pt->state != PR_SUCCEEDED)
 				return "MissingResultsSkip";
 		}
+		if (d->missing)
+			return "TaskNotFound";
 	} else {
 		if (r->timed_out)
 			return "PipelineTimedOutSkip";
+		if (d->missing)
+			return "TaskNotFound";
 		for (size_t i = 0; i < r->out->ntasks; i++) {
 			const struct pr_task *o = &r->out->tasks[i];
 			if (!o->def->finally && o->state != PR_SUCCEEDED && task_uses_results_of(d, o->def->name))
