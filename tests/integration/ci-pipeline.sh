@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# .pipeline/ci-pipeline.yaml end to end, run by pipeline-run (the binaries
+# under test, $PIPELINE_BIN) through .pipeline/run-local.sh (what `make
+# demo` runs) on the sample app against the real servers (git daemon,
+# docker-registry with TLS + htpasswd, notary-server + notary-signer), and
+# the negative runs of issue 19, each stopped by its gate with the reason
+# left as evidence:
+#
+#   ok               every task that exists succeeds; the image is signed
+#                    by both signers; publish-doi's store holds the records
+#   unit-test-fails  unit-tests fails, containerize never runs (StoppingSkip)
+#   no-validation    the validation stage signs with the build key: deploy's
+#                    gate refuses the image (exit 3, names the missing signer)
+#   vulnerable, health-fails  need va-scan (issue 15) and deploy
+#                    --target=local (issue 16): SKIP naming what is missing
+#                    until their Tasks are in tekton/
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${PIPELINE_BIN:-$top/build/asan/bin}
+W=$(mktemp -d /tmp/ci-pipeline-test.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
+failed=0
+pass() { echo "PASS: ci-pipeline/$1"; }
+fail() { echo "FAIL: ci-pipeline/$1${2:+: $2}"; failed=1; }
+data=$(cd "$top/.." && pwd)/shared/data
+if [ ! -d "$data/advisories/npm" ]; then
+	fail test-data "$data/advisories/npm is missing (the issue's ../shared/data beside the repository)"
+	exit 1
+fi
+
+# run NAME [VAR=VALUE...]: run-local.sh into $W/NAME; its exit in $W/NAME.rc
+run() {
+	local name=$1; shift
+	env "$@" BIN="$BIN" OUT="$W/$name" "$top/.pipeline/run-local.sh" >"$W/$name.out" 2>&1
+	echo $? >"$W/$name.rc"
+}
+# task RUN TASK: its reason in the PipelineRun's status
+task() { jq -r --arg t "$2" '(.tasks + .finally)[] | select(.name == $t) | .reason' "$W/$1/ci-pipelinerun.json" 2>/dev/null; }
+result() { jq -r --arg t "$2" --arg r "$3" '(.tasks + .finally)[] | select(.name == $t) | .results[$r] // empty' \
+	"$W/$1/ci-pipelinerun.json" 2>/dev/null; }
+# expect RUN TASK REASON
+expect() {
+	local got
+	got=$(task "$1" "$2")
+	if [ "$got" = "$3" ]; then pass "$1/$2-$3"; else fail "$1/$2-$3" "got '$got' ($(tail -3 "$W/$1/logs/ci-1-$2/"*.log 2>/dev/null | tr '\n' ' '))"; fi
+}
+have_task() { [ -e "$top/tekton/$1.yaml" ]; }
+
+# ---- the whole pipeline ------------------------------------------------------------
+run ok
+rc=$(cat "$W/ok.rc")
+[ "$rc" = 0 ] && pass ok/exit-0 || fail ok/exit-0 "exit $rc: $(tail -5 "$W/ok.out")"
+for t in config clone docker-lint cis-check bom-source unit-tests containerize build-sign bom-image \
+	validation-sign deploy publish-build publish-unit-tests publish-lint publish-cis publish-bom; do
+	expect ok "$t" Succeeded
+done
+# the lockfile's dependencies are in the image's BOM
+if jq -e '[.components[] | select(.name == "express" and .version == "4.17.1")] | length == 1' \
+	"$W/ok/reports/bom-image.json" >/dev/null 2>&1; then
+	pass ok/bom-has-the-lockfile-dependencies
+else
+	fail ok/bom-has-the-lockfile-dependencies "$(jq -c '.components | length' "$W/ok/reports/bom-image.json" 2>&1)"
+fi
+# both signatures on the digest: deploy's gate passed (its log says so)
+digest=$(result ok containerize IMAGE_DIGEST)
+if grep -q "every required signer signed" "$W/ok/logs/ci-1-deploy/"*.log 2>/dev/null && [ -n "$digest" ]; then
+	pass ok/deploy-gate-passed
+else
+	fail ok/deploy-gate-passed "$(tail -3 "$W/ok/logs/ci-1-deploy/"*.log 2>/dev/null)"
+fi
+# the evidence: publish-doi lists a verified build record for the digest
+if "$BIN/publish-doi" list --image="$(jq -r .results.image "$W/ok/ci-pipelinerun.json")" \
+	--store-dir="$W/ok/evidence" --trusted-keys="build=$W/ok/trust/build.pub" --output=json \
+	>"$W/ok/list.json" 2>"$W/ok/list.err" && grep -q '"build"' "$W/ok/list.json"; then
+	pass ok/evidence-build-record-verified
+else
+	fail ok/evidence-build-record-verified "$(tail -3 "$W/ok/list.err")"
+fi
+if have_task va-scan; then expect ok va-scan Succeeded; else
+	echo "SKIP: ci-pipeline/ok/va-scan: tekton/va-scan.yaml is not there yet (issue 15): the run skips it (TaskNotFound)"
+	expect ok va-scan TaskNotFound
+fi
+if grep -q -- '--target=' "$top/tekton/deploy.yaml"; then
+	expect ok check-health Succeeded
+	expect ok publish-deploy Succeeded
+else
+	echo "SKIP: ci-pipeline/ok/check-health: deploy --target=local is not there yet (issue 16): deploy runs --dry-run"
+	expect ok check-health WhenExpressionsSkip
+fi
+
+# ---- a failing unit test stops the run before containerize --------------------------
+run unit-test-fails APP_PATCH="sed -i 's|/Hello/|/Goodbye/|' test/server.test.js"
+[ "$(cat "$W/unit-test-fails.rc")" = 1 ] && pass unit-test-fails/exit-1 || fail unit-test-fails/exit-1 "exit $(cat "$W/unit-test-fails.rc")"
+expect unit-test-fails unit-tests Failed
+expect unit-test-fails containerize StoppingSkip
+expect unit-test-fails deploy StoppingSkip
+if grep -q "failure" "$W/unit-test-fails/logs/ci-1-unit-tests/"*.log 2>/dev/null; then
+	pass unit-test-fails/log-says-why
+else
+	fail unit-test-fails/log-says-why "$(tail -3 "$W/unit-test-fails/logs/ci-1-unit-tests/"*.log 2>/dev/null)"
+fi
+
+# ---- no validation signature: deploy refuses ------------------------------------------
+run no-validation CI_PARAMS="-p validation-signer=build"
+[ "$(cat "$W/no-validation.rc")" = 1 ] && pass no-validation/exit-1 || fail no-validation/exit-1 "exit $(cat "$W/no-validation.rc")"
+expect no-validation validation-sign Succeeded
+expect no-validation deploy Failed
+expect no-validation check-health StoppingSkip
+if grep -Eq "validation" "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null; then
+	pass no-validation/deploy-names-the-missing-signer
+else
+	fail no-validation/deploy-names-the-missing-signer "$(tail -3 "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null)"
+fi
+
+have_task va-scan || echo "SKIP: ci-pipeline/vulnerable: needs tekton/va-scan.yaml (issue 15)"
+grep -q -- '--target=' "$top/tekton/deploy.yaml" ||
+	echo "SKIP: ci-pipeline/health-fails: needs deploy --target=local (issue 16)"
+exit $failed
