@@ -94,7 +94,7 @@ run unit-test-fails APP_PATCH="sed -i 's|/Hello/|/Goodbye/|' test/server.test.js
 expect unit-test-fails unit-tests Failed
 expect unit-test-fails containerize StoppingSkip
 expect unit-test-fails deploy StoppingSkip
-if grep -q "failure" "$W/unit-test-fails/logs/ci-1-unit-tests/"*.log 2>/dev/null; then
+if grep -q "1 test case failed" "$W/unit-test-fails/logs/ci-1-unit-tests/"*.log 2>/dev/null; then
 	pass unit-test-fails/log-says-why
 else
 	fail unit-test-fails/log-says-why "$(tail -3 "$W/unit-test-fails/logs/ci-1-unit-tests/"*.log 2>/dev/null)"
@@ -106,7 +106,7 @@ run no-validation CI_PARAMS="-p validation-signer=build"
 expect no-validation validation-sign Succeeded
 expect no-validation deploy Failed
 expect no-validation check-health StoppingSkip
-if grep -Eq "validation" "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null; then
+if grep -q "not signed by every required signer: validation" "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null; then
 	pass no-validation/deploy-names-the-missing-signer
 else
 	fail no-validation/deploy-names-the-missing-signer "$(tail -3 "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null)"
