@@ -159,3 +159,44 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	free(safe);
 	sb_release(&sb);
 }
+
+void log_fields(enum log_level level, const char *msg, const json_t *fields)
+{
+	if (!log_enabled(level))
+		return;
+	FILE *out = logger.stream ? logger.stream : stderr;
+	char *line;
+	if (logger.format == LOG_JSON) {
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		json_t *o = json_deep_copy(fields);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			o = json_object();
+		}
+		json_object_set_new(o, "time", json_string(ts));
+		json_object_set_new(o, "level", json_string(level_names[level]));
+		json_object_set_new(o, "task", json_string(logger.task));
+		json_object_set_new(o, "msg", json_string(msg));
+		line = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(o);
+	} else {
+		struct strbuf sb = STRBUF_INIT;
+		sb_addf(&sb, "%s: %s", logger.task, msg);
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)fields, k, v) {
+			char *text = json_is_string(v) ? xstrdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			sb_addf(&sb, " %s=%s", k, text ? text : "?");
+			free(text);
+		}
+		line = sb_detach(&sb);
+	}
+	char *safe = log_redact(line ? line : msg);
+	fprintf(out, "%s\n", safe);
+	fflush(out);
+	free(safe);
+	free(line);
+}

@@ -4,6 +4,7 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -35,6 +36,11 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 bool log_enabled(enum log_level level);
+
+/* A structured line: msg plus the members of fields (a JSON object,
+ * borrowed), merged into the JSON line, or " key=value" pairs after msg
+ * in human format. Redacted like every line (servers' access logs). */
+void log_fields(enum log_level level, const char *msg, const json_t *fields);
 
 /* Where lines go (stderr by default; tests capture into a memstream). */
 void log_set_stream(FILE *f);

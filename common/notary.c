@@ -39,8 +39,8 @@ err_t *notary_open(const struct notary_options *opts, const char *gun, struct no
 	if (!gun || !*gun || strstr(gun, "..") || strchr(gun, '?') || strchr(gun, '#'))
 		return err_new(EXIT_USAGE, "'%s' is not a valid GUN", gun ? gun : "");
 	struct http_options ho = {
-		.connect_timeout_ms = 5000,
-		.total_timeout_ms = 60000,
+		.connect_timeout_ms = opts->timeout_ms > 0 && opts->timeout_ms < 5000 ? opts->timeout_ms : 5000,
+		.total_timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 60000,
 		.retries = opts->retries,
 		.backoff_initial_ms = 200,
 		.backoff_max_ms = 2000,

@@ -23,6 +23,7 @@ struct notary_options {
 	const char *client_cert, *client_key;
 	int retries;
 	const char *tls_session_dir; /* see http_options */
+	long timeout_ms; /* connect and per-request limit; 0: 5 s connect, 60 s per request */
 };
 
 struct notary;
