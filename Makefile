@@ -21,7 +21,9 @@ PIPELINE_VERSION := $(shell cat VERSION)
 TASKS    := $(notdir $(patsubst %/,%,$(wildcard tasks/*/)))
 # binaries that run Tekton resources rather than being a Task: no tekton/*.yaml
 RUNNERS  := pipeline-run
-TEKTON_TASKS := $(filter-out $(RUNNERS),$(TASKS))
+# long-running servers (a Deployment, not a Task): no tekton/*.yaml either
+SERVERS  := image-admission
+TEKTON_TASKS := $(filter-out $(RUNNERS) $(SERVERS),$(TASKS))
 COMMON_SRC := $(wildcard common/*.c)
 
 include mk/deps.mk

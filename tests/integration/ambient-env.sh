@@ -147,7 +147,7 @@ run_one() { # dir gun task args... (the caller's env)
 	shift 3
 	rm -rf "$W/run" && mkdir -p "$W/run" && cp -r "$FIX/." "$W/run/" && cp -r "$KS" "$W/run/ks"
 	local args=("${ARGS[@]//@GUN@/$REGISTRY/ambient/$gun}")
-	(cd "$W/run" && "$@" "$BIN/$t" --results-dir="$W/run/results" "${args[@]}" >"$d.out" 2>"$d.err")
+	(cd "$W/run" && "$@" ${RUN_PREFIX:-} "$BIN/$t" --results-dir="$W/run/results" "${args[@]}" >"$d.out" 2>"$d.err")
 	echo $? >"$d.rc"
 	mkdir -p "$W/run/results"
 	if [ "$gun" = b ]; then
@@ -219,6 +219,15 @@ compare verify-signatures verify-signatures --image="$REGISTRY/ambient/a" --dige
 	--format=dct "${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
 compare deploy deploy --dry-run --manifests=deployment.yml --container=app --image="$REGISTRY/ambient/a@$DIGEST" --signers=build \
 	"${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
+# the webhook server: serves until the SIGTERM timeout sends (a graceful
+# stop, exit 0); the port it was given is the run's own
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout "$FIX/tls.key" -out "$FIX/tls.crt" >/dev/null 2>&1
+printf '%s\n' '{"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdmissionPolicy", "metadata": {"name": "p"},' \
+	' "spec": {"repositories": [{"name": "'"$REGISTRY"'/ambient/*", "notaryServer": "'"$NOTARY_URL"'", "signers": [{"name": "build"}]}]}}' \
+	>"$FIX/policy.json"
+RUN_PREFIX='timeout --preserve-status -s TERM 3' MASK='s/port [0-9]+/port N/' compare image-admission image-admission --policy=policy.json \
+	--tls-cert=tls.crt --tls-key=tls.key --listen=127.0.0.1:0 --notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA"
 # check-health: the registry's /v2/ answers 401 without credentials; the
 # response time is the run's own
 MASK='s/[0-9]+ ms/N ms/g; s/^[0-9]+$/N/' # the response time is the run's own

@@ -1,0 +1,2 @@
+image-admission_LIBS := $(CURL_LIBS)
+image-admission_DEPS := $(CURL_DEP)

@@ -1,0 +1,363 @@
+/* Admission verdicts through common/sigpolicy (see verify.h). */
+#include "verify.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "keys.h"
+#include "log.h"
+#include "notary.h"
+#include "registry.h"
+#include "sigpolicy.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+struct job {
+	char *key; /* generation|image: requests asking for the same share it */
+	int refs;  /* the thread's and each waiting request's (under v->lock) */
+	bool done, ok;
+	char *reason;
+	char digest[DIGEST_SIZE];
+	/* what to verify: copies, as the job may outlive the request and a
+	 * policy reload */
+	uint64_t generation;
+	struct image_ref ref;
+	char *repo;
+	bool dct, cosign;
+	char *notary_url;
+	char **root_key_ids;
+	size_t n_root_key_ids;
+	struct sigpolicy_signers signers;
+	struct verifier *v;
+	struct job *next;
+};
+
+struct verifier {
+	struct verifier_options o;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	struct job *jobs;
+	size_t njobs;
+	struct vcache *verdicts;
+	struct vcache *timestamps; /* notary|repo -> sha256 of its timestamp.json */
+};
+
+struct verifier *verifier_new(const struct verifier_options *o)
+{
+	struct verifier *v = xcalloc(1, sizeof *v);
+	v->o = *o;
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&v->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	v->verdicts = vcache_new(o->cache_size, o->cache_ttl_ms);
+	v->timestamps = vcache_new(o->cache_size, o->trust_ttl_ms);
+	return v;
+}
+
+void verifier_free(struct verifier *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->lock);
+	while (v->njobs)
+		pthread_cond_wait(&v->cond, &v->lock);
+	pthread_mutex_unlock(&v->lock);
+	vcache_free(v->verdicts);
+	vcache_free(v->timestamps);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+static void job_free(struct job *j)
+{
+	free(j->key);
+	free(j->reason);
+	imageref_free(&j->ref);
+	free(j->repo);
+	free(j->notary_url);
+	for (size_t i = 0; i < j->n_root_key_ids; i++)
+		free(j->root_key_ids[i]);
+	free(j->root_key_ids);
+	sigpolicy_signers_free(&j->signers);
+	free(j);
+}
+
+/* under v->lock */
+static void job_unref(struct job *j)
+{
+	if (--j->refs == 0)
+		job_free(j);
+}
+
+static char *timestamp_key(const char *notary_url, const char *repo)
+{
+	return xasprintf("%s|%s", notary_url ? notary_url : "-", repo);
+}
+
+/* The verdict's cache key: NULL when the trust timestamp is not known. */
+static char *verdict_key(struct verifier *v, uint64_t generation, bool dct, const char *notary_url,
+			 const char *repo, const char *digest, int64_t now)
+{
+	char *ts = NULL;
+	if (dct) {
+		_cleanup_free_ char *tk = timestamp_key(notary_url, repo);
+		bool ok;
+		if (!vcache_get(v->timestamps, tk, now, &ok, &ts) || !ts)
+			return NULL;
+	}
+	char *key = xasprintf("%" PRIu64 "|%s@%s|%s", generation, repo, digest, ts ? ts : "-");
+	free(ts);
+	return key;
+}
+
+/* The verification itself; *ok stays false unless every signer passed.
+ * *cacheable when the outcome is a verdict (not an error). */
+static void job_run(struct job *j, bool *ok, char **reason, bool *cacheable)
+{
+	struct verifier *v = j->v;
+	struct registry *reg = NULL;
+	struct notary *n = NULL;
+	struct strbuf ts = STRBUF_INIT;
+	err_t *e = NULL;
+	*ok = false;
+	*cacheable = false;
+	if (j->ref.digest)
+		snprintf(j->digest, sizeof j->digest, "%s", j->ref.digest);
+	if (!j->ref.digest || j->cosign) {
+		struct registry_options ro = {
+			.creds = v->o.registry_creds,
+			.authfile = v->o.authfile,
+			.insecure = v->o.insecure_registry,
+			.http = { .connect_timeout_ms = v->o.deadline_ms, .total_timeout_ms = v->o.deadline_ms,
+				  .ca_file = v->o.registry_ca },
+		};
+		e = registry_open_ref(&j->ref, &ro, &reg);
+	}
+	if (!e && !j->ref.digest) { /* the tag, resolved once: its digest is what is verified and pinned */
+		bool exists = false;
+		e = registry_head_manifest(reg, j->ref.tag, &exists, j->digest, NULL);
+		if (!e && !exists) {
+			*reason = xasprintf("tag %s not found in %s", j->ref.tag, j->repo);
+			goto out;
+		}
+	}
+	if (!e && j->dct) {
+		struct notary_options no = { .url = j->notary_url, .ca_file = v->o.notary_ca, .timeout_ms = v->o.deadline_ms };
+		bool found = false;
+		e = notary_open(&no, j->repo, &n);
+		if (!e)
+			e = notary_get_role(n, "timestamp", &ts, &found);
+		if (!e) {
+			char d[DIGEST_SIZE];
+			digest_buffer(ts.buf, ts.len, d);
+			_cleanup_free_ char *tk = timestamp_key(j->notary_url, j->repo);
+			vcache_put(v->timestamps, tk, clock_monotonic_ms(), true, found ? digest_hex(d) : "none");
+		}
+	}
+	if (!e) {
+		_cleanup_free_ char *key =
+			verdict_key(v, j->generation, j->dct, j->notary_url, j->repo, j->digest, clock_monotonic_ms());
+		char *cached = NULL;
+		if (key && vcache_get(v->verdicts, key, clock_monotonic_ms(), ok, &cached)) {
+			*reason = cached;
+			goto out;
+		}
+		struct sigpolicy pol = {
+			.repo = j->repo,
+			.digest = j->digest,
+			.dct = j->dct,
+			.cosign = j->cosign,
+			.notary = { .url = j->notary_url, .ca_file = v->o.notary_ca, .timeout_ms = v->o.deadline_ms },
+			.notary_conn = n,
+			.root_key_ids = (const char *const *)j->root_key_ids,
+			.n_root_key_ids = j->n_root_key_ids,
+			.registry = reg,
+			.signers = j->signers.items,
+			.n_signers = j->signers.n,
+		};
+		struct sigpolicy_verdict *vd = NULL;
+		size_t nv = 0;
+		e = sigpolicy_check(&pol, &vd, &nv, ok);
+		if (!e) {
+			*reason = *ok ? NULL : sigpolicy_failures(vd, nv);
+			*cacheable = key != NULL;
+			if (key)
+				vcache_put(v->verdicts, key, clock_monotonic_ms(), *ok, *reason);
+		}
+		sigpolicy_verdicts_free(vd, nv);
+	}
+	if (e) {
+		*ok = false;
+		char *why = err_describe(e);
+		*reason = xasprintf("trust data could not be verified (fail closed): %s", why);
+		free(why);
+	}
+out:
+	err_free(e);
+	sb_release(&ts);
+	notary_close(n);
+	registry_close(reg);
+}
+
+static void *job_thread(void *arg)
+{
+	struct job *j = arg;
+	bool ok = false, cacheable = false;
+	char *reason = NULL;
+	job_run(j, &ok, &reason, &cacheable);
+	struct verifier *v = j->v;
+	pthread_mutex_lock(&v->lock);
+	j->ok = ok;
+	j->reason = reason;
+	j->done = true;
+	for (struct job **p = &v->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	v->njobs--;
+	job_unref(j);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
+}
+
+static struct job *job_new(struct verifier *v, char *key, uint64_t generation, const struct policy_rule *rule,
+			   const struct image_ref *ref)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	j->key = key;
+	j->v = v;
+	j->generation = generation;
+	char *s = imageref_string(ref);
+	err_t *e = imageref_parse(s, &j->ref); /* a copy: parsed before, so it parses */
+	free(s);
+	err_free(e);
+	j->repo = imageref_name(ref);
+	j->dct = rule->dct;
+	j->cosign = rule->cosign;
+	j->notary_url = rule->notary_url ? xstrdup(rule->notary_url) : NULL;
+	j->root_key_ids = xcalloc(rule->n_root_key_ids + 1, sizeof *j->root_key_ids);
+	for (size_t i = 0; i < rule->n_root_key_ids; i++)
+		j->root_key_ids[i] = xstrdup(rule->root_key_ids[i]);
+	j->n_root_key_ids = rule->n_root_key_ids;
+	j->signers.items = xcalloc(rule->signers.n + 1, sizeof *j->signers.items);
+	for (size_t i = 0; i < rule->signers.n; i++) {
+		j->signers.items[i].name = xstrdup(rule->signers.items[i].name);
+		if (rule->signers.items[i].pub && EVP_PKEY_up_ref(rule->signers.items[i].pub))
+			j->signers.items[i].pub = rule->signers.items[i].pub;
+	}
+	j->signers.n = rule->signers.n;
+	return j;
+}
+
+void verifier_start(struct verifier *v, uint64_t generation, const struct policy_rule *rule,
+		    const struct image_ref *ref, struct check *c)
+{
+	memset(c, 0, sizeof *c);
+	_cleanup_free_ char *repo = imageref_name(ref);
+	if (ref->digest) {
+		_cleanup_free_ char *key =
+			verdict_key(v, generation, rule->dct, rule->notary_url, repo, ref->digest, clock_monotonic_ms());
+		if (key && vcache_get(v->verdicts, key, clock_monotonic_ms(), &c->ok, &c->reason)) {
+			snprintf(c->digest, sizeof c->digest, "%s", ref->digest);
+			c->cached = true;
+			return;
+		}
+	}
+	_cleanup_free_ char *image = imageref_string(ref);
+	char *key = xasprintf("%" PRIu64 "|%s", generation, image);
+	pthread_mutex_lock(&v->lock);
+	for (struct job *j = v->jobs; j; j = j->next)
+		if (!strcmp(j->key, key)) {
+			j->refs++;
+			c->job = j;
+			pthread_mutex_unlock(&v->lock);
+			free(key);
+			return;
+		}
+	if (v->njobs >= v->o.max_jobs) {
+		pthread_mutex_unlock(&v->lock);
+		free(key);
+		c->reason = xasprintf("%zu verifications are in progress already, the most this server runs: "
+				      "not verified (fail closed)", v->o.max_jobs);
+		return;
+	}
+	struct job *j = job_new(v, key, generation, rule, ref);
+	j->refs = 2;
+	j->next = v->jobs;
+	v->jobs = j;
+	v->njobs++;
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	int rc = pthread_create(&t, &attr, job_thread, j);
+	pthread_attr_destroy(&attr);
+	if (rc) { /* no thread: the job ends here, denied */
+		j->done = true;
+		j->reason = xasprintf("cannot start a verification: %s (fail closed)", strerror(rc));
+		v->jobs = j->next;
+		v->njobs--;
+		j->refs--;
+	}
+	c->job = j;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void verifier_wait(struct verifier *v, struct check *c, int64_t deadline_ms)
+{
+	struct job *j = c->job;
+	if (!j)
+		return;
+	struct timespec until = { (time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L };
+	pthread_mutex_lock(&v->lock);
+	while (!j->done) {
+		int rc = pthread_cond_timedwait(&v->cond, &v->lock, &until);
+		if (rc == ETIMEDOUT)
+			break;
+	}
+	if (j->done) {
+		c->ok = j->ok;
+		c->reason = j->reason ? xstrdup(j->reason) : NULL;
+		snprintf(c->digest, sizeof c->digest, "%s", j->digest);
+	} else {
+		c->ok = false;
+		c->reason = xasprintf("trust data not verified within the %" PRId64 " ms deadline (fail closed)",
+				      v->o.deadline_ms);
+	}
+	job_unref(j);
+	c->job = NULL;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void check_release(struct check *c)
+{
+	free(c->reason);
+	c->reason = NULL;
+}
+
+size_t verifier_jobs(struct verifier *v)
+{
+	pthread_mutex_lock(&v->lock);
+	size_t n = v->njobs;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+size_t verifier_cached(struct verifier *v)
+{
+	return vcache_size(v->verdicts);
+}

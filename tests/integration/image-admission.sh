@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# image-admission against the real servers: images in the real
+# docker-registry signed in the real notary-server by two signers
+# (tests/servers/signed-images.sh: D1 both, D2 build only, D3 nobody), the
+# webhook served over TLS and asked as the API server asks (AdmissionReview
+# v1 over HTTPS with the serving CA). Verdicts, pinning patches, exemptions,
+# fail-closed faults (notary down, registry too slow), the HTTP limits
+# (malformed, oversized, slowloris, 500 connections), reload (policy and
+# certificate, a connection kept open across it), a bounded load test that
+# never allows what verify-signatures denies, and graceful SIGTERM.
+# Prints PASS:/FAIL: per test; exits non-zero if any failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BIN=${PIPELINE_BIN:-$root/build/asan/bin}
+CLIENT=$here/image-admission/client.py
+W=$(mktemp -d /tmp/image-admission-it.XXXXXX)
+failures=0
+pass() { echo "PASS: image-admission/$1"; }
+fail() { echo "FAIL: image-admission/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+
+. "$root/tests/servers/signed-images.sh"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	signed_images_stop
+	[ -n "${ADMISSION_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
+}
+trap cleanup EXIT
+
+for tool in notary-server docker-registry skopeo openssl python3; do
+	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
+done
+LOGS=$W/logs && mkdir -p "$LOGS"
+has() { grep -qF -- "$2" "$LOGS/$1"; }
+
+if signed_images_start "$W/signed" "$BIN"; then pass setup-signed-images; else
+	fail setup-signed-images "$(tail -3 "$W/signed/signed-images.log")"; exit 1; fi
+
+# serving certificate for 127.0.0.1
+cert() { # dir
+	mkdir -p "$1"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$1/tls.key" -out "$1/tls.crt" >/dev/null 2>&1
+}
+cert "$W/tls"
+CA=$W/tls/tls.crt
+
+pem() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+BUILD_PUB=$(pem "$W/signed/ks/build.pub")
+VALIDATION_PUB=$(pem "$W/signed/ks/validation.pub")
+REG=${IMG%%/*}
+# the policy: IMG's repository needs build and validation; 127.0.0.1:<slow>
+# and the down notary are fault cases; exempt.local and kube-system exempt
+BLACKHOLE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+policy() { # file signers-json
+	cat >"$1" <<JSON
+{"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdmissionPolicy",
+ "metadata": {"name": "test-policy"},
+ "spec": {"exemptNamespaces": ["kube-system"], "exemptImages": ["exempt.local/*"],
+  "repositories": [
+   {"name": "$REG/hello/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $2},
+   {"name": "127.0.0.1:$BLACKHOLE_PORT/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $2},
+   {"name": "notary-down.local/*", "format": "dct", "notaryServer": "https://127.0.0.1:1", "signers": $2}]}}
+JSON
+}
+BOTH="[{\"name\": \"build\", \"publicKey\": $BUILD_PUB}, {\"name\": \"validation\", \"publicKey\": $VALIDATION_PUB}]"
+policy "$W/policy.json" "$BOTH"
+
+# a registry that accepts connections and never answers
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$BLACKHOLE_PORT" &
+PIDS+=($!)
+
+SECRET=regpass-$(openssl rand -hex 6)
+start_server() { # name extra-args...
+	local name=$1; shift
+	rm -f "$W/$name.port"
+	"$BIN/image-admission" --policy="$W/policy.json" --tls-cert="$W/tls/tls.crt" --tls-key="$W/tls/tls.key" \
+		--listen=127.0.0.1:0 --port-file="$W/$name.port" --notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" \
+		--registry-creds="admission:$SECRET" --log-format=json "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.log" &
+	SERVER_PID=$!
+	PIDS+=($SERVER_PID)
+	for _ in $(seq 1 100); do [ -s "$W/$name.port" ] && break; sleep 0.1; done
+	PORT=$(cat "$W/$name.port" 2>/dev/null)
+	[ -n "$PORT" ]
+}
+if start_server main --deadline=3s --header-timeout=2s --max-body=65536 --workers=4; then pass server-starts; else
+	fail server-starts "$(tail -3 "$LOGS/main.log")"; exit 1; fi
+MAIN_PID=$SERVER_PID
+C() { python3 "$CLIENT" "$PORT" "$CA" "$@"; }
+# review NAME PATH KIND NS IMAGE...: status line, then the response JSON
+review() { local n=$1; shift; C review "$@" >"$LOGS/$n" 2>&1; }
+allowed() { sed -n 2p "$LOGS/$1" | grep -q '"allowed": true'; }
+denied() { head -1 "$LOGS/$1" | grep -qx 200 && sed -n 2p "$LOGS/$1" | grep -q '"allowed": false'; }
+
+C get /healthz >"$LOGS/healthz" 2>&1
+C get /readyz >"$LOGS/readyz" 2>&1
+if head -1 "$LOGS/healthz" | grep -qx 200 && head -1 "$LOGS/readyz" | grep -qx 200 && has readyz '"ready"'; then
+	pass health-and-ready; else fail health-and-ready "$(cat "$LOGS/healthz" "$LOGS/readyz")"; fi
+
+# ---- verdicts ----
+review both /validate Pod team "$IMG@$D1"
+if allowed both && ! has both '"patch"'; then pass doubly-signed-allowed; else fail doubly-signed-allowed "$(cat "$LOGS/both")"; fi
+
+review pin /mutate Pod team "$IMG:v1"
+if allowed pin && has pin "\"path\": \"/spec/containers/0/image\"" && has pin "\"value\": \"$IMG@$D1\"" &&
+   has pin '"op": "replace"'; then pass tag-pinned-to-signed-digest; else fail tag-pinned-to-signed-digest "$(cat "$LOGS/pin")"; fi
+
+review one-signer /validate Pod team "$IMG@$D2"
+if denied one-signer && has one-signer "image $IMG@$D2 at $D2: not signed by every required signer: validation (dct)" &&
+   ! has one-signer "build (dct)"; then pass one-signer-missing-denied; else fail one-signer-missing-denied "$(cat "$LOGS/one-signer")"; fi
+
+# D3 carries no signature: the signatures there are on other digests
+review other-digest /validate Pod team "$IMG@$D3"
+if denied other-digest && has other-digest "build (dct)" && has other-digest "validation (dct)" &&
+   has other-digest "$D3"; then pass signature-on-another-digest-denied; else fail signature-on-another-digest-denied "$(cat "$LOGS/other-digest")"; fi
+
+review workload /mutate Deployment team "$IMG@$D1" "$IMG@$D3"
+if denied workload && has workload "image $IMG@$D3" && ! has workload "image $IMG@$D1" && ! has workload '"patch"'; then
+	pass deployment-template-any-image-denies; else fail deployment-template-any-image-denies "$(cat "$LOGS/workload")"; fi
+
+review cron /mutate CronJob team "$IMG:v1" "$IMG@$D1"
+if allowed cron && has cron '"/spec/jobTemplate/spec/template/spec/initContainers/0/image"'; then
+	pass cronjob-template-pinned; else fail cronjob-template-pinned "$(cat "$LOGS/cron")"; fi
+
+review unknown /validate Pod team "other.local/app@$D1"
+if denied unknown && has unknown "no repository entry of policy test-policy covers other.local/app"; then
+	pass no-policy-entry-denied; else fail no-policy-entry-denied "$(cat "$LOGS/unknown")"; fi
+
+review exempt-ns /validate Pod kube-system "other.local/app:1"
+review exempt-img /validate Pod team "exempt.local/tools/x:1" "$IMG@$D1"
+review exempt-lookalike /validate Pod team "exempt.local.evil.com/x:1"
+if allowed exempt-ns && has exempt-ns "namespace kube-system is exempt" && allowed exempt-img &&
+   denied exempt-lookalike; then pass exemptions-exact; else fail exemptions-exact "$(cat "$LOGS/exempt-"*)"; fi
+
+# ---- the tag moves to an unsigned digest after signing: v1 now names D3 --
+skopeo copy -q --dest-cert-dir="$W/signed/certs" "oci:$W/signed/oci-v3:v3" "docker://$IMG:v1" >/dev/null 2>&1
+review moved /mutate Pod team "$IMG:v1"
+if denied moved && has moved "image $IMG:v1 at $D3: not signed by every required signer"; then
+	pass tag-moved-after-signing-denied; else fail tag-moved-after-signing-denied "$(cat "$LOGS/moved")"; fi
+
+# ---- fail closed ----
+review notary-down /validate Pod team "notary-down.local/app@$D1"
+if denied notary-down && has notary-down "trust data could not be verified (fail closed)" &&
+   ! has notary-down "deadline"; then pass notary-down-denied-at-once; else fail notary-down-denied-at-once "$(cat "$LOGS/notary-down")"; fi
+
+review slow-registry /validate Pod team "127.0.0.1:$BLACKHOLE_PORT/app:v1"
+if denied slow-registry && has slow-registry "trust data not verified within the 3000 ms deadline (fail closed)"; then
+	pass slow-registry-denied-at-deadline; else fail slow-registry-denied-at-deadline "$(cat "$LOGS/slow-registry")"; fi
+
+# ---- HTTP limits: the server keeps serving after each ----
+printf '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": 7}' >"$W/malformed.json"
+C raw /validate "$W/malformed.json" >"$LOGS/malformed" 2>&1
+C get /healthz >"$LOGS/after-malformed" 2>&1
+if head -1 "$LOGS/malformed" | grep -qx 400 && has malformed "invalid JSON" &&
+   head -1 "$LOGS/after-malformed" | grep -qx 200; then pass malformed-review-400-keeps-serving; else
+	fail malformed-review-400-keeps-serving "$(cat "$LOGS/malformed")"; fi
+
+head -c 70000 /dev/zero | tr '\0' 'a' >"$W/big.json"
+C raw /validate "$W/big.json" >"$LOGS/oversized" 2>&1
+C get /healthz >"$LOGS/after-oversized" 2>&1
+if head -1 "$LOGS/oversized" | grep -qx 413 && has oversized "request body too large" &&
+   head -1 "$LOGS/after-oversized" | grep -qx 200; then pass oversized-body-413; else
+	fail oversized-body-413 "$(cat "$LOGS/oversized")"; fi
+
+C slowloris 20 >"$LOGS/slowloris" 2>&1 &
+SLOW=$!
+C get /healthz >"$LOGS/during-slowloris" 2>&1
+wait $SLOW
+if has slowloris closed-by-server && head -1 "$LOGS/during-slowloris" | grep -qx 200; then
+	pass slowloris-closed-others-served; else fail slowloris-closed-others-served "$(cat "$LOGS/slowloris")"; fi
+
+C concurrent 500 "$IMG@$D1" >"$LOGS/concurrent" 2>&1
+if has concurrent "500/500 answered"; then pass 500-concurrent-connections; else
+	fail 500-concurrent-connections "$(tail -3 "$LOGS/concurrent")"; fi
+
+# ---- load: never allows what verify-signatures denies for the digest ----
+C load 600 8 "$IMG@$D1" "$IMG@$D2" "$IMG@$D3" >"$LOGS/load" 2>&1
+ok=1
+for d in "$D1" "$D2" "$D3"; do
+	"$BIN/verify-signatures" --image="$IMG@$d" --signers=build="$W/signed/ks/build.pub" \
+		--signers=validation="$W/signed/ks/validation.pub" --notary-server="$NOTARY_URL" \
+		--notary-ca="$NOTARY_CA" >"$LOGS/cli-$d" 2>&1
+	cli=$?
+	line=$(grep -F "$IMG@$d " "$LOGS/load")
+	a=$(sed -n 's/.*allowed=\([0-9]*\).*/\1/p' <<<"$line")
+	dn=$(sed -n 's/.*denied=\([0-9]*\).*/\1/p' <<<"$line")
+	if [ "$cli" = 0 ]; then [ "$a" = 200 ] && [ "$dn" = 0 ] || ok=0
+	else [ "$cli" = 3 ] && [ "$a" = 0 ] && [ "$dn" = 200 ] || ok=0; fi
+done
+if [ $ok = 1 ] && [ "$(grep -c 'allowed=200 denied=0' "$LOGS/load")" = 1 ]; then
+	pass load-agrees-with-verify-signatures; else fail load-agrees-with-verify-signatures "$(cat "$LOGS/load")"; fi
+
+# ---- access log: JSON lines, no secret ----
+if grep -q '"msg":"access"' "$LOGS/main.log" && grep '"msg":"access"' "$LOGS/main.log" | python3 -c '
+import json, sys
+for line in sys.stdin: json.loads(line)' && ! grep -qF "$SECRET" "$LOGS/main.log" &&
+   grep -F '"msg":"access"' "$LOGS/main.log" | grep -F "$D2" | grep -q '"allowed":false'; then
+	pass access-log-json-no-secret; else fail access-log-json-no-secret; fi
+
+# ---- reload: policy (build alone now suffices) and certificate, while a
+# connection stays open ----
+policy "$W/policy.json" "[{\"name\": \"build\", \"publicKey\": $BUILD_PUB}]"
+cp "$W/tls/tls.crt" "$W/old.crt"
+cert "$W/tls"
+cat "$W/old.crt" "$W/tls/tls.crt" >"$W/both-ca.crt" # the client trusts the old and the new certificate
+python3 "$CLIENT" "$PORT" "$W/both-ca.crt" keepalive "kill -HUP $MAIN_PID" >"$LOGS/reload" 2>&1
+CA=$W/both-ca.crt
+review after-reload /validate Pod team "$IMG@$D2"
+if has reload "200 200 new-serial" && allowed after-reload && has main.log "policy test-policy reloaded"; then
+	pass reload-policy-and-cert-keeps-connections; else fail reload-policy-and-cert-keeps-connections "$(cat "$LOGS/reload")"; fi
+echo '{"apiVersion": "nope"}' >"$W/policy.json"
+kill -HUP $MAIN_PID; sleep 1
+review after-bad-reload /validate Pod team "$IMG@$D2"
+if allowed after-bad-reload && has main.log "reloading the policy (the previous one stays)"; then
+	pass bad-reload-keeps-policy; else fail bad-reload-keeps-policy "$(cat "$LOGS/after-bad-reload")"; fi
+
+# ---- SIGTERM: graceful ----
+kill -TERM $MAIN_PID
+wait $MAIN_PID
+rc=$?
+if [ $rc = 0 ] && has main.log '"msg":"stopped"'; then pass sigterm-graceful; else fail sigterm-graceful "exit $rc"; fi
+
+# ---- new trust data is never answered from an old verdict: D2, denied
+# (and cached), gets its validation signature; once the trust timestamp is
+# re-read (--trust-ttl) the verdict is reached again ----
+CA=$W/tls/tls.crt
+policy "$W/policy.json" "$BOTH"
+if start_server resign --trust-ttl=1s --cache-ttl=10m; then
+	review resign-before /validate Pod team "$IMG@$D2"
+	"$BIN/build-sign" --image="$IMG:v2@$D2" --signer=validation "${SIGNED_VAULT[@]}" --notary-server="$NOTARY_URL" \
+		--notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" >"$LOGS/resign-sign" 2>&1
+	sleep 1.5
+	review resign-after /validate Pod team "$IMG@$D2"
+	if denied resign-before && allowed resign-after; then pass new-trust-data-not-answered-from-cache; else
+		fail new-trust-data-not-answered-from-cache "$(cat "$LOGS/resign-before" "$LOGS/resign-after" "$LOGS/resign-sign")"; fi
+else
+	fail new-trust-data-not-answered-from-cache "$(tail -3 "$LOGS/resign.log")"
+fi
+
+exit $((failures > 0))

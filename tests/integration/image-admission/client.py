@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""A test client for image-admission, over TLS with the serving CA, as
+the API server talks to it.
+
+  client.py PORT CA review PATH KIND NAMESPACE IMAGE...   one AdmissionReview
+        prints the HTTP status, then the response JSON (patch decoded)
+  client.py PORT CA raw PATH BODYFILE                      POST bytes as they are
+  client.py PORT CA get PATH
+  client.py PORT CA slowloris SECONDS    headers a byte a second: prints
+        "closed-by-server" if the server hangs up before SECONDS
+  client.py PORT CA concurrent N         N connections open at once, then a
+        review on each: prints "N/N answered"
+  client.py PORT CA keepalive CMD        a review, then CMD (e.g. kill -HUP),
+        then a review on the same connection: prints both statuses and the
+        serving certificate's serial before and after (a new connection)
+  client.py PORT CA load N THREADS IMAGE...   N reviews over the images,
+        round robin: prints "IMAGE allowed=A denied=D" per image
+"""
+import base64
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+KINDS = {
+    "Pod": lambda spec: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec},
+    "Deployment": lambda spec: {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                                "spec": {"template": {"spec": spec}}},
+    "CronJob": lambda spec: {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+                             "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}},
+}
+
+
+def review(kind, namespace, images):
+    spec = {"containers": [{"name": "c%d" % i, "image": im} for i, im in enumerate(images[-1:])]}
+    if len(images) > 1:
+        spec["initContainers"] = [{"name": "i%d" % i, "image": im} for i, im in enumerate(images[:-1])]
+    return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                       "request": {"uid": str(uuid.uuid4()),
+                                   "kind": {"group": "", "version": "v1", "kind": kind},
+                                   "operation": "CREATE", "namespace": namespace, "name": "x",
+                                   "object": KINDS[kind](spec)}}).encode()
+
+
+def ctx(ca):
+    c = ssl.create_default_context(cafile=ca)
+    return c
+
+
+def conn(port, ca, timeout=30):
+    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx(ca), timeout=timeout)
+
+
+def post(c, path, body):
+    c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    return r.status, r.read()
+
+
+def show(status, body):
+    print(status)
+    try:
+        o = json.loads(body)
+    except ValueError:
+        print(body.decode(errors="replace"))
+        return
+    resp = o.get("response") if isinstance(o, dict) else None
+    if isinstance(resp, dict) and "patch" in resp:
+        resp["patch"] = json.loads(base64.b64decode(resp["patch"]))
+    print(json.dumps(o, sort_keys=True))
+
+
+def main():
+    port, ca, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    args = sys.argv[4:]
+    if cmd == "review":
+        c = conn(port, ca)
+        show(*post(c, args[0], review(args[1], args[2], args[3:])))
+    elif cmd == "raw":
+        c = conn(port, ca)
+        with open(args[1], "rb") as f:
+            body = f.read()
+        try:
+            show(*post(c, args[0], body))
+        except (ConnectionError, http.client.HTTPException) as e:
+            print("connection-error", type(e).__name__)
+    elif cmd == "get":
+        c = conn(port, ca)
+        c.request("GET", args[0])
+        r = c.getresponse()
+        show(r.status, r.read())
+    elif cmd == "slowloris":
+        limit = float(args[0])
+        s = ctx(ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+        s.settimeout(1)
+        start = time.monotonic()
+        head = b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Slow: " + b"a" * 1000
+        for b in head:
+            if time.monotonic() - start > limit:
+                print("still-open")
+                return
+            try:
+                s.sendall(bytes([b]))
+                if s.recv(1) == b"":
+                    print("closed-by-server")
+                    return
+            except socket.timeout:
+                continue
+            except (ssl.SSLError, OSError):
+                print("closed-by-server")
+                return
+        print("still-open")
+    elif cmd == "concurrent":
+        n = int(args[0])
+        body = review("Pod", "team", [args[1]]) if len(args) > 1 else None
+        conns = []
+        for _ in range(n):
+            c = conn(port, ca, timeout=60)
+            c.connect()
+            conns.append(c)
+        ok = [0]
+        lock = threading.Lock()
+
+        def one(c):
+            try:
+                if body:
+                    st, _ = post(c, "/validate", body)
+                else:
+                    c.request("GET", "/healthz")
+                    r = c.getresponse()
+                    st = r.status
+                    r.read()
+                if st == 200:
+                    with lock:
+                        ok[0] += 1
+            except Exception as e:  # noqa: BLE001 - counted as unanswered
+                print("error", type(e).__name__, e, file=sys.stderr)
+        ts = [threading.Thread(target=one, args=(c,)) for c in conns]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print("%d/%d answered" % (ok[0], n))
+    elif cmd == "keepalive":
+        def serial():
+            s = ctx(ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+            sn = s.getpeercert()["serialNumber"]
+            s.close()
+            return sn
+        c = conn(port, ca)
+        before = serial()
+        st1, _ = post(c, "/validate", review("Pod", "kube-system", ["x.local/a:1"]))
+        subprocess.run(args[0], shell=True, check=True)
+        time.sleep(1)
+        st2, _ = post(c, "/validate", review("Pod", "kube-system", ["x.local/a:1"]))
+        print(st1, st2, "same-serial" if before == serial() else "new-serial")
+    elif cmd == "load":
+        n, threads, images = int(args[0]), int(args[1]), args[2:]
+        counts = {im: [0, 0] for im in images}
+        lock = threading.Lock()
+        idx = [0]
+
+        def worker():
+            c = conn(port, ca)
+            while True:
+                with lock:
+                    i = idx[0]
+                    idx[0] += 1
+                if i >= n:
+                    return
+                im = images[i % len(images)]
+                st, body = post(c, "/validate", review("Pod", "team", [im]))
+                allowed = st == 200 and json.loads(body)["response"]["allowed"]
+                with lock:
+                    counts[im][0 if allowed else 1] += 1
+        ts = [threading.Thread(target=worker) for _ in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for im in images:
+            print("%s allowed=%d denied=%d" % (im, counts[im][0], counts[im][1]))
+
+
+main()
