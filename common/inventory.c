@@ -68,6 +68,7 @@ static void component_release(struct inv_component *c)
 
 void inventory_free(struct inventory *inv)
 {
+	json_decref(inv->index);
 	for (size_t i = 0; i < inv->n; i++)
 		component_release(&inv->c[i]);
 	free(inv->c);
@@ -116,6 +117,40 @@ static bool list_utf8(char *const *l, size_t n)
 	return true;
 }
 
+/* What makes a component a duplicate: purl, layer and path (NULL apart
+ * from ""), length-prefixed so that no two triples give the same key. */
+static char *dup_key(const char *purl, const char *layer, const char *path)
+{
+	return xasprintf("%zu:%s%zu:%s%c%s", strlen(purl), purl, layer ? strlen(layer) + 1 : 0, layer ? layer : "",
+			 path ? '+' : '-', path ? path : "");
+}
+
+/* index: duplicate key -> position, rebuilt when positions or purls change */
+static void reindex(struct inventory *inv)
+{
+	json_decref(inv->index);
+	inv->index = json_object();
+	for (size_t i = inv->n; i-- > 0;) { /* the first of equal keys wins */
+		_cleanup_free_ char *k = dup_key(inv->c[i].purl, inv->c[i].layer, inv->c[i].path);
+		json_object_set_new_nocheck(inv->index, k, json_integer((json_int_t)i));
+	}
+}
+
+/* purl -> position of the first component with it (callers decref) */
+static json_t *purl_index(const struct inventory *inv)
+{
+	json_t *idx = json_object();
+	for (size_t i = inv->n; i-- > 0;)
+		json_object_set_new_nocheck(idx, inv->c[i].purl, json_integer((json_int_t)i));
+	return idx;
+}
+
+static const struct inv_component *by_purl(const struct inventory *inv, const json_t *idx, const char *purl)
+{
+	const json_t *at = json_object_get(idx, purl);
+	return at ? &inv->c[json_integer_value(at)] : NULL;
+}
+
 struct inv_component *inventory_add(struct inventory *inv, const struct inv_component *c)
 {
 	/* the documents are JSON: bytes that are not UTF-8 (hostile or
@@ -134,9 +169,13 @@ struct inv_component *inventory_add(struct inventory *inv, const struct inv_comp
 	_cleanup_free_ char *purl = c->purl ? xstrdup(c->purl)
 					    : inventory_purl(c->eco, c->name, c->version, inv->os_id,
 							     inv->os_version_id, c->arch);
-	for (size_t i = 0; i < inv->n; i++)
-		if (!strcmp(inv->c[i].purl, purl) && same(inv->c[i].layer, c->layer) && same(inv->c[i].path, c->path))
-			return &inv->c[i];
+	if (!inv->index)
+		reindex(inv);
+	_cleanup_free_ char *key = dup_key(purl, c->layer, c->path);
+	const json_t *at = json_object_get(inv->index, key);
+	if (at)
+		return &inv->c[json_integer_value(at)];
+	json_object_set_new_nocheck(inv->index, key, json_integer((json_int_t)inv->n));
 	if (inv->n == inv->cap) {
 		inv->cap = inv->cap ? inv->cap * 2 : 64;
 		inv->c = xrealloc(inv->c, inv->cap * sizeof *inv->c);
@@ -181,6 +220,7 @@ void inventory_sort(struct inventory *inv)
 {
 	if (inv->n)
 		qsort(inv->c, inv->n, sizeof *inv->c, cmp_component);
+	reindex(inv);
 }
 
 /* purl-spec: percent-encode anything but the unreserved set; ":" and "/"
@@ -396,23 +436,15 @@ static json_t *cdx_licenses(const struct inv_component *c)
 static char **bom_refs(const struct inventory *inv)
 {
 	char **refs = xcalloc(inv->n ? inv->n : 1, sizeof *refs);
+	json_t *seen = json_object(); /* purl -> times seen */
 	for (size_t i = 0; i < inv->n; i++) {
-		size_t dup = 0;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(inv->c[j].purl, inv->c[i].purl))
-				dup++;
-		refs[i] = dup ? xasprintf("%s#%zu", inv->c[i].purl, dup + 1) : xstrdup(inv->c[i].purl);
+		json_t *n = json_object_get(seen, inv->c[i].purl);
+		json_int_t dup = n ? json_integer_value(n) : 0;
+		refs[i] = dup ? xasprintf("%s#%lld", inv->c[i].purl, (long long)dup + 1) : xstrdup(inv->c[i].purl);
+		json_object_set_new_nocheck(seen, inv->c[i].purl, json_integer(dup + 1));
 	}
+	json_decref(seen);
 	return refs;
-}
-
-/* the ref of the first component with purl dep (deps name purls) */
-static const char *ref_of(const struct inventory *inv, char **refs, const char *purl)
-{
-	for (size_t i = 0; i < inv->n; i++)
-		if (!strcmp(inv->c[i].purl, purl))
-			return refs[i];
-	return NULL;
 }
 
 json_t *inventory_to_cyclonedx(const struct inventory *inv, const char *serial)
@@ -432,6 +464,7 @@ json_t *inventory_to_cyclonedx(const struct inventory *inv, const char *serial)
 	}
 	json_t *comps = json_array(), *deps = json_array();
 	char **refs = bom_refs(inv);
+	json_t *first = purl_index(inv); /* deps name purls: the first one's ref */
 	if (inv->os_id) {
 		json_t *os = json_pack("{s:s, s:s, s:s}", "type", "operating-system", "bom-ref", "os", "name", inv->os_id);
 		if (inv->os_version_id)
@@ -459,14 +492,15 @@ json_t *inventory_to_cyclonedx(const struct inventory *inv, const char *serial)
 		if (c->eco == INV_NPM) {
 			json_t *on = json_array();
 			for (size_t k = 0; k < c->n_deps; k++) {
-				const char *r = ref_of(inv, refs, c->deps[k]);
-				if (r)
-					json_array_append_new(on, json_string(r));
+				const struct inv_component *d = by_purl(inv, first, c->deps[k]);
+				if (d)
+					json_array_append_new(on, json_string(refs[d - inv->c]));
 			}
 			json_array_append_new(deps, json_pack("{s:s, s:o}", "ref", refs[i], "dependsOn", on));
 		}
 	}
 	free_list(refs, inv->n);
+	json_decref(first);
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "bomFormat", "CycloneDX", "specVersion", "1.5",
 				"serialNumber", urn, "version", 1, "metadata", meta, "components", comps);
 	if (json_array_size(deps))
@@ -538,17 +572,18 @@ json_t *inventory_to_spdx(const struct inventory *inv, const char *namespace_uui
 		json_array_append_new(rels, json_pack("{s:s, s:s, s:s}", "spdxElementId", "SPDXRef-DOCUMENT",
 						      "relationshipType", "DESCRIBES", "relatedSpdxElement", ids[i]));
 	}
+	json_t *first = purl_index(inv);
 	for (size_t i = 0; i < inv->n; i++) {
 		const struct inv_component *c = &inv->c[i];
-		for (size_t k = 0; k < c->n_deps; k++)
-			for (size_t j = 0; j < inv->n; j++)
-				if (!strcmp(inv->c[j].purl, c->deps[k])) {
-					json_array_append_new(rels, json_pack("{s:s, s:s, s:s}", "spdxElementId", ids[i],
-									      "relationshipType", "DEPENDS_ON",
-									      "relatedSpdxElement", ids[j]));
-					break;
-				}
+		for (size_t k = 0; k < c->n_deps; k++) {
+			const struct inv_component *d = by_purl(inv, first, c->deps[k]);
+			if (d)
+				json_array_append_new(rels, json_pack("{s:s, s:s, s:s}", "spdxElementId", ids[i],
+								      "relationshipType", "DEPENDS_ON", "relatedSpdxElement",
+								      ids[d - inv->c]));
+		}
 	}
+	json_decref(first);
 	free_list(ids, inv->n);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:[s]}, s:o, s:o}", "spdxVersion", "SPDX-2.3",
 			 "dataLicense", "CC0-1.0", "SPDXID", "SPDXRef-DOCUMENT", "name", subject, "documentNamespace", ns,
@@ -673,14 +708,6 @@ static err_t *read_component(const json_t *comp, const char *what, const char *p
 	return NULL;
 }
 
-static struct inv_component *find_purl(struct inventory *inv, const char *purl)
-{
-	for (size_t i = 0; i < inv->n; i++)
-		if (!strcmp(inv->c[i].purl, purl))
-			return &inv->c[i];
-	return NULL;
-}
-
 err_t *inventory_from_cyclonedx(const json_t *doc, const char *what, struct inventory *out)
 {
 	if (!json_is_object(doc) || !same(json_string_value(json_object_get(doc, "bomFormat")), "CycloneDX"))
@@ -705,11 +732,12 @@ err_t *inventory_from_cyclonedx(const json_t *doc, const char *what, struct inve
 			break;
 	}
 	const json_t *deps = json_object_get(doc, "dependencies"), *d;
+	json_t *first = purl_index(out);
 	json_array_foreach(deps, i, d) {
 		if (e)
 			break;
 		const char *purl = json_string_value(json_object_get(refs, json_string_value(json_object_get(d, "ref")) ?: ""));
-		struct inv_component *c = purl ? find_purl(out, purl) : NULL;
+		struct inv_component *c = purl ? (struct inv_component *)by_purl(out, first, purl) : NULL;
 		if (!c)
 			continue;
 		const json_t *on = json_object_get(d, "dependsOn"), *r;
@@ -722,6 +750,7 @@ err_t *inventory_from_cyclonedx(const json_t *doc, const char *what, struct inve
 			c->deps[c->n_deps++] = xstrdup(dp);
 		}
 	}
+	json_decref(first);
 	json_decref(refs);
 	return e;
 }

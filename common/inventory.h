@@ -78,6 +78,7 @@ struct inventory {
 	char *subject; /* what was inventoried: the image reference or directory */
 	char *subject_digest; /* image manifest digest, NULL for a tree */
 	size_t warnings; /* malformed records skipped (each was logged) */
+	json_t *index;   /* private to inventory.c: finds duplicates */
 };
 
 void inventory_init(struct inventory *inv);

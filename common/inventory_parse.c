@@ -294,10 +294,8 @@ static char *npm_purl_of(const json_t *pkgs, const char *key)
 	return name ? inventory_purl(INV_NPM, name, version, NULL, NULL, NULL) : NULL;
 }
 
-static void add_deps(const json_t *pkgs, const char *key, const json_t *pkg, struct strbuf *dummy,
-		     char ***deps, size_t *n)
+static void add_deps(const json_t *pkgs, const char *key, const json_t *pkg, char ***deps, size_t *n)
 {
-	(void)dummy;
 	static const char *const kinds[] = { "dependencies", "optionalDependencies", "peerDependencies" };
 	for (size_t k = 0; k < 3; k++) {
 		const json_t *d = json_object_get(pkg, kinds[k]);
@@ -353,7 +351,7 @@ static err_t *npm_v2(struct inventory *inv, const json_t *pkgs, const char *path
 			.path = (char *)path,
 			.layer = (char *)layer,
 		};
-		add_deps(pkgs, key, pkg, NULL, &c.deps, &c.n_deps);
+		add_deps(pkgs, key, pkg, &c.deps, &c.n_deps);
 		inventory_add(inv, &c);
 		for (size_t i = 0; i < c.n_deps; i++)
 			free(c.deps[i]);

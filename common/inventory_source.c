@@ -150,9 +150,25 @@ struct image_scan {
 	struct kept *k;
 	size_t n, cap;
 	json_t *index; /* path -> position in k (live entries) */
+	json_t *dirs;  /* directory -> live entries under it: most entries
+			* of a layer replace no kept file, and need no scan */
 	size_t layer;
 	const char *layer_digest;
 };
+
+/* add delta to the count of every directory above path */
+static void dirs_count(struct image_scan *s, const char *path, json_int_t delta)
+{
+	for (const char *p = path; (p = strchr(p, '/')); p++) {
+		_cleanup_free_ char *dir = xstrndup(path, (size_t)(p - path));
+		json_t *n = json_object_get(s->dirs, dir);
+		json_int_t v = (n ? json_integer_value(n) : 0) + delta;
+		if (v)
+			json_object_set_new_nocheck(s->dirs, dir, json_integer(v));
+		else
+			json_object_del(s->dirs, dir);
+	}
+}
 
 static void kept_drop(struct image_scan *s, size_t i)
 {
@@ -160,6 +176,7 @@ static void kept_drop(struct image_scan *s, size_t i)
 	if (k->gone)
 		return;
 	json_object_del(s->index, k->path);
+	dirs_count(s, k->path, -1);
 	k->gone = true;
 	sb_release(&k->data);
 }
@@ -179,6 +196,8 @@ static void drop_tree(struct image_scan *s, const char *path, bool self, bool lo
 		if (at)
 			kept_drop(s, (size_t)json_integer_value(at));
 	}
+	if (!json_object_get(s->dirs, path))
+		return; /* nothing kept under it */
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->k[i].gone && under(s->k[i].path, path) && (!lower_only || s->k[i].layer < s->layer))
 			kept_drop(s, i);
@@ -193,7 +212,8 @@ static struct kept *keep(struct image_scan *s, const char *path, enum inv_file_k
 	}
 	struct kept *k = &s->k[s->n];
 	*k = (struct kept){ .path = xstrdup(path), .kind = kind, .layer = s->layer, .data = STRBUF_INIT };
-	json_object_set_new(s->index, path, json_integer((json_int_t)s->n));
+	json_object_set_new_nocheck(s->index, path, json_integer((json_int_t)s->n));
+	dirs_count(s, path, 1);
 	s->n++;
 	return k;
 }
@@ -382,7 +402,7 @@ static err_t *scan_layers(struct image_source *is, const struct manifest *img, s
 {
 	json_t *diff_ids = NULL;
 	TRY(read_diff_ids(is, img, &diff_ids));
-	struct image_scan s = { .inv = inv, .index = json_object() };
+	struct image_scan s = { .inv = inv, .index = json_object(), .dirs = json_object() };
 	err_t *e = NULL;
 	for (size_t i = 0; !e && i < img->n_layers; i++) {
 		const struct descriptor *d = &img->layers[i];
@@ -436,6 +456,7 @@ static err_t *scan_layers(struct image_source *is, const struct manifest *img, s
 	}
 	free(s.k);
 	json_decref(s.index);
+	json_decref(s.dirs);
 	return e;
 }
 
