@@ -56,8 +56,9 @@ done
 
 # the Tasks keep the rules a cluster and a PipelineRun need (secrets never
 # as an empty Secret name, referenced workspaces and params declared, ...),
-# the catalog drop-ins of tekton/compat/ too
-python3 tests/tekton-lint.py tekton/*.yaml tekton/compat/*.yaml
+# the catalog drop-ins of tekton/compat/ too; the Pipelines and Triggers of
+# .pipeline/ against Tekton v1 validation, their taskRefs among tekton/
+python3 tests/tekton-lint.py tekton/*.yaml tekton/compat/*.yaml .pipeline/*.yaml
 
 # every mutant's line still exists exactly once (make mutants runs them)
 python3 tests/mutants/run.py --validate
