@@ -10,3 +10,7 @@ $(NODE_SEMVER):
 	@test -f $@
 
 $(BUILD)/asan/tests/test_version: | $(NODE_SEMVER)
+
+# va-scan's modules in unit tests and fuzz targets: CVSS needs libm, the
+# ignore file libyaml
+$(BUILD)/asan/tests/test_vascan: COMMON_LIBS += -lyaml -lm

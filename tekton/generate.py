@@ -105,6 +105,9 @@ TASKS = {
                      "$(workspaces.kubeconfig.path)/config); without it the step's service account is used", True),
                     ("sslcertdir", "CA certificates for an https url: set ca-file to "
                      "$(workspaces.sslcertdir.path)/ca.crt", True), SOURCE_OPT], workdir="source"),
+    "va-scan": dict(
+        display="Vulnerability Scan", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
+        docker_config=True, secrets=["dockerconfig"]),
 }
 
 

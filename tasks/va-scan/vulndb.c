@@ -1,0 +1,341 @@
+/* The compiled advisory index (vulndb.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "log.h"
+#include "osv.h"
+#include "vulndb.h"
+#include "xalloc.h"
+
+#define KEY_ENTRY_SIZE 16
+#define POOL_MAX 0xffff0000u /* offsets are u32 */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* The digest of the whole file but the digest's own bytes: the header's
+ * fields and padding are covered as well as the body. */
+#define DIGEST_AT 32
+static void checksum(const unsigned char *d, size_t len, char out[DIGEST_SIZE])
+{
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, d, DIGEST_AT);
+	sha256_update(&h, d + DIGEST_AT + DIGEST_SIZE, len - DIGEST_AT - DIGEST_SIZE);
+	sha256_final(&h, out);
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+struct bkey {
+	char *key; /* eco\0name */
+	uint32_t key_len, rec_off, rec_len;
+};
+
+struct vulndb_builder {
+	struct strbuf records;
+	json_t *ids; /* id -> true */
+	struct bkey *keys;
+	size_t nkeys, cap, nrecords;
+};
+
+struct vulndb_builder *vulndb_builder_new(void)
+{
+	struct vulndb_builder *b = xcalloc(1, sizeof *b);
+	b->ids = json_object();
+	return b;
+}
+
+void vulndb_builder_free(struct vulndb_builder *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nkeys; i++)
+		free(b->keys[i].key);
+	free(b->keys);
+	json_decref(b->ids);
+	sb_release(&b->records);
+	free(b);
+}
+
+size_t vulndb_builder_records(const struct vulndb_builder *b)
+{
+	return b->nrecords;
+}
+
+err_t *vulndb_builder_add(struct vulndb_builder *b, json_t *t, const char *what)
+{
+	const char *id = json_string_value(json_object_get(t, "id"));
+	if (json_object_get(b->ids, id)) {
+		log_warn("%s: advisory %s was read before: this copy is skipped", what, id);
+		return NULL;
+	}
+	char *text = json_dumps(t, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t len = strlen(text);
+	if (b->records.len + len > POOL_MAX / 2) {
+		free(text);
+		return err_new(EXIT_USAGE, "%s: the advisory database is too large for one index (over %u bytes)",
+			       what, POOL_MAX / 2);
+	}
+	uint32_t off = (uint32_t)b->records.len;
+	sb_add(&b->records, text, len);
+	free(text);
+	json_object_set_new(b->ids, id, json_true());
+	b->nrecords++;
+	size_t first = b->nkeys, i;
+	json_t *aff;
+	json_array_foreach(json_object_get(t, "affected"), i, aff) {
+		const char *eco = json_string_value(json_object_get(aff, "ecosystem"));
+		const char *name = json_string_value(json_object_get(aff, "name"));
+		_cleanup_free_ char *pkey = osv_package_key(eco, name);
+		size_t base = osv_ecosystem_base_len(eco);
+		struct strbuf k = STRBUF_INIT;
+		sb_add(&k, eco, base);
+		sb_addc(&k, '\0');
+		sb_adds(&k, pkey);
+		bool dup = false;
+		for (size_t j = first; j < b->nkeys && !dup; j++)
+			dup = b->keys[j].key_len == k.len && !memcmp(b->keys[j].key, k.buf, k.len);
+		if (dup) {
+			sb_release(&k);
+			continue;
+		}
+		if (b->nkeys == b->cap) {
+			b->cap = b->cap ? 2 * b->cap : 1024;
+			b->keys = xrealloc(b->keys, b->cap * sizeof *b->keys);
+		}
+		uint32_t klen = (uint32_t)k.len;
+		b->keys[b->nkeys++] = (struct bkey){ sb_detach(&k), klen, off, (uint32_t)len };
+	}
+	return NULL;
+}
+
+static err_t *add_record(void *ctx, json_t *trimmed, const char *what)
+{
+	return vulndb_builder_add(ctx, trimmed, what);
+}
+
+err_t *vulndb_builder_add_path(struct vulndb_builder *b, const char *path)
+{
+	struct osv_sink sink = { .record = add_record, .ctx = b };
+	TRY(osv_read_path(path, &sink));
+	log_info("%s: %zu advisories (%zu withdrawn ones left out)", path, sink.records, sink.withdrawn);
+	return NULL;
+}
+
+static int keycmp(const void *x, const void *y, size_t xl, size_t yl)
+{
+	int r = memcmp(x, y, xl < yl ? xl : yl);
+	return r ? r : (xl > yl) - (xl < yl);
+}
+
+static int cmp_bkey(const void *a, const void *b)
+{
+	const struct bkey *x = a, *y = b;
+	int r = keycmp(x->key, y->key, x->key_len, y->key_len);
+	return r ? r : (x->rec_off > y->rec_off) - (x->rec_off < y->rec_off);
+}
+
+void vulndb_builder_finish(struct vulndb_builder *b, struct strbuf *out)
+{
+	if (b->nkeys)
+		qsort(b->keys, b->nkeys, sizeof *b->keys, cmp_bkey);
+	size_t table = (size_t)b->nkeys * KEY_ENTRY_SIZE;
+	sb_reset(out);
+	sb_grow(out, VULNDB_HEADER_SIZE + table + b->records.len + 64 * b->nkeys);
+	unsigned char zero[VULNDB_HEADER_SIZE] = { 0 };
+	sb_add(out, zero, VULNDB_HEADER_SIZE);
+	size_t table_at = out->len;
+	for (size_t i = 0; i < table; i++)
+		sb_addc(out, 0);
+	size_t pool_at = out->len;
+	if (b->records.len)
+		sb_add(out, b->records.buf, b->records.len);
+	for (size_t i = 0; i < b->nkeys; i++) {
+		unsigned char *e = (unsigned char *)out->buf + table_at + i * KEY_ENTRY_SIZE;
+		uint32_t koff = (uint32_t)(out->len - pool_at);
+		sb_add(out, b->keys[i].key, b->keys[i].key_len);
+		e = (unsigned char *)out->buf + table_at + i * KEY_ENTRY_SIZE; /* out may have moved */
+		put32(e, koff);
+		put32(e + 4, b->keys[i].key_len);
+		put32(e + 8, b->keys[i].rec_off);
+		put32(e + 12, b->keys[i].rec_len);
+	}
+	unsigned char *h = (unsigned char *)out->buf;
+	memcpy(h, VULNDB_MAGIC, 8);
+	put32(h + 8, VULNDB_FORMAT);
+	put32(h + 12, (uint32_t)b->nrecords);
+	put32(h + 16, (uint32_t)b->nkeys);
+	put32(h + 20, 0);
+	put64(h + 24, out->len);
+	char dig[DIGEST_SIZE];
+	checksum((const unsigned char *)out->buf, out->len, dig);
+	memcpy(h + DIGEST_AT, dig, DIGEST_SIZE);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+struct vulndb {
+	const unsigned char *data;
+	size_t len;
+	void *map; /* when mmap'ed */
+	const unsigned char *table, *pool;
+	size_t pool_len;
+	uint32_t nkeys, nrecords;
+};
+
+static err_t *corrupt(const char *what, const char *why)
+{
+	return err_new(EXIT_USAGE, "advisory index %s is corrupt or truncated (%s): rebuild it", what, why);
+}
+
+err_t *vulndb_from_memory(const void *data, size_t len, const char *what, struct vulndb **out)
+{
+	const unsigned char *d = data;
+	if (len < VULNDB_HEADER_SIZE)
+		return corrupt(what, "shorter than its header");
+	if (memcmp(d, VULNDB_MAGIC, 8))
+		return err_new(EXIT_USAGE, "%s is not a va-scan advisory index (no %s magic)", what, VULNDB_MAGIC);
+	uint32_t format = get32(d + 8);
+	if (format != VULNDB_FORMAT)
+		return err_new(EXIT_USAGE, "advisory index %s has format version %u, this va-scan reads %u: rebuild it",
+			       what, format, VULNDB_FORMAT);
+	if (get64(d + 24) != len)
+		return corrupt(what, "its size is not the one its header records");
+	char dig[DIGEST_SIZE];
+	checksum(d, len, dig);
+	if (memcmp(dig, d + DIGEST_AT, DIGEST_SIZE))
+		return corrupt(what, "checksum mismatch");
+	uint32_t nkeys = get32(d + 16);
+	if ((uint64_t)nkeys * KEY_ENTRY_SIZE > len - VULNDB_HEADER_SIZE)
+		return corrupt(what, "key table past the end");
+	struct vulndb *db = xcalloc(1, sizeof *db);
+	db->data = d;
+	db->len = len;
+	db->nkeys = nkeys;
+	db->nrecords = get32(d + 12);
+	db->table = d + VULNDB_HEADER_SIZE;
+	db->pool = db->table + (size_t)nkeys * KEY_ENTRY_SIZE;
+	db->pool_len = len - VULNDB_HEADER_SIZE - (size_t)nkeys * KEY_ENTRY_SIZE;
+	const unsigned char *prev = NULL;
+	uint32_t prev_len = 0;
+	for (uint32_t i = 0; i < nkeys; i++) {
+		const unsigned char *e = db->table + (size_t)i * KEY_ENTRY_SIZE;
+		uint64_t ko = get32(e), kl = get32(e + 4), ro = get32(e + 8), rl = get32(e + 12);
+		if (ko + kl > db->pool_len || ro + rl > db->pool_len || !kl || !rl) {
+			free(db);
+			return corrupt(what, "an entry points outside the file");
+		}
+		if (prev && keycmp(prev, db->pool + ko, prev_len, (size_t)kl) > 0) {
+			free(db);
+			return corrupt(what, "keys out of order");
+		}
+		prev = db->pool + ko, prev_len = (uint32_t)kl;
+	}
+	*out = db;
+	return NULL;
+}
+
+bool vulndb_is_index(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char magic[8];
+	bool yes = read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && !memcmp(magic, VULNDB_MAGIC, 8);
+	close(fd);
+	return yes;
+}
+
+err_t *vulndb_open(const char *path, struct vulndb **out)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(EXIT_USAGE, "cannot open advisory index %s", path);
+	struct stat st;
+	if (fstat(fd, &st))
+		return err_errno(EXIT_USAGE, "advisory index %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size < VULNDB_HEADER_SIZE)
+		return corrupt(path, "shorter than its header");
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return err_errno(EXIT_FAILED, "cannot map advisory index %s", path);
+	err_t *e = vulndb_from_memory(map, (size_t)st.st_size, path, out);
+	if (e) {
+		munmap(map, (size_t)st.st_size);
+		return e;
+	}
+	(*out)->map = map;
+	return NULL;
+}
+
+void vulndb_close(struct vulndb *db)
+{
+	if (!db)
+		return;
+	if (db->map)
+		munmap(db->map, db->len);
+	free(db);
+}
+
+size_t vulndb_records(const struct vulndb *db)
+{
+	return db->nrecords;
+}
+
+static int entry_cmp(const struct vulndb *db, uint32_t i, const char *key, size_t klen)
+{
+	const unsigned char *e = db->table + (size_t)i * KEY_ENTRY_SIZE;
+	return keycmp(db->pool + get32(e), key, get32(e + 4), klen);
+}
+
+err_t *vulndb_lookup(const struct vulndb *db, const char *ecosystem, const char *name, vulndb_record_fn fn,
+		     void *ctx)
+{
+	_cleanup_free_ char *pkey = osv_package_key(ecosystem, name);
+	struct strbuf k = STRBUF_INIT;
+	sb_add(&k, ecosystem, osv_ecosystem_base_len(ecosystem));
+	sb_addc(&k, '\0');
+	sb_adds(&k, pkey);
+	uint32_t lo = 0, hi = db->nkeys;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (entry_cmp(db, mid, k.buf, k.len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	err_t *e = NULL;
+	for (uint32_t i = lo; !e && i < db->nkeys && !entry_cmp(db, i, k.buf, k.len); i++) {
+		const unsigned char *ent = db->table + (size_t)i * KEY_ENTRY_SIZE;
+		e = fn(ctx, (const char *)db->pool + get32(ent + 8), get32(ent + 12));
+	}
+	sb_release(&k);
+	return e;
+}
