@@ -25,7 +25,8 @@
  *   apk installed db (lib/apk/db/installed): P: V: L: o: (origin = source).
  *   npm package-lock.json v1 ("dependencies" tree), v2/v3 ("packages"),
  *     and node_modules/<name>/package.json found in images.
- *   Python *.dist-info/METADATA and *.egg-info/PKG-INFO (RFC 822 headers).
+ *   Python *.dist-info/METADATA, *.egg-info/PKG-INFO and *.egg-info files
+ *     (RFC 822 headers).
  *   etc/os-release (ID, VERSION_ID, VERSION_CODENAME): the purl distro
  *     qualifier of deb/apk components ("debian-12", "alpine-3.19").
  *   our static binaries: the third-party sources mk/versions.sh embeds

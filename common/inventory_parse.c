@@ -721,8 +721,9 @@ enum inv_file_kind inventory_file_kind(const char *path, bool in_image)
 		return strstr(path, "node_modules/") && !in_image ? INV_FILE_NONE : INV_FILE_NPM_LOCK;
 	if (in_image && node_module_package(path))
 		return INV_FILE_NPM_PACKAGE;
+	/* distutils installs "<name>.egg-info" as a file holding PKG-INFO */
 	if ((!strcmp(base, "METADATA") && strstr(path, ".dist-info/") && ends_with(path, ".dist-info/METADATA")) ||
-	    ends_with(path, ".egg-info/PKG-INFO"))
+	    ends_with(path, ".egg-info/PKG-INFO") || ends_with(base, ".egg-info"))
 		return INV_FILE_PYTHON_METADATA;
 	return INV_FILE_NONE;
 }

@@ -114,6 +114,26 @@ check dpkg-source-equals-dpkg-query diff "$work/src.oracle" "$work/src.ours"
 check deb-purl-distro quiet jq -e --arg d "distro=$ID-$VERSION_ID" '[.components[] | select((.purl // "") | startswith("pkg:deb/")) | .purl | contains($d)] | all' "$work/rootfs.json"
 check os-component quiet jq -e --arg id "$ID" '.components[] | select(.type == "operating-system") | .name == $id' "$work/rootfs.json"
 
+# ---- 2b. Python: what importlib.metadata finds in the same directory ----
+# (this machine's dist-packages: dist-info, egg-info directories; plus an
+# egg-info file as distutils writes one)
+py=$work/py
+mkdir -p "$py"
+for d in /usr/lib/python3/dist-packages/*.dist-info /usr/lib/python3/dist-packages/*.egg-info; do
+	[ -d "$d" ] || continue
+	mkdir -p "$py/$(basename "$d")"
+	for f in METADATA PKG-INFO; do [ -f "$d/$f" ] && cp "$d/$f" "$py/$(basename "$d")/"; done
+done
+printf 'Metadata-Version: 1.1\nName: legacy_pkg\nVersion: 0.3\nLicense: MIT\n' >"$py/legacy_pkg-0.3.egg-info"
+python3 -c 'import importlib.metadata as m, sys
+for d in m.distributions(path=[sys.argv[1]]): print(d.metadata["Name"], d.version)' "$py" | sort >"$work/py.oracle"
+bom --source="$py" --output="$work/py.json" 2>"$work/py.log"
+check python-exit test $? = 0
+jq -r '.components[] | select(.purl | startswith("pkg:pypi/")) | "\(.name) \(.version)"' "$work/py.json" | sort >"$work/py.ours"
+check python-equals-importlib-metadata diff "$work/py.oracle" "$work/py.ours"
+check python-nonempty test "$(wc -l <"$work/py.oracle")" -gt 5
+check python-egg-info-file grep -qx 'legacy_pkg 0.3' "$work/py.ours"
+
 # ---- 3. the same root as an image, in layers, with whiteouts ----
 bombin=$static/bom
 [ -x "$bombin" ] || bombin=$bin
