@@ -65,7 +65,7 @@ TASKS = {
         required=["url"]),
     "containerize": dict(
         display="Containerize", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
-        docker_config=True, secrets=["dockerconfig"], required=["image"]),
+        docker_config=True, secrets=["dockerconfig"], required=["image"], scratch=True),
     "build-sign": dict(
         display="Build Sign", workspaces=[KEYSTORE, DOCKERCONFIG, SSLCERTDIR, SOURCE_OPT], workdir="source",
         fixed={"keystore-dir": "keystore"}, docker_config=True, secrets=["keystore", "dockerconfig"], required=["notary-server"]),
@@ -88,7 +88,8 @@ TASKS = {
         docker_config=True, secrets=["dockerconfig"]),
     "docker-lint": dict(display="Docker Lint", workspaces=[SOURCE], workdir="source"),
     "cis-check": dict(display="CIS Check", workspaces=[SOURCE], workdir="source"),
-    "unit-tests": dict(display="Unit Tests", workspaces=[SOURCE], workdir="source", required=["image"]),
+    "unit-tests": dict(display="Unit Tests", workspaces=[SOURCE], workdir="source", required=["image"],
+                       scratch=True),
     "extract-value-jq": dict(display="Extract Value (jq)", workspaces=[SOURCE_OPT], workdir="source"),
     "deploy": dict(
         display="Deploy", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR,
@@ -98,7 +99,7 @@ TASKS = {
         workdir="source", docker_config=True, secrets=["dockerconfig"]),
     "bom": dict(
         display="Bill of Materials", workspaces=[SOURCE_OPT, DOCKERCONFIG, SSLCERTDIR], workdir="source",
-        docker_config=True, secrets=["dockerconfig"]),
+        docker_config=True, secrets=["dockerconfig"], scratch=True),
     "check-health": dict(
         display="Check Health",
         workspaces=[("kubeconfig", "a kubeconfig for the deployment param (set kubeconfig to "
@@ -195,6 +196,10 @@ def generate(bindir, task, images=None):
         if r["name"] == "ARTIFACT_OUTPUTS":  # Chains v2: an object {uri, digest}
             lines += ["      type: object", "      properties:", "        uri:", "          type: string",
                       "        digest:", "          type: string"]
+    if cfg.get("scratch"):
+        # the root is read-only: temp files (stage roots, unpacked
+        # layers) go to an emptyDir at /tmp
+        lines += ["  volumes:", "    - name: scratch", "      emptyDir: {}"]
     lines += [
         "  steps:",
         f"    - name: {task}",
@@ -210,6 +215,8 @@ def generate(bindir, task, images=None):
         lines.append("      env:")
         for var, value in env:
             lines += [f"        - name: {var}", f"          value: {quote(value)}"]
+    if cfg.get("scratch"):
+        lines += ["      volumeMounts:", "        - name: scratch", "          mountPath: /tmp"]
     lines += ["      securityContext:", "        runAsNonRoot: true", "        runAsUser: 65532",
               "        allowPrivilegeEscalation: false", "        readOnlyRootFilesystem: true",
               "        capabilities:", "          drop: [\"ALL\"]",

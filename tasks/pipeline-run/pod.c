@@ -139,6 +139,18 @@ static err_t *bind_workspaces(const struct taskrun_input *in, const struct pod_d
 		subst_set_str(s, kclaim, "");
 		subst_set_str(s, kvol, b ? volume : "");
 	}
+	/* the steps' emptyDir volumes (mounts here are the Pod's, shared by
+	 * its steps: one per volume and path); run directly, a step sees the
+	 * host's file system there (its /tmp is the host's) */
+	for (size_t i = 0; view == POD_VIEW_POD && i < t->nsteps; i++)
+		for (size_t k = 0; k < t->steps[i].nmounts; k++) {
+			const struct tk_volume_mount *m = &t->steps[i].mounts[k];
+			const struct pod_mount *have = pod_mount_of(pod, m->mount_path);
+			if (have && !strcmp(have->path, m->mount_path) && !strcmp(have->volume, m->name))
+				continue;
+			_cleanup_free_ char *host = xasprintf("%s/%s", dirs->volumes, m->name);
+			add_mount(pod, m->mount_path, host, m->name, m->read_only);
+		}
 	return NULL;
 }
 

@@ -102,6 +102,7 @@ struct pod_dirs {
 	const char *results; /* /tekton/results */
 	const char *home;    /* /tekton/home */
 	const char *scripts; /* /tekton/scripts */
+	const char *volumes; /* the Task's emptyDir volumes: volumes/<name> */
 };
 
 /* Build the Pod (substituting in `view`) and check it. EXIT_USAGE errors

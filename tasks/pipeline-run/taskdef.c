@@ -342,11 +342,47 @@ static err_t *parse_env(const struct ctx *c, const struct ydoc_node *n, struct t
 	return NULL;
 }
 
+static err_t *parse_volume_mount(const struct ctx *c, const struct ydoc_node *n, struct tk_volume_mount *m)
+{
+	static const char *const keys[] = { "name", "mountPath", "readOnly", NULL };
+	if (!ydoc_is_map(n))
+		return bad(c, n, "volumeMounts items must be mappings");
+	m->line = n->line;
+	TRY(known_keys(c, n, "volumeMount", keys));
+	TRY(want_str(c, ydoc_get(n, "name"), "volumeMount name", &m->name));
+	TRY(want_str(c, ydoc_get(n, "mountPath"), "mountPath", &m->mount_path));
+	if (!m->name || !m->mount_path || m->mount_path[0] != '/')
+		return bad(c, n, "volumeMount: name and an absolute mountPath are required (Kubernetes)");
+	const struct ydoc_node *ro = ydoc_deref(ydoc_get(n, "readOnly"));
+	if (ro && !ydoc_bool(ro, &m->read_only))
+		return bad(c, ro, "volumeMount %s: readOnly must be true or false", m->name);
+	return NULL;
+}
+
+static err_t *parse_volume(const struct ctx *c, const struct ydoc_node *n, struct tk_volume *v)
+{
+	static const char *const keys[] = { "name", "emptyDir", NULL };
+	static const char *const empty_keys[] = { "medium", "sizeLimit", NULL };
+	if (!ydoc_is_map(n))
+		return bad(c, n, "volumes items must be mappings");
+	v->line = n->line;
+	TRY(known_keys(c, n, "volume (only emptyDir volumes)", keys));
+	TRY(want_str(c, ydoc_get(n, "name"), "volume name", &v->name));
+	if (!v->name || !k8s_dns1123_label(v->name))
+		return bad(c, n, "volume name '%s' is not a DNS-1123 label (Kubernetes)", v->name ? v->name : "");
+	const struct ydoc_node *ed = ydoc_deref(ydoc_get(n, "emptyDir"));
+	if (!ed || !(ydoc_is_map(ed) || ydoc_is_null(ed)))
+		return bad(c, n, "volume %s: only emptyDir volumes are supported by pipeline-run", v->name);
+	if (ydoc_is_map(ed))
+		TRY(known_keys(c, ed, "emptyDir", empty_keys));
+	return NULL;
+}
+
 static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t index, struct tk_step *s)
 {
 	static const char *const keys[] = { "name", "image", "command", "args", "script", "workingDir", "env",
 					    "securityContext", "onError", "imagePullPolicy", "computeResources",
-					    "resources", NULL };
+					    "resources", "volumeMounts", NULL };
 	if (!ydoc_is_map(n))
 		return bad(c, n, "steps[%zu] must be a mapping", index);
 	s->line = n->line;
@@ -387,6 +423,13 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 	for (size_t i = 0; i < s->nenv; i++)
 		TRY(parse_env(c, ydoc_deref(ydoc_item(env, i)), &s->env[i]));
 	TRY(parse_security(c, ydoc_get(n, "securityContext"), &s->sec));
+	const struct ydoc_node *vm = ydoc_deref(ydoc_get(n, "volumeMounts"));
+	if (vm && !ydoc_is_seq(vm))
+		return bad(c, vm, "step %s: volumeMounts must be a list", s->name);
+	s->nmounts = ydoc_count(vm);
+	s->mounts = xcalloc(s->nmounts + 1, sizeof *s->mounts);
+	for (size_t i = 0; i < s->nmounts; i++)
+		TRY(parse_volume_mount(c, ydoc_deref(ydoc_item(vm, i)), &s->mounts[i]));
 	const struct ydoc_node *oe = ydoc_get(n, "onError");
 	TRY(want_str(c, oe, "onError", &s->on_error));
 	if (s->on_error && strcmp(s->on_error, "continue") && strcmp(s->on_error, "stopAndFail"))
@@ -495,13 +538,14 @@ static err_t *parse_result(const struct ctx *c, const struct ydoc_node *n, struc
 static err_t *parse_spec(const struct ctx *c, const struct ydoc_node *spec, struct tk_task *t)
 {
 	static const char *const keys[] = { "description", "displayName", "params", "workspaces", "results",
-					    "steps", "stepTemplate", NULL };
+					    "steps", "stepTemplate", "volumes", NULL };
 	if (!ydoc_is_map(spec))
 		return bad(c, spec, "spec must be a mapping");
 	TRY(known_keys(c, spec, "spec", keys));
 	PARSE_LIST(c, spec, "params", t->params, t->nparams, parse_param);
 	PARSE_LIST(c, spec, "workspaces", t->workspaces, t->nworkspaces, parse_workspace);
 	PARSE_LIST(c, spec, "results", t->results, t->nresults, parse_result);
+	PARSE_LIST(c, spec, "volumes", t->volumes, t->nvolumes, parse_volume);
 	for (size_t i = 0; i < t->nworkspaces; i++)
 		for (size_t j = 0; j < i; j++)
 			if (t->workspaces[i].mount_path && t->workspaces[j].mount_path &&
@@ -529,6 +573,16 @@ static err_t *parse_spec(const struct ctx *c, const struct ydoc_node *spec, stru
 			if (!strcmp(t->steps[j].name, t->steps[i].name))
 				return bad(c, ydoc_item(steps, i), "step name '%s' appears more than once (Tekton)",
 					   t->steps[i].name);
+		for (size_t k = 0; k < t->steps[i].nmounts; k++) {
+			const struct tk_volume_mount *m = &t->steps[i].mounts[k];
+			bool declared = false;
+			for (size_t v = 0; v < t->nvolumes && !declared; v++)
+				declared = !strcmp(t->volumes[v].name, m->name);
+			if (!declared)
+				return err_new(EXIT_USAGE, "%s:%d: step %s mounts volume '%s', which spec.volumes "
+							   "does not declare (Kubernetes)",
+					       c->file, m->line, t->steps[i].name, m->name);
+		}
 	}
 	return NULL;
 }
@@ -626,7 +680,15 @@ void taskdef_free(struct tk_task *t)
 		free(s->env);
 		security_free(&s->sec);
 		free(s->on_error);
+		for (size_t k = 0; k < s->nmounts; k++) {
+			free(s->mounts[k].name);
+			free(s->mounts[k].mount_path);
+		}
+		free(s->mounts);
 	}
+	for (size_t i = 0; i < t->nvolumes; i++)
+		free(t->volumes[i].name);
+	free(t->volumes);
 	security_free(&t->pod_sec);
 	free(t->params);
 	free(t->workspaces);

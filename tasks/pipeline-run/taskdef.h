@@ -80,6 +80,20 @@ struct tk_security {
 	int line, user_line, seccomp_line;
 };
 
+/* spec.volumes: emptyDir only (scratch space under a read-only root). */
+struct tk_volume {
+	char *name;
+	int line;
+};
+
+/* a step's volumeMounts item */
+struct tk_volume_mount {
+	char *name;
+	char *mount_path;
+	bool read_only;
+	int line;
+};
+
 struct tk_step {
 	char *name;
 	char *image;
@@ -90,6 +104,8 @@ struct tk_step {
 	size_t nenv;
 	struct tk_security sec;
 	char *on_error; /* NULL, "continue" or "stopAndFail" */
+	struct tk_volume_mount *mounts;
+	size_t nmounts;
 	int line, image_line, script_line, working_dir_line;
 };
 
@@ -104,6 +120,8 @@ struct tk_task {
 	size_t nresults;
 	struct tk_step *steps;
 	size_t nsteps;
+	struct tk_volume *volumes;
+	size_t nvolumes;
 	struct tk_security pod_sec; /* stepTemplate's securityContext, merged into each step */
 	int line;
 };

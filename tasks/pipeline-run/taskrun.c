@@ -22,7 +22,7 @@
 #define RESULT_FILE_MAX (1u << 20)
 
 struct run_dirs {
-	char *root, *results, *home, *scripts;
+	char *root, *results, *home, *scripts, *volumes;
 };
 
 static err_t *make_dirs(const struct taskrun_input *in, const struct taskrun_options *o, struct run_dirs *d)
@@ -48,6 +48,12 @@ static err_t *make_dirs(const struct taskrun_input *in, const struct taskrun_opt
 	for (size_t i = 0; i < 3 && dirs[i]; i++)
 		if (mkdir(dirs[i], 0777) < 0 || chmod(dirs[i], i == 2 ? 0755 : 0777) < 0)
 			return err_errno(EXIT_FAILED, "cannot create %s", dirs[i]);
+	d->volumes = xasprintf("%s/volumes", d->root);
+	for (size_t i = 0; i < in->task->nvolumes; i++) {
+		_cleanup_free_ char *v = xasprintf("%s/%s", d->volumes, in->task->volumes[i].name);
+		if ((i == 0 && mkdir(d->volumes, 0755) < 0) || mkdir(v, 0777) < 0 || chmod(v, 0777) < 0)
+			return err_errno(EXIT_FAILED, "cannot create the emptyDir volume %s", v);
+	}
 	if (chmod(d->root, 0755) < 0)
 		return err_errno(EXIT_FAILED, "chmod %s", d->root);
 	return NULL;
@@ -63,6 +69,7 @@ static void free_dirs(struct run_dirs *d, bool keep)
 	free(d->results);
 	free(d->home);
 	free(d->scripts);
+	free(d->volumes);
 }
 
 /* Tekton's script handling: no shebang -> "#!/bin/sh\nset -e\n" first. */
@@ -186,6 +193,7 @@ static void dirs_of(const struct run_dirs *d, struct pod_dirs *pd)
 	pd->results = d->results;
 	pd->home = d->home;
 	pd->scripts = d->scripts;
+	pd->volumes = d->volumes;
 }
 
 err_t *taskrun_execute(const struct taskrun_input *in, const struct taskrun_options *o, struct taskrun_outcome *out)
@@ -220,7 +228,8 @@ err_t *taskrun_execute(const struct taskrun_input *in, const struct taskrun_opti
 err_t *taskrun_pod_json(const struct taskrun_input *in, json_t **out)
 {
 	struct pod pod;
-	struct pod_dirs pd = { "/var/lib/tekton/results", "/var/lib/tekton/home", "/var/lib/tekton/scripts" };
+	struct pod_dirs pd = { "/var/lib/tekton/results", "/var/lib/tekton/home", "/var/lib/tekton/scripts",
+			       "/var/lib/tekton/volumes" };
 	TRY(pod_build(in, &pd, POD_VIEW_POD, &pod));
 	*out = pod_to_json(&pod, in);
 	pod_free(&pod);

@@ -60,7 +60,7 @@ def text(lines, keep_newline=True):
 
 def run_case(binary, case, cases_dir):
     with tempfile.TemporaryDirectory() as tmp:
-        bindir = os.path.dirname(binary)
+        bindir = os.path.dirname(os.path.abspath(binary))
         subst = lambda s: s.replace("@TMP@", tmp).replace("@CASES@", cases_dir).replace("@BIN@", bindir)
         results = os.path.join(tmp, "results")
         args, env, stdin, cwd = [], {"PATH": os.environ["PATH"]}, b"", None

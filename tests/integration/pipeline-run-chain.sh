@@ -162,6 +162,8 @@ echo ok >"$W/www/healthz"
 hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory "$W/www" "$hport" >"$W/http.log" 2>&1 &
 HTTP_PID=$!
+# ready before the TaskRun starts (python may take a while on a busy machine)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$hport/healthz" && break; sleep 0.1; done
 if [ -e "$top/tekton/check-health.yaml" ]; then
 	# check-health reads Tekton's "" defaults (--kubeconfig=, --json-query=)
 	# as given values today: that known defect is a SKIP naming it (a

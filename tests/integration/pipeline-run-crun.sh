@@ -38,7 +38,7 @@ fi
 PR=("$BIN/pipeline-run" taskrun --cache-dir="$W/cache" --work-dir="$W" --runtime=crun)
 
 # ---- the probe --------------------------------------------------------
-mkdir -p "$W/probe-root/etc" "$W/data" "$W/secret"
+mkdir -p "$W/probe-root/etc" "$W/probe-root/tmp" "$W/data" "$W/secret"
 chmod 777 "$W/data"
 echo s3cr3t >"$W/secret/token"
 gcc -static -O2 -o "$W/probe-root/probe" "$top/tests/integration/pipeline-run/probe.c" 2>"$W/cc.log" ||
@@ -80,7 +80,18 @@ jq -r '.results.report' "$W/probe.json" >"$W/report" 2>/dev/null
 expect identity-from-security-context "$W/report" uid=65532 gid=65533
 expect no-capabilities "$W/report" CapEff=0000000000000000 CapBnd=0000000000000000
 expect no-new-privs-and-seccomp "$W/report" NoNewPrivs=1 Seccomp=2
-expect root-and-secret-read-only "$W/report" root=EROFS secret=EROFS workspace=ok
+expect root-and-secret-read-only "$W/report" root=EROFS secret=EROFS workspace=ok tmp=EROFS
+
+# a read-only root with an emptyDir volume mounted at /tmp (as the
+# generated containerize, bom and unit-tests Tasks do): /tmp takes writes
+awk '/^  steps:/ { print "  volumes:\n    - name: scratch\n      emptyDir: {}" } { print }
+	/^      securityContext:/ && !done { done = 1 }' "$W/probe.yaml" |
+	sed 's|^      securityContext:|      volumeMounts:\n        - name: scratch\n          mountPath: /tmp\n      securityContext:|' \
+	>"$W/probe-tmp.yaml"
+"${PR[@]}" -f "$W/probe-tmp.yaml" --name=probe-tmp -w data="$W/data" --secret-workspace creds="$W/secret" \
+	--image-map example.com/probe:1=dir:"$W/probe-root" >"$W/probe-tmp.json" 2>"$W/probe-tmp.err"
+jq -r '.results.report' "$W/probe-tmp.json" >"$W/report-tmp" 2>/dev/null
+expect empty-dir-volume-writable-under-read-only-root "$W/report-tmp" root=EROFS tmp=ok
 expect home-and-hostname "$W/report" home=/tekton/home hostname=probe-run-pod
 expect seccomp-refuses-mount-and-userns "$W/report" "mount=Operation not permitted" "userns=Operation not permitted"
 

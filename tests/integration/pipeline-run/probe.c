@@ -1,7 +1,7 @@
 /* What a crun step sees of its sandbox, as key=value lines into the file
  * argv[1] (a Tekton result): identity, capabilities, no_new_privs,
  * seccomp, whether the root, a Secret workspace (argv[2]) and a workspace
- * (argv[3]) take writes, HOME, the hostname, and whether mount(2) and a
+ * (argv[3]) and /tmp take writes, HOME, the hostname, and whether mount(2) and a
  * user namespace are refused. Built static by tests/integration/
  * pipeline-run.sh into a root filesystem of its own. With no argument it
  * does nothing (the empty Task of the bench). */
@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	fprintf(out, "root=%s\n", try_write(""));
 	fprintf(out, "secret=%s\n", try_write(argv[2]));
 	fprintf(out, "workspace=%s\n", try_write(argv[3]));
+	fprintf(out, "tmp=%s\n", try_write("/tmp"));
 	fprintf(out, "home=%s\n", getenv("HOME") ? getenv("HOME") : "");
 	fprintf(out, "hostname=%s\n", u.nodename);
 	fprintf(out, "mount=%s\n", mount("none", "/tmp", "tmpfs", 0, NULL) == 0 ? "ok" : strerror(errno));
