@@ -32,13 +32,11 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out)
 	json_decref(p);
 }
 
-/* The current .sig manifest, parsed; *exists false if there is none.
- * digest_out (may be NULL) gets its digest. */
 static err_t *sig_manifest_of(const char *tag, struct registry_manifest *mp, err_t *e, json_t **doc, bool *exists,
 			       char digest_out[DIGEST_SIZE]);
 
-static err_t *get_sig_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
-			       char digest_out[DIGEST_SIZE])
+err_t *cosign_get_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
+			   char digest_out[DIGEST_SIZE])
 {
 	struct registry_manifest m = { 0 };
 	err_t *e = registry_get_manifest(r, tag, &m);
@@ -151,7 +149,8 @@ static err_t *ensure_blob(struct registry *r, const void *data, size_t len, stru
 	return NULL;
 }
 
-void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE])
+/* cosign's config for layers: its rootfs names each layer's digest. */
+static void sig_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE])
 {
 	json_t *diff_ids = json_array();
 	size_t i;
@@ -166,12 +165,14 @@ void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGES
 }
 
 /* The blobs of a signature manifest: the payload and the config (cfgb,
- * from cosign_config), each uploaded unless known. An upload publishes
+ * from sig_config), each uploaded unless known. An upload publishes
  * nothing (no manifest names the blobs yet), so it may go before the gate
  * of cosign_sign_opts. */
 static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload, const struct strbuf *cfgb,
 			       struct known_blobs *known)
 {
+	if (!payload) /* the caller's layers: only the config here */
+		return ensure_blob(r, cfgb->buf, cfgb->len, known);
 	char pd[DIGEST_SIZE], cd[DIGEST_SIZE];
 	digest_buffer(payload->buf, payload->len, pd);
 	digest_buffer(cfgb->buf, cfgb->len, cd);
@@ -193,13 +194,14 @@ static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload,
  * first; without, the PUT goes first (the blobs usually exist: the payload
  * is the same for every signer of a digest, and so is the config for a
  * given number of signatures) and they are uploaded only when the registry
- * says a blob is unknown. */
+ * says a blob is unknown. payload NULL: the layers' blobs are the caller's
+ * (only the config is uploaded here). */
 static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *payload,
 			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
 {
 	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
 	char cdigest[DIGEST_SIZE];
-	cosign_config(layers, &cfgb, cdigest);
+	sig_config(layers, &cfgb, cdigest);
 	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
 			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
 			      "layers", (json_t *)layers);
@@ -214,7 +216,7 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 		err_free(e);
 		if (attempt)
 			usleep((useconds_t)(10000 * attempt));
-		e = registry_put_blob_buffer(r, payload->buf, payload->len, NULL);
+		e = payload ? registry_put_blob_buffer(r, payload->buf, payload->len, NULL) : NULL;
 		if (!e)
 			e = registry_put_blob_buffer(r, cfgb.buf, cfgb.len, NULL);
 		if (!e)
@@ -223,6 +225,12 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	sb_release(&cfgb);
 	sb_release(&body);
 	return e;
+}
+
+err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE])
+{
+	struct known_blobs known = { .n = 0 };
+	return put_sig_manifest(r, tag, layers, NULL, &known, digest_out);
 }
 
 /* Signer marks. The registry has no compare-and-swap: a writer W that
@@ -287,7 +295,7 @@ static err_t *read_mark(struct registry *r, const char *prefix, const char *keyi
 	_cleanup_free_ char *tag = xasprintf("%s%s", prefix, keyid);
 	json_t *doc = NULL;
 	bool exists = false;
-	err_t *e = get_sig_manifest(r, tag, &doc, &exists, NULL);
+	err_t *e = cosign_get_manifest(r, tag, &doc, &exists, NULL);
 	size_t i;
 	json_t *l;
 	json_array_foreach(json_object_get(doc, "layers"), i, l) {
@@ -394,7 +402,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 			registry_manifest_release(&ms[1]);
 			e = sig_manifest_of(tag, &ms[0], errs[0], &doc, &exists, sig_digest);
 		} else {
-			e = get_sig_manifest(r, tag, &doc, &exists, sig_digest);
+			e = cosign_get_manifest(r, tag, &doc, &exists, sig_digest);
 		}
 		struct known_blobs known;
 		blobs_of(doc, &known);
@@ -431,7 +439,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 				json_t *one = json_pack("[O]", mine);
 				struct strbuf cfgb = STRBUF_INIT;
 				char cdigest[DIGEST_SIZE];
-				cosign_config(one, &cfgb, cdigest);
+				sig_config(one, &cfgb, cdigest);
 				e = ensure_sig_blobs(r, &payload, &cfgb, &known);
 				sb_release(&cfgb);
 				json_decref(one);
@@ -621,7 +629,7 @@ err_t *cosign_verify(struct registry *r, const char *repo, const char *digest, E
 	_cleanup_free_ char *tag = cosign_sig_tag(digest);
 	json_t *doc = NULL;
 	bool exists = false;
-	TRY(get_sig_manifest(r, tag, &doc, &exists, NULL));
+	TRY(cosign_get_manifest(r, tag, &doc, &exists, NULL));
 	if (!exists)
 		return err_new(EXIT_POLICY, "no cosign signatures for %s (%s:%s missing)", digest, repo, tag);
 	err_t *e = cosign_verify_manifest(doc, registry_blob, r, repo, digest, tag, pub);
@@ -668,13 +676,13 @@ err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, c
 	/* the mark first: once it is gone, no concurrent signer merges our
 	 * signature back */
 	if (!e)
-		e = get_sig_manifest(r, mark, &doc, &exists, d);
+		e = cosign_get_manifest(r, mark, &doc, &exists, d);
 	if (!e && exists && json_array_size(json_object_get(doc, "layers")))
 		e = err_context(clear_sig_tag(r, mark, d, &payload), "signer mark %s", mark);
 	json_decref(doc);
 	doc = NULL;
 	if (!e)
-		e = get_sig_manifest(r, tag, &doc, &exists, d);
+		e = cosign_get_manifest(r, tag, &doc, &exists, d);
 	if (!e && exists) {
 		layers = json_deep_copy(json_object_get(doc, "layers"));
 		size_t before = json_array_size(layers);

@@ -30,10 +30,17 @@ char *cosign_sig_tag(const char *digest);
 /* The simple-signing payload bytes for repo (registry/repository) and digest. */
 void cosign_payload(const char *repo, const char *digest, struct strbuf *out);
 
-/* cosign's config blob for a manifest of signature or attestation layers
- * (JSON array of descriptors): its rootfs names each layer's digest;
- * cdigest gets its digest. */
-void cosign_config(const json_t *layers, struct strbuf *cfgb, char cdigest[DIGEST_SIZE]);
+/* The manifest at tag (a .sig, .att or mark tag), parsed, with a "layers"
+ * array; *exists false (and *doc NULL) if there is none. digest_out (may
+ * be NULL) gets its digest. */
+err_t *cosign_get_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
+			   char digest_out[DIGEST_SIZE]);
+
+/* PUT an OCI manifest of layers (whose blobs the caller uploaded) with
+ * cosign's config (uploaded here) at tag; a blob the registry lost during
+ * a concurrent upload of the same blob is uploaded again and the PUT
+ * retried. digest_out (may be NULL) gets the manifest's digest. */
+err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE]);
 
 /* Sign digest of repo with key and add the signature to the .sig manifest
  * (created if missing; a signature by the same key on the same payload is

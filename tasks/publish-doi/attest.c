@@ -6,8 +6,6 @@
 #include "cleanup.h"
 #include "cosign.h"
 #include "dsse.h"
-#include "jsonutil.h"
-#include "manifest.h"
 #include "xalloc.h"
 
 #define MARK_HEX 16
@@ -21,50 +19,13 @@ char *attest_tag(const char *digest)
 /* The layers of the manifest at tag (an empty array when there is none). */
 static err_t *get_layers(struct registry *r, const char *tag, json_t **layers)
 {
-	*layers = NULL;
-	struct registry_manifest m = { 0 };
-	err_t *e = registry_get_manifest(r, tag, &m);
 	json_t *doc = NULL;
-	if (err_is(e, ERR_KIND_NOT_FOUND)) {
-		err_free(e);
-		registry_manifest_release(&m);
+	bool exists = false;
+	err_t *e = cosign_get_manifest(r, tag, &doc, &exists, NULL);
+	*layers = !e && exists ? json_incref(json_object_get(doc, "layers")) : NULL;
+	if (!e && !*layers)
 		*layers = json_array();
-		return NULL;
-	}
-	if (!e)
-		e = json_parse(m.body.buf ? m.body.buf : "", m.body.len, tag, &doc);
-	registry_manifest_release(&m);
-	if (!e && !json_is_array(json_object_get(doc, "layers")))
-		e = err_new(EXIT_FAILED, "%s: not an image manifest with layers", tag);
-	if (!e)
-		*layers = json_incref(json_object_get(doc, "layers"));
 	json_decref(doc);
-	return e;
-}
-
-static err_t *put_layers(struct registry *r, const char *tag, const json_t *layers)
-{
-	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
-	char cdigest[DIGEST_SIZE];
-	cosign_config(layers, &cfgb, cdigest);
-	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
-			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
-			      "layers", (json_t *)layers);
-	manifest_dump(m, &body);
-	json_decref(m);
-	err_t *e = registry_upload_blob_buffer(r, cfgb.buf, cfgb.len);
-	if (!e)
-		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, NULL);
-	/* another writer's upload of the same config blob can leave the
-	 * registry briefly without it: upload again and retry */
-	for (int attempt = 0; e && attempt < 5 && err_is(e, ERR_KIND_NOT_FOUND); attempt++) {
-		err_free(e);
-		e = registry_upload_blob_buffer(r, cfgb.buf, cfgb.len);
-		if (!e)
-			e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, NULL);
-	}
-	sb_release(&cfgb);
-	sb_release(&body);
 	return e;
 }
 
@@ -144,7 +105,7 @@ err_t *attest_put(struct registry *r, const char *digest, const void *envelope, 
 	json_t *known = json_object();
 	err_t *e = registry_upload_blob_buffer(r, envelope, len);
 	if (!e)
-		e = put_layers(r, mark, mine);
+		e = cosign_put_manifest(r, mark, mine, NULL);
 	int round = 0;
 	for (; !e && round < MAX_ROUNDS; round++) {
 		json_t *layers = NULL;
@@ -157,7 +118,7 @@ err_t *attest_put(struct registry *r, const char *digest, const void *envelope, 
 			break;
 		}
 		if (!e)
-			e = put_layers(r, tag, layers);
+			e = cosign_put_manifest(r, tag, layers, NULL);
 		json_decref(layers);
 	}
 	if (!e && round == MAX_ROUNDS)
