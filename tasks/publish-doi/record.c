@@ -92,7 +92,11 @@ static err_t *junit_predicate(const char *type, const char *text, size_t len, co
 			      const char *time, json_t **out)
 {
 	struct junit_totals t = { 0 };
-	TRY(junit_parse(text, len, file, &t));
+	err_t *e = junit_parse(text, len, file, &t);
+	if (e) {
+		junit_totals_release(&t); /* the cases read before the error */
+		return e;
+	}
 	json_t *failed = json_array();
 	for (size_t i = 0; i < t.nfailed; i++) {
 		const struct junit_case *c = &t.failed[i];
