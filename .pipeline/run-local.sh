@@ -18,6 +18,8 @@
 #   APP_PATCH       a command run in the app's copy before it is committed
 #   CI_PARAMS       extra -p NAME=VALUE arguments for ci-pipeline (words)
 #   KEEP_SERVERS=1  leave the servers running (their env in $OUT/servers.env)
+#   VIA_TRIGGER=1   start ci-pipeline as the manual EventListener of
+#                   .pipeline/triggers.yaml does, from a replayed event
 # Exit: ci-pipeline's (0 succeeded, 1 failed, 2 invalid YAML).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,12 +117,17 @@ if ! grep -q -- '--target=' "$top/tekton/deploy.yaml"; then
 fi
 data=$(cd "$top/.." && pwd)/shared/data
 signers=$(printf 'build=%s\nvalidation=%s' "$OUT/trust/build.pub" "$OUT/trust/validation.pub")
+how=(-f "$top/.pipeline/ci-pipeline.yaml" -p repo-url="git://127.0.0.1:$git_port/app.git")
+if [ "${VIA_TRIGGER:-}" = 1 ]; then
+	printf '{"repo-url": "git://127.0.0.1:%s/app.git", "branch": "main", "revision": ""}\n' "$git_port" >"$OUT/event.json"
+	how=(-f "$top/.pipeline/triggers.yaml" --trigger=manual --event="$OUT/event.json")
+fi
 set +e
 # shellcheck disable=SC2086 # CI_PARAMS is words on purpose
-"$PR" pipelinerun -f "$top/.pipeline/ci-pipeline.yaml" "${common[@]}" --name=ci-1 \
+"$PR" pipelinerun "${how[@]}" "${common[@]}" --name=ci-1 \
 	-w source="$ws/source" -w keystore="$ws/keystore" -w dockerconfig="$ws/dockerconfig" \
 	-w sslcertdir="$ws/sslcertdir" \
-	-p repo-url="git://127.0.0.1:$git_port/app.git" -p pipeline-config="$config" \
+	-p pipeline-config="$config" \
 	-p registry-repo="$REGISTRY/$ns" -p registry-ca="$ws/sslcertdir/registry.crt" \
 	-p notary-server="$NOTARY_URL" -p notary-ca="$ws/sslcertdir/notary.crt" -p signers="$signers" \
 	-p build-args="BASE_IMAGE=oci:$node_base:bookworm" -p test-command="node test/server.test.js" \

@@ -102,6 +102,12 @@ err_t *cli_params(const struct params *p, const struct tk_task *task, struct tr_
 {
 	const char *const *items;
 	size_t count = params_list(p, "param", &items);
+	return cli_params_of(items, count, task, out, n);
+}
+
+err_t *cli_params_of(const char *const *items, size_t count, const struct tk_task *task, struct tr_param **out,
+		     size_t *n)
+{
 	struct tr_param *v = xcalloc(count + 1, sizeof *v);
 	*out = v;
 	*n = 0;

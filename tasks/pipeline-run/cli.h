@@ -24,6 +24,9 @@ void cli_free_argv(char **argv);
  * of the Task, JSON text ([...] / {...}), as tkn's -p a=x,y is not
  * able to say a string with a comma. */
 err_t *cli_params(const struct params *p, const struct tk_task *task, struct tr_param **out, size_t *n);
+/* The same from a list of NAME=VALUE items. */
+err_t *cli_params_of(const char *const *items, size_t count, const struct tk_task *task, struct tr_param **out,
+		     size_t *n);
 void cli_params_free(struct tr_param *v, size_t n);
 /* "--workspace NAME=DIR" lists (param names one of workspace,
  * secret-workspace, secret) into bindings. */

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "log.h"
 #include "pipelinedef.h"
@@ -23,6 +24,7 @@
 #include "task.h"
 #include "taskdef.h"
 #include "taskrun.h"
+#include "trigger.h"
 #include "xalloc.h"
 
 static const struct param_spec params[] = {
@@ -166,7 +168,10 @@ static err_t *taskrun(const struct params *p, struct results *r)
 }
 
 static const struct param_spec pr_params[] = {
-	{ "file", PARAM_STRING, NULL, true, false, "the Pipeline YAML (tekton.dev/v1 kind Pipeline; Tasks may follow in the file); -f" },
+	{ "file", PARAM_STRING, NULL, true, false, "the Pipeline YAML (tekton.dev/v1 kind Pipeline; Tasks may follow in the file), or with --trigger the Triggers resources; -f" },
+	{ "trigger", PARAM_STRING, NULL, false, false, "replay --event through this EventListener of --file: run the PipelineRun its trigger makes (the Pipeline from --file's directory)" },
+	{ "event", PARAM_STRING, NULL, false, false, "--trigger: the webhook's JSON payload" },
+	{ "event-header", PARAM_LIST, NULL, false, false, "--trigger: an HTTP header of the event, NAME=VALUE (e.g. X-GitHub-Event=push)" },
 	{ "tasks", PARAM_LIST, NULL, false, false, "a Task YAML file, or a directory of them, for the Pipeline's taskRefs" },
 	{ "missing-tasks", PARAM_STRING, "fail", false, false, "a taskRef to a Task not given: fail (invalid Pipeline, exit 2) or skip (the task is skipped, reason TaskNotFound, like a false when)" },
 	{ "param", PARAM_LIST, NULL, false, false, "NAME=VALUE: a Pipeline param; JSON for array and object params; -p" },
@@ -258,6 +263,34 @@ static err_t *pr_options(const struct params *p, struct pipelinerun_options *o, 
 	return NULL;
 }
 
+/* --trigger: the Pipeline file and the PipelineRun's params and name
+ * (then the -p params, which win) from the event */
+static err_t *triggered(const struct params *p, struct trigger_run *tr, char **pipeline_file, char ***items,
+			size_t *nitems)
+{
+	const char *file = params_str(p, "file"), *trig = params_str(p, "trigger"), *ev = params_str(p, "event");
+	const char *const *hdrs, *const *given;
+	size_t nh = params_list(p, "event-header", &hdrs), ng = params_list(p, "param", &given);
+	if (!ev || !*ev)
+		return err_new(EXIT_USAGE, "--trigger=%s needs --event=PAYLOAD.json", trig);
+	TRY(trigger_resolve(file, trig, ev, hdrs, nh, tr));
+	TRY(trigger_find_pipeline(file, tr->pipeline, pipeline_file));
+	log_info("EventListener %s, trigger %s: PipelineRun %s of Pipeline %s (%s)", trig, tr->trigger, tr->name,
+		 tr->pipeline, *pipeline_file);
+	*items = xcalloc(tr->nparams + ng + 1, sizeof **items);
+	for (size_t i = 0; i < tr->nparams; i++) {
+		size_t len = strcspn(tr->params[i], "=");
+		bool overridden = false;
+		for (size_t k = 0; k < ng && !overridden; k++)
+			overridden = !strncmp(given[k], tr->params[i], len) && given[k][len] == '=';
+		if (!overridden)
+			(*items)[(*nitems)++] = tr->params[i];
+	}
+	for (size_t k = 0; k < ng; k++)
+		(*items)[(*nitems)++] = (char *)given[k];
+	return NULL;
+}
+
 static err_t *pipelinerun(const struct params *p, struct results *r)
 {
 	struct pipeline pl = { 0 };
@@ -266,7 +299,24 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	const char *missing = params_str(p, "missing-tasks");
 	if (strcmp(missing, "fail") && strcmp(missing, "skip"))
 		return err_new(EXIT_USAGE, "--missing-tasks=%s: fail or skip", missing);
-	TRY(pipelinedef_load(params_str(p, "file"), task_paths, ntask_paths, !strcmp(missing, "skip"), &pl));
+	const char *trig = params_str(p, "trigger");
+	struct trigger_run tr = { 0 };
+	_cleanup_free_ char *pipeline_file = NULL;
+	_cleanup_free_ char **items = NULL;
+	size_t nitems = 0;
+	if (trig && *trig) {
+		err_t *te = triggered(p, &tr, &pipeline_file, &items, &nitems);
+		if (te) {
+			trigger_run_free(&tr);
+			return te;
+		}
+	}
+	err_t *le = pipelinedef_load(pipeline_file ? pipeline_file : params_str(p, "file"), task_paths, ntask_paths,
+				     !strcmp(missing, "skip"), &pl);
+	if (le) {
+		trigger_run_free(&tr);
+		return le;
+	}
 	for (size_t i = 0; i < pl.ntasks; i++)
 		if (pl.tasks[i].missing)
 			log_warn("task %s: no Task '%s' among the Tasks given: it will be skipped (TaskNotFound)",
@@ -277,7 +327,8 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	struct taskrun_options to = { 0 };
 	/* params are typed by the Pipeline's declarations */
 	struct tk_task decls = { .params = pl.params, .nparams = pl.nparams };
-	err_t *e = cli_params(p, &decls, &in.params, &in.nparams);
+	err_t *e = trig && *trig ? cli_params_of((const char *const *)items, nitems, &decls, &in.params, &in.nparams)
+				 : cli_params(p, &decls, &in.params, &in.nparams);
 	if (!e)
 		e = cli_bindings(p, &in.workspaces, &in.nworkspaces);
 	if (!e)
@@ -287,7 +338,7 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	if (!e)
 		e = pr_options(p, &o, &to);
 	const char *name = params_str(p, "name"), *uid = params_str(p, "uid");
-	char *run_name = name && *name ? xstrdup(name) : xasprintf("%s-run", pl.name);
+	char *run_name = name && *name ? xstrdup(name) : tr.name ? xstrdup(tr.name) : xasprintf("%s-run", pl.name);
 	char *run_uid = uid && *uid ? xstrdup(uid) : random_uid();
 	to.images = in.images;
 	to.nimages = in.nimages;
@@ -317,6 +368,7 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	pipelinerun_outcome_free(&out);
 	free(run_name);
 	free(run_uid);
+	trigger_run_free(&tr);
 	inputs_free(&in);
 	pipelinedef_free(&pl);
 	return e;

@@ -10,7 +10,9 @@
 #                    by both signers; publish-doi's store holds the records
 #   unit-test-fails  unit-tests fails, containerize never runs (StoppingSkip)
 #   no-validation    the validation stage signs with the build key: deploy's
-#                    gate refuses the image (exit 3, names the missing signer)
+#                    gate refuses the image (exit 3, names the missing signer);
+#                    this run starts from a manual event replayed through
+#                    .pipeline/triggers.yaml (pipeline-run --trigger)
 #   vulnerable, health-fails  need va-scan (issue 15) and deploy
 #                    --target=local (issue 16): SKIP naming what is missing
 #                    until their Tasks are in tekton/
@@ -101,8 +103,13 @@ else
 fi
 
 # ---- no validation signature: deploy refuses ------------------------------------------
-run no-validation CI_PARAMS="-p validation-signer=build"
+run no-validation VIA_TRIGGER=1 CI_PARAMS="-p validation-signer=build"
 [ "$(cat "$W/no-validation.rc")" = 1 ] && pass no-validation/exit-1 || fail no-validation/exit-1 "exit $(cat "$W/no-validation.rc")"
+if grep -q "EventListener manual, trigger manual: PipelineRun ci-pipeline-run-[a-z0-9]* of Pipeline ci-pipeline" "$W/no-validation.out"; then
+	pass no-validation/started-by-the-manual-trigger
+else
+	fail no-validation/started-by-the-manual-trigger "$(grep -m2 -i trigger "$W/no-validation.out")"
+fi
 expect no-validation validation-sign Succeeded
 expect no-validation deploy Failed
 expect no-validation check-health StoppingSkip

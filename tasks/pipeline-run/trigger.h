@@ -1,0 +1,33 @@
+/* A webhook event replayed through Tekton Triggers resources, as the
+ * Triggers controller would handle it (triggers.tekton.dev/v1beta1):
+ * the EventListener's triggers whose interceptors accept the event (the
+ * github and gitlab interceptors' eventTypes, against the X-GitHub-Event
+ * / X-Gitlab-Event header; their webhook secret cannot be checked on a
+ * replay and is not), the TriggerBindings' params from $(body.path) and
+ * $(header.Name), the TriggerTemplate's params (defaults) substituted as
+ * $(tt.params.x) (and $(uid)) into the PipelineRun it makes. One trigger
+ * must fire. Errors are EXIT_USAGE "file:line: why". */
+#ifndef PIPELINE_RUN_TRIGGER_H
+#define PIPELINE_RUN_TRIGGER_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct trigger_run {
+	char *trigger;  /* the EventListener trigger that fired */
+	char *pipeline; /* the PipelineRun's pipelineRef.name */
+	char *name;     /* metadata.name, or generateName with a random suffix */
+	char **params;  /* the PipelineRun's params, "NAME=VALUE" */
+	size_t nparams;
+};
+
+/* file: the Triggers resources; headers: "Name=Value" (or "Name: Value"). */
+err_t *trigger_resolve(const char *file, const char *listener, const char *event_file, const char *const *headers,
+                       size_t nheaders, struct trigger_run *out);
+/* The file beside `near` (a file in the same directory, *.yaml / *.yml)
+ * holding the Pipeline `name`: newly allocated, or an error. */
+err_t *trigger_find_pipeline(const char *near, const char *name, char **path);
+void trigger_run_free(struct trigger_run *r);
+
+#endif
