@@ -118,3 +118,12 @@ void fs_remove_tree(const char *dir)
 	nftw(dir, make_writable, 64, FTW_PHYS | FTW_MOUNT);
 	nftw(dir, remove_entry, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
 }
+
+err_t *fs_write_path_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	err_t *e = fs_write_atomic(dir, slash ? slash + 1 : path, data, len, mode);
+	free(dir);
+	return e;
+}

@@ -19,6 +19,8 @@ err_t *fs_write_all(int fd, const void *data, size_t len, const char *what);
 /* Write data to dir/name through a temp file + fsync + rename, so readers
  * see the old file or the whole new one, never a part. */
 err_t *fs_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode);
+/* fs_write_atomic to a path (its directory, or the current one). */
+err_t *fs_write_path_atomic(const char *path, const void *data, size_t len, mode_t mode);
 err_t *fs_mkdir_p(const char *path, mode_t mode);
 /* Remove dir and everything under it, best effort: directories made
  * writable first (a build step may leave them 0555), symbolic links

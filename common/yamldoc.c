@@ -500,3 +500,104 @@ err_t *ydoc_to_json(const struct ydoc_node *n, const char *name, json_t **out)
 	*out = NULL;
 	return to_json(&c, n, 0, out);
 }
+
+/* ---- JSON -> YAML --------------------------------------------------- */
+
+static int emit_write(void *data, unsigned char *buffer, size_t size)
+{
+	sb_add(data, (const char *)buffer, size);
+	return 1;
+}
+
+/* would this string, written plain, read back as something else? */
+static bool needs_quotes(const char *s, size_t len)
+{
+	if (!len || strchr("0123456789+-.", s[0]))
+		return true;
+	struct ydoc_node n = { .kind = YDOC_SCALAR, .value = (char *)s, .len = len };
+	json_t *v = scalar_json(&n);
+	bool other = !json_is_string(v);
+	json_decref(v);
+	return other;
+}
+
+static void emit_scalar(yaml_emitter_t *em, const char *text, size_t len, bool plain_ok, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, plain_ok, 1, style);
+	yaml_emitter_emit(em, &ev);
+}
+
+static void emit_value(yaml_emitter_t *em, const json_t *v)
+{
+	yaml_event_t ev;
+	char num[64];
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		const json_t *x;
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+		yaml_emitter_emit(em, &ev);
+		json_object_foreach((json_t *)v, k, x) {
+			emit_scalar(em, k, strlen(k), !needs_quotes(k, strlen(k)), YAML_ANY_SCALAR_STYLE);
+			emit_value(em, x);
+		}
+		yaml_mapping_end_event_initialize(&ev);
+		yaml_emitter_emit(em, &ev);
+		break;
+	}
+	case JSON_ARRAY:
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		yaml_emitter_emit(em, &ev);
+		for (size_t i = 0; i < json_array_size(v); i++)
+			emit_value(em, json_array_get(v, i));
+		yaml_sequence_end_event_initialize(&ev);
+		yaml_emitter_emit(em, &ev);
+		break;
+	case JSON_STRING: {
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+		bool multi = memchr(s, '\n', len) != NULL;
+		emit_scalar(em, s, len, !multi && !needs_quotes(s, len),
+			    multi ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+		break;
+	}
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		emit_scalar(em, num, strlen(num), true, YAML_PLAIN_SCALAR_STYLE);
+		break;
+	case JSON_REAL:
+		snprintf(num, sizeof num, "%.17g", json_real_value(v));
+		emit_scalar(em, num, strlen(num), true, YAML_PLAIN_SCALAR_STYLE);
+		break;
+	case JSON_TRUE:
+		emit_scalar(em, "true", 4, true, YAML_PLAIN_SCALAR_STYLE);
+		break;
+	case JSON_FALSE:
+		emit_scalar(em, "false", 5, true, YAML_PLAIN_SCALAR_STYLE);
+		break;
+	case JSON_NULL:
+		emit_scalar(em, "null", 4, true, YAML_PLAIN_SCALAR_STYLE);
+		break;
+	}
+}
+
+void ydoc_emit_json(const json_t *doc, struct strbuf *out)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, emit_write, out);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	yaml_emitter_emit(&em, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
+	yaml_emitter_emit(&em, &ev);
+	emit_value(&em, doc);
+	yaml_document_end_event_initialize(&ev, 1);
+	yaml_emitter_emit(&em, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	yaml_emitter_emit(&em, &ev);
+	yaml_emitter_delete(&em);
+}

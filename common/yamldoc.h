@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "strbuf.h"
 
 enum ydoc_kind { YDOC_SCALAR, YDOC_SEQ, YDOC_MAP, YDOC_ALIAS };
 
@@ -66,5 +67,12 @@ const struct ydoc_node *ydoc_path(const struct ydoc_node *root, const char *dott
  * alias makes grow past a bound. Errors are EXIT_USAGE "name:line:col:
  * message". */
 err_t *ydoc_to_json(const struct ydoc_node *n, const char *name, json_t **out);
+
+/* Append doc as one YAML document ("---" first) to out: block style,
+ * keys in the object's order, multi-line strings as literal blocks, and a
+ * string that a plain scalar would not read back as that string (a
+ * number, boolean, null, ...: see ydoc_to_json) quoted, so ydoc_to_json
+ * of the result is doc again. */
+void ydoc_emit_json(const json_t *doc, struct strbuf *out);
 
 #endif

@@ -15,7 +15,7 @@
 #include "xalloc.h"
 
 struct policy_ref {
-	struct policy *p;
+	struct admission_policy *p;
 	uint64_t generation;
 	int refs; /* under admit.lock */
 };
@@ -30,7 +30,7 @@ struct admit {
 	struct server *server;
 };
 
-static struct policy_ref *ref_new(struct policy *p, uint64_t generation)
+static struct policy_ref *ref_new(struct admission_policy *p, uint64_t generation)
 {
 	struct policy_ref *r = xcalloc(1, sizeof *r);
 	r->p = p;
@@ -39,7 +39,7 @@ static struct policy_ref *ref_new(struct policy *p, uint64_t generation)
 	return r;
 }
 
-struct admit *admit_new(struct verifier *v, struct policy *policy, const char *policy_path, int64_t deadline_ms)
+struct admit *admit_new(struct verifier *v, struct admission_policy *policy, const char *policy_path, int64_t deadline_ms)
 {
 	struct admit *a = xcalloc(1, sizeof *a);
 	a->v = v;
@@ -57,7 +57,7 @@ static void ref_put(struct admit *a, struct policy_ref *r)
 	bool last = --r->refs == 0;
 	pthread_mutex_unlock(&a->lock);
 	if (last) {
-		policy_free(r->p);
+		admission_policy_free(r->p);
 		free(r);
 	}
 }
@@ -88,8 +88,8 @@ void admit_set_server(struct admit *a, struct server *s)
 
 err_t *admit_reload(struct admit *a)
 {
-	struct policy *p;
-	TRY(err_context(policy_load(a->policy_path, &p), "reloading the policy (the previous one stays)"));
+	struct admission_policy *p;
+	TRY(err_context(admission_policy_load(a->policy_path, &p), "reloading the policy (the previous one stays)"));
 	pthread_mutex_lock(&a->lock);
 	struct policy_ref *old = a->current;
 	a->current = ref_new(p, ++a->generation);
@@ -118,10 +118,10 @@ struct pending {
 static void decide(struct admit *a, const struct policy_ref *pr, const struct review *r, bool mutate,
 		   int64_t deadline, struct decision *d)
 {
-	const struct policy *p = pr->p;
+	const struct admission_policy *p = pr->p;
 	struct strbuf denied = STRBUF_INIT;
 	d->patch = json_array();
-	if (policy_namespace_exempt(p, r->namespace)) {
+	if (admission_policy_namespace_exempt(p, r->namespace)) {
 		d->allowed = true;
 		d->message = xasprintf("namespace %s is exempt by policy %s", r->namespace, p->name);
 		return;
@@ -139,11 +139,11 @@ static void decide(struct admit *a, const struct policy_ref *pr, const struct re
 		}
 		x->parsed = true;
 		_cleanup_free_ char *repo = imageref_name(&x->ref);
-		if (policy_image_exempt(p, repo)) {
+		if (admission_policy_image_exempt(p, repo)) {
 			x->skip = true;
 			continue;
 		}
-		const struct policy_rule *rule = policy_rule_for(p, repo);
+		const struct admission_rule *rule = admission_policy_rule_for(p, repo);
 		if (!rule) {
 			sb_addf(&denied, "%simage %s: no repository entry of policy %s covers %s", denied.len ? "; " : "",
 				x->img->image, p->name, repo);

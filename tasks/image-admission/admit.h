@@ -11,14 +11,14 @@
 
 #include "error.h"
 #include "httpreq.h"
-#include "policy.h"
+#include "admission_policy.h"
 #include "server.h"
 #include "verify.h"
 
 struct admit;
 
 /* Takes policy (loaded from policy_path, read again on admit_reload). */
-struct admit *admit_new(struct verifier *v, struct policy *policy, const char *policy_path, int64_t deadline_ms);
+struct admit *admit_new(struct verifier *v, struct admission_policy *policy, const char *policy_path, int64_t deadline_ms);
 void admit_free(struct admit *a);
 /* For /readyz: false once the server stops accepting. */
 void admit_set_server(struct admit *a, struct server *s);

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "log.h"
-#include "policy.h"
+#include "admission_policy.h"
 #include "server.h"
 #include "task.h"
 #include "verify.h"
@@ -76,12 +76,9 @@ static err_t *positive(const struct params *p, const char *name, size_t *out)
 /* the port, atomically (a test waits for the file) */
 static err_t *write_port(const char *path, int port)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, (size_t)(slash - path + 1)) : xstrdup(".");
 	char *text = xasprintf("%d", port);
-	err_t *e = fs_write_atomic(dir, slash ? slash + 1 : path, text, strlen(text), 0644);
+	err_t *e = fs_write_path_atomic(path, text, strlen(text), 0644);
 	free(text);
-	free(dir);
 	return e;
 }
 
@@ -149,8 +146,8 @@ static err_t *run(const struct params *p, struct results *res)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	struct policy *pol;
-	TRY(policy_load(params_str(p, "policy"), &pol));
+	struct admission_policy *pol;
+	TRY(admission_policy_load(params_str(p, "policy"), &pol));
 	log_info("policy %s: %zu repository entries, %zu exempt namespaces, %zu exempt image patterns", pol->name,
 		 pol->n_rules, pol->n_exempt_namespaces, pol->n_exempt_images);
 	server_block_signals(); /* before any thread: the server's signalfd takes them */

@@ -267,6 +267,30 @@ static bool respond(struct server *s, struct conn *c, struct server_response *r,
 	return ok;
 }
 
+/* Close after refusing a request whose body may still be arriving: the
+ * answer first, then what the client still sends is read and dropped
+ * (at most 250 ms and 1 MiB), so that closing with unread bytes does not
+ * reset the connection before the client reads the answer. */
+static void linger_close(struct server *s, struct conn *c)
+{
+	SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	shutdown(c->fd, SHUT_WR);
+	int64_t until = clock_monotonic_ms() + 250;
+	size_t drained = 0;
+	char buf[16384];
+	for (int64_t left; drained < (1u << 20) && (left = until - clock_monotonic_ms()) > 0;) {
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		if (poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+		if (n <= 0)
+			break;
+		drained += (size_t)n;
+	}
+	conn_close(s, c);
+}
+
 static void log_bad(const struct conn *c, const struct httpreq *req)
 {
 	json_t *f = json_pack("{s:s, s:i, s:s}", "remote", c->remote, "status", req->status, "reason", req->why);
@@ -342,7 +366,7 @@ static void conn_serve(struct server *s, struct conn *c)
 			resp.body = json_dumps(b, JSON_COMPACT);
 			json_decref(b);
 			respond(s, c, &resp, false);
-			conn_close(s, c);
+			linger_close(s, c);
 			return;
 		}
 		s->o.handler(s->o.ctx, &req, c->remote, &resp);

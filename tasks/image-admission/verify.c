@@ -233,7 +233,7 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
-static struct job *job_new(struct verifier *v, char *key, uint64_t generation, const struct policy_rule *rule,
+static struct job *job_new(struct verifier *v, char *key, uint64_t generation, const struct admission_rule *rule,
 			   const struct image_ref *ref)
 {
 	struct job *j = xcalloc(1, sizeof *j);
@@ -262,7 +262,7 @@ static struct job *job_new(struct verifier *v, char *key, uint64_t generation, c
 	return j;
 }
 
-void verifier_start(struct verifier *v, uint64_t generation, const struct policy_rule *rule,
+void verifier_start(struct verifier *v, uint64_t generation, const struct admission_rule *rule,
 		    const struct image_ref *ref, struct check *c)
 {
 	memset(c, 0, sizeof *c);

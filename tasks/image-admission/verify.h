@@ -21,7 +21,7 @@
 
 #include "digest.h"
 #include "imageref.h"
-#include "policy.h"
+#include "admission_policy.h"
 
 struct verifier_options {
 	const char *notary_ca, *registry_ca, *registry_creds, *authfile;
@@ -50,7 +50,7 @@ struct check {
 
 /* Start checking image (ref parsed from it) under rule; generation names
  * the policy (a reload gets a new one). Answers at once from the cache. */
-void verifier_start(struct verifier *v, uint64_t generation, const struct policy_rule *rule,
+void verifier_start(struct verifier *v, uint64_t generation, const struct admission_rule *rule,
 		    const struct image_ref *ref, struct check *c);
 /* Wait until the verdict or deadline_ms (clock_monotonic_ms) and fill c;
  * past the deadline c is a denial saying so. */

@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "b64.h"
+#include "keys.h"
 #include "../../tasks/image-admission/cache.h"
 #include "../../tasks/image-admission/httpreq.h"
-#include "../../tasks/image-admission/policy.h"
+#include "admission_policy.h"
 #include "../../tasks/image-admission/review.h"
 #include "testing.h"
 
-// unit-sources: tasks/image-admission/review.c tasks/image-admission/policy.c tasks/image-admission/cache.c tasks/image-admission/httpreq.c
+// unit-sources: tasks/image-admission/review.c tasks/image-admission/cache.c tasks/image-admission/httpreq.c
 
 #define CONTAINERS "{\"initContainers\":[{\"name\":\"i\",\"image\":\"reg.local/init:1\"}],\"containers\":[{\"name\":\"a\",\"image\":\"reg.local/app:v1\"},{\"name\":\"b\",\"image\":\"reg.local/side@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}"
 
@@ -150,32 +151,80 @@ static void test_policy_matching(void)
 				  "\"repositories\":[{\"name\":\"reg.local/team/*\",\"notaryServer\":\"https://n:4443\","
 				  "\"signers\":[{\"name\":\"build\"},{\"name\":\"validation\"}]},"
 				  "{\"name\":\"reg.local/other\",\"format\":\"cosign\",\"signers\":[{\"name\":\"build\"}]}]}");
-	struct policy *p = NULL;
-	err_t *e = policy_parse(text, strlen(text), "test", &p);
+	struct admission_policy *p = NULL;
+	err_t *e = admission_policy_parse(text, strlen(text), "test", &p);
 	CHECK(!e);
 	err_free(e);
 	if (!p)
 		return;
-	CHECK(policy_namespace_exempt(p, "kube-system"));
-	CHECK(!policy_namespace_exempt(p, "kube-system2"));
-	CHECK(!policy_namespace_exempt(p, "kube"));
-	CHECK(policy_image_exempt(p, "registry.k8s.io/pause"));
-	CHECK(policy_image_exempt(p, "registry.k8s.io/a/b"));
-	CHECK(!policy_image_exempt(p, "registry.k8s.io.evil.com/pause"));
-	CHECK(!policy_image_exempt(p, "evil.com/registry.k8s.io/pause"));
-	const struct policy_rule *r = policy_rule_for(p, "reg.local/team/app");
+	CHECK(admission_policy_namespace_exempt(p, "kube-system"));
+	CHECK(!admission_policy_namespace_exempt(p, "kube-system2"));
+	CHECK(!admission_policy_namespace_exempt(p, "kube"));
+	CHECK(admission_policy_image_exempt(p, "registry.k8s.io/pause"));
+	CHECK(admission_policy_image_exempt(p, "registry.k8s.io/a/b"));
+	CHECK(!admission_policy_image_exempt(p, "registry.k8s.io.evil.com/pause"));
+	CHECK(!admission_policy_image_exempt(p, "evil.com/registry.k8s.io/pause"));
+	const struct admission_rule *r = admission_policy_rule_for(p, "reg.local/team/app");
 	CHECK(r && r->dct && !r->cosign && r->signers.n == 2);
-	r = policy_rule_for(p, "reg.local/other");
+	r = admission_policy_rule_for(p, "reg.local/other");
 	CHECK(r && !r->dct && r->cosign);
-	CHECK(!policy_rule_for(p, "reg.local/other2"));
-	CHECK(!policy_rule_for(p, "reg.local/teamx/app"));
-	policy_free(p);
+	CHECK(!admission_policy_rule_for(p, "reg.local/other2"));
+	CHECK(!admission_policy_rule_for(p, "reg.local/teamx/app"));
+	admission_policy_free(p);
+}
+
+/* what admission_policy_to_json writes, parsed back, is the same policy */
+static void test_policy_round_trip(void)
+{
+	EVP_PKEY *k = NULL;
+	err_t *e = key_generate_p256(&k);
+	CHECK(!e);
+	err_free(e);
+	struct strbuf pem = STRBUF_INIT;
+	key_public_pem(k, &pem);
+	json_t *doc = json_pack("{s:s, s:s, s:{s:s}, s:{s:[s], s:[s], s:[{s:s, s:s, s:s, s:[s], s:[{s:s, s:s}, {s:s}]},"
+				" {s:s, s:s, s:[{s:s, s:s}]}]}}",
+				"apiVersion", POLICY_API_VERSION, "kind", POLICY_KIND, "metadata", "name", "rt", "spec",
+				"exemptNamespaces", "kube-system", "exemptImages", "registry.k8s.io/*", "repositories",
+				"name", "reg.local/team/*", "format", "both", "notaryServer", "https://n:4443", "rootKeyIds",
+				"abc", "signers", "name", "build", "publicKey", sb_str(&pem), "name", "validation",
+				"name", "reg.local/other", "format", "cosign", "signers", "name", "build", "publicKey",
+				sb_str(&pem));
+	char *text = json_dumps(doc, 0);
+	struct admission_policy *p = NULL, *q = NULL;
+	e = admission_policy_parse(text, strlen(text), "first", &p);
+	CHECK(!e);
+	err_free(e);
+	json_t *written = p ? admission_policy_to_json(p) : NULL;
+	char *again = written ? json_dumps(written, 0) : NULL;
+	e = again ? admission_policy_parse(again, strlen(again), "written", &q) : NULL;
+	CHECK(!e && q);
+	err_free(e);
+	if (p && q) {
+		CHECK(json_equal(written, doc));
+		CHECK_STR(q->name, "rt");
+		CHECK(q->n_rules == 2 && q->n_exempt_namespaces == 1 && q->n_exempt_images == 1);
+		CHECK(q->rules[0].dct && q->rules[0].cosign && !q->rules[1].dct && q->rules[1].cosign);
+		CHECK_STR(q->rules[0].notary_url, "https://n:4443");
+		CHECK(q->rules[0].n_root_key_ids == 1 && !strcmp(q->rules[0].root_key_ids[0], "abc"));
+		CHECK(q->rules[0].signers.n == 2 && q->rules[0].signers.items[0].pub &&
+		      key_same_public(q->rules[0].signers.items[0].pub, k) && !q->rules[0].signers.items[1].pub);
+		CHECK_STR(q->rules[0].signers.items[1].name, "validation");
+	}
+	admission_policy_free(p);
+	admission_policy_free(q);
+	json_decref(written);
+	json_decref(doc);
+	free(text);
+	free(again);
+	sb_release(&pem);
+	EVP_PKEY_free(k);
 }
 
 static void bad_policy(const char *text, const char *want)
 {
-	struct policy *p = NULL;
-	err_t *e = policy_parse(text, strlen(text), "test", &p);
+	struct admission_policy *p = NULL;
+	err_t *e = admission_policy_parse(text, strlen(text), "test", &p);
 	CHECK(e && !p);
 	if (e) {
 		char *m = err_describe(e);
@@ -186,7 +235,7 @@ static void bad_policy(const char *text, const char *want)
 		free(m);
 	}
 	err_free(e);
-	policy_free(p);
+	admission_policy_free(p);
 }
 
 static void test_policy_malformed(void)
@@ -266,4 +315,4 @@ static void test_httpreq(void)
 }
 
 TEST_MAIN("admission", TEST(test_review_kinds), TEST(test_review_malformed), TEST(test_review_response),
-	  TEST(test_policy_matching), TEST(test_policy_malformed), TEST(test_cache), TEST(test_httpreq))
+	  TEST(test_policy_matching), TEST(test_policy_malformed), TEST(test_policy_round_trip), TEST(test_cache), TEST(test_httpreq))

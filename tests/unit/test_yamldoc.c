@@ -152,5 +152,40 @@ static void test_to_json(void)
 	err_free(e);
 }
 
+/* what ydoc_emit_json writes reads back as the same JSON, strings that
+ * look like other types included */
+static void test_emit_round_trip(void)
+{
+	const char *text = "{\"s\":\"plain\",\"t\":\"true\",\"y\":\"yes\",\"n\":\"null\",\"e\":\"\","
+			   "\"i\":\"123\",\"o\":\"0755\",\"f\":\"1.5e3\",\"c\":\"a: b\",\"h\":\"# x\","
+			   "\"star\":\"*alias\",\"pem\":\"line1\\nline2\\n\",\"sp\":\" lead\\ntrail \","
+			   "\"u\":\"\u00e9t\u00e9\",\"num\":42,\"neg\":-7,\"real\":2.5,\"b\":false,\"z\":null,"
+			   "\"list\":[\"x\",[],{},{\"k\":[1,\"2\"]}],\"true\":\"key is a bool word\"}";
+	json_t *doc = json_loads(text, 0, NULL);
+	CHECK(doc != NULL);
+	struct strbuf y = STRBUF_INIT;
+	ydoc_emit_json(doc, &y);
+	ydoc_emit_json(doc, &y); /* two documents */
+	struct ydoc *d = NULL;
+	err_t *e = ydoc_parse(y.buf, y.len, "emitted", &d);
+	CHECK(!e);
+	err_free(e);
+	CHECK(d && d->ndocs == 2);
+	for (size_t i = 0; d && i < d->ndocs; i++) {
+		json_t *back = NULL;
+		e = ydoc_to_json(d->docs[i], "emitted", &back);
+		CHECK(!e);
+		err_free(e);
+		if (!json_equal(back, doc)) {
+			fprintf(stderr, "  emitted:\n%s\n", sb_str(&y));
+			CHECK(!"the emitted YAML reads back as the JSON");
+		}
+		json_decref(back);
+	}
+	ydoc_free(d);
+	sb_release(&y);
+	json_decref(doc);
+}
+
 TEST_MAIN("yamldoc", TEST(test_multi_document), TEST(test_lines_and_paths), TEST(test_scalars), TEST(test_aliases),
-	  TEST(test_errors), TEST(test_to_json))
+	  TEST(test_errors), TEST(test_to_json), TEST(test_emit_round_trip))

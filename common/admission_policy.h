@@ -1,5 +1,6 @@
 /* The policy image-admission enforces: our own resource, written by
- * image-policy (kind ImageAdmissionPolicy, JSON):
+ * image-policy and read back by image-admission (kind
+ * ImageAdmissionPolicy, JSON):
  *
  *   {"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdmissionPolicy",
  *    "metadata": {"name": "..."},
@@ -16,9 +17,10 @@
  * exempt namespaces are exact names. The first repository entry whose
  * pattern matches governs the image; an image no entry governs is denied.
  * Every entry needs at least one signer: all of them must sign. */
-#ifndef IMAGE_ADMISSION_POLICY_H
-#define IMAGE_ADMISSION_POLICY_H
+#ifndef COMMON_ADMISSION_POLICY_H
+#define COMMON_ADMISSION_POLICY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,7 +30,7 @@
 #define POLICY_API_VERSION "policy.secure-pipeline.dev/v1"
 #define POLICY_KIND "ImageAdmissionPolicy"
 
-struct policy_rule {
+struct admission_rule {
 	char *pattern;
 	bool dct, cosign;
 	char *notary_url;
@@ -37,24 +39,28 @@ struct policy_rule {
 	struct sigpolicy_signers signers;
 };
 
-struct policy {
+struct admission_policy {
 	char *name;
 	char **exempt_namespaces;
 	size_t n_exempt_namespaces;
 	char **exempt_images;
 	size_t n_exempt_images;
-	struct policy_rule *rules;
+	struct admission_rule *rules;
 	size_t n_rules;
 };
 
 /* Parse a policy document; EXIT_USAGE naming the field on any error. */
-err_t *policy_parse(const char *text, size_t len, const char *what, struct policy **out);
-err_t *policy_load(const char *path, struct policy **out);
-void policy_free(struct policy *p);
+err_t *admission_policy_parse(const char *text, size_t len, const char *what, struct admission_policy **out);
+err_t *admission_policy_load(const char *path, struct admission_policy **out);
+void admission_policy_free(struct admission_policy *p);
 
-bool policy_namespace_exempt(const struct policy *p, const char *ns);
+/* The resource for p (new reference): what admission_policy_parse reads
+ * back as p. Public keys are written as PEM. */
+json_t *admission_policy_to_json(const struct admission_policy *p);
+
+bool admission_policy_namespace_exempt(const struct admission_policy *p, const char *ns);
 /* repo: "registry/repository" (imageref_name). */
-bool policy_image_exempt(const struct policy *p, const char *repo);
-const struct policy_rule *policy_rule_for(const struct policy *p, const char *repo);
+bool admission_policy_image_exempt(const struct admission_policy *p, const char *repo);
+const struct admission_rule *admission_policy_rule_for(const struct admission_policy *p, const char *repo);
 
 #endif

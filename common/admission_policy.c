@@ -1,5 +1,5 @@
 /* The admission policy resource (see policy.h). */
-#include "policy.h"
+#include "admission_policy.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "keys.h"
+#include "strbuf.h"
 #include "vault.h"
 #include "xalloc.h"
 
@@ -57,7 +58,7 @@ static err_t *parse_signers(const json_t *entry, const char *what, struct sigpol
 	return NULL;
 }
 
-static err_t *parse_rule(const json_t *entry, const char *what, struct policy_rule *r)
+static err_t *parse_rule(const json_t *entry, const char *what, struct admission_rule *r)
 {
 	const char *name, *format = json_string_value(json_object_get(entry, "format"));
 	TRY(json_get_string(entry, "name", what, &name));
@@ -79,11 +80,11 @@ static err_t *parse_rule(const json_t *entry, const char *what, struct policy_ru
 	return parse_signers(entry, what, &r->signers);
 }
 
-err_t *policy_parse(const char *text, size_t len, const char *what, struct policy **out)
+err_t *admission_policy_parse(const char *text, size_t len, const char *what, struct admission_policy **out)
 {
 	json_t *root;
 	TRY(json_parse(text, len, what, &root));
-	struct policy *p = xcalloc(1, sizeof *p);
+	struct admission_policy *p = xcalloc(1, sizeof *p);
 	const char *api, *kind;
 	json_t *spec, *repos;
 	err_t *e = json_get_string(root, "apiVersion", what, &api);
@@ -115,29 +116,29 @@ err_t *policy_parse(const char *text, size_t len, const char *what, struct polic
 	}
 	json_decref(root);
 	if (e) {
-		policy_free(p);
+		admission_policy_free(p);
 		return err_context(e, "policy %s", what);
 	}
 	*out = p;
 	return NULL;
 }
 
-err_t *policy_load(const char *path, struct policy **out)
+err_t *admission_policy_load(const char *path, struct admission_policy **out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	err_t *e = fs_read_file(path, 1 << 20, &sb);
 	if (!e)
-		e = policy_parse(sb.buf, sb.len, path, out);
+		e = admission_policy_parse(sb.buf, sb.len, path, out);
 	sb_release(&sb);
 	return e;
 }
 
-void policy_free(struct policy *p)
+void admission_policy_free(struct admission_policy *p)
 {
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_rules; i++) {
-		struct policy_rule *r = &p->rules[i];
+		struct admission_rule *r = &p->rules[i];
 		free(r->pattern);
 		free(r->notary_url);
 		free_list(r->root_key_ids, r->n_root_key_ids);
@@ -150,7 +151,7 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
-bool policy_namespace_exempt(const struct policy *p, const char *ns)
+bool admission_policy_namespace_exempt(const struct admission_policy *p, const char *ns)
 {
 	for (size_t i = 0; i < p->n_exempt_namespaces; i++)
 		if (!strcmp(p->exempt_namespaces[i], ns))
@@ -158,7 +159,7 @@ bool policy_namespace_exempt(const struct policy *p, const char *ns)
 	return false;
 }
 
-bool policy_image_exempt(const struct policy *p, const char *repo)
+bool admission_policy_image_exempt(const struct admission_policy *p, const char *repo)
 {
 	for (size_t i = 0; i < p->n_exempt_images; i++)
 		if (fnmatch(p->exempt_images[i], repo, 0) == 0)
@@ -166,10 +167,49 @@ bool policy_image_exempt(const struct policy *p, const char *repo)
 	return false;
 }
 
-const struct policy_rule *policy_rule_for(const struct policy *p, const char *repo)
+const struct admission_rule *admission_policy_rule_for(const struct admission_policy *p, const char *repo)
 {
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (fnmatch(p->rules[i].pattern, repo, 0) == 0)
 			return &p->rules[i];
 	return NULL;
+}
+
+static json_t *list_json(char *const *items, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(items[i]));
+	return a;
+}
+
+json_t *admission_policy_to_json(const struct admission_policy *p)
+{
+	json_t *repos = json_array();
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct admission_rule *r = &p->rules[i];
+		json_t *signers = json_array();
+		for (size_t k = 0; k < r->signers.n; k++) {
+			json_t *s = json_pack("{s:s}", "name", r->signers.items[k].name);
+			if (r->signers.items[k].pub) {
+				struct strbuf pem = STRBUF_INIT;
+				key_public_pem(r->signers.items[k].pub, &pem);
+				json_object_set_new(s, "publicKey", json_string(sb_str(&pem)));
+				sb_release(&pem);
+			}
+			json_array_append_new(signers, s);
+		}
+		json_t *e = json_pack("{s:s, s:s, s:o}", "name", r->pattern, "format",
+				      r->dct && r->cosign ? "both" : r->dct ? "dct" : "cosign", "signers", signers);
+		if (r->notary_url)
+			json_object_set_new(e, "notaryServer", json_string(r->notary_url));
+		if (r->n_root_key_ids)
+			json_object_set_new(e, "rootKeyIds", list_json(r->root_key_ids, r->n_root_key_ids));
+		json_array_append_new(repos, e);
+	}
+	json_t *spec = json_pack("{s:o, s:o, s:o}", "exemptNamespaces",
+				 list_json(p->exempt_namespaces, p->n_exempt_namespaces), "exemptImages",
+				 list_json(p->exempt_images, p->n_exempt_images), "repositories", repos);
+	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", POLICY_API_VERSION, "kind", POLICY_KIND, "metadata",
+			 "name", p->name ? p->name : "", "spec", spec);
 }
