@@ -91,6 +91,7 @@ TASKS = {
     "unit-tests": dict(display="Unit Tests", workspaces=[SOURCE], workdir="source", required=["image"],
                        scratch=True),
     "extract-value-jq": dict(display="Extract Value (jq)", workspaces=[SOURCE_OPT], workdir="source"),
+    "image-policy": dict(display="Image Policy", workspaces=[SOURCE_OPT], workdir="source"),
     "deploy": dict(
         display="Deploy", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR,
                                       ("kubeconfig", "a kubeconfig: set kubeconfig to "

@@ -219,6 +219,8 @@ compare verify-signatures verify-signatures --image="$REGISTRY/ambient/a" --dige
 	--format=dct "${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
 compare deploy deploy --dry-run --manifests=deployment.yml --container=app --image="$REGISTRY/ambient/a@$DIGEST" --signers=build \
 	"${NOTARY[@]}" --registry-ca="$REGISTRY_CA"
+compare image-policy image-policy --image="$REGISTRY/ambient/a" --signers=build=ks/build.pub --notary-server="$NOTARY_URL" \
+	--format=both --policy-file=policy-out.json
 # the webhook server: serves until the SIGTERM timeout sends (a graceful
 # stop, exit 0); the port it was given is the run's own
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
