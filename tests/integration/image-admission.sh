@@ -24,6 +24,7 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	signed_images_stop
+	[ -n "${K8S_STARTED:-}" ] && "$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1
 	[ -n "${ADMISSION_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -243,6 +244,105 @@ if start_server resign --trust-ttl=1s --cache-ttl=10m; then
 		fail new-trust-data-not-answered-from-cache "$(cat "$LOGS/resign-before" "$LOGS/resign-after" "$LOGS/resign-sign")"; fi
 else
 	fail new-trust-data-not-answered-from-cache "$(tail -3 "$LOGS/resign.log")"
+fi
+
+# ---- image-policy round trip: what it writes, image-admission enforces ----
+"$BIN/image-policy" --image="$IMG" --signers=build="$W/signed/ks/build.pub" \
+	--signers=validation="$W/signed/ks/validation.pub" --notary-server="$NOTARY_URL" --format=dct \
+	--exempt-namespaces=kube-system --policy-file="$W/written-policy.json" --results-dir="$W/ip-results" \
+	>"$W/written.yaml" 2>"$LOGS/image-policy.log"
+ip_rc=$?
+cp "$W/written-policy.json" "$W/policy.json" 2>/dev/null
+if [ $ip_rc = 0 ] && start_server written --trust-ttl=1s; then
+	review written-d1 /mutate Pod team "$IMG:v1"
+	review written-d3 /validate Pod team "$IMG@$D3"
+	review written-exempt /validate Pod kube-system "other.local/x:1"
+	# the tag v1 names D3 since the tag-moved test: denied; D1 pinned by digest is allowed
+	review written-d1-digest /mutate Pod team "$IMG@$D1"
+	if denied written-d1 && denied written-d3 && has written-d3 "validation (dct)" && allowed written-exempt &&
+	   allowed written-d1-digest; then pass image-policy-output-enforced; else
+		fail image-policy-output-enforced "$(cat "$LOGS/written-"* "$LOGS/image-policy.log")"; fi
+else
+	fail image-policy-output-enforced "image-policy exit $ip_rc: $(tail -3 "$LOGS/image-policy.log") $(tail -3 "$LOGS/written.log" 2>/dev/null)"
+fi
+# the ConfigMap carries that very policy; the Portieris signer Secrets carry
+# the signers' names and public keys; one sigstore-free output for dct
+if python3 - "$W/written.yaml" "$W/written-policy.json" "$W/signed/ks" <<'PY'
+import base64, json, subprocess, sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+kinds = sorted(d["kind"] for d in docs)
+assert kinds == ["ConfigMap", "ImagePolicy", "Secret", "Secret"], kinds
+cm = next(d for d in docs if d["kind"] == "ConfigMap")
+assert json.loads(cm["data"]["policy.json"]) == json.load(open(sys.argv[2])), "ConfigMap differs from the policy file"
+ip = next(d for d in docs if d["kind"] == "ImagePolicy")
+repo = ip["spec"]["repositories"][0]
+assert repo["policy"]["trust"]["enabled"] is True
+names = [s["name"] for s in repo["policy"]["trust"]["signerSecrets"]]
+for d in docs:
+    if d["kind"] != "Secret":
+        continue
+    assert d["metadata"]["name"] in names
+    signer = base64.b64decode(d["data"]["name"]).decode()
+    pem = base64.b64decode(d["data"]["publicKey"])
+    want = subprocess.run(["openssl", "pkey", "-pubin", "-in", f"{sys.argv[3]}/{signer}.pub", "-outform", "DER"],
+                          capture_output=True, check=True).stdout
+    got = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem, capture_output=True, check=True).stdout
+    assert got == want, f"{signer}: the Secret's key is not the signer's"
+PY
+then pass image-policy-resources-carry-the-policy; else fail image-policy-resources-carry-the-policy; fi
+
+# ---- the cluster's side: the shipped manifests, a certificate from
+# make-cert.sh, the API emulator calling the registered webhooks over TLS
+# as the API server does, and the real kubectl ----
+servers=$root/tests/servers
+MANIFESTS=$root/containers/image-admission
+sed "s#IMAGE#$IMG@$D1#" "$MANIFESTS/deploy.yaml" >"$W/deploy.yaml"
+if "$BIN/cis-check" --deployment-file="$W/deploy.yaml" --failure-threshold=info >"$LOGS/cis-check" 2>&1; then
+	pass manifests-hardened-by-cis-check; else fail manifests-hardened-by-cis-check "$(tail -5 "$LOGS/cis-check")"; fi
+KUBECTL=$("$servers/trixie-bin.sh" "${PIPELINE_BUILD:-$root/build}" kubectl kubectl 2>"$LOGS/kubectl-fetch") ||
+	{ fail kubectl-prerequisite "$(tail -2 "$LOGS/kubectl-fetch")"; exit 1; }
+"$MANIFESTS/make-cert.sh" "$W/kcert" >"$LOGS/make-cert" 2>&1 || fail make-cert "$(cat "$LOGS/make-cert")"
+cp "$W/kcert/tls.crt" "$W/kcert/tls.key" "$W/tls/"
+"$servers/k8s.sh" start "$W/k8s" >"$LOGS/k8s-start" 2>&1 || { fail emulator-start "$(tail -3 "$LOGS/k8s-start")"; exit 1; }
+. "$W/k8s/env"
+K8S_STARTED=1
+export KUBECONFIG=$K8S_KUBECONFIG HOME=$W/home
+mkdir -p "$HOME"
+kc() { local n=$1; shift; "$KUBECTL" "$@" >"$LOGS/$n" 2>&1; }
+pod() { # name namespace image
+	printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  containers:\n  - name: app\n    image: %s\n' "$1" "$2" "$3"
+}
+if start_server webhook --trust-ttl=1s; then
+	"$servers/k8s.sh" config "$W/k8s" "{\"webhookEndpoints\": {\"image-admission/image-admission\": \"127.0.0.1:$PORT\"}}" >/dev/null
+	printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n' >"$W/ns.yaml"
+	kc hooks apply -f "$W/kcert/webhooks.yaml" && kc ns apply -f "$W/ns.yaml"
+	pod unsigned team "$IMG@$D3" >"$W/unsigned.yaml"
+	pod signed team "$IMG:v2" >"$W/signed.yaml"
+	kc k-unsigned apply -f "$W/unsigned.yaml"; rc_unsigned=$?
+	kc k-signed apply -f "$W/signed.yaml"; rc_signed=$?
+	kc k-get get pod signed -n team -o 'jsonpath={.spec.containers[0].image}'
+	if [ $rc_unsigned != 0 ] && has k-unsigned 'denied the request: image '"$IMG@$D3" &&
+	   has k-unsigned "not signed by every required signer: build (dct)" && ! grep -q unsigned <("$KUBECTL" get pods -n team 2>&1); then
+		pass kubectl-unsigned-pod-refused-with-our-message; else
+		fail kubectl-unsigned-pod-refused-with-our-message "$(cat "$LOGS/k-unsigned")"; fi
+	if [ $rc_signed = 0 ] && [ "$(cat "$LOGS/k-get")" = "$IMG@$D2" ]; then
+		pass kubectl-signed-pod-stored-pinned; else
+		fail kubectl-signed-pod-stored-pinned "$(cat "$LOGS/k-signed" "$LOGS/k-get")"; fi
+	printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: %s\n' "$IMG:v2" >"$W/web.yaml"
+	kc k-web apply -f "$W/web.yaml"
+	kc k-web-get get deployment web -n team -o 'jsonpath={.spec.template.spec.containers[0].image}'
+	if [ "$(cat "$LOGS/k-web-get")" = "$IMG@$D2" ]; then pass kubectl-deployment-template-pinned; else
+		fail kubectl-deployment-template-pinned "$(cat "$LOGS/k-web" "$LOGS/k-web-get")"; fi
+	pod system kube-system "$IMG@$D3" >"$W/system.yaml"
+	if kc k-system apply -f "$W/system.yaml" && ! grep -q '"namespace":"kube-system"' "$LOGS/webhook.log"; then pass namespace-selector-exempts-kube-system; else
+		fail namespace-selector-exempts-kube-system "$(cat "$LOGS/k-system")"; fi
+	# the webhook gone: failurePolicy Fail refuses (fail closed)
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	pod later team "$IMG:v2" >"$W/later.yaml"
+	if ! kc k-down apply -f "$W/later.yaml" && has k-down 'failed calling webhook'; then
+		pass webhook-down-refused; else fail webhook-down-refused "$(cat "$LOGS/k-down")"; fi
+else
+	fail kubectl-webhook-server "$(tail -3 "$LOGS/webhook.log")"
 fi
 
 exit $((failures > 0))

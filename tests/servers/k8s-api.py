@@ -10,18 +10,30 @@ managedFields and FieldManagerConflict, merge and JSON patches, watches
 bearer-token and client-certificate authentication over TLS, and a
 deployment controller that moves status along (or fails a rollout on
 request) with ReplicaSets carrying revisions and pods with container
-statuses.
+statuses. Admission webhooks as the API server calls them: a write of an
+object (create, update, patch, apply; not /status, not the emulator's own
+controller) goes through every MutatingWebhookConfiguration whose rules
+and namespaceSelector match (AdmissionReview v1 over TLS, verified with
+the caBundle; a JSONPatch answer is applied), then every
+ValidatingWebhookConfiguration; a denial fails the request with the
+webhook's message, a webhook that cannot be called fails it too unless its
+failurePolicy is Ignore. clientConfig.url is called as it is; a
+clientConfig.service through the address "webhookEndpoints" maps
+"namespace/name" to (its TLS name stays name.namespace.svc).
 
 Every API request is logged as one JSON line (method, path, query,
 content type, body sha256 and length, status, user) to --log, so a test can
 prove that nothing was written. Control (not logged, no auth):
   GET/POST /_emulator/config   {"rolloutDelay": s, "failures": [{"deployment":
       name | "image": substring, "reason": "ProgressDeadlineExceeded" |
-      "ImagePullBackOff" | "CrashLoopBackOff"}], "resetFirst": n, "fail503": n}
+      "ImagePullBackOff" | "CrashLoopBackOff"}], "resetFirst": n, "fail503": n,
+      "webhookEndpoints": {"namespace/service": "127.0.0.1:port"}}
 """
 import argparse
+import base64
 import copy
 import datetime
+import http.client
 import hashlib
 import http.server
 import json
@@ -50,6 +62,13 @@ RESOURCES = {
     ("apps", "v1", "statefulsets"): ("StatefulSet", True, ["sts"]),
     ("apps", "v1", "replicasets"): ("ReplicaSet", True, ["rs"]),
     ("networking.k8s.io", "v1", "ingresses"): ("Ingress", True, ["ing"]),
+    ("apps", "v1", "daemonsets"): ("DaemonSet", True, ["ds"]),
+    ("batch", "v1", "jobs"): ("Job", True, []),
+    ("batch", "v1", "cronjobs"): ("CronJob", True, ["cj"]),
+    ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations"):
+        ("ValidatingWebhookConfiguration", False, []),
+    ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"):
+        ("MutatingWebhookConfiguration", False, []),
 }
 WITH_STATUS = {"deployments", "statefulsets", "replicasets", "pods", "services", "ingresses", "namespaces"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -289,6 +308,8 @@ class Store:
     def put(self, res, ns, obj, typ):
         """store obj (metadata set by the caller but the resourceVersion) and emit"""
         key = (res, ns, obj["metadata"]["name"])
+        if getattr(ADMISSION, "user", None) is not None:  # a client's write: the webhooks first
+            obj = admit(self, res, ns, obj, self.objects.get(key), ADMISSION.user)
         obj["metadata"]["resourceVersion"] = self.next_rv()
         self.set_managed(key, obj)
         self.objects[key] = obj
@@ -328,7 +349,11 @@ class Store:
         if res[2] == "namespaces":
             obj["status"] = {"phase": "Active"}
         self.owners[key] = {manager: {"op": op, "paths": set(field_paths(obj)), "time": now()}}
-        return self.put(res, ns, obj, "ADDED")
+        try:
+            return self.put(res, ns, obj, "ADDED")
+        except ApiError:
+            self.owners.pop(key, None)
+            raise
 
     def delete_locked(self, res, ns, name):
         with self.lock:
@@ -449,6 +474,140 @@ class Store:
                 if k in self.objects:
                     self.delete(*k)
         return obj
+
+
+# ----------------------------------------------------------- admission
+
+ADMISSION = threading.local()  # .user while a client's write is being stored
+
+
+class Admitting:
+    """with Admitting(user): the writes made inside go through the webhooks"""
+
+    def __init__(self, user):
+        self.user = user
+
+    def __enter__(self):
+        ADMISSION.user = self.user
+
+    def __exit__(self, *exc):
+        ADMISSION.user = None
+
+
+def rule_matches(rule, res, op):
+    def any_of(key, value):
+        vals = rule.get(key) or []
+        return "*" in vals or value in vals
+    return any_of("operations", op) and any_of("apiGroups", res[0]) and any_of("apiVersions", res[1]) and \
+        any_of("resources", res[2])
+
+
+def selector_matches(sel, labels):
+    if not sel:
+        return True
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+class _WebhookConn(http.client.HTTPSConnection):
+    """to an address, verifying the certificate for another name (a Service's)"""
+
+    def __init__(self, host, port, tls_name, ctx, timeout):
+        super().__init__(host, port, context=ctx, timeout=timeout)
+        self.tls_name = tls_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.tls_name)
+
+
+def call_webhook(store, wh, review):
+    cc = wh.get("clientConfig") or {}
+    ctx = ssl.create_default_context(cadata=base64.b64decode(cc["caBundle"]).decode()) if cc.get("caBundle") \
+        else ssl.create_default_context()
+    timeout = float(wh.get("timeoutSeconds", 10))
+    if cc.get("url"):
+        u = urllib.parse.urlsplit(cc["url"])
+        host, port, name, path = u.hostname, u.port or 443, u.hostname, u.path or "/"
+    else:
+        svc = cc.get("service") or {}
+        addr = store.cfg.get("webhookEndpoints", {}).get("%s/%s" % (svc.get("namespace"), svc.get("name")))
+        if not addr:
+            raise OSError("no endpoints available for service \"%s/%s\"" % (svc.get("namespace"), svc.get("name")))
+        host, port = addr.rsplit(":", 1)
+        name, path = "%s.%s.svc" % (svc.get("name"), svc.get("namespace")), svc.get("path") or "/"
+        port = int(port)
+    conn = _WebhookConn(host, port, name, ctx, timeout)
+    try:
+        conn.request("POST", "%s?timeout=%ds" % (path, int(timeout)), body=json.dumps(review).encode(),
+                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise OSError("the server responded with status %d: %s" % (r.status, body[:200].decode(errors="replace")))
+        out = json.loads(body)
+    finally:
+        conn.close()
+    resp = out.get("response") if isinstance(out, dict) else None
+    if not isinstance(resp, dict) or resp.get("uid") != review["request"]["uid"]:
+        raise OSError("the response is not an AdmissionReview answering uid %s" % review["request"]["uid"])
+    return resp
+
+
+def admit(store, res, ns, obj, old, user):
+    """obj as the webhooks leave it, or ApiError"""
+    op = "UPDATE" if old is not None else "CREATE"
+    ns_obj = store.objects.get((("", "v1", "namespaces"), None, ns)) if ns else None
+    ns_labels = dict((ns_obj or {}).get("metadata", {}).get("labels") or {})
+    if ns:
+        ns_labels["kubernetes.io/metadata.name"] = ns
+    for kind, mutating in (("mutatingwebhookconfigurations", True), ("validatingwebhookconfigurations", False)):
+        cfg_res = ("admissionregistration.k8s.io", "v1", kind)
+        for key in sorted(k for k in store.objects if k[0] == cfg_res):
+            for wh in store.objects[key].get("webhooks") or []:
+                if not any(rule_matches(r, res, op) for r in wh.get("rules") or []):
+                    continue
+                if ns and not selector_matches(wh.get("namespaceSelector"), ns_labels):
+                    continue
+                review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                    "uid": str(uuid.uuid4()),
+                    "kind": {"group": res[0], "version": res[1], "kind": RESOURCES[res][0]},
+                    "resource": {"group": res[0], "version": res[1], "resource": res[2]},
+                    "requestKind": {"group": res[0], "version": res[1], "kind": RESOURCES[res][0]},
+                    "requestResource": {"group": res[0], "version": res[1], "resource": res[2]},
+                    "name": obj["metadata"].get("name", ""), "namespace": ns or "", "operation": op,
+                    "userInfo": {"username": user}, "object": obj, "oldObject": old, "dryRun": False}}
+                try:
+                    resp = call_webhook(store, wh, review)
+                except (OSError, ValueError, KeyError, http.client.HTTPException) as e:
+                    if wh.get("failurePolicy", "Fail") == "Ignore":
+                        continue
+                    raise ApiError(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": '
+                                   'failed to call webhook: %s' % (wh.get("name"), e))
+                if not resp.get("allowed"):
+                    st = resp.get("status") or {}
+                    code = st.get("code") or 403
+                    raise ApiError(code, {400: "BadRequest", 403: "Forbidden"}.get(code, "Forbidden"),
+                                   'admission webhook "%s" denied the request: %s' % (wh.get("name"),
+                                                                                     st.get("message", "")))
+                if mutating and resp.get("patch"):
+                    if resp.get("patchType") != "JSONPatch":
+                        raise ApiError(500, "InternalError", 'Internal error occurred: webhook "%s": unsupported '
+                                       'patchType %s' % (wh.get("name"), resp.get("patchType")))
+                    obj = json_patch(obj, json.loads(base64.b64decode(resp["patch"])))
+    return obj
 
 
 # ----------------------------------------------------------- selectors
@@ -928,7 +1087,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj = self.parse_body(body)
                 if not isinstance(obj, dict):
                     raise ApiError(400, "BadRequest", "the body is not an object")
-                out = store.create(res, ns, obj, manager)
+                with Admitting(self.user):
+                    out = store.create(res, ns, obj, manager)
                 self.server.controller.changed(res, ns, out["metadata"]["name"])
                 return self.send_json(201, store.objects[(res, ns, out["metadata"]["name"])])
             if name is None:
@@ -941,7 +1101,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not isinstance(obj, dict):
                     raise ApiError(400, "BadRequest", "the body is not an object")
                 before = store.get(res, ns, name)["metadata"].get("generation")
-                out = store.update(res, ns, name, obj, manager, sub=sub)
+                with Admitting(self.user if sub is None else None):
+                    out = store.update(res, ns, name, obj, manager, sub=sub)
                 if out["metadata"].get("generation") != before:
                     self.server.controller.changed(res, ns, name)
                 return self.send_json(200, store.objects[(res, ns, name)])
@@ -957,7 +1118,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         raise ApiError(400, "BadRequest", "the emulator applies to objects, not to /status")
                     exists = (res, ns, name) in store.objects
                     before = store.objects[(res, ns, name)]["metadata"].get("generation") if exists else None
-                    out, created = store.apply(res, ns, name, patch, manager, self.query("force") == "true")
+                    with Admitting(self.user):
+                        out, created = store.apply(res, ns, name, patch, manager, self.query("force") == "true")
                     if created or out["metadata"].get("generation") != before:
                         self.server.controller.changed(res, ns, name)
                     return self.send_json(201 if created else 200, store.objects[(res, ns, name)])
@@ -976,7 +1138,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if isinstance(new, dict) and isinstance(patch, dict) and \
                         "resourceVersion" not in (patch.get("metadata") or {}):
                     new.setdefault("metadata", {})["resourceVersion"] = cur["metadata"]["resourceVersion"]
-                out = store.update(res, ns, name, new, manager, sub=sub)
+                with Admitting(self.user if sub is None else None):
+                    out = store.update(res, ns, name, new, manager, sub=sub)
                 if out["metadata"].get("generation") != before:
                     self.server.controller.changed(res, ns, name)
                 return self.send_json(200, store.objects[(res, ns, name)])
