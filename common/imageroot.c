@@ -38,6 +38,28 @@ static err_t *read_config(struct oci_layout *l, const struct descriptor *d, stru
 	return image_root_parse_config(sb_str(body), body->len, d->digest, out);
 }
 
+/* A JSON array of strings as a NULL-terminated list; NULL when it is not one. */
+static char **strings(const json_t *a)
+{
+	if (!json_is_array(a))
+		return NULL;
+	size_t n = json_array_size(a), k = 0;
+	char **v = xcalloc(n + 1, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		if (s)
+			v[k++] = xstrdup(s);
+	}
+	return v;
+}
+
+static void strings_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
 err_t *image_root_parse_config(const char *text, size_t len, const char *what, struct image_root *out)
 {
 	json_error_t je;
@@ -57,6 +79,8 @@ err_t *image_root_parse_config(const char *text, size_t len, const char *what, s
 	out->workdir = xstrdup(wd && *wd ? wd : "/");
 	const char *user = json_string_value(json_object_get(cfg, "User"));
 	out->user = xstrdup(user ? user : "");
+	out->entrypoint = strings(json_object_get(cfg, "Entrypoint"));
+	out->cmd = strings(json_object_get(cfg, "Cmd"));
 	json_decref(j);
 	return NULL;
 }
@@ -245,9 +269,9 @@ void image_root_remove(struct image_root *r)
 	if (r->root && !r->cached)
 		fs_remove_tree(r->root);
 	free(r->root);
-	for (char **e = r->env; e && *e; e++)
-		free(*e);
-	free(r->env);
+	strings_free(r->env);
+	strings_free(r->entrypoint);
+	strings_free(r->cmd);
 	free(r->workdir);
 	free(r->user);
 	memset(r, 0, sizeof *r);

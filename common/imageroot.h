@@ -17,6 +17,7 @@ struct image_root {
 	char **env;    /* config.Env, NULL-terminated */
 	char *workdir; /* config.WorkingDir, "/" when unset */
 	char *user;    /* config.User, "" when unset */
+	char **entrypoint, **cmd; /* config.Entrypoint and Cmd, NULL-terminated; NULL when unset */
 	char digest[DIGEST_SIZE]; /* the image manifest's (after an index's platform pick) */
 	bool cached;   /* root belongs to the cache: image_root_remove leaves it */
 };
@@ -33,8 +34,8 @@ err_t *image_root_cached(const char *ref, const char *cache_dir, struct image_ro
 /* The cache entry of an image manifest digest, without its layout (a
  * digest-pinned step image that ran before): false when absent. */
 bool image_root_from_cache(const char *cache_dir, const char *digest, struct image_root *out);
-/* The config's Env (NAME=value entries only) and WorkingDir into out's
- * env and workdir; what names the config in messages. */
+/* The config's Env (NAME=value entries only), WorkingDir, User,
+ * Entrypoint and Cmd into out; what names the config in messages. */
 err_t *image_root_parse_config(const char *text, size_t len, const char *what, struct image_root *out);
 /* Remove the tree and free. */
 void image_root_remove(struct image_root *r);

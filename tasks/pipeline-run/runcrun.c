@@ -4,19 +4,11 @@
  * the digest the reference pins, else it is pulled from its registry with
  * our image-copy into the cache's layout; unpacked once per manifest
  * digest (common/imageroot). */
-#include <ctype.h>
-#include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <linux/magic.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -27,199 +19,45 @@
 #include "runtime.h"
 #include "xalloc.h"
 
-/* What containerd and Docker give a container unless told otherwise. */
-static const char *const default_caps[] = {
-	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",	     "CAP_MKNOD",     "CAP_NET_RAW",
-	"CAP_SETGID", "CAP_SETUID",	  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-	"CAP_KILL",   "CAP_AUDIT_WRITE",  NULL,
-};
-
-/* RuntimeDefault: what moby's default profile refuses to a container
- * with the default capabilities (profiles/seccomp/default.json), as a
- * deny list; clone with CLONE_NEWUSER too, clone3 is ENOSYS so that libc
- * falls back to clone, whose flags the filter sees. */
-static const char *const denied_syscalls[] = {
-	"acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-	"finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy",
-	"init_module", "io_uring_enter", "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp",
-	"kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
-	"move_mount", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree",
-	"perf_event_open", "pidfd_getfd", "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace",
-	"query_module", "quotactl", "quotactl_fd", "reboot", "request_key", "set_mempolicy", "setns",
-	"settimeofday", "stime", "swapoff", "swapon", "syslog", "sysfs", "_sysctl", "umount", "umount2",
-	"unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old", NULL,
-};
-
-static const char *const masked_paths[] = {
-	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-	"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-	NULL,
-};
-static const char *const readonly_paths[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					      "/proc/sysrq-trigger", NULL };
-
-static json_t *strv_json(const char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-static bool listed(const struct tk_strs *s, const char *cap)
-{
-	for (size_t i = 0; s && i < s->n; i++) {
-		const char *c = s->v[i];
-		if (!strcasecmp(c, "ALL") || !strcasecmp(c, cap) || (!strncasecmp(cap, "CAP_", 4) && !strcasecmp(c, cap + 4)))
-			return true;
-	}
-	return false;
-}
-
-/* The default set, minus capabilities.drop, plus capabilities.add. */
-static json_t *capabilities(const struct pod_step *ps)
-{
-	json_t *set = json_array();
-	for (size_t i = 0; default_caps[i]; i++)
-		if (!listed(ps->cap_drop, default_caps[i]))
-			json_array_append_new(set, json_string(default_caps[i]));
-	for (size_t i = 0; ps->cap_add && i < ps->cap_add->n; i++) {
-		const char *c = ps->cap_add->v[i];
-		char *name = strncasecmp(c, "CAP_", 4) ? xasprintf("CAP_%s", c) : xstrdup(c);
-		for (char *p = name; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
-		json_array_append_new(set, json_string(name));
-		free(name);
-	}
-	return set;
-}
-
-static json_t *seccomp_runtime_default(void)
-{
-	json_t *deny = json_pack("{s:o,s:s,s:i}", "names", strv_json(denied_syscalls), "action", "SCMP_ACT_ERRNO",
-				 "errnoRet", EPERM);
-	json_t *userns = json_pack("{s:[s],s:s,s:i,s:[{s:i,s:i,s:i,s:s}]}", "names", "clone", "action",
-				   "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0, "value", 0x10000000,
-				   "valueTwo", 0x10000000, "op", "SCMP_CMP_MASKED_EQ");
-	json_t *clone3 = json_pack("{s:[s],s:s,s:i}", "names", "clone3", "action", "SCMP_ACT_ERRNO", "errnoRet", ENOSYS);
-	return json_pack("{s:s,s:[s,s,s],s:[o,o,o]}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
-			 "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls", deny, userns, clone3);
-}
-
-static json_t *mount_json(const char *dest, const char *type, const char *src, const char *const *opts)
-{
-	return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", src, "options",
-			 strv_json(opts));
-}
-
-static json_t *mounts(const struct pod *p, const struct pod_step *ps)
-{
-	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-	static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL };
-	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
-	static const char *const mq[] = { "nosuid", "noexec", "nodev", NULL };
-	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
-	static const char *const tmp[] = { "nosuid", "nodev", "mode=1777", NULL };
-	static const char *const ro[] = { "rbind", "ro", "nosuid", "nodev", NULL };
-	static const char *const rw[] = { "rbind", "rw", "nosuid", "nodev", NULL };
-	json_t *m = json_array();
-	json_array_append_new(m, json_pack("{s:s,s:s,s:s}", "destination", "/proc", "type", "proc", "source", "proc"));
-	json_array_append_new(m, mount_json("/dev", "tmpfs", "tmpfs", dev));
-	json_array_append_new(m, mount_json("/dev/pts", "devpts", "devpts", pts));
-	json_array_append_new(m, mount_json("/dev/shm", "tmpfs", "shm", shm));
-	json_array_append_new(m, mount_json("/dev/mqueue", "mqueue", "mqueue", mq));
-	json_array_append_new(m, mount_json("/sys", "sysfs", "sysfs", sys));
-	/* the host's network (no network namespace): its names too */
-	if (access("/etc/hosts", R_OK) == 0)
-		json_array_append_new(m, mount_json("/etc/hosts", "bind", "/etc/hosts", ro));
-	if (access("/etc/resolv.conf", R_OK) == 0)
-		json_array_append_new(m, mount_json("/etc/resolv.conf", "bind", "/etc/resolv.conf", ro));
-	/* the cached root stays read-only; a step that may write its root
-	 * gets a /tmp instead */
-	if (!ps->read_only_root)
-		json_array_append_new(m, mount_json("/tmp", "tmpfs", "tmpfs", tmp));
-	for (size_t i = 0; i < p->nmounts; i++)
-		json_array_append_new(m, mount_json(p->mounts[i].path, "bind", p->mounts[i].host,
-						    p->mounts[i].read_only ? ro : rw));
-	return m;
-}
-
-/* uid[:gid] of the image's USER; a name is not looked up here. */
-static err_t *image_user(const struct pod_step *ps, const struct image_root *img, long long *uid, long long *gid)
-{
-	*uid = ps->run_as_user;
-	*gid = ps->run_as_group;
-	if (*uid < 0) {
-		char *end;
-		const char *u = img->user && *img->user ? img->user : "0";
-		*uid = strtoll(u, &end, 10);
-		if (end == u || (*end && *end != ':') || *uid < 0)
-			return err_new(EXIT_USAGE,
-				       "step %s: the image's user '%s' is not numeric: set securityContext.runAsUser",
-				       ps->def->name, u);
-		if (*end == ':' && *gid < 0)
-			*gid = strtoll(end + 1, NULL, 10);
-	}
-	if (*gid < 0)
-		*gid = *uid == 0 ? 0 : *uid;
-	if (ps->run_as_non_root && *uid == 0)
-		return err_new(EXIT_USAGE, "step %s: runAsNonRoot is set and the image will run as root (uid 0): the "
-					   "kubelet refuses to start it",
-			       ps->def->name);
-	return NULL;
-}
-
-static json_t *process_env(const struct pod *p, const struct pod_step *ps, const struct image_root *img)
-{
-	json_t *env = json_array();
-	bool path = false;
-	for (char **e = img->env; e && *e; e++) {
-		path |= !strncmp(*e, "PATH=", 5);
-		json_array_append_new(env, json_string(*e));
-	}
-	if (!path)
-		json_array_append_new(env, json_string("PATH=" RUNTIME_DEFAULT_PATH));
-	char *host = xasprintf("HOSTNAME=%.63s", p->name);
-	json_array_append_new(env, json_string(host));
-	free(host);
-	for (size_t i = 0; i < ps->nenv; i++) {
-		char *kv = xasprintf("%s=%s", ps->env[i].name, ps->env[i].value);
-		json_array_append_new(env, json_string(kv));
-		explicit_bzero(kv, strlen(kv));
-		free(kv);
-	}
-	return env;
-}
-
+/* The step as a container (common/ocibundle). */
 static err_t *bundle_config(const struct step_run *r, const struct image_root *img, json_t **out)
 {
 	const struct pod_step *ps = r->step;
+	_cleanup_free_ char *what = xasprintf("step %s", ps->def->name);
 	long long uid, gid;
-	TRY(image_user(ps, img, &uid, &gid));
-	json_t *caps = capabilities(ps);
-	json_t *process = json_pack("{s:b,s:{s:I,s:I},s:o,s:o,s:s,s:{s:O,s:O,s:O},s:b}", "terminal", 0, "user", "uid",
-				    (json_int_t)uid, "gid", (json_int_t)gid, "args",
-				    strv_json((const char *const *)ps->argv), "env", process_env(r->pod, ps, img), "cwd",
-				    ps->working_dir ? ps->working_dir : img->workdir, "capabilities", "bounding", caps,
-				    "effective", caps, "permitted", caps, "noNewPrivileges", !ps->allow_privilege_escalation);
-	json_decref(caps);
-	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type", "uts", "type", "mount");
-	json_t *linux_ = json_pack("{s:o,s:o,s:o}", "namespaces", ns, "maskedPaths", strv_json(masked_paths),
-				   "readonlyPaths", strv_json(readonly_paths));
-	if (geteuid() != 0) {
-		/* rootless: the step's uid is ours, in a user namespace */
-		json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
-		json_object_set_new(linux_, "uidMappings", json_pack("[{s:I,s:I,s:i}]", "containerID", (json_int_t)uid,
-								     "hostID", (json_int_t)geteuid(), "size", 1));
-		json_object_set_new(linux_, "gidMappings", json_pack("[{s:I,s:I,s:i}]", "containerID", (json_int_t)gid,
-								     "hostID", (json_int_t)getegid(), "size", 1));
+	TRY(oci_user(img->user, ps->run_as_user, ps->run_as_group, ps->run_as_non_root, what, &uid, &gid));
+	char **env = xcalloc(ps->nenv + 1, sizeof *env);
+	for (size_t i = 0; i < ps->nenv; i++)
+		env[i] = xasprintf("%s=%s", ps->env[i].name, ps->env[i].value);
+	struct oci_mount *m = xcalloc(r->pod->nmounts + 1, sizeof *m);
+	for (size_t i = 0; i < r->pod->nmounts; i++)
+		m[i] = (struct oci_mount){ r->pod->mounts[i].path, r->pod->mounts[i].host, r->pod->mounts[i].read_only };
+	struct oci_container c = {
+		.root = img->root,
+		.hostname = r->pod->name,
+		.argv = ps->argv,
+		.image_env = img->env,
+		.env = env,
+		.cwd = ps->working_dir ? ps->working_dir : img->workdir,
+		.uid = uid,
+		.gid = gid,
+		.cap_drop = ps->cap_drop ? ps->cap_drop->v : NULL,
+		.ncap_drop = ps->cap_drop ? ps->cap_drop->n : 0,
+		.cap_add = ps->cap_add ? ps->cap_add->v : NULL,
+		.ncap_add = ps->cap_add ? ps->cap_add->n : 0,
+		.allow_privilege_escalation = ps->allow_privilege_escalation,
+		.seccomp_runtime_default = ps->seccomp && !strcmp(ps->seccomp, "RuntimeDefault"),
+		.read_only_root = ps->read_only_root,
+		.mounts = m,
+		.nmounts = r->pod->nmounts,
+	};
+	*out = oci_bundle_config(&c);
+	for (size_t i = 0; i < ps->nenv; i++) {
+		explicit_bzero(env[i], strlen(env[i]));
+		free(env[i]);
 	}
-	if (ps->seccomp && !strcmp(ps->seccomp, "RuntimeDefault"))
-		json_object_set_new(linux_, "seccomp", seccomp_runtime_default());
-	char hostname[64];
-	snprintf(hostname, sizeof hostname, "%.63s", r->pod->name);
-	*out = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process, "root", "path",
-			 img->root, "readonly", 1, "hostname", hostname, "mounts", mounts(r->pod, ps), "linux", linux_);
+	free(env);
+	free(m);
 	if (!*out)
 		return err_new(EXIT_FAILED, "step %s: cannot build the OCI config", ps->def->name);
 	return NULL;
@@ -240,7 +78,7 @@ static err_t *pull(const struct step_run *r, const char *cache, char **layout_re
 {
 	const char *image = r->step->image;
 	char *program = NULL;
-	TRY(runtime_find_program("image-copy", r->o->bin_dir, &program));
+	TRY(subprocess_find("image-copy", r->o->bin_dir, &program));
 	char hex[DIGEST_SIZE];
 	digest_buffer(image, strlen(image), hex);
 	_cleanup_free_ char *dir = xasprintf("%s/pulled", cache);
@@ -251,7 +89,7 @@ static err_t *pull(const struct step_run *r, const char *cache, char **layout_re
 	char *argv[] = { program, src, dest, r->o->registry_insecure ? "--insecure" : "--insecure=false", ca, NULL };
 	log_info("pulling %s", image);
 	int code = 0;
-	err_t *e = runtime_spawn(argv, NULL, r->out_fd, NULL, NULL, &code);
+	err_t *e = subprocess_run(argv, NULL, r->out_fd, NULL, NULL, &code);
 	free(program);
 	if (!e && code)
 		e = err_new(code <= EXIT_UNREACHABLE ? code : EXIT_FAILED, "step %s: pulling %s failed (image-copy exit %d)",
@@ -287,24 +125,6 @@ static err_t *step_image(const struct step_run *r, struct image_root *img)
 	return err_context(image_root_cached(layout, cache, img), "step %s: image %s", r->step->def->name, image);
 }
 
-/* crun finds "hybrid" cgroups (v1 controllers with a cgroup2 mount at
- * /sys/fs/cgroup/unified) unusable even with cgroups disabled; a private
- * mount namespace without that mount is pure v1 to it. */
-static bool hybrid_cgroups(void)
-{
-	struct statfs a, b;
-	return statfs("/sys/fs/cgroup", &a) == 0 && a.f_type == TMPFS_MAGIC && statfs("/sys/fs/cgroup/unified", &b) == 0 &&
-	       b.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-static int hide_unified(void)
-{
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0)
-		return -1;
-	return 0;
-}
-
 err_t *crun_run(const struct step_run *r, int *exit_code)
 {
 	const struct pod_step *ps = r->step;
@@ -312,7 +132,7 @@ err_t *crun_run(const struct step_run *r, int *exit_code)
 		return err_new(EXIT_USAGE, "step %s: no command: pipeline-run does not read the image's entrypoint",
 			       ps->def->name);
 	char *crun = NULL;
-	TRY(runtime_find_program("crun", NULL, &crun));
+	TRY(subprocess_find("crun", NULL, &crun));
 	struct image_root img = { 0 };
 	json_t *config = NULL;
 	err_t *e = step_image(r, &img);
@@ -335,7 +155,7 @@ err_t *crun_run(const struct step_run *r, int *exit_code)
 		_cleanup_free_ char *bundle_opt = xasprintf("--bundle=%s", bundle);
 		char *argv[] = { crun, "--cgroup-manager=disabled", root_opt, "run", bundle_opt, id, NULL };
 		log_debug("step %s: crun run %s (image root %s)", ps->def->name, id, img.root);
-		e = runtime_spawn(argv, NULL, r->out_fd, NULL, geteuid() == 0 && hybrid_cgroups() ? hide_unified : NULL,
+		e = subprocess_run(argv, NULL, r->out_fd, NULL, geteuid() == 0 && oci_hybrid_cgroups() ? oci_hide_unified : NULL,
 				  exit_code);
 	}
 	image_root_remove(&img);

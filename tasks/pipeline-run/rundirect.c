@@ -54,7 +54,7 @@ static err_t *resolve_program(const struct step_run *r, char **out)
 	_cleanup_free_ char *name = !strcmp(base, "task") ? image_program(ps->image) : xstrdup(base);
 	if (!name || !*name)
 		return err_new(EXIT_USAGE, "step %s: cannot tell the program of image %s", ps->def->name, ps->image);
-	err_t *e = runtime_find_program(name, r->o->bin_dir, out);
+	err_t *e = subprocess_find(name, r->o->bin_dir, out);
 	return e ? err_wrap(e, "step %s: image %s (--image-map IMAGE=BINARY, or --runtime=crun)", ps->def->name,
 			    ps->image)
 		 : NULL;
@@ -94,7 +94,7 @@ static char **step_env(const struct step_run *r)
 	const struct pod_mount *results = pod_mount_of(r->pod, POD_RESULTS_PATH);
 	size_t n = 0;
 	char **env = xcalloc(ps->nenv + 8, sizeof *env);
-	env[n++] = xstrdup("PATH=" RUNTIME_DEFAULT_PATH);
+	env[n++] = xstrdup("PATH=" OCI_DEFAULT_PATH);
 	for (size_t i = 0; passthrough[i]; i++) {
 		const char *v = getenv(passthrough[i]);
 		if (v)
@@ -137,7 +137,7 @@ err_t *direct_run(const struct step_run *r, int *exit_code)
 	char *saved = ps->argv[0];
 	ps->argv[0] = program;
 	log_debug("step %s: %s (in %s)", ps->def->name, program, cwd);
-	err_t *e = runtime_spawn(ps->argv, env, r->out_fd, cwd, NULL, exit_code);
+	err_t *e = subprocess_run(ps->argv, env, r->out_fd, cwd, NULL, exit_code);
 	ps->argv[0] = saved;
 	free_strv(env);
 	return e ? err_wrap(e, "step %s", ps->def->name) : NULL;

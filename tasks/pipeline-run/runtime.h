@@ -11,7 +11,7 @@
  * PIPELINE_RESULTS_DIR, and sanitizer options): no isolation, the fastest.
  * A script step has no program of ours: it needs crun.
  *
- * crun: the step's image unpacked (imagecache.h) as a read-only root, in
+ * crun: the step's image unpacked (common/imageroot) as a read-only root, in
  * new PID, mount, IPC and UTS namespaces (the host's network: the test
  * servers are on loopback), as the securityContext's user (else the
  * image's), no capabilities unless added, no new privileges, a seccomp
@@ -22,11 +22,10 @@
 #define PIPELINE_RUN_RUNTIME_H
 
 #include "error.h"
+#include "ocibundle.h"
 #include "pod.h"
+#include "subprocess.h"
 #include "taskrun.h"
-
-/* What a container gets when its image sets no PATH (Docker, containerd). */
-#define RUNTIME_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct step_run {
 	const struct pod *pod; /* in the runtime's view */
@@ -42,14 +41,5 @@ err_t *crun_run(const struct step_run *r, int *exit_code);
 
 /* The target --image-map gives image, or NULL. */
 const char *image_map_find(const struct taskrun_options *o, const char *image);
-/* An executable name in bin_dir (when not NULL), then PATH; EXIT_USAGE
- * naming both when it is in neither. */
-err_t *runtime_find_program(const char *name, const char *bin_dir, char **out);
-/* Run argv[0] (a path) with envp (NULL: ours), stdin /dev/null, stdout
- * and stderr to out_fd, in cwd (NULL: ours), pre_exec called in the child
- * first (a non-zero return fails the child with 127); its exit code, or
- * 128 + the signal that ended it. */
-err_t *runtime_spawn(char *const argv[], char *const envp[], int out_fd, const char *cwd, int (*pre_exec)(void),
-		     int *exit_code);
 
 #endif
