@@ -311,19 +311,26 @@ static err_t *apply_secret_files(struct params *p, const char *dirs)
 	return NULL;
 }
 
+static bool value_empty(const struct param_spec *ps, const struct param_value *v)
+{
+	return ps->type == PARAM_LIST ? v->nitems == 0 : (!v->str || !*v->str);
+}
+
+static err_t *missing(const struct param_spec *ps)
+{
+	char *env = params_env_name(ps->name);
+	err_t *e = err_new(EXIT_USAGE, "missing required param '%s' (--%s=... or env %s)", ps->name, ps->name, env);
+	free(env);
+	return e;
+}
+
 static err_t *apply_defaults(struct params *p)
 {
 	for (size_t i = 0; p->spec->params[i].name; i++) {
 		const struct param_spec *ps = &p->spec->params[i];
 		struct param_value *v = &p->values[i];
-		bool empty = ps->type == PARAM_LIST ? v->nitems == 0 : (!v->str || !*v->str);
-		if (empty && ps->required) {
-			char *env = params_env_name(ps->name);
-			err_t *e = err_new(EXIT_USAGE, "missing required param '%s' (--%s=... or env %s)", ps->name,
-					   ps->name, env);
-			free(env);
-			return e;
-		}
+		if (value_empty(ps, v) && ps->required)
+			return missing(ps);
 		if (!v->given && ps->default_value && ps->type != PARAM_LIST)
 			v->str = xstrdup(ps->default_value);
 	}
@@ -458,6 +465,14 @@ size_t params_list(const struct params *p, const char *name, const char *const *
 	const struct param_value *v = lookup(p, name, PARAM_LIST);
 	*items = (const char *const *)v->items;
 	return v->nitems;
+}
+
+err_t *params_require(const struct params *p, const char *name)
+{
+	long idx = spec_index(p->spec, name, strlen(name));
+	if (idx < 0)
+		abort(); /* a name the spec lacks is a bug, as for the getters */
+	return value_empty(&p->spec->params[idx], &p->values[idx]) ? missing(&p->spec->params[idx]) : NULL;
 }
 
 bool params_given(const struct params *p, const char *name)

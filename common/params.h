@@ -70,6 +70,9 @@ bool params_bool(const struct params *p, const char *name);
 long params_int(const struct params *p, const char *name);
 size_t params_list(const struct params *p, const char *name, const char *const **items);
 bool params_given(const struct params *p, const char *name); /* set by flag or env */
+/* A param required only in some of the task's modes (its table says not
+ * required): EXIT_USAGE with the message of a required one when empty. */
+err_t *params_require(const struct params *p, const char *name);
 
 /* --help text and --describe JSON (caller frees). */
 char *params_usage(const struct task_spec *spec);

@@ -1,6 +1,7 @@
 /* The param table: flags, env fallbacks, defaults, validation, secrets. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,24 @@ static void test_flags_and_defaults(void)
 	CHECK_STR(items[1], "B=2");
 	CHECK(params_given(p, "image") && !params_given(p, "max-retries"));
 	CHECK(params_str(p, "token") == NULL);
+	params_free(p);
+}
+
+/* A param required in some modes only: the message of a required one. */
+static void test_require(void)
+{
+	char *argv[] = { "x", "--image=reg/app", "--token=", NULL };
+	struct params *p = NULL;
+	struct common_options o;
+	CHECK(!parse(3, argv, &p, &o));
+	CHECK(!params_require(p, "image"));
+	err_t *e = params_require(p, "token");
+	CHECK(e && e->code == EXIT_USAGE);
+	CHECK_STR(e ? e->msg : "", "missing required param 'token' (--token=... or env PIPELINE_PARAM_TOKEN)");
+	err_free(e);
+	e = params_require(p, "build-args");
+	CHECK(e && strstr(e->msg, "'build-args'"));
+	err_free(e);
 	params_free(p);
 }
 
@@ -292,7 +311,7 @@ static void test_describe_and_usage(void)
 	free(env);
 }
 
-TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_env_fallbacks),
+TEST_MAIN("params", TEST(test_flags_and_defaults), TEST(test_require), TEST(test_env_fallbacks),
 	  TEST(test_bare_names_are_ignored), TEST(test_bad_usage_names_the_param),
 	  TEST(test_secret_registered_before_use), TEST(test_common_options), TEST(test_secrets_dir),
 	  TEST(test_drop_in_mappings), TEST(test_describe_and_usage))
