@@ -3,7 +3,8 @@
  * before anything is sent to the cluster) a digest that lacks a required
  * signer's signature, then applies every object server-side, waits for the
  * rollout (rolling back on failure when asked) and says where the app
- * answers. */
+ * answers. --target=local runs the Deployment's pod on this machine
+ * instead (local.h), after the same gate; --stop stops it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,21 @@
 #include "imageref.h"
 #include "kubeapi.h"
 #include "kubeconfig.h"
+#include "local.h"
 #include "log.h"
+#include "registry.h"
 #include "manifests.h"
 #include "rollout.h"
 #include "task.h"
 #include "xalloc.h"
 
 static const struct param_spec params[] = {
-	{ "manifests", PARAM_STRING, NULL, true, false, "the app's manifests: a YAML file (multi-document), a directory, or - for stdin" },
-	{ "image", PARAM_STRING, NULL, true, false, "image to deploy: registry/name[:tag]@sha256:... (or give --digest)" },
+	{ "manifests", PARAM_STRING, NULL, false, false, "the app's manifests: a YAML file (multi-document), a directory, or - for stdin (required unless --stop --name)" },
+	{ "image", PARAM_STRING, NULL, false, false, "image to deploy: registry/name[:tag]@sha256:... (or give --digest; required unless --stop)" },
 	{ "digest", PARAM_STRING, NULL, false, false, "its manifest digest (sha256:...), if image has none" },
 	{ "container", PARAM_STRING, NULL, false, false, "pin the containers of this name (default: those running the image's repository)" },
 	{ "namespace", PARAM_STRING, NULL, false, false, "namespace for objects that name none (default: the context's, else default)" },
-	{ "signers", PARAM_LIST, NULL, true, false, "required signer: NAME or NAME=PUBLIC_KEY.pem (repeat; all must sign)" },
+	{ "signers", PARAM_LIST, NULL, false, false, "required signer: NAME or NAME=PUBLIC_KEY.pem (repeat; all must sign; required unless --stop)" },
 	{ "format", PARAM_STRING, "dct", false, false, "signature format the gate checks: dct, cosign or both" },
 	{ "notary-server", PARAM_STRING, NULL, false, false, "notary server URL (https://host:port)" },
 	{ "notary-ca", PARAM_STRING, NULL, false, false, "CA certificate of the notary server" },
@@ -48,14 +51,19 @@ static const struct param_spec params[] = {
 	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback a Deployment to its previous revision (exit 1 either way)" },
 	{ "dry-run", PARAM_BOOL, "false", false, false, "gate and pin, then print the objects as JSON instead of applying them" },
 	{ "retries", PARAM_INT, "3", false, false, "retries for unreachable servers" },
+	{ "target", PARAM_STRING, "cluster", false, false, "cluster (the kubeconfig's), or local: run the Deployment's pod on this machine with crun, in the host's network" },
+	{ "stop", PARAM_BOOL, "false", false, false, "with --target=local: stop and remove the local instance of --name, or of the Deployments in --manifests" },
+	{ "name", PARAM_STRING, NULL, false, false, "with --stop: the Deployment to stop" },
+	{ "local-state-dir", PARAM_STRING, NULL, false, false, "with --target=local: where the instances are kept (default: /run/deploy-local as root, else $XDG_RUNTIME_DIR/deploy-local); must be ours, not group/other-writable" },
+	{ "image-cache-dir", PARAM_STRING, NULL, false, false, "with --target=local: unpacked images by digest (default: $XDG_CACHE_HOME/deploy/images, ~/.cache/deploy/images, /var/cache/deploy/images)" },
 	{ NULL },
 };
 
 static const struct result_spec results[] = {
-	{ "app-url", "where the app answers: Ingress host, LoadBalancer address, NodePort, or the Service's cluster name" },
+	{ "app-url", "where the app answers: Ingress host, LoadBalancer address, NodePort, or the Service's cluster name; local: http://127.0.0.1:<containerPort>" },
 	{ "cluster-namespace", "the namespace the app was deployed to" },
 	{ "deployed-digest", "the image digest deployed (sha256:...)" },
-	{ "revision", "the Deployment's revision after the rollout" },
+	{ "revision", "the Deployment's revision after the rollout (local: how many deploys of it succeeded)" },
 	{ NULL },
 };
 
@@ -119,8 +127,74 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 	return e;
 }
 
+static struct local_options local_options(const struct params *p, int64_t timeout_ms)
+{
+	return (struct local_options){ params_str(p, "local-state-dir"), params_str(p, "image-cache-dir"), timeout_ms };
+}
+
+/* --stop: the local instances of --name, or of the manifests' Deployments. */
+static err_t *stop_local(const struct params *p)
+{
+	const char *name = params_str(p, "name"), *path = params_str(p, "manifests");
+	struct local_options lo = local_options(p, 0);
+	struct manifests m = { 0 };
+	err_t *e = NULL;
+	if (name && *name)
+		e = local_stop(name, &lo, &(bool){ false });
+	else if (!path || !*path)
+		e = err_new(EXIT_USAGE, "--stop needs --name or --manifests (the Deployments to stop)");
+	else
+		e = manifests_load(path, &m);
+	for (size_t i = 0; !e && !(name && *name) && i < m.n; i++) {
+		bool was = false;
+		if (strcmp(m.items[i].kind, "Deployment"))
+			continue;
+		e = local_stop(m.items[i].name, &lo, &was);
+		if (!e)
+			log_info("%s: %s", m.items[i].name, was ? "stopped and removed" : "was not running (state removed)");
+	}
+	manifests_free(&m);
+	return e;
+}
+
+/* Pull and run the pinned image locally. */
+static err_t *deploy_local(const struct params *p, const struct image_ref *ref, const char *digest,
+			   struct local_spec *ls, int64_t timeout_ms, struct results *r)
+{
+	struct registry_options ro = {
+		.creds = params_str(p, "registry-creds"),
+		.authfile = params_str(p, "authfile"),
+		.insecure = params_bool(p, "insecure-registry"),
+		.http = { .retries = (int)params_int(p, "retries"), .ca_file = params_str(p, "registry-ca") },
+	};
+	struct registry *reg = NULL;
+	struct local_options lo = local_options(p, timeout_ms);
+	struct local_outcome out = { 0 };
+	err_t *e = registry_open_ref(ref, &ro, &reg);
+	if (!e)
+		e = local_deploy(ls, reg, digest, &lo, &out);
+	if (!e) {
+		printf("DEPLOYMENT SUCCEEDED%s%s\n", out.url ? ": " : "", out.url ? out.url : "");
+		results_sets(r, "app-url", out.url ? out.url : "");
+		results_sets(r, "revision", out.revision);
+	}
+	local_outcome_free(&out);
+	registry_close(reg);
+	return e;
+}
+
 static err_t *run(const struct params *p, struct results *r)
 {
+	const char *target = params_str(p, "target");
+	bool local = !strcmp(target, "local");
+	if (!local && strcmp(target, "cluster"))
+		return err_new(EXIT_USAGE, "--target: '%s' is not cluster or local", target);
+	if (params_bool(p, "stop"))
+		return local ? stop_local(p) : err_new(EXIT_USAGE, "--stop is for --target=local");
+	/* required unless --stop */
+	TRY(params_require(p, "manifests"));
+	TRY(params_require(p, "image"));
+	TRY(params_require(p, "signers"));
 	const char *on_failure = params_str(p, "on-failure");
 	if (strcmp(on_failure, "fail") && strcmp(on_failure, "rollback"))
 		return err_new(EXIT_USAGE, "--on-failure: '%s' is not fail or rollback", on_failure);
@@ -148,8 +222,11 @@ static err_t *run(const struct params *p, struct results *r)
 	size_t count = 0;
 	if (!e)
 		e = manifests_pin(&m, repo, params_str(p, "container"), pinned, params_str(p, "pull-secret-name"), &count);
+	struct local_spec ls = { 0 };
+	if (!e && local)
+		e = local_spec_find(&m, pinned, &ls);
 	bool dry = params_bool(p, "dry-run");
-	if (!e && !dry)
+	if (!e && !dry && !local)
 		e = kubeconfig_resolve(params_str(p, "kubeconfig"), params_str(p, "context"), &kc);
 	const char *ns = params_str(p, "namespace");
 	if (!ns || !*ns)
@@ -168,6 +245,8 @@ static err_t *run(const struct params *p, struct results *r)
 		log_info("%s: every required signer signed; %zu container(s) pinned", pinned, count);
 	if (!e && dry)
 		print_objects(&m);
+	else if (!e && local)
+		e = deploy_local(p, &ref, digest, &ls, timeout_ms, r);
 	else if (!e) {
 		struct kubeapi_options ko = { .retries = (int)params_int(p, "retries") };
 		e = kubeapi_new(kc, &ko, &k);
@@ -179,6 +258,7 @@ static err_t *run(const struct params *p, struct results *r)
 		results_sets(r, "cluster-namespace", app_ns ? app_ns : ns);
 		results_sets(r, "deployed-digest", digest);
 	}
+	local_spec_free(&ls);
 	kubeapi_free(k);
 	kubeconfig_free(kc);
 	manifests_free(&m);

@@ -221,8 +221,7 @@ err_t *manifests_set_namespace(struct manifests *m, const char *ns, bool must_ma
 	return NULL;
 }
 
-/* The pod spec of a workload or a Pod, or NULL. */
-static json_t *pod_spec(json_t *obj, const char *kind)
+json_t *manifests_pod_spec(json_t *obj, const char *kind)
 {
 	json_t *spec = json_object_get(obj, "spec");
 	if (!strcmp(kind, "Pod"))
@@ -298,7 +297,7 @@ err_t *manifests_pin(struct manifests *m, const char *repo, const char *containe
 	struct strbuf seen = STRBUF_INIT;
 	*count = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		json_t *spec = pod_spec(m->items[i].obj, m->items[i].kind);
+		json_t *spec = manifests_pod_spec(m->items[i].obj, m->items[i].kind);
 		if (!json_is_object(spec))
 			continue;
 		size_t n = pin_spec(spec, repo, container, pinned, &seen);
@@ -349,7 +348,7 @@ size_t manifests_namespaces(const struct manifests *m, const char ***out)
 const char *manifests_app_namespace(const struct manifests *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		if (json_is_object(pod_spec(m->items[i].obj, m->items[i].kind)))
+		if (json_is_object(manifests_pod_spec(m->items[i].obj, m->items[i].kind)))
 			return kobject_namespace(&m->items[i]);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->items[i].namespaced)

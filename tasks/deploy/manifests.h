@@ -52,6 +52,9 @@ const char *kobject_namespace(const struct kobject *o);
 err_t *manifests_pin(struct manifests *m, const char *repo, const char *container, const char *pinned,
 		     const char *pull_secret, size_t *count);
 
+/* The pod spec of a workload (its template's) or of a Pod, or NULL. */
+json_t *manifests_pod_spec(json_t *obj, const char *kind);
+
 /* Add an object deploy made (a pull secret) before the others. */
 void manifests_prepend(struct manifests *m, json_t *obj, const char *source);
 /* The distinct namespaces the objects are in, in order (borrowed strings

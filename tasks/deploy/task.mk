@@ -1,2 +1,3 @@
-deploy_LIBS := $(CURL_LIBS) -lyaml
-deploy_DEPS := $(CURL_DEP)
+# --target=local pulls and unpacks the image (common/registry, layer)
+deploy_LIBS := -lyaml $(IMAGE_LIBS)
+deploy_DEPS := $(IMAGE_DEPS)
