@@ -206,13 +206,36 @@ static err_t *vuln_list(const json_t *doc, const char *file, json_t *list, json_
 		}
 		return NULL;
 	}
-	if (json_is_array(json_object_get(doc, "vulnerabilities"))) {
-		json_array_foreach(json_object_get(doc, "vulnerabilities"), i, x)
+	if (json_is_array(json_object_get(doc, "findings"))) { /* our va-scan --report-format=json */
+		json_array_foreach(json_object_get(doc, "findings"), i, x) {
+			/* suppressed: judged not to affect the image (a VEX
+			 * statement va-scan applied), so not counted */
+			if (json_is_string(json_object_get(x, "suppressed")))
+				continue;
 			TRY(add_vuln(list, summary, json_object_get(x, "id"), json_object_get(x, "severity"),
 				     json_object_get(x, "package"), file));
+		}
 		return NULL;
 	}
-	return err_new(EXIT_USAGE, "%s: not a vulnerability report (Trivy Results, Grype matches or vulnerabilities)",
+	if (json_is_array(json_object_get(doc, "vulnerabilities"))) {
+		/* {id, severity, package}, or CycloneDX's vulnerabilities
+		 * (va-scan --report-format=cyclonedx): ratings[].severity */
+		json_array_foreach(json_object_get(doc, "vulnerabilities"), i, x) {
+			const char *state = json_string_value(json_object_get(json_object_get(x, "analysis"), "state"));
+			if (state && (!strcmp(state, "not_affected") || !strcmp(state, "false_positive")))
+				continue; /* CycloneDX VEX: judged not to affect the image */
+			json_t *sev = json_object_get(x, "severity");
+			if (!sev)
+				sev = json_object_get(json_array_get(json_object_get(x, "ratings"), 0), "severity");
+			json_t *pkg = json_object_get(x, "package");
+			if (!pkg)
+				pkg = json_object_get(json_array_get(json_object_get(x, "affects"), 0), "ref");
+			TRY(add_vuln(list, summary, json_object_get(x, "id"), sev, pkg, file));
+		}
+		return NULL;
+	}
+	return err_new(EXIT_USAGE,
+		       "%s: not a vulnerability report (va-scan findings, Trivy Results, Grype matches or vulnerabilities)",
 		       file);
 }
 

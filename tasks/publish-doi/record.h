@@ -17,8 +17,10 @@
  *              (tests, failures, errors, skipped; or error, warning, info,
  *              style) and finishedOn
  *  test of filetype vulnerabilityadvisor: cosign's vulnerability predicate
- *              (https://cosign.sigstore.dev/attestation/vuln/v1), from a
- *              Trivy, Grype or {"vulnerabilities":[{id,severity,package}]}
+ *              (https://cosign.sigstore.dev/attestation/vuln/v1), from
+ *              va-scan's JSON report (findings; suppressed ones not
+ *              counted) or its CycloneDX one (vulnerabilities[].ratings),
+ *              a Trivy, Grype or {"vulnerabilities":[{id,severity,package}]}
  *              JSON report; scanner.result.summary counts each severity
  *  test of filetype bom: the CycloneDX JSON document itself
  *              (https://cyclonedx.org/bom)

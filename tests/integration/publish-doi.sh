@@ -199,6 +199,25 @@ if [ "$(jq -c 'select(.predicateType == "https://in-toto.io/attestation/test-res
    jq -se 'any(.[]; .predicateType == "https://cyclonedx.org/bom" and .predicate.components[0].name == "express")' "$W/statements.jsonl" >/dev/null; then
 	pass test-vuln-bom-predicates; else fail test-vuln-bom-predicates; fi
 
+# ---- va-scan's own report (JSON and CycloneDX) as the vulnerability record --
+data="$(cd "$root/.." && pwd)/shared/data"
+V=$W/va-store
+if [ ! -d "$data/advisories/npm" ] || [ ! -d "$data/app" ]; then
+	fail va-scan-report "test data missing: $data (../shared/data beside the repository)"
+elif ! "$BIN/va-scan" --db="$data/advisories/npm" --source="$data/app" --report-file="$W/va.json" --fail-on=none >/dev/null 2>"$LOGS/va-scan.err" ||
+     ! "$BIN/va-scan" --db="$data/advisories/npm" --source="$data/app" --report-file="$W/va.cdx.json" --report-format=cyclonedx --fail-on=none >/dev/null 2>>"$LOGS/va-scan.err"; then
+	fail va-scan-report "va-scan failed: $(tail -2 "$LOGS/va-scan.err")"
+else
+	# the oracle: va-scan's own counts (lower-case severity -> count, zeros and
+	# suppressed left out) against the predicate's summary
+	want=$(jq -cS '[.findings[] | select(.suppressed == null) | .severity | ascii_downcase] | group_by(.) | map({(.[0]): length}) | add // {}' "$W/va.json")
+	if run va-json 0 "$BIN/publish-doi" publish --store-dir="$V" --image="$IMG@$D" --signer=build "${FILE_VAULT[@]}" --kind=test --file="$W/va.json" --filetype=vulnerabilityadvisor &&
+	   run va-cdx 0 "$BIN/publish-doi" publish --store-dir="$V" --image="$IMG@$D" --signer=build "${FILE_VAULT[@]}" --kind=test --file="$W/va.cdx.json" --filetype=vulnerabilityadvisor &&
+	   [ "$want" != "{}" ] &&
+	   [ "$(for e in "$V/index/sha256-${D#sha256:}"/*; do statement_of "$e" | jq -cS '.predicate.scanner.result.summary | to_entries | map(select(.value > 0)) | from_entries'; done | sort -u)" = "$want" ]; then
+		pass va-scan-report; else fail va-scan-report "want $want"; fi
+fi
+
 # ---- list and the gate --------------------------------------------------
 if run list 0 "${DOI[@]}" list --image="$IMG@$D" "${TRUST[@]}" --results-dir="$W/res-list" &&
    [ "$(grep -c '^VALID' "$LOGS/list.out")" = 10 ] && [ "$(cat "$W/res-list/records")" = 10 ] &&

@@ -402,6 +402,37 @@ static void test_gate_branch_and_deploy(void)
 		free(envs[i]);
 }
 
+static void test_va_scan_reports(void)
+{
+	/* va-scan's JSON: a suppressed finding (VEX) is not counted */
+	static const char va[] =
+		"{\"tool\":{\"name\":\"va-scan\"},\"counts\":{},\"findings\":["
+		"{\"id\":\"GHSA-1\",\"package\":\"axios\",\"severity\":\"CRITICAL\"},"
+		"{\"id\":\"GHSA-2\",\"package\":\"qs\",\"severity\":\"HIGH\",\"suppressed\":\"not reachable\"},"
+		"{\"id\":\"GHSA-3\",\"package\":\"ms\",\"severity\":\"MEDIUM\"}]}";
+	/* its CycloneDX form: ratings[].severity, analysis not_affected skipped */
+	static const char cdx[] =
+		"{\"bomFormat\":\"CycloneDX\",\"vulnerabilities\":["
+		"{\"id\":\"GHSA-1\",\"ratings\":[{\"severity\":\"critical\"}],\"affects\":[{\"ref\":\"pkg:npm/axios@0.21.0\"}]},"
+		"{\"id\":\"GHSA-2\",\"ratings\":[{\"severity\":\"high\"}],\"analysis\":{\"state\":\"not_affected\"}},"
+		"{\"id\":\"GHSA-3\",\"ratings\":[{\"severity\":\"medium\"}]}]}";
+	const char *reports[] = { va, cdx };
+	for (int i = 0; i < 2; i++) {
+		const char *pt = NULL;
+		json_t *pred = NULL;
+		err_t *e = record_test_predicate("vulnerabilityadvisor", reports[i], strlen(reports[i]), "r", NULL,
+						 "2026-01-01T00:00:00Z", &pt, &pred);
+		CHECK(!e);
+		err_free(e);
+		CHECK_STR(pt, PT_VULN);
+		char *sum = json_dumps(json_object_get(json_object_get(json_object_get(pred, "scanner"), "result"), "summary"),
+				       JSON_COMPACT | JSON_SORT_KEYS);
+		CHECK_STR(sum, "{\"critical\":1,\"medium\":1}");
+		free(sum);
+		json_decref(pred);
+	}
+}
+
 static void teardown(void)
 {
 	signer_key_free(signer);
@@ -415,4 +446,5 @@ static void teardown(void)
 TEST_MAIN_TEARDOWN("publish_doi", teardown, TEST(test_pae_vector), TEST(test_signature_over_pae),
 		   TEST(test_tampered_wrong_key_other_digest), TEST(test_statement_shape_checked),
 		   TEST(test_store_content_checked), TEST(test_store_concurrent_writers),
-		   TEST(test_gate_counts_only_verified), TEST(test_gate_branch_and_deploy))
+		   TEST(test_gate_counts_only_verified), TEST(test_gate_branch_and_deploy),
+		   TEST(test_va_scan_reports))
