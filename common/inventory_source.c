@@ -26,6 +26,7 @@
 #define DB_MAX (64u << 20)      /* a dpkg status, a lockfile */
 #define BINARY_MAX (64u << 20)  /* an executable we look into */
 #define CONFIG_MAX (8u << 20)   /* an image config */
+#define KEPT_MAX (256u << 20)   /* all of an image's package files held at once */
 #define TREE_DEPTH 64
 
 /* ---- a tree ---- */
@@ -154,6 +155,7 @@ struct image_scan {
 			* of a layer replace no kept file, and need no scan */
 	size_t layer;
 	const char *layer_digest;
+	uint64_t bytes; /* held in k[].data, at most KEPT_MAX */
 };
 
 /* add delta to the count of every directory above path */
@@ -177,6 +179,7 @@ static void kept_drop(struct image_scan *s, size_t i)
 		return;
 	json_object_del(s->index, k->path);
 	dirs_count(s, k->path, -1);
+	s->bytes -= k->data.len;
 	k->gone = true;
 	sb_release(&k->data);
 }
@@ -216,6 +219,17 @@ static struct kept *keep(struct image_scan *s, const char *path, enum inv_file_k
 	dirs_count(s, path, 1);
 	s->n++;
 	return k;
+}
+
+/* Room for more bytes of package files: a layer of many large lockfiles,
+ * or of hardlinks to one, must not take all the memory there is. */
+static err_t *budget(struct image_scan *s, const char *path, uint64_t more)
+{
+	if (s->bytes + more > KEPT_MAX)
+		return err_new(EXIT_FAILED, "%s: the image's package files would take more than %u MiB of memory; refused",
+			       path, KEPT_MAX >> 20);
+	s->bytes += more;
+	return NULL;
 }
 
 static err_t *read_all(struct layer_reader *r, const char *path, size_t max, struct strbuf *out)
@@ -283,6 +297,7 @@ static err_t *image_entry(const struct layer_read_entry *ent, struct layer_reade
 		enum inv_file_kind kind = inventory_file_kind(ent->path, true);
 		if (kind == INV_FILE_NONE && s->k[i].kind != INV_FILE_NONE)
 			return NULL;
+		TRY(budget(s, ent->path, s->k[i].data.len));
 		struct kept *k = keep(s, ent->path, kind);
 		struct kept *src = &s->k[i]; /* after keep's realloc */
 		sb_add(&k->data, src->data.buf ? src->data.buf : "", src->data.len);
@@ -300,7 +315,12 @@ static err_t *image_entry(const struct layer_read_entry *ent, struct layer_reade
 			drop_tree(s, ent->path, true, false);
 			return NULL;
 		}
-		return read_all(r, ent->path, DB_MAX, &keep(s, ent->path, kind)->data);
+		TRY(budget(s, ent->path, (uint64_t)ent->size));
+		struct kept *k = keep(s, ent->path, kind);
+		err_t *e = read_all(r, ent->path, DB_MAX, &k->data);
+		s->bytes += k->data.len;
+		s->bytes -= (uint64_t)ent->size; /* what was read, not what was announced */
+		return e;
 	}
 	if (!(ent->mode & 0111) || ent->size <= 64) {
 		drop_tree(s, ent->path, true, false);
@@ -315,6 +335,8 @@ static err_t *image_entry(const struct layer_read_entry *ent, struct layer_reade
 	}
 	struct strbuf lines = STRBUF_INIT;
 	err_t *e = scan_binary(r, &lines);
+	if (!e && lines.len)
+		e = budget(s, ent->path, lines.len);
 	if (!e && lines.len) {
 		struct kept *k = keep(s, ent->path, INV_FILE_NONE);
 		k->data = lines;

@@ -287,6 +287,19 @@ rc=$?
 check tampered-layer-exit-1 test $rc = 1
 check tampered-layer-message grep -q "layer 1 (sha256:$l1): its content (diff_id sha256:[0-9a-f]*) is not what the image config says" "$work/tampered.log"
 check tampered-layer-no-output test ! -e "$work/tampered.json"
+# a 32 KB layer of one 1 MiB lockfile and 300 hardlinks to it would hold
+# 300 MiB (3,000 links: 3 GB): refused past 256 MiB, naming the entry
+python3 -c 'import json, sys
+big = "{\"lockfileVersion\": 3, \"packages\": {\"node_modules/a\": {\"version\": \"1.0.0\"}}, \"pad\": \"" + "x" * (1 << 20) + "\"}"
+entries = [{"path": "app/package-lock.json", "text": big}]
+entries += [{"path": "app%d/package-lock.json" % i, "hardlink": "app/package-lock.json"} for i in range(300)]
+json.dump({"layers": [entries]}, open(sys.argv[1], "w"))' "$work/spec-amp.json"
+python3 "$here/bom/image.py" "$work/spec-amp.json" "$work/amp" v1 >/dev/null
+bom --oci-layout="$work/amp" --output="$work/amp.json" 2>"$work/amp.log"
+rc=$?
+check hardlink-amplification-exit-1 test $rc = 1
+check hardlink-amplification-message grep -q "layer entry app[0-9]*/package-lock.json: .*would take more than 256 MiB of memory; refused" "$work/amp.log"
+check hardlink-amplification-no-output test ! -e "$work/amp.json"
 bom --source="$work/nonexistent" --output="$work/x.json" 2>"$work/ne.log"
 check missing-source-exit-2 test $? = 2
 bom --source="$data/app" --image=x --output="$work/x.json" 2>"$work/two.log"
