@@ -388,24 +388,52 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 	_cleanup_free_ char *prefix = xasprintf("%s.", tag);
 	_cleanup_free_ char *mark = xasprintf("%s%s", prefix, keyid);
 	bool marked_once = false;
+	/* the blobs of a first signature (the payload, and the config of a
+	 * one-layer manifest, which names only the payload's digest): a new
+	 * digest, the usual case, needs them before anything else, so their
+	 * uploads go out beside the first read (an upload publishes nothing,
+	 * and one of a blob that exists is harmless) */
+	struct strbuf cfg1 = STRBUF_INIT;
+	char cd1[DIGEST_SIZE] = "";
+	bool ahead = !e;
+	if (ahead) {
+		json_t *one = json_pack("[{s:s}]", "digest", pdigest);
+		sig_config(one, &cfg1, cd1);
+		json_decref(one);
+		const void *datas[] = { payload.buf, cfg1.buf };
+		size_t lens[] = { payload.len, cfg1.len };
+		registry_upload_ahead(r, datas, lens, 2);
+	}
+	bool ahead_stored = false;
 	for (int attempt = 0; !e; attempt++) {
 		json_t *doc = NULL;
 		bool exists = false, retry = false;
+		/* the first read; the caller's manifest beside it (also_get) */
+		const char *refs[] = { tag, o->also_get };
+		struct registry_manifest ms[2];
+		err_t *errs[2];
+		registry_get_manifests(r, refs, ms, errs, o->also_get ? 2 : 1);
 		if (o->also_get) {
-			/* the caller's manifest beside the first read of ours */
-			const char *refs[] = { tag, o->also_get };
-			struct registry_manifest ms[2];
-			err_t *errs[2];
-			registry_get_manifests(r, refs, ms, errs, 2);
 			o->also_get = NULL;
 			o->also_got(o->also_ctx, &ms[1], errs[1]);
 			registry_manifest_release(&ms[1]);
-			e = sig_manifest_of(tag, &ms[0], errs[0], &doc, &exists, sig_digest);
-		} else {
-			e = cosign_get_manifest(r, tag, &doc, &exists, sig_digest);
 		}
+		e = sig_manifest_of(tag, &ms[0], errs[0], &doc, &exists, sig_digest);
 		struct known_blobs known;
 		blobs_of(doc, &known);
+		if (!e && ahead && !exists) {
+			/* needed now: the uploads ahead done, or done here */
+			err_t *ue = registry_upload_ahead_wait(r);
+			if (ue)
+				log_debug("%s: %s; uploading the ordinary way", tag, ue->msg);
+			ahead_stored = !ue;
+			ahead = false;
+			err_free(ue);
+		}
+		if (ahead_stored) {
+			blob_add(&known, pdigest);
+			blob_add(&known, cd1);
+		}
 		json_t *layers = NULL;
 		json_t *cur = exists ? json_object_get(doc, "layers") : NULL;
 		/* already signed by this key on this payload (a re-run): nothing
@@ -511,8 +539,11 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 		if (!e && !retry)
 			break;
 	}
+	if (ahead) /* not needed after all (a signed digest): left tidy */
+		err_free(registry_upload_ahead_wait(r));
 	json_decref(mine);
 	json_decref(marked);
+	sb_release(&cfg1);
 	sb_release(&payload);
 	sb_release(&sig);
 	sb_release(&sig64);

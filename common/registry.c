@@ -32,7 +32,10 @@ struct registry {
 	struct http_client *http;
 	struct regauth *auth;
 	char *pull_scope, *push_scope;
+	struct ahead_uploads *ahead; /* registry_upload_ahead */
 };
+
+static void ahead_drop(struct registry *r);
 
 err_t *registry_open(const char *host, const char *repository, const struct registry_options *opts,
 		     struct registry **out)
@@ -84,6 +87,7 @@ void registry_close(struct registry *r)
 {
 	if (!r)
 		return;
+	ahead_drop(r);
 	regauth_free(r->auth);
 	http_client_free(r->http);
 	free(r->host);
@@ -199,18 +203,29 @@ static err_t *send_authed(struct registry *r, struct http_request *req, const ch
 }
 
 /* Requests sent side by side (up to the client's connections per host),
- * each with the credentials already known for scopes. again[i] true:
- * request i must take the ordinary path (send_authed: a 401 to answer, or
- * a URL on another origin), so every outcome is what one request after
- * the other would give; else errs[i] and resps[i] are its answer. */
-static void send_side_by_side(struct registry *r, const struct http_request *reqs, struct http_response *resps,
-			      err_t **errs, bool *again, size_t n, const char *scopes)
+ * each with the credentials already known for scopes: sbs_send queues
+ * them, sbs_wait waits for their answers. again[i] true: request i must
+ * take the ordinary path (send_authed: a 401 to answer, or a URL on
+ * another origin), so every outcome is what one request after the other
+ * would give; else errs[i] and resps[i] are its answer. reqs, resps,
+ * errs and again stay the caller's until sbs_wait. */
+struct side_by_side {
+	size_t n;
+	struct http_request *sent; /* reqs with the credentials */
+	struct http_call **calls;
+	const char ***hdrs;
+	struct http_response *resps;
+	err_t **errs;
+	bool *again;
+};
+
+static void sbs_send(struct registry *r, struct side_by_side *s, const struct http_request *reqs,
+		     struct http_response *resps, err_t **errs, bool *again, size_t n, const char *scopes)
 {
 	_cleanup_free_ char *origin = url_for(r, "/");
 	const char *auth = regauth_header(r->auth, scopes);
-	struct http_request *sent = xcalloc(n, sizeof *sent);
-	struct http_call **calls = xcalloc(n, sizeof *calls);
-	const char ***hdrs = xcalloc(n, sizeof *hdrs);
+	*s = (struct side_by_side){ n, xcalloc(n, sizeof *s->sent), xcalloc(n, sizeof *s->calls),
+				    xcalloc(n, sizeof *s->hdrs), resps, errs, again };
 	for (size_t i = 0; i < n; i++) {
 		errs[i] = NULL;
 		again[i] = !http_same_origin(reqs[i].url, origin);
@@ -219,29 +234,55 @@ static void send_side_by_side(struct registry *r, const struct http_request *req
 		size_t k = 0;
 		while (reqs[i].headers && reqs[i].headers[k])
 			k++;
-		hdrs[i] = xcalloc(k + 2, sizeof *hdrs[i]);
+		s->hdrs[i] = xcalloc(k + 2, sizeof *s->hdrs[i]);
 		for (size_t j = 0; j < k; j++)
-			hdrs[i][j] = reqs[i].headers[j];
-		hdrs[i][k] = auth;
-		sent[i] = reqs[i];
-		sent[i].headers = hdrs[i];
-		calls[i] = http_queue(r->http, &sent[i], &resps[i]);
+			s->hdrs[i][j] = reqs[i].headers[j];
+		s->hdrs[i][k] = auth;
+		s->sent[i] = reqs[i];
+		s->sent[i].headers = s->hdrs[i];
+		s->calls[i] = http_queue(r->http, &s->sent[i], &resps[i]);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (!calls[i])
+}
+
+static void sbs_wait(struct registry *r, struct side_by_side *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->calls[i])
 			continue;
-		errs[i] = http_finish(calls[i]);
-		if (errs[i]) {
-			errs[i] = err_wrap(errs[i], "registry %s", r->host);
-		} else if (resps[i].status == 401) {
-			again[i] = true;
-			http_response_release(&resps[i]);
+		s->errs[i] = http_finish(s->calls[i]);
+		if (s->errs[i]) {
+			s->errs[i] = err_wrap(s->errs[i], "registry %s", r->host);
+		} else if (s->resps[i].status == 401) {
+			s->again[i] = true;
+			http_response_release(&s->resps[i]);
 		}
-		free(hdrs[i]);
+		free(s->hdrs[i]);
 	}
-	free(hdrs);
-	free(calls);
-	free(sent);
+	free(s->hdrs);
+	free(s->calls);
+	free(s->sent);
+	memset(s, 0, sizeof *s);
+}
+
+/* Give up on requests still in flight (not waited for). */
+static void sbs_cancel(struct side_by_side *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		http_cancel(s->calls[i]);
+		free(s->hdrs[i]);
+	}
+	free(s->hdrs);
+	free(s->calls);
+	free(s->sent);
+	memset(s, 0, sizeof *s);
+}
+
+static void send_side_by_side(struct registry *r, const struct http_request *reqs, struct http_response *resps,
+			      err_t **errs, bool *again, size_t n, const char *scopes)
+{
+	struct side_by_side s;
+	sbs_send(r, &s, reqs, resps, errs, again, n, scopes);
+	sbs_wait(r, &s);
 }
 
 /* The distribution spec's error codes for a blob or manifest the registry
@@ -357,6 +398,126 @@ static err_t *manifest_answer(struct registry *r, const char *reference, struct 
 	return NULL;
 }
 
+static char *with_query(const char *url, const char *q);
+
+/* Blob uploads started ahead (registry_upload_ahead): every POST, then
+ * every PUT, in flight beside whatever the caller sends meanwhile (the
+ * client drives all its requests while any one is waited for). Holds
+ * copies of the blobs: the caller's buffers may go. */
+#define AHEAD_MAX 4
+struct ahead_uploads {
+	size_t n, m;
+	int phase; /* 1 POSTs in flight, 2 PUTs in flight */
+	struct strbuf data[AHEAD_MAX];
+	char digest[AHEAD_MAX][DIGEST_SIZE];
+	char *post, *urls[AHEAD_MAX];
+	bool failed[AHEAD_MAX];
+	size_t which[AHEAD_MAX]; /* PUT j uploads blob which[j] */
+	struct http_request reqs[AHEAD_MAX];
+	struct http_response resps[AHEAD_MAX];
+	err_t *errs[AHEAD_MAX];
+	bool again[AHEAD_MAX];
+	struct side_by_side s;
+};
+
+static void ahead_drop(struct registry *r)
+{
+	struct ahead_uploads *a = r->ahead;
+	if (!a)
+		return;
+	if (a->phase)
+		sbs_cancel(&a->s);
+	for (size_t i = 0; i < AHEAD_MAX; i++) {
+		sb_release(&a->data[i]);
+		free(a->urls[i]);
+		http_response_release(&a->resps[i]);
+		err_free(a->errs[i]);
+	}
+	free(a->post);
+	free(a);
+	r->ahead = NULL;
+}
+
+void registry_upload_ahead(struct registry *r, const void *const *datas, const size_t *lens, size_t n)
+{
+	ahead_drop(r);
+	err_t *e = n <= AHEAD_MAX ? ensure_scheme(r) : err_new(EXIT_FAILED, "too many uploads ahead");
+	if (e) { /* nothing ahead: the caller's own requests say why */
+		err_free(e);
+		return;
+	}
+	struct ahead_uploads *a = xcalloc(1, sizeof *a);
+	a->n = n;
+	a->post = url_for(r, "/v2/%s/blobs/uploads/", r->repository);
+	for (size_t i = 0; i < n; i++) {
+		sb_add(&a->data[i], datas[i], lens[i]);
+		digest_buffer(datas[i], lens[i], a->digest[i]);
+		/* best effort: nothing retried, the caller uploads what failed */
+		a->reqs[i] = (struct http_request){ .method = "POST", .url = a->post, .no_retry = true };
+		a->resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+	}
+	sbs_send(r, &a->s, a->reqs, a->resps, a->errs, a->again, n, r->push_scope);
+	a->phase = 1;
+	r->ahead = a;
+}
+
+/* The POSTs answered (waited for): the PUTs of those that got an upload
+ * URL go out; any other answer fails that upload. */
+static void ahead_advance(struct registry *r)
+{
+	struct ahead_uploads *a = r->ahead;
+	if (!a || a->phase != 1)
+		return;
+	sbs_wait(r, &a->s);
+	static const char *const hdrs[] = { "Content-Type: application/octet-stream", NULL };
+	a->m = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const char *loc = a->errs[i] || a->again[i] ? NULL : http_response_header(&a->resps[i], "Location");
+		a->failed[i] = !loc || !*loc || a->resps[i].status != 202;
+		if (!a->failed[i]) {
+			_cleanup_free_ char *abs = resolve_location(r, loc);
+			_cleanup_free_ char *dq = xasprintf("digest=%s", a->digest[i]);
+			a->urls[i] = with_query(abs, dq);
+			a->which[a->m++] = i;
+		}
+		err_free(a->errs[i]);
+		a->errs[i] = NULL;
+		http_response_release(&a->resps[i]);
+	}
+	for (size_t j = 0; j < a->m; j++) {
+		size_t i = a->which[j];
+		a->reqs[j] = (struct http_request){ .method = "PUT", .url = a->urls[i], .headers = hdrs, .no_retry = true,
+						    .body = a->data[i].len ? a->data[i].buf : "", .body_len = a->data[i].len };
+		a->resps[j] = (struct http_response)HTTP_RESPONSE_INIT;
+	}
+	sbs_send(r, &a->s, a->reqs, a->resps, a->errs, a->again, a->m, r->push_scope);
+	a->phase = 2;
+}
+
+err_t *registry_upload_ahead_wait(struct registry *r)
+{
+	struct ahead_uploads *a = r->ahead;
+	if (!a)
+		return err_new(EXIT_FAILED, "no uploads ahead");
+	ahead_advance(r);
+	sbs_wait(r, &a->s);
+	a->phase = 0;
+	for (size_t j = 0; j < a->m; j++) {
+		long st = a->resps[j].status;
+		size_t i = a->which[j];
+		a->failed[i] = a->errs[j] || a->again[j] || (st != 201 && st != 204 && st != 200);
+		if (!a->failed[i])
+			log_debug("uploaded blob %s (%zu bytes) to %s/%s", a->digest[i], a->data[i].len, r->host,
+				  r->repository);
+	}
+	err_t *e = NULL;
+	for (size_t i = 0; i < a->n && !e; i++)
+		if (a->failed[i])
+			e = err_new(EXIT_FAILED, "blob %s: the upload ahead did not complete", a->digest[i]);
+	ahead_drop(r);
+	return e;
+}
+
 void registry_get_manifests(struct registry *r, const char *const *refs, struct registry_manifest *outs,
 			    err_t **errs, size_t n)
 {
@@ -372,8 +533,10 @@ void registry_get_manifests(struct registry *r, const char *const *refs, struct 
 		if (!e)
 			manifest_request(r, urls[i], &reqs[i]);
 	}
-	if (!e)
+	if (!e) {
 		send_side_by_side(r, reqs, resps, errs, again, n, r->pull_scope);
+		ahead_advance(r); /* uploads ahead: their PUTs go out now */
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (e || again[i]) /* (no scheme: the ordinary path says why) */
 			errs[i] = registry_get_manifest(r, refs[i], &outs[i]);

@@ -112,6 +112,17 @@ err_t *registry_upload_blob_buffer(struct registry *r, const void *data, size_t 
  * the outcome is that of registry_upload_blob_buffer for each; the first
  * error is returned. */
 err_t *registry_upload_blob_buffers(struct registry *r, const void *const *datas, const size_t *lens, size_t n);
+/* Uploads of small blobs started now and left in flight (best effort:
+ * nothing retried, no credentials challenge answered): their POSTs go
+ * out beside whatever is sent next, their PUTs once registry_get_manifests
+ * got its answers (or at registry_upload_ahead_wait). For blobs that are
+ * probably needed next: an upload publishes nothing, and one of a blob
+ * that exists is harmless. The data is copied. One batch per registry
+ * (starting another drops the first); closing the registry abandons it. */
+void registry_upload_ahead(struct registry *r, const void *const *datas, const size_t *lens, size_t n);
+/* Wait for them: NULL when every blob was stored, else an error (then
+ * upload the ordinary way; any may have been stored). */
+err_t *registry_upload_ahead_wait(struct registry *r);
 /* Cross-repository mount from from_repository on the same registry;
  * *mounted false means the registry started an upload instead (cancelled
  * here): then push the blob. */

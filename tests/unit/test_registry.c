@@ -313,6 +313,70 @@ static void test_side_by_side(void)
 	sb_release(&body[1]);
 }
 
+static bool blob_there(struct registry *r, const char *data)
+{
+	char d[DIGEST_SIZE];
+	digest_buffer(data, strlen(data), d);
+	bool exists = false;
+	int64_t size = -1;
+	err_t *e = registry_blob_exists(r, d, &exists, &size);
+	bool ok = !e && exists && size == (int64_t)strlen(data);
+	err_free(e);
+	return ok;
+}
+
+/* Uploads ahead: in flight beside a manifest read, stored once waited
+ * for; the caller's buffers may go at once (copied); best effort (a
+ * refused upload is an error, never retried); abandoned by a close. */
+static void test_upload_ahead(void)
+{
+	REQUIRE(started);
+	struct registry *r = open_repo("unit/ahead", creds);
+	char *a = xstrdup("ahead blob a"), *b = xstrdup("ahead blob bb");
+	const void *datas[] = { a, b };
+	size_t lens[] = { strlen(a), strlen(b) };
+	/* credentials known first (the upload ahead answers no challenge) */
+	err_t *e = registry_ping(r);
+	CHECK(!e);
+	err_free(e);
+	registry_upload_ahead(r, datas, lens, 2);
+	memset(a, 'x', strlen(a)); /* the copies are uploaded */
+	memset(b, 'x', strlen(b));
+	const char *refs[] = { "nothing-here" };
+	struct registry_manifest m;
+	err_t *errs[1];
+	registry_get_manifests(r, refs, &m, errs, 1);
+	CHECK(errs[0] && err_is(errs[0], ERR_KIND_NOT_FOUND));
+	err_free(errs[0]);
+	registry_manifest_release(&m);
+	e = registry_upload_ahead_wait(r);
+	CHECK(!e);
+	err_free(e);
+	CHECK(blob_there(r, "ahead blob a") && blob_there(r, "ahead blob bb"));
+	e = registry_upload_ahead_wait(r); /* nothing ahead any more */
+	CHECK(e && strstr(e->msg, "no uploads ahead"));
+	err_free(e);
+	/* started and abandoned: closing the registry cancels it */
+	const void *c[] = { "ahead blob abandoned" };
+	size_t clen[] = { strlen("ahead blob abandoned") };
+	registry_upload_ahead(r, c, clen, 1);
+	registry_close(r);
+	free(a);
+	free(b);
+	/* wrong credentials: an error, and nothing stored */
+	r = open_repo("unit/ahead", "tester:wrong-password");
+	const void *w[] = { "ahead blob refused" };
+	size_t wlen[] = { strlen("ahead blob refused") };
+	registry_upload_ahead(r, w, wlen, 1);
+	e = registry_upload_ahead_wait(r);
+	CHECK(e && strstr(e->msg, "the upload ahead did not complete"));
+	err_free(e);
+	registry_close(r);
+	r = open_repo("unit/ahead", creds);
+	CHECK(!blob_there(r, "ahead blob refused"));
+	registry_close(r);
+}
+
 /* an HTTP status says which kind of failure it is */
 static void test_status_kinds(void)
 {
@@ -479,4 +543,4 @@ static void stop(void)
 }
 
 TEST_MAIN_TEARDOWN("registry", stop, TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
-		   TEST(test_side_by_side), TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))
+		   TEST(test_side_by_side), TEST(test_upload_ahead), TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))
