@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -49,6 +50,40 @@ static void checksum(const unsigned char *d, size_t len, char out[DIGEST_SIZE])
 	sha256_update(&h, d, DIGEST_AT);
 	sha256_update(&h, d + DIGEST_AT + DIGEST_SIZE, len - DIGEST_AT - DIGEST_SIZE);
 	sha256_final(&h, out);
+}
+
+/* Records are deflated one by one (a lookup inflates only the ones it
+ * reads) against a preset dictionary of what trimmed records share, so a
+ * record of a few hundred bytes still compresses. */
+static const char record_dict[] =
+	"\"vector\":\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"}\"severity\":\"UNKNOWN\",\"score\":"
+	"\"severity\":\"MEDIUM\",\"severity\":\"HIGH\",\"severity\":\"LOW\",\"severity\":\"CRITICAL\","
+	"\"summary\":\"\",\"versions\":[\"\"],\"rating\":\"}]}],\"affected\":[{\"ecosystem\":\"Debian:11\",\"name\":\""
+	"\"ecosystem\":\"PyPI\",\"name\":\"\"ecosystem\":\"npm\",\"name\":\"},{\"fixed\":\"\"},{\"last_affected\":\""
+	"\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\""
+	"{\"id\":\"GHSA-\",\"aliases\":[\"CVE-20\"],\"id\":\"PYSEC-20\"{\"id\":\"DSA-\"";
+#define RECORD_MAX (64u << 20) /* inflated */
+
+/* [u32 inflated length][deflate stream] appended to out */
+static void deflate_record(const char *text, size_t len, struct strbuf *out)
+{
+	z_stream z = { 0 };
+	if (deflateInit(&z, 6) != Z_OK ||
+	    deflateSetDictionary(&z, (const Bytef *)record_dict, sizeof record_dict - 1) != Z_OK)
+		abort(); /* out of memory: zlib's only failure here */
+	size_t bound = deflateBound(&z, len);
+	sb_grow(out, 4 + bound);
+	unsigned char *at = (unsigned char *)out->buf + out->len;
+	put32(at, (uint32_t)len);
+	z.next_in = (Bytef *)text;
+	z.avail_in = (uInt)len;
+	z.next_out = at + 4;
+	z.avail_out = (uInt)bound;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+		abort();
+	out->len += 4 + z.total_out;
+	out->buf[out->len] = '\0';
+	deflateEnd(&z);
 }
 
 /* ---- building ---------------------------------------------------------- */
@@ -104,8 +139,9 @@ err_t *vulndb_builder_add(struct vulndb_builder *b, json_t *t, const char *what)
 			       what, POOL_MAX / 2);
 	}
 	uint32_t off = (uint32_t)b->records.len;
-	sb_add(&b->records, text, len);
+	deflate_record(text, len, &b->records);
 	free(text);
+	len = b->records.len - off;
 	json_object_set_new(b->ids, id, json_true());
 	b->nrecords++;
 	size_t first = b->nkeys, i;
@@ -208,6 +244,7 @@ struct vulndb {
 	const unsigned char *table, *pool;
 	size_t pool_len;
 	uint32_t nkeys, nrecords;
+	char *what; /* the file, for errors */
 };
 
 static err_t *corrupt(const char *what, const char *why)
@@ -215,7 +252,7 @@ static err_t *corrupt(const char *what, const char *why)
 	return err_new(EXIT_USAGE, "advisory index %s is corrupt or truncated (%s): rebuild it", what, why);
 }
 
-err_t *vulndb_from_memory(const void *data, size_t len, const char *what, struct vulndb **out)
+static err_t *check(const void *data, size_t len, const char *what, bool verify_sum, struct vulndb **out)
 {
 	const unsigned char *d = data;
 	if (len < VULNDB_HEADER_SIZE)
@@ -229,9 +266,11 @@ err_t *vulndb_from_memory(const void *data, size_t len, const char *what, struct
 	if (get64(d + 24) != len)
 		return corrupt(what, "its size is not the one its header records");
 	char dig[DIGEST_SIZE];
-	checksum(d, len, dig);
-	if (memcmp(dig, d + DIGEST_AT, DIGEST_SIZE))
-		return corrupt(what, "checksum mismatch");
+	if (verify_sum) {
+		checksum(d, len, dig);
+		if (memcmp(dig, d + DIGEST_AT, DIGEST_SIZE))
+			return corrupt(what, "checksum mismatch");
+	}
 	uint32_t nkeys = get32(d + 16);
 	if ((uint64_t)nkeys * KEY_ENTRY_SIZE > len - VULNDB_HEADER_SIZE)
 		return corrupt(what, "key table past the end");
@@ -258,7 +297,52 @@ err_t *vulndb_from_memory(const void *data, size_t len, const char *what, struct
 		}
 		prev = db->pool + ko, prev_len = (uint32_t)kl;
 	}
+	db->what = xstrdup(what);
 	*out = db;
+	return NULL;
+}
+
+err_t *vulndb_from_memory(const void *data, size_t len, const char *what, struct vulndb **out)
+{
+	return check(data, len, what, true, out);
+}
+
+/* The checksum of an index file read with read(2), not through the map:
+ * page-cache pages that are only hashed do not count in the scan's RSS. */
+static err_t *checksum_fd(int fd, size_t len, const char *path, char out[DIGEST_SIZE], unsigned char *stored)
+{
+	struct sha256 h;
+	sha256_init(&h);
+	unsigned char *buf = xmalloc(1 << 16);
+	size_t at = 0;
+	err_t *e = NULL;
+	while (!e && at < len) {
+		ssize_t n = pread(fd, buf, len - at < (1 << 16) ? len - at : (1 << 16), (off_t)at);
+		if (n <= 0) {
+			e = n < 0 ? err_errno(EXIT_USAGE, "cannot read advisory index %s", path)
+				  : corrupt(path, "shorter than its header records");
+			break;
+		}
+		for (size_t i = 0; i < (size_t)n; i++) /* the digest's own bytes are not hashed */
+			if (at + i >= DIGEST_AT && at + i < DIGEST_AT + DIGEST_SIZE)
+				stored[at + i - DIGEST_AT] = buf[i];
+		size_t lo = at, hi = at + (size_t)n;
+		if (hi <= DIGEST_AT || lo >= DIGEST_AT + DIGEST_SIZE) {
+			sha256_update(&h, buf, (size_t)n);
+		} else {
+			if (lo < DIGEST_AT)
+				sha256_update(&h, buf, DIGEST_AT - lo);
+			if (hi > DIGEST_AT + DIGEST_SIZE)
+				sha256_update(&h, buf + (DIGEST_AT + DIGEST_SIZE - lo), hi - (DIGEST_AT + DIGEST_SIZE));
+		}
+		at = hi;
+	}
+	free(buf);
+	if (e) {
+		sha256_discard(&h);
+		return e;
+	}
+	sha256_final(&h, out);
 	return NULL;
 }
 
@@ -283,10 +367,28 @@ err_t *vulndb_open(const char *path, struct vulndb **out)
 		return err_errno(EXIT_USAGE, "advisory index %s", path);
 	if (!S_ISREG(st.st_mode) || st.st_size < VULNDB_HEADER_SIZE)
 		return corrupt(path, "shorter than its header");
+	/* the header's verdicts first: they say more than a checksum mismatch */
+	unsigned char h[VULNDB_HEADER_SIZE];
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+		return corrupt(path, "shorter than its header");
+	if (memcmp(h, VULNDB_MAGIC, 8))
+		return err_new(EXIT_USAGE, "%s is not a va-scan advisory index (no %s magic)", path, VULNDB_MAGIC);
+	if (get32(h + 8) != VULNDB_FORMAT)
+		return err_new(EXIT_USAGE, "advisory index %s has format version %u, this va-scan reads %u: rebuild it",
+			       path, get32(h + 8), VULNDB_FORMAT);
+	if (get64(h + 24) != (uint64_t)st.st_size)
+		return corrupt(path, "its size is not the one its header records");
+	char dig[DIGEST_SIZE];
+	unsigned char stored[DIGEST_SIZE];
+	TRY(checksum_fd(fd, (size_t)st.st_size, path, dig, stored));
 	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return err_errno(EXIT_FAILED, "cannot map advisory index %s", path);
-	err_t *e = vulndb_from_memory(map, (size_t)st.st_size, path, out);
+	err_t *e = NULL;
+	if (memcmp(dig, stored, DIGEST_SIZE) || memcmp(dig, (const unsigned char *)map + DIGEST_AT, DIGEST_SIZE))
+		e = corrupt(path, "checksum mismatch");
+	if (!e)
+		e = check(map, (size_t)st.st_size, path, false, out);
 	if (e) {
 		munmap(map, (size_t)st.st_size);
 		return e;
@@ -301,6 +403,7 @@ void vulndb_close(struct vulndb *db)
 		return;
 	if (db->map)
 		munmap(db->map, db->len);
+	free(db->what);
 	free(db);
 }
 
@@ -313,6 +416,40 @@ static int entry_cmp(const struct vulndb *db, uint32_t i, const char *key, size_
 {
 	const unsigned char *e = db->table + (size_t)i * KEY_ENTRY_SIZE;
 	return keycmp(db->pool + get32(e), key, get32(e + 4), klen);
+}
+
+static err_t *inflate_record(const struct vulndb *db, const unsigned char *rec, size_t len, char **out,
+			     size_t *out_len)
+{
+	if (len < 4)
+		return corrupt(db->what, "a record shorter than its length");
+	uint32_t raw = get32(rec);
+	if (raw > RECORD_MAX)
+		return corrupt(db->what, "a record longer than any");
+	char *text = xmalloc((size_t)raw + 1);
+	z_stream z = { 0 };
+	int r = inflateInit(&z);
+	z.next_in = (Bytef *)rec + 4;
+	z.avail_in = (uInt)(len - 4);
+	z.next_out = (Bytef *)text;
+	z.avail_out = raw;
+	if (r == Z_OK)
+		r = inflate(&z, Z_FINISH);
+	if (r == Z_NEED_DICT) {
+		r = inflateSetDictionary(&z, (const Bytef *)record_dict, sizeof record_dict - 1);
+		if (r == Z_OK)
+			r = inflate(&z, Z_FINISH);
+	}
+	bool ok = r == Z_STREAM_END && z.total_out == raw && z.avail_in == 0;
+	inflateEnd(&z);
+	if (!ok) {
+		free(text);
+		return corrupt(db->what, "a record does not inflate");
+	}
+	text[raw] = '\0';
+	*out = text;
+	*out_len = raw;
+	return NULL;
 }
 
 err_t *vulndb_lookup(const struct vulndb *db, const char *ecosystem, const char *name, vulndb_record_fn fn,
@@ -334,7 +471,12 @@ err_t *vulndb_lookup(const struct vulndb *db, const char *ecosystem, const char 
 	err_t *e = NULL;
 	for (uint32_t i = lo; !e && i < db->nkeys && !entry_cmp(db, i, k.buf, k.len); i++) {
 		const unsigned char *ent = db->table + (size_t)i * KEY_ENTRY_SIZE;
-		e = fn(ctx, (const char *)db->pool + get32(ent + 8), get32(ent + 12));
+		char *text = NULL;
+		size_t len = 0;
+		e = inflate_record(db, db->pool + get32(ent + 8), get32(ent + 12), &text, &len);
+		if (!e)
+			e = fn(ctx, text, len);
+		free(text);
 	}
 	sb_release(&k);
 	return e;

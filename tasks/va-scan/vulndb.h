@@ -3,7 +3,7 @@
  * whole database.
  *
  * Layout (integers little-endian):
- *   header, 128 bytes: magic "VASCANDB", u32 format version (1),
+ *   header, 128 bytes: magic "VASCANDB", u32 format version (2),
  *     u32 record count, u32 key count, u32 0, u64 file size, then
  *     "sha256:<hex>" and a NUL: the digest of the whole file except
  *     these 72 bytes; zeros to the end
@@ -12,8 +12,9 @@
  *     offsets are into the pool that follows the table
  *   pool: keys ("<ecosystem without release>\0<package key>",
  *     osv_package_key) and records (a trimmed OSV record, osv.h, as
- *     compact JSON); a record appears once, keyed by every package it
- *     names.
+ *     compact JSON, deflated against a preset dictionary, after its
+ *     inflated length as u32); a record appears once, keyed by every
+ *     package it names.
  * Opening checks all of it (size, magic, version, checksum, bounds, key
  * order): a corrupt or truncated index is refused naming the file (exit
  * 2), never half-read. */
@@ -29,7 +30,7 @@
 #include "strbuf.h"
 
 #define VULNDB_MAGIC "VASCANDB"
-#define VULNDB_FORMAT 1
+#define VULNDB_FORMAT 2
 #define VULNDB_HEADER_SIZE 128
 
 /* ---- building ---- */
@@ -47,7 +48,8 @@ void vulndb_builder_finish(struct vulndb_builder *b, struct strbuf *out);
 
 /* ---- reading ---- */
 struct vulndb;
-/* mmap and check an index file. */
+/* mmap and check an index file (its checksum through read(2), so the
+ * pages only hashed stay out of the process's RSS). */
 err_t *vulndb_open(const char *path, struct vulndb **out);
 /* Check an index held in memory (not copied: data must outlive db); what
  * names it in errors. */

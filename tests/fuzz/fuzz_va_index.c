@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a header that passes, around the fuzzer's key table and pool */
 	if (size >= VULNDB_HEADER_SIZE && (data[0] & 1)) {
 		memcpy(d, VULNDB_MAGIC, 8);
-		d[8] = 1, d[9] = d[10] = d[11] = 0;
+		d[8] = VULNDB_FORMAT, d[9] = d[10] = d[11] = 0;
 		for (int i = 0; i < 8; i++)
 			d[24 + i] = (unsigned char)((uint64_t)size >> (8 * i));
 		struct sha256 h;

@@ -217,6 +217,44 @@ if [ $rc = 0 ] && [ "$got" = "DSA-5356-2:sox:Debian:11:14.4.2+git20190427-2+deb1
 	pass debian-lists-by-source-package
 else fail debian-lists-by-source-package "exit $rc: $got $(tail -2 "$W/deb.err")"; fi
 
+# ---- the same inventories through bom's CycloneDX (BOM and scan agree) -------
+BOM=$BIN/bom
+if [ -x "$BOM" ]; then
+	"$BOM" --source="$data/app" --output="$W/app.cdx.json" 2>/dev/null
+	run bom-npm --db="$data/advisories/npm" --bom="$W/app.cdx.json" --report-file="$W/bom-npm.json" --fail-on=none
+	if [ $rc = 0 ] && [ "$(ids "$W/bom-npm.json")" = "$NPM_EXPECTED" ]; then pass bom-npm-same-findings
+	else fail bom-npm-same-findings "exit $rc: $(tail -1 "$W/bom-npm.err")"; fi
+	"$BOM" --source="$W/rootfs" --output="$W/deb.cdx.json" 2>/dev/null
+	run bom-deb --db="$W/deb" --bom="$W/deb.cdx.json" --report-file="$W/bom-deb.json" --fail-on=none
+	if [ $rc = 0 ] && [ "$(ids "$W/bom-deb.json")" = "DSA-5356-2 DSA-5376-1" ]; then pass bom-debian-keeps-source-and-release
+	else fail bom-debian-keeps-source-and-release "exit $rc: $(ids "$W/bom-deb.json") $(tail -1 "$W/bom-deb.err")"; fi
+else
+	fail bom "no $BOM"
+fi
+
+# ---- an OCI layout: layers streamed, whiteouts applied -------------------------
+# layer 1: the bullseye rootfs above and the app's lockfile; layer 2 deletes
+# the lockfile (a whiteout): only the two Debian advisories remain
+mkdir -p "$W/alldb" && cp -r "$W/deb" "$data/advisories/npm" "$W/alldb/"
+cat >"$W/spec.json" <<JSON
+{"layers": [
+  [{"path": "etc/os-release", "file": "$W/rootfs/etc/os-release"},
+   {"path": "var/lib/dpkg/status", "file": "$W/rootfs/var/lib/dpkg/status"},
+   {"path": "app/package-lock.json", "file": "$data/app/package-lock.json"}],
+  [{"path": "app/.wh.package-lock.json"}]
+]}
+JSON
+python3 "$here/bom/image.py" "$W/spec.json" "$W/layout" v1 >/dev/null
+run oci --db="$W/alldb" --oci-layout="oci:$W/layout:v1" --report-file="$W/oci.json" --fail-on=none
+if [ $rc = 0 ] && [ "$(ids "$W/oci.json")" = "DSA-5356-2 DSA-5376-1" ]; then pass oci-layout-whiteouts
+else fail oci-layout-whiteouts "exit $rc: $(ids "$W/oci.json") $(tail -1 "$W/oci.err")"; fi
+# a registry that is down: exit 5; a layout without the tag: exit 2
+run regdown --db="$W/alldb" --image=127.0.0.1:9/app:v1 --retries=0
+if [ $rc = 5 ]; then pass registry-down-exit-5; else fail registry-down-exit-5 "exit $rc: $(tail -1 "$W/regdown.err")"; fi
+run notag --db="$W/alldb" --oci-layout="oci:$W/layout:nosuchtag"
+if [ $rc = 2 ] && grep -q nosuchtag "$W/notag.err"; then pass image-not-found-exit-2
+else fail image-not-found-exit-2 "exit $rc: $(tail -1 "$W/notag.err")"; fi
+
 # ---- a version no ordering accepts: reported, never "not affected" -------------
 mkdir -p "$W/badver"
 jq '.packages["node_modules/lodash"].version = "4.17.x-custom"' "$data/app/package-lock.json" >"$W/badver/package-lock.json"

@@ -285,9 +285,9 @@ static void test_index(void)
 		CHECK(e && strstr(e->msg, "advisory index x.idx is corrupt or truncated"));
 		err_free(e);
 	}
-	img.buf[8] = 2;
+	img.buf[8] = 9;
 	e = vulndb_from_memory(img.buf, img.len, "x.idx", &db);
-	CHECK(e && strstr(e->msg, "has format version 2, this va-scan reads 1"));
+	CHECK(e && strstr(e->msg, "has format version 9, this va-scan reads 2"));
 	err_free(e);
 	img.buf[0] = 'X';
 	e = vulndb_from_memory(img.buf, img.len, "x.idx", &db);
