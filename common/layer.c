@@ -848,7 +848,8 @@ struct link_seen {
 
 struct layer_writer {
 	struct archive *a;
-	struct encoder *enc;
+	struct encoder *enc; /* NULL with a sink */
+	const struct layer_sink *sink;
 	err_t *err; /* from the write callback */
 	int64_t epoch;
 	bool no_xattrs;
@@ -861,7 +862,7 @@ static la_ssize_t writer_cb(struct archive *a, void *ud, const void *buf, size_t
 {
 	(void)a;
 	struct layer_writer *w = ud;
-	err_t *e = encoder_write(w->enc, buf, len);
+	err_t *e = w->sink ? w->sink->write(w->sink->ctx, buf, len) : encoder_write(w->enc, buf, len);
 	if (e) {
 		if (!w->err)
 			w->err = e;
@@ -874,7 +875,7 @@ static la_ssize_t writer_cb(struct archive *a, void *ud, const void *buf, size_t
 
 err_t *layer_writer_new(int out_fd, const struct layer_write_options *opts, struct layer_writer **out)
 {
-	struct layer_write_options defaults = { LAYER_GZIP, 0, 0, -1, false };
+	struct layer_write_options defaults = { LAYER_GZIP, 0, 0, -1, false, NULL };
 	if (!opts)
 		opts = &defaults;
 	struct layer_writer *w = xcalloc(1, sizeof *w);
@@ -889,7 +890,8 @@ err_t *layer_writer_new(int out_fd, const struct layer_write_options *opts, stru
 	}
 	enum compress_format f = w->comp == LAYER_GZIP ? COMPRESS_GZIP : w->comp == LAYER_ZSTD ? COMPRESS_ZSTD
 											: COMPRESS_PLAIN;
-	err_t *e = encoder_new(out_fd, f, opts->level, opts->threads, &w->enc);
+	w->sink = opts->sink;
+	err_t *e = w->sink ? NULL : encoder_new(out_fd, f, opts->level, opts->threads, &w->enc);
 	if (e) {
 		free(w);
 		return e;
@@ -1150,8 +1152,9 @@ err_t *layer_writer_finish(struct layer_writer *w, struct layer_write_result *re
 		return e;
 	}
 	memset(res, 0, sizeof *res);
-	e = encoder_finish(w->enc, res->digest, &res->size, res->diff_id, &res->tar_size);
-	res->media_type = layer_media_type(w->comp);
+	if (w->enc)
+		e = encoder_finish(w->enc, res->digest, &res->size, res->diff_id, &res->tar_size);
+	res->media_type = w->sink ? NULL : layer_media_type(w->comp);
 	writer_release(w);
 	return e;
 }

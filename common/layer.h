@@ -142,12 +142,23 @@ err_t *layer_read(int layer_fd, layer_read_fn fn, void *ctx, struct layer_apply_
 
 /* ---- write ---- */
 
+/* Where a writer with a sink sends the plain tar, as libarchive writes it
+ * (e.g. a parallel compressor in memory, instead of a pipe to it). */
+struct layer_sink {
+	err_t *(*write)(void *ctx, const void *data, size_t len);
+	void *ctx;
+};
+
 struct layer_write_options {
 	enum layer_compression compression;
 	int level;                 /* 0: default (gzip 6, zstd 3) */
 	int threads;               /* compression workers; 0/1: in this thread */
 	int64_t source_date_epoch; /* <0: from $SOURCE_DATE_EPOCH if set, else keep mtimes */
 	bool no_xattrs;
+	/* set: the tar goes there, not to out_fd, compression is ignored, and
+	 * nothing is hashed here (the result has no digests or sizes: the
+	 * sink's to give) */
+	const struct layer_sink *sink;
 };
 
 struct layer_write_result {

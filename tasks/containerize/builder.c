@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,28 +207,10 @@ static void add_layer(struct stage *s, const struct layer_ref *l)
 	layer_ref_copy(&s->layers[s->nlayers++], l);
 }
 
-/* The layer writer producing a plain tar into a pipe, in its own thread,
- * while pgzip compresses it on every core. Every gzip layer goes through
- * pgzip, one thread or many: its output depends only on the bytes and the
- * level, so the digest is the same on a 1-CPU and an 8-CPU runner. */
-struct tar_job {
-	const char *root;
-	const struct layer_change *changes;
-	size_t n;
-	struct layer_write_options opts;
-	int fd;
-	struct layer_write_result res;
-	err_t *err;
-};
-
-static void *tar_thread(void *arg)
-{
-	struct tar_job *j = arg;
-	j->err = layer_write_changes(j->root, j->changes, j->n, &j->opts, j->fd, &j->res);
-	close(j->fd);
-	return NULL;
-}
-
+/* Every gzip layer goes through pgzip, one thread or many: its output
+ * depends only on the bytes and the level, so the digest is the same on a
+ * 1-CPU and an 8-CPU runner. The tar is written in this thread, straight
+ * into pgzip's blocks, while its workers compress them. */
 static err_t *write_layer(const struct builder *b, const char *root, const struct layer_change *lc, size_t n,
 			  int out_fd, struct layer_write_result *res)
 {
@@ -241,32 +222,15 @@ static err_t *write_layer(const struct builder *b, const char *root, const struc
 	};
 	if (b->o->compression != LAYER_GZIP)
 		return layer_write_changes(root, lc, n, &wo, out_fd, res);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_errno(EXIT_FAILED, "pipe");
-	fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* the tar side runs ahead a little */
-	struct tar_job j = { .root = root, .changes = lc, .n = n, .opts = wo, .fd = p[1] };
-	j.opts.compression = LAYER_PLAIN;
-	pthread_t tid;
-	if (pthread_create(&tid, NULL, tar_thread, &j) != 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_new(EXIT_FAILED, "cannot start the layer writer thread");
-	}
-	char digest[DIGEST_SIZE];
-	int64_t size = 0;
-	err_t *e = pgzip_stream(p[0], out_fd, b->o->compression_level, b->o->threads, digest, &size);
-	close(p[0]); /* a writer still blocked on the pipe gets EPIPE */
-	pthread_join(tid, NULL);
-	if (j.err) {
-		err_free(e);
-		return j.err;
-	}
-	if (e)
+	struct pgzip *z;
+	TRY(pgzip_new(out_fd, b->o->compression_level, b->o->threads, &z));
+	wo.sink = pgzip_sink(z);
+	err_t *e = layer_write_changes(root, lc, n, &wo, -1, res);
+	if (e) {
+		pgzip_abort(z);
 		return e;
-	*res = j.res;
-	memcpy(res->digest, digest, DIGEST_SIZE);
-	res->size = size;
+	}
+	TRY(pgzip_finish(z, res->digest, &res->size, res->diff_id, &res->tar_size));
 	res->media_type = layer_media_type(LAYER_GZIP);
 	return NULL;
 }

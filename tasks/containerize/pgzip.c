@@ -1,200 +1,247 @@
 /* Parallel gzip (see pgzip.h). */
 #include "pgzip.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <libdeflate.h>
 
+#include "cleanup.h"
 #include "fsutil.h"
 #include "xalloc.h"
 
 #define BLOCK (1u << 20)
 #define MAX_THREADS 16
-/* blocks per worker in a batch: workers pull blocks until the batch is
- * done, so one slow block idles the others for less of the batch */
+/* blocks in flight per worker: one slow block stalls the in-order writes
+ * only once the others have run this far ahead */
 #define BLOCKS_PER_THREAD 4
-#define MAX_JOBS (MAX_THREADS * BLOCKS_PER_THREAD)
 
-struct job {
-	unsigned char *in;
-	size_t in_len;
-	bool last;
-	unsigned char *out;
-	size_t out_cap, out_len;
+struct block {
+	unsigned char *in, *out;
+	size_t in_len, out_cap, out_len;
+	bool done; /* compressed, not written yet (under the lock) */
 	int rc;
 };
 
-static void deflate_job(struct libdeflate_compressor *c, struct job *j)
+/* Blocks are numbered in stream order; number k lives in ring[k % nring].
+ * The writer fills block `queued` and queues it; workers take `taken`;
+ * block `written` is the next to write. queued - written <= nring. */
+struct pgzip {
+	struct layer_sink sink;
+	int fd, level;
+	struct block *ring;
+	size_t nring, fill; /* bytes in the block being filled */
+	uint64_t queued, taken, written;
+	bool closing, flushing;
+	err_t *err; /* the first write error (under the lock) */
+	bool failed; /* the writer has seen err */
+	pthread_mutex_t lock;
+	pthread_cond_t work, space;
+	pthread_t tid[MAX_THREADS];
+	size_t nworkers;
+	struct sha256 in_hash, out_hash;
+	int64_t out_size;
+};
+
+static void compress_block(struct libdeflate_compressor *c, struct block *b)
 {
 	if (!c) {
-		j->rc = -4;
+		b->rc = -4;
 		return;
 	}
-	size_t need = libdeflate_gzip_compress_bound(c, j->in_len);
-	if (j->out_cap < need) {
-		free(j->out);
-		j->out = xmalloc(need);
-		j->out_cap = need;
+	size_t need = libdeflate_gzip_compress_bound(c, b->in_len);
+	if (b->out_cap < need) {
+		free(b->out);
+		b->out = xmalloc(need);
+		b->out_cap = need;
 	}
-	j->out_len = libdeflate_gzip_compress(c, j->in, j->in_len, j->out, j->out_cap);
-	j->rc = j->out_len ? 0 : -5;
+	b->out_len = libdeflate_gzip_compress(c, b->in, b->in_len, b->out, b->out_cap);
+	b->rc = b->out_len ? 0 : -5;
 }
 
-static err_t *write_all(int fd, const void *data, size_t len, struct sha256 *h, int64_t *total)
+/* Hash and write block b (the next in stream order). Lock not held. */
+static err_t *write_block(struct pgzip *z, const struct block *b)
 {
-	sha256_update(h, data, len);
-	*total += (int64_t)len;
-	return fs_write_all(fd, data, len, "the compressed layer");
+	if (b->rc != 0)
+		return err_new(EXIT_FAILED, "gzip compression failed (%d)", b->rc);
+	sha256_update(&z->in_hash, b->in, b->in_len);
+	sha256_update(&z->out_hash, b->out, b->out_len);
+	z->out_size += (int64_t)b->out_len;
+	return fs_write_all(z->fd, b->out, b->out_len, "the compressed layer");
 }
 
-/* Fill buf with up to cap bytes (short only at the end). */
-static err_t *read_full(int fd, unsigned char *buf, size_t cap, size_t *got)
+/* With the lock held: unless another thread is at it, write the blocks
+ * that are done, in order (dropping them after an error). */
+static void flush_locked(struct pgzip *z)
 {
-	*got = 0;
-	while (*got < cap) {
-		ssize_t n = read(fd, buf + *got, cap - *got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_errno(EXIT_FAILED, "cannot read the layer stream");
-		if (n == 0)
+	if (z->flushing)
+		return;
+	z->flushing = true;
+	while (z->written < z->queued && z->ring[z->written % z->nring].done) {
+		struct block *b = &z->ring[z->written % z->nring];
+		bool skip = z->err != NULL;
+		pthread_mutex_unlock(&z->lock);
+		err_t *e = skip ? NULL : write_block(z, b);
+		pthread_mutex_lock(&z->lock);
+		if (e && !z->err)
+			z->err = e;
+		else
+			err_free(e);
+		b->done = false;
+		z->written++;
+		pthread_cond_broadcast(&z->space);
+	}
+	z->flushing = false;
+}
+
+static void *worker(void *arg)
+{
+	struct pgzip *z = arg;
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(z->level);
+	pthread_mutex_lock(&z->lock);
+	for (;;) {
+		while (z->taken == z->queued && !z->closing)
+			pthread_cond_wait(&z->work, &z->lock);
+		if (z->taken == z->queued)
 			break;
-		*got += (size_t)n;
+		struct block *b = &z->ring[z->taken++ % z->nring];
+		pthread_mutex_unlock(&z->lock);
+		compress_block(c, b);
+		pthread_mutex_lock(&z->lock);
+		b->done = true;
+		flush_locked(z);
 	}
-	return NULL;
-}
-
-/* One batch of blocks, compressed by `threads` workers that each take
- * the next block not taken yet, while the next batch is read. */
-struct batch {
-	struct job jobs[MAX_JOBS];
-	size_t n;
-	bool done;
-	size_t next; /* the next block to take (atomic) */
-	int level;
-	pthread_t tid[MAX_THREADS];
-	bool started[MAX_THREADS];
-	size_t nworkers;
-};
-
-struct reader {
-	int fd;
-	unsigned char *ahead; /* one block read ahead: tells which block is last */
-	size_t ahead_len;
-};
-
-/* Fill the batch with the next blocks of the stream. */
-static err_t *read_batch(struct reader *r, struct batch *b, size_t njobs)
-{
-	b->n = 0;
-	b->done = false;
-	while (b->n < njobs && !b->done) {
-		struct job *j = &b->jobs[b->n];
-		unsigned char *t = j->in;
-		j->in = r->ahead;
-		j->in_len = r->ahead_len;
-		r->ahead = t;
-		size_t got;
-		TRY(read_full(r->fd, r->ahead, BLOCK, &got));
-		r->ahead_len = got;
-		j->last = got == 0;
-		b->done = j->last;
-		b->n++;
-	}
-	return NULL;
-}
-
-static void *batch_worker(void *arg)
-{
-	struct batch *b = arg;
-	struct libdeflate_compressor *c = libdeflate_alloc_compressor(b->level);
-	for (size_t i; (i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED)) < b->n;)
-		deflate_job(c, &b->jobs[i]);
+	pthread_mutex_unlock(&z->lock);
 	libdeflate_free_compressor(c);
 	return NULL;
 }
 
-static void start_batch(struct batch *b, size_t workers, int level)
+/* Queue the block being filled and wait until the next one is free. */
+static err_t *queue_block(struct pgzip *z)
 {
-	b->next = 0;
-	b->level = level;
-	b->nworkers = workers < b->n ? workers : b->n;
-	for (size_t i = 0; i < b->nworkers; i++)
-		b->started[i] = pthread_create(&b->tid[i], NULL, batch_worker, b) == 0;
+	err_t *e = NULL;
+	pthread_mutex_lock(&z->lock);
+	z->ring[z->queued % z->nring].in_len = z->fill;
+	z->queued++;
+	z->fill = 0;
+	pthread_cond_signal(&z->work);
+	while (z->queued - z->written >= z->nring)
+		pthread_cond_wait(&z->space, &z->lock);
+	if (z->err && !z->failed) {
+		z->failed = true;
+		e = steal_ptr(z->err);
+		z->err = err_new(EXIT_FAILED, "the compressed layer was not written");
+	}
+	pthread_mutex_unlock(&z->lock);
+	return e;
 }
 
-static void join_batch(struct batch *b)
+static err_t *sink_write(void *ctx, const void *data, size_t len)
 {
-	for (size_t i = 0; i < b->nworkers; i++) {
-		if (b->started[i])
-			pthread_join(b->tid[i], NULL);
-		b->started[i] = false;
+	struct pgzip *z = ctx;
+	const unsigned char *p = data;
+	while (len) {
+		size_t n = BLOCK - z->fill < len ? BLOCK - z->fill : len;
+		memcpy(z->ring[z->queued % z->nring].in + z->fill, p, n);
+		z->fill += n;
+		p += n;
+		len -= n;
+		if (z->fill == BLOCK)
+			TRY(queue_block(z));
 	}
-	/* blocks no worker took (none could be started): done here */
-	if (b->next < b->n)
-		batch_worker(b);
+	return NULL;
 }
 
-err_t *pgzip_stream(int in_fd, int out_fd, int level, int threads, char digest[DIGEST_SIZE], int64_t *size)
+const struct layer_sink *pgzip_sink(struct pgzip *z)
 {
-	if (threads < 1)
-		threads = 1;
-	if (threads > MAX_THREADS)
-		threads = MAX_THREADS;
-	if (level <= 0)
-		level = 6;
-	size_t njobs = (size_t)threads * BLOCKS_PER_THREAD;
-	struct batch *bs = xcalloc(2, sizeof *bs);
-	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; i < njobs; i++)
-			bs[k].jobs[i].in = xmalloc(BLOCK);
+	return &z->sink;
+}
+
+err_t *pgzip_new(int out_fd, int level, int threads, struct pgzip **out)
+{
+	struct pgzip *z = xcalloc(1, sizeof *z);
+	z->sink = (struct layer_sink){ .write = sink_write, .ctx = z };
+	z->fd = out_fd;
+	z->level = level > 0 ? level : 6;
+	threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+	z->nring = (size_t)threads * BLOCKS_PER_THREAD;
+	z->ring = xcalloc(z->nring, sizeof *z->ring);
+	for (size_t i = 0; i < z->nring; i++)
+		z->ring[i].in = xmalloc(BLOCK);
+	pthread_mutex_init(&z->lock, NULL);
+	pthread_cond_init(&z->work, NULL);
+	pthread_cond_init(&z->space, NULL);
+	sha256_init(&z->in_hash);
+	sha256_init(&z->out_hash);
+	while (z->nworkers < (size_t)threads && pthread_create(&z->tid[z->nworkers], NULL, worker, z) == 0)
+		z->nworkers++;
+	if (z->nworkers == 0) {
+		pgzip_abort(z);
+		return err_new(EXIT_FAILED, "cannot start the compression threads");
 	}
-	struct reader r = { .fd = in_fd, .ahead = xmalloc(BLOCK) };
-	struct sha256 h;
-	sha256_init(&h);
-	int64_t total = 0;
-	err_t *e = read_full(in_fd, r.ahead, BLOCK, &r.ahead_len);
-	int cur = 0;
+	*out = z;
+	return NULL;
+}
+
+/* Let the workers finish what is queued, then end them. */
+static void stop(struct pgzip *z)
+{
+	pthread_mutex_lock(&z->lock);
+	z->closing = true;
+	pthread_cond_broadcast(&z->work);
+	pthread_mutex_unlock(&z->lock);
+	for (size_t i = 0; i < z->nworkers; i++)
+		pthread_join(z->tid[i], NULL);
+	z->nworkers = 0;
+}
+
+static void release(struct pgzip *z)
+{
+	for (size_t i = 0; i < z->nring; i++) {
+		free(z->ring[i].in);
+		free(z->ring[i].out);
+	}
+	free(z->ring);
+	pthread_mutex_destroy(&z->lock);
+	pthread_cond_destroy(&z->work);
+	pthread_cond_destroy(&z->space);
+	err_free(z->err);
+	free(z);
+}
+
+err_t *pgzip_finish(struct pgzip *z, char digest[DIGEST_SIZE], int64_t *size, char diff_id[DIGEST_SIZE],
+		    int64_t *in_size)
+{
+	/* the last block, partial; an empty stream is one empty member */
+	err_t *e = z->fill || z->queued == 0 ? queue_block(z) : NULL;
+	stop(z);
 	if (!e)
-		e = read_batch(&r, &bs[cur], njobs);
-	while (!e) {
-		struct batch *b = &bs[cur];
-		start_batch(b, (size_t)threads, level);
-		/* read the next batch while this one compresses */
-		err_t *re = b->done ? NULL : read_batch(&r, &bs[1 - cur], njobs);
-		join_batch(b);
-		for (size_t i = 0; i < b->n && !e; i++) {
-			if (b->jobs[i].rc != 0) {
-				e = err_new(EXIT_FAILED, "gzip compression failed (%d)", b->jobs[i].rc);
-				break;
-			}
-			e = write_all(out_fd, b->jobs[i].out, b->jobs[i].out_len, &h, &total);
-		}
-		if (re) {
-			err_free(e);
-			e = re;
-		}
-		if (e || b->done)
-			break;
-		cur = 1 - cur;
-	}
-	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; i < njobs; i++) {
-			free(bs[k].jobs[i].in);
-			free(bs[k].jobs[i].out);
-		}
-	}
-	free(bs);
-	free(r.ahead);
+		e = steal_ptr(z->err);
 	if (e) {
-		sha256_discard(&h);
+		sha256_discard(&z->in_hash);
+		sha256_discard(&z->out_hash);
+		release(z);
 		return e;
 	}
-	sha256_final(&h, digest);
-	*size = total;
+	*in_size = (int64_t)z->in_hash.bytes;
+	*size = z->out_size;
+	sha256_final(&z->in_hash, diff_id);
+	sha256_final(&z->out_hash, digest);
+	release(z);
 	return NULL;
+}
+
+void pgzip_abort(struct pgzip *z)
+{
+	if (!z)
+		return;
+	pthread_mutex_lock(&z->lock);
+	if (!z->err)
+		z->err = err_new(EXIT_FAILED, "aborted");
+	pthread_mutex_unlock(&z->lock);
+	stop(z);
+	sha256_discard(&z->in_hash);
+	sha256_discard(&z->out_hash);
+	release(z);
 }
