@@ -112,6 +112,18 @@ static void start_janitor(const char *dir, int lock_fd)
 	_exit(0);
 }
 
+/* The path made absolute: stage roots and the checks that a path stays
+ * inside one are built on it, and the build changes directory. */
+static err_t *make_absolute(char **path)
+{
+	char *abs = realpath(*path, NULL);
+	if (!abs)
+		return err_errno(EXIT_FAILED, "cannot resolve the work directory %s", *path);
+	free(*path);
+	*path = abs;
+	return NULL;
+}
+
 err_t *workdir_open(const char *given, struct workdir *out)
 {
 	out->lock_fd = -1;
@@ -119,7 +131,7 @@ err_t *workdir_open(const char *given, struct workdir *out)
 	if (given && *given) {
 		TRY(fs_mkdir_p(given, 0700));
 		out->path = xstrdup(given);
-		return NULL;
+		return make_absolute(&out->path);
 	}
 	const char *tmp = getenv("TMPDIR");
 	const char *base = tmp && *tmp ? tmp : "/tmp";
@@ -134,7 +146,10 @@ err_t *workdir_open(const char *given, struct workdir *out)
 		return e;
 	}
 	out->own = true;
-	err_t *e = take_lock(out->path, &out->lock_fd);
+	err_t *e = make_absolute(&out->path);
+	if (e)
+		return e;
+	e = take_lock(out->path, &out->lock_fd);
 	if (e)
 		return e;
 	start_janitor(out->path, out->lock_fd);

@@ -3,7 +3,8 @@
 # killed by SIGTERM during a RUN leaves nothing in $TMPDIR (the janitor),
 # and the start-up sweep removes a stale work dir of ours and nothing else
 # (another user's, one whose build still holds its lock, one without a
-# lock file, a symlink to elsewhere). Prints PASS:/FAIL: lines; exits
+# lock file, a symlink to elsewhere); a relative --work-dir or $TMPDIR
+# builds. Prints PASS:/FAIL: lines; exits
 # non-zero if any FAIL. Quick (seconds): the busybox base, no buildah.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,6 +60,24 @@ if [ "$left" = "containerize-Alive1 containerize-Link01 containerize-NoLck1 cont
 else
 	fail "start-up sweep" "left: $left" "$(grep -i remov "$tmp/sweep.log")"
 fi
+
+# a relative --work-dir (and a relative $TMPDIR): COPY and RUN work
+mkdir -p "$tmp/rel/ctx" "$tmp/rel/tmpdir" && echo hello >"$tmp/rel/ctx/a"
+printf 'ARG BASE\nFROM $BASE\nCOPY a /a\nRUN cat /a > /b\n' >"$tmp/rel/ctx/Dockerfile"
+rel_build() { # env assignments..., then containerize's extra args
+	(cd "$tmp/rel" && env "$@" --context=ctx --push=false --oci-layout=out --build-args="BASE=$BASE") >"$tmp/rel/log" 2>&1
+}
+for how in work-dir tmpdir; do
+	rm -rf "$tmp/rel/out" "$tmp/rel/x"
+	if [ $how = work-dir ]; then rel_build "$BIN" --work-dir=wd; else rel_build TMPDIR=tmpdir "$BIN"; fi &&
+		python3 "$here/containerize/compare.py" --extract "$tmp/rel/out:latest" "$tmp/rel/x" >/dev/null 2>&1 &&
+		[ "$(cat "$tmp/rel/x/b" 2>/dev/null)" = hello ]
+	if [ $? -eq 0 ]; then
+		pass "relative $how: COPY and RUN"
+	else
+		fail "relative $how" "$(tail -2 "$tmp/rel/log")"
+	fi
+done
 
 echo "containerize-workdir: $fails failed"
 [ $fails -eq 0 ]
