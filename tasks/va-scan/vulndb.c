@@ -64,26 +64,26 @@ static const char record_dict[] =
 	"{\"id\":\"GHSA-\",\"aliases\":[\"CVE-20\"],\"id\":\"PYSEC-20\"{\"id\":\"DSA-\"";
 #define RECORD_MAX (64u << 20) /* inflated */
 
-/* [u32 inflated length][deflate stream] appended to out */
-static void deflate_record(const char *text, size_t len, struct strbuf *out)
+/* [u32 inflated length][deflate stream] appended to out; z is reset and
+ * reused (a deflate state per record cost more in malloc/free and page
+ * faults than the compression itself) */
+static void deflate_record(z_stream *z, const char *text, size_t len, struct strbuf *out)
 {
-	z_stream z = { 0 };
-	if (deflateInit(&z, 6) != Z_OK ||
-	    deflateSetDictionary(&z, (const Bytef *)record_dict, sizeof record_dict - 1) != Z_OK)
-		abort(); /* out of memory: zlib's only failure here */
-	size_t bound = deflateBound(&z, len);
+	if (deflateReset(z) != Z_OK ||
+	    deflateSetDictionary(z, (const Bytef *)record_dict, sizeof record_dict - 1) != Z_OK)
+		abort(); /* a state deflateInit made: zlib cannot fail here */
+	size_t bound = deflateBound(z, len);
 	sb_grow(out, 4 + bound);
 	unsigned char *at = (unsigned char *)out->buf + out->len;
 	put32(at, (uint32_t)len);
-	z.next_in = (Bytef *)text;
-	z.avail_in = (uInt)len;
-	z.next_out = at + 4;
-	z.avail_out = (uInt)bound;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+	z->next_in = (Bytef *)text;
+	z->avail_in = (uInt)len;
+	z->next_out = at + 4;
+	z->avail_out = (uInt)bound;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
 		abort();
-	out->len += 4 + z.total_out;
+	out->len += 4 + z->total_out;
 	out->buf[out->len] = '\0';
-	deflateEnd(&z);
 }
 
 /* ---- building ---------------------------------------------------------- */
@@ -98,12 +98,15 @@ struct vulndb_builder {
 	json_t *ids; /* id -> true */
 	struct bkey *keys;
 	size_t nkeys, cap, nrecords;
+	z_stream z;
 };
 
 struct vulndb_builder *vulndb_builder_new(void)
 {
 	struct vulndb_builder *b = xcalloc(1, sizeof *b);
 	b->ids = json_object();
+	if (deflateInit(&b->z, 6) != Z_OK)
+		abort(); /* out of memory */
 	return b;
 }
 
@@ -115,6 +118,7 @@ void vulndb_builder_free(struct vulndb_builder *b)
 		free(b->keys[i].key);
 	free(b->keys);
 	json_decref(b->ids);
+	deflateEnd(&b->z);
 	sb_release(&b->records);
 	free(b);
 }
@@ -139,7 +143,7 @@ err_t *vulndb_builder_add(struct vulndb_builder *b, json_t *t, const char *what)
 			       what, POOL_MAX / 2);
 	}
 	uint32_t off = (uint32_t)b->records.len;
-	deflate_record(text, len, &b->records);
+	deflate_record(&b->z, text, len, &b->records);
 	free(text);
 	len = b->records.len - off;
 	json_object_set_new(b->ids, id, json_true());
