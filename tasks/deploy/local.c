@@ -486,6 +486,13 @@ err_t *local_deploy(struct local_spec *s, struct registry *reg, const char *dige
 	struct instance in;
 	struct image_root img = { 0 };
 	err_t *e = instance_open(s->workload->name, o, &in);
+	/* crun refuses hybrid cgroups even with cgroups disabled; only root
+	 * can hide their cgroup2 mount (oci_hide_unified) */
+	if (!e && geteuid() != 0 && oci_hybrid_cgroups())
+		e = err_new(EXIT_FAILED,
+			    "rootless crun cannot run containers on this host: its cgroups are hybrid (v1 controllers and a "
+			    "cgroup2 mount at /sys/fs/cgroup/unified, which crun refuses) and only root can hide that mount; "
+			    "run deploy --target=local as root: nothing was pulled or run");
 	_cleanup_free_ char *cache = o->cache_dir && *o->cache_dir ? xstrdup(o->cache_dir) : local_cache_dir_default();
 	if (!e)
 		e = image_root_pull(reg, digest, cache, &img);

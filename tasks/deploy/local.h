@@ -17,6 +17,10 @@
  *   <state>/<name>/log      the container's stdout and stderr
  *   <state>/<name>/exit     its exit status once it ended
  *   <state>/<name>/revision how many deploys of this name succeeded
+ * Unprivileged, crun runs rootless (a user namespace maps the container's
+ * uid to ours), except on hosts with hybrid cgroups, which crun refuses
+ * and only root can hide from it: there deploy fails before pulling,
+ * saying so.
  * A deploy of a name that runs replaces it (stopped first: the new one
  * needs its ports); a port still answering then belongs to another
  * process and the deploy fails before anything runs (a probe it answered

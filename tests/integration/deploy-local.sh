@@ -7,7 +7,8 @@
 # privileges, seccomp); a new deploy replaces it; a crashing container is
 # reported with its exit status and log tail; an unsigned image is refused
 # before anything runs; --stop leaves no process and no mount; a hostile
-# state dir is refused.
+# state dir is refused; unprivileged, rootless crun runs it, or on hybrid
+# cgroups (which crun refuses rootless) deploy says so before pulling.
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,8 @@ STATE=$W/state
 NAMES=(hello-secure-app crasher squatter)
 cleanup() {
 	for n in "${NAMES[@]}"; do "$BIN/deploy" --target=local --stop --name="$n" --local-state-dir="$STATE" >/dev/null 2>&1; done
+	[ -d "$W/u/state" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups "$BIN/deploy" --target=local --stop \
+		--name=rootless --local-state-dir="$W/u/state" >/dev/null 2>&1
 	signed_images_stop
 	[ -n "${DEPLOY_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
@@ -79,6 +82,26 @@ if run unsigned 3 "${LOCAL[@]}" --manifests="$APP" --image="$IMG@$D3" &&
 if run single 3 "${LOCAL[@]}" --manifests="$APP" --image="$IMG@$D2" &&
    has single "not signed by every required signer: validation (dct)" && [ ! -e "$STATE" ]; then
 	pass singly-signed-refused; else fail singly-signed-refused; fi
+
+# ---- unprivileged: rootless crun, or (hybrid cgroups) a clear refusal ---------
+U=$W/u && mkdir -m 0700 "$U" && chown nobody:nogroup "$U"
+PU=$(free_port)
+sed -e 's/name: hello-secure-app$/name: rootless/' -e "s/$P/$PU/g" "$APP" >"$U/app.yaml"
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$U" XDG_RUNTIME_DIR= "$BIN/deploy" --target=local
+	--local-state-dir="$U/state")
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+	if run rootless 1 "${NOBODY[@]}" --image-cache-dir="$U/cache" --registry-ca="$REGISTRY_CA" --signers=build \
+		--signers=validation "${NOTARY[@]}" --trust-state-dir="$U/tstate" --timeout=60 --manifests="$U/app.yaml" --image="$IMG@$DA" &&
+	   has rootless "rootless crun cannot run containers on this host: its cgroups are hybrid" &&
+	   has rootless "nothing was pulled or run" && [ -z "$(ls -A "$U/cache" 2>/dev/null)" ]; then
+		pass unprivileged-hybrid-cgroups-refused; else fail unprivileged-hybrid-cgroups-refused; fi
+else
+	if run rootless 0 "${NOBODY[@]}" --image-cache-dir="$U/cache" --registry-ca="$REGISTRY_CA" --signers=build \
+		--signers=validation "${NOTARY[@]}" --trust-state-dir="$U/tstate" --timeout=60 --manifests="$U/app.yaml" --image="$IMG@$DA" &&
+	   curl -sf "http://127.0.0.1:$PU/healthz" >/dev/null && run rootless-stop 0 "${NOBODY[@]}" --stop --name=rootless &&
+	   ! curl -s "http://127.0.0.1:$PU/healthz" >/dev/null; then
+		pass unprivileged-rootless; else fail unprivileged-rootless; fi
+fi
 
 # ---- deployed, healthy, confined ------------------------------------------
 if run deploy 0 "${LOCAL[@]}" --manifests="$APP" --image="$IMG:local@$DA" --results-dir="$W/r1" &&
