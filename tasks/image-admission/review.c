@@ -69,6 +69,14 @@ static err_t *collect_images(struct review *r, const json_t *object)
 					sb_release(&path);
 					return e;
 				}
+				/* the runtime is given the whole string: a NUL would end
+				 * the one checked here before the one pulled there */
+				if (json_string_length(image) != strlen(json_string_value(image))) {
+					err_t *e = err_new(EXIT_USAGE, "AdmissionReview: %s/%s/%zu image has a NUL character",
+							   sb_str(&path), container_lists[l], i);
+					sb_release(&path);
+					return e;
+				}
 				char *p = xasprintf("%s/%s/%zu/image", sb_str(&path), container_lists[l], i);
 				add_image(r, p, json_string_value(image));
 				free(p);
