@@ -17,6 +17,9 @@
 #   OUT             where the run's files go (default build/demo)
 #   APP_PATCH       a command run in the app's copy before it is committed
 #   CI_PARAMS       extra -p NAME=VALUE arguments for ci-pipeline (words)
+#   FAIL_ON         va-scan's threshold (default none: the sample app's
+#                   dependencies are deliberately outdated, the demo reports
+#                   their advisories and goes on; high stops the run there)
 #   KEEP_SERVERS=1  leave the servers running (their env in $OUT/servers.env)
 #   VIA_TRIGGER=1   start ci-pipeline as the manual EventListener of
 #                   .pipeline/triggers.yaml does, from a replayed event
@@ -131,7 +134,7 @@ set +e
 	-p registry-repo="$REGISTRY/$ns" -p registry-ca="$ws/sslcertdir/registry.crt" \
 	-p notary-server="$NOTARY_URL" -p notary-ca="$ws/sslcertdir/notary.crt" -p signers="$signers" \
 	-p build-args="BASE_IMAGE=oci:$node_base:bookworm" -p test-command="node test/server.test.js" \
-	-p va-db="$data/advisories" -p deploy-target=local -p deploy-dry-run=$deploy_dry_run -p cluster-namespace="$(jq -r '.parameters["cluster-namespace"]' <<<"$config")" \
+	-p va-db="$data/advisories" -p fail-on="${FAIL_ON:-none}" -p deploy-target=local -p deploy-dry-run=$deploy_dry_run -p cluster-namespace="$(jq -r '.parameters["cluster-namespace"]' <<<"$config")" \
 	-p evidence-store="$OUT/evidence" -p builder-id=https://github.com/secure-pipeline/pipeline-run \
 	${CI_PARAMS:-} >"$OUT/ci-pipelinerun.json"
 rc=$?
@@ -148,6 +151,7 @@ registry     https://$REGISTRY (CA $ws/sslcertdir/registry.crt; gone when the ru
 notary       $NOTARY_URL
 signed by    build, validation (Docker Content Trust on notary-server, cosign in the registry)
 public keys  $OUT/trust
+scan         $(r va-scan scan-status): $(r va-scan critical-count) critical, $(r va-scan high-count) high, $(r va-scan medium-count) medium (fail-on ${FAIL_ON:-none}; $OUT/reports/va-scan.json)
 app          $(r deploy app-url) (health: $(r check-health health-status))
 reports      $OUT/reports
 evidence     $OUT/evidence (publish-doi's store: signed in-toto records per stage)

@@ -13,9 +13,12 @@
 #                    gate refuses the image (exit 3, names the missing signer);
 #                    this run starts from a manual event replayed through
 #                    .pipeline/triggers.yaml (pipeline-run --trigger)
-#   vulnerable, health-fails  need va-scan (issue 15) and deploy
-#                    --target=local (issue 16): SKIP naming what is missing
-#                    until their Tasks are in tekton/
+#   vulnerable       fail-on high: the sample app's lockfile has advisories
+#                    of ../shared/data/advisories at and above it: va-scan
+#                    fails, nothing is validation-signed, the scan record
+#                    is still published (finally)
+#   health-fails     needs deploy --target=local (issue 16): SKIP naming it
+#                    until tekton/deploy.yaml has a target
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${PIPELINE_BIN:-$top/build/asan/bin}
@@ -78,10 +81,8 @@ if "$BIN/publish-doi" list --image="$(jq -r .results.image "$W/ok/ci-pipelinerun
 else
 	fail ok/evidence-build-record-verified "$(tail -3 "$W/ok/list.err")"
 fi
-if have_task va-scan; then expect ok va-scan Succeeded; else
-	echo "SKIP: ci-pipeline/ok/va-scan: tekton/va-scan.yaml is not there yet (issue 15): the run skips it (TaskNotFound)"
-	expect ok va-scan TaskNotFound
-fi
+expect ok va-scan Succeeded
+expect ok publish-scan Succeeded
 if grep -q -- '--target=' "$top/tekton/deploy.yaml"; then
 	expect ok check-health Succeeded
 	expect ok publish-deploy Succeeded
@@ -119,7 +120,20 @@ else
 	fail no-validation/deploy-names-the-missing-signer "$(tail -3 "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null)"
 fi
 
-have_task va-scan || echo "SKIP: ci-pipeline/vulnerable: needs tekton/va-scan.yaml (issue 15)"
+# ---- a vulnerability at or above the threshold stops it at va-scan -----------------------
+run vulnerable FAIL_ON=high
+[ "$(cat "$W/vulnerable.rc")" = 1 ] && pass vulnerable/exit-1 || fail vulnerable/exit-1 "exit $(cat "$W/vulnerable.rc")"
+expect vulnerable va-scan Failed
+expect vulnerable validation-sign StoppingSkip
+expect vulnerable deploy StoppingSkip
+expect vulnerable publish-scan Succeeded
+if grep -Eq "findings at or above fail-on 'high'" "$W/vulnerable/logs/ci-1-va-scan/"*.log 2>/dev/null &&
+	jq -e '[.findings[] | select(.package == "lodash" and .severity == "CRITICAL" or .severity == "HIGH")] | length > 0' \
+		"$W/vulnerable/reports/va-scan.json" >/dev/null 2>&1; then
+	pass vulnerable/scan-says-why
+else
+	fail vulnerable/scan-says-why "$(tail -2 "$W/vulnerable/logs/ci-1-va-scan/"*.log 2>/dev/null)"
+fi
 grep -q -- '--target=' "$top/tekton/deploy.yaml" ||
 	echo "SKIP: ci-pipeline/health-fails: needs deploy --target=local (issue 16)"
 exit $failed
