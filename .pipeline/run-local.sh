@@ -21,6 +21,8 @@
 #                   dependencies are deliberately outdated, the demo reports
 #                   their advisories and goes on; high stops the run there)
 #   KEEP_SERVERS=1  leave the servers running (their env in $OUT/servers.env)
+#   STOP_APP=1      stop the app deploy --target=local started when the run ends
+#                   (make demo leaves it running: the summary says how to stop it)
 #   VIA_TRIGGER=1   start ci-pipeline as the manual EventListener of
 #                   .pipeline/triggers.yaml does, from a replayed event
 # Exit: ci-pipeline's (0 succeeded, 1 failed, 2 invalid YAML).
@@ -35,6 +37,9 @@ rm -rf "$OUT" && mkdir -p "$OUT/logs"
 
 . "$top/tests/servers/notary.sh"
 cleanup() {
+	if [ "${STOP_APP:-}" = 1 ] && [ -e "$work/app/deployment.yml" ]; then
+		"$BIN/deploy" --target=local --stop --manifests="$work/app/deployment.yml" >/dev/null 2>&1 || true
+	fi
 	[ "${KEEP_SERVERS:-}" = 1 ] && return
 	[ -n "${GIT_DAEMON_PID:-}" ] && kill "$GIT_DAEMON_PID" 2>/dev/null
 	notary_stop >/dev/null 2>&1 || true
@@ -152,7 +157,7 @@ notary       $NOTARY_URL
 signed by    build, validation (Docker Content Trust on notary-server, cosign in the registry)
 public keys  $OUT/trust
 scan         $(r va-scan scan-status): $(r va-scan critical-count) critical, $(r va-scan high-count) high, $(r va-scan medium-count) medium (fail-on ${FAIL_ON:-none}; $OUT/reports/va-scan.json)
-app          $(r deploy app-url) (health: $(r check-health health-status))
+app          $(r deploy app-url) (health: $(r check-health health-status); stop it: $BIN/deploy --target=local --stop --name=$image_name)
 reports      $OUT/reports
 evidence     $OUT/evidence (publish-doi's store: signed in-toto records per stage)
 logs         $OUT/logs/<taskrun>/<step>.log

@@ -36,7 +36,7 @@ fi
 # run NAME [VAR=VALUE...]: run-local.sh into $W/NAME; its exit in $W/NAME.rc
 run() {
 	local name=$1; shift
-	env "$@" BIN="$BIN" OUT="$W/$name" "$top/.pipeline/run-local.sh" >"$W/$name.out" 2>&1
+	env "$@" STOP_APP=1 BIN="$BIN" OUT="$W/$name" "$top/.pipeline/run-local.sh" >"$W/$name.out" 2>&1
 	echo $? >"$W/$name.rc"
 }
 # task RUN TASK: its reason in the PipelineRun's status
@@ -134,6 +134,23 @@ if grep -Eq "findings at or above fail-on 'high'" "$W/vulnerable/logs/ci-1-va-sc
 else
 	fail vulnerable/scan-says-why "$(tail -2 "$W/vulnerable/logs/ci-1-va-scan/"*.log 2>/dev/null)"
 fi
-grep -q -- '--target=' "$top/tekton/deploy.yaml" ||
+# ---- the app deployed but unhealthy: the run fails, finally records the failed deploy ----
+if grep -q -- '--target=' "$top/tekton/deploy.yaml"; then
+	run health-fails CI_PARAMS="-p health-path=/no-such-page -p health-timeout=3s"
+	[ "$(cat "$W/health-fails.rc")" = 1 ] && pass health-fails/exit-1 || fail health-fails/exit-1 "exit $(cat "$W/health-fails.rc")"
+	expect health-fails deploy Succeeded
+	expect health-fails check-health Failed
+	expect health-fails publish-deploy WhenExpressionsSkip
+	expect health-fails publish-deploy-failed Succeeded
+	# the record says fail: publish-doi lists a deploy record with status fail
+	if "$BIN/publish-doi" list --image="$(jq -r '.results.image' "$W/health-fails/ci-pipelinerun.json")" \
+		--store-dir="$W/health-fails/evidence" --trusted-keys="build=$W/health-fails/trust/build.pub" --output=json \
+		>"$W/health-fails/list.json" 2>"$W/health-fails/list.err" && grep -q '"fail"' "$W/health-fails/list.json"; then
+		pass health-fails/deploy-record-status-fail
+	else
+		fail health-fails/deploy-record-status-fail "$(tail -2 "$W/health-fails/list.err") $(head -c 300 "$W/health-fails/list.json")"
+	fi
+else
 	echo "SKIP: ci-pipeline/health-fails: needs deploy --target=local (issue 16)"
+fi
 exit $failed
