@@ -59,3 +59,29 @@ if command -v crun >/dev/null && [ "$(id -u)" = 0 ]; then
 else
 	echo "bench pipeline-run crun: skipped (needs crun and root)"
 fi
+
+# ci-pipeline on the sample app, end to end (.pipeline/run-local.sh: the
+# servers, dct-init-pipeline, then ci-pipeline; the release binaries),
+# warm: the Debian + nodejs base image built before (tests/servers/
+# containerize-bases.sh, package installation: not counted) and the
+# advisory data on disk. Median of CI_RUNS runs of the PipelineRun (its
+# own durationMs) and of each task's TaskRun; goal < 60 s.
+if [ "${BENCH_CI_PIPELINE:-1}" = 1 ] && command -v notary-server >/dev/null && [ "$(id -u)" = 0 ]; then
+	"$here/../servers/containerize-bases.sh" node >/dev/null 2>&1
+	runs=${CI_RUNS:-3}
+	for i in $(seq "$runs"); do
+		OUT="$w/ci-$i" BIN="$here/../../bin" STOP_APP=1 "$here/../../.pipeline/run-local.sh" >"$w/ci-$i.log" 2>&1 ||
+			echo "# warning: ci-pipeline run $i exited non-zero (see its summary)" >&2
+	done
+	jq -s -r --arg goal 60000 --arg load "$(cut -d' ' -f1 /proc/loadavg)" '
+		def median: sort | .[(length - 1) / 2 | floor];
+		(map(.durationMs) | median) as $m |
+		"bench ci-pipeline warm: \($m / 1000) s (median of \(length) PipelineRuns, \(map(.reason) | unique | join(","))), goal < 60 s: " +
+			(if $m < ($goal | tonumber) then "ok" else "OVER" end) + " (load average \($load))",
+		([.[] | (.tasks + .finally)[] | select(.durationMs != null) | {name, durationMs}] | group_by(.name) |
+			sort_by(-(map(.durationMs) | median))[] |
+			"bench ci-pipeline task \(.[0].name): \((map(.durationMs) | median) / 1000) s (median of \(length))")' \
+		"$w"/ci-*/ci-pipelinerun.json
+else
+	echo "bench ci-pipeline: skipped (needs root and the test servers' packages; BENCH_CI_PIPELINE=0 skips it)"
+fi
