@@ -136,7 +136,7 @@ else
 fi
 # ---- the app deployed but unhealthy: the run fails, finally records the failed deploy ----
 if grep -q -- '--target=' "$top/tekton/deploy.yaml"; then
-	run health-fails CI_PARAMS="-p health-path=/no-such-page -p health-timeout=3s"
+	run health-fails CI_PARAMS="-p health-expect-status=500 -p health-timeout=3s"
 	[ "$(cat "$W/health-fails.rc")" = 1 ] && pass health-fails/exit-1 || fail health-fails/exit-1 "exit $(cat "$W/health-fails.rc")"
 	expect health-fails deploy Succeeded
 	expect health-fails check-health Failed
