@@ -102,8 +102,16 @@ static bool subject_names(const json_t *st, const char *digest)
 	return false;
 }
 
-err_t *dsse_open(const char *envelope, size_t len, const char *what, const struct dsse_keys *keys, const char *digest,
-		 struct dsse_opened *out)
+void dsse_parsed_release(struct dsse_parsed *p)
+{
+	json_decref(p->signatures);
+	json_decref(p->statement);
+	free(p->statement_err);
+	sb_release(&p->payload);
+	memset(p, 0, sizeof(*p));
+}
+
+err_t *dsse_parse(const char *envelope, size_t len, const char *what, struct dsse_parsed *out)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *env = NULL;
@@ -113,44 +121,65 @@ err_t *dsse_open(const char *envelope, size_t len, const char *what, const struc
 	const char *type = json_string_value(json_object_get(env, "payloadType"));
 	const char *p64 = json_string_value(json_object_get(env, "payload"));
 	json_t *sigs = json_object_get(env, "signatures");
-	struct strbuf payload = STRBUF_INIT, pae = STRBUF_INIT;
-	json_t *st = NULL;
 	if (!json_is_object(env) || !type || !p64 || !json_is_array(sigs) || !json_array_size(sigs))
 		e = err_new(EXIT_POLICY, "%s: not a DSSE envelope (payloadType, payload and signatures)", what);
 	else if (strcmp(type, DSSE_PAYLOAD_TYPE))
 		e = err_new(EXIT_POLICY, "%s: payloadType is %s, not %s", what, type, DSSE_PAYLOAD_TYPE);
 	if (!e)
-		e = err_set_code(b64_decode(p64, strlen(p64), "payload", &payload), EXIT_POLICY);
+		e = err_set_code(b64_decode(p64, strlen(p64), "payload", &out->payload), EXIT_POLICY);
 	if (!e) {
-		dsse_pae(type, payload.buf, payload.len, &pae);
-		const char *who = trusted_signer(sigs, &pae, keys);
-		if (who)
-			out->signer = xstrdup(who);
-		if (!who)
-			e = err_new(EXIT_POLICY, "%s: no signature by a trusted key over the envelope", what);
-	}
-	if (!e)
-		e = err_set_code(json_parse(payload.buf, payload.len, what, &st), EXIT_POLICY);
-	if (!e) {
-		const char *t = json_string_value(json_object_get(st, "_type"));
-		out->predicate_type = json_string_value(json_object_get(st, "predicateType"));
-		out->predicate = json_object_get(st, "predicate");
-		if (!t || strcmp(t, INTOTO_STATEMENT_V1))
-			e = err_new(EXIT_POLICY, "%s: statement _type is not %s", what, INTOTO_STATEMENT_V1);
-		else if (!subject_names(st, digest))
-			e = err_new(EXIT_POLICY, "%s: no subject of the statement is %s", what, digest);
-		else if (!out->predicate_type || !json_is_object(out->predicate))
-			e = err_new(EXIT_POLICY, "%s: statement has no predicateType and predicate object", what);
-	}
-	if (!e) {
-		out->statement = st;
+		out->signatures = json_incref(sigs);
+		/* not trusted yet: its errors are reported after the signature's */
+		err_t *se = json_parse(out->payload.buf, out->payload.len, what, &out->statement);
+		if (se) {
+			out->statement_err = err_describe(se);
+			err_free(se);
+		}
 	} else {
-		json_decref(st);
-		free(out->signer);
-		out->signer = NULL;
+		sb_release(&out->payload);
 	}
 	json_decref(env);
-	sb_release(&payload);
+	return e;
+}
+
+err_t *dsse_verify(const struct dsse_parsed *p, const char *what, const struct dsse_keys *keys, const char *digest,
+		   struct dsse_opened *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct strbuf pae = STRBUF_INIT;
+	err_t *e = NULL;
+	dsse_pae(DSSE_PAYLOAD_TYPE, p->payload.buf, p->payload.len, &pae);
+	const char *who = trusted_signer(p->signatures, &pae, keys);
 	sb_release(&pae);
+	if (!who)
+		return err_new(EXIT_POLICY, "%s: no signature by a trusted key over the envelope", what);
+	if (p->statement_err)
+		return err_new(EXIT_POLICY, "%s", p->statement_err);
+	const json_t *st = p->statement;
+	const char *t = json_string_value(json_object_get(st, "_type"));
+	const char *pt = json_string_value(json_object_get(st, "predicateType"));
+	if (!t || strcmp(t, INTOTO_STATEMENT_V1))
+		e = err_new(EXIT_POLICY, "%s: statement _type is not %s", what, INTOTO_STATEMENT_V1);
+	else if (!subject_names(st, digest))
+		e = err_new(EXIT_POLICY, "%s: no subject of the statement is %s", what, digest);
+	else if (!pt || !json_is_object(json_object_get(st, "predicate")))
+		e = err_new(EXIT_POLICY, "%s: statement has no predicateType and predicate object", what);
+	if (e)
+		return e;
+	out->statement = json_incref(p->statement);
+	out->predicate_type = pt;
+	out->predicate = json_object_get(st, "predicate");
+	out->signer = xstrdup(who);
+	return NULL;
+}
+
+err_t *dsse_open(const char *envelope, size_t len, const char *what, const struct dsse_keys *keys, const char *digest,
+		 struct dsse_opened *out)
+{
+	struct dsse_parsed p;
+	memset(out, 0, sizeof(*out));
+	TRY(dsse_parse(envelope, len, what, &p));
+	err_t *e = dsse_verify(&p, what, keys, digest, out);
+	dsse_parsed_release(&p);
 	return e;
 }

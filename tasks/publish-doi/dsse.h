@@ -55,7 +55,26 @@ struct dsse_opened {
 };
 void dsse_opened_release(struct dsse_opened *o);
 
-/* Verify envelope (what: where it came from, for messages) for the image
+/* An envelope split into its parts, nothing verified yet: the payload
+ * (decoded), its signatures and, when the payload is JSON, the statement
+ * (else why not, reported by dsse_verify after the signature check). Lets a
+ * reader look at a statement's kind and time to choose which envelopes to
+ * verify; nothing in it counts before dsse_verify says so. */
+struct dsse_parsed {
+	json_t *signatures;
+	struct strbuf payload;
+	json_t *statement;   /* unverified; NULL when the payload is not JSON */
+	char *statement_err; /* why it is NULL */
+};
+void dsse_parsed_release(struct dsse_parsed *p);
+/* The envelope's shape and payloadType, its payload decoded. */
+err_t *dsse_parse(const char *envelope, size_t len, const char *what, struct dsse_parsed *out);
+/* The rest of dsse_open's checks, in its order, on a parsed envelope; on
+ * success out->statement is p's statement (a new reference). */
+err_t *dsse_verify(const struct dsse_parsed *p, const char *what, const struct dsse_keys *keys, const char *digest,
+		   struct dsse_opened *out);
+
+/* dsse_parse then dsse_verify: verify envelope (what: where it came from, for messages) for the image
  * digest ("sha256:<hex>"). */
 err_t *dsse_open(const char *envelope, size_t len, const char *what, const struct dsse_keys *keys, const char *digest,
 		 struct dsse_opened *out);

@@ -20,19 +20,47 @@ void evidence_add(struct evidence *ev, const char *source, const void *envelope,
 	it->invalid = invalid ? xstrdup(invalid) : NULL;
 }
 
-void evidence_verify(struct evidence *ev, const struct dsse_keys *keys, const char *digest)
+void evidence_prepare(struct evidence *ev, const struct dsse_keys *keys, const char *digest)
 {
+	ev->keys = keys;
+	free(ev->digest);
+	ev->digest = xstrdup(digest);
 	for (size_t i = 0; i < ev->n; i++) {
 		struct evidence_item *it = &ev->items[i];
-		if (it->invalid)
+		if (it->invalid || it->parsed.signatures)
 			continue;
-		err_t *e = dsse_open(it->envelope.buf ? it->envelope.buf : "", it->envelope.len, it->source, keys, digest,
-				     &it->opened);
+		err_t *e = dsse_parse(it->envelope.buf ? it->envelope.buf : "", it->envelope.len, it->source, &it->parsed);
 		if (e) {
 			it->invalid = err_describe(e);
 			err_free(e);
 		}
 	}
+}
+
+bool evidence_counts(struct evidence *ev, size_t i)
+{
+	struct evidence_item *it = &ev->items[i];
+	if (it->verified || it->invalid)
+		return it->verified;
+	if (!it->parsed.signatures || !ev->keys) {
+		it->invalid = xstrdup("not verified (internal: evidence_prepare was not called)");
+		return false;
+	}
+	err_t *e = dsse_verify(&it->parsed, it->source, ev->keys, ev->digest, &it->opened);
+	if (e) {
+		it->invalid = err_describe(e);
+		err_free(e);
+		return false;
+	}
+	it->verified = true;
+	return true;
+}
+
+void evidence_verify(struct evidence *ev, const struct dsse_keys *keys, const char *digest)
+{
+	evidence_prepare(ev, keys, digest);
+	for (size_t i = 0; i < ev->n; i++)
+		evidence_counts(ev, i);
 }
 
 void evidence_release(struct evidence *ev)
@@ -41,9 +69,11 @@ void evidence_release(struct evidence *ev)
 		free(ev->items[i].source);
 		free(ev->items[i].invalid);
 		sb_release(&ev->items[i].envelope);
+		dsse_parsed_release(&ev->items[i].parsed);
 		dsse_opened_release(&ev->items[i].opened);
 	}
 	free(ev->items);
+	free(ev->digest);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -54,13 +84,14 @@ void evidence_print(const struct evidence *ev, bool json, FILE *out)
 		fprintf(out, "%-7s  %-15s  %-12s  %-20s  %-12s  %s\n", "STATUS", "KIND", "DETAIL", "TIME", "SIGNER", "SOURCE");
 	for (size_t i = 0; i < ev->n; i++) {
 		const struct evidence_item *it = &ev->items[i];
+		const char *why = it->verified ? NULL : it->invalid ? it->invalid : "not verified";
 		struct record_view v = { "-", "", "" };
-		if (!it->invalid)
+		if (it->verified)
 			record_view(it->opened.statement, &v);
 		if (json) {
-			json_t *o = json_pack("{s:b, s:s, s:s}", "valid", !it->invalid, "kind", v.kind, "source", it->source);
-			if (it->invalid) {
-				json_object_set_new(o, "reason", json_string(it->invalid));
+			json_t *o = json_pack("{s:b, s:s, s:s}", "valid", !why, "kind", v.kind, "source", it->source);
+			if (why) {
+				json_object_set_new(o, "reason", json_string(why));
 			} else {
 				json_object_set_new(o, "detail", json_string(v.detail));
 				json_object_set_new(o, "time", json_string(v.time));
@@ -71,10 +102,10 @@ void evidence_print(const struct evidence *ev, bool json, FILE *out)
 			json_array_append_new(arr, o);
 			continue;
 		}
-		fprintf(out, "%-7s  %-15s  %-12s  %-20s  %-12s  %s\n", it->invalid ? "INVALID" : "VALID", v.kind,
-			*v.detail ? v.detail : "-", *v.time ? v.time : "-", it->invalid ? "-" : it->opened.signer, it->source);
-		if (it->invalid)
-			fprintf(out, "         reason: %s\n", it->invalid);
+		fprintf(out, "%-7s  %-15s  %-12s  %-20s  %-12s  %s\n", why ? "INVALID" : "VALID", v.kind,
+			*v.detail ? v.detail : "-", *v.time ? v.time : "-", why ? "-" : it->opened.signer, it->source);
+		if (why)
+			fprintf(out, "         reason: %s\n", why);
 	}
 	if (json) {
 		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -69,7 +69,7 @@ static const struct param_spec params[] = {
 static const struct result_spec results[] = {
 	{ "envelope-digest", "publish: sha256 of the signed envelope" },
 	{ "attestation", "publish to the registry: the attestation tag, name:sha256-<hex>.att" },
-	{ "records", "list / evaluate: how many records verified" },
+	{ "records", "list: how many records verified; evaluate: how many it verified (the newest of each rule's kind, until one counts)" },
 	{ "passed", "evaluate: true when every rule is met, else false (written on exit 3 too)" },
 	{ "verdicts", "evaluate: one line per rule: PASS|FAIL rule: reason" },
 	{ NULL },
@@ -272,11 +272,13 @@ static err_t *trusted_keys(const struct params *p, struct dsse_keys *keys)
 	return e;
 }
 
-/* Every record of the digest in the stores asked for, verified. */
-static err_t *gather(const struct params *p, const struct target *t, struct evidence *ev)
+/* Every record of the digest in the stores asked for, with the keys whose
+ * signatures count (the caller releases them after ev): all verified for a
+ * listing, else only prepared (evaluate verifies what its rules read). */
+static err_t *gather(const struct params *p, const struct target *t, bool verify_all, struct dsse_keys *keys,
+		     struct evidence *ev)
 {
-	struct dsse_keys keys = { 0 };
-	err_t *e = trusted_keys(p, &keys);
+	err_t *e = trusted_keys(p, keys);
 	if (!e && t->local)
 		e = store_read(params_str(p, "store-dir"), t->digest, ev);
 	if (!e && t->registry) {
@@ -286,9 +288,10 @@ static err_t *gather(const struct params *p, const struct target *t, struct evid
 			e = attest_read(reg, t->digest, ev);
 		registry_close(reg);
 	}
-	if (!e)
-		evidence_verify(ev, &keys, t->digest);
-	dsse_keys_release(&keys);
+	if (!e && verify_all)
+		evidence_verify(ev, keys, t->digest);
+	else if (!e)
+		evidence_prepare(ev, keys, t->digest);
 	return e;
 }
 
@@ -296,7 +299,7 @@ static size_t count_valid(const struct evidence *ev)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < ev->n; i++)
-		n += !ev->items[i].invalid;
+		n += ev->items[i].verified;
 	return n;
 }
 
@@ -306,7 +309,8 @@ static err_t *list(const struct params *p, struct results *r, const struct targe
 	if (strcmp(out, "table") && strcmp(out, "json"))
 		return err_new(EXIT_USAGE, "--output: '%s' is not table or json", out);
 	struct evidence ev = { 0 };
-	err_t *e = gather(p, t, &ev);
+	struct dsse_keys keys = { 0 };
+	err_t *e = gather(p, t, true, &keys, &ev);
 	if (!e)
 		evidence_print(&ev, !strcmp(out, "json"), stdout);
 	if (!e) {
@@ -315,6 +319,7 @@ static err_t *list(const struct params *p, struct results *r, const struct targe
 		results_sets(r, "records", n);
 	}
 	evidence_release(&ev);
+	dsse_keys_release(&keys);
 	return e;
 }
 
@@ -331,13 +336,14 @@ static err_t *evaluate(const struct params *p, struct results *r, const struct t
 	sb_release(&text);
 	TRY(e);
 	struct evidence ev = { 0 };
+	struct dsse_keys keys = { 0 };
 	struct policy_verdict *v = NULL;
-	e = gather(p, t, &ev);
+	e = gather(p, t, false, &keys, &ev);
 	if (!e) {
+		policy_evaluate(&pol, &ev, &v);
 		for (size_t i = 0; i < ev.n; i++)
 			if (ev.items[i].invalid)
 				log_warn("not counted: %s", ev.items[i].invalid);
-		policy_evaluate(&pol, &ev, &v);
 		struct strbuf lines = STRBUF_INIT, failed = STRBUF_INIT;
 		for (size_t i = 0; i < pol.n; i++) {
 			sb_addf(&lines, "%s%s %s: %s", i ? "\n" : "", v[i].ok ? "PASS" : "FAIL", pol.rules[i].text,
@@ -360,6 +366,7 @@ static err_t *evaluate(const struct params *p, struct results *r, const struct t
 	policy_verdicts_free(v, pol.n);
 	policy_release(&pol);
 	evidence_release(&ev);
+	dsse_keys_release(&keys);
 	return e;
 }
 

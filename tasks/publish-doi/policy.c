@@ -146,25 +146,41 @@ err_t *policy_parse(const char *text, size_t len, const char *file, struct polic
 	return NULL;
 }
 
-/* The latest valid record of kind whose detail is detail (NULL: any). */
-static const json_t *latest(const struct evidence *ev, const char *kind, const char *detail)
+/* Item i is of kind, with detail (NULL: any); its view in v. Read from
+ * the unverified statement: only to choose what to verify. */
+static bool is_candidate(const struct evidence *ev, size_t i, const char *kind, const char *detail,
+			 struct record_view *v)
 {
-	const json_t *best = NULL;
-	const char *best_time = NULL;
-	for (size_t i = 0; i < ev->n; i++) {
-		const struct evidence_item *it = &ev->items[i];
-		if (it->invalid || !it->opened.statement)
-			continue;
-		struct record_view v;
-		record_view(it->opened.statement, &v);
-		if (strcmp(v.kind, kind) || (detail && strcmp(v.detail, detail)))
-			continue;
-		if (!best || strcmp(v.time, best_time) >= 0) {
-			best = it->opened.statement;
-			best_time = v.time;
+	const struct evidence_item *it = &ev->items[i];
+	if (it->invalid || !it->parsed.statement)
+		return false;
+	record_view(it->parsed.statement, v);
+	return !strcmp(v->kind, kind) && (!detail || !strcmp(v->detail, detail));
+}
+
+/* The latest verified record of kind whose detail is detail (NULL: any):
+ * the newest candidate (by its time, then by its place in ev) is verified;
+ * when it does not count the next newest is, and so on. Only the record
+ * whose verdict is used (and the newer ones that failed) is verified. */
+static const json_t *latest(struct evidence *ev, const char *kind, const char *detail)
+{
+	for (;;) {
+		size_t best = ev->n;
+		const char *best_time = NULL;
+		for (size_t i = 0; i < ev->n; i++) {
+			struct record_view v;
+			if (!is_candidate(ev, i, kind, detail, &v))
+				continue;
+			if (best == ev->n || strcmp(v.time, best_time) >= 0) {
+				best = i;
+				best_time = v.time;
+			}
 		}
+		if (best == ev->n)
+			return NULL;
+		if (evidence_counts(ev, best))
+			return ev->items[best].opened.statement;
 	}
-	return best;
 }
 
 static json_int_t count_at_or_above(const json_t *counts, const char *const *levels, const char *severity)
@@ -176,7 +192,7 @@ static json_int_t count_at_or_above(const json_t *counts, const char *const *lev
 	return n;
 }
 
-static bool judge(const struct policy_rule *r, const struct evidence *ev, struct strbuf *why)
+static bool judge(const struct policy_rule *r, struct evidence *ev, struct strbuf *why)
 {
 	const json_t *st, *p;
 	switch (r->kind) {
@@ -241,7 +257,7 @@ static bool judge(const struct policy_rule *r, const struct evidence *ev, struct
 	}
 }
 
-void policy_evaluate(const struct policy *p, const struct evidence *ev, struct policy_verdict **out)
+void policy_evaluate(const struct policy *p, struct evidence *ev, struct policy_verdict **out)
 {
 	*out = xcalloc(p->n ? p->n : 1, sizeof(**out));
 	for (size_t i = 0; i < p->n; i++) {

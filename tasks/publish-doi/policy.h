@@ -49,8 +49,9 @@ struct policy_verdict {
 };
 
 /* One verdict per rule (caller frees with policy_verdicts_free); only
- * valid items of ev count. */
-void policy_evaluate(const struct policy *p, const struct evidence *ev, struct policy_verdict **out);
+ * verified items of ev count. ev is prepared (evidence_prepare): each rule
+ * verifies its newest candidate records until one counts. */
+void policy_evaluate(const struct policy *p, struct evidence *ev, struct policy_verdict **out);
 void policy_verdicts_free(struct policy_verdict *v, size_t n);
 
 #endif

@@ -302,7 +302,7 @@ static bool gate(const char *policy, char **envs, size_t n, char **verdicts)
 	struct evidence ev = { 0 };
 	for (size_t i = 0; i < n; i++)
 		evidence_add(&ev, "t", envs[i], strlen(envs[i]), NULL);
-	evidence_verify(&ev, &k, DIGEST);
+	evidence_prepare(&ev, &k, DIGEST); /* as evaluate: the rules verify */
 	struct policy pol;
 	err_t *e = policy_parse(policy, strlen(policy), "p", &pol);
 	CHECK(!e);
@@ -370,6 +370,41 @@ static void test_gate_counts_only_verified(void)
 	CHECK(!gate("max-vulnerabilities low 1\n", envs, 4, &out));
 	free(out);
 	for (int i = 0; i < 4; i++)
+		free(envs[i]);
+}
+
+/* evaluate verifies lazily: the newest candidate first, the next when it
+ * does not count, and no other record. */
+static void test_gate_verifies_newest_first(void)
+{
+	setup();
+	static const char pass_xml[] = "<testsuite tests=\"1\"><testcase classname=\"a\" name=\"b\"/></testsuite>";
+	char *envs[3];
+	envs[0] = test_record("unittest", pass_xml, "2026-01-01T10:00:00Z", signer);
+	envs[1] = test_record("unittest", pass_xml, "2026-01-01T11:00:00Z", signer);
+	envs[2] = test_record("unittest", pass_xml, "2026-01-01T12:00:00Z", rogue);
+	struct dsse_keys k = { 0 };
+	trusted(&k);
+	struct evidence ev = { 0 };
+	for (size_t i = 0; i < 3; i++)
+		evidence_add(&ev, "t", envs[i], strlen(envs[i]), NULL);
+	evidence_prepare(&ev, &k, DIGEST);
+	CHECK(!ev.items[0].verified && !ev.items[0].invalid && !ev.items[2].invalid);
+	struct policy pol;
+	err_t *e = policy_parse("tests-passed unittest\n", 22, "p", &pol);
+	REQUIRE(!e);
+	struct policy_verdict *v = NULL;
+	policy_evaluate(&pol, &ev, &v);
+	CHECK(v[0].ok);
+	/* the newest (untrusted) was checked and refused, the next counts */
+	CHECK(ev.items[2].invalid && strstr(ev.items[2].invalid, "no signature by a trusted key"));
+	CHECK(ev.items[1].verified && !ev.items[1].invalid);
+	CHECK(!ev.items[0].verified && !ev.items[0].invalid);
+	policy_verdicts_free(v, pol.n);
+	policy_release(&pol);
+	evidence_release(&ev);
+	dsse_keys_release(&k);
+	for (int i = 0; i < 3; i++)
 		free(envs[i]);
 }
 
@@ -446,5 +481,6 @@ static void teardown(void)
 TEST_MAIN_TEARDOWN("publish_doi", teardown, TEST(test_pae_vector), TEST(test_signature_over_pae),
 		   TEST(test_tampered_wrong_key_other_digest), TEST(test_statement_shape_checked),
 		   TEST(test_store_content_checked), TEST(test_store_concurrent_writers),
-		   TEST(test_gate_counts_only_verified), TEST(test_gate_branch_and_deploy),
+		   TEST(test_gate_counts_only_verified), TEST(test_gate_verifies_newest_first),
+		   TEST(test_gate_branch_and_deploy),
 		   TEST(test_va_scan_reports))
