@@ -165,6 +165,15 @@ X send /validate "$W/d3.json" "Authorization: Bearer $TOKEN" "Cookie: s=$TOKEN" 
 if denied auth && ! grep -qF "$TOKEN" "$LOGS/server.log" "$LOGS/server.out" && ! grep -qF "$SECRET" "$LOGS/server.log" "$LOGS/server.out"; then
 	pass secrets-not-logged; else fail secrets-not-logged "$(grep -F -e "$TOKEN" -e "$SECRET" "$LOGS/server.log" | head -2)"; fi
 
+# ---- policy reloads while reviews are in flight: no allow of D3, no crash ----
+python3 "$here/image-admission/client.py" "$PORT" "$CA" load 200 4 "$IMG@$D3" "$IMG@$D1" >"$LOGS/reload-load" 2>&1 &
+LOAD=$!
+for _ in $(seq 1 10); do kill -HUP "$SERVER_PID"; sleep 0.2; done
+wait $LOAD
+if grep -qF "$IMG@$D3 allowed=0 denied=100" "$LOGS/reload-load" && grep -qF "$IMG@$D1 allowed=100 denied=0" "$LOGS/reload-load" &&
+   [ "$(grep -c '"policy attack-policy reloaded' "$LOGS/server.log")" -ge 1 ] && alive; then
+	pass reload-under-load-keeps-verdicts; else fail reload-under-load-keeps-verdicts "$(cat "$LOGS/reload-load")"; fi
+
 # (open, not run here: reviews stuck on a slow registry hold every
 # worker, so /healthz and cached reviews wait behind them; reproduce with
 # `attack.py PORT CA starve 4 127.0.0.1:BLACKHOLE/app:v1` against --workers=2)
