@@ -96,6 +96,7 @@ git_http_start "$W/git/root" "$W/git/srv" || { fail setup "git http server did n
 notary_start "$W/notary" >"$W/notary.log" 2>&1 || { fail setup "notary did not start"; exit 1; }
 
 FIX=$W/fix
+SHARED_DATA=$(cd "$top/.." && pwd)/shared/data
 cp "$top/examples/app/deployment.yml" "$FIX/deployment.yml"
 printf 'FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nADD x /x\nUSER root\n' >"$FIX/Dockerfile.lint"
 printf '{"app":{"name":"hello","replicas":2}}\n' >"$FIX/config.json"
@@ -230,6 +231,18 @@ printf '%s\n' '{"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdm
 	>"$FIX/policy.json"
 RUN_PREFIX='timeout --preserve-status -s TERM 3' MASK='s/port [0-9]+/port N/' compare image-admission image-admission --policy=policy.json \
 	--tls-cert=tls.crt --tls-key=tls.key --listen=127.0.0.1:0 --notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA"
+# bom to stdout (so the mask reaches it): the serial number and timestamp
+# are the run's own
+MASK='s/urn:uuid:[0-9a-f-]{36}/urn:uuid:N/; s/"timestamp": "[^"]*"/"timestamp": "T"/' \
+	compare bom bom --source="$SHARED_DATA/app" --output=-
+WANT_RC=3 compare va-scan va-scan --db="$SHARED_DATA/advisories/npm" --source="$SHARED_DATA/app" --fail-on=high
+# publish-doi: a record published once (DSSE signatures are not
+# deterministic), then listed and evaluated in each run
+"$BIN/publish-doi" publish --store-dir="$FIX/doi" --image="$REGISTRY/ambient/a@$DIGEST" --signer=build \
+	--keystore-dir="$KS" --passphrase="$PASS" --kind=build --time=2026-01-02T03:04:05Z \
+	--builder-id=https://ci.example.test/builder \
+	--results-dir="$W/setup-res" >>"$W/setup.log" 2>&1 || fail setup "publish-doi: $(tail -2 "$W/setup.log")"
+compare publish-doi publish-doi list --store-dir=doi --image="$REGISTRY/ambient/a@$DIGEST" --trusted-keys=build=ks/build.pub
 # check-health: the registry's /v2/ answers 401 without credentials; the
 # response time is the run's own
 MASK='s/[0-9]+ ms/N ms/g; s/^[0-9]+$/N/' # the response time is the run's own

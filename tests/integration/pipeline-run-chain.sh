@@ -111,6 +111,14 @@ case $url in *@*) fail chains-image-url-without-digest "$url" ;; *) pass chains-
 taskrun test 0 unit-tests -w source="$ws/source" -p image="oci:$W/built:app" -p workdir=/app \
 	-p command="node --check server.js"
 
+# ---- inventory and scan of the built image --------------------------------------------
+taskrun bom 0 bom -w source="$ws/source" -p oci-layout="oci:$W/built:app" -p output=bom.json
+[ "$(jq -r '.components | length' "$ws/source/bom.json" 2>/dev/null)" -gt 0 ] 2>/dev/null && pass bom-components ||
+	fail bom-components "$(head -c 200 "$ws/source/bom.json" 2>/dev/null)"
+shared_data=$(cd "$top/.." && pwd)/shared/data
+taskrun scan 0 va-scan -w source="$ws/source" -p db="$shared_data/advisories/npm" -p bom=bom.json -p fail-on=none \
+	-p report-file=va.json
+
 # ---- keys, trust, signatures, the gate ---------------------------------------------
 printf 'chain-%s' "$(openssl rand -hex 12)" >"$ws/keystore/passphrase"
 for s in build validation; do
@@ -145,6 +153,14 @@ else
 fi
 sign sign-validation validation
 gate gate 0
+
+# ---- evidence and the cluster's policy ------------------------------------------------
+taskrun doi 0 publish-doi -w keystore="$ws/keystore" -w source="$ws/source" -p image="$repo@$digest" -p kind=build -p builder-id=https://ci.example.test/builder \
+	-p signer=build -p store-dir=evidence
+taskrun doi-list 0 publish-doi -w keystore="$ws/keystore" -w source="$ws/source" -p action=list -p image="$repo@$digest" \
+	-p trusted-keys=build=build.pub -p store-dir=evidence
+taskrun policy 0 image-policy -w source="$ws/source" -p image="$repo" -p signers="$(printf 'build=build.pub\nvalidation=validation.pub')" \
+	-p notary-server="$NOTARY_URL" -p output=policy.yaml
 
 # ---- copy and deploy -------------------------------------------------------------------
 taskrun copy 0 image-copy -w dockerconfig="$ws/dockerconfig" -w sslcertdir="$ws/sslcertdir" \
