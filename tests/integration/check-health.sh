@@ -115,7 +115,7 @@ if ch unreach 5 --url="http://127.0.0.1:1/healthz" --timeout=400ms "${FAST[@]}" 
 
 # TLS: our CA, the system's (refused at once, not retried), --insecure
 if ch tls 0 --url="https://127.0.0.1:$S/healthz" --ca-file="$certs/ca.crt" &&
-   ch tls-noca 1 --url="https://127.0.0.1:$S/healthz" --timeout=10s &&
+   ch tls-noca 4 --url="https://127.0.0.1:$S/healthz" --timeout=10s &&
    ! has tls-noca "attempt 2" && has tls-noca "certificate" &&
    ch tls-insecure 0 --url="https://127.0.0.1:$S/healthz" --insecure; then
 	pass tls-ca-file-and-insecure; else fail tls-ca-file-and-insecure "$(tail -1 "$work/tls-noca.err")"; fi

@@ -221,7 +221,7 @@ static void test_changed_ca_file_is_not_bypassed(void)
 	free(cmd);
 	err_t *e = NULL;
 	CHECK(!get_resumed("127.0.0.1", ca, false, &e));
-	CHECK(e && e->code == EXIT_FAILED && strstr(e->msg, "certificate"));
+	CHECK(e && e->code == EXIT_AUTH && strstr(e->msg, "certificate"));
 	err_free(e);
 	free(ca);
 }
@@ -445,7 +445,7 @@ static void test_tls12_wrong_host_never_kept(void)
 	for (int i = 0; pid > 0 && i < 2; i++) {
 		err_t *e = NULL;
 		CHECK(!get_resumed_at(hostport, srv.ca, false, &e));
-		CHECK(e && e->code == EXIT_FAILED && strstr(e->msg, "127.0.0.1"));
+		CHECK(e && e->code == EXIT_AUTH && strstr(e->msg, "127.0.0.1"));
 		err_free(e);
 		CHECK(count_files() == files);
 	}
