@@ -30,20 +30,6 @@ struct loader {
 	bool allow_missing; /* a taskRef to a Task not given: skipped at run time */
 };
 
-static err_t *bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static err_t *bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	err_t *e = err_new(EXIT_USAGE, "%s:%d: %s", file, n ? n->line : 1, sb_str(&sb));
-	sb_release(&sb);
-	return e;
-}
-
 static const char *kind_of(const struct ydoc_node *doc)
 {
 	return ydoc_str(ydoc_get(ydoc_deref(doc), "kind"));
@@ -195,7 +181,7 @@ static err_t *want_str(const char *file, const struct ydoc_node *n, const char *
 	if (!n || ydoc_is_null(n))
 		return NULL;
 	if (n->kind != YDOC_SCALAR)
-		return bad(file, n, "%s must be a string", what);
+		return taskdef_bad(file, n, "%s must be a string", what);
 	*out = xstrdup(n->value);
 	return NULL;
 }
@@ -203,7 +189,7 @@ static err_t *want_str(const char *file, const struct ydoc_node *n, const char *
 static err_t *want_list(const char *file, const struct ydoc_node *n, const char *what)
 {
 	if (n && !ydoc_is_seq(n) && !ydoc_is_null(n))
-		return bad(file, n, "%s must be a list", what);
+		return taskdef_bad(file, n, "%s must be a list", what);
 	return NULL;
 }
 
@@ -211,29 +197,29 @@ static err_t *parse_when(const char *file, const struct ydoc_node *n, struct pl_
 {
 	static const char *const keys[] = {"input", "operator", "values", "cel", NULL};
 	if (!ydoc_is_map(n))
-		return bad(file, n, "when items must be mappings");
+		return taskdef_bad(file, n, "when items must be mappings");
 	w->line = n->line;
 	TRY(taskdef_known_keys(n, file, "when", keys));
 	if (ydoc_get(n, "cel"))
-		return bad(file, n,
+		return taskdef_bad(file, n,
 		           "when: cel expressions need Tekton's CEL feature flag: not supported by pipeline-run");
 	TRY(want_str(file, ydoc_get(n, "input"), "when.input", &w->input));
 	if (!w->input)
-		return bad(file, n, "when: missing field 'input' (Tekton)");
+		return taskdef_bad(file, n, "when: missing field 'input' (Tekton)");
 	const char *op = ydoc_str(ydoc_get(n, "operator"));
 	if (!op || (strcmp(op, "in") && strcmp(op, "notin")))
-		return bad(file, n, "when: operator '%s' is not in or notin (Tekton)", op ? op : "");
+		return taskdef_bad(file, n, "when: operator '%s' is not in or notin (Tekton)", op ? op : "");
 	w->in = !strcmp(op, "in");
 	const struct ydoc_node *vals = ydoc_deref(ydoc_get(n, "values"));
 	if (!ydoc_is_seq(vals) || ydoc_count(vals) == 0)
-		return bad(file, vals ? vals : n, "when: values must be a non-empty list (Tekton)");
+		return taskdef_bad(file, vals ? vals : n, "when: values must be a non-empty list (Tekton)");
 	w->values.n = ydoc_count(vals);
 	w->values.v = xcalloc(w->values.n + 1, sizeof *w->values.v);
 	w->values.lines = xcalloc(w->values.n + 1, sizeof *w->values.lines);
 	for (size_t i = 0; i < w->values.n; i++) {
 		const struct ydoc_node *it = ydoc_deref(ydoc_item(vals, i));
 		if (!it || it->kind != YDOC_SCALAR)
-			return bad(file, it ? it : vals, "when: values must be strings");
+			return taskdef_bad(file, it ? it : vals, "when: values must be strings");
 		w->values.v[i] = xstrdup(it->value);
 		w->values.lines[i] = it->line;
 	}
@@ -244,18 +230,18 @@ static err_t *parse_binding(const char *file, const struct ydoc_node *n, struct 
 {
 	static const char *const keys[] = {"name", "workspace", "subPath", NULL};
 	if (!ydoc_is_map(n))
-		return bad(file, n, "workspaces items must be mappings");
+		return taskdef_bad(file, n, "workspaces items must be mappings");
 	b->line = n->line;
 	TRY(taskdef_known_keys(n, file, "pipeline task workspace", keys));
 	TRY(want_str(file, ydoc_get(n, "name"), "workspace name", &b->name));
 	TRY(want_str(file, ydoc_get(n, "workspace"), "workspace", &b->workspace));
 	TRY(want_str(file, ydoc_get(n, "subPath"), "subPath", &b->sub_path));
 	if (!b->name)
-		return bad(file, n, "workspace binding: missing field 'name'");
+		return taskdef_bad(file, n, "workspace binding: missing field 'name'");
 	if (!b->workspace) /* Tekton: the Pipeline's workspace of the same name */
 		b->workspace = xstrdup(b->name);
 	if (b->sub_path && (b->sub_path[0] == '/' || strstr(b->sub_path, "..")))
-		return bad(file, n, "workspace %s: subPath '%s' must be relative, without '..' (Kubernetes)", b->name,
+		return taskdef_bad(file, n, "workspace %s: subPath '%s' must be relative, without '..' (Kubernetes)", b->name,
 		           b->sub_path);
 	return NULL;
 }
@@ -264,15 +250,15 @@ static err_t *parse_pl_param(const char *file, const struct ydoc_node *n, struct
 {
 	static const char *const keys[] = {"name", "value", NULL};
 	if (!ydoc_is_map(n))
-		return bad(file, n, "params items must be mappings");
+		return taskdef_bad(file, n, "params items must be mappings");
 	p->line = n->line;
 	TRY(taskdef_known_keys(n, file, "pipeline task param", keys));
 	TRY(want_str(file, ydoc_get(n, "name"), "param name", &p->name));
 	if (!p->name)
-		return bad(file, n, "param: missing field 'name'");
+		return taskdef_bad(file, n, "param: missing field 'name'");
 	const struct ydoc_node *v = ydoc_get(n, "value");
 	if (!v)
-		return bad(file, n, "param %s: missing field 'value'", p->name);
+		return taskdef_bad(file, n, "param %s: missing field 'value'", p->name);
 	return taskdef_value_node(v, file, p->name, &p->value);
 }
 
@@ -280,9 +266,9 @@ static err_t *resolve_task(const struct loader *l, const char *file, const struc
 {
 	const struct ydoc_node *ref = ydoc_deref(ydoc_get(n, "taskRef")), *spec = ydoc_deref(ydoc_get(n, "taskSpec"));
 	if (ref && spec)
-		return bad(file, n, "task %s: taskRef and taskSpec are mutually exclusive (Tekton)", t->name);
+		return taskdef_bad(file, n, "task %s: taskRef and taskSpec are mutually exclusive (Tekton)", t->name);
 	if (!ref && !spec)
-		return bad(file, n, "task %s: needs a taskRef or a taskSpec (Tekton)", t->name);
+		return taskdef_bad(file, n, "task %s: needs a taskRef or a taskSpec (Tekton)", t->name);
 	if (spec) {
 		t->embedded = true;
 		TRY(taskdef_from_node(spec, file, true, &t->task));
@@ -292,17 +278,17 @@ static err_t *resolve_task(const struct loader *l, const char *file, const struc
 	}
 	static const char *const keys[] = {"name", "kind", "apiVersion", NULL};
 	if (!ydoc_is_map(ref))
-		return bad(file, ref, "taskRef must be a mapping");
+		return taskdef_bad(file, ref, "taskRef must be a mapping");
 	if (ydoc_get(ref, "resolver") || ydoc_get(ref, "bundle"))
-		return bad(file, ref,
+		return taskdef_bad(file, ref,
 		           "taskRef: remote resolution (resolver, bundle) is not supported by pipeline-run: "
 		           "give the Task's file with --tasks");
 	TRY(taskdef_known_keys(ref, file, "taskRef", keys));
 	const char *kind = ydoc_str(ydoc_get(ref, "kind")), *name = ydoc_str(ydoc_get(ref, "name"));
 	if (kind && strcmp(kind, "Task"))
-		return bad(file, ref, "taskRef: kind '%s' is not supported by pipeline-run (Task only)", kind);
+		return taskdef_bad(file, ref, "taskRef: kind '%s' is not supported by pipeline-run (Task only)", kind);
 	if (!name || !*name)
-		return bad(file, ref, "taskRef: missing field 'name' (Tekton)");
+		return taskdef_bad(file, ref, "taskRef: missing field 'name' (Tekton)");
 	const char *tfile = NULL;
 	const struct ydoc_node *doc = find_task(l, name, &tfile);
 	if (!doc && l->allow_missing) {
@@ -312,7 +298,7 @@ static err_t *resolve_task(const struct loader *l, const char *file, const struc
 		return NULL;
 	}
 	if (!doc)
-		return bad(file, ref, "taskRef: no Task '%s' among the Tasks given (--tasks)", name);
+		return taskdef_bad(file, ref, "taskRef: no Task '%s' among the Tasks given (--tasks)", name);
 	return taskdef_from_node(doc, tfile, false, &t->task);
 }
 
@@ -322,15 +308,15 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 	static const char *const keys[] = {"name",       "displayName", "description", "taskRef", "taskSpec", "params",
 	                                   "workspaces", "runAfter",    "when",        "retries", "timeout",  NULL};
 	if (!ydoc_is_map(n))
-		return bad(file, n, "tasks items must be mappings");
+		return taskdef_bad(file, n, "tasks items must be mappings");
 	t->line = n->line;
 	t->finally = finally;
 	TRY(taskdef_known_keys(n, file, "pipeline task", keys));
 	TRY(want_str(file, ydoc_get(n, "name"), "task name", &t->name));
 	if (!t->name)
-		return bad(file, n, "pipeline task: missing field 'name'");
+		return taskdef_bad(file, n, "pipeline task: missing field 'name'");
 	if (!k8s_dns1123_label(t->name))
-		return bad(file, n, "pipeline task name '%s' is not a DNS-1123 label (Tekton)", t->name);
+		return taskdef_bad(file, n, "pipeline task name '%s' is not a DNS-1123 label (Tekton)", t->name);
 	TRY(resolve_task(l, file, n, t));
 
 	const struct ydoc_node *ps = ydoc_deref(ydoc_get(n, "params"));
@@ -341,7 +327,7 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 		TRY(parse_pl_param(file, ydoc_deref(ydoc_item(ps, i)), &t->params[i]));
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(t->params[j].name, t->params[i].name))
-				return bad(file, ydoc_item(ps, i),
+				return taskdef_bad(file, ydoc_item(ps, i),
 				           "task %s: param '%s' is given more than once (Tekton)", t->name,
 				           t->params[i].name);
 	}
@@ -351,7 +337,7 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 		for (size_t j = 0; j < t->nparams && !given; j++)
 			given = !strcmp(t->params[j].name, tp->name);
 		if (!given && !tp->has_default)
-			return bad(file, n,
+			return taskdef_bad(file, n,
 			           "task %s: param '%s' of Task %s has no default and is not given (Tekton: "
 			           "missing parameters)",
 			           t->name, tp->name, t->task.name);
@@ -364,11 +350,11 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 	for (size_t i = 0; i < t->nworkspaces; i++) {
 		TRY(parse_binding(file, ydoc_deref(ydoc_item(ws, i)), &t->workspaces[i]));
 		if (!t->missing && !taskdef_workspace(&t->task, t->workspaces[i].name))
-			return bad(file, ydoc_item(ws, i), "task %s: Task %s declares no workspace '%s' (Tekton)",
+			return taskdef_bad(file, ydoc_item(ws, i), "task %s: Task %s declares no workspace '%s' (Tekton)",
 			           t->name, t->task.name, t->workspaces[i].name);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(t->workspaces[j].name, t->workspaces[i].name))
-				return bad(file, ydoc_item(ws, i), "task %s: workspace '%s' is bound twice (Tekton)",
+				return taskdef_bad(file, ydoc_item(ws, i), "task %s: workspace '%s' is bound twice (Tekton)",
 				           t->name, t->workspaces[i].name);
 	}
 	for (size_t i = 0; i < t->task.nworkspaces; i++) {
@@ -377,7 +363,7 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 		for (size_t j = 0; j < t->nworkspaces && !bound; j++)
 			bound = !strcmp(t->workspaces[j].name, tw->name);
 		if (!bound && !tw->optional)
-			return bad(file, n,
+			return taskdef_bad(file, n,
 			           "task %s: workspace '%s' of Task %s is not bound (Tekton: workspaces bound)",
 			           t->name, tw->name, t->task.name);
 	}
@@ -392,11 +378,11 @@ static err_t *parse_task(const struct loader *l, const char *file, const struct 
 	const struct ydoc_node *r = ydoc_deref(ydoc_get(n, "retries"));
 	long long retries = 0;
 	if (r && (!ydoc_int(r, &retries) || retries < 0 || retries > 1000))
-		return bad(file, r, "task %s: retries must be a non-negative integer (Tekton)", t->name);
+		return taskdef_bad(file, r, "task %s: retries must be a non-negative integer (Tekton)", t->name);
 	t->retries = (int)retries;
 	const char *to = ydoc_str(ydoc_get(n, "timeout"));
 	if (ydoc_get(n, "timeout") && !pipelinedef_duration(to, &t->timeout_ms))
-		return bad(file, ydoc_get(n, "timeout"), "task %s: timeout '%s' is not a duration like 1h30m (Tekton)",
+		return taskdef_bad(file, ydoc_get(n, "timeout"), "task %s: timeout '%s' is not a duration like 1h30m (Tekton)",
 		           t->name, to ? to : "");
 	return NULL;
 }
@@ -408,18 +394,18 @@ static err_t *parse_run_after(const struct pipeline *p, const struct ydoc_node *
 	const struct ydoc_node *ra = ydoc_deref(ydoc_get(n, "runAfter"));
 	TRY(want_list(p->file, ra, "runAfter"));
 	if (ra && ydoc_count(ra) && t->finally)
-		return bad(p->file, ra, "finally task %s: runAfter is not allowed in finally (Tekton)", t->name);
+		return taskdef_bad(p->file, ra, "finally task %s: runAfter is not allowed in finally (Tekton)", t->name);
 	for (size_t i = 0; i < ydoc_count(ra); i++) {
 		const char *name = ydoc_str(ydoc_item(ra, i));
 		size_t k = 0;
 		while (k < p->ntasks && (!name || strcmp(p->tasks[k].name, name) || p->tasks[k].finally))
 			k++;
 		if (k == p->ntasks)
-			return bad(p->file, ydoc_item(ra, i),
+			return taskdef_bad(p->file, ydoc_item(ra, i),
 			           "task %s: runAfter '%s' is not a task of spec.tasks (Tekton)", t->name,
 			           name ? name : "");
 		if (k == self)
-			return bad(p->file, ydoc_item(ra, i), "task %s: runAfter names the task itself (Tekton: cycle)",
+			return taskdef_bad(p->file, ydoc_item(ra, i), "task %s: runAfter names the task itself (Tekton: cycle)",
 			           t->name);
 		bool seen = false;
 		for (size_t j = 0; j < t->nparents; j++)
@@ -644,7 +630,7 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 	                                   "tasks",       "finally",     "results", NULL};
 	const char *file = p->file;
 	if (!ydoc_is_map(spec))
-		return bad(file, spec, "spec must be a mapping");
+		return taskdef_bad(file, spec, "spec must be a mapping");
 	TRY(taskdef_known_keys(spec, file, "spec", keys));
 
 	const struct ydoc_node *ps = ydoc_deref(ydoc_get(spec, "params"));
@@ -655,7 +641,7 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 		TRY(taskdef_param_node(ydoc_item(ps, i), file, &p->params[i]));
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(p->params[j].name, p->params[i].name))
-				return bad(file, ydoc_item(ps, i), "param name '%s' appears more than once (Tekton)",
+				return taskdef_bad(file, ydoc_item(ps, i), "param name '%s' appears more than once (Tekton)",
 				           p->params[i].name);
 	}
 
@@ -667,18 +653,18 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 		static const char *const wkeys[] = {"name", "description", "optional", NULL};
 		const struct ydoc_node *w = ydoc_deref(ydoc_item(ws, i));
 		if (!ydoc_is_map(w))
-			return bad(file, w, "spec.workspaces items must be mappings");
+			return taskdef_bad(file, w, "spec.workspaces items must be mappings");
 		TRY(taskdef_known_keys(w, file, "workspace", wkeys));
 		p->workspaces[i].line = w->line;
 		TRY(want_str(file, ydoc_get(w, "name"), "workspace name", &p->workspaces[i].name));
 		if (!p->workspaces[i].name)
-			return bad(file, w, "workspace: missing field 'name'");
+			return taskdef_bad(file, w, "workspace: missing field 'name'");
 		const struct ydoc_node *opt = ydoc_get(w, "optional");
 		if (opt && !ydoc_bool(opt, &p->workspaces[i].optional))
-			return bad(file, opt, "workspace %s: optional must be true or false", p->workspaces[i].name);
+			return taskdef_bad(file, opt, "workspace %s: optional must be true or false", p->workspaces[i].name);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(p->workspaces[j].name, p->workspaces[i].name))
-				return bad(file, w, "workspace name '%s' appears more than once (Tekton)",
+				return taskdef_bad(file, w, "workspace name '%s' appears more than once (Tekton)",
 				           p->workspaces[i].name);
 	}
 
@@ -687,7 +673,7 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 	TRY(want_list(file, tasks, "spec.tasks"));
 	TRY(want_list(file, fin, "spec.finally"));
 	if (ydoc_count(tasks) == 0)
-		return bad(file, tasks ? tasks : spec, "spec.tasks: a Pipeline needs at least one task (Tekton)");
+		return taskdef_bad(file, tasks ? tasks : spec, "spec.tasks: a Pipeline needs at least one task (Tekton)");
 	size_t nt = ydoc_count(tasks), nf = ydoc_count(fin);
 	p->tasks = xcalloc(nt + nf + 1, sizeof *p->tasks);
 	for (size_t i = 0; i < nt + nf; i++) {
@@ -696,7 +682,7 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 		TRY(parse_task(l, file, n, i >= nt, &p->tasks[i]));
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(p->tasks[j].name, p->tasks[i].name))
-				return bad(file, n,
+				return taskdef_bad(file, n,
 				           "pipeline task name '%s' appears more than once in tasks and finally "
 				           "(Tekton)",
 				           p->tasks[i].name);
@@ -717,14 +703,14 @@ static err_t *parse_spec(struct pipeline *p, const struct loader *l, const struc
 		const struct ydoc_node *r = ydoc_deref(ydoc_item(rs, i));
 		struct pl_result *pr = &p->results[i];
 		if (!ydoc_is_map(r))
-			return bad(file, r, "spec.results items must be mappings");
+			return taskdef_bad(file, r, "spec.results items must be mappings");
 		TRY(taskdef_known_keys(r, file, "result", rkeys));
 		pr->line = r->line;
 		TRY(want_str(file, ydoc_get(r, "name"), "result name", &pr->name));
 		if (!pr->name || !taskdef_result_name_ok(pr->name))
-			return bad(file, r, "result name '%s' is invalid (Tekton)", pr->name ? pr->name : "");
+			return taskdef_bad(file, r, "result name '%s' is invalid (Tekton)", pr->name ? pr->name : "");
 		if (!ydoc_get(r, "value"))
-			return bad(file, r, "result %s: missing field 'value' (Tekton)", pr->name);
+			return taskdef_bad(file, r, "result %s: missing field 'value' (Tekton)", pr->name);
 		TRY(taskdef_value_node(ydoc_get(r, "value"), file, pr->name, &pr->value));
 		TRY(check_value_refs(p, SIZE_MAX, &pr->value, pr->line));
 	}
@@ -740,26 +726,26 @@ static err_t *from_loader(const struct loader *l, struct pipeline *out)
 		const char *kind = kind_of(src->y->docs[k]);
 		if (kind && !strcmp(kind, "Pipeline")) {
 			if (doc)
-				return bad(src->file, src->y->docs[k],
+				return taskdef_bad(src->file, src->y->docs[k],
 				           "a second Pipeline in the file: one Pipeline per file");
 			doc = ydoc_deref(src->y->docs[k]);
 		}
 	}
 	out->file = xstrdup(src->file);
 	if (!doc)
-		return bad(src->file, src->y->ndocs ? src->y->docs[0] : NULL,
+		return taskdef_bad(src->file, src->y->ndocs ? src->y->docs[0] : NULL,
 		           "no document of kind Pipeline in the file");
 	const char *api = ydoc_str(ydoc_get(doc, "apiVersion"));
 	if (!api || strcmp(api, "tekton.dev/v1"))
-		return bad(out->file, doc, "apiVersion '%s' is not tekton.dev/v1", api ? api : "");
+		return taskdef_bad(out->file, doc, "apiVersion '%s' is not tekton.dev/v1", api ? api : "");
 	const char *name = name_of(doc);
 	if (!name || !k8s_dns1123_subdomain(name))
-		return bad(out->file, ydoc_get(doc, "metadata") ? ydoc_deref(ydoc_get(doc, "metadata")) : doc,
+		return taskdef_bad(out->file, ydoc_get(doc, "metadata") ? ydoc_deref(ydoc_get(doc, "metadata")) : doc,
 		           "metadata.name '%s' is not a DNS-1123 subdomain (Kubernetes object names)",
 		           name ? name : "");
 	out->name = xstrdup(name);
 	if (!ydoc_get(doc, "spec"))
-		return bad(out->file, doc, "missing field 'spec'");
+		return taskdef_bad(out->file, doc, "missing field 'spec'");
 	return parse_spec(out, l, ydoc_deref(ydoc_get(doc, "spec")));
 }
 

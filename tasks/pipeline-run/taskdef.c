@@ -17,16 +17,14 @@ struct ctx {
 	const char *file;
 };
 
-static err_t *bad(const struct ctx *c, const struct ydoc_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static err_t *bad(const struct ctx *c, const struct ydoc_node *n, const char *fmt, ...)
+err_t *taskdef_bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	err_t *e = err_new(EXIT_USAGE, "%s:%d: %s", c->file, n ? n->line : 1, sb_str(&sb));
+	err_t *e = err_new(EXIT_USAGE, "%s:%d: %s", file, n ? n->line : 1, sb_str(&sb));
 	sb_release(&sb);
 	return e;
 }
@@ -107,7 +105,7 @@ static err_t *parse_type(const struct ctx *c, const struct ydoc_node *n, enum tk
 	else if (!strcmp(s, "object"))
 		*out = TK_OBJECT;
 	else
-		return bad(c, n, "type '%s' is not string, array or object", s);
+		return taskdef_bad(c->file, n, "type '%s' is not string, array or object", s);
 	return NULL;
 }
 
@@ -120,7 +118,7 @@ static err_t *want_str(const struct ctx *c, const struct ydoc_node *n, const cha
 		return NULL;
 	}
 	if (n->kind != YDOC_SCALAR)
-		return bad(c, n, "%s must be a string", what);
+		return taskdef_bad(c->file, n, "%s must be a string", what);
 	*out = xstrdup(n->value);
 	return NULL;
 }
@@ -136,7 +134,7 @@ static err_t *want_value(const struct ctx *c, const struct ydoc_node *n, const c
 		for (size_t i = 0; i < out->n; i++) {
 			const struct ydoc_node *it = ydoc_deref(ydoc_item(n, i));
 			if (!it || it->kind != YDOC_SCALAR)
-				return bad(c, it ? it : n, "%s: array items must be strings", what);
+				return taskdef_bad(c->file, it ? it : n, "%s: array items must be strings", what);
 			out->items[i] = xstrdup(it->value);
 		}
 		return NULL;
@@ -149,7 +147,7 @@ static err_t *want_value(const struct ctx *c, const struct ydoc_node *n, const c
 		for (size_t i = 0; i < out->n; i++) {
 			const struct ydoc_node *k = ydoc_deref(ydoc_key(n, i)), *v = ydoc_deref(ydoc_value(n, i));
 			if (!k || k->kind != YDOC_SCALAR || !v || v->kind != YDOC_SCALAR)
-				return bad(c, k ? k : n, "%s: object members must be strings", what);
+				return taskdef_bad(c->file, k ? k : n, "%s: object members must be strings", what);
 			out->keys[i] = xstrdup(k->value);
 			out->items[i] = xstrdup(v->value);
 		}
@@ -197,14 +195,14 @@ static err_t *want_strs(const struct ctx *c, const struct ydoc_node *n, const ch
 	if (!n || ydoc_is_null(n))
 		return NULL;
 	if (!ydoc_is_seq(n))
-		return bad(c, n, "%s must be a list of strings", what);
+		return taskdef_bad(c->file, n, "%s must be a list of strings", what);
 	out->n = ydoc_count(n);
 	out->v = xcalloc(out->n + 1, sizeof *out->v);
 	out->lines = xcalloc(out->n + 1, sizeof *out->lines);
 	for (size_t i = 0; i < out->n; i++) {
 		const struct ydoc_node *it = ydoc_deref(ydoc_item(n, i));
 		if (!it || it->kind != YDOC_SCALAR)
-			return bad(c, it ? it : n, "%s: items must be strings", what);
+			return taskdef_bad(c->file, it ? it : n, "%s: items must be strings", what);
 		out->v[i] = xstrdup(it->value);
 		out->lines[i] = it->line;
 	}
@@ -230,7 +228,7 @@ static err_t *known_keys(const struct ctx *c, const struct ydoc_node *map, const
 		for (size_t j = 0; k && keys[j] && !ok; j++)
 			ok = !strcmp(k, keys[j]);
 		if (!ok)
-			return bad(c, ydoc_key(map, i), "%s: field '%s' is unknown or not supported by pipeline-run", what,
+			return taskdef_bad(c->file, ydoc_key(map, i), "%s: field '%s' is unknown or not supported by pipeline-run", what,
 				   k ? k : "?");
 	}
 	return NULL;
@@ -244,7 +242,7 @@ static err_t *tri(const struct ctx *c, const struct ydoc_node *map, const char *
 	if (!n)
 		return NULL;
 	if (!ydoc_bool(n, &b))
-		return bad(c, n, "securityContext.%s must be true or false", key);
+		return taskdef_bad(c->file, n, "securityContext.%s must be true or false", key);
 	*out = b;
 	return NULL;
 }
@@ -261,7 +259,7 @@ static err_t *parse_security(const struct ctx *c, const struct ydoc_node *n, str
 	if (!n)
 		return NULL;
 	if (!ydoc_is_map(n))
-		return bad(c, n, "securityContext must be a mapping");
+		return taskdef_bad(c->file, n, "securityContext must be a mapping");
 	s->present = true;
 	s->line = n->line;
 	TRY(known_keys(c, n, "securityContext", keys));
@@ -272,17 +270,17 @@ static err_t *parse_security(const struct ctx *c, const struct ydoc_node *n, str
 	const struct ydoc_node *u = ydoc_deref(ydoc_get(n, "runAsUser"));
 	if (u) {
 		if (!ydoc_int(u, &s->run_as_user))
-			return bad(c, u, "securityContext.runAsUser must be an integer");
+			return taskdef_bad(c->file, u, "securityContext.runAsUser must be an integer");
 		s->user_line = u->line;
 	}
 	const struct ydoc_node *g = ydoc_deref(ydoc_get(n, "runAsGroup"));
 	if (g && !ydoc_int(g, &s->run_as_group))
-		return bad(c, g, "securityContext.runAsGroup must be an integer");
+		return taskdef_bad(c->file, g, "securityContext.runAsGroup must be an integer");
 	const struct ydoc_node *caps = ydoc_deref(ydoc_get(n, "capabilities"));
 	if (caps) {
 		static const char *const cap_keys[] = { "add", "drop", NULL };
 		if (!ydoc_is_map(caps))
-			return bad(c, caps, "securityContext.capabilities must be a mapping");
+			return taskdef_bad(c->file, caps, "securityContext.capabilities must be a mapping");
 		TRY(known_keys(c, caps, "capabilities", cap_keys));
 		TRY(want_strs(c, ydoc_get(caps, "drop"), "capabilities.drop", &s->cap_drop));
 		TRY(want_strs(c, ydoc_get(caps, "add"), "capabilities.add", &s->cap_add));
@@ -290,7 +288,7 @@ static err_t *parse_security(const struct ctx *c, const struct ydoc_node *n, str
 	const struct ydoc_node *sp = ydoc_deref(ydoc_get(n, "seccompProfile"));
 	if (sp) {
 		if (!ydoc_is_map(sp))
-			return bad(c, sp, "securityContext.seccompProfile must be a mapping");
+			return taskdef_bad(c->file, sp, "securityContext.seccompProfile must be a mapping");
 		s->seccomp_line = sp->line;
 		TRY(want_str(c, ydoc_get(sp, "type"), "seccompProfile.type", &s->seccomp_type));
 		TRY(want_str(c, ydoc_get(sp, "localhostProfile"), "seccompProfile.localhostProfile",
@@ -311,12 +309,12 @@ static err_t *parse_env(const struct ctx *c, const struct ydoc_node *n, struct t
 {
 	static const char *const keys[] = { "name", "value", "valueFrom", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "env items must be mappings");
+		return taskdef_bad(c->file, n, "env items must be mappings");
 	env->line = n->line;
 	TRY(known_keys(c, n, "env", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "env.name", &env->name));
 	if (!env->name)
-		return bad(c, n, "env: missing field 'name'");
+		return taskdef_bad(c->file, n, "env: missing field 'name'");
 	TRY(want_str(c, ydoc_get(n, "value"), "env.value", &env->value));
 	const struct ydoc_node *vf = ydoc_deref(ydoc_get(n, "valueFrom"));
 	if (!vf) {
@@ -325,19 +323,19 @@ static err_t *parse_env(const struct ctx *c, const struct ydoc_node *n, struct t
 		return NULL;
 	}
 	if (env->value)
-		return bad(c, vf, "env %s: 'value' and 'valueFrom' are mutually exclusive (Kubernetes)", env->name);
+		return taskdef_bad(c->file, vf, "env %s: 'value' and 'valueFrom' are mutually exclusive (Kubernetes)", env->name);
 	if (!ydoc_is_map(vf) || ydoc_count(vf) != 1)
-		return bad(c, vf, "env %s: valueFrom must hold exactly one source (Kubernetes)", env->name);
+		return taskdef_bad(c->file, vf, "env %s: valueFrom must hold exactly one source (Kubernetes)", env->name);
 	const struct ydoc_node *src = ydoc_deref(ydoc_value(vf, 0));
 	env->from_kind = xstrdup(ydoc_str(ydoc_key(vf, 0)) ? ydoc_str(ydoc_key(vf, 0)) : "");
 	if (!ydoc_is_map(src))
-		return bad(c, vf, "env %s: valueFrom.%s must be a mapping", env->name, env->from_kind);
+		return taskdef_bad(c->file, vf, "env %s: valueFrom.%s must be a mapping", env->name, env->from_kind);
 	TRY(want_str(c, ydoc_get(src, "name"), "valueFrom name", &env->from_name));
 	TRY(want_str(c, ydoc_get(src, "key"), "valueFrom key", &env->from_key));
 	bool opt = false;
 	const struct ydoc_node *o = ydoc_deref(ydoc_get(src, "optional"));
 	if (o && !ydoc_bool(o, &opt))
-		return bad(c, o, "env %s: optional must be true or false", env->name);
+		return taskdef_bad(c->file, o, "env %s: optional must be true or false", env->name);
 	env->from_optional = opt;
 	return NULL;
 }
@@ -346,16 +344,16 @@ static err_t *parse_volume_mount(const struct ctx *c, const struct ydoc_node *n,
 {
 	static const char *const keys[] = { "name", "mountPath", "readOnly", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "volumeMounts items must be mappings");
+		return taskdef_bad(c->file, n, "volumeMounts items must be mappings");
 	m->line = n->line;
 	TRY(known_keys(c, n, "volumeMount", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "volumeMount name", &m->name));
 	TRY(want_str(c, ydoc_get(n, "mountPath"), "mountPath", &m->mount_path));
 	if (!m->name || !m->mount_path || m->mount_path[0] != '/')
-		return bad(c, n, "volumeMount: name and an absolute mountPath are required (Kubernetes)");
+		return taskdef_bad(c->file, n, "volumeMount: name and an absolute mountPath are required (Kubernetes)");
 	const struct ydoc_node *ro = ydoc_deref(ydoc_get(n, "readOnly"));
 	if (ro && !ydoc_bool(ro, &m->read_only))
-		return bad(c, ro, "volumeMount %s: readOnly must be true or false", m->name);
+		return taskdef_bad(c->file, ro, "volumeMount %s: readOnly must be true or false", m->name);
 	return NULL;
 }
 
@@ -364,15 +362,15 @@ static err_t *parse_volume(const struct ctx *c, const struct ydoc_node *n, struc
 	static const char *const keys[] = { "name", "emptyDir", NULL };
 	static const char *const empty_keys[] = { "medium", "sizeLimit", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "volumes items must be mappings");
+		return taskdef_bad(c->file, n, "volumes items must be mappings");
 	v->line = n->line;
 	TRY(known_keys(c, n, "volume (only emptyDir volumes)", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "volume name", &v->name));
 	if (!v->name || !k8s_dns1123_label(v->name))
-		return bad(c, n, "volume name '%s' is not a DNS-1123 label (Kubernetes)", v->name ? v->name : "");
+		return taskdef_bad(c->file, n, "volume name '%s' is not a DNS-1123 label (Kubernetes)", v->name ? v->name : "");
 	const struct ydoc_node *ed = ydoc_deref(ydoc_get(n, "emptyDir"));
 	if (!ed || !(ydoc_is_map(ed) || ydoc_is_null(ed)))
-		return bad(c, n, "volume %s: only emptyDir volumes are supported by pipeline-run", v->name);
+		return taskdef_bad(c->file, n, "volume %s: only emptyDir volumes are supported by pipeline-run", v->name);
 	if (ydoc_is_map(ed))
 		TRY(known_keys(c, ed, "emptyDir", empty_keys));
 	return NULL;
@@ -384,7 +382,7 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 					    "securityContext", "onError", "imagePullPolicy", "computeResources",
 					    "resources", "volumeMounts", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "steps[%zu] must be a mapping", index);
+		return taskdef_bad(c->file, n, "steps[%zu] must be a mapping", index);
 	s->line = n->line;
 	TRY(known_keys(c, n, "step", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "step name", &s->name));
@@ -392,14 +390,14 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 		free(s->name);
 		s->name = xasprintf("unnamed-%zu", index);
 	} else if (!k8s_dns1123_label(s->name)) {
-		return bad(c, ydoc_get(n, "name"),
+		return taskdef_bad(c->file, ydoc_get(n, "name"),
 			   "step name '%s' is not a DNS-1123 label (lower case alphanumerics and '-', at most 63)",
 			   s->name);
 	}
 	const struct ydoc_node *img = ydoc_get(n, "image");
 	TRY(want_str(c, img, "image", &s->image));
 	if (!s->image || !*s->image)
-		return bad(c, n, "steps[%zu] (%s): missing field 'image' (Tekton: a step needs an image)", index,
+		return taskdef_bad(c->file, n, "steps[%zu] (%s): missing field 'image' (Tekton: a step needs an image)", index,
 			   s->name);
 	s->image_line = ydoc_deref(img)->line;
 	TRY(want_strs(c, ydoc_get(n, "command"), "command", &s->command));
@@ -409,7 +407,7 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 	if (s->script) {
 		s->script_line = ydoc_deref(sc)->line;
 		if (s->command.n)
-			return bad(c, sc, "step %s: script cannot be used with command (Tekton)", s->name);
+			return taskdef_bad(c->file, sc, "step %s: script cannot be used with command (Tekton)", s->name);
 	}
 	const struct ydoc_node *wd = ydoc_get(n, "workingDir");
 	TRY(want_str(c, wd, "workingDir", &s->working_dir));
@@ -417,7 +415,7 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 		s->working_dir_line = ydoc_deref(wd)->line;
 	const struct ydoc_node *env = ydoc_deref(ydoc_get(n, "env"));
 	if (env && !ydoc_is_seq(env))
-		return bad(c, env, "step %s: env must be a list", s->name);
+		return taskdef_bad(c->file, env, "step %s: env must be a list", s->name);
 	s->nenv = ydoc_count(env);
 	s->env = xcalloc(s->nenv + 1, sizeof *s->env);
 	for (size_t i = 0; i < s->nenv; i++)
@@ -425,7 +423,7 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 	TRY(parse_security(c, ydoc_get(n, "securityContext"), &s->sec));
 	const struct ydoc_node *vm = ydoc_deref(ydoc_get(n, "volumeMounts"));
 	if (vm && !ydoc_is_seq(vm))
-		return bad(c, vm, "step %s: volumeMounts must be a list", s->name);
+		return taskdef_bad(c->file, vm, "step %s: volumeMounts must be a list", s->name);
 	s->nmounts = ydoc_count(vm);
 	s->mounts = xcalloc(s->nmounts + 1, sizeof *s->mounts);
 	for (size_t i = 0; i < s->nmounts; i++)
@@ -433,7 +431,7 @@ static err_t *parse_step(const struct ctx *c, const struct ydoc_node *n, size_t 
 	const struct ydoc_node *oe = ydoc_get(n, "onError");
 	TRY(want_str(c, oe, "onError", &s->on_error));
 	if (s->on_error && strcmp(s->on_error, "continue") && strcmp(s->on_error, "stopAndFail"))
-		return bad(c, oe, "step %s: onError '%s' is not continue or stopAndFail (Tekton)", s->name,
+		return taskdef_bad(c->file, oe, "step %s: onError '%s' is not continue or stopAndFail (Tekton)", s->name,
 			   s->on_error);
 	return NULL;
 }
@@ -442,14 +440,14 @@ static err_t *parse_param(const struct ctx *c, const struct ydoc_node *n, struct
 {
 	static const char *const keys[] = { "name", "type", "default", "description", "properties", "enum", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "params items must be mappings");
+		return taskdef_bad(c->file, n, "params items must be mappings");
 	p->line = n->line;
 	TRY(known_keys(c, n, "param", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "param name", &p->name));
 	if (!p->name)
-		return bad(c, n, "param: missing field 'name'");
+		return taskdef_bad(c->file, n, "param: missing field 'name'");
 	if (!param_name_ok(p->name))
-		return bad(c, n,
+		return taskdef_bad(c->file, n,
 			   "param name '%s' is invalid: Tekton allows alphanumerics, '-', '_' and '.', starting "
 			   "with a letter or '_'",
 			   p->name);
@@ -462,19 +460,19 @@ static err_t *parse_param(const struct ctx *c, const struct ydoc_node *n, struct
 		if (!type)
 			p->type = p->def.type;
 		else if (p->def.type != p->type)
-			return bad(c, def, "param %s: default is of type %s, the param is declared %s (Tekton)",
+			return taskdef_bad(c->file, def, "param %s: default is of type %s, the param is declared %s (Tekton)",
 				   p->name, tk_type_name(p->def.type), tk_type_name(p->type));
 	}
 	const struct ydoc_node *props = ydoc_deref(ydoc_get(n, "properties"));
 	if (props) {
 		if (p->type != TK_OBJECT || !ydoc_is_map(props))
-			return bad(c, props, "param %s: properties are for object params (a mapping)", p->name);
+			return taskdef_bad(c->file, props, "param %s: properties are for object params (a mapping)", p->name);
 		p->nkeys = ydoc_count(props);
 		p->keys = xcalloc(p->nkeys + 1, sizeof *p->keys);
 		for (size_t i = 0; i < p->nkeys; i++)
 			p->keys[i] = xstrdup(ydoc_str(ydoc_key(props, i)) ? ydoc_str(ydoc_key(props, i)) : "");
 	} else if (p->type == TK_OBJECT) {
-		return bad(c, n, "param %s: an object param needs properties (Tekton)", p->name);
+		return taskdef_bad(c->file, n, "param %s: an object param needs properties (Tekton)", p->name);
 	}
 	return NULL;
 }
@@ -483,21 +481,21 @@ static err_t *parse_workspace(const struct ctx *c, const struct ydoc_node *n, st
 {
 	static const char *const keys[] = { "name", "description", "mountPath", "readOnly", "optional", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "workspaces items must be mappings");
+		return taskdef_bad(c->file, n, "workspaces items must be mappings");
 	w->line = n->line;
 	TRY(known_keys(c, n, "workspace", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "workspace name", &w->name));
 	if (!w->name || !k8s_dns1123_label(w->name))
-		return bad(c, n, "workspace name '%s' is not a DNS-1123 label", w->name ? w->name : "");
+		return taskdef_bad(c->file, n, "workspace name '%s' is not a DNS-1123 label", w->name ? w->name : "");
 	TRY(want_str(c, ydoc_get(n, "mountPath"), "mountPath", &w->mount_path));
 	if (w->mount_path && w->mount_path[0] != '/')
-		return bad(c, ydoc_get(n, "mountPath"), "workspace %s: mountPath '%s' is not absolute", w->name,
+		return taskdef_bad(c->file, ydoc_get(n, "mountPath"), "workspace %s: mountPath '%s' is not absolute", w->name,
 			   w->mount_path);
 	const struct ydoc_node *ro = ydoc_deref(ydoc_get(n, "readOnly")), *opt = ydoc_deref(ydoc_get(n, "optional"));
 	if (ro && !ydoc_bool(ro, &w->read_only))
-		return bad(c, ro, "workspace %s: readOnly must be true or false", w->name);
+		return taskdef_bad(c->file, ro, "workspace %s: readOnly must be true or false", w->name);
 	if (opt && !ydoc_bool(opt, &w->optional))
-		return bad(c, opt, "workspace %s: optional must be true or false", w->name);
+		return taskdef_bad(c->file, opt, "workspace %s: optional must be true or false", w->name);
 	return NULL;
 }
 
@@ -505,12 +503,12 @@ static err_t *parse_result(const struct ctx *c, const struct ydoc_node *n, struc
 {
 	static const char *const keys[] = { "name", "type", "description", "properties", NULL };
 	if (!ydoc_is_map(n))
-		return bad(c, n, "results items must be mappings");
+		return taskdef_bad(c->file, n, "results items must be mappings");
 	r->line = n->line;
 	TRY(known_keys(c, n, "result", keys));
 	TRY(want_str(c, ydoc_get(n, "name"), "result name", &r->name));
 	if (!r->name || !result_name_ok(r->name))
-		return bad(c, n,
+		return taskdef_bad(c->file, n,
 			   "result name '%s' is invalid: Tekton wants alphanumerics, '-', '_' and '.', starting "
 			   "and ending with an alphanumeric",
 			   r->name ? r->name : "");
@@ -522,14 +520,14 @@ static err_t *parse_result(const struct ctx *c, const struct ydoc_node *n, struc
 	do {                                                                                            \
 		const struct ydoc_node *l_ = ydoc_deref(ydoc_get(spec, key));                          \
 		if (l_ && !ydoc_is_seq(l_) && !ydoc_is_null(l_))                                        \
-			return bad(c, l_, "spec." key " must be a list");                               \
+			return taskdef_bad(c->file, l_, "spec." key " must be a list");                               \
 		count = ydoc_count(l_);                                                                 \
 		arr = xcalloc(count + 1, sizeof *arr);                                                  \
 		for (size_t i_ = 0; i_ < count; i_++) {                                                 \
 			TRY(fn(c, ydoc_deref(ydoc_item(l_, i_)), &arr[i_]));                            \
 			for (size_t j_ = 0; j_ < i_; j_++)                                              \
 				if (!strcmp(arr[j_].name, arr[i_].name))                                \
-					return bad(c, ydoc_item(l_, i_),                                \
+					return taskdef_bad(c->file, ydoc_item(l_, i_),                                \
 						   key " name '%s' appears more than once (Tekton)",    \
 						   arr[i_].name);                                       \
 		}                                                                                       \
@@ -540,7 +538,7 @@ static err_t *parse_spec(const struct ctx *c, const struct ydoc_node *spec, stru
 	static const char *const keys[] = { "description", "displayName", "params", "workspaces", "results",
 					    "steps", "stepTemplate", "volumes", NULL };
 	if (!ydoc_is_map(spec))
-		return bad(c, spec, "spec must be a mapping");
+		return taskdef_bad(c->file, spec, "spec must be a mapping");
 	TRY(known_keys(c, spec, "spec", keys));
 	PARSE_LIST(c, spec, "params", t->params, t->nparams, parse_param);
 	PARSE_LIST(c, spec, "workspaces", t->workspaces, t->nworkspaces, parse_workspace);
@@ -557,21 +555,21 @@ static err_t *parse_spec(const struct ctx *c, const struct ydoc_node *spec, stru
 	if (tmpl) {
 		static const char *const tkeys[] = { "securityContext", NULL };
 		if (!ydoc_is_map(tmpl))
-			return bad(c, tmpl, "stepTemplate must be a mapping");
+			return taskdef_bad(c->file, tmpl, "stepTemplate must be a mapping");
 		TRY(known_keys(c, tmpl, "stepTemplate", tkeys));
 	}
 	TRY(parse_security(c, tmpl ? ydoc_get(tmpl, "securityContext") : NULL, &t->pod_sec));
 
 	const struct ydoc_node *steps = ydoc_deref(ydoc_get(spec, "steps"));
 	if (!steps || !ydoc_is_seq(steps) || ydoc_count(steps) == 0)
-		return bad(c, steps ? steps : spec, "spec.steps: a Task needs at least one step (Tekton)");
+		return taskdef_bad(c->file, steps ? steps : spec, "spec.steps: a Task needs at least one step (Tekton)");
 	t->nsteps = ydoc_count(steps);
 	t->steps = xcalloc(t->nsteps + 1, sizeof *t->steps);
 	for (size_t i = 0; i < t->nsteps; i++) {
 		TRY(parse_step(c, ydoc_deref(ydoc_item(steps, i)), i, &t->steps[i]));
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(t->steps[j].name, t->steps[i].name))
-				return bad(c, ydoc_item(steps, i), "step name '%s' appears more than once (Tekton)",
+				return taskdef_bad(c->file, ydoc_item(steps, i), "step name '%s' appears more than once (Tekton)",
 					   t->steps[i].name);
 		for (size_t k = 0; k < t->steps[i].nmounts; k++) {
 			const struct tk_volume_mount *m = &t->steps[i].mounts[k];
@@ -596,7 +594,7 @@ err_t *taskdef_from_node(const struct ydoc_node *node, const char *file, bool sp
 	out->line = node ? node->line : 1;
 	err_t *e = NULL;
 	if (!ydoc_is_map(node)) {
-		e = bad(&c, node, "not a Tekton Task (a mapping)");
+		e = taskdef_bad(c.file, node, "not a Tekton Task (a mapping)");
 	} else if (spec_only) {
 		out->name = xstrdup("");
 		e = parse_spec(&c, node, out);
@@ -606,15 +604,15 @@ err_t *taskdef_from_node(const struct ydoc_node *node, const char *file, bool sp
 		const struct ydoc_node *md = ydoc_deref(ydoc_get(node, "metadata"));
 		const char *name = ydoc_str(ydoc_get(md, "name"));
 		if (!api || (strcmp(api, "tekton.dev/v1") && strcmp(api, "tekton.dev/v1beta1")))
-			e = bad(&c, node, "apiVersion '%s' is not tekton.dev/v1", api ? api : "");
+			e = taskdef_bad(c.file, node, "apiVersion '%s' is not tekton.dev/v1", api ? api : "");
 		else if (!kind || strcmp(kind, "Task"))
-			e = bad(&c, node, "kind '%s' is not Task", kind ? kind : "");
+			e = taskdef_bad(c.file, node, "kind '%s' is not Task", kind ? kind : "");
 		else if (!name || !k8s_dns1123_subdomain(name))
-			e = bad(&c, md ? md : node,
+			e = taskdef_bad(c.file, md ? md : node,
 				"metadata.name '%s' is not a DNS-1123 subdomain (Kubernetes object names)",
 				name ? name : "");
 		else if (!ydoc_get(node, "spec"))
-			e = bad(&c, node, "missing field 'spec'");
+			e = taskdef_bad(c.file, node, "missing field 'spec'");
 		if (!e) {
 			out->name = xstrdup(name);
 			e = parse_spec(&c, ydoc_deref(ydoc_get(node, "spec")), out);

@@ -145,6 +145,10 @@ void taskdef_param_free(struct tk_param *p);
 err_t *taskdef_value_node(const struct ydoc_node *n, const char *file, const char *what, struct tk_value *out);
 err_t *taskdef_known_keys(const struct ydoc_node *map, const char *file, const char *what, const char *const *keys);
 bool taskdef_result_name_ok(const char *s);
+/* EXIT_USAGE "file:line: message" at node n (line 1 without one): how
+ * Task, Pipeline and Trigger documents report a broken rule. */
+err_t *taskdef_bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 void tk_value_free(struct tk_value *v);
 void tk_value_copy(struct tk_value *dst, const struct tk_value *src);

@@ -14,6 +14,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "strbuf.h"
+#include "taskdef.h"
 #include "xalloc.h"
 #include "yamldoc.h"
 
@@ -27,20 +28,6 @@ struct ctx {
 	const char *const *headers;
 	size_t nheaders;
 };
-
-static err_t *bad(const struct ctx *c, const struct ydoc_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static err_t *bad(const struct ctx *c, const struct ydoc_node *n, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	err_t *e = err_new(EXIT_USAGE, "%s:%d: %s", c->file, n ? n->line : 1, sb_str(&sb));
-	sb_release(&sb);
-	return e;
-}
 
 static const struct ydoc_node *find_doc(const struct ydoc *y, const char *kind, const char *name)
 {
@@ -110,13 +97,13 @@ static err_t *binding_value(const struct ctx *c, const struct ydoc_node *at, con
 		else if (!strncmp(expr, "header.", 7) && header(c, expr + 7))
 			v = xstrdup(header(c, expr + 7));
 		else if (strncmp(expr, "header.", 7)) {
-			err_t *e = bad(c, at, "$(%s): a TriggerBinding takes $(body.x) and $(header.x) here", expr);
+			err_t *e = taskdef_bad(c->file, at, "$(%s): a TriggerBinding takes $(body.x) and $(header.x) here", expr);
 			free(expr);
 			sb_release(&sb);
 			return e;
 		}
 		if (!v) {
-			err_t *e = bad(c, at, "$(%s) is not in the event", expr);
+			err_t *e = taskdef_bad(c->file, at, "$(%s) is not in the event", expr);
 			free(expr);
 			sb_release(&sb);
 			return e;
@@ -142,7 +129,7 @@ static err_t *accepts(const struct ctx *c, const struct ydoc_node *trig, bool *o
 		                  : name && !strcmp(name, "gitlab") ? "X-Gitlab-Event"
 		                                                    : NULL;
 		if (!hdr)
-			return bad(c, ic, "interceptor '%s': pipeline-run replays the github and gitlab interceptors only",
+			return taskdef_bad(c->file, ic, "interceptor '%s': pipeline-run replays the github and gitlab interceptors only",
 			           name ? name : "");
 		const char *got = header(c, hdr);
 		const struct ydoc_node *ps = ydoc_deref(ydoc_get(ic, "params"));
@@ -185,7 +172,7 @@ static err_t *template_value(const struct ctx *c, const struct ydoc_node *at, co
 				v = values[i];
 		if (!v && !strncmp(expr, "tt.params.", 10)) {
 			sb_release(&sb);
-			return bad(c, at, "$(%.*s): the TriggerTemplate declares no such param", (int)len, expr);
+			return taskdef_bad(c->file, at, "$(%.*s): the TriggerTemplate declares no such param", (int)len, expr);
 		}
 		if (v)
 			sb_adds(&sb, v);
@@ -224,7 +211,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 		const char *ref = ydoc_str(ydoc_get(ydoc_deref(ydoc_item(bs, i)), "ref"));
 		const struct ydoc_node *tb = ref ? find_doc(c->y, "TriggerBinding", ref) : NULL;
 		if (!tb) {
-			e = bad(c, ydoc_item(bs, i), "binding '%s': no TriggerBinding of that name in the file",
+			e = taskdef_bad(c->file, ydoc_item(bs, i), "binding '%s': no TriggerBinding of that name in the file",
 			        ref ? ref : "");
 			break;
 		}
@@ -233,7 +220,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 			const struct ydoc_node *p = ydoc_deref(ydoc_item(ps, k));
 			const char *pn = ydoc_str(ydoc_get(p, "name")), *pv = ydoc_str(ydoc_get(p, "value"));
 			if (!pn || !pv) {
-				e = bad(c, p, "TriggerBinding %s: a param needs a name and a string value", ref);
+				e = taskdef_bad(c->file, p, "TriggerBinding %s: a param needs a name and a string value", ref);
 				break;
 			}
 			names = xrealloc(names, (n + 1) * sizeof *names);
@@ -247,7 +234,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 	const char *tref = ydoc_str(ydoc_path(trig, "template.ref"));
 	const struct ydoc_node *tt = tref ? find_doc(c->y, "TriggerTemplate", tref) : NULL;
 	if (!e && !tt)
-		e = bad(c, trig, "template '%s': no TriggerTemplate of that name in the file", tref ? tref : "");
+		e = taskdef_bad(c->file, trig, "template '%s': no TriggerTemplate of that name in the file", tref ? tref : "");
 	char **tn = NULL, **tv = NULL;
 	size_t nt = 0;
 	const struct ydoc_node *tps = tt ? ydoc_deref(ydoc_path(tt, "spec.params")) : NULL;
@@ -261,7 +248,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 		if (!v)
 			v = def;
 		if (!pn || !v) {
-			e = bad(c, p, "TriggerTemplate %s: param '%s' has no default and no binding gives it", tref,
+			e = taskdef_bad(c->file, p, "TriggerTemplate %s: param '%s' has no default and no binding gives it", tref,
 			        pn ? pn : "");
 			break;
 		}
@@ -275,14 +262,14 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 	const struct ydoc_node *pr = ydoc_deref(ydoc_item(rts, 0));
 	const char *kind = ydoc_str(ydoc_get(pr, "kind"));
 	if (!e && (ydoc_count(rts) != 1 || !kind || strcmp(kind, "PipelineRun")))
-		e = bad(c, rts ? rts : tt, "TriggerTemplate %s: pipeline-run replays one PipelineRun template", tref);
+		e = taskdef_bad(c->file, rts ? rts : tt, "TriggerTemplate %s: pipeline-run replays one PipelineRun template", tref);
 	_cleanup_free_ char *uid = random_suffix();
 	if (!e) {
 		const char *ref = ydoc_str(ydoc_path(pr, "spec.pipelineRef.name"));
 		const char *nm = ydoc_str(ydoc_path(pr, "metadata.name")),
 		           *gen = ydoc_str(ydoc_path(pr, "metadata.generateName"));
 		if (!ref)
-			e = bad(c, pr, "the PipelineRun template needs spec.pipelineRef.name");
+			e = taskdef_bad(c->file, pr, "the PipelineRun template needs spec.pipelineRef.name");
 		if (!e)
 			e = template_value(c, pr, ref, tn, tv, nt, uid, &out->pipeline);
 		if (!e && nm)
@@ -296,7 +283,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 			const char *pn = ydoc_str(ydoc_get(p, "name")), *pv = ydoc_str(ydoc_get(p, "value"));
 			char *v = NULL;
 			if (!pn || !pv)
-				e = bad(c, p, "PipelineRun template: a param needs a name and a string value");
+				e = taskdef_bad(c->file, p, "PipelineRun template: a param needs a name and a string value");
 			if (!e)
 				e = template_value(c, p, pv, tn, tv, nt, uid, &v);
 			if (!e)
@@ -355,10 +342,10 @@ err_t *trigger_resolve(const char *file, const char *listener, const char *event
 		}
 	}
 	if (!e && !nfired)
-		e = bad(&c, el, "no trigger of EventListener %s accepts this event (check --event-header, e.g. "
+		e = taskdef_bad(c.file, el, "no trigger of EventListener %s accepts this event (check --event-header, e.g. "
 		                "X-GitHub-Event=push)", listener);
 	else if (!e && nfired > 1)
-		e = bad(&c, el, "the event fires %zu triggers (%s): pipeline-run replays one at a time", nfired,
+		e = taskdef_bad(c.file, el, "the event fires %zu triggers (%s): pipeline-run replays one at a time", nfired,
 		        sb_str(&names));
 	if (!e) {
 		out->trigger = xstrdup(ydoc_str(ydoc_get(fired, "name")) ?: "");
