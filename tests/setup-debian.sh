@@ -71,3 +71,9 @@ if [ "$have" != "$jq_version" ]; then
 		exit 1
 	}
 fi
+
+# containerize's node base image (Debian bookworm + nodejs, debootstrap
+# from deb.debian.org): built here, once, and never by a test or a bench
+# (tests/servers/containerize-bases.sh node fails when it is missing)
+echo "setup: containerize's node base (debootstrap, once; kept in build/containerize/bases)" >&2
+as_root "$here/servers/containerize-bases.sh" download-node >/dev/null

@@ -6,11 +6,16 @@
 #               with every applet as a relative symlink, /etc/passwd with
 #               root, nobody and app (1000), /tmp. Seconds to build.
 #   node     -> $BASES/debian-node (OCI layout, tag bookworm): Debian
-#               bookworm minbase (debootstrap from deb.debian.org) with
-#               Debian's nodejs preinstalled, apt caches removed. A few
-#               minutes the first time; kept afterwards.
+#               bookworm minbase with Debian's nodejs preinstalled, apt
+#               caches removed. Only `download-node` (run by `make setup`,
+#               tests/setup-debian.sh) builds it, with debootstrap from
+#               deb.debian.org: a few minutes, once; kept afterwards.
+#               `node` never downloads: when the base is missing it fails
+#               and says how to build it, so a test or a bench never
+#               fetches the Debian archive in the middle of its run.
 #
 # Usage: tests/servers/containerize-bases.sh busybox|node|all
+#        tests/servers/containerize-bases.sh download-node
 #        tests/servers/containerize-bases.sh push busybox|node DEST [skopeo copy options]
 #          (copies the base to a registry, e.g. DEST=docker://127.0.0.1:5000/base/node:bookworm)
 # Prints the layout directory of each base built. Images are made with tar
@@ -86,10 +91,17 @@ busybox_base() {
 	echo "$out"
 }
 
+# node_base [download]: the layout; debootstrap only when asked to download
 node_base() {
 	local out=$BASES/debian-node
 	if [ ! -f "$out/index.json" ]; then
 		local root=$here/build/containerize/debian-node-rootfs
+		if [ ! -x "$root/usr/bin/node" ] && [ "${1:-}" != download ]; then
+			echo "containerize-bases.sh: the node base (Debian bookworm + nodejs) is missing in $out;" \
+				"build it once with \`make setup\` (or tests/servers/containerize-bases.sh download-node):" \
+				"it runs debootstrap against deb.debian.org, which tests and benches never do" >&2
+			return 1
+		fi
 		if [ ! -x "$root/usr/bin/node" ]; then
 			rm -rf "$root.tmp"
 			debootstrap --variant=minbase --include=nodejs bookworm "$root.tmp" http://deb.debian.org/debian >&2
@@ -115,6 +127,7 @@ push)
 	;;
 busybox) busybox_base ;;
 node) node_base ;;
+download-node) node_base download ;;
 all) busybox_base; node_base ;;
-*) echo "usage: $0 busybox|node|all | push busybox|node DEST" >&2; exit 2 ;;
+*) echo "usage: $0 busybox|node|all|download-node | push busybox|node DEST" >&2; exit 2 ;;
 esac
