@@ -178,6 +178,9 @@ static err_t *publish(const struct params *p, struct results *r, const struct ta
 	const char *signer = params_str(p, "signer");
 	if (!signer || !*signer)
 		return err_new(EXIT_USAGE, "publish needs --signer (the vault key that signs the record)");
+	const char *url = params_str(p, "endpoint");
+	if (url && *url)
+		TRY(post_check_url(url));
 	char tbuf[32];
 	struct record_input in;
 	TRY(record_input(p, t, tbuf, &in));
@@ -219,7 +222,6 @@ static err_t *publish(const struct params *p, struct results *r, const struct ta
 			e = err_context(e, "the local store %s has the record", params_str(p, "store-dir"));
 		}
 	}
-	const char *url = params_str(p, "endpoint");
 	if (!e && url && *url)
 		e = post_envelope(url, params_str(p, "endpoint-token"), (int)params_int(p, "retries"), env.buf, env.len);
 	if (!e)

@@ -7,10 +7,16 @@
 #include "http.h"
 #include "xalloc.h"
 
-err_t *post_envelope(const char *url, const char *token, int retries, const void *body, size_t len)
+err_t *post_check_url(const char *url)
 {
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 		return err_new(EXIT_USAGE, "--endpoint \"%s\" is not an http or https URL", url);
+	return NULL;
+}
+
+err_t *post_envelope(const char *url, const char *token, int retries, const void *body, size_t len)
+{
+	TRY(post_check_url(url));
 	struct http_options ho = { .retries = retries };
 	struct http_client *c = NULL;
 	TRY(http_client_new(&ho, &c));

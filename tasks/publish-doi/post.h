@@ -9,6 +9,9 @@
 
 #include "error.h"
 
+/* A usage error unless url is http:// or https:// (checked before anything
+ * is signed or stored). */
+err_t *post_check_url(const char *url);
 err_t *post_envelope(const char *url, const char *token, int retries, const void *body, size_t len);
 
 #endif
