@@ -260,41 +260,88 @@ static long revision_of(const json_t *o)
 	return r ? strtol(r, NULL, 10) : 0;
 }
 
-err_t *rollout_undo(struct kubeapi *k, const char *ns, const char *name, char **to_revision)
+/* an object the workload controls: its controller ownerReference is the
+ * workload's uid (a ReplicaSet or ControllerRevision that only matches the
+ * selector belongs to another workload, as kubectl's history rule says) */
+static bool controlled_by(const json_t *o, const char *uid)
 {
-	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
-	json_t *d = NULL, *rss = NULL;
+	size_t i;
+	const json_t *ref;
+	json_array_foreach(json_object_get(json_object_get(o, "metadata"), "ownerReferences"), i, ref)
+		if (json_is_true(json_object_get(ref, "controller")) &&
+		    !strcmp(json_string_value(json_object_get(ref, "uid")) ?: "", uid))
+			return true;
+	return false;
+}
+
+/* A Deployment's history is its ReplicaSets (revision annotation, the pod
+ * template in spec.template); a StatefulSet's its ControllerRevisions
+ * (.revision, the template in data.spec.template). */
+struct history_kind {
+	const char *workloads, *what, *history;
+	bool statefulset;
+};
+
+static long history_revision(const struct history_kind *h, const json_t *o)
+{
+	return h->statefulset ? (long)num(o, "revision") : revision_of(o);
+}
+
+static json_t *history_template(const struct history_kind *h, const json_t *o)
+{
+	const json_t *holder = h->statefulset ? json_object_get(o, "data") : o;
+	json_t *tmpl = json_deep_copy(json_object_get(json_object_get(holder, "spec"), "template"));
+	if (h->statefulset)
+		json_object_del(tmpl, "$patch"); /* the strategic-merge directive the controller stores */
+	else
+		json_object_del(json_object_get(json_object_get(tmpl, "metadata"), "labels"), "pod-template-hash");
+	return tmpl;
+}
+
+err_t *rollout_undo(struct kubeapi *k, const char *kind, const char *ns, const char *name, char **to_revision)
+{
+	bool sts = !strcmp(kind, "StatefulSet");
+	const struct history_kind h = sts ? (struct history_kind){ "statefulsets", "statefulset", "controllerrevisions", true }
+					  : (struct history_kind){ "deployments", "deployment", "replicasets", false };
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s", ns, h.workloads, name);
+	json_t *d = NULL, *list = NULL;
 	TRY(kubeapi_get(k, path, &d));
-	long current = revision_of(d);
+	const char *uid = json_string_value(json_object_get(json_object_get(d, "metadata"), "uid")) ?: "";
 	_cleanup_free_ char *sel = selector_query(d);
-	_cleanup_free_ char *rspath = xasprintf("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=%s", ns, sel);
-	err_t *e = kubeapi_get(k, rspath, &rss);
+	_cleanup_free_ char *lpath = xasprintf("/apis/apps/v1/namespaces/%s/%s?labelSelector=%s", ns, h.history, sel);
+	err_t *e = kubeapi_get(k, lpath, &list);
+	/* the current revision: a Deployment's annotation, a StatefulSet's
+	 * newest ControllerRevision (kubectl: the last of the sorted history) */
+	long current = sts ? 0 : revision_of(d);
+	size_t i;
+	json_t *o;
+	if (sts)
+		json_array_foreach(json_object_get(list, "items"), i, o)
+			if (controlled_by(o, uid) && history_revision(&h, o) > current)
+				current = history_revision(&h, o);
 	const json_t *prev = NULL;
 	long best = 0;
-	size_t i;
-	json_t *rs;
-	json_array_foreach(json_object_get(rss, "items"), i, rs) {
-		long r = revision_of(rs);
-		if (r < current && r > best) {
+	json_array_foreach(json_object_get(list, "items"), i, o) {
+		long r = history_revision(&h, o);
+		if (controlled_by(o, uid) && r < current && r > best) {
 			best = r;
-			prev = rs;
+			prev = o;
 		}
 	}
 	if (!e && !prev)
-		e = err_new(EXIT_FAILED, "no revision of deployment %s/%s before revision %ld to roll back to", ns, name,
+		e = err_new(EXIT_FAILED, "no revision of %s %s/%s before revision %ld to roll back to", h.what, ns, name,
 			    current);
 	if (!e) {
-		json_t *tmpl = json_deep_copy(json_object_get(json_object_get(prev, "spec"), "template"));
-		json_object_del(json_object_get(json_object_get(tmpl, "metadata"), "labels"), "pod-template-hash");
-		json_t *patch = json_pack("[{s:s,s:s,s:o}]", "op", "replace", "path", "/spec/template", "value", tmpl);
+		json_t *patch = json_pack("[{s:s,s:s,s:o}]", "op", "replace", "path", "/spec/template", "value",
+					  history_template(&h, prev));
 		e = err_context(kubeapi_patch(k, path, "application/json-patch+json", patch, NULL),
-				"rolling back deployment %s/%s", ns, name);
+				"rolling back %s %s/%s", h.what, ns, name);
 		json_decref(patch);
 		if (!e)
 			*to_revision = xasprintf("%ld", best);
 	}
 	json_decref(d);
-	json_decref(rss);
+	json_decref(list);
 	return e;
 }
 

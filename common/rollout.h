@@ -23,10 +23,12 @@ bool rollout_done(const json_t *deploy, bool *failed, char **why);
 err_t *rollout_wait(struct kubeapi *k, const char *kind, const char *ns, const char *name, long timeout_ms,
 		    char **revision);
 
-/* Restore the pod template of the revision before the current one (as
- * `kubectl rollout undo`); *to_revision (caller frees) names it. No
- * previous revision is an EXIT_FAILED error. */
-err_t *rollout_undo(struct kubeapi *k, const char *ns, const char *name, char **to_revision);
+/* Restore the pod template of the revision before the current one of the
+ * Deployment or StatefulSet (kind) ns/name, as `kubectl rollout undo`:
+ * from the ReplicaSets or ControllerRevisions it controls (owner uid, not
+ * only the selector); *to_revision (caller frees) names it. No previous
+ * revision is an EXIT_FAILED error. */
+err_t *rollout_undo(struct kubeapi *k, const char *kind, const char *ns, const char *name, char **to_revision);
 
 /* Wait up to timeout_ms (by watch) until at least spec.replicas pods
  * matching Deployment ns/name's selector are Ready (condition

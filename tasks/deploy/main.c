@@ -48,7 +48,7 @@ static const struct param_spec params[] = {
 	{ "field-manager", PARAM_STRING, "deploy", false, false, "server-side apply field manager" },
 	{ "force", PARAM_BOOL, "false", false, false, "take over fields another field manager owns (server-side apply force)" },
 	{ "timeout", PARAM_STRING, "300", false, false, "rollout wait: seconds, or a duration (90s, 5m)" },
-	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback a Deployment to its previous revision (exit 1 either way)" },
+	{ "on-failure", PARAM_STRING, "fail", false, false, "a failed rollout: fail, or rollback the Deployment or StatefulSet to its previous revision (exit 1 either way)" },
 	{ "dry-run", PARAM_BOOL, "false", false, false, "gate and pin, then print the objects as JSON instead of applying them" },
 	{ "retries", PARAM_INT, "3", false, false, "retries for unreachable servers" },
 	{ "target", PARAM_STRING, "cluster", false, false, "cluster (the kubeconfig's), or local: run the Deployment's pod on this machine with crun, in the host's network" },
@@ -83,7 +83,7 @@ static void print_objects(const struct manifests *m)
 	}
 }
 
-/* Apply, wait for every Deployment, roll back on failure if asked. */
+/* Apply, wait for every Deployment and StatefulSet, roll back on failure if asked. */
 static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struct manifests *m, struct results *r)
 {
 	struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
@@ -102,13 +102,14 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 		free(revision);
 		revision = NULL;
 		e = rollout_wait(k, o->kind, kobject_namespace(o), o->name, (long)timeout_ms, &revision);
-		if (e && deployment && !strcmp(params_str(p, "on-failure"), "rollback")) {
+		if (e && !strcmp(params_str(p, "on-failure"), "rollback")) {
 			_cleanup_free_ char *to = NULL;
-			err_t *u = rollout_undo(k, kobject_namespace(o), o->name, &to);
+			err_t *u = rollout_undo(k, o->kind, kobject_namespace(o), o->name, &to);
 			if (u)
 				e = err_wrap(e, "the rollback failed too (%s)", u->msg);
 			else
-				e = err_wrap(e, "rolled back deployment %s to revision %s", o->name, to);
+				e = err_wrap(e, "rolled back %s %s to revision %s", deployment ? "deployment" : "statefulset",
+					     o->name, to);
 			err_free(u);
 		}
 		if (!e)

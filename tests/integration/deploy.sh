@@ -266,6 +266,25 @@ if run rollout-pull 1 "$BIN/deploy" --manifests="$W/app2.yaml" --kubeconfig="$K8
 	pass rollout-image-pull-backoff-reported; else fail rollout-image-pull-backoff-reported; fi
 "$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": []}'
 
+# a StatefulSet's failed rollout rolled back to the ControllerRevision before
+# it; a revision that only matches the selector (another owner, a higher
+# number) is never taken for the StatefulSet's own history
+get_sts() { api /apis/apps/v1/namespaces/data/statefulsets/db | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+curl -sf --cacert "$K8S_CA" -H "Authorization: Bearer $K8S_TOKEN" -H "Content-Type: application/json" -o /dev/null \
+	--data-binary '{"apiVersion":"apps/v1","kind":"ControllerRevision","metadata":{"name":"db-planted","labels":{"app":"db"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"StatefulSet","name":"other","uid":"0000-other","controller":true}]},"revision":99,"data":{"spec":{"template":{"$patch":"replace","metadata":{"labels":{"app":"db"},"annotations":{"planted":"yes"}},"spec":{"containers":[{"name":"db","image":"planted"}]}}}}}' \
+	"$K8S_SERVER/apis/apps/v1/namespaces/data/controllerrevisions"
+sed 's/^    metadata: {labels: {app: db}}$/    metadata: {labels: {app: db}, annotations: {try: "two"}}/' "$W/app-sts.yaml" >"$W/app-sts2.yaml"
+"$root/tests/servers/k8s.sh" config "$W/k8s" '{"failures": [{"statefulset": "db", "reason": "CrashLoopBackOff"}]}'
+sts_image=$(get_sts 'd["spec"]["template"]["spec"]["containers"][0]["image"]')
+if run sts-fail 1 "$BIN/deploy" --manifests="$W/app-sts2.yaml" --kubeconfig="$K8S_KUBECONFIG" "${GATE[@]}" \
+	--image="$IMG@$D1" --timeout=2s --on-failure=rollback &&
+   has sts-fail "rollout of statefulset data/db did not finish within 2s: 0 of 2 pods are ready" &&
+   has sts-fail "rolled back statefulset db to revision 1" &&
+   [ "$(get_sts 'd["spec"]["template"]["metadata"].get("annotations", {}).get("try")')" = None ] &&
+   [ "$(get_sts 'd["spec"]["template"]["metadata"].get("annotations", {}).get("planted")')" = None ] &&
+   [ "$(get_sts 'd["spec"]["template"]["spec"]["containers"][0]["image"]')" = "$sts_image" ]; then
+	pass statefulset-rollout-failed-rolled-back; else fail statefulset-rollout-failed-rolled-back; fi
+
 if run badtoken 4 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$K8S_KUBECONFIG_BADTOKEN" &&
    has badtoken "401"; then pass wrong-token-exit-4; else fail wrong-token-exit-4; fi
 if run certauth 0 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$K8S_KUBECONFIG_CERT"; then

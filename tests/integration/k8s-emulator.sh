@@ -169,6 +169,47 @@ PY
 then pass rollout-undo-previous-revision; else fail rollout-undo-previous-revision "$(tail -1 "$work/undo.out")"; fi
 "$servers/k8s.sh" config "$work/k8s" '{"failures": []}'
 
+# a StatefulSet's history is its ControllerRevisions: kubectl lists them,
+# waits with its StatefulSet rule, and undoes with their strategic-merge data
+cat >"$work/sts.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: shop
+spec:
+  replicas: 2
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: registry.example/db@sha256:4444444444444444444444444444444444444444444444444444444444444444
+YAML
+revisions() { # the REVISION column of `kubectl rollout history`
+	awk '$1 ~ /^[0-9]+$/ { printf "%s ", $1 }' "$work/$1.out"
+}
+"$servers/k8s.sh" config "$work/k8s" '{"failures": [{"image": "db-broken", "reason": "CrashLoopBackOff"}]}'
+if k sts-apply apply --server-side -f "$work/sts.yaml" &&
+   k sts-ok -n shop rollout status statefulset/db --timeout=20s && has sts-ok 'partitioned roll out complete: 2 new pods have been updated'; then
+	pass statefulset-rollout-status; else fail statefulset-rollout-status "$(tail -1 "$work/sts-ok.out")"; fi
+k sts-set -n shop set image statefulset/db db=registry.example/db-broken@sha256:5555555555555555555555555555555555555555555555555555555555555555
+if ! k sts-bad -n shop rollout status statefulset/db --timeout=2s &&
+   k sts-hist -n shop rollout history statefulset/db && [ "$(revisions sts-hist)" = "1 2 " ]; then
+	pass statefulset-failed-rollout-history; else fail statefulset-failed-rollout-history "$(cat "$work/sts-hist.out")"; fi
+if k sts-undo -n shop rollout undo statefulset/db && has sts-undo "rolled back" &&
+   k sts-undo-ok -n shop rollout status statefulset/db --timeout=20s &&
+   k sts-get -n shop get statefulset db -o 'jsonpath={.spec.template.spec.containers[0].image}' &&
+   has sts-get "registry.example/db@sha256:4444" &&
+   k sts-hist2 -n shop rollout history statefulset/db && [ "$(revisions sts-hist2)" = "2 3 " ]; then
+	pass statefulset-rollout-undo-previous-revision
+else fail statefulset-rollout-undo-previous-revision "$(tail -1 "$work/sts-undo.out") $(cat "$work/sts-get.out")"; fi
+"$servers/k8s.sh" config "$work/k8s" '{"failures": []}'
+
 # client-side apply of a generated pull secret (POST, then a patch when it changes)
 if "$KUBECTL" create secret docker-registry regcred -n shop --docker-server=r.example --docker-username=u \
 	--docker-password=pw-one --dry-run=client -o yaml 2>"$work/gen.err" | k secret apply -f - &&

@@ -61,6 +61,7 @@ RESOURCES = {
     ("apps", "v1", "deployments"): ("Deployment", True, ["deploy"]),
     ("apps", "v1", "statefulsets"): ("StatefulSet", True, ["sts"]),
     ("apps", "v1", "replicasets"): ("ReplicaSet", True, ["rs"]),
+    ("apps", "v1", "controllerrevisions"): ("ControllerRevision", True, []),
     ("networking.k8s.io", "v1", "ingresses"): ("Ingress", True, ["ing"]),
     ("apps", "v1", "daemonsets"): ("DaemonSet", True, ["ds"]),
     ("batch", "v1", "jobs"): ("Job", True, []),
@@ -119,6 +120,8 @@ def keyed(lst):
 def strategic_merge(target, patch):
     """merge patch whose lists of named items merge by name (enough of
     strategic merge for containers, env, ports, volumes)"""
+    if isinstance(patch, dict) and patch.get("$patch") == "replace":  # the directive a ControllerRevision holds
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
     if isinstance(patch, dict) and isinstance(target, dict):
         out = copy.deepcopy(target)
         for k, v in patch.items():
@@ -348,6 +351,10 @@ class Store:
             obj.setdefault("status", {})
         if res[2] == "namespaces":
             obj["status"] = {"phase": "Active"}
+        if res[2] == "statefulsets":  # the API server's defaults, which kubectl's rollout rule reads
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+            spec.setdefault("podManagementPolicy", "OrderedReady")
         self.owners[key] = {manager: {"op": op, "paths": set(field_paths(obj)), "time": now()}}
         try:
             return self.put(res, ns, obj, "ADDED")
@@ -679,8 +686,9 @@ class Controller:
 
     def failure_for(self, dep):
         images = [c.get("image", "") for c in dep["spec"].get("template", {}).get("spec", {}).get("containers", [])]
+        by_name = "statefulset" if dep.get("kind") == "StatefulSet" else "deployment"
         for f in self.store.cfg.get("failures", []):
-            if f.get("deployment") and f["deployment"] == dep["metadata"]["name"]:
+            if f.get(by_name) and f[by_name] == dep["metadata"]["name"]:
                 return f
             if f.get("image") and any(f["image"] in i for i in images):
                 return f
@@ -703,11 +711,17 @@ class Controller:
             return
         gen = obj["metadata"].get("generation", 1)
         if res[2] == "statefulsets":
+            # the controller's history: one ControllerRevision per distinct
+            # template; a failing one (config "failures") never becomes current
+            rev = self.controller_revision(ns, obj)["metadata"]["name"]
             n = obj["spec"].get("replicas", 1)
+            ok = self.failure_for(obj) is None
             st = copy.deepcopy(obj)
-            st["status"] = {"observedGeneration": gen, "replicas": n, "readyReplicas": n, "currentReplicas": n,
-                            "updatedReplicas": n, "availableReplicas": n,
-                            "currentRevision": "%s-%d" % (name, gen), "updateRevision": "%s-%d" % (name, gen)}
+            prev = (obj.get("status") or {}).get("currentRevision") or rev
+            st["status"] = {"observedGeneration": gen, "replicas": n, "readyReplicas": n if ok else 0,
+                            "currentReplicas": n, "updatedReplicas": n if ok else 0,
+                            "availableReplicas": n if ok else 0,
+                            "currentRevision": rev if ok else prev, "updateRevision": rev}
             self.store.update(res, ns, name, st, "k8s-api-emulator", sub="status", check_rv=False)
             return
         if res[2] != "deployments":
@@ -777,6 +791,34 @@ class Controller:
         s.update(res, ns, name, dep, "k8s-api-emulator", sub="status", check_rv=False)
         if reason == "ProgressDeadlineExceeded":
             self.event(ns, dep, "Warning", "ProgressDeadlineExceeded", prog["message"])
+
+    def controller_revision(self, ns, sts):
+        """the StatefulSet controller's ControllerRevision for the current
+        template: data is the strategic-merge patch restoring it, revision
+        the history's newest number (a template seen before is renumbered)"""
+        s = self.store
+        crres = ("apps", "v1", "controllerrevisions")
+        tmpl = sts["spec"].get("template", {})
+        h = hashlib.sha256(json.dumps(tmpl, sort_keys=True).encode()).hexdigest()[:10]
+        mine = [o for (r, n, _), o in s.objects.items() if r == crres and n == ns and
+                any(ref.get("uid") == sts["metadata"]["uid"] for ref in o["metadata"].get("ownerReferences", []))]
+        top = max([o.get("revision", 0) for o in mine] + [0])
+        same = next((o for o in mine if o["metadata"]["labels"].get("controller.kubernetes.io/hash") == h), None)
+        if same is not None:
+            if same.get("revision") == top:
+                return same
+            cr = copy.deepcopy(same)
+            cr["revision"] = top + 1
+            return s.update(crres, ns, cr["metadata"]["name"], cr, "k8s-api-emulator", check_rv=False)
+        labels = dict(tmpl.get("metadata", {}).get("labels", {}), **{"controller.kubernetes.io/hash": h})
+        return s.create(crres, ns, {
+            "apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": "%s-%s" % (sts["metadata"]["name"], h), "labels": labels,
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                              "name": sts["metadata"]["name"], "uid": sts["metadata"]["uid"],
+                                              "controller": True, "blockOwnerDeletion": True}]},
+            "data": {"spec": {"template": dict(copy.deepcopy(tmpl), **{"$patch": "replace"})}},
+            "revision": top + 1}, "k8s-api-emulator")
 
     def replicaset(self, ns, dep):
         s = self.store
