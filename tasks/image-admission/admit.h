@@ -25,7 +25,11 @@ void admit_set_server(struct admit *a, struct server *s);
 /* Read the policy file again; on error the current one stays. */
 err_t *admit_reload(struct admit *a);
 
-/* server_handler_fn */
-void admit_handle(void *ctx, const struct httpreq *req, const char *remote, struct server_response *resp);
+/* server_handler_fn: a review whose images are all decided from the cache
+ * (or by the policy) is answered at once; one that needs a verification
+ * is deferred and answered when its verifications are in or at its
+ * deadline, holding no worker meanwhile. */
+bool admit_handle(void *ctx, const struct httpreq *req, const char *remote, struct server_call *call,
+		  struct server_response *resp);
 
 #endif

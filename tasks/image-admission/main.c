@@ -36,6 +36,8 @@ static const struct param_spec params[] = {
 	  "a review's whole budget, below the webhook's timeoutSeconds: past it, denied (fail closed)" },
 	{ "trust-ttl", PARAM_STRING, "30s", false, false, "how long a repository's notary timestamp is taken as current" },
 	{ "cache-ttl", PARAM_STRING, "10m", false, false, "how long a verdict is kept (also bound to the timestamp)" },
+	{ "tag-ttl", PARAM_STRING, "10s", false, false,
+	  "how long a tag's digest is kept once resolved (0s: resolve every review's tags)" },
 	{ "cache-size", PARAM_INT, "10000", false, false, "verdicts kept at most" },
 	{ "max-verifications", PARAM_INT, "64", false, false, "verifications running at once at most (more: denied)" },
 	{ "workers", PARAM_INT, "8", false, false, "worker threads answering requests" },
@@ -129,6 +131,7 @@ static err_t *run(const struct params *p, struct results *res)
 	TRY(duration(p, "deadline", &vo.deadline_ms));
 	TRY(duration(p, "trust-ttl", &vo.trust_ttl_ms));
 	TRY(duration(p, "cache-ttl", &vo.cache_ttl_ms));
+	TRY(duration(p, "tag-ttl", &vo.tag_ttl_ms));
 	TRY(positive(p, "cache-size", &vo.cache_size));
 	TRY(positive(p, "max-verifications", &vo.max_jobs));
 	TRY(positive(p, "workers", &so.workers));
@@ -151,7 +154,8 @@ static err_t *run(const struct params *p, struct results *res)
 	log_info("policy %s: %zu repository entries, %zu exempt namespaces, %zu exempt image patterns", pol->name,
 		 pol->n_rules, pol->n_exempt_namespaces, pol->n_exempt_images);
 	server_block_signals(); /* before any thread: the server's signalfd takes them */
-	struct verifier *v = verifier_new(&vo);
+	struct verifier *v;
+	TRY(verifier_new(&vo, &v));
 	struct admit *a = admit_new(v, pol, params_str(p, "policy"), vo.deadline_ms);
 	struct reloader rel = { a, NULL };
 	so.ctx = a;

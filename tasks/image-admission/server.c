@@ -24,14 +24,25 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+/* one per connection: a connection has one request at a time */
+struct server_call {
+	struct server *s;
+	struct conn *c;
+	struct server_response resp;
+	struct server_call *next; /* in s->answered */
+};
+
 struct conn {
 	int fd;
 	SSL *ssl;
 	bool handshaken;
-	bool busy; /* queued or with a worker (else the loop owns it) */
+	bool busy; /* queued, with a worker or deferred (else the loop owns it) */
+	bool keep; /* the deferred request's connection stays open after it */
+	size_t consumed; /* the deferred request's bytes in `in` */
 	struct strbuf in;
 	int64_t deadline_ms;
 	char remote[64];
+	struct server_call call;
 	struct conn *prev, *next;
 };
 
@@ -50,6 +61,8 @@ struct server {
 	pthread_t *threads;
 	size_t nthreads;
 	size_t busy_workers;
+	size_t deferred; /* calls not yet written back */
+	struct server_call *answered, **answered_tail; /* answered, to write */
 };
 
 static err_t *tls_error(const char *what, const char *file)
@@ -142,6 +155,7 @@ err_t *server_new(const struct server_options *o, struct server **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	s->queue = xcalloc(o->queue ? o->queue : 1, sizeof *s->queue);
+	s->answered_tail = &s->answered;
 	err_t *e = load_ctx(o, &s->ctx);
 	if (!e)
 		e = bind_listen(o->listen, &s->listen_fd, &s->port);
@@ -298,7 +312,25 @@ static void log_bad(const struct conn *c, const struct httpreq *req)
 	json_decref(f);
 }
 
-/* Advance c as far as its bytes go; it ends closed or handed back. */
+/* Write the answer to c's current request and drop the request's bytes;
+ * false when c is closed (gone, or not kept open). */
+static bool conn_answered(struct server *s, struct conn *c, struct server_response *resp)
+{
+	bool keep = c->keep && !atomic_load(&s->stopping);
+	if (!respond(s, c, resp, keep) || !keep) {
+		conn_close(s, c);
+		return false;
+	}
+	/* the next request on this connection */
+	memmove(c->in.buf, c->in.buf + c->consumed, c->in.len - c->consumed);
+	c->in.len -= c->consumed;
+	c->in.buf[c->in.len] = 0;
+	c->deadline_ms = clock_monotonic_ms() + (c->in.len ? s->o.header_timeout_ms : s->o.idle_timeout_ms);
+	return true;
+}
+
+/* Advance c as far as its bytes go; it ends closed, handed back or
+ * deferred. */
 static void conn_serve(struct server *s, struct conn *c)
 {
 	if (!c->handshaken) {
@@ -369,17 +401,14 @@ static void conn_serve(struct server *s, struct conn *c)
 			linger_close(s, c);
 			return;
 		}
-		s->o.handler(s->o.ctx, &req, c->remote, &resp);
-		bool keep = req.keep_alive && !eof && !atomic_load(&s->stopping);
-		if (!respond(s, c, &resp, keep) || !keep) {
-			conn_close(s, c);
+		c->keep = req.keep_alive && !eof;
+		c->consumed = req.consumed;
+		c->call.s = s;
+		c->call.c = c;
+		if (s->o.handler(s->o.ctx, &req, c->remote, &c->call, &resp))
+			return; /* deferred: c waits for its answer holding no worker, and is not ours now */
+		if (!conn_answered(s, c, &resp))
 			return;
-		}
-		/* the next request on this connection */
-		memmove(c->in.buf, c->in.buf + req.consumed, c->in.len - req.consumed);
-		c->in.len -= req.consumed;
-		c->in.buf[c->in.len] = 0;
-		c->deadline_ms = clock_monotonic_ms() + (c->in.len ? s->o.header_timeout_ms : s->o.idle_timeout_ms);
 		if (!c->in.len && !SSL_pending(c->ssl)) {
 			conn_rearm(s, c, false);
 			return;
@@ -387,15 +416,61 @@ static void conn_serve(struct server *s, struct conn *c)
 	}
 }
 
+void server_defer(struct server_call *call)
+{
+	pthread_mutex_lock(&call->s->lock);
+	call->s->deferred++;
+	pthread_mutex_unlock(&call->s->lock);
+}
+
+void server_answer(struct server_call *call, struct server_response *resp)
+{
+	struct server *s = call->s;
+	call->resp = *resp;
+	resp->body = NULL;
+	pthread_mutex_lock(&s->lock);
+	call->next = NULL;
+	*s->answered_tail = call;
+	s->answered_tail = &call->next;
+	pthread_cond_broadcast(&s->work); /* server_run may wait on it too */
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* a worker writes a deferred answer, then serves what follows on c */
+static void conn_resume(struct server *s, struct server_call *call)
+{
+	struct conn *c = call->c;
+	struct server_response resp = call->resp;
+	call->resp.body = NULL;
+	if (conn_answered(s, c, &resp))
+		conn_serve(s, c);
+}
+
+/* Answers first (their requests waited already), then connections with
+ * bytes. */
 static void *worker(void *arg)
 {
 	struct server *s = arg;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->quit && !s->qlen)
+		while (!s->quit && !s->qlen && !s->answered)
 			pthread_cond_wait(&s->work, &s->lock);
 		if (s->quit)
 			break;
+		if (s->answered) {
+			struct server_call *call = s->answered;
+			s->answered = call->next;
+			if (!s->answered)
+				s->answered_tail = &s->answered;
+			s->busy_workers++;
+			pthread_mutex_unlock(&s->lock);
+			conn_resume(s, call);
+			pthread_mutex_lock(&s->lock);
+			s->busy_workers--;
+			s->deferred--;
+			pthread_cond_broadcast(&s->work);
+			continue;
+		}
 		struct conn *c = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % s->o.queue;
 		s->qlen--;
@@ -553,12 +628,18 @@ err_t *server_run(struct server *s)
 		expire(s, stopping);
 		if (stopping) {
 			pthread_mutex_lock(&s->lock);
-			bool idle = !s->qlen && !s->busy_workers;
+			bool idle = !s->qlen && !s->busy_workers && !s->deferred;
 			pthread_mutex_unlock(&s->lock);
 			if (idle || clock_monotonic_ms() >= stop_by)
 				break;
 		}
 	}
+	/* every deferred call is answered by its handler's deadline: wait for
+	 * them (their handlers still hold the connections) */
+	pthread_mutex_lock(&s->lock);
+	while (s->deferred)
+		pthread_cond_wait(&s->work, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	stop_workers(s);
 	return NULL;
 }

@@ -9,6 +9,12 @@
  * idle keep-alive connection is closed after idle_timeout_ms, bodies
  * above max_body are refused with 413.
  *
+ * A handler that cannot answer at once (an admission review waiting for a
+ * verification) defers: it calls server_defer, returns true, and answers
+ * the call later from any thread with server_answer. Meanwhile the connection
+ * holds no worker, so no request ever waits behind another's
+ * verification; answers are written by the workers before new requests.
+ *
  * SIGHUP calls on_reload (policy and certificate, server_reload_tls) while
  * connections go on; SIGTERM or SIGINT stop accepting, let the requests
  * in progress finish (at most grace_ms) and return. */
@@ -28,8 +34,13 @@ struct server_response {
 	char *body;               /* owned: freed by the server */
 };
 
-typedef void (*server_handler_fn)(void *ctx, const struct httpreq *req, const char *remote,
-				  struct server_response *resp);
+/* A request whose answer comes later (see server_answer). */
+struct server_call;
+
+/* Fill resp and return false; or call server_defer(call) and return true
+ * (resp unused; req and call's connection are not touched after). */
+typedef bool (*server_handler_fn)(void *ctx, const struct httpreq *req, const char *remote,
+				  struct server_call *call, struct server_response *resp);
 typedef void (*server_reload_fn)(void *ctx);
 
 struct server_options {
@@ -51,6 +62,13 @@ err_t *server_new(const struct server_options *o, struct server **out);
 int server_port(const struct server *s);
 /* Load cert and key again; new connections use them, open ones keep theirs. */
 err_t *server_reload_tls(struct server *s);
+/* From the handler, before anything may answer call: it is answered later.
+ * The server waits for every deferred call before server_run returns, so
+ * each must be answered (by the handler's deadline). */
+void server_defer(struct server_call *call);
+/* Answer a deferred call, exactly once, from any thread (possibly before
+ * the handler returned); takes resp->body. */
+void server_answer(struct server_call *call, struct server_response *resp);
 /* Serve until SIGTERM/SIGINT (blocked in every thread by then: call
  * server_block_signals before starting any thread). */
 err_t *server_run(struct server *s);

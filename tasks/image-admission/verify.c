@@ -19,8 +19,18 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+struct watch {
+	int refs;       /* its owner's (until it calls back) and each job's it waits on; under v->lock */
+	size_t waiting; /* jobs not done */
+	bool armed, called;
+	int64_t deadline_ms;
+	watch_fn fn;
+	void *arg;
+	struct watch *next; /* in v->watches while armed and not called */
+};
+
 struct job {
-	char *key; /* generation|image: requests asking for the same share it */
+	char *key; /* generation|repo@digest (or |image for a tag not resolved yet): requests asking for the same share it */
 	int refs;  /* the thread's and each waiting request's (under v->lock) */
 	bool done, ok;
 	char *reason;
@@ -36,6 +46,8 @@ struct job {
 	size_t n_root_key_ids;
 	struct sigpolicy_signers signers;
 	struct verifier *v;
+	struct watch **watchers; /* waiting for it */
+	size_t n_watchers;
 	struct job *next;
 };
 
@@ -47,9 +59,16 @@ struct verifier {
 	size_t njobs;
 	struct vcache *verdicts;
 	struct vcache *timestamps; /* notary|repo -> sha256 of its timestamp.json */
+	struct vcache *tags;       /* repo:tag -> the digest it named */
+	struct watch *watches;     /* armed, waiting */
+	pthread_cond_t timer_cond; /* the deadline timer's (CLOCK_MONOTONIC) */
+	pthread_t timer;
+	bool stop;
 };
 
-struct verifier *verifier_new(const struct verifier_options *o)
+static void *timer_thread(void *arg);
+
+err_t *verifier_new(const struct verifier_options *o, struct verifier **out)
 {
 	struct verifier *v = xcalloc(1, sizeof *v);
 	v->o = *o;
@@ -58,10 +77,24 @@ struct verifier *verifier_new(const struct verifier_options *o)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->cond, &ca);
+	pthread_cond_init(&v->timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	v->verdicts = vcache_new(o->cache_size, o->cache_ttl_ms);
 	v->timestamps = vcache_new(o->cache_size, o->trust_ttl_ms);
-	return v;
+	v->tags = vcache_new(o->cache_size, o->tag_ttl_ms);
+	int rc = pthread_create(&v->timer, NULL, timer_thread, v);
+	if (rc) {
+		vcache_free(v->verdicts);
+		vcache_free(v->timestamps);
+		vcache_free(v->tags);
+		pthread_cond_destroy(&v->timer_cond);
+		pthread_cond_destroy(&v->cond);
+		pthread_mutex_destroy(&v->lock);
+		free(v);
+		return err_new(EXIT_FAILED, "starting the verifier's deadline timer: %s", strerror(rc));
+	}
+	*out = v;
+	return NULL;
 }
 
 void verifier_free(struct verifier *v)
@@ -69,11 +102,18 @@ void verifier_free(struct verifier *v)
 	if (!v)
 		return;
 	pthread_mutex_lock(&v->lock);
+	v->stop = true;
+	pthread_cond_signal(&v->timer_cond);
+	pthread_mutex_unlock(&v->lock);
+	pthread_join(v->timer, NULL);
+	pthread_mutex_lock(&v->lock);
 	while (v->njobs)
 		pthread_cond_wait(&v->cond, &v->lock);
 	pthread_mutex_unlock(&v->lock);
 	vcache_free(v->verdicts);
 	vcache_free(v->timestamps);
+	vcache_free(v->tags);
+	pthread_cond_destroy(&v->timer_cond);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -90,6 +130,7 @@ static void job_free(struct job *j)
 		free(j->root_key_ids[i]);
 	free(j->root_key_ids);
 	sigpolicy_signers_free(&j->signers);
+	free(j->watchers);
 	free(j);
 }
 
@@ -98,6 +139,74 @@ static void job_unref(struct job *j)
 {
 	if (--j->refs == 0)
 		job_free(j);
+}
+
+/* under v->lock */
+static void watch_unref(struct watch *w)
+{
+	if (--w->refs == 0)
+		free(w);
+}
+
+/* under v->lock: take w off the armed list to call it back (once) */
+static void watch_take(struct verifier *v, struct watch *w)
+{
+	for (struct watch **p = &v->watches; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	w->called = true;
+	w->next = NULL;
+}
+
+/* call back each watch of the list taken (v->lock not held) and drop the
+ * owner's reference */
+static void watches_call(struct verifier *v, struct watch *list)
+{
+	while (list) {
+		struct watch *w = list;
+		list = w->next;
+		w->fn(w->arg);
+		pthread_mutex_lock(&v->lock);
+		watch_unref(w);
+		pthread_mutex_unlock(&v->lock);
+	}
+}
+
+/* The deadline timer: calls back the watches whose deadline passed. */
+static void *timer_thread(void *arg)
+{
+	struct verifier *v = arg;
+	pthread_mutex_lock(&v->lock);
+	while (!v->stop) {
+		int64_t now = clock_monotonic_ms(), next = INT64_MAX;
+		struct watch *due = NULL, **due_tail = &due;
+		for (struct watch *w = v->watches, *n; w; w = n) {
+			n = w->next;
+			if (now >= w->deadline_ms) {
+				watch_take(v, w);
+				*due_tail = w;
+				due_tail = &w->next;
+			} else if (w->deadline_ms < next) {
+				next = w->deadline_ms;
+			}
+		}
+		if (due) {
+			pthread_mutex_unlock(&v->lock);
+			watches_call(v, due);
+			pthread_mutex_lock(&v->lock);
+			continue;
+		}
+		if (next == INT64_MAX) {
+			pthread_cond_wait(&v->timer_cond, &v->lock);
+		} else {
+			struct timespec until = { (time_t)(next / 1000), (long)(next % 1000) * 1000000L };
+			pthread_cond_timedwait(&v->timer_cond, &v->lock, &until);
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
 }
 
 static char *timestamp_key(const char *notary_url, const char *repo)
@@ -132,9 +241,7 @@ static void job_run(struct job *j, bool *ok, char **reason, bool *cacheable)
 	err_t *e = NULL;
 	*ok = false;
 	*cacheable = false;
-	if (j->ref.digest)
-		snprintf(j->digest, sizeof j->digest, "%s", j->ref.digest);
-	if (!j->ref.digest || j->cosign) {
+	if (!j->digest[0] || j->cosign) {
 		struct registry_options ro = {
 			.creds = v->o.registry_creds,
 			.authfile = v->o.authfile,
@@ -144,12 +251,16 @@ static void job_run(struct job *j, bool *ok, char **reason, bool *cacheable)
 		};
 		e = registry_open_ref(&j->ref, &ro, &reg);
 	}
-	if (!e && !j->ref.digest) { /* the tag, resolved once: its digest is what is verified and pinned */
+	if (!e && !j->digest[0]) { /* the tag, resolved once: its digest is what is verified and pinned */
 		bool exists = false;
 		e = registry_head_manifest(reg, j->ref.tag, &exists, j->digest, NULL);
 		if (!e && !exists) {
 			*reason = xasprintf("tag %s not found in %s", j->ref.tag, j->repo);
 			goto out;
+		}
+		if (!e && v->o.tag_ttl_ms > 0) {
+			_cleanup_free_ char *tk = xasprintf("%s:%s", j->repo, j->ref.tag);
+			vcache_put(v->tags, tk, clock_monotonic_ms(), true, j->digest);
 		}
 	}
 	if (!e && j->dct) {
@@ -217,6 +328,7 @@ static void *job_thread(void *arg)
 	char *reason = NULL;
 	job_run(j, &ok, &reason, &cacheable);
 	struct verifier *v = j->v;
+	struct watch *due = NULL, **due_tail = &due;
 	pthread_mutex_lock(&v->lock);
 	j->ok = ok;
 	j->reason = reason;
@@ -227,14 +339,25 @@ static void *job_thread(void *arg)
 			break;
 		}
 	v->njobs--;
+	for (size_t i = 0; i < j->n_watchers; i++) {
+		struct watch *w = j->watchers[i];
+		if (--w->waiting == 0 && w->armed && !w->called) {
+			watch_take(v, w);
+			*due_tail = w;
+			due_tail = &w->next;
+		}
+		watch_unref(w);
+	}
+	j->n_watchers = 0;
 	job_unref(j);
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
+	watches_call(v, due);
 	return NULL;
 }
 
 static struct job *job_new(struct verifier *v, char *key, uint64_t generation, const struct admission_rule *rule,
-			   const struct image_ref *ref)
+			   const struct image_ref *ref, const char *digest)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 	j->key = key;
@@ -245,6 +368,7 @@ static struct job *job_new(struct verifier *v, char *key, uint64_t generation, c
 	free(s);
 	err_free(e);
 	j->repo = imageref_name(ref);
+	snprintf(j->digest, sizeof j->digest, "%s", digest ? digest : "");
 	j->dct = rule->dct;
 	j->cosign = rule->cosign;
 	j->notary_url = rule->notary_url ? xstrdup(rule->notary_url) : NULL;
@@ -262,27 +386,58 @@ static struct job *job_new(struct verifier *v, char *key, uint64_t generation, c
 	return j;
 }
 
+struct watch *verifier_watch(struct verifier *v, int64_t deadline_ms, watch_fn fn, void *arg)
+{
+	(void)v;
+	struct watch *w = xcalloc(1, sizeof *w);
+	w->refs = 1;
+	w->deadline_ms = deadline_ms;
+	w->fn = fn;
+	w->arg = arg;
+	return w;
+}
+
+/* under v->lock: w waits for j too */
+static void watch_job(struct job *j, struct watch *w)
+{
+	if (j->done)
+		return;
+	j->watchers = xrealloc(j->watchers, (j->n_watchers + 1) * sizeof *j->watchers);
+	j->watchers[j->n_watchers++] = w;
+	w->refs++;
+	w->waiting++;
+}
+
 void verifier_start(struct verifier *v, uint64_t generation, const struct admission_rule *rule,
-		    const struct image_ref *ref, struct check *c)
+		    const struct image_ref *ref, struct check *c, struct watch *w)
 {
 	memset(c, 0, sizeof *c);
 	_cleanup_free_ char *repo = imageref_name(ref);
-	if (ref->digest) {
+	_cleanup_free_ char *resolved = NULL; /* the tag's digest, resolved before */
+	if (!ref->digest && v->o.tag_ttl_ms > 0) {
+		_cleanup_free_ char *tk = xasprintf("%s:%s", repo, ref->tag);
+		bool ok;
+		vcache_get(v->tags, tk, clock_monotonic_ms(), &ok, &resolved);
+	}
+	const char *digest = ref->digest ? ref->digest : resolved;
+	if (digest) {
 		_cleanup_free_ char *key =
-			verdict_key(v, generation, rule->dct, rule->notary_url, repo, ref->digest, clock_monotonic_ms());
+			verdict_key(v, generation, rule->dct, rule->notary_url, repo, digest, clock_monotonic_ms());
 		if (key && vcache_get(v->verdicts, key, clock_monotonic_ms(), &c->ok, &c->reason)) {
-			snprintf(c->digest, sizeof c->digest, "%s", ref->digest);
+			snprintf(c->digest, sizeof c->digest, "%s", digest);
 			c->cached = true;
 			return;
 		}
 	}
 	_cleanup_free_ char *image = imageref_string(ref);
-	char *key = xasprintf("%" PRIu64 "|%s", generation, image);
+	char *key = digest ? xasprintf("%" PRIu64 "|%s@%s", generation, repo, digest)
+			   : xasprintf("%" PRIu64 "|%s", generation, image);
 	pthread_mutex_lock(&v->lock);
 	for (struct job *j = v->jobs; j; j = j->next)
-		if (!strcmp(j->key, key)) {
+		if (!strcmp(j->key, key)) { /* single flight: the same verification */
 			j->refs++;
 			c->job = j;
+			watch_job(j, w);
 			pthread_mutex_unlock(&v->lock);
 			free(key);
 			return;
@@ -290,11 +445,12 @@ void verifier_start(struct verifier *v, uint64_t generation, const struct admiss
 	if (v->njobs >= v->o.max_jobs) {
 		pthread_mutex_unlock(&v->lock);
 		free(key);
-		c->reason = xasprintf("%zu verifications are in progress already, the most this server runs: "
-				      "not verified (fail closed)", v->o.max_jobs);
+		c->reason = xasprintf("verification queue full: %zu verifications are in progress already, the most "
+				      "this server runs: not verified (fail closed)",
+				      v->o.max_jobs);
 		return;
 	}
-	struct job *j = job_new(v, key, generation, rule, ref);
+	struct job *j = job_new(v, key, generation, rule, ref, digest);
 	j->refs = 2;
 	j->next = v->jobs;
 	v->jobs = j;
@@ -314,21 +470,32 @@ void verifier_start(struct verifier *v, uint64_t generation, const struct admiss
 		j->refs--;
 	}
 	c->job = j;
+	watch_job(j, w);
 	pthread_mutex_unlock(&v->lock);
 }
 
-void verifier_wait(struct verifier *v, struct check *c, int64_t deadline_ms)
+bool verifier_watch_arm(struct verifier *v, struct watch *w)
+{
+	pthread_mutex_lock(&v->lock);
+	bool waits = w->waiting > 0;
+	if (waits) {
+		w->armed = true;
+		w->next = v->watches;
+		v->watches = w;
+		pthread_cond_signal(&v->timer_cond);
+	}
+	if (!waits)
+		watch_unref(w); /* else the owner's reference is the callback's */
+	pthread_mutex_unlock(&v->lock);
+	return waits;
+}
+
+void verifier_collect(struct verifier *v, struct check *c)
 {
 	struct job *j = c->job;
 	if (!j)
 		return;
-	struct timespec until = { (time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L };
 	pthread_mutex_lock(&v->lock);
-	while (!j->done) {
-		int rc = pthread_cond_timedwait(&v->cond, &v->lock, &until);
-		if (rc == ETIMEDOUT)
-			break;
-	}
 	if (j->done) {
 		c->ok = j->ok;
 		c->reason = j->reason ? xstrdup(j->reason) : NULL;

@@ -174,9 +174,9 @@ if grep -qF "$IMG@$D3 allowed=0 denied=100" "$LOGS/reload-load" && grep -qF "$IM
    [ "$(grep -c '"policy attack-policy reloaded' "$LOGS/server.log")" -ge 1 ] && alive; then
 	pass reload-under-load-keeps-verdicts; else fail reload-under-load-keeps-verdicts "$(cat "$LOGS/reload-load")"; fi
 
-# (open, not run here: reviews stuck on a slow registry hold every
-# worker, so /healthz and cached reviews wait behind them; reproduce with
-# `attack.py PORT CA starve 4 127.0.0.1:BLACKHOLE/app:v1` against --workers=2)
+# (reviews waiting on a slow registry or notary no longer hold a worker:
+# tests/integration/image-admission.sh, slow-verification-blocks-no-other-review,
+# proves it with a slow notary and 2 workers)
 
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 rc=$?

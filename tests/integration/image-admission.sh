@@ -53,15 +53,18 @@ VALIDATION_PUB=$(pem "$W/signed/ks/validation.pub")
 REG=${IMG%%/*}
 # the policy: IMG's repository needs build and validation; 127.0.0.1:<slow>
 # and the down notary are fault cases; exempt.local and kube-system exempt
-BLACKHOLE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-policy() { # file signers-json
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BLACKHOLE_PORT=$(free_port)
+PROXY_PORT=$(free_port) # a request-logging proxy in front of the registry (tags resolved once)
+policy() { # file signers-json [notary-url for IMG's repository]
 	cat >"$1" <<JSON
 {"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdmissionPolicy",
  "metadata": {"name": "test-policy"},
  "spec": {"exemptNamespaces": ["kube-system"], "exemptImages": ["exempt.local/*"],
   "repositories": [
-   {"name": "$REG/hello/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $2},
+   {"name": "$REG/hello/*", "format": "dct", "notaryServer": "${3:-$NOTARY_URL}", "signers": $2},
    {"name": "127.0.0.1:$BLACKHOLE_PORT/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $2},
+   {"name": "127.0.0.1:$PROXY_PORT/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $2},
    {"name": "notary-down.local/*", "format": "dct", "notaryServer": "https://127.0.0.1:1", "signers": $2}]}}
 JSON
 }
@@ -83,8 +86,8 @@ SECRET=regpass-$(openssl rand -hex 6)
 start_server() { # name extra-args...
 	local name=$1; shift
 	rm -f "$W/$name.port"
-	"$BIN/image-admission" --policy="$W/policy.json" --tls-cert="$W/tls/tls.crt" --tls-key="$W/tls/tls.key" \
-		--listen=127.0.0.1:0 --port-file="$W/$name.port" --notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" \
+	"$BIN/image-admission" --policy="${SERVER_POLICY:-$W/policy.json}" --tls-cert="$W/tls/tls.crt" --tls-key="$W/tls/tls.key" \
+		--listen=127.0.0.1:0 --port-file="$W/$name.port" --notary-ca="${SERVER_NOTARY_CA:-$NOTARY_CA}" --registry-ca="$REGISTRY_CA" \
 		--registry-creds="admission:$SECRET" --log-format=json "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.log" &
 	SERVER_PID=$!
 	PIDS+=($SERVER_PID)
@@ -92,7 +95,7 @@ start_server() { # name extra-args...
 	PORT=$(cat "$W/$name.port" 2>/dev/null)
 	[ -n "$PORT" ]
 }
-if start_server main --deadline=3s --header-timeout=2s --max-body=65536 --workers=4; then pass server-starts; else
+if start_server main --deadline=3s --header-timeout=2s --max-body=65536 --workers=4 --tag-ttl=1s; then pass server-starts; else
 	fail server-starts "$(tail -3 "$LOGS/main.log")"; exit 1; fi
 MAIN_PID=$SERVER_PID
 C() { python3 "$CLIENT" "$PORT" "$CA" "$@"; }
@@ -141,8 +144,10 @@ review exempt-lookalike /validate Pod team "exempt.local.evil.com/x:1"
 if allowed exempt-ns && has exempt-ns "namespace kube-system is exempt" && allowed exempt-img &&
    denied exempt-lookalike; then pass exemptions-exact; else fail exemptions-exact "$(cat "$LOGS/exempt-"*)"; fi
 
-# ---- the tag moves to an unsigned digest after signing: v1 now names D3 --
+# ---- the tag moves to an unsigned digest after signing: v1 now names D3;
+# seen once the tag's resolution is older than --tag-ttl --
 skopeo copy -q --dest-cert-dir="$W/signed/certs" "oci:$W/signed/oci-v3:v3" "docker://$IMG:v1" >/dev/null 2>&1
+sleep 1.5
 review moved /mutate Pod team "$IMG:v1"
 if denied moved && has moved "image $IMG:v1 at $D3: not signed by every required signer"; then
 	pass tag-moved-after-signing-denied; else fail tag-moved-after-signing-denied "$(cat "$LOGS/moved")"; fi
@@ -155,6 +160,62 @@ if denied notary-down && has notary-down "trust data could not be verified (fail
 review slow-registry /validate Pod team "127.0.0.1:$BLACKHOLE_PORT/app:v1"
 if denied slow-registry && has slow-registry "trust data not verified within the 3000 ms deadline (fail closed)"; then
 	pass slow-registry-denied-at-deadline; else fail slow-registry-denied-at-deadline "$(cat "$LOGS/slow-registry")"; fi
+
+# ---- no review waits on another image's slow verification: a notary
+# that answers each request after 1.5 s (slow-proxy.py), so a verification
+# outlives the 3 s deadline; 2 workers, at most 2 verifications. 6 reviews
+# of D3 (one verification, shared) and 2 of D2 wait; meanwhile a review of
+# D1, verified and cached before the notary turned slow, is answered
+# (allowed) and one of another digest, which finds no verification slot,
+# is denied at once; D3's and D2's are denied at the deadline. The order
+# of the answers proves it. ----
+SLOW_PORT=$(free_port)
+cert "$W/slow-tls"
+cat "$NOTARY_CA" "$W/slow-tls/tls.crt" >"$W/slow-ca.crt"
+python3 "$here/image-admission/slow-proxy.py" "$SLOW_PORT" "$W/slow-tls/tls.crt" "$W/slow-tls/tls.key" "$NOTARY_URL" \
+	"$NOTARY_CA" "$W/slow-delay" 2>"$LOGS/slow-proxy" &
+PIDS+=($!)
+policy "$W/race-policy.json" "$BOTH" "https://127.0.0.1:$SLOW_PORT"
+A3=$IMG@sha256:$(printf 'c%.0s' $(seq 64))
+MAIN_PORT=$PORT
+if SERVER_POLICY=$W/race-policy.json SERVER_NOTARY_CA=$W/slow-ca.crt \
+	start_server race --deadline=3s --workers=2 --max-verifications=2 --trust-ttl=10m; then
+	review race-warm /validate Pod team "$IMG@$D1"
+	echo 1.5 >"$W/slow-delay"
+	before=$(wc -l <"$LOGS/slow-proxy")
+	# the server is on D3 and D2 once both verifications asked the notary
+	on_them="for i in \$(seq 1 600); do [ \$(wc -l <'$LOGS/slow-proxy') -ge $((before + 2)) ] && exit 0; sleep 0.05; done; exit 1"
+	C race "$on_them" "$IMG@$D3*6" "$IMG@$D2*2" -- "$IMG@$D1" "$A3" >"$LOGS/race" 2>&1
+	deadline_denials=$(grep -c "^slow $IMG@\($D3\|$D2\) denied: .*trust data not verified within the 3000 ms deadline (fail closed)" "$LOGS/race")
+	if allowed race-warm && head -2 "$LOGS/race" | grep -qx "probe $IMG@$D1 allowed: " &&
+	   head -2 "$LOGS/race" | grep -q "^probe $A3 denied: .*verification queue full: 2 verifications are in progress" &&
+	   [ "$deadline_denials" = 8 ] && [ "$(wc -l <"$LOGS/race")" = 10 ] &&
+	   grep -F '"msg":"access"' "$LOGS/race.log" | grep -F '"cached":1' | grep -qF '"allowed":true'; then
+		pass slow-verification-blocks-no-other-review; else fail slow-verification-blocks-no-other-review "$(cat "$LOGS/race")"; fi
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+else
+	fail slow-verification-blocks-no-other-review "$(tail -3 "$LOGS/race.log")"
+fi
+rm -f "$W/slow-delay"
+
+# ---- a tag is resolved once: two reviews of it within --tag-ttl, one
+# manifest request at the registry (counted by a logging proxy) ----
+python3 "$root/tests/servers/registry-flaky-proxy.py" --port "$PROXY_PORT" --upstream "$REG" --ca "$REGISTRY_CA" \
+	--port-file "$W/proxy.port" 2>"$LOGS/proxy" &
+PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
+if start_server tags --insecure-registry --tag-ttl=10m; then
+	review tag-1 /validate Pod team "127.0.0.1:$PROXY_PORT/hello/app:v2"
+	review tag-2 /validate Pod team "127.0.0.1:$PROXY_PORT/hello/app:v2"
+	manifests=$(grep -c "^\(HEAD\|GET\) /v2/hello/app/manifests/v2 " "$LOGS/proxy")
+	if [ "$manifests" = 1 ] && has tag-1 "app:v2 at $D2:" && has tag-2 "app:v2 at $D2:"; then
+		pass tag-resolved-once; else fail tag-resolved-once "$manifests manifest requests: $(cat "$LOGS/proxy" "$LOGS/tag-1")"; fi
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+else
+	fail tag-resolved-once "$(tail -3 "$LOGS/tags.log")"
+fi
+PORT=$MAIN_PORT
+SERVER_PID=$MAIN_PID
 
 # ---- HTTP limits: the server keeps serving after each ----
 printf '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": 7}' >"$W/malformed.json"

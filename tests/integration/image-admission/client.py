@@ -15,6 +15,11 @@ the API server talks to it.
         serving certificate's serial before and after (a new connection)
   client.py PORT CA load N THREADS IMAGE...   N reviews over the images,
         round robin: prints "IMAGE allowed=A denied=D" per image
+  client.py PORT CA race WAITCMD SLOW... -- PROBE...   one review per SLOW
+        image at once (IMAGE*N: N of them), then WAITCMD (a shell command
+        that returns once the server is on them), then one review per
+        PROBE image at once: prints one line per review in the order the
+        answers arrived: "probe|slow IMAGE allowed|denied: MESSAGE"
 """
 import base64
 import http.client
@@ -115,6 +120,33 @@ def main():
                 print("closed-by-server")
                 return
         print("still-open")
+    elif cmd == "race":
+        wait_cmd, rest = args[0], args[1:]
+        cut = rest.index("--")
+        slow = [im.split("*")[0] for im in rest[:cut] for _ in range(int(im.split("*")[1]) if "*" in im else 1)]
+        order, lock = [], threading.Lock()
+
+        def one(what, image):
+            c = conn(port, ca, timeout=60)
+            try:
+                status, body = post(c, "/validate", review("Pod", "team", [image]))
+                r = json.loads(body)["response"]
+                line = "%s %s %s: %s" % (what, image, "allowed" if r["allowed"] else "denied",
+                                         r.get("status", {}).get("message", ""))
+            except Exception as e:  # noqa: BLE001 - printed, the test fails on it
+                line = "%s %s error: %s" % (what, image, e)
+            with lock:
+                order.append(line)
+        ts = [threading.Thread(target=one, args=("slow", im)) for im in slow]
+        for t in ts:
+            t.start()
+        subprocess.run(wait_cmd, shell=True, check=True)
+        ps = [threading.Thread(target=one, args=("probe", im)) for im in rest[cut + 1:]]
+        for t in ps:
+            t.start()
+        for t in ts + ps:
+            t.join()
+        print("\n".join(order))
     elif cmd == "concurrent":
         n = int(args[0])
         body = review("Pod", "team", [args[1]]) if len(args) > 1 else None
