@@ -26,6 +26,14 @@ err_t *cluster_pull_secret(const char *authfile, const char *registry, const cha
  * use, added before them to m. */
 err_t *cluster_add_pull_secrets(struct manifests *m, const char *authfile, const char *registry, const char *name);
 
+/* Ask the cluster (discovery: /api/v1, /apis/GROUP/VERSION, once per API
+ * version) which resource serves each object's kind and whether it is
+ * namespaced, as kubectl does: a kind the cluster does not serve (a
+ * custom resource whose definition is not installed) is an EXIT_USAGE
+ * error at its file:line, before anything is written; an object of a
+ * cluster-scoped kind loses the namespace deploy gave it. */
+err_t *cluster_discover(struct kubeapi *k, struct manifests *m);
+
 /* Server-side apply the namespaces (ensured: created when missing), then
  * every object in order; live[i] gets what the server answered for
  * m->items[i]. */

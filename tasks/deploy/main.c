@@ -89,6 +89,7 @@ static err_t *deploy_to_cluster(const struct params *p, struct kubeapi *k, struc
 	struct apply_options ao = { params_str(p, "field-manager"), params_bool(p, "force") };
 	int64_t timeout_ms = 0;
 	TRY(clock_parse_duration_ms(params_str(p, "timeout"), "--timeout", &timeout_ms));
+	TRY(cluster_discover(k, m));
 	const char **nss = NULL;
 	size_t nns = manifests_namespaces(m, &nss);
 	json_t **live = xcalloc(m->n, sizeof *live);

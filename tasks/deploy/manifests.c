@@ -95,6 +95,7 @@ static err_t *add_document(struct manifests *m, const struct ydoc_node *d, const
 	o->kind = kind;
 	o->name = name;
 	o->namespaced = is_namespaced(kind);
+	o->resource = NULL;
 	return NULL;
 }
 
@@ -190,6 +191,7 @@ void manifests_free(struct manifests *m)
 	for (size_t i = 0; i < m->n; i++) {
 		json_decref(m->items[i].obj);
 		free(m->items[i].source);
+		free(m->items[i].resource);
 	}
 	free(m->items);
 	*m = (struct manifests){ 0 };
@@ -327,6 +329,7 @@ void manifests_prepend(struct manifests *m, json_t *obj, const char *source)
 	o->kind = json_string_value(json_object_get(obj, "kind"));
 	o->name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 	o->namespaced = is_namespaced(o->kind);
+	o->resource = NULL;
 }
 
 size_t manifests_namespaces(const struct manifests *m, const char ***out)
@@ -378,7 +381,7 @@ static char *plural(const char *kind)
 char *kobject_path(const struct kobject *o)
 {
 	const char *av = json_string_value(json_object_get(o->obj, "apiVersion"));
-	_cleanup_free_ char *res = plural(o->kind);
+	_cleanup_free_ char *res = o->resource ? xstrdup(o->resource) : plural(o->kind);
 	const char *ns = kobject_namespace(o);
 	return xasprintf("/%s/%s%s%s%s/%s/%s", strchr(av, '/') ? "apis" : "api", av, *ns ? "/namespaces/" : "", ns,
 			 "", res, o->name);

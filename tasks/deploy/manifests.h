@@ -18,7 +18,8 @@ struct kobject {
 	char *source;     /* "file:line" of the document */
 	const char *kind; /* borrowed from obj */
 	const char *name;
-	bool namespaced;
+	bool namespaced;  /* from the built-in kinds, then the cluster's discovery */
+	char *resource;   /* the plural the cluster's discovery names (NULL before) */
 };
 
 struct manifests {
@@ -65,7 +66,8 @@ size_t manifests_namespaces(const struct manifests *m, const char ***out);
 const char *manifests_app_namespace(const struct manifests *m);
 
 /* The object's REST path: "/apis/apps/v1/namespaces/NS/deployments/NAME"
- * (caller frees). Resources are the lower-case plural of the kind. */
+ * (caller frees): the resource the cluster's discovery named, else (no
+ * cluster: --dry-run) the lower-case plural of the kind. */
 char *kobject_path(const struct kobject *o);
 
 #endif

@@ -306,6 +306,21 @@ if run malformed 2 "${DEPLOY[@]}" --manifests="$W/bad.yaml" --image="$IMG@$D1" &
    run nomatch 2 "${DEPLOY[@]}" --image="$REGISTRY/other/app@$D1" && has nomatch "no container in the manifests runs $REGISTRY/other/app" &&
    [ "$(tail -n +"$from" "$K8S_LOG" | wc -l)" = 0 ]; then
 	pass bad-manifests-exit-2-no-request; else fail bad-manifests-exit-2-no-request; fi
+# a kind the cluster does not serve (a custom resource without its
+# definition): discovery says so at its file:line, and nothing is written;
+# a cluster-scoped kind is applied without the namespace deploy gives others
+{ cat "$APP"; printf -- '---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n'; } >"$W/app-crd.yaml"
+from=$(mark)
+if run crd 2 "${DEPLOY[@]}" --manifests="$W/app-crd.yaml" --image="$IMG@$D1" &&
+   has crd "app-crd.yaml:[0-9]*: the cluster serves no kind Widget in example.com/v1 (is its CustomResourceDefinition installed?)" &&
+   [ "$(writes "$from")" = 0 ] && tail -n +"$from" "$K8S_LOG" | grep -q '"path": "/apis/example.com/v1"'; then
+	pass unserved-kind-exit-2-nothing-written; else fail unserved-kind-exit-2-nothing-written; fi
+{ cat "$APP"; printf -- '---\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: hello-ca}\nspec: {selfSigned: {}}\n'; } >"$W/app-cluster.yaml"
+from=$(mark)
+if run clusterscoped 0 "${DEPLOY[@]}" --manifests="$W/app-cluster.yaml" --image="$IMG@$D1" &&
+   tail -n +"$from" "$K8S_LOG" | grep -q '"path": "/apis/cert-manager.io/v1/clusterissuers/hello-ca"' &&
+   api /apis/cert-manager.io/v1/clusterissuers/hello-ca >/dev/null; then
+	pass cluster-scoped-kind-by-discovery; else fail cluster-scoped-kind-by-discovery; fi
 # an exec credential plugin: a clear "not supported"
 sed 's/^    token: .*/    exec: {apiVersion: client.authentication.k8s.io\/v1, command: aws}/' "$K8S_KUBECONFIG" >"$W/exec.kubeconfig"
 if run exec-plugin 2 "${DEPLOY[@]}" --image="$IMG@$D1" --kubeconfig="$W/exec.kubeconfig" && has exec-plugin "not supported"; then

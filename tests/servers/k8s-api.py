@@ -66,6 +66,10 @@ RESOURCES = {
     ("apps", "v1", "daemonsets"): ("DaemonSet", True, ["ds"]),
     ("batch", "v1", "jobs"): ("Job", True, []),
     ("batch", "v1", "cronjobs"): ("CronJob", True, ["cj"]),
+    # custom resources, as if cert-manager's definitions were installed (a
+    # cluster-scoped kind no client knows without discovery)
+    ("cert-manager.io", "v1", "clusterissuers"): ("ClusterIssuer", False, []),
+    ("cert-manager.io", "v1", "issuers"): ("Issuer", True, []),
     ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations"):
         ("ValidatingWebhookConfiguration", False, []),
     ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"):
