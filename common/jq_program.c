@@ -131,21 +131,6 @@ void jq_program_free(struct jq_program *p)
 }
 
 
-static err_t *emit_value(jv result, bool raw, jq_output_fn emit, void *data)
-{
-	err_t *e;
-	if (raw && jv_get_kind(result) == JV_KIND_STRING) {
-		e = emit(jv_string_value(result), (size_t)jv_string_length_bytes(jv_copy(result)), false, data);
-		jv_free(result);
-		return e;
-	}
-	bool is_null = jv_get_kind(result) == JV_KIND_NULL;
-	jv text = jv_dump_string(result, 0);
-	e = emit(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)), is_null, data);
-	jv_free(text);
-	return e;
-}
-
 static err_t *halted(jq_state *jq)
 {
 	jv code = jq_get_exit_code(jq);
@@ -167,14 +152,30 @@ static err_t *halted(jq_state *jq)
 	return e;
 }
 
+void jq_format_value(jv value, const struct jq_format *f, struct strbuf *out)
+{
+	if (f->raw && jv_get_kind(value) == JV_KIND_STRING && !(f->dump_flags & JV_PRINT_ASCII)) {
+		sb_add(out, jv_string_value(value), (size_t)jv_string_length_bytes(jv_copy(value)));
+	} else {
+		/* jq 1.6 prints a raw string with --ascii-output as JSON */
+		int flags = f->raw && jv_get_kind(value) == JV_KIND_STRING ? JV_PRINT_ASCII : f->dump_flags;
+		jv text = jv_dump_string(jv_copy(value), flags);
+		sb_add(out, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)));
+		jv_free(text);
+	}
+	if (!f->join)
+		sb_addc(out, '\n');
+}
+
 /* Run the program on one input; returns the first error. */
-static err_t *run_one(struct jq_program *p, struct json_stream *in, jv value, bool raw, jq_output_fn emit,
-		      void *data, bool *stop)
+static err_t *run_one(struct jq_program *p, struct json_stream *in, jv value, jq_value_fn fn, void *data,
+		      bool *stop)
 {
 	jq_start(p->jq, value, 0);
 	jv result;
 	while (jv_is_valid(result = jq_next(p->jq))) {
-		err_t *e = emit_value(result, raw, emit, data);
+		err_t *e = fn(result, data);
+		jv_free(result);
 		if (e)
 			return e;
 	}
@@ -197,16 +198,44 @@ static err_t *run_one(struct jq_program *p, struct json_stream *in, jv value, bo
 	return e;
 }
 
-err_t *jq_program_run(struct jq_program *p, struct json_stream *input, bool raw, jq_output_fn emit, void *data)
+err_t *jq_program_run_values(struct jq_program *p, struct json_stream *input, bool null_input, jq_value_fn fn,
+			     void *data)
 {
 	json_stream_attach(input, p->jq);
 	bool stop = false;
+	if (null_input)
+		return run_one(p, input, jv_null(), fn, data, &stop);
 	while (!stop) {
 		jv value;
 		TRY(json_stream_next(input, &value));
 		if (!jv_is_valid(value))
 			return NULL;
-		TRY(run_one(p, input, value, raw, emit, data, &stop));
+		TRY(run_one(p, input, value, fn, data, &stop));
 	}
 	return NULL;
+}
+
+struct emit_ctx {
+	bool raw;
+	jq_output_fn emit;
+	void *data;
+};
+
+static err_t *emit_value(jv value, void *data)
+{
+	const struct emit_ctx *c = data;
+	if (c->raw && jv_get_kind(value) == JV_KIND_STRING)
+		return c->emit(jv_string_value(value), (size_t)jv_string_length_bytes(jv_copy(value)), false,
+			       c->data);
+	jv text = jv_dump_string(jv_copy(value), 0);
+	err_t *e = c->emit(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
+			   jv_get_kind(value) == JV_KIND_NULL, c->data);
+	jv_free(text);
+	return e;
+}
+
+err_t *jq_program_run(struct jq_program *p, struct json_stream *input, bool raw, jq_output_fn emit, void *data)
+{
+	struct emit_ctx c = { raw, emit, data };
+	return jq_program_run_values(p, input, false, emit_value, &c);
 }

@@ -1,5 +1,6 @@
 #include "json_stream.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "strbuf.h"
@@ -10,6 +11,7 @@ struct json_stream {
 	jq_util_input_state *reader; /* files and stdin */
 	jv_parser *parser;           /* inline text */
 	struct strbuf reader_errors; /* what libjq's reader reported */
+	bool slurp, slurped;
 };
 
 static void collect_reader_error(void *data, const char *msg)
@@ -66,7 +68,42 @@ void json_stream_attach(struct json_stream *s, jq_state *jq)
 		jq_set_input_cb(jq, next_from_buffer, s);
 }
 
+void json_stream_set_slurp(struct json_stream *s)
+{
+	s->slurp = true;
+}
+
+static err_t *next_value(struct json_stream *s, jv *out);
+
+/* jq -s: every value of the stream in one array, then the end. */
+static err_t *next_slurped(struct json_stream *s, jv *out)
+{
+	*out = jv_invalid();
+	if (s->slurped)
+		return NULL;
+	s->slurped = true;
+	jv all = jv_array();
+	for (;;) {
+		jv v;
+		err_t *e = next_value(s, &v);
+		if (e) {
+			jv_free(all);
+			return e;
+		}
+		if (!jv_is_valid(v))
+			break;
+		all = jv_array_append(all, v);
+	}
+	*out = all;
+	return NULL;
+}
+
 err_t *json_stream_next(struct json_stream *s, jv *out)
+{
+	return s->slurp ? next_slurped(s, out) : next_value(s, out);
+}
+
+static err_t *next_value(struct json_stream *s, jv *out)
 {
 	jv v = s->reader ? jq_util_input_next_input(s->reader) : jv_parser_next(s->parser);
 	*out = jv_invalid();

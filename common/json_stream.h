@@ -18,6 +18,10 @@ struct json_stream *json_stream_from_path(const char *path, const char *name);
 struct json_stream *json_stream_from_buffer(const char *data, size_t len, const char *name);
 void json_stream_free(struct json_stream *s);
 
+/* jq -s: the stream yields one array of all its values (call before
+ * the first read). */
+void json_stream_set_slurp(struct json_stream *s);
+
 /* Let the program pull inputs (input/inputs) from this stream. */
 void json_stream_attach(struct json_stream *s, jq_state *jq);
 
