@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The drop-in Tasks of tekton/compat/ (the Tekton catalog's git-clone,
-# buildah, kaniko, jq, hadolint, with the catalog's own params, results and
-# workspaces, run by our binaries), each run with bin/pipeline-run from a
-# TaskRun written as a user writes one for the CATALOG Task (param names as
-# the catalog documents them), against the real test servers: lighttpd +
+# buildah, kaniko, hadolint; jq has tekton-compat-jq.sh), with the
+# catalog's own params, results and workspaces, run by our binaries),
+# each run with bin/pipeline-run from a TaskRun written as a user writes
+# one for the CATALOG Task (param names as the catalog documents them),
+# against the real test servers: lighttpd +
 # git http-backend (TLS, basic auth) and docker-registry. Negative cases
 # check the reason, not only the exit code.
 set -u
