@@ -282,7 +282,7 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 			const struct ydoc_node *p = ydoc_deref(ydoc_item(ps, i));
 			const char *pn = ydoc_str(ydoc_get(p, "name")), *pv = ydoc_str(ydoc_get(p, "value"));
 			char *v = NULL;
-			if (!pn || !pv)
+			if (!pn || !*pn || !pv)
 				e = taskdef_bad(c->file, p, "PipelineRun template: a param needs a name and a string value");
 			if (!e)
 				e = template_value(c, p, pv, tn, tv, nt, uid, &v);
@@ -311,18 +311,30 @@ err_t *trigger_resolve(const char *file, const char *listener, const char *event
 {
 	memset(out, 0, sizeof *out);
 	struct strbuf text = STRBUF_INIT, ev = STRBUF_INIT;
-	struct ydoc *y = NULL;
-	struct ctx c = {file, NULL, NULL, headers, nheaders};
 	err_t *e = fs_read_file(file, TRIGGER_FILE_MAX, &text);
 	if (!e)
-		e = ydoc_parse(sb_str(&text), text.len, file, &y);
-	if (!e)
 		e = fs_read_file(event_file, EVENT_MAX, &ev);
+	if (!e)
+		e = trigger_resolve_text(file, sb_str(&text), text.len, listener, event_file, sb_str(&ev), ev.len,
+		                         headers, nheaders, out);
+	sb_release(&text);
+	sb_release(&ev);
+	return e;
+}
+
+err_t *trigger_resolve_text(const char *file, const char *text, size_t len, const char *listener,
+                            const char *event_name, const char *event, size_t event_len,
+                            const char *const *headers, size_t nheaders, struct trigger_run *out)
+{
+	memset(out, 0, sizeof *out);
+	struct ydoc *y = NULL;
+	struct ctx c = {file, NULL, NULL, headers, nheaders};
+	err_t *e = ydoc_parse(text, len, file, &y);
 	if (!e) {
 		json_error_t je;
-		c.body = json_loadb(sb_str(&ev), ev.len, 0, &je);
+		c.body = json_loadb(event, event_len, 0, &je);
 		if (!c.body)
-			e = err_new(EXIT_USAGE, "%s:%d:%d: the event is not JSON: %s", event_file, je.line, je.column,
+			e = err_new(EXIT_USAGE, "%s:%d:%d: the event is not JSON: %s", event_name, je.line, je.column,
 			            je.text);
 	}
 	c.y = y;
@@ -356,8 +368,6 @@ err_t *trigger_resolve(const char *file, const char *listener, const char *event
 	sb_release(&names);
 	json_decref(c.body);
 	ydoc_free(y);
-	sb_release(&text);
-	sb_release(&ev);
 	if (e)
 		trigger_run_free(out);
 	return e;

@@ -25,6 +25,11 @@ struct trigger_run {
 /* file: the Triggers resources; headers: "Name=Value" (or "Name: Value"). */
 err_t *trigger_resolve(const char *file, const char *listener, const char *event_file, const char *const *headers,
                        size_t nheaders, struct trigger_run *out);
+/* The same with the Triggers resources (named file in messages) and the
+ * event (named event_name) already read: what the fuzz target drives. */
+err_t *trigger_resolve_text(const char *file, const char *text, size_t len, const char *listener,
+                            const char *event_name, const char *event, size_t event_len,
+                            const char *const *headers, size_t nheaders, struct trigger_run *out);
 /* The file beside `near` (a file in the same directory, *.yaml / *.yml)
  * holding the Pipeline `name`: newly allocated, or an error. */
 err_t *trigger_find_pipeline(const char *near, const char *name, char **path);
