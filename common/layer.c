@@ -633,6 +633,73 @@ static la_ssize_t reader_cb(struct archive *a, void *ud, const void **out)
 	return (la_ssize_t)got;
 }
 
+/* The layer's decompressed stream (any_compression: zstd too) for libarchive;
+ * its compression goes into stats. */
+static err_t *reader_open(int layer_fd, bool any_compression, struct reader_ctx *rc, struct layer_apply_stats *stats)
+{
+	*rc = (struct reader_ctx){ 0 };
+	TRY(decoder_new(layer_fd, any_compression, &rc->dec));
+	enum compress_format f = decoder_format(rc->dec);
+	stats->compression = f == COMPRESS_GZIP ? LAYER_GZIP : f == COMPRESS_ZSTD ? LAYER_ZSTD : LAYER_PLAIN;
+	rc->buf = xmalloc(1 << 17);
+	return NULL;
+}
+
+typedef err_t *(*tar_entry_fn)(struct archive *a, struct archive_entry *ent, void *ctx);
+
+/* Every tar entry of the stream to fn, in order, until an error: a read or
+ * decompression failure is reported as itself, not as what it made
+ * libarchive or fn say; fn's error is wrapped with the entry's name. */
+static err_t *tar_walk(struct reader_ctx *rc, struct archive *a, tar_entry_fn fn, void *ctx)
+{
+	archive_read_support_format_tar(a);
+	err_t *e = NULL;
+	if (archive_read_open(a, rc, NULL, reader_cb, NULL) != ARCHIVE_OK) {
+		e = rc->err ? rc->err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
+		rc->err = NULL;
+	}
+	while (!e) {
+		struct archive_entry *ent;
+		int r = archive_read_next_header(a, &ent);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			e = rc->err ? rc->err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
+			rc->err = NULL;
+			break;
+		}
+		e = fn(a, ent, ctx);
+		if (e) {
+			if (rc->err) {
+				err_free(e);
+				e = rc->err;
+				rc->err = NULL;
+			}
+			const char *n = archive_entry_pathname(ent);
+			e = err_wrap(e, "layer entry %.200s", n ? n : "?");
+		}
+	}
+	return e;
+}
+
+/* Free the archive and the stream; unless e, read the stream to its end for
+ * its diff_id and size. */
+static err_t *reader_close(struct reader_ctx *rc, struct archive *a, err_t *e, struct layer_apply_stats *stats)
+{
+	archive_read_free(a);
+	err_free(rc->err);
+	if (!e)
+		e = decoder_finish(rc->dec, stats->diff_id, &stats->bytes);
+	decoder_free(rc->dec);
+	free(rc->buf);
+	return e;
+}
+
+static err_t *apply_tar_entry(struct archive *a, struct archive_entry *ent, void *ctx)
+{
+	return apply_entry(ctx, a, ent);
+}
+
 err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_options *opts,
 		   struct layer_apply_stats *stats)
 {
@@ -649,44 +716,14 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
 	ap.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ap.rootfd < 0)
 		return err_errno(EXIT_FAILED, "cannot open root %s", root);
-	struct reader_ctx rc = { 0 };
-	err_t *e = decoder_new(layer_fd, opts->any_compression, &rc.dec);
+	struct reader_ctx rc;
+	err_t *e = reader_open(layer_fd, opts->any_compression, &rc, stats);
 	if (e) {
 		close(ap.rootfd);
 		return e;
 	}
-	enum compress_format f = decoder_format(rc.dec);
-	stats->compression = f == COMPRESS_GZIP ? LAYER_GZIP : f == COMPRESS_ZSTD ? LAYER_ZSTD : LAYER_PLAIN;
-	rc.buf = xmalloc(1 << 17);
 	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	if (archive_read_open(a, &rc, NULL, reader_cb, NULL) != ARCHIVE_OK) {
-		e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
-		rc.err = NULL;
-	}
-	while (!e) {
-		struct archive_entry *ent;
-		int r = archive_read_next_header(a, &ent);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
-			rc.err = NULL;
-			break;
-		}
-		e = apply_entry(&ap, a, ent);
-		if (e) {
-			if (rc.err) {
-				err_free(e);
-				e = rc.err;
-				rc.err = NULL;
-			}
-			const char *n = archive_entry_pathname(ent);
-			e = err_wrap(e, "layer entry %.200s", n ? n : "?");
-		}
-	}
-	archive_read_free(a);
-	err_free(rc.err);
+	e = reader_close(&rc, a, tar_walk(&rc, a, apply_tar_entry, &ap), stats);
 	/* directories get their real modes and times last (deepest first) */
 	for (size_t i = ap.n_dirs; i-- > 0;) {
 		struct dir_fixup *d = &ap.dirs[i];
@@ -704,10 +741,6 @@ err_t *layer_apply(const char *root, int layer_fd, const struct layer_apply_opti
 		free(d->path);
 	}
 	free(ap.dirs);
-	if (!e)
-		e = decoder_finish(rc.dec, stats->diff_id, &stats->bytes);
-	decoder_free(rc.dec);
-	free(rc.buf);
 	pathset_free(&ap.written);
 	close(ap.rootfd);
 	if (!e && opts->expected_diff_id && !digest_equal(opts->expected_diff_id, stats->diff_id))
@@ -789,53 +822,31 @@ static err_t *read_entry(struct archive_entry *ent, struct layer_reader *lr, lay
 	return fn(&e, lr, ctx);
 }
 
+struct read_walk {
+	struct layer_reader *lr;
+	layer_read_fn fn;
+	void *ctx;
+	struct layer_apply_stats *stats;
+};
+
+static err_t *read_tar_entry(struct archive *a, struct archive_entry *ent, void *ctx)
+{
+	(void)a;
+	struct read_walk *w = ctx;
+	return read_entry(ent, w->lr, w->fn, w->ctx, w->stats);
+}
+
 err_t *layer_read(int layer_fd, layer_read_fn fn, void *ctx, struct layer_apply_stats *stats)
 {
 	struct layer_apply_stats local;
 	if (!stats)
 		stats = &local;
 	memset(stats, 0, sizeof *stats);
-	struct reader_ctx rc = { 0 };
-	TRY(decoder_new(layer_fd, false, &rc.dec));
-	enum compress_format f = decoder_format(rc.dec);
-	stats->compression = f == COMPRESS_GZIP ? LAYER_GZIP : f == COMPRESS_ZSTD ? LAYER_ZSTD : LAYER_PLAIN;
-	rc.buf = xmalloc(1 << 17);
+	struct reader_ctx rc;
+	TRY(reader_open(layer_fd, false, &rc, stats));
 	struct layer_reader lr = { archive_read_new() };
-	struct archive *a = lr.a;
-	archive_read_support_format_tar(a);
-	err_t *e = NULL;
-	if (archive_read_open(a, &rc, NULL, reader_cb, NULL) != ARCHIVE_OK) {
-		e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
-		rc.err = NULL;
-	}
-	while (!e) {
-		struct archive_entry *ent;
-		int r = archive_read_next_header(a, &ent);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			e = rc.err ? rc.err : err_new(EXIT_FAILED, "layer: %s", archive_error_string(a));
-			rc.err = NULL;
-			break;
-		}
-		e = read_entry(ent, &lr, fn, ctx, stats);
-		if (e) {
-			if (rc.err) {
-				err_free(e);
-				e = rc.err;
-				rc.err = NULL;
-			}
-			const char *n = archive_entry_pathname(ent);
-			e = err_wrap(e, "layer entry %.200s", n ? n : "?");
-		}
-	}
-	archive_read_free(a);
-	err_free(rc.err);
-	if (!e)
-		e = decoder_finish(rc.dec, stats->diff_id, &stats->bytes);
-	decoder_free(rc.dec);
-	free(rc.buf);
-	return e;
+	struct read_walk w = { &lr, fn, ctx, stats };
+	return reader_close(&rc, lr.a, tar_walk(&rc, lr.a, read_tar_entry, &w), stats);
 }
 
 /* ---- write ---- */
