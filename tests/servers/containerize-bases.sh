@@ -12,7 +12,10 @@
 #               deb.debian.org: a few minutes, once; kept afterwards.
 #               `node` never downloads: when the base is missing it fails
 #               and says how to build it, so a test or a bench never
-#               fetches the Debian archive in the middle of its run.
+#               fetches the Debian archive in the middle of its run. Its
+#               root file system is kept (CONTAINERIZE_NODE_ROOTFS, default
+#               build/containerize/debian-node-rootfs): with it, `node`
+#               only makes the layout (tar + gzip: what the cold bench times).
 #
 # Usage: tests/servers/containerize-bases.sh busybox|node|all
 #        tests/servers/containerize-bases.sh download-node
@@ -95,7 +98,7 @@ busybox_base() {
 node_base() {
 	local out=$BASES/debian-node
 	if [ ! -f "$out/index.json" ]; then
-		local root=$here/build/containerize/debian-node-rootfs
+		local root=${CONTAINERIZE_NODE_ROOTFS:-$here/build/containerize/debian-node-rootfs}
 		if [ ! -x "$root/usr/bin/node" ] && [ "${1:-}" != download ]; then
 			echo "containerize-bases.sh: the node base (Debian bookworm + nodejs) is missing in $out;" \
 				"build it once with \`make setup\` (or tests/servers/containerize-bases.sh download-node):" \
