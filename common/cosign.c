@@ -189,6 +189,18 @@ static err_t *ensure_sig_blobs(struct registry *r, const struct strbuf *payload,
 	return NULL;
 }
 
+/* The manifest of layers (body) and cosign's config for it (cfgb). */
+static void sig_manifest(const json_t *layers, struct strbuf *cfgb, struct strbuf *body)
+{
+	char cdigest[DIGEST_SIZE];
+	sig_config(layers, cfgb, cdigest);
+	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb->len, "digest", cdigest,
+			      "layers", (json_t *)layers);
+	manifest_dump(m, body);
+	json_decref(m);
+}
+
 /* PUT the manifest for layers (with cosign's config) under tag. With
  * known, the payload and config blobs not known to be there are uploaded
  * first; without, the PUT goes first (the blobs usually exist: the payload
@@ -200,13 +212,7 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 			       struct known_blobs *known, char digest_out[DIGEST_SIZE])
 {
 	struct strbuf cfgb = STRBUF_INIT, body = STRBUF_INIT;
-	char cdigest[DIGEST_SIZE];
-	sig_config(layers, &cfgb, cdigest);
-	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
-			      "config", "mediaType", MT_OCI_CONFIG, "size", (json_int_t)cfgb.len, "digest", cdigest,
-			      "layers", (json_t *)layers);
-	manifest_dump(m, &body);
-	json_decref(m);
+	sig_manifest(layers, &cfgb, &body);
 	err_t *e = known ? ensure_sig_blobs(r, payload, &cfgb, known) : NULL;
 	if (!e)
 		e = registry_put_manifest(r, tag, MT_OCI_MANIFEST, body.buf, body.len, digest_out);
@@ -227,10 +233,59 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	return e;
 }
 
-err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE])
+err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *blob,
+			   bool config_exists, char digest_out[DIGEST_SIZE])
 {
 	struct known_blobs known = { .n = 0 };
-	return put_sig_manifest(r, tag, layers, NULL, &known, digest_out);
+	return put_sig_manifest(r, tag, layers, blob, blob || !config_exists ? &known : NULL, digest_out);
+}
+
+err_t *cosign_put_manifests(struct registry *r, const char *const *tags, json_t *const *layers, size_t n,
+			    const struct strbuf *blob)
+{
+	struct strbuf *cfgs = xcalloc(n, sizeof *cfgs), *bodies = xcalloc(n, sizeof *bodies);
+	const void **datas = xcalloc(n + 1, sizeof *datas);
+	size_t *lens = xcalloc(n + 1, sizeof *lens), m = 0;
+	struct known_blobs up = { .n = 0 };
+	if (blob) {
+		datas[m] = blob->buf ? blob->buf : "";
+		lens[m++] = blob->len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sig_manifest(layers[i], &cfgs[i], &bodies[i]);
+		char cd[DIGEST_SIZE];
+		digest_buffer(cfgs[i].buf, cfgs[i].len, cd);
+		if (!blob_known(&up, cd)) { /* the same layers: one config */
+			blob_add(&up, cd);
+			datas[m] = cfgs[i].buf;
+			lens[m++] = cfgs[i].len;
+		}
+	}
+	err_t *e = registry_upload_blob_buffers(r, datas, lens, m);
+	err_t **errs = xcalloc(n, sizeof *errs);
+	if (!e)
+		registry_put_manifests(r, tags, MT_OCI_MANIFEST, bodies, errs, n);
+	for (size_t i = 0; i < n; i++) {
+		/* a blob lost to a concurrent upload of the same blob: the
+		 * single PUT's way (upload again, retry) */
+		if (err_is(errs[i], ERR_KIND_NOT_FOUND)) {
+			err_free(errs[i]);
+			struct known_blobs known = { .n = 0 };
+			errs[i] = put_sig_manifest(r, tags[i], layers[i], blob, &known, NULL);
+		}
+		if (!e)
+			e = errs[i];
+		else
+			err_free(errs[i]);
+		sb_release(&cfgs[i]);
+		sb_release(&bodies[i]);
+	}
+	free(errs);
+	free(lens);
+	free(datas);
+	free(bodies);
+	free(cfgs);
+	return e;
 }
 
 /* Signer marks. The registry has no compare-and-swap: a writer W that

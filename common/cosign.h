@@ -36,11 +36,21 @@ void cosign_payload(const char *repo, const char *digest, struct strbuf *out);
 err_t *cosign_get_manifest(struct registry *r, const char *tag, json_t **doc, bool *exists,
 			   char digest_out[DIGEST_SIZE]);
 
-/* PUT an OCI manifest of layers (whose blobs the caller uploaded) with
- * cosign's config (uploaded here) at tag; a blob the registry lost during
- * a concurrent upload of the same blob is uploaded again and the PUT
- * retried. digest_out (may be NULL) gets the manifest's digest. */
-err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, char digest_out[DIGEST_SIZE]);
+/* PUT an OCI manifest of layers with cosign's config at tag. blob (may be
+ * NULL): a layer's blob not uploaded yet, uploaded here beside the config
+ * before the PUT; the other layers' blobs are the caller's. config_exists
+ * (no blob): the same layers were PUT before, so the PUT goes first and
+ * the config is uploaded only if the registry says it is unknown; else it
+ * is uploaded first. A blob the registry lost during a concurrent upload
+ * of the same blob is uploaded again and the PUT retried. digest_out (may
+ * be NULL) gets the manifest's digest. */
+err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *blob,
+			   bool config_exists, char digest_out[DIGEST_SIZE]);
+/* The manifests of layers[i] at tags[i] side by side: blob (may be NULL)
+ * and each manifest's config uploaded side by side first, then every PUT
+ * at once. The first error is returned. */
+err_t *cosign_put_manifests(struct registry *r, const char *const *tags, json_t *const *layers, size_t n,
+			    const struct strbuf *blob);
 
 /* Sign digest of repo with key and add the signature to the .sig manifest
  * (created if missing; a signature by the same key on the same payload is

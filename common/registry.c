@@ -583,34 +583,96 @@ err_t *registry_head_manifest(struct registry *r, const char *reference, bool *e
 	return e;
 }
 
+/* What a manifest PUT of body (digest) under reference answered. */
+static err_t *put_manifest_answer(struct registry *r, const char *reference, const char *digest,
+				  const struct http_response *resp)
+{
+	if (resp->status != 201 && resp->status != 200)
+		return status_error(r, resp, "manifest upload");
+	const char *d = http_response_header(resp, "Docker-Content-Digest");
+	if (d && digest_valid(d) && !digest_equal(d, digest))
+		return err_new(EXIT_FAILED, "%s/%s stored the manifest as %s, but its content has digest %s", r->host,
+			       r->repository, d, digest);
+	log_debug("pushed manifest %s to %s/%s:%s", digest, r->host, r->repository, reference);
+	return NULL;
+}
+
+static err_t *put_manifest_check(const char *reference, const void *body, size_t len, char digest[DIGEST_SIZE])
+{
+	digest_buffer(body, len, digest);
+	if (digest_valid(reference) && !digest_equal(reference, digest))
+		return err_new(EXIT_FAILED, "manifest to push as %s has digest %s", reference, digest);
+	return NULL;
+}
+
 err_t *registry_put_manifest(struct registry *r, const char *reference, const char *media_type, const void *body,
 			     size_t len, char digest_out[DIGEST_SIZE])
 {
 	TRY(ensure_scheme(r));
 	char digest[DIGEST_SIZE];
-	digest_buffer(body, len, digest);
-	if (digest_valid(reference) && !digest_equal(reference, digest))
-		return err_new(EXIT_FAILED, "manifest to push as %s has digest %s", reference, digest);
+	TRY(put_manifest_check(reference, body, len, digest));
 	_cleanup_free_ char *url = url_for(r, "/v2/%s/manifests/%s", r->repository, reference);
 	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", media_type);
 	const char *hdrs[] = { ct, NULL };
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct http_request req = { .method = "PUT", .url = url, .headers = hdrs, .body = body, .body_len = len };
 	err_t *e = send_authed(r, &req, r->push_scope, &resp);
-	if (!e && resp.status != 201 && resp.status != 200)
-		e = status_error(r, &resp, "manifest upload");
-	if (!e) {
-		const char *d = http_response_header(&resp, "Docker-Content-Digest");
-		if (d && digest_valid(d) && !digest_equal(d, digest))
-			e = err_new(EXIT_FAILED, "%s/%s stored the manifest as %s, but its content has digest %s",
-				    r->host, r->repository, d, digest);
-	}
+	if (!e)
+		e = put_manifest_answer(r, reference, digest, &resp);
 	http_response_release(&resp);
 	if (!e && digest_out)
 		memcpy(digest_out, digest, DIGEST_SIZE);
-	if (!e)
-		log_debug("pushed manifest %s to %s/%s:%s", digest, r->host, r->repository, reference);
 	return e;
+}
+
+void registry_put_manifests(struct registry *r, const char *const *refs, const char *media_type,
+			    const struct strbuf *bodies, err_t **errs, size_t n)
+{
+	err_t *e = ensure_scheme(r);
+	char **urls = xcalloc(n, sizeof *urls);
+	char (*digests)[DIGEST_SIZE] = xcalloc(n, sizeof *digests);
+	struct http_request *reqs = xcalloc(n, sizeof *reqs);
+	struct http_response *resps = xcalloc(n, sizeof *resps);
+	bool *again = xcalloc(n, sizeof *again);
+	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", media_type);
+	const char *hdrs[] = { ct, NULL };
+	size_t m = 0; /* the PUTs to send, packed in front */
+	size_t *which = xcalloc(n, sizeof *which);
+	for (size_t i = 0; i < n; i++) {
+		resps[i] = (struct http_response)HTTP_RESPONSE_INIT;
+		errs[i] = e ? NULL : put_manifest_check(refs[i], bodies[i].buf ? bodies[i].buf : "", bodies[i].len, digests[i]);
+		if (e || errs[i])
+			continue;
+		urls[i] = url_for(r, "/v2/%s/manifests/%s", r->repository, refs[i]);
+		reqs[m] = (struct http_request){ .method = "PUT", .url = urls[i], .headers = hdrs,
+						 .body = bodies[i].buf ? bodies[i].buf : "", .body_len = bodies[i].len };
+		which[m++] = i;
+	}
+	err_t **errs2 = xcalloc(n, sizeof *errs2);
+	if (!e)
+		send_side_by_side(r, reqs, resps, errs2, again, m, r->push_scope);
+	for (size_t j = 0; j < m; j++) {
+		size_t i = which[j];
+		/* a credentials challenge (or another origin): the ordinary path */
+		if (again[j])
+			errs[i] = registry_put_manifest(r, refs[i], media_type, bodies[i].buf ? bodies[i].buf : "",
+							bodies[i].len, NULL);
+		else
+			errs[i] = errs2[j] ? errs2[j] : put_manifest_answer(r, refs[i], digests[i], &resps[j]);
+		http_response_release(&resps[j]);
+	}
+	for (size_t i = 0; e && i < n; i++)
+		errs[i] = err_new(e->code, "%s", e->msg);
+	err_free(e);
+	for (size_t i = 0; i < n; i++)
+		free(urls[i]);
+	free(errs2);
+	free(which);
+	free(again);
+	free(resps);
+	free(reqs);
+	free(digests);
+	free(urls);
 }
 
 err_t *registry_delete_manifest(struct registry *r, const char *digest)

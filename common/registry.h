@@ -79,6 +79,11 @@ err_t *registry_head_manifest(struct registry *r, const char *reference, bool *e
  * NULL) gets the body's digest, checked against Docker-Content-Digest. */
 err_t *registry_put_manifest(struct registry *r, const char *reference, const char *media_type,
 			     const void *body, size_t len, char digest_out[DIGEST_SIZE]);
+/* Several side by side: bodies[i] under refs[i], errs[i] its outcome (as
+ * registry_put_manifest's; one that meets a credentials challenge is sent
+ * again the ordinary way). */
+void registry_put_manifests(struct registry *r, const char *const *refs, const char *media_type,
+			    const struct strbuf *bodies, err_t **errs, size_t n);
 err_t *registry_delete_manifest(struct registry *r, const char *digest);
 
 /* ---- blobs ---- */

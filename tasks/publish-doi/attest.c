@@ -91,6 +91,13 @@ static err_t *merge_marks(struct registry *r, const char *tag, json_t *layers, j
 	return e;
 }
 
+/* Read the .att manifest and the marks, PUT it with the marked layers it
+ * lacks and ours, and again until a read lacks nothing marked. Our mark
+ * and our first PUT of the .att manifest go side by side (with their
+ * blobs uploaded side by side before): every read that can end the loop
+ * comes after both, which is all the marks need (a writer whose PUT
+ * dropped our layer reads after its PUT, so after our mark, and puts it
+ * back). Our own mark's layer is known (never read back). */
 err_t *attest_put(struct registry *r, const char *digest, const void *envelope, size_t len,
 		  const char *predicate_type, char layer_digest[DIGEST_SIZE])
 {
@@ -101,25 +108,37 @@ err_t *attest_put(struct registry *r, const char *digest, const void *envelope, 
 	json_t *layer = json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "mediaType", DSSE_MEDIA_TYPE, "size", (json_int_t)len,
 				  "digest", d, "annotations", COSIGN_SIG_ANNOTATION, "", ATTEST_PREDICATE_ANNOTATION,
 				  predicate_type);
-	json_t *mine = json_pack("[o]", layer);
-	json_t *known = json_object();
-	err_t *e = registry_upload_blob_buffer(r, envelope, len);
+	json_t *mine = json_pack("[O]", layer);
+	json_t *known = json_pack("{s:o}", mark + strlen(tag) + 1, layer);
+	json_t *layers = NULL;
+	size_t added = 0;
+	err_t *e = get_layers(r, tag, &layers);
 	if (!e)
-		e = cosign_put_manifest(r, mark, mine, NULL);
+		e = merge_marks(r, tag, layers, known, &added);
+	if (err_is(e, ERR_KIND_NOT_FOUND)) { /* a new repository: no tags yet */
+		err_free(e);
+		e = NULL;
+	}
+	if (!e) {
+		if (!has_layer(layers, digest_hex(d), MARK_HEX))
+			json_array_append(layers, layer);
+		const struct strbuf blob = { .buf = (char *)envelope, .len = len };
+		const char *tags[] = { mark, tag };
+		json_t *const all[] = { mine, layers };
+		e = cosign_put_manifests(r, tags, all, 2, &blob);
+	}
+	json_decref(layers);
 	int round = 0;
 	for (; !e && round < MAX_ROUNDS; round++) {
-		json_t *layers = NULL;
-		size_t added = 0;
+		layers = NULL;
 		e = get_layers(r, tag, &layers);
 		if (!e)
 			e = merge_marks(r, tag, layers, known, &added);
-		if (!e && !added) {
-			json_decref(layers);
-			break;
-		}
-		if (!e)
-			e = cosign_put_manifest(r, tag, layers, NULL);
+		if (!e && added)
+			e = cosign_put_manifest(r, tag, layers, NULL, false, NULL);
 		json_decref(layers);
+		if (!e && !added)
+			break;
 	}
 	if (!e && round == MAX_ROUNDS)
 		e = err_new(EXIT_FAILED, "%s: still missing records after %d rounds of concurrent writers", tag,
@@ -132,7 +151,6 @@ err_t *attest_put(struct registry *r, const char *digest, const void *envelope, 
 			    registry_repository(r))
 		 : NULL;
 }
-
 
 static err_t *sink(const void *data, size_t len, void *ctx)
 {
