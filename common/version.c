@@ -1,5 +1,7 @@
 /* Dispatch over the ecosystems' version orderings (version.h). */
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "version.h"
 
@@ -64,5 +66,27 @@ int version_numcmp(const char *a, size_t alen, const char *b, size_t blen)
 	if (!alen)
 		return 0;
 	int r = memcmp(a, b, alen);
+	return (r > 0) - (r < 0);
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+int version_ident_cmp(const char *a, size_t alen, const char *b, size_t blen, bool numbers_first, bool fold_case)
+{
+	bool na = all_digits(a, alen), nb = all_digits(b, blen);
+	if (na && nb)
+		return version_numcmp(a, alen, b, blen);
+	if (na != nb)
+		return na == numbers_first ? -1 : 1;
+	size_t n = alen < blen ? alen : blen;
+	int r = fold_case ? strncasecmp(a, b, n) : memcmp(a, b, n);
+	if (!r)
+		r = alen < blen ? -1 : alen > blen;
 	return (r > 0) - (r < 0);
 }

@@ -46,4 +46,11 @@ err_t *semver_range_satisfies(const char *range, const char *version, bool *in);
  * ignored, an empty string is 0. For the schemes whose numeric parts may exceed 64 bits. */
 int version_numcmp(const char *a, size_t alen, const char *b, size_t blen);
 
+/* One identifier of a dotted list (a SemVer prerelease part, a PEP 440
+ * local segment): two digit strings compare as numbers; a digit string
+ * against another string sorts first when numbers_first, else last; two
+ * other strings byte by byte (ignoring ASCII case when fold_case), a
+ * prefix first. -1, 0 or 1. */
+int version_ident_cmp(const char *a, size_t alen, const char *b, size_t blen, bool numbers_first, bool fold_case);
+
 #endif

@@ -163,23 +163,10 @@ static int local_cmp(const struct pep440 *a, const struct pep440 *b)
 			la++;
 		while (pb + lb < eb && isalnum((unsigned char)pb[lb]))
 			lb++;
-		bool na = true, nb = true;
-		for (size_t i = 0; i < la; i++)
-			na = na && isdigit((unsigned char)pa[i]);
-		for (size_t i = 0; i < lb; i++)
-			nb = nb && isdigit((unsigned char)pb[i]);
-		int r;
-		if (na && nb)
-			r = version_numcmp(pa, la, pb, lb);
-		else if (na != nb)
-			r = na ? 1 : -1; /* a number sorts after any string */
-		else {
-			r = strncasecmp(pa, pb, la < lb ? la : lb);
-			if (!r)
-				r = la < lb ? -1 : la > lb;
-		}
+		/* a number sorts after any string; strings ignore case */
+		int r = version_ident_cmp(pa, la, pb, lb, false, true);
 		if (r)
-			return r < 0 ? -1 : 1;
+			return r;
 		pa += la + 1;
 		pb += lb + 1;
 	}

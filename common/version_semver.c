@@ -122,23 +122,9 @@ static int pre_cmp(const struct semver *a, const struct semver *b)
 		if (!db)
 			db = eb;
 		size_t la = (size_t)(da - pa), lb = (size_t)(db - pb);
-		bool na = true, nb = true;
-		for (size_t i = 0; i < la; i++)
-			na = na && isdigit((unsigned char)pa[i]);
-		for (size_t i = 0; i < lb; i++)
-			nb = nb && isdigit((unsigned char)pb[i]);
-		int r;
-		if (na && nb)
-			r = version_numcmp(pa, la, pb, lb);
-		else if (na != nb)
-			r = na ? -1 : 1;
-		else {
-			r = memcmp(pa, pb, la < lb ? la : lb);
-			if (!r)
-				r = la < lb ? -1 : la > lb;
-		}
+		int r = version_ident_cmp(pa, la, pb, lb, true, false);
 		if (r)
-			return r < 0 ? -1 : 1;
+			return r;
 		pa = da + 1;
 		pb = db + 1;
 	}
