@@ -319,18 +319,14 @@ err_t *tuf_verify_threshold(const char *role, const struct tuf_meta *m, const js
 	/* keys whose signature counted: a key listed under two IDs (two key
 	 * objects for one key, e.g. bare and in a certificate) is one key */
 	EVP_PKEY **counted = xcalloc(nkeys ? nkeys : 1, sizeof *counted);
-	/* count each listed key at most once */
+	/* count each listed key at most once (an ID listed twice names the same
+	 * key: the counted-already check below refuses it) */
 	for (size_t k = 0; k < nkeys && valid < threshold; k++) {
 		const char *keyid = json_string_value(json_array_get(keyids, k));
 		if (!keyid)
 			continue;
-		bool dup = false;
-		for (size_t j = 0; j < k && !dup; j++) {
-			const char *other = json_string_value(json_array_get(keyids, j));
-			dup = other && !strcmp(other, keyid);
-		}
 		json_t *key = json_object_get(keys, keyid);
-		if (dup || !key)
+		if (!key)
 			continue;
 		char id[65];
 		err_t *e = tuf_key_id(key, id);
