@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../tasks/pipeline-run/trigger.h"
+#include "log.h"
 
 // fuzz-sources: tasks/pipeline-run/trigger.c tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c
 // fuzz-libs: -lyaml
@@ -41,12 +42,20 @@ static const char triggers[] =
 	"---\n"
 	"apiVersion: triggers.tekton.dev/v1beta1\n"
 	"kind: TriggerBinding\n"
-	"metadata: {name: gl}\n"
+	"metadata: {name: gl-push}\n"
 	"spec:\n"
 	"  params:\n"
 	"    - {name: repo-url, value: $(body.project.git_http_url)}\n"
 	"    - {name: revision, value: $(body.checkout_sha)}\n"
+	"---\n"
+	"apiVersion: triggers.tekton.dev/v1beta1\n"
+	"kind: TriggerBinding\n"
+	"metadata: {name: gl-mr}\n"
+	"spec:\n"
+	"  params:\n"
+	"    - {name: repo-url, value: $(body.project.git_http_url)}\n"
 	"    - {name: mr, value: $(body.object_attributes.last_commit.id)}\n"
+	"    - {name: head, value: \"$(body.object_attributes.source_branch)->$(body.object_attributes.target_branch)\"}\n"
 	"---\n"
 	"apiVersion: triggers.tekton.dev/v1beta1\n"
 	"kind: TriggerTemplate\n"
@@ -87,17 +96,26 @@ static const char triggers[] =
 	"          params: [{name: eventTypes, value: [pull_request]}]\n"
 	"      bindings: [{ref: gh-pr}]\n"
 	"      template: {ref: run}\n"
-	"    - name: gitlab\n"
+	"    - name: gitlab-push\n"
 	"      interceptors:\n"
 	"        - ref: {name: gitlab}\n"
-	"          params: [{name: eventTypes, value: [Push Hook, Merge Request Hook]}]\n"
-	"      bindings: [{ref: gl}]\n"
+	"          params: [{name: eventTypes, value: [Push Hook]}]\n"
+	"      bindings: [{ref: gl-push}]\n"
+	"      template: {ref: run}\n"
+	"    - name: gitlab-merge-request\n"
+	"      interceptors:\n"
+	"        - ref: {name: gitlab}\n"
+	"          params: [{name: eventTypes, value: [Merge Request Hook]}]\n"
+	"      bindings: [{ref: gl-mr}]\n"
 	"      template: {ref: run}\n";
 
 #define MAX_HEADERS 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static int quiet;
+	if (!quiet++)
+		log_setup("fuzz_pipeline_run_trigger", LOG_HUMAN, LOG_ERROR); /* a replay warns each time */
 	char *in = malloc(size + 1);
 	if (!in)
 		return 0;
