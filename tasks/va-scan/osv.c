@@ -314,8 +314,20 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* libarchive converts each zip entry's DOS time with mktime(), and glibc's
+ * mktime() stats the time zone file again on every call while TZ is unset:
+ * two system calls per entry, 15% of an index build's CPU time. Naming the
+ * same default zone in TZ lets glibc keep what it read (the times are not
+ * used anyway). */
+static void keep_time_zone(void)
+{
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 0);
+}
+
 err_t *osv_read_zip(const char *path, struct osv_sink *sink)
 {
+	keep_time_zone();
 	struct archive *a = archive_read_new();
 	/* the seekable reader: the central directory must be there (a truncated
 	 * zip is refused, never read as the entries before the cut) */
