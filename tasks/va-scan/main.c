@@ -38,7 +38,8 @@ static const struct param_spec params[] = {
 	{ "ca-file", PARAM_STRING, NULL, false, false, "PEM bundle of CAs to trust for the registry" },
 	{ "retries", PARAM_INT, "3", false, false, "retries on connection errors, 429 and 5xx (with backoff)" },
 	{ "fail-on", PARAM_STRING, "high", false, false,
-	  "fail (exit 3) on findings at or above: critical, high, medium, low, any, none" },
+	  "fail (exit 3) on findings at or above: critical, high, medium, low, any (also findings without a "
+	  "rating, which rank below low), none" },
 	{ "fail-on-scanned-issues", PARAM_BOOL, "true", false, false,
 	  "fail the task when findings reach fail-on (false: report only)" },
 	{ "ignore-file", PARAM_STRING, NULL, false, false,

@@ -181,45 +181,50 @@ static const char *normalise_rating(const char *s)
 	return NULL;
 }
 
-/* severity from the record's CVSS v3 vector, else its own rating */
-static void set_severity(const json_t *rec, json_t *t, const char *what)
+/* the record's first valid vector of a CVSS version ("CVSS_V4" /
+ * "CVSS_V3"), scored; false when it has none (an invalid one is logged) */
+static bool score_vector(const json_t *rec, const char *type, err_t *(*score_fn)(const char *, double *),
+			 const char *what, json_t *t)
 {
-	json_t *sevs = json_object_get(rec, "severity");
 	size_t i;
 	json_t *s;
-	const char *v4 = NULL;
-	json_array_foreach(sevs, i, s) {
-		const char *type = json_string_value(json_object_get(s, "type"));
+	json_array_foreach(json_object_get(rec, "severity"), i, s) {
+		const char *stype = json_string_value(json_object_get(s, "type"));
 		const char *vec = json_string_value(json_object_get(s, "score"));
-		if (!type || !vec)
-			continue;
-		if (!strcmp(type, "CVSS_V4") && !v4)
-			v4 = vec;
-		if (strcmp(type, "CVSS_V3"))
+		if (!stype || !vec || strcmp(stype, type))
 			continue;
 		double score;
-		err_t *e = cvss3_base_score(vec, &score);
+		err_t *e = score_fn(vec, &score);
 		if (e) {
-			log_warn("%s: %s (using the advisory's own rating)", what, e->msg);
+			log_warn("%s: %s (not used)", what, e->msg);
 			err_free(e);
 			continue;
 		}
 		json_object_set_new(t, "severity", json_string(cvss_rating(score)));
 		json_object_set_new(t, "score", json_real(score));
 		json_object_set_new(t, "vector", json_string(vec));
-		return;
+		return true;
 	}
+	return false;
+}
+
+/* severity from the record's CVSS v4 vector (the newer version, as the
+ * advisory databases show it), else its v3 one, else its own rating */
+static void set_severity(const json_t *rec, json_t *t, const char *what)
+{
+	if (score_vector(rec, "CVSS_V4", cvss4_base_score, what, t) ||
+	    score_vector(rec, "CVSS_V3", cvss3_base_score, what, t))
+		return;
 	const char *rating = NULL;
 	json_t *db = json_object_get(rec, "database_specific");
 	if (json_is_object(db))
 		rating = normalise_rating(json_string_value(json_object_get(db, "severity")));
+	size_t i;
 	json_t *aff;
 	json_array_foreach(json_object_get(t, "affected"), i, aff)
 		if (!rating)
 			rating = normalise_rating(json_string_value(json_object_get(aff, "rating")));
 	json_object_set_new(t, "severity", json_string(rating ? rating : "UNKNOWN"));
-	if (v4)
-		json_object_set_new(t, "vector", json_string(v4));
 }
 
 err_t *osv_trim(const json_t *rec, const char *what, json_t **out)

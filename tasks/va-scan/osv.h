@@ -24,10 +24,12 @@ struct osv_sink {
 
 /* One record -> its trimmed form, or *out = NULL when withdrawn.
  *   {"id","aliases":[...],"summary","severity":"HIGH","score":7.5,
- *    "vector":"CVSS:3.1/...","affected":[{"ecosystem","name",
+ *    "vector":"CVSS:4.0/...","affected":[{"ecosystem","name",
  *    "ranges":[{"type","events":[{"introduced":"0"},...]}],"versions":[...]}]}
- * severity: computed from a CVSS v3 vector, else the advisory's own rating
- * (database_specific / ecosystem_specific "severity"), else "UNKNOWN". */
+ * severity: computed from a CVSS v4 vector, else a v3 one, else the
+ * advisory's own rating (database_specific / ecosystem_specific
+ * "severity"), else "UNKNOWN" (which ranks below LOW: only --fail-on=any
+ * fails on it). */
 err_t *osv_trim(const json_t *rec, const char *what, json_t **out);
 
 /* One JSON document (a record, or an array of records). */

@@ -146,9 +146,11 @@ json_t *va_report_cyclonedx(const struct va_report *r)
 		json_t *rating = json_pack("{ss}", "severity", sev);
 		if (f->score >= 0) {
 			json_object_set_new(rating, "score", json_real(f->score));
-			json_object_set_new(rating, "method",
-					    json_string(f->vector && !strncmp(f->vector, "CVSS:3.0", 8) ? "CVSSv3"
-													 : "CVSSv31"));
+			const char *method = !f->vector			       ? "CVSSv31"
+					     : !strncmp(f->vector, "CVSS:4.0", 8) ? "CVSSv4"
+					     : !strncmp(f->vector, "CVSS:3.0", 8) ? "CVSSv3"
+										   : "CVSSv31";
+			json_object_set_new(rating, "method", json_string(method));
 		}
 		if (f->vector && f->score >= 0)
 			json_object_set_new(rating, "vector", json_string(f->vector));

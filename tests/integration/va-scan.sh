@@ -82,6 +82,15 @@ f=$(jq -c '.findings[] | select(.id == "GHSA-hrpp-h998-j3pp") | [.package, .vers
 c=$(jq -c '.findings[] | select(.id == "GHSA-xvch-5gv4-984h") | [.severity, .score]' "$W/npm.json")
 if [ "$f" = '["qs","6.7.0","npm","6.7.3","CVE-2022-24999"]' ] && [ "$c" = '["CRITICAL",9.8]' ]; then pass npm-finding-fields
 else fail npm-finding-fields "$f $c"; fi
+# the four advisories with a CVSS v4 vector are scored from it, not from
+# their v3 one: FIRST's v4.0 calculator gives 8.7 (HIGH) for qwcr's
+# AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N and 2.3 (LOW) for
+# the AV:N/AC:L/AT:P/PR:N/UI:P/VC:N/VI:N/VA:N/SC:L/SI:L/SA:L of cm22, m6fv
+# and qw6h (whose v3 vectors score 5.0, MEDIUM)
+v4=$(jq -r '.findings[] | select(.vector // "" | startswith("CVSS:4.0/")) | "\(.id) \(.severity) \(.score)"' "$W/npm.json" | sort | tr '\n' ' ')
+if [ "$v4" = "GHSA-cm22-4g7w-348p LOW 2.3 GHSA-m6fv-jmcg-4jfg LOW 2.3 GHSA-qw6h-vgh9-j6wx LOW 2.3 GHSA-qwcr-r2fm-qrc7 HIGH 8.7 " ]; then
+	pass npm-cvss-v4-scores
+else fail npm-cvss-v4-scores "got: $v4"; fi
 if [ "$(cat "$W/res-npm/scan-status")" = pass ] && [ "$(cat "$W/res-npm/critical-count")" = 1 ] &&
 	[ "$(cat "$W/res-npm/findings")" = 19 ] && [ "$(cat "$W/res-npm/scan-report-file")" = "$W/npm.json" ] &&
 	grep -q '^CRITICAL *GHSA-xvch-5gv4-984h *minimist *1.2.0 *1.2.6' "$W/npm.out"; then pass npm-results-and-table

@@ -1,5 +1,5 @@
 /* va-scan's modules: CVSS v3 base scores (vectors scored by hand from the
- * v3.1 specification's equations), OSV range evaluation (match_record),
+ * v3.1 specification's equations), CVSS v4 base scores (FIRST's calculator), OSV range evaluation (match_record),
  * record trimming, and the index format's checks. */
 // unit-sources: tasks/va-scan/cvss.c tasks/va-scan/osv.c tasks/va-scan/match.c tasks/va-scan/vulndb.c
 #include <math.h>
@@ -103,6 +103,76 @@ static void expect(const json_t *rec, const char *eco, const char *name, const c
 	}
 	err_free(e);
 	free(fx);
+}
+
+static void test_cvss4_scores(void)
+{
+	/* expected scores: FIRST's CVSS v4.0 calculator (cvss_score.js and
+	 * its lookup tables, github.com/FIRSTdotorg/cvss-v4-calculator @
+	 * c5b0d409, with the current calculator's rounding: Math.round((x +
+	 * 1e-6) * 10) / 10), run under node on these vectors; our function
+	 * agreed with it on all 104,976 base vectors */
+	static const struct { const char *v; double want; } cases[] = {
+		/* the highest MacroVector, 000000 */
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H", 10.0 },
+		/* MacroVector 000200 (9.3), at its highest vector: no distance */
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3 },
+		/* the npm advisories' v4 vectors (GHSA-qwcr-r2fm-qrc7, and
+		 * GHSA-cm22-4g7w-348p, -m6fv-jmcg-4jfg, -qw6h-vgh9-j6wx) */
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N", 8.7 },
+		{ "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:P/VC:N/VI:N/VA:N/SC:L/SI:L/SA:L", 2.3 },
+		{ "CVSS:4.0/AV:A/AC:L/AT:N/PR:H/UI:N/VC:L/VI:H/VA:N/SC:N/SI:N/SA:H", 8.2 },
+		{ "CVSS:4.0/AV:A/AC:H/AT:N/PR:N/UI:N/VC:L/VI:L/VA:N/SC:L/SI:H/SA:H", 5.6 },
+		{ "CVSS:4.0/AV:N/AC:H/AT:N/PR:N/UI:N/VC:L/VI:L/VA:N/SC:N/SI:L/SA:L", 6.3 },
+		{ "CVSS:4.0/AV:P/AC:H/AT:N/PR:L/UI:N/VC:N/VI:H/VA:H/SC:H/SI:L/SA:L", 5.9 },
+		{ "CVSS:4.0/AV:A/AC:H/AT:P/PR:H/UI:A/VC:H/VI:L/VA:N/SC:N/SI:H/SA:H", 5.8 },
+		{ "CVSS:4.0/AV:L/AC:L/AT:P/PR:L/UI:A/VC:H/VI:H/VA:N/SC:N/SI:H/SA:L", 6.8 },
+		{ "CVSS:4.0/AV:N/AC:H/AT:P/PR:N/UI:N/VC:N/VI:L/VA:N/SC:H/SI:N/SA:N", 6.9 },
+		{ "CVSS:4.0/AV:N/AC:L/AT:P/PR:H/UI:P/VC:H/VI:L/VA:N/SC:L/SI:H/SA:L", 7.0 },
+		{ "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:A/VC:N/VI:N/VA:L/SC:N/SI:N/SA:H", 4.6 },
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:L/VI:N/VA:H/SC:H/SI:L/SA:N", 8.4 },
+		{ "CVSS:4.0/AV:L/AC:L/AT:N/PR:N/UI:N/VC:H/VI:L/VA:N/SC:L/SI:L/SA:N", 7.0 },
+		{ "CVSS:4.0/AV:L/AC:H/AT:N/PR:H/UI:A/VC:N/VI:L/VA:H/SC:H/SI:H/SA:N", 5.8 },
+		{ "CVSS:4.0/AV:A/AC:L/AT:P/PR:H/UI:P/VC:H/VI:H/VA:H/SC:N/SI:L/SA:H", 6.9 },
+		{ "CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:N/VI:N/VA:H/SC:N/SI:L/SA:H", 5.7 },
+		/* exact halves (x.x5): rounded up, where plain floating point
+		 * rounding (the calculator before its 1e-6) gives 5.6 */
+		{ "CVSS:4.0/AV:N/AC:L/AT:P/PR:H/UI:A/VC:N/VI:L/VA:H/SC:N/SI:L/SA:L", 5.7 },
+		{ "CVSS:4.0/AV:L/AC:L/AT:P/PR:N/UI:A/VC:N/VI:H/VA:L/SC:N/SI:L/SA:N", 5.7 },
+		{ "CVSS:4.0/AV:L/AC:H/AT:N/PR:H/UI:N/VC:H/VI:N/VA:L/SC:N/SI:N/SA:L", 5.7 },
+		/* the lowest MacroVector of base vectors, 212201 (1.0): below
+		 * it only EQ5's (threat), which moves no base score */
+		{ "CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:L/VI:L/VA:L/SC:L/SI:L/SA:L", 1.0 },
+		/* no impact anywhere: 0 */
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N", 0.0 },
+		/* threat, environmental and supplemental metrics: not in the base score */
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U/CR:L/MAV:P/S:P", 9.3 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		double s = -1;
+		err_t *e = cvss4_base_score(cases[i].v, &s);
+		if (e || fabs(s - cases[i].want) > 0.001)
+			fprintf(stderr, "  %s: got %.1f, want %.1f %s\n", cases[i].v, s, cases[i].want, e ? e->msg : "");
+		CHECK(!e && fabs(s - cases[i].want) < 0.001);
+		err_free(e);
+	}
+	static const struct { const char *v, *why; } bad[] = {
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N", "base metric SA missing" },
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:S/SA:N", "bad value of SI" },
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "AT given twice" },
+		{ "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "does not start with CVSS:4.0/" },
+		{ "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA", "bad metric 'SA'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		double s;
+		err_t *e = cvss4_base_score(bad[i].v, &s);
+		CHECK(e != NULL);
+		if (e) {
+			CHECK(strstr(e->msg, bad[i].why) != NULL);
+			CHECK(strstr(e->msg, "invalid CVSS v4 vector") != NULL);
+		}
+		err_free(e);
+	}
 }
 
 static void test_ranges(void)
@@ -212,6 +282,22 @@ static void test_trim(void)
 	REQUIRE(r);
 	CHECK_STR(json_string_value(json_object_get(r, "severity")), "MEDIUM");
 	json_decref(r);
+	/* a v4 vector wins over the v3 one (2.3 LOW, not 5.9 MEDIUM); an invalid
+	 * v4 one is passed over for the v3 one */
+	r = record("{\"id\":\"S-4\",\"severity\":[{\"type\":\"CVSS_V3\",\"score\":"
+		   "\"CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N\"},{\"type\":\"CVSS_V4\",\"score\":"
+		   "\"CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:P/VC:N/VI:N/VA:N/SC:L/SI:L/SA:L\"}],\"affected\":[]}");
+	REQUIRE(r);
+	CHECK_STR(json_string_value(json_object_get(r, "severity")), "LOW");
+	CHECK(fabs(json_real_value(json_object_get(r, "score")) - 2.3) < 0.001);
+	CHECK(!strncmp(json_string_value(json_object_get(r, "vector")), "CVSS:4.0/", 9));
+	json_decref(r);
+	r = record("{\"id\":\"S-5\",\"severity\":[{\"type\":\"CVSS_V4\",\"score\":\"CVSS:4.0/AV:N\"},"
+		   "{\"type\":\"CVSS_V3\",\"score\":\"CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N\"}],\"affected\":[]}");
+	REQUIRE(r);
+	CHECK_STR(json_string_value(json_object_get(r, "severity")), "MEDIUM");
+	CHECK(fabs(json_real_value(json_object_get(r, "score")) - 5.9) < 0.001);
+	json_decref(r);
 	r = record("{\"id\":\"S-2\",\"database_specific\":{\"severity\":\"MODERATE\"},\"affected\":[]}");
 	REQUIRE(r);
 	CHECK_STR(json_string_value(json_object_get(r, "severity")), "MEDIUM");
@@ -296,4 +382,4 @@ static void test_index(void)
 	sb_release(&img);
 }
 
-TEST_MAIN("vascan", TEST(test_cvss3_scores), TEST(test_ranges), TEST(test_trim), TEST(test_index))
+TEST_MAIN("vascan", TEST(test_cvss3_scores), TEST(test_cvss4_scores), TEST(test_ranges), TEST(test_trim), TEST(test_index))
