@@ -299,7 +299,8 @@ err_t *match_inventory(const struct vulndb *db, const struct inventory *inv, str
 		q.eco = eco ? eco : base;
 		TRY(vulndb_lookup(db, q.eco, q.name, on_record, &q));
 	}
-	qsort(out->f + first, out->n - first, sizeof *out->f, cmp_finding);
+	if (out->n > first) /* out->f is NULL while nothing was found */
+		qsort(out->f + first, out->n - first, sizeof *out->f, cmp_finding);
 	/* the same package and version found at several paths: one finding */
 	size_t w = first;
 	for (size_t r = first; r < out->n; r++) {
