@@ -2,7 +2,8 @@
 # va-scan end to end on the shared test data (../shared/data): the sample
 # app's lockfile against the npm advisories (the expected set derived below
 # from each advisory's ranges, not from our tool), PyPI's all.zip, Debian's
-# DSA/DLA lists converted to OSV (va-scan/debian-list-to-osv.py), the
+# DSA/DLA lists converted to OSV (va-scan/debian-list-to-osv.py), Alpine's
+# secdb files converted to OSV (va-scan/alpine-secdb-to-osv.py), the
 # compiled index, the policy (fail-on, ignore file with expiry, OpenVEX),
 # and bad databases (corrupt index, truncated zip, bad record: exit 2
 # naming the file).
@@ -225,6 +226,50 @@ got=$(jq -r '[.findings[] | "\(.id):\(.package):\(.ecosystem):\(.fixed)"] | sort
 if [ $rc = 0 ] && [ "$got" = "DSA-5356-2:sox:Debian:11:14.4.2+git20190427-2+deb11u2 DSA-5376-1:apache2:Debian:11:2.4.56-1~deb11u1" ]; then
 	pass debian-lists-by-source-package
 else fail debian-lists-by-source-package "exit $rc: $got $(tail -2 "$W/deb.err")"; fi
+
+# ---- Alpine: the secdb files as OSV ---------------------------------------------
+# va-scan/alpine-secdb-to-osv.py turns every secfixes entry into an
+# ALPINE-<CVE> record (ecosystem Alpine:v3.N, the origin package, fixed at
+# the key). An Alpine 3.11 root (lib/apk/db/installed), expected by hand
+# from v3.11/main.yaml with apk's ordering:
+#   openssh-client (o:openssh) 7.9_p1-r2 < 7.9_p1-r3 (only the -r differs):
+#     CVE-2018-20685, CVE-2019-6109, CVE-2019-6111; the older fixes
+#     7.7_p1-r4, 7.5_p1-r8, 7.4_p1-r0 are below it
+#   ncurses-libs (o:ncurses) 6.1-r0 < 6.1_p20180414-r0 (_p sorts after the
+#     plain version): CVE-2018-10754; 6.0_p20171125-r0, 6.0_p20170701-r0
+#     are below it
+#   musl 1.1.22-r3 < 1.1.23-r2, v3.11's fix: CVE-2019-14697 (v3.10 fixed it
+#     at 1.1.22-r3 itself: on a 3.10 root, below, the same package is fixed)
+#   jq 1.6-r0 > 1.6_rc1-r0 (_rc sorts before the release): none
+#   busybox 1.31.1-r9 above 1.30.1-r2 (the newest fix): none
+python3 "$here/va-scan/alpine-secdb-to-osv.py" "$W/alpine" "$data"/advisories/Alpine/v3.*/*.yaml >/dev/null ||
+	fail alpine-convert "converter failed"
+apk_root() { # DIR VERSION_ID "P V o"...
+	local dir=$1 rel=$2; shift 2
+	mkdir -p "$dir/etc" "$dir/lib/apk/db"
+	printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=%s\n' "$rel" >"$dir/etc/os-release"
+	: >"$dir/lib/apk/db/installed"
+	for p in "$@"; do
+		set -- $p
+		printf 'C:Q1aaaaaaaaaaaaaaaaaaaaaaaaaaa=\nP:%s\nV:%s\nA:x86_64\nS:1000\nI:4000\nT:%s\nL:MIT\no:%s\n\n' \
+			"$1" "$2" "$1" "$3" >>"$dir/lib/apk/db/installed"
+	done
+}
+apk_root "$W/alpine311" 3.11.6 "openssh-client 7.9_p1-r2 openssh" "ncurses-libs 6.1-r0 ncurses" \
+	"musl 1.1.22-r3 musl" "jq 1.6-r0 jq" "busybox 1.31.1-r9 busybox"
+run alpine --db="$W/alpine" --source="$W/alpine311" --report-file="$W/alpine.json" --fail-on=none
+got=$(jq -r '[.findings[] | "\(.id):\(.package):\(.version):\(.ecosystem):\(.fixed)"] | sort | join(" ")' "$W/alpine.json" 2>/dev/null)
+want="ALPINE-CVE-2018-10754:ncurses:6.1-r0:Alpine:v3.11:6.1_p20180414-r0"
+want+=" ALPINE-CVE-2018-20685:openssh:7.9_p1-r2:Alpine:v3.11:7.9_p1-r3"
+want+=" ALPINE-CVE-2019-14697:musl:1.1.22-r3:Alpine:v3.11:1.1.23-r2"
+want+=" ALPINE-CVE-2019-6109:openssh:7.9_p1-r2:Alpine:v3.11:7.9_p1-r3"
+want+=" ALPINE-CVE-2019-6111:openssh:7.9_p1-r2:Alpine:v3.11:7.9_p1-r3"
+if [ $rc = 0 ] && [ "$got" = "$want" ]; then pass alpine-apk-ordering-and-origin
+else fail alpine-apk-ordering-and-origin "exit $rc: got $got $(tail -2 "$W/alpine.err")"; fi
+apk_root "$W/alpine310" 3.10.9 "musl 1.1.22-r3 musl"
+run alpine310 --db="$W/alpine" --source="$W/alpine310" --report-file="$W/alpine310.json" --fail-on=none
+if [ $rc = 0 ] && [ "$(jq '.findings | length' "$W/alpine310.json" 2>/dev/null)" = 0 ]; then pass alpine-release-scoped
+else fail alpine-release-scoped "exit $rc: $(ids "$W/alpine310.json") $(tail -2 "$W/alpine310.err")"; fi
 
 # ---- the same inventories through bom's CycloneDX (BOM and scan agree) -------
 BOM=$BIN/bom
