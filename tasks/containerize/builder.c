@@ -570,8 +570,10 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 	const char *net = df_flag_get(in, "network", &has);
 	if (df_flag_get(in, "mount", NULL) || df_flag_get(in, "security", NULL) || df_flag_get(in, "device", NULL))
 		return instr_error(b, in, err_new(EXIT_USAGE, "RUN --mount, --security and --device are not supported yet"));
-	if (net && strcmp(net, "none") && strcmp(net, "default") && strcmp(net, "host"))
-		return instr_error(b, in, err_new(EXIT_USAGE, "RUN --network=%s: use default, host or none", net));
+	enum run_net network;
+	err_t *ne = net_for_step(&b->o->network, has ? net : NULL, &network);
+	if (ne)
+		return instr_error(b, in, ne);
 	bool no_network = net && strcmp(net, "none") == 0;
 	size_t nargv, nenv;
 	/* a heredoc starting with #! is a script run by its interpreter (as
@@ -634,7 +636,8 @@ static err_t *do_run(struct builder *b, struct stage *s, const struct df_instr *
 			.user = imgconfig_get_string(&s->cfg, "User"),
 			.isolation = b->o->isolation,
 			.userns = b->o->userns,
-			.no_network = no_network,
+			.network = network,
+			.host_loopback = b->o->network.host_loopback,
 		};
 		char tail[2048];
 		int status = 0;

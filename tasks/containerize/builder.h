@@ -38,6 +38,7 @@ struct build_options {
 	int64_t source_date_epoch; /* <0: none */
 	enum isolation isolation;
 	const struct run_userns *userns; /* started as root: the RUN steps' user namespace */
+	struct net_config network; /* RUN's network (network.h) */
 	const char *workdir;    /* where stage roots are unpacked */
 	struct oci_layout *store;
 	struct cache *cache;    /* NULL: no cache */

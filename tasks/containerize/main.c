@@ -56,9 +56,14 @@ static const struct param_spec params[] = {
 	{ "kaniko-args", PARAM_LIST, NULL, false, false, "kaniko executor flags (a kaniko drop-in's EXTRA_ARGS): --build-arg, --label, --target, "
 	  "--cache-repo, --registry-certificate=REG=CA (one; trusted for every registry), --skip-tls-verify, --insecure, "
 	  "--no-push; --cache, --reproducible accepted; any other flag is refused" },
-	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user, mount, pid, uts, ipc namespaces; as root too) or chroot (no namespaces: RUN "
+	{ "isolation", PARAM_STRING, "namespace", false, false, "RUN isolation: namespace (user, mount, pid, uts, ipc, network namespaces; as root too) or chroot (no namespaces: RUN "
 	  "sees host processes and can signal those of its uid, shares the host network, IPC and hostname; as root: "
 	  "host root with fewer capabilities, no_new_privs, seccomp; trusted Dockerfiles only)" },
+	{ "network", PARAM_STRING, "default", false, false, "RUN's network (as docker build --network): default (each step in a "
+	  "network namespace of its own with slirp4netns: outbound access, not the host's 127.0.0.1), none (loopback only), "
+	  "host (the host's network; also allows RUN --network=host), or slirp4netns:allow_host_loopback=true (10.0.2.2 "
+	  "reaches the host's 127.0.0.1). default needs slirp4netns and /dev/net/tun (a pod without it: host, i.e. the pod's "
+	  "network). isolation=chroot always shares the host's" },
 	{ "work-dir", PARAM_STRING, NULL, false, false, "scratch directory for stage roots (default: a temp dir)" },
 	{ "source-date-epoch", PARAM_STRING, NULL, false, false, "timestamp (seconds) for reproducible output: file times and config dates", "SOURCE_DATE_EPOCH" },
 	{ NULL },
@@ -249,6 +254,13 @@ static err_t *build_and_ship(const struct params *p, struct results *res, struct
 	}
 	TRY(parse_epoch(params_str(p, "source-date-epoch"), &o.source_date_epoch));
 	TRY(runner_parse_isolation(params_str(p, "isolation"), &o.isolation));
+	TRY(net_parse(params_str(p, "network"), &o.network));
+	if (o.network.mode == RUN_NET_HOST)
+		log_warn("network=host: RUN steps share the host's network namespace (its interfaces, its 127.0.0.1 "
+			 "services, abstract unix sockets), without privileges over it");
+	else if (o.network.host_loopback)
+		log_warn("network=slirp4netns:allow_host_loopback=true: RUN steps reach the host's 127.0.0.1 services "
+			 "at " SLIRP_GATEWAY);
 
 	struct registry_options ro = { 0 };
 	ro.creds = params_str(p, "registry-creds");

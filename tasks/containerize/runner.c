@@ -140,21 +140,34 @@ static void scaffold_remove(int root_fd, struct scaffold *s)
 	s->n = 0;
 }
 
-static char *host_resolv_conf(void)
+/* The host's resolv.conf without its loopback resolvers (useless inside);
+ * with slirp4netns: slirp's DNS (which forwards to the host's resolvers)
+ * and the host's search and options lines only. */
+static char *step_resolv_conf(enum run_net net)
 {
 	struct strbuf sb = STRBUF_INIT;
+	if (net == RUN_NET_SLIRP)
+		sb_adds(&sb, "nameserver " SLIRP_DNS "\n");
 	FILE *f = fopen("/etc/resolv.conf", "re");
 	if (f) {
 		char line[512];
 		while (fgets(line, sizeof line, f)) {
-			/* a loopback resolver of the host is useless inside */
-			if (strncmp(line, "nameserver 127.", 15) == 0)
+			if (strncmp(line, "nameserver 127.", 15) == 0 ||
+			    (net == RUN_NET_SLIRP && strncmp(line, "nameserver", 10) == 0))
 				continue;
 			sb_adds(&sb, line);
 		}
 		fclose(f);
 	}
 	return sb_detach(&sb);
+}
+
+/* /etc/hosts as Docker writes it; the step's own address with slirp4netns */
+static char *step_hosts(enum run_net net, const char *hostname)
+{
+	return xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+			 "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s\t%s\n",
+			 net == RUN_NET_SLIRP ? SLIRP_GUEST : "127.0.1.1", hostname);
 }
 
 static err_t *write_temp(const char *dir, const char *name, const char *text, char **out)
@@ -199,6 +212,10 @@ struct child_ctx {
 	int outfd;   /* write end: the command's stdout+stderr */
 	char **envp;
 	int tree_fd; /* started as root: the id-mapped clone of the build root */
+	/* slirp4netns: the child says its network namespace exists on
+	 * net_made (write end); pid 1 waits on net_go (read end) for the
+	 * parent to say tap0 is configured; the other ends are the parent's */
+	int net_made[2], net_go[2];
 	bool use_proc, use_dev, use_resolv, use_hosts, use_sys;
 };
 
@@ -381,7 +398,7 @@ static void setup_namespace_root(struct child_ctx *c)
 		child_fail(c->errfd, "path too long");
 	if (c->use_hosts)
 		bind_file(c->errfd, c->hosts, p, false);
-	if (c->spec->no_network)
+	if (c->spec->network != RUN_NET_HOST)
 		loopback_up(c);
 	if (chdir(root) < 0)
 		child_fail(c->errfd, "chdir to the build root");
@@ -424,6 +441,10 @@ static void exec_command(struct child_ctx *c)
 		child_fail(c->errfd, "setuid");
 	if (caps_set(keep) < 0)
 		child_fail(c->errfd, "limit capabilities");
+	/* the credential changes above cleared it: without it the step (pid 1
+	 * of its namespace, or the chroot's command) outlives containerize */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(c->errfd, "PR_SET_PDEATHSIG");
 	if (dup2(c->outfd, 1) < 0 || dup2(c->outfd, 2) < 0)
 		child_fail(c->errfd, "redirect output");
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -487,6 +508,14 @@ static void kill_leftovers(void)
 static void child_main(struct child_ctx *c)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	/* the parent's ends: pid 1 must see EOF on net_go when the parent
+	 * gives up */
+	if (c->net_made[0] >= 0)
+		close(c->net_made[0]);
+	if (c->net_go[1] >= 0)
+		close(c->net_go[1]);
 	if (c->spec->isolation == ISOLATION_CHROOT) {
 		/* no PID namespace: what the step starts in the background would
 		 * outlive the build (as the host's root, when we are) */
@@ -501,7 +530,7 @@ static void child_main(struct child_ctx *c)
 				child_fail(c->errfd, "chroot");
 			if (chdir("/") < 0)
 				child_fail(c->errfd, "chdir /");
-			if (c->spec->no_network)
+			if (c->spec->network == RUN_NET_NONE)
 				child_fail(c->errfd, "RUN --network=none needs isolation=namespace");
 			exec_command(c);
 		}
@@ -530,8 +559,15 @@ static void child_main(struct child_ctx *c)
 	 * namespace: the step, in its own, cannot mount, unmount or change
 	 * anything in them */
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-		    (c->spec->no_network ? CLONE_NEWNET : 0)) < 0)
-		child_fail(c->errfd, "unshare mount/pid namespaces (try isolation=chroot)");
+		    (c->spec->network != RUN_NET_HOST ? CLONE_NEWNET : 0)) < 0)
+		child_fail(c->errfd, "unshare mount/pid/network namespaces (try isolation=chroot)");
+	if (c->net_made[1] >= 0) {
+		/* the parent starts slirp4netns on our network namespace now,
+		 * while pid 1 builds the root */
+		if (write(c->net_made[1], "n", 1) != 1)
+			child_fail(c->errfd, "tell the parent the network namespace exists");
+		close(c->net_made[1]);
+	}
 	pid_t pid = fork();
 	if (pid < 0)
 		child_fail(c->errfd, "fork");
@@ -539,6 +575,17 @@ static void child_main(struct child_ctx *c)
 		/* pid 1 of the new namespace */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setup_namespace_root(c);
+		if (c->net_go[0] >= 0) {
+			char b = 0;
+			ssize_t n;
+			while ((n = read(c->net_go[0], &b, 1)) < 0 && errno == EINTR)
+				;
+			if (n != 1) {
+				errno = ENONET;
+				child_fail(c->errfd, "the step's network (slirp4netns) was not set up");
+			}
+			close(c->net_go[0]);
+		}
 		exec_command(c);
 	}
 	close(c->errfd);
@@ -610,6 +657,42 @@ static void pump_output(int fd, char *tail, size_t tail_size)
 	fflush(stderr);
 }
 
+/* SIGTERM or SIGINT during a step: the step is killed (its namespaces and
+ * its slirp4netns go with it), reaped, and runner_run returns an error, so
+ * nothing of the step outlives containerize. */
+static volatile sig_atomic_t step_pid, stopped_by;
+static void on_stop(int sig)
+{
+	stopped_by = sig;
+	if (step_pid > 0)
+		kill((pid_t)step_pid, SIGKILL);
+}
+
+/* In the parent, once the step's process is forked: wait until it has its
+ * network namespace, start slirp4netns on it, and let pid 1 go on to the
+ * command. On failure pid 1 gets EOF instead and ends with an error. */
+static err_t *start_network(struct child_ctx *c, pid_t pid, const char *tmpdir, char **log, struct slirp *sl)
+{
+	close(c->net_made[1]);
+	close(c->net_go[0]);
+	c->net_made[1] = c->net_go[0] = -1;
+	char b = 0;
+	ssize_t n;
+	while ((n = read(c->net_made[0], &b, 1)) < 0 && errno == EINTR)
+		;
+	err_t *e = NULL;
+	if (n == 1) {
+		*log = xasprintf("%s/slirp4netns.log", tmpdir);
+		e = slirp_start(pid, c->spec->host_loopback, *log, sl);
+		if (!e && write(c->net_go[1], "g", 1) != 1)
+			e = err_errno(EXIT_FAILED, "cannot start the RUN step");
+	}
+	/* n != 1: the child failed before; its message comes on errfd */
+	close(c->net_go[1]);
+	c->net_go[1] = -1;
+	return e;
+}
+
 err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail_size)
 {
 	*status = 127;
@@ -624,10 +707,13 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 	_cleanup_free_ char *tmpdir = xasprintf("%s/containerize-run-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
 	if (!mkdtemp(tmpdir))
 		return err_errno(EXIT_FAILED, "cannot create a temp dir");
-	_cleanup_free_ char *resolv_text = host_resolv_conf();
-	_cleanup_free_ char *resolv = NULL, *hosts = NULL;
+	bool chrooted = s->isolation == ISOLATION_CHROOT;
+	/* chroot: no namespace of its own, whatever was asked */
+	enum run_net net = chrooted && s->network == RUN_NET_SLIRP ? RUN_NET_HOST : s->network;
+	_cleanup_free_ char *resolv_text = step_resolv_conf(net);
+	_cleanup_free_ char *resolv = NULL, *hosts = NULL, *slirp_log = NULL;
 	const char *hn = s->hostname ? s->hostname : "containerize";
-	_cleanup_free_ char *hosts_text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hn);
+	_cleanup_free_ char *hosts_text = step_hosts(net, hn);
 	struct scaffold sc = { 0 };
 	/* creating and removing mount points touches "/" and "/etc": their
 	 * times are put back after, so they do not show as changed */
@@ -682,7 +768,12 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 			close(fd);
 	}
 	int errp[2] = { -1, -1 }, outp[2] = { -1, -1 };
-	if (!e && (pipe2(errp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0))
+	int *made = c.net_made, *go = c.net_go;
+	made[0] = made[1] = go[0] = go[1] = -1;
+	bool slirp = net == RUN_NET_SLIRP;
+	struct slirp sl = { .pid = -1, .exit_fd = -1 };
+	if (!e && (pipe2(errp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
+		   (slirp && (pipe2(made, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0))))
 		e = err_errno(EXIT_FAILED, "pipe");
 	if (!e) {
 		c.resolv = resolv;
@@ -691,7 +782,17 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 		c.errfd = errp[1];
 		c.outfd = outp[1];
 		fflush(NULL);
+		struct sigaction stop = { .sa_handler = on_stop }, old_term, old_int;
+		sigemptyset(&stop.sa_mask);
+		stopped_by = 0;
+		sigaction(SIGTERM, &stop, &old_term);
+		sigaction(SIGINT, &stop, &old_int);
 		pid_t pid = fork();
+		if (pid > 0) {
+			step_pid = pid;
+			if (stopped_by) /* before step_pid was set */
+				kill(pid, SIGKILL);
+		}
 		if (pid < 0) {
 			e = err_errno(EXIT_FAILED, "fork");
 		} else if (pid == 0) {
@@ -702,17 +803,30 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 			close(errp[1]);
 			close(outp[1]);
 			errp[1] = outp[1] = -1;
+			err_t *net_e = slirp ? start_network(&c, pid, tmpdir, &slirp_log, &sl) : NULL;
 			pump_output(outp[0], tail, tail_size);
 			char msg[512];
 			ssize_t n = read(errp[0], msg, sizeof msg - 1);
 			int st = wait_child(pid);
-			if (n > 0) {
+			/* the step is over (its namespace's pid 1 gone): its network
+			 * namespace goes with slirp4netns */
+			slirp_stop(&sl);
+			step_pid = 0;
+			if (stopped_by) {
+				err_free(net_e);
+				e = err_new(EXIT_FAILED, "stopped by SIG%s during the step (killed, its network ended)",
+					    sigabbrev_np(stopped_by) ? sigabbrev_np(stopped_by) : "a signal");
+			} else if (net_e) {
+				e = net_e;
+			} else if (n > 0) {
 				msg[n] = '\0';
 				e = err_new(EXIT_FAILED, "cannot run %s in the build root: %s", s->argv[0], msg);
 			} else {
 				*status = st;
 			}
 		}
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGINT, &old_int, NULL);
 		free_env(c.envp);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -720,6 +834,10 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 			close(errp[i]);
 		if (outp[i] >= 0)
 			close(outp[i]);
+		if (made[i] >= 0)
+			close(made[i]);
+		if (go[i] >= 0)
+			close(go[i]);
 	}
 	if (s->isolation == ISOLATION_CHROOT) {
 		/* chroot placeholders hold text: empty them before the removal */
@@ -741,6 +859,8 @@ err_t *runner_run(const struct run_spec *s, int *status, char *tail, size_t tail
 		struct timespec ts[2] = { etc_st.st_atim, etc_st.st_mtim };
 		utimensat(root_fd, "etc", ts, AT_SYMLINK_NOFOLLOW);
 	}
+	if (slirp_log)
+		unlink(slirp_log);
 	if (resolv)
 		unlink(resolv);
 	if (hosts)

@@ -8,7 +8,7 @@
  * pivoted to the stage root, a fresh /proc, a tmpfs /dev holding only
  * null, zero, full, random, urandom and tty bound from the host (plus
  * fd/stdin/stdout/stderr links and /dev/shm), /etc/resolv.conf and
- * /etc/hosts bound read-only from generated files. The mount points this
+ * /etc/hosts bound (writable, this step's copies) from generated files. The mount points this
  * needs are created only if missing and removed again afterwards, so they
  * never show in the layer.
  *
@@ -19,9 +19,16 @@
  * hostname.
  *
  * Both: capabilities limited (caps.h), PR_SET_NO_NEW_PRIVS, the seccomp
- * filter (seccomp.h), Docker's masked and read-only /proc paths. The
- * network is the host's unless no_network (see README.md: the step has no
- * privilege over it).
+ * filter (seccomp.h), Docker's masked and read-only /proc paths.
+ *
+ * Network (network.h): in isolation "namespace" every step gets a network
+ * namespace of its own, created with its other namespaces (owned by the
+ * host's user namespace when started as root), with loopback up and, by
+ * default, slirp4netns started on it by the parent and stopped (and
+ * reaped) when the step ends; the step's command runs only once tap0 is
+ * configured. /etc/resolv.conf then names slirp's DNS and /etc/hosts the
+ * step's address, as Docker writes them for a bridge network. network host
+ * shares the host's namespace; chroot isolation always does.
  *
  * Output of the command goes to our stderr; the last lines are kept for the
  * error message when it fails. */
@@ -32,6 +39,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "network.h"
 #include "userns.h"
 
 enum isolation { ISOLATION_NAMESPACE, ISOLATION_CHROOT };
@@ -48,7 +56,8 @@ struct run_spec {
 	enum isolation isolation;
 	const struct run_userns *userns; /* started as root: the step's user namespace; NULL: rootless */
 	const char *hostname;     /* NULL: "containerize" */
-	bool no_network;          /* RUN --network=none: an empty network namespace */
+	enum run_net network;     /* a namespace of its own with slirp4netns, loopback only, or the host's */
+	bool host_loopback;       /* slirp4netns: 10.0.2.2 reaches the host's 127.0.0.1 */
 };
 
 /* Run the command and wait for it. *status is its exit status (128+signal
