@@ -457,6 +457,18 @@ static err_t *apply_whiteout(struct applier *ap, const char *parent, const char 
 	return e;
 }
 
+/* A cleaned entry name (not the root itself) placed below opts->subdir. */
+static err_t *in_subdir(const struct applier *ap, char **path)
+{
+	const char *sub = ap->o->subdir;
+	if (sub && *sub) {
+		char *p = xasprintf("%s/%s", sub, *path);
+		free(*path);
+		*path = p;
+	}
+	return NULL;
+}
+
 static err_t *apply_entry(struct applier *ap, struct archive *a, struct archive_entry *ent)
 {
 	const char *raw = archive_entry_pathname(ent);
@@ -474,6 +486,7 @@ static err_t *apply_entry(struct applier *ap, struct archive *a, struct archive_
 			fchmod(ap->rootfd, archive_entry_perm(ent) & 07777);
 		return NULL;
 	}
+	TRY(in_subdir(ap, &path));
 	_cleanup_free_ char *parent = NULL;
 	const char *base;
 	split_path(path, &parent, &base);
@@ -502,11 +515,13 @@ static err_t *apply_entry(struct applier *ap, struct archive *a, struct archive_
 	if (hardlink) {
 		_cleanup_free_ char *target = NULL;
 		e = clean_name(hardlink, &target);
+		if (!e && !*target)
+			e = err_new(EXIT_FAILED, "hardlink %s to the root", path);
+		if (!e)
+			e = in_subdir(ap, &target);
 		_cleanup_free_ char *tparent = NULL;
 		const char *tbase = NULL;
 		int tfd = -1;
-		if (!e && !*target)
-			e = err_new(EXIT_FAILED, "hardlink %s to the root", path);
 		if (!e) {
 			split_path(target, &tparent, &tbase);
 			e = open_dir_in_root(ap, tparent, false, &tfd);

@@ -78,6 +78,12 @@ struct layer_apply_options {
 	/* an entry for the root itself ("./") leaves the root's mode alone
 	 * (ADD of a local archive into an existing directory) */
 	bool keep_root_mode;
+	/* entries go below this directory of the root (relative, no symlink
+	 * in it): ADD of a local archive to its destination, where the tar's
+	 * symlinks still resolve inside the image root (absolute targets
+	 * start at root, as Docker's chrooted untar), never from the
+	 * destination or the host. NULL or "": the root itself. */
+	const char *subdir;
 	/* accept bzip2 and xz besides gzip, zstd and plain: Dockerfile ADD of
 	 * a local archive (image layers are gzip or zstd) */
 	bool any_compression;

@@ -571,12 +571,16 @@ err_t *copy_to_root(const struct copy_source_root *src, char *const *sources, si
 				e = err_errno(EXIT_FAILED, "cannot open %s", dest);
 				break;
 			}
-			char where[64];
-			snprintf(where, sizeof where, "/proc/self/fd/%d", rd);
+			/* unpacked at the destination, its symlinks resolved in
+			 * the image root (as Docker's untar chrooted there) */
+			_cleanup_free_ char *drel = NULL;
+			e = real_rel(rootfs, rd, &drel);
 			struct layer_apply_options ao = {
 				.devices = LAYER_DEVICES_SKIP, .keep_root_mode = true, .any_compression = true,
+				.subdir = drel,
 			};
-			e = layer_apply(where, sfd, &ao, NULL);
+			if (!e)
+				e = layer_apply(rootfs, sfd, &ao, NULL);
 			if (e)
 				e = err_wrap(e, "cannot unpack %s", rel);
 			close(rd);

@@ -77,7 +77,8 @@ build() {
 	local run=""
 	if [ "$as" = nobody ]; then
 		chown -R 65534:65534 "$ctx"
-		run="setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR=$ctx"
+		# /dev/net/tun as Debian has it (0666), for the step's slirp4netns
+		run="$here/containerize/with-tun.sh 0666 setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR=$ctx"
 	fi
 	{
 		printf '%s ' exec $run "$BIN" --context="$ctx" --push=false --oci-layout="$ctx/out" --tag=latest \

@@ -71,7 +71,8 @@ build() { # build NAME AS ISO DOCKERFILE-TEXT [more containerize args]
 	local run=()
 	if [ "$as" = nobody ]; then
 		chown -R 65534:65534 "$ctx"
-		run=(setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$ctx")
+		# /dev/net/tun as Debian has it (0666), for the step's slirp4netns
+		run=("$here/containerize/with-tun.sh" 0666 setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$ctx")
 	elif [ "$as" = root-inh ]; then
 		run=(setpriv --inh-caps=+sys_admin,+sys_module,+sys_ptrace)
 	fi
