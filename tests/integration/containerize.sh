@@ -403,7 +403,9 @@ else
 fi
 # unprivileged: the whole build as nobody (user namespace, root mapped to us)
 mkdir -p "$tmp/unpriv" && chown 65534:65534 "$tmp/unpriv" && cp "$tmp/iso/Dockerfile" "$tmp/unpriv/Dockerfile"
-if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$tmp/unpriv" \
+# (/dev/net/tun 0666 as Debian has it, for RUN's slirp4netns: with-tun.sh)
+if command -v setpriv >/dev/null && "$here/containerize/with-tun.sh" 0666 \
+	setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$tmp/unpriv" \
 	"$BIN" --context="$tmp/unpriv" --push=false --oci-layout="$tmp/unpriv/out" --tag=latest \
 	--build-args="BASE=$BASE" --source-date-epoch=0 >/dev/null 2>"$tmp/unpriv.log" &&
 	$COMPARE --list "$tmp/unpriv/out:latest" | grep -q '^proc-ok file'; then
