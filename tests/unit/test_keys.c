@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "pbes2.h"
 #include "testing.h"
 #include "vault.h"
 
@@ -109,6 +110,103 @@ static void test_encrypted_private_key(void)
 	sb_release(&pem);
 }
 
+/* RFC 7914 section 11's PBKDF2-HMAC-SHA256 vector, and OpenSSL's
+ * PKCS5_PBKDF2_HMAC as the oracle: empty, short and over-a-block
+ * passwords (a key longer than SHA-256's block is hashed first), one and
+ * several iterations, one and several output blocks. */
+static void test_pbkdf2_matches_openssl(void)
+{
+	static const unsigned char rfc[64] = {
+		0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f, 0xec, 0x16, 0x91, 0xc2, 0x25, 0x44, 0xb6, 0x05,
+		0xf9, 0x41, 0x85, 0x21, 0x6d, 0xde, 0x04, 0x65, 0xe6, 0x8b, 0x9d, 0x57, 0xc2, 0x0d, 0xac, 0xbc,
+		0x49, 0xca, 0x9c, 0xcc, 0xf1, 0x79, 0xb6, 0x45, 0x99, 0x16, 0x64, 0xb3, 0x9d, 0x77, 0xef, 0x31,
+		0x7c, 0x71, 0xb8, 0x45, 0xb1, 0xe3, 0x0b, 0xd5, 0x09, 0x11, 0x20, 0x41, 0xd3, 0xa1, 0x97, 0x83,
+	};
+	unsigned char ours[80], theirs[80];
+	pbkdf2_hmac_sha256("passwd", 6, "salt", 4, 1, ours, 64);
+	CHECK(!memcmp(ours, rfc, 64));
+	char long_pass[100];
+	memset(long_pass, 'p', sizeof long_pass);
+	const struct {
+		const char *pass;
+		size_t pass_len, out_len;
+		unsigned long iter;
+	} cases[] = {
+		{ "", 0, 32, 1 }, { "vault passphrase", 16, 32, 2 }, { "vault passphrase", 16, 32, 2048 },
+		{ long_pass, sizeof long_pass, 80, 3 }, { "x", 1, 16, 1000 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		memset(ours, 0, sizeof ours);
+		pbkdf2_hmac_sha256(cases[i].pass, cases[i].pass_len, "NaCl-salt", 9, cases[i].iter, ours, cases[i].out_len);
+		CHECK(PKCS5_PBKDF2_HMAC(cases[i].pass, (int)cases[i].pass_len, (const unsigned char *)"NaCl-salt", 9,
+					(int)cases[i].iter, EVP_sha256(), (int)cases[i].out_len, theirs) == 1);
+		CHECK(!memcmp(ours, theirs, cases[i].out_len));
+	}
+}
+
+/* AES-256-CBC against OpenSSL's EVP cipher; a broken padding is refused. */
+static void test_aes256_cbc_matches_openssl(void)
+{
+	unsigned char key[32], iv[16], plain[100], enc[128], dec[128];
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	for (size_t i = 0; i < sizeof iv; i++)
+		iv[i] = (unsigned char)(i * 13 + 5);
+	for (size_t i = 0; i < sizeof plain; i++)
+		plain[i] = (unsigned char)(i * 31);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+	CHECK(c && EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, key, iv) &&
+	      EVP_EncryptUpdate(c, enc, &n1, plain, sizeof plain) && EVP_EncryptFinal_ex(c, enc + n1, &n2));
+	EVP_CIPHER_CTX_free(c);
+	CHECK(n1 + n2 == 112);
+	size_t m = 0;
+	CHECK(aes256_cbc_decrypt(key, iv, enc, (size_t)(n1 + n2), dec, &m));
+	CHECK(m == sizeof plain && !memcmp(dec, plain, sizeof plain));
+	/* another key: the padding does not check out (or, 1 time in 256,
+	 * the plaintext is not ours) */
+	key[0] ^= 1;
+	CHECK(!aes256_cbc_decrypt(key, iv, enc, (size_t)(n1 + n2), dec, &m) || m != sizeof plain ||
+	      memcmp(dec, plain, sizeof plain));
+	CHECK(!aes256_cbc_decrypt(key, iv, enc, 100, dec, &m)); /* not whole blocks */
+}
+
+/* The vault's own key form (decrypted by the direct path) and another
+ * PKCS#8 form (OpenSSL's path) give the same key: what they sign verifies
+ * with the original's public key. */
+static void test_private_key_forms_sign_alike(void)
+{
+	EVP_PKEY *k = NULL;
+	CHECK(!key_generate_p256(&k));
+	struct strbuf vault_form = STRBUF_INIT;
+	CHECK(!key_private_to_pem(k, "vault passphrase", &vault_form));
+	BIO *bio = BIO_new(BIO_s_mem());
+	CHECK(PEM_write_bio_PKCS8PrivateKey(bio, k, EVP_aes_128_cbc(), "vault passphrase", 16, NULL, NULL) == 1);
+	char *data = NULL;
+	long n = BIO_get_mem_data(bio, &data);
+	struct strbuf other_form = STRBUF_INIT;
+	sb_add(&other_form, data, (size_t)n);
+	BIO_free(bio);
+	const struct strbuf *forms[] = { &vault_form, &other_form };
+	for (size_t i = 0; i < 2; i++) {
+		EVP_PKEY *back = NULL;
+		CHECK(!key_private_from_pem(forms[i]->buf, forms[i]->len, "vault passphrase", &back));
+		struct strbuf sig = STRBUF_INIT;
+		CHECK(back && !key_sign(back, "payload", 7, SIG_DER, &sig));
+		err_t *e = key_verify(k, "payload", 7, sig.buf, sig.len, SIG_DER);
+		CHECK(!e);
+		err_free(e);
+		e = key_private_from_pem(forms[i]->buf, forms[i]->len, "vault passphrasE", &back);
+		CHECK(e && e->code == EXIT_AUTH && strstr(e->msg, "wrong passphrase"));
+		err_free(e);
+		sb_release(&sig);
+		EVP_PKEY_free(back);
+	}
+	sb_release(&vault_form);
+	sb_release(&other_form);
+	EVP_PKEY_free(k);
+}
+
 static void test_file_vault_lifecycle(void)
 {
 	char dir[] = "/tmp/test_keys_XXXXXX";
@@ -197,4 +295,5 @@ static void test_file_vault_wrong_passphrase(void)
 
 TEST_MAIN("keys", TEST(test_spki_fast_path_matches_openssl), TEST(test_pem_with_role_header),
 	  TEST(test_signature_encodings), TEST(test_encrypted_private_key), TEST(test_file_vault_lifecycle),
-	  TEST(test_file_vault_wrong_passphrase))
+	  TEST(test_file_vault_wrong_passphrase), TEST(test_pbkdf2_matches_openssl), TEST(test_aes256_cbc_matches_openssl),
+	  TEST(test_private_key_forms_sign_alike))
