@@ -74,6 +74,12 @@ static struct entry **find(struct vcache *c, const char *key, uint64_t h)
 
 bool vcache_get(struct vcache *c, const char *key, int64_t now_ms, bool *ok, char **reason)
 {
+	int64_t age;
+	return vcache_get_aged(c, key, now_ms, ok, reason, &age);
+}
+
+bool vcache_get_aged(struct vcache *c, const char *key, int64_t now_ms, bool *ok, char **reason, int64_t *age_ms)
+{
 	uint64_t h = hash_key(key);
 	bool hit = false;
 	pthread_mutex_lock(&c->lock);
@@ -82,6 +88,7 @@ bool vcache_get(struct vcache *c, const char *key, int64_t now_ms, bool *ok, cha
 		hit = true;
 		*ok = e->ok;
 		*reason = e->reason ? xstrdup(e->reason) : NULL;
+		*age_ms = now_ms - e->at_ms;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return hit;

@@ -214,16 +214,21 @@ static char *timestamp_key(const char *notary_url, const char *repo)
 	return xasprintf("%s|%s", notary_url ? notary_url : "-", repo);
 }
 
-/* The verdict's cache key: NULL when the trust timestamp is not known. */
+/* The verdict's cache key: NULL when the trust timestamp is not known.
+ * *aging when the timestamp is past half its TTL (time to read it again,
+ * ahead of need). */
 static char *verdict_key(struct verifier *v, uint64_t generation, bool dct, const char *notary_url,
-			 const char *repo, const char *digest, int64_t now)
+			 const char *repo, const char *digest, int64_t now, bool *aging)
 {
 	char *ts = NULL;
+	*aging = false;
 	if (dct) {
 		_cleanup_free_ char *tk = timestamp_key(notary_url, repo);
 		bool ok;
-		if (!vcache_get(v->timestamps, tk, now, &ok, &ts) || !ts)
+		int64_t age;
+		if (!vcache_get_aged(v->timestamps, tk, now, &ok, &ts, &age) || !ts)
 			return NULL;
+		*aging = age >= v->o.trust_ttl_ms / 2;
 	}
 	char *key = xasprintf("%" PRIu64 "|%s@%s|%s", generation, repo, digest, ts ? ts : "-");
 	free(ts);
@@ -277,12 +282,20 @@ static void job_run(struct job *j, bool *ok, char **reason, bool *cacheable)
 		}
 	}
 	if (!e) {
-		_cleanup_free_ char *key =
-			verdict_key(v, j->generation, j->dct, j->notary_url, j->repo, j->digest, clock_monotonic_ms());
+		bool aging;
+		_cleanup_free_ char *key = verdict_key(v, j->generation, j->dct, j->notary_url, j->repo, j->digest,
+						       clock_monotonic_ms(), &aging);
 		char *cached = NULL;
-		if (key && vcache_get(v->verdicts, key, clock_monotonic_ms(), ok, &cached)) {
-			*reason = cached;
-			goto out;
+		int64_t age;
+		/* the trust timestamp is the one just read: a verdict reached under
+		 * it stands, unless past half its TTL (then it is reached again) */
+		if (key && vcache_get_aged(v->verdicts, key, clock_monotonic_ms(), ok, &cached, &age)) {
+			if (age < v->o.cache_ttl_ms / 2) {
+				*reason = cached;
+				goto out;
+			}
+			free(cached);
+			*ok = false;
 		}
 		struct sigpolicy pol = {
 			.repo = j->repo,
@@ -408,50 +421,18 @@ static void watch_job(struct job *j, struct watch *w)
 	w->waiting++;
 }
 
-void verifier_start(struct verifier *v, uint64_t generation, const struct admission_rule *rule,
-		    const struct image_ref *ref, struct check *c, struct watch *w)
+/* under v->lock: start verifying (key, taken) in a thread of its own;
+ * NULL when max_jobs run already. The job's references: the thread's and,
+ * with caller_ref, the caller's. */
+static struct job *job_launch(struct verifier *v, char *key, uint64_t generation, const struct admission_rule *rule,
+			      const struct image_ref *ref, const char *digest, bool caller_ref)
 {
-	memset(c, 0, sizeof *c);
-	_cleanup_free_ char *repo = imageref_name(ref);
-	_cleanup_free_ char *resolved = NULL; /* the tag's digest, resolved before */
-	if (!ref->digest && v->o.tag_ttl_ms > 0) {
-		_cleanup_free_ char *tk = xasprintf("%s:%s", repo, ref->tag);
-		bool ok;
-		vcache_get(v->tags, tk, clock_monotonic_ms(), &ok, &resolved);
-	}
-	const char *digest = ref->digest ? ref->digest : resolved;
-	if (digest) {
-		_cleanup_free_ char *key =
-			verdict_key(v, generation, rule->dct, rule->notary_url, repo, digest, clock_monotonic_ms());
-		if (key && vcache_get(v->verdicts, key, clock_monotonic_ms(), &c->ok, &c->reason)) {
-			snprintf(c->digest, sizeof c->digest, "%s", digest);
-			c->cached = true;
-			return;
-		}
-	}
-	_cleanup_free_ char *image = imageref_string(ref);
-	char *key = digest ? xasprintf("%" PRIu64 "|%s@%s", generation, repo, digest)
-			   : xasprintf("%" PRIu64 "|%s", generation, image);
-	pthread_mutex_lock(&v->lock);
-	for (struct job *j = v->jobs; j; j = j->next)
-		if (!strcmp(j->key, key)) { /* single flight: the same verification */
-			j->refs++;
-			c->job = j;
-			watch_job(j, w);
-			pthread_mutex_unlock(&v->lock);
-			free(key);
-			return;
-		}
 	if (v->njobs >= v->o.max_jobs) {
-		pthread_mutex_unlock(&v->lock);
 		free(key);
-		c->reason = xasprintf("verification queue full: %zu verifications are in progress already, the most "
-				      "this server runs: not verified (fail closed)",
-				      v->o.max_jobs);
-		return;
+		return NULL;
 	}
 	struct job *j = job_new(v, key, generation, rule, ref, digest);
-	j->refs = 2;
+	j->refs = 1 + caller_ref;
 	j->next = v->jobs;
 	v->jobs = j;
 	v->njobs++;
@@ -467,7 +448,84 @@ void verifier_start(struct verifier *v, uint64_t generation, const struct admiss
 		j->reason = xasprintf("cannot start a verification: %s (fail closed)", strerror(rc));
 		v->jobs = j->next;
 		v->njobs--;
-		j->refs--;
+		job_unref(j);
+		return caller_ref ? j : NULL;
+	}
+	return j;
+}
+
+/* under v->lock: the job verifying key, if one runs */
+static struct job *job_find(struct verifier *v, const char *key)
+{
+	for (struct job *j = v->jobs; j; j = j->next)
+		if (!strcmp(j->key, key))
+			return j;
+	return NULL;
+}
+
+/* A cached answer is getting old (the tag's resolution, the trust
+ * timestamp or the verdict past half its TTL): verify again in the
+ * background, nobody waiting, so that under steady traffic no review
+ * waits for the refresh (the TTLs still bound what is answered). */
+static void refresh_ahead(struct verifier *v, char *key, uint64_t generation, const struct admission_rule *rule,
+			  const struct image_ref *ref, const char *digest)
+{
+	pthread_mutex_lock(&v->lock);
+	if (job_find(v, key))
+		free(key);
+	else
+		job_launch(v, key, generation, rule, ref, digest, false);
+	pthread_mutex_unlock(&v->lock);
+}
+
+void verifier_start(struct verifier *v, uint64_t generation, const struct admission_rule *rule,
+		    const struct image_ref *ref, struct check *c, struct watch *w)
+{
+	memset(c, 0, sizeof *c);
+	int64_t now = clock_monotonic_ms();
+	_cleanup_free_ char *repo = imageref_name(ref);
+	_cleanup_free_ char *image = imageref_string(ref);
+	_cleanup_free_ char *resolved = NULL; /* the tag's digest, resolved before */
+	bool tag_aging = false;
+	if (!ref->digest && v->o.tag_ttl_ms > 0) {
+		_cleanup_free_ char *tk = xasprintf("%s:%s", repo, ref->tag);
+		bool ok;
+		int64_t age;
+		if (vcache_get_aged(v->tags, tk, now, &ok, &resolved, &age))
+			tag_aging = age >= v->o.tag_ttl_ms / 2;
+	}
+	const char *digest = ref->digest ? ref->digest : resolved;
+	if (digest) {
+		bool aging;
+		_cleanup_free_ char *key = verdict_key(v, generation, rule->dct, rule->notary_url, repo, digest, now, &aging);
+		int64_t age;
+		if (key && vcache_get_aged(v->verdicts, key, now, &c->ok, &c->reason, &age)) {
+			snprintf(c->digest, sizeof c->digest, "%s", digest);
+			c->cached = true;
+			if (tag_aging)
+				refresh_ahead(v, xasprintf("%" PRIu64 "|%s", generation, image), generation, rule, ref, NULL);
+			else if (aging || age >= v->o.cache_ttl_ms / 2)
+				refresh_ahead(v, xasprintf("%" PRIu64 "|%s@%s", generation, repo, digest), generation,
+					      rule, ref, digest);
+			return;
+		}
+	}
+	char *key = digest ? xasprintf("%" PRIu64 "|%s@%s", generation, repo, digest)
+			   : xasprintf("%" PRIu64 "|%s", generation, image);
+	pthread_mutex_lock(&v->lock);
+	struct job *j = job_find(v, key);
+	if (j) { /* single flight: the same verification */
+		j->refs++;
+		free(key);
+	} else {
+		j = job_launch(v, key, generation, rule, ref, digest, true);
+	}
+	if (!j) {
+		pthread_mutex_unlock(&v->lock);
+		c->reason = xasprintf("verification queue full: %zu verifications are in progress already, the most "
+				      "this server runs: not verified (fail closed)",
+				      v->o.max_jobs);
+		return;
 	}
 	c->job = j;
 	watch_job(j, w);

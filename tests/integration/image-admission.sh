@@ -198,6 +198,31 @@ else
 fi
 rm -f "$W/slow-delay"
 
+# ---- the trust timestamp of a cached verdict is read again ahead of its
+# TTL, in the background: a review past half the TTL is answered from the
+# cache and starts the refresh; one past the TTL of the first read is
+# still answered from the cache, as the refresh renewed it (steady
+# traffic never waits for the notary) ----
+# (a TTL of 30 s leaves 14 s for each review's own time on a loaded machine)
+if SERVER_POLICY=$W/race-policy.json SERVER_NOTARY_CA=$W/slow-ca.crt start_server refresh --trust-ttl=30s; then
+	review refresh-1 /validate Pod team "$IMG@$D1"
+	first=$(date +%s) # the first read was before this
+	sleep 16 # past half the TTL
+	stamps=$(grep -c "timestamp.json" "$LOGS/slow-proxy")
+	review refresh-2 /validate Pod team "$IMG@$D1"
+	for _ in $(seq 1 300); do [ "$(grep -c "timestamp.json" "$LOGS/slow-proxy")" -gt "$stamps" ] && break; sleep 0.1; done
+	refreshed=$(grep -c "timestamp.json" "$LOGS/slow-proxy")
+	sleep $((first + 31 - $(date +%s))) # past the TTL of the first read
+	review refresh-3 /validate Pod team "$IMG@$D1"
+	cached=$(grep -F '"msg":"access"' "$LOGS/refresh.log" | grep -cF '"cached":1')
+	if allowed refresh-1 && allowed refresh-2 && allowed refresh-3 && [ "$refreshed" -gt "$stamps" ] &&
+	   [ "$cached" = 2 ]; then pass trust-timestamp-refreshed-ahead; else
+		fail trust-timestamp-refreshed-ahead "cached $cached of 2, timestamp reads $stamps -> $refreshed"; fi
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+else
+	fail trust-timestamp-refreshed-ahead "$(tail -3 "$LOGS/refresh.log")"
+fi
+
 # ---- a tag is resolved once: two reviews of it within --tag-ttl, one
 # manifest request at the registry (counted by a logging proxy) ----
 python3 "$root/tests/servers/registry-flaky-proxy.py" --port "$PROXY_PORT" --upstream "$REG" --ca "$REGISTRY_CA" \
