@@ -11,29 +11,13 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
+#include "kubeobj.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "yamldoc.h"
 
 #define MANIFEST_MAX (16u << 20)
-
-/* Kinds that live outside namespaces (the API server's discovery says so
- * for each resource; these are the built-in ones an app's manifests may
- * carry). */
-static const char *const cluster_kinds[] = {
-	"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-	"StorageClass", "IngressClass", "PriorityClass", "RuntimeClass", "ValidatingWebhookConfiguration",
-	"MutatingWebhookConfiguration", "APIService", "Node", "CSIDriver", NULL,
-};
-
-static bool is_namespaced(const char *kind)
-{
-	for (size_t i = 0; cluster_kinds[i]; i++)
-		if (!strcmp(kind, cluster_kinds[i]))
-			return false;
-	return true;
-}
 
 /* Names, namespaces, kinds and API versions become URL path segments:
  * only the characters Kubernetes allows in them pass. */
@@ -94,7 +78,7 @@ static err_t *add_document(struct manifests *m, const struct ydoc_node *d, const
 	o->source = xasprintf("%s:%d", path, d->line);
 	o->kind = kind;
 	o->name = name;
-	o->namespaced = is_namespaced(kind);
+	o->namespaced = kubeobj_namespaced(kind);
 	o->resource = NULL;
 	return NULL;
 }
@@ -328,7 +312,7 @@ void manifests_prepend(struct manifests *m, json_t *obj, const char *source)
 	o->source = xstrdup(source);
 	o->kind = json_string_value(json_object_get(obj, "kind"));
 	o->name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-	o->namespaced = is_namespaced(o->kind);
+	o->namespaced = kubeobj_namespaced(o->kind);
 	o->resource = NULL;
 }
 
@@ -359,30 +343,9 @@ const char *manifests_app_namespace(const struct manifests *m)
 	return NULL;
 }
 
-static char *plural(const char *kind)
-{
-	char *s = xstrdup(kind);
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n; i++)
-		s[i] = (char)tolower((unsigned char)s[i]);
-	const char *suffix = "s";
-	if (!strcmp(s, "endpoints"))
-		suffix = ""; /* already plural */
-	else if (n > 1 && s[n - 1] == 'y' && !strchr("aeiou", s[n - 2])) {
-		s[n - 1] = '\0';
-		suffix = "ies";
-	} else if (s[n - 1] == 's' || s[n - 1] == 'x' || (n > 1 && s[n - 1] == 'h' && strchr("cs", s[n - 2])))
-		suffix = "es";
-	char *p = xasprintf("%s%s", s, suffix);
-	free(s);
-	return p;
-}
-
 char *kobject_path(const struct kobject *o)
 {
 	const char *av = json_string_value(json_object_get(o->obj, "apiVersion"));
-	_cleanup_free_ char *res = o->resource ? xstrdup(o->resource) : plural(o->kind);
-	const char *ns = kobject_namespace(o);
-	return xasprintf("/%s/%s%s%s%s/%s/%s", strchr(av, '/') ? "apis" : "api", av, *ns ? "/namespaces/" : "", ns,
-			 "", res, o->name);
+	_cleanup_free_ char *res = o->resource ? xstrdup(o->resource) : kubeobj_plural(o->kind);
+	return kubeobj_resource_path(av, res, kobject_namespace(o), o->name);
 }

@@ -5,13 +5,15 @@
  * file itself with --policy-file), Portieris' ImagePolicy with a signer
  * Secret per required signer, and sigstore policy-controller's
  * ClusterImagePolicies (one per signer: all required). YAML on stdout
- * (or --output), ready for kubectl apply. What it writes is read back before it is
- * printed, with the parser image-admission enforces it with. */
+ * (or --output), ready for kubectl apply, or with --apply applied to the
+ * cluster through deploy's API client. What it writes is read back before
+ * it is printed, with the parser image-admission enforces it with. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admission_policy.h"
+#include "apply.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
@@ -42,6 +44,15 @@ static const struct param_spec params[] = {
 	  "admission, portieris, sigstore (repeat; default: admission and those the format needs)" },
 	{ "policy-file", PARAM_STRING, NULL, false, false, "also write the ImageAdmissionPolicy (JSON) to this file" },
 	{ "output", PARAM_STRING, NULL, false, false, "write the resources (YAML) to this file instead of stdout" },
+	{ "apply", PARAM_BOOL, "false", false, false,
+	  "apply the resources to the cluster (server-side apply, as deploy does), not print them" },
+	{ "kubeconfig", PARAM_STRING, NULL, false, false,
+	  "with --apply: kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)" },
+	{ "context", PARAM_STRING, NULL, false, false, "with --apply: kubeconfig context (default: current-context)" },
+	{ "field-manager", PARAM_STRING, "image-policy", false, false, "with --apply: server-side apply field manager" },
+	{ "force", PARAM_BOOL, "false", false, false,
+	  "with --apply: take over fields another field manager owns (server-side apply force)" },
+	{ "retries", PARAM_INT, "3", false, false, "with --apply: retries for an unreachable API server" },
 	{ NULL },
 };
 
@@ -149,6 +160,8 @@ static err_t *outputs(const struct params *p, const struct admission_policy *pol
 static err_t *run(const struct params *p, struct results *r)
 {
 	TRY(dns_label("name", params_str(p, "name")));
+	TRY(dns_label("namespace", params_str(p, "namespace")));
+	TRY(dns_label("admission-namespace", params_str(p, "admission-namespace")));
 	struct admission_policy *pol;
 	TRY(build_policy(p, &pol));
 	struct resource_options o = {
@@ -179,11 +192,23 @@ static err_t *run(const struct params *p, struct results *r)
 			sb_addf(&lines, "%s%s %s%s%s", i ? "\n" : "", json_string_value(json_object_get(d, "kind")),
 				ns ? ns : "", ns ? "/" : "", json_string_value(json_object_get(m, "name")));
 		}
+		bool apply = params_bool(p, "apply");
 		if (output && *output)
 			e = fs_write_path_atomic(output, yaml.buf, yaml.len, 0644);
-		else
+		else if (!apply)
 			fputs(sb_str(&yaml), stdout);
-		results_sets(r, "resources", sb_str(&lines));
+		if (!e && apply) {
+			struct policy_apply_options ao = {
+				.kubeconfig = params_str(p, "kubeconfig"),
+				.context = params_str(p, "context"),
+				.field_manager = params_str(p, "field-manager"),
+				.force = params_bool(p, "force"),
+				.retries = (int)params_int(p, "retries"),
+			};
+			e = policy_apply(docs, &ao);
+		}
+		if (!e)
+			results_sets(r, "resources", sb_str(&lines));
 		sb_release(&yaml);
 		sb_release(&lines);
 	}

@@ -398,6 +398,42 @@ kc() { local n=$1; shift; "$KUBECTL" "$@" >"$LOGS/$n" 2>&1; }
 pod() { # name namespace image
 	printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  containers:\n  - name: app\n    image: %s\n' "$1" "$2" "$3"
 }
+# ---- image-policy --apply: through deploy's API client (common/kubeapi,
+# server-side apply), every resource read back with the real kubectl is
+# what it writes (the Portieris and sigstore CRDs as the emulator serves
+# them) ----
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: image-admission\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n' >"$W/ns-policy.yaml"
+kc ns-policy apply -f "$W/ns-policy.yaml"
+"$BIN/image-policy" --image="$IMG" --signers=build="$W/signed/ks/build.pub" \
+	--signers=validation="$W/signed/ks/validation.pub" --notary-server="$NOTARY_URL" --format=both \
+	--admission-namespace=image-admission --apply --output="$W/applied.yaml" --results-dir="$W/apply-results" \
+	>"$LOGS/apply.out" 2>"$LOGS/apply.log"
+apply_rc=$?
+if [ $apply_rc = 0 ] && [ ! -s "$LOGS/apply.out" ] && python3 - "$W/applied.yaml" "$KUBECTL" "$W/apply-results/resources" <<'PY'
+import json, subprocess, sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+kinds = sorted(d["kind"] for d in docs)
+assert kinds == ["ClusterImagePolicy", "ClusterImagePolicy", "ConfigMap", "ImagePolicy", "Secret", "Secret"], kinds
+listed = open(sys.argv[3]).read().split("\n")
+assert len(listed) == len(docs), listed
+for d in docs:
+    group = d["apiVersion"].rpartition("/")[0]
+    kind = d["kind"].lower()
+    res = (kind[:-1] + "ies" if kind.endswith("y") else kind + "s") + ("." + group if group else "")
+    md = d["metadata"]
+    cmd = [sys.argv[2], "get", res, md["name"], "-o", "json", "--show-managed-fields"] + (["-n", md["namespace"]] if "namespace" in md else [])
+    live = json.loads(subprocess.run(cmd, capture_output=True, check=True, text=True).stdout)
+    assert live["apiVersion"] == d["apiVersion"] and live["kind"] == d["kind"], (live["apiVersion"], d)
+    assert live["metadata"]["name"] == md["name"] and live["metadata"].get("namespace") == md.get("namespace"), md
+    for k in d:
+        if k != "metadata":
+            assert live.get(k) == d[k], "%s %s: %s differs" % (d["kind"], md["name"], k)
+    managers = [f["manager"] for f in live["metadata"].get("managedFields", [])]
+    assert "image-policy" in managers, managers
+PY
+then pass image-policy-apply-read-back-by-kubectl; else
+	fail image-policy-apply-read-back-by-kubectl "exit $apply_rc: $(tail -3 "$LOGS/apply.log")"; fi
+
 if start_server webhook --trust-ttl=1s; then
 	"$servers/k8s.sh" config "$W/k8s" "{\"webhookEndpoints\": {\"image-admission/image-admission\": \"127.0.0.1:$PORT\"}}" >/dev/null
 	printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n' >"$W/ns.yaml"

@@ -74,6 +74,11 @@ RESOURCES = {
         ("ValidatingWebhookConfiguration", False, []),
     ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"):
         ("MutatingWebhookConfiguration", False, []),
+    # the image policies image-policy writes (Portieris', sigstore
+    # policy-controller's), as their CRDs define them
+    ("portieris.cloud.ibm.com", "v1", "imagepolicies"): ("ImagePolicy", True, []),
+    ("portieris.cloud.ibm.com", "v1", "clusterimagepolicies"): ("ClusterImagePolicy", False, []),
+    ("policy.sigstore.dev", "v1beta1", "clusterimagepolicies"): ("ClusterImagePolicy", False, []),
 }
 WITH_STATUS = {"deployments", "statefulsets", "replicasets", "pods", "services", "ingresses", "namespaces"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -928,10 +933,14 @@ def resource_list(group, version):
 
 
 def group_list():
-    groups = sorted({g for (g, _, _) in RESOURCES if g})
+    versions = {}
+    for (g, v, _) in RESOURCES:
+        if g:
+            versions.setdefault(g, set()).add(v)
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": g, "versions": [{"groupVersion": g + "/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": g + "/v1", "version": "v1"}} for g in groups]}
+        {"name": g, "versions": [{"groupVersion": g + "/" + v, "version": v} for v in sorted(versions[g])],
+         "preferredVersion": {"groupVersion": g + "/" + max(versions[g]), "version": max(versions[g])}}
+        for g in sorted(versions)]}
 
 
 def openapi_root():
