@@ -64,7 +64,7 @@ warm() { # label [nice]
 		cpus+=("$(awk -v t="$(($(cpu_ticks) - c0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t * 1000 / hz / 2000 }')")
 	done
 	echo "bench image-admission warm$label (200 req/s, 2000 requests x $RUNS): p50 $(median "${p50s[@]}") ms, p99 $(median "${p99s[@]}") ms, server CPU $(median "${cpus[@]}") ms/request (goals < 1 ms, < 5 ms; rounds p50 ${p50s[*]}, p99 ${p99s[*]})"
-	[ "$label" ] && stop
+	if [ -n "$label" ]; then stop; fi
 }
 warm " nice -10" -10
 warm ""
