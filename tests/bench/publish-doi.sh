@@ -57,6 +57,15 @@ local_cmd="$B/publish-doi publish --store-dir=$W/local --image=$IMG@$D --signer=
 hf loc "${HYPERFINE_RUNS:-50}" "$local_cmd"
 rss loc_rss $local_cmd
 goal "publish one record to the local store (median of ${HYPERFINE_RUNS:-50})" "$loc_time" 0.005 "$loc_cpu" "$loc_rss"
+# the disk's own floor for a durable write, nothing signed: one process
+# writing a file of the envelope's size and fsyncing it (dd conv=fsync);
+# the store's record needs that fsync and its directory's (wall time on a
+# loaded disk is mostly these, not our CPU)
+floor_size=$(stat -c %s "$(ls "$W/local/blobs/"* | head -1)")
+hf floor "${HYPERFINE_RUNS:-50}" "dd if=/dev/zero of=$W/floor bs=$floor_size count=1 conv=fsync status=none"
+awk -v t="$floor_time" -v c="$floor_cpu" -v o="$loc_time" 'BEGIN {
+	printf "bench the disk'"'"'s durability floor (dd conv=fsync of one file, median): %.2f ms wall, CPU %.2f ms; the local publish is %.2f ms above it\n",
+		t * 1000, c * 1000, (o - t) * 1000 }'
 
 # ---- evaluate over 1,000 records --------------------------------------
 E=$W/eval
