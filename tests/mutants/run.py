@@ -283,6 +283,16 @@ class Slots:
         self.free = [os.path.join(ROOT, "build", "mutants", f"slot-{i}") for i in range(n)]
         self.lock = threading.Lock()
         self.sources = sources
+        # tests read the issue data beside the tree (<tree>/../shared): a
+        # slot's parent is build/mutants, so it gets the same link there
+        shared = os.path.join(ROOT, "..", "shared")
+        link = os.path.join(ROOT, "build", "mutants", "shared")
+        if os.path.isdir(shared):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            if not os.path.islink(link) or os.readlink(link) != os.path.realpath(shared):
+                if os.path.lexists(link):
+                    os.unlink(link)
+                os.symlink(os.path.realpath(shared), link)
 
     def take(self):
         with self.lock:
