@@ -65,7 +65,12 @@ TASKS = {
         required=["url"]),
     "containerize": dict(
         display="Containerize", workspaces=[SOURCE, DOCKERCONFIG, SSLCERTDIR], workdir="source",
-        docker_config=True, secrets=["dockerconfig"], required=["image"], scratch=True),
+        docker_config=True, secrets=["dockerconfig"], required=["image"], scratch=True,
+        # the task image carries no slirp4netns and a pod rarely has
+        # /dev/net/tun: RUN shares the pod's own network namespace, which a
+        # step in its user namespace holds no capability over
+        pod_defaults={"network": ("host", "in a Tekton pod the default is host: the pod's own network "
+                                  "namespace, not the node's")}),
     "build-sign": dict(
         display="Build Sign", workspaces=[KEYSTORE, DOCKERCONFIG, SSLCERTDIR, SOURCE_OPT], workdir="source",
         fixed={"keystore-dir": "keystore"}, docker_config=True, secrets=["keystore", "dockerconfig"], required=["notary-server"]),
@@ -175,9 +180,14 @@ def generate(bindir, task, images=None):
             args.append(f"--{name}={ws_path(fixed[name])}")
             continue
         help_text = p["help"] + (" (one per line)" if p["type"] == "list" else "")
+        pod_default = cfg.get("pod_defaults", {}).get(name)
+        if pod_default:
+            help_text += "; " + pod_default[1]
         lines += [f"    - name: {name}", "      type: string", f"      description: {quote(help_text)}"]
         if not p["required"] and name not in required:
             default = p["default"] if p["default"] is not None else ""
+            if pod_default:
+                default = pod_default[0]
             lines.append(f"      default: {quote(default)}")
         if p["type"] == "list":
             env.append((p["env"], f"$(params.{name})"))
