@@ -68,6 +68,19 @@ struct verifier {
 
 static void *timer_thread(void *arg);
 
+/* the caches, locks and memory of a verifier whose threads are gone (or
+ * never started) */
+static void verifier_release(struct verifier *v)
+{
+	vcache_free(v->verdicts);
+	vcache_free(v->timestamps);
+	vcache_free(v->tags);
+	pthread_cond_destroy(&v->timer_cond);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
 err_t *verifier_new(const struct verifier_options *o, struct verifier **out)
 {
 	struct verifier *v = xcalloc(1, sizeof *v);
@@ -84,13 +97,7 @@ err_t *verifier_new(const struct verifier_options *o, struct verifier **out)
 	v->tags = vcache_new(o->cache_size, o->tag_ttl_ms);
 	int rc = pthread_create(&v->timer, NULL, timer_thread, v);
 	if (rc) {
-		vcache_free(v->verdicts);
-		vcache_free(v->timestamps);
-		vcache_free(v->tags);
-		pthread_cond_destroy(&v->timer_cond);
-		pthread_cond_destroy(&v->cond);
-		pthread_mutex_destroy(&v->lock);
-		free(v);
+		verifier_release(v);
 		return err_new(EXIT_FAILED, "starting the verifier's deadline timer: %s", strerror(rc));
 	}
 	*out = v;
@@ -110,13 +117,7 @@ void verifier_free(struct verifier *v)
 	while (v->njobs)
 		pthread_cond_wait(&v->cond, &v->lock);
 	pthread_mutex_unlock(&v->lock);
-	vcache_free(v->verdicts);
-	vcache_free(v->timestamps);
-	vcache_free(v->tags);
-	pthread_cond_destroy(&v->timer_cond);
-	pthread_cond_destroy(&v->cond);
-	pthread_mutex_destroy(&v->lock);
-	free(v);
+	verifier_release(v);
 }
 
 static void job_free(struct job *j)
