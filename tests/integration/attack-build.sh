@@ -24,31 +24,9 @@
 # Prints PASS:/FAIL: lines; exits non-zero if any FAIL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
-COMPARE="python3 $here/containerize/compare.py"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-fails=0
-pass() { echo "PASS: attack-build $1"; }
-fail() { echo "FAIL: attack-build $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
-
-tmp=$(mktemp -d /tmp/attack-build.XXXXXX)
-chmod 755 "$tmp"
-sleeper_root= sleeper_nobody=
-cleanup() {
-	[ -n "$sleeper_root" ] && kill "$sleeper_root" 2>/dev/null
-	[ -n "$sleeper_nobody" ] && kill "$sleeper_nobody" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for tool in python3 cc setpriv script; do
-	command -v $tool >/dev/null || { fail "prerequisites" "$tool is not installed"; exit 1; }
-done
-[ -x "$BIN" ] || { fail "prerequisites" "$BIN is not built"; exit 1; }
-[ "$(id -u)" = 0 ] || { fail "prerequisites" "run as root (it tests both root and an unprivileged user)"; exit 1; }
-BASES_DIR=$("$root/tests/servers/containerize-bases.sh" busybox) || { fail "prerequisites" "cannot build the busybox base"; exit 1; }
-BASE="oci:$BASES_DIR:latest"
+suite=attack-build tools="python3 cc setpriv script" as_root=1
+# shellcheck source=containerize/prelude.sh
+. "$here/containerize/prelude.sh"
 cc -static -O1 -o "$tmp/attack" "$here/containerize/sandbox/attack.c" || { fail "prerequisites" "cannot build the probe"; exit 1; }
 
 # the host: a directory no build may change, with a sentinel any path that
@@ -63,8 +41,7 @@ echo "host secret $$ $RANDOM" >"$HOST/secret"
 SECRET_SHA=$(sha256sum <"$HOST/secret" | cut -d' ' -f1)
 host_state() { (cd "$HOST" && find . -printf '%p %y %m %s %U:%G\n' | sort && sha256sum sentinel secret); }
 host0=$(host_state)
-sleep 3600 & sleeper_root=$!
-setpriv --reuid=65534 --regid=65534 --clear-groups sleep 3600 & sleeper_nobody=$!
+start_sleepers
 
 # build NAME AS ISO DOCKERFILE-TEXT [more containerize args]: from a
 # terminal, with $HOST open on fd 9; log in $tmp/NAME.log

@@ -27,31 +27,13 @@
 # Prints PASS:/FAIL: lines; exits non-zero if any FAIL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
+suite=containerize-network tools="slirp4netns python3 setpriv ip" as_root=1
+# shellcheck source=containerize/prelude.sh
+. "$here/containerize/prelude.sh"
 REAPER="python3 $here/containerize/subreaper.py"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-fails=0
-pass() { echo "PASS: containerize-network $1"; }
-fail() { echo "FAIL: containerize-network $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
-
-tmp=$(mktemp -d /tmp/containerize-net.XXXXXX)
-chmod 755 "$tmp"
 server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for tool in slirp4netns python3 setpriv ip; do
-	command -v $tool >/dev/null || { fail "prerequisites" "$tool is not installed"; exit 1; }
-done
-[ -x "$BIN" ] || { fail "prerequisites" "$BIN is not built"; exit 1; }
-[ "$(id -u)" = 0 ] || { fail "prerequisites" "run as root (it tests both root and an unprivileged user)"; exit 1; }
+at_exit+=('[ -n "$server" ] && kill "$server" 2>/dev/null')
 [ -c /dev/net/tun ] || { fail "prerequisites" "no /dev/net/tun (slirp4netns needs it)"; exit 1; }
-BASES_DIR=$("$root/tests/servers/containerize-bases.sh" busybox) || { fail "prerequisites" "cannot build the busybox base"; exit 1; }
-BASE="oci:$BASES_DIR:latest"
 
 # a TCP server on the host's loopback: says "hello-from-host" to every
 # connection it accepts, and logs it

@@ -20,31 +20,9 @@
 # Prints PASS:/FAIL: lines; exits non-zero if any FAIL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
-COMPARE="python3 $here/containerize/compare.py"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-fails=0
-pass() { echo "PASS: containerize-sandbox $1"; }
-fail() { echo "FAIL: containerize-sandbox $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
-
-tmp=$(mktemp -d /tmp/containerize-sbx.XXXXXX)
-chmod 755 "$tmp"
-sleeper_root= sleeper_nobody=
-cleanup() {
-	[ -n "$sleeper_root" ] && kill "$sleeper_root" 2>/dev/null
-	[ -n "$sleeper_nobody" ] && kill "$sleeper_nobody" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for tool in buildah python3 cc setpriv mountpoint; do
-	command -v $tool >/dev/null || { fail "prerequisites" "$tool is not installed"; exit 1; }
-done
-[ -x "$BIN" ] || { fail "prerequisites" "$BIN is not built"; exit 1; }
-[ "$(id -u)" = 0 ] || { fail "prerequisites" "run as root (it tests both root and an unprivileged user)"; exit 1; }
-BASES_DIR=$("$root/tests/servers/containerize-bases.sh" busybox) || { fail "prerequisites" "cannot build the busybox base"; exit 1; }
-BASE="oci:$BASES_DIR:latest"
+suite=containerize-sandbox tools="buildah python3 cc setpriv mountpoint" as_root=1
+# shellcheck source=containerize/prelude.sh
+. "$here/containerize/prelude.sh"
 cc -static -O1 -o "$tmp/probe" "$here/containerize/sandbox/probe.c" || { fail "prerequisites" "cannot build the probe"; exit 1; }
 
 DISK=$(mountpoint -d /)
@@ -56,8 +34,7 @@ sentinel0=$(sentinel_state)
 lo_mtu0=$(cat /sys/class/net/lo/mtu)
 ratelimit0=$(cat /proc/sys/kernel/printk_ratelimit)
 # host processes to ptrace: one per uid the builds run as
-sleep 3600 & sleeper_root=$!
-setpriv --reuid=65534 --regid=65534 --clear-groups sleep 3600 & sleeper_nobody=$!
+start_sleepers
 
 # build CTX as AS (root|nobody) with ISO; log in $tmp/NAME.log
 # AS: root, nobody, or root-inh (root started with inheritable

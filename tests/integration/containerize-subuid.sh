@@ -18,25 +18,10 @@
 # Prints PASS:/FAIL: lines; exits non-zero if any FAIL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}/containerize
-COMPARE="python3 $here/containerize/compare.py"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-fails=0
-pass() { echo "PASS: containerize-subuid $1"; }
-fail() { echo "FAIL: containerize-subuid $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; fails=$((fails + 1)); }
-
-tmp=$(mktemp -d /tmp/containerize-subuid.XXXXXX)
-chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-for tool in python3 setpriv unshare newuidmap newgidmap; do
-	command -v $tool >/dev/null || { fail "prerequisites" "$tool is not installed"; exit 1; }
-done
-[ -x "$BIN" ] || { fail "prerequisites" "$BIN is not built"; exit 1; }
-[ "$(id -u)" = 0 ] || { fail "prerequisites" "run as root (it tests both root and an unprivileged user)"; exit 1; }
+suite=containerize-subuid tools="python3 setpriv unshare newuidmap newgidmap" as_root=1
+# shellcheck source=containerize/prelude.sh
+. "$here/containerize/prelude.sh"
 [ -f /etc/subuid ] && [ -f /etc/subgid ] || { fail "prerequisites" "/etc/subuid or /etc/subgid missing (package uidmap)"; exit 1; }
-BASES_DIR=$("$root/tests/servers/containerize-bases.sh" busybox) || { fail "prerequisites" "cannot build the busybox base"; exit 1; }
-BASE="oci:$BASES_DIR:latest"
 
 # build NAME AS SUBUID-TEXT SUBGID-TEXT DOCKERFILE-TEXT: log in $tmp/NAME.log
 build() {
