@@ -49,14 +49,3 @@ char *kubeobj_resource_path(const char *api_version, const char *resource, const
 	return xasprintf("/%s/%s%s%s/%s/%s", strchr(api_version, '/') ? "apis" : "api", api_version,
 			 ns && *ns ? "/namespaces/" : "", ns ? ns : "", resource, name);
 }
-
-char *kubeobj_path(const json_t *obj)
-{
-	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
-	const char *kind = json_string_value(json_object_get(obj, "kind"));
-	const json_t *meta = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(meta, "namespace"));
-	_cleanup_free_ char *res = kubeobj_plural(kind);
-	return kubeobj_resource_path(av, res, kubeobj_namespaced(kind) ? ns : NULL,
-				     json_string_value(json_object_get(meta, "name")));
-}

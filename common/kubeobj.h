@@ -1,11 +1,10 @@
 /* Kubernetes objects as the API addresses them, by the built-in rules
  * (no discovery, no network): whether a kind lives in a namespace, the
- * resource of a kind, an object's REST path. deploy and image-policy
- * apply through common/kubeapi with these. */
+ * resource of a kind, an object's REST path; --dry-run uses them, and the
+ * cluster's discovery (common/kubediscovery) corrects them before a write. */
 #ifndef COMMON_KUBEOBJ_H
 #define COMMON_KUBEOBJ_H
 
-#include <jansson.h>
 #include <stdbool.h>
 
 /* Whether objects of kind live in a namespace: every kind but the
@@ -18,11 +17,5 @@ char *kubeobj_plural(const char *kind);
 /* "/apis/GROUP/VERSION[/namespaces/NS]/RESOURCE/NAME" ("/api/v1/..." for
  * the core group; ns NULL or "": cluster-scoped); caller frees. */
 char *kubeobj_resource_path(const char *api_version, const char *resource, const char *ns, const char *name);
-/* The REST path of obj from its apiVersion, kind, metadata.name and (for
- * a namespaced kind) metadata.namespace: "/apis/apps/v1/namespaces/NS/
- * deployments/NAME" (caller frees), the resource by kubeobj_plural (a
- * cluster's discovery may name another: deploy asks it). The caller has
- * checked that these are path-safe. */
-char *kubeobj_path(const json_t *obj);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "b64.h"
 #include "cleanup.h"
+#include "kubediscovery.h"
 #include "log.h"
 #include "regauth.h"
 #include "strbuf.h"
@@ -65,64 +66,29 @@ err_t *cluster_add_pull_secrets(struct manifests *m, const char *authfile, const
 	return e;
 }
 
-/* the discovery document of an API version, fetched once (cache: apiVersion
- * -> APIResourceList, or null when the cluster does not serve it) */
-static err_t *resource_list(struct kubeapi *k, json_t *cache, const char *av, const json_t **out)
-{
-	json_t *list = json_object_get(cache, av);
-	if (!list) {
-		_cleanup_free_ char *path = xasprintf("/%s/%s", strchr(av, '/') ? "apis" : "api", av);
-		err_t *e = kubeapi_get(k, path, &list);
-		if (e && e->kind != ERR_KIND_NOT_FOUND)
-			return err_context(e, "asking the cluster which resources %s serves", av);
-		err_free(e);
-		json_object_set_new(cache, av, list ? list : json_null());
-		list = json_object_get(cache, av);
-	}
-	*out = list;
-	return NULL;
-}
-
-static const json_t *resource_of_kind(const json_t *list, const char *kind)
-{
-	size_t i;
-	const json_t *r;
-	json_array_foreach(json_object_get(list, "resources"), i, r) {
-		const char *name = json_string_value(json_object_get(r, "name"));
-		if (name && !strchr(name, '/') && !strcmp(json_string_value(json_object_get(r, "kind")) ?: "", kind))
-			return r;
-	}
-	return NULL;
-}
-
 err_t *cluster_discover(struct kubeapi *k, struct manifests *m)
 {
-	json_t *cache = json_object();
+	struct kubediscovery *d = kubediscovery_new(k);
 	err_t *e = NULL;
 	for (size_t i = 0; !e && i < m->n; i++) {
 		struct kobject *o = &m->items[i];
-		const char *av = json_string_value(json_object_get(o->obj, "apiVersion"));
-		const json_t *list = NULL;
-		e = resource_list(k, cache, av, &list);
-		const json_t *r = e ? NULL : resource_of_kind(list, o->kind);
-		if (!e && !r)
-			e = err_new(EXIT_USAGE, "%s: the cluster serves no kind %s in %s (is its CustomResourceDefinition installed?)",
-				    o->source, o->kind, av);
+		const char *resource = NULL;
+		bool namespaced = false;
+		e = err_context(kubediscovery_lookup(d, json_string_value(json_object_get(o->obj, "apiVersion")), o->kind,
+						     &resource, &namespaced),
+				"%s", o->source);
 		if (e)
 			break;
-		const char *name = json_string_value(json_object_get(r, "name"));
-		if (!*name || name[strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-")]) /* a path segment */
-			e = err_new(EXIT_FAILED, "the cluster names the resource of kind %s '%s'", o->kind, name);
-		else if (!json_is_true(json_object_get(r, "namespaced")) && o->namespaced) {
+		if (!namespaced && o->namespaced) {
 			o->namespaced = false;
 			json_object_del(json_object_get(o->obj, "metadata"), "namespace");
-		} else if (json_is_true(json_object_get(r, "namespaced")) && !o->namespaced)
+		} else if (namespaced && !o->namespaced)
 			e = err_new(EXIT_USAGE, "%s: kind %s is namespaced in this cluster: give %s a metadata.namespace",
 				    o->source, o->kind, o->name);
 		if (!e)
-			o->resource = xstrdup(name);
+			o->resource = xstrdup(resource);
 	}
-	json_decref(cache);
+	kubediscovery_free(d);
 	return e;
 }
 
