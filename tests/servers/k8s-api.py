@@ -978,6 +978,11 @@ def openapi_gv(path):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "k8s-api-emulator"
+    # as the real API server (Go sets TCP_NODELAY on every connection):
+    # http.server writes the headers and the body apart, and on a kept-alive
+    # connection Nagle held the body until the client's delayed ACK, 40 ms
+    # a response
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
