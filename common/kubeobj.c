@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
 #include "xalloc.h"
 
 /* Kinds that live outside namespaces (the API server's discovery says so

@@ -205,15 +205,30 @@ static err_t *on_event(const char *type, json_t *obj, void *ctx, bool *stop)
 	return NULL;
 }
 
+/* The workload kinds a rollout is waited for and undone on, as the API and
+ * kubectl name them. A Deployment's history is its ReplicaSets (revision
+ * annotation, the pod template in spec.template); a StatefulSet's its
+ * ControllerRevisions (.revision, the template in data.spec.template). */
+struct history_kind {
+	const char *workloads, *what, *history;
+	bool statefulset;
+};
+
+static struct history_kind history_kind_of(const char *kind)
+{
+	return strcmp(kind, "StatefulSet") ? (struct history_kind){ "deployments", "deployment", "replicasets", false }
+					   : (struct history_kind){ "statefulsets", "statefulset", "controllerrevisions", true };
+}
+
 err_t *rollout_wait(struct kubeapi *k, const char *kind, const char *ns, const char *name, long timeout_ms,
 		    char **revision)
 {
-	const char *res = strcmp(kind, "StatefulSet") ? "deployments" : "statefulsets";
-	const char *what = strcmp(kind, "StatefulSet") ? "deployment" : "statefulset";
+	const struct history_kind h = history_kind_of(kind);
+	const char *what = h.what;
 	struct wait_state w = { .what = what, .ns = ns, .name = name };
-	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s", ns, res, name);
+	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s", ns, h.workloads, name);
 	_cleanup_free_ char *coll =
-		xasprintf("/apis/apps/v1/namespaces/%s/%s?fieldSelector=metadata.name%%3D%s", ns, res, name);
+		xasprintf("/apis/apps/v1/namespaces/%s/%s?fieldSelector=metadata.name%%3D%s", ns, h.workloads, name);
 	json_t *d = NULL;
 	err_t *e = kubeapi_get(k, path, &d);
 	if (!e) {
@@ -274,14 +289,6 @@ static bool controlled_by(const json_t *o, const char *uid)
 	return false;
 }
 
-/* A Deployment's history is its ReplicaSets (revision annotation, the pod
- * template in spec.template); a StatefulSet's its ControllerRevisions
- * (.revision, the template in data.spec.template). */
-struct history_kind {
-	const char *workloads, *what, *history;
-	bool statefulset;
-};
-
 static long history_revision(const struct history_kind *h, const json_t *o)
 {
 	return h->statefulset ? (long)num(o, "revision") : revision_of(o);
@@ -300,9 +307,8 @@ static json_t *history_template(const struct history_kind *h, const json_t *o)
 
 err_t *rollout_undo(struct kubeapi *k, const char *kind, const char *ns, const char *name, char **to_revision)
 {
-	bool sts = !strcmp(kind, "StatefulSet");
-	const struct history_kind h = sts ? (struct history_kind){ "statefulsets", "statefulset", "controllerrevisions", true }
-					  : (struct history_kind){ "deployments", "deployment", "replicasets", false };
+	const struct history_kind h = history_kind_of(kind);
+	bool sts = h.statefulset;
 	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/%s/%s", ns, h.workloads, name);
 	json_t *d = NULL, *list = NULL;
 	TRY(kubeapi_get(k, path, &d));
