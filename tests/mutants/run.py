@@ -55,8 +55,11 @@ BUILD_DIRS = ("build/asan", "build/release", "build/fuzz", "bin")
 # the third-party libraries are shared (symlinked): make must never try to
 # rebuild them from a slot, whatever the timestamps say
 SHARED_LINKS = ("build/deps", "build/src")
-# tools built once into the tree for the tests (linked when there)
-OPTIONAL_LINKS = ("build/oracle",)
+# tools and images prepared once in the tree for the tests (linked when
+# there): the oracles, and containerize's base images (deploy-local and the
+# containerize suites need the node base; it is written by mktemp + mv, so
+# slots can share it)
+OPTIONAL_LINKS = ("build/oracle", "build/containerize")
 TEST_TIMEOUT = int(os.environ.get("MUTANTS_TIMEOUT", "900"))
 
 
