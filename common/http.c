@@ -254,6 +254,63 @@ bool http_same_origin(const char *a, const char *b)
 	return oa && ob && !strcmp(oa, ob);
 }
 
+err_t *http_check_url(const char *url, const char *schemes, const char *what)
+{
+	const char *want = strstr(schemes, "http,") ? "http(s)://HOST[:PORT]" : "https://HOST[:PORT]";
+	if (!url || !*url)
+		return err_new(EXIT_USAGE, "%s: no URL (give %s)", what, want);
+	const char *sep = strstr(url, "://");
+	size_t slen = sep ? (size_t)(sep - url) : 0;
+	bool scheme_ok = false;
+	for (const char *s = schemes; sep && *s;) {
+		size_t n = strcspn(s, ",");
+		if (n == slen && !strncasecmp(s, url, n))
+			scheme_ok = true;
+		s += n + (s[n] == ',');
+	}
+	if (!scheme_ok)
+		return err_new(EXIT_USAGE, "%s: '%s' is not a URL of the form %s", what, url, want);
+	/* the authority: after "://", up to the path, query or fragment;
+	 * without user info, the host (bracketed IPv6 or up to ':') */
+	const char *auth = sep + 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', alen);
+	if (at) {
+		alen -= (size_t)(at + 1 - auth);
+		auth = at + 1;
+	}
+	size_t hlen = strcspn(auth, ":/?#");
+	if (auth[0] == '[') {
+		const char *close = memchr(auth, ']', alen);
+		hlen = close && close - auth > 1 ? (size_t)(close - auth) + 1 : 0;
+	}
+	bool host_ok = hlen > 0 && hlen <= alen;
+	bool port_ok = true;
+	if (host_ok && hlen < alen) {
+		/* ":" then 1-5 digits, 1-65535 */
+		size_t plen = alen - hlen - 1;
+		port_ok = auth[hlen] == ':' && plen >= 1 && plen <= 5 && strspn(auth + hlen + 1, "0123456789") == plen;
+		if (port_ok) {
+			long port = strtol(auth + hlen + 1, NULL, 10);
+			port_ok = port >= 1 && port <= 65535;
+		}
+	}
+	if (!host_ok)
+		return err_new(EXIT_USAGE, "%s: '%s' has no host (give %s)", what, url, want);
+	if (!port_ok)
+		return err_new(EXIT_USAGE, "%s: '%s' has no valid port (give %s)", what, url, want);
+	/* what libcurl will make of it: the same host, not another reading */
+	CURLU *u = curl_url();
+	char *h = NULL;
+	bool parsed = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		      curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h && *h;
+	curl_free(h);
+	curl_url_cleanup(u);
+	if (!parsed)
+		return err_new(EXIT_USAGE, "%s: '%s' is not a valid URL (give %s)", what, url, want);
+	return NULL;
+}
+
 static bool host_insecure(const struct http_client *c, const char *url)
 {
 	if (!c->n_insecure)

@@ -166,6 +166,13 @@ char *http_basic_auth_header(const char *user, const char *password);
  * unparsable URL is nobody's origin. Credentials go to one origin only. */
 bool http_same_origin(const char *a, const char *b);
 
+/* The one check of a server URL a user gives (--notary-server, --url,
+ * --endpoint, a kubeconfig's server): "<scheme>://HOST[:PORT][/path]" with
+ * a scheme of `schemes` ("https" or "http,https"), a host that is not
+ * empty and a port, when given, of 1-65535. Otherwise EXIT_USAGE naming
+ * `what` (the param) and the URL. */
+err_t *http_check_url(const char *url, const char *schemes, const char *what);
+
 /* URL-encode a query component (caller frees). */
 char *http_urlencode(const char *s);
 

@@ -11,6 +11,7 @@
 #include "b64.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "http.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -192,9 +193,9 @@ static err_t *read_cluster(struct kubeconfig *kc, const struct kc_file *f, const
 	size_t l = strlen(kc->server);
 	while (l > 0 && kc->server[l - 1] == '/')
 		kc->server[--l] = '\0';
-	if (strncmp(kc->server, "https://", 8) && strncmp(kc->server, "http://", 7))
-		return err_new(EXIT_USAGE, "%s:%d: cluster %s: server \"%s\" is not an http(s) URL", f->name,
-			       ydoc_get(c, "server")->line, cname, kc->server);
+	err_t *ue = http_check_url(kc->server, "http,https", "server");
+	if (ue)
+		return err_wrap(ue, "%s:%d: cluster %s", f->name, ydoc_get(c, "server")->line, cname);
 	const struct ydoc_node *in = ydoc_get(c, "insecure-skip-tls-verify");
 	if (in && !ydoc_is_null(in) && !ydoc_bool(in, &kc->insecure))
 		return err_new(EXIT_USAGE, "%s:%d: insecure-skip-tls-verify is not a boolean", f->name, in->line);

@@ -33,9 +33,7 @@ struct notary {
 
 err_t *notary_open(const struct notary_options *opts, const char *gun, struct notary **out)
 {
-	if (!opts->url || strncmp(opts->url, "https://", 8))
-		return err_new(EXIT_USAGE, "notary server URL must be https://HOST[:PORT] (got '%s')",
-			       opts->url ? opts->url : "");
+	TRY(http_check_url(opts->url, "https", "notary server URL"));
 	if (!gun || !*gun || strstr(gun, "..") || strchr(gun, '?') || strchr(gun, '#'))
 		return err_new(EXIT_USAGE, "'%s' is not a valid GUN", gun ? gun : "");
 	struct http_options ho = {

@@ -15,6 +15,7 @@
 #include "cosign.h"
 #include "dct.h"
 #include "digest.h"
+#include "http.h"
 #include "imageref.h"
 #include "log.h"
 #include "notary.h"
@@ -371,6 +372,8 @@ static err_t *prepare_job(const struct params *p, struct results *r, struct job 
 	const char *url = params_str(p, "notary-server");
 	if (j->dct && (!url || !*url))
 		return err_new(EXIT_USAGE, "--notary-server is required for format dct");
+	if (j->dct)
+		TRY(http_check_url(url, "https", "--notary-server"));
 	j->state_dir = params_str(p, "trust-state-dir");
 	j->tls_dir = trust_state_tls_dir(j->state_dir);
 	j->notary = (struct notary_options){ .url = url, .ca_file = params_str(p, "notary-ca"),

@@ -131,8 +131,8 @@ static err_t *run(const struct params *p, struct results *r)
 	const char *url = params_str(p, "url");
 	if (!url && !params_str(p, "deployment"))
 		return err_new(EXIT_USAGE, "give --url, --deployment, or both");
-	if (url && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return err_new(EXIT_USAGE, "--url \"%s\" is not an http or https URL", url);
+	if (url)
+		TRY(http_check_url(url, "http,https", "--url"));
 	struct probe_run run = { .url = url, .max_attempts = params_int(p, "max-attempts") };
 	int64_t timeout, request_timeout;
 	TRY(duration(p, "timeout", &timeout));

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "dct.h"
 #include "fsutil.h"
+#include "http.h"
 #include "imageref.h"
 #include "log.h"
 #include "notary.h"
@@ -185,6 +186,7 @@ static err_t *run_action(const struct params *p, struct results *r, struct vault
 static err_t *run(const struct params *p, struct results *r)
 {
 	struct image_ref ref;
+	TRY(http_check_url(params_str(p, "notary-server"), "https", "--notary-server"));
 	TRY(imageref_parse(params_str(p, "image"), &ref));
 	_cleanup_free_ char *gun = imageref_name(&ref);
 	imageref_free(&ref);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "http.h"
 #include "log.h"
 #include "notary.h"
 #include "registry.h"
@@ -21,6 +22,8 @@ err_t *gate_check(const struct params *p, const struct image_ref *ref, const cha
 	const char *trust_data = params_str(p, "trust-data-dir");
 	if (dct && !params_str(p, "notary-server") && !trust_data)
 		return err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
+	if (dct && !trust_data)
+		TRY(http_check_url(params_str(p, "notary-server"), "https", "--notary-server"));
 	_cleanup_free_ char *repo = imageref_name(ref);
 	_cleanup_free_ char *tls_dir = trust_state_tls_dir(params_str(p, "trust-state-dir"));
 	int retries = (int)params_int(p, "retries");

@@ -16,6 +16,7 @@
 #include "apply.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "http.h"
 #include "imageref.h"
 #include "keys.h"
 #include "resources.h"
@@ -118,6 +119,8 @@ static err_t *build_policy(const struct params *p, struct admission_policy **out
 	const char *format = params_str(p, "format");
 	if (!e && (!strcmp(format, "dct") || !strcmp(format, "both")) && !(notary && *notary))
 		e = err_new(EXIT_USAGE, "format %s needs --notary-server (the trust data's server)", format);
+	if (!e && notary && *notary)
+		e = http_check_url(notary, "https", "--notary-server");
 	json_t *entry = json_pack("{s:s, s:s, s:o, s:o}", "name", pattern && *pattern ? pattern : repo, "format",
 				  format, "signers", signers, "rootKeyIds", list_param(p, "root-key-ids"));
 	if (notary && *notary)

@@ -9,9 +9,7 @@
 
 err_t *post_check_url(const char *url)
 {
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return err_new(EXIT_USAGE, "--endpoint \"%s\" is not an http or https URL", url);
-	return NULL;
+	return http_check_url(url, "http,https", "--endpoint");
 }
 
 err_t *post_envelope(const char *url, const char *token, int retries, const void *body, size_t len)

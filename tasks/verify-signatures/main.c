@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "http.h"
 #include "imageref.h"
 #include "log.h"
 #include "notary.h"
@@ -77,6 +78,8 @@ static err_t *run(const struct params *p, struct results *r)
 	struct notary *n = NULL;
 	if (!e && dct && !no.url && !trust_data)
 		e = err_new(EXIT_USAGE, "format dct needs --notary-server or --trust-data-dir");
+	if (!e && dct && !trust_data)
+		e = http_check_url(no.url, "https", "--notary-server");
 	/* the server's timestamp is asked for first: while the server answers,
 	 * the signers' keys and the trust state are read */
 	if (!e && dct && !trust_data) {

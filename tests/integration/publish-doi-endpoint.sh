@@ -171,7 +171,7 @@ stored=$(ls "$W/store/blobs" | wc -l)
 "$BIN/publish-doi" publish --store-dir="$W/store" --image=127.0.0.1:5000/app@"$D" --signer=build "${VAULT[@]}" \
 	--kind=deploy --environment=prod --status=success --endpoint="ftp://127.0.0.1/x" >"$LOGS/ftp.out" 2>"$LOGS/ftp.err"
 r=$?
-if [ "$r" = 2 ] && grep -q 'is not an http or https URL' "$LOGS/ftp.err" &&
+if [ "$r" = 2 ] && grep -q "endpoint: 'ftp://127.0.0.1/x' is not a URL of the form http(s)://HOST" "$LOGS/ftp.err" &&
 	[ "$(grep -c . "$W/requests.jsonl")" = "$before" ] && [ "$(ls "$W/store/blobs" | wc -l)" = "$stored" ]; then
 	pass not-http-is-usage
 else

@@ -3,6 +3,7 @@
  * list's Link (pagination). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http.h"
 #include "registry.h"
@@ -83,5 +84,62 @@ static void test_same_origin(void)
 	CHECK(!http_same_origin("https://reg.example/", "not a url"));
 }
 
+/* The one check of a server URL a user gives (http_check_url) */
+static bool url_ok(const char *url, const char *schemes)
+{
+	err_t *e = http_check_url(url, schemes, "--server");
+	bool ok = !e;
+	if (e) {
+		CHECK(e->code == EXIT_USAGE);
+		char *msg = err_describe(e);
+		CHECK(strstr(msg, "--server") != NULL);
+		free(msg);
+	}
+	err_free(e);
+	return ok;
+}
+
+static void test_check_url(void)
+{
+	CHECK(url_ok("https://127.0.0.1:4443", "https"));
+	CHECK(url_ok("https://notary.example/", "https"));
+	CHECK(url_ok("HTTPS://notary.example:443/prefix", "https"));
+	CHECK(url_ok("https://[::1]:4443", "https"));
+	CHECK(url_ok("https://user@reg.example:8443/v2/", "https"));
+	CHECK(url_ok("http://127.0.0.1:8080/health?x=1", "http,https"));
+	CHECK(url_ok("https://app.example#top", "http,https"));
+	/* no host: the notary URL "https://" made "https:/v2/<gun>/..." */
+	CHECK(!url_ok("https://", "https"));
+	CHECK(!url_ok("https:///", "https"));
+	CHECK(!url_ok("https:///v2/", "https"));
+	CHECK(!url_ok("https://:4443", "https"));
+	CHECK(!url_ok("https://user@", "https"));
+	CHECK(!url_ok("https://user@:443/", "https"));
+	CHECK(!url_ok("https://[]:443", "https"));
+	CHECK(!url_ok("https://?x", "https"));
+	CHECK(!url_ok("http://#frag", "http,https"));
+	/* scheme */
+	CHECK(!url_ok("http://notary.example", "https"));
+	CHECK(!url_ok("https:/notary.example", "https"));
+	CHECK(!url_ok("notary.example:4443", "https"));
+	CHECK(!url_ok("ftp://notary.example", "http,https"));
+	CHECK(!url_ok("httpsx://notary.example", "https"));
+	CHECK(!url_ok("", "https"));
+	CHECK(!url_ok(NULL, "https"));
+	/* port */
+	CHECK(!url_ok("https://notary.example:", "https"));
+	CHECK(!url_ok("https://notary.example:0", "https"));
+	CHECK(!url_ok("https://notary.example:65536", "https"));
+	CHECK(!url_ok("https://notary.example:44x3/", "https"));
+	CHECK(!url_ok("https://notary.example:123456", "https"));
+	CHECK(url_ok("https://notary.example:65535", "https"));
+	/* the message says what is wrong */
+	err_t *e = http_check_url("https://", "https", "--notary-server");
+	char *msg = err_describe(e);
+	CHECK(strstr(msg, "--notary-server: 'https://' has no host") != NULL);
+	free(msg);
+	err_free(e);
+}
+
 TEST_MAIN("headers", TEST(test_retry_after), TEST(test_content_range), TEST(test_link_next),
-	  TEST(test_same_origin))
+	  TEST(test_same_origin), TEST(test_check_url))

@@ -139,7 +139,7 @@ static void test_errors(void)
 	const char *bad = "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n- name: c\n"
 			  "  cluster:\n    server: ftp://h\n";
 	e = kubeconfig_parse(bad, strlen(bad), "b.yaml", NULL, NULL, &kc);
-	CHECK(e && says(e, "b.yaml:8: cluster c: server \"ftp://h\" is not an http(s) URL"));
+	CHECK(e && says(e, "b.yaml:8: cluster c: server: 'ftp://h' is not a URL of the form http(s)://HOST[:PORT]"));
 	err_free(e);
 	const char *baddata = "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n- name: c\n"
 			      "  cluster:\n    server: https://h\n    certificate-authority-data: '!!notbase64'\n";
