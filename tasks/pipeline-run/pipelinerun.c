@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runname.h"
 #include "strbuf.h"
 #include "subst.h"
 #include "xalloc.h"
@@ -454,7 +455,8 @@ static void start(struct run *r, struct pr_task *t)
 	size_t n = 0;
 	if (!t->attempts) {
 		t->start_ms = now_ms();
-		t->taskrun = xasprintf("%s-%s", r->o->name, t->def->name);
+		_cleanup_free_ char *suffix = xasprintf("-%s", t->def->name);
+		t->taskrun = runname_child(r->o->name, suffix);
 	}
 	t->attempts++;
 	err_t *e = taskrun_params(r, t, &params, &n);
@@ -796,6 +798,8 @@ err_t *pipelinerun_execute(const struct pipeline *p, const struct pipelinerun_op
 {
 	memset(out, 0, sizeof *out);
 	struct run r = {.p = p, .o = o, .out = out};
+	/* the name makes the run's directory, and its TaskRuns' names */
+	TRY(runname_check("PipelineRun", o->name));
 	const char *parent = o->taskrun->work_dir ? o->taskrun->work_dir : getenv("TMPDIR");
 	r.dir = xasprintf("%s/pipelinerun-%s-XXXXXX", parent && *parent ? parent : "/tmp", o->name);
 	if (!mkdtemp(r.dir)) {

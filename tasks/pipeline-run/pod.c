@@ -376,17 +376,22 @@ static err_t *check_mounts(const struct tk_task *t, const struct pod *p)
 	return NULL;
 }
 
+err_t *pod_check_name(const char *taskrun)
+{
+	if (!k8s_dns1123_subdomain(taskrun))
+		return err_new(EXIT_USAGE, "TaskRun name '%s' is not a DNS-1123 subdomain (Kubernetes)", taskrun);
+	if (strlen(taskrun) + 4 > 253)
+		return err_new(EXIT_USAGE, "Pod name '%s-pod' is longer than 253 (Kubernetes)", taskrun);
+	return NULL;
+}
+
 err_t *pod_build(const struct taskrun_input *in, const struct pod_dirs *dirs, enum pod_view view, struct pod *out)
 {
 	const struct tk_task *t = in->task;
 	memset(out, 0, sizeof *out);
 	out->file = xstrdup(t->file);
 	out->name = xasprintf("%s-pod", in->name);
-	err_t *e = NULL;
-	if (!k8s_dns1123_subdomain(in->name))
-		e = err_new(EXIT_USAGE, "TaskRun name '%s' is not a DNS-1123 subdomain (Kubernetes)", in->name);
-	else if (strlen(out->name) > 253)
-		e = err_new(EXIT_USAGE, "Pod name '%s' is longer than 253 (Kubernetes)", out->name);
+	err_t *e = pod_check_name(in->name);
 	struct subst *s = subst_new(t->file);
 	if (!e)
 		e = bind_params(in, s);

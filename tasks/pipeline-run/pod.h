@@ -105,7 +105,11 @@ struct pod_dirs {
 	const char *volumes; /* the Task's emptyDir volumes: volumes/<name> */
 };
 
-/* Build the Pod (substituting in `view`) and check it. EXIT_USAGE errors
+/* A TaskRun's name, checked before anything is built from it (its
+ * directory, --logs-dir/<name>): a DNS-1123 subdomain whose Pod name
+ * "<name>-pod" is at most 253 (Kubernetes); EXIT_USAGE otherwise. */
+err_t *pod_check_name(const char *taskrun);
+/* Build the Pod (substituting in `view`) and check it (pod_check_name too). EXIT_USAGE errors
  * carry the Task's file:line and the rule. */
 err_t *pod_build(const struct taskrun_input *in, const struct pod_dirs *dirs, enum pod_view view, struct pod *out);
 void pod_free(struct pod *p);

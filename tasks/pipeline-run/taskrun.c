@@ -202,7 +202,10 @@ err_t *taskrun_execute(const struct taskrun_input *in, const struct taskrun_opti
 	struct run_dirs d = { 0 };
 	struct pod pod = { 0 }, host = { 0 };
 	struct pod_dirs pd;
-	err_t *e = make_dirs(in, o, &d);
+	/* the name makes the TaskRun's directory and logs directory */
+	err_t *e = pod_check_name(in->name);
+	if (!e)
+		e = make_dirs(in, o, &d);
 	dirs_of(&d, &pd);
 	/* checked in the Pod's own view, whatever the runtime */
 	if (!e)

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runname.h"
 #include "strbuf.h"
 #include "taskdef.h"
 #include "xalloc.h"
@@ -200,6 +201,54 @@ static char *random_suffix(void)
 	return s;
 }
 
+/* "$(tt.params.a)="v", $(tt.params.b)="w"": the params a template text
+ * uses, with their values; "" when it uses none */
+static char *params_used(const char *tmpl, char *const *names, char *const *values, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *s = strstr(tmpl, "$(tt.params."); s; s = strstr(s + 1, "$(tt.params.")) {
+		const char *pn = s + 12;
+		size_t len = strcspn(pn, ")");
+		for (size_t i = 0; i < n; i++)
+			if (strlen(names[i]) == len && !strncmp(names[i], pn, len)) {
+				_cleanup_free_ char *q = runname_quote(values[i]);
+				sb_addf(&sb, "%s$(tt.params.%s)=%s", sb.len ? ", " : "", names[i], q);
+			}
+	}
+	return sb_detach(&sb);
+}
+
+/* The PipelineRun's metadata.name: its template's name, else the name
+ * the API server makes of its generateName, substituted, and refused as
+ * the API server and Tekton's webhook refuse the Triggers controller's
+ * create (runname.h) */
+static err_t *run_name(const struct ctx *c, const struct ydoc_node *pr, const char *tref, char *const *names,
+                       char *const *values, size_t n, const char *uid, char **out)
+{
+	const struct ydoc_node *nm = ydoc_path(pr, "metadata.name"), *gen = ydoc_path(pr, "metadata.generateName");
+	const char *field = ydoc_str(nm) ? "name" : "generateName", *tmpl = ydoc_str(nm) ?: ydoc_str(gen) ?: "";
+	const struct ydoc_node *at = ydoc_str(nm) ? nm : ydoc_str(gen) ? gen : pr;
+	_cleanup_free_ char *value = NULL;
+	TRY(template_value(c, at, tmpl, names, values, n, uid, &value));
+	const char *why = NULL;
+	if (ydoc_str(nm)) {
+		why = runname_problem(value);
+		*out = xstrdup(value);
+	} else {
+		why = runname_prefix_problem(value);
+		*out = runname_generate(value, uid);
+		why = why ? why : runname_problem(*out);
+	}
+	if (!why)
+		return NULL;
+	_cleanup_free_ char *q = runname_quote(value), *used = params_used(tmpl, names, values, n);
+	free(*out);
+	*out = NULL;
+	return taskdef_bad(c->file, at, "TriggerTemplate %s: the PipelineRun's metadata.%s %s%s%s%s is invalid: %s "
+	                   "(Kubernetes: the API server refuses the Triggers controller's create)",
+	                   tref, field, q, *used ? " (from " : "", used, *used ? ")" : "", why);
+}
+
 static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct trigger_run *out)
 {
 	/* bindings -> values by name */
@@ -266,16 +315,12 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 	_cleanup_free_ char *uid = random_suffix();
 	if (!e) {
 		const char *ref = ydoc_str(ydoc_path(pr, "spec.pipelineRef.name"));
-		const char *nm = ydoc_str(ydoc_path(pr, "metadata.name")),
-		           *gen = ydoc_str(ydoc_path(pr, "metadata.generateName"));
 		if (!ref)
 			e = taskdef_bad(c->file, pr, "the PipelineRun template needs spec.pipelineRef.name");
 		if (!e)
 			e = template_value(c, pr, ref, tn, tv, nt, uid, &out->pipeline);
-		if (!e && nm)
-			e = template_value(c, pr, nm, tn, tv, nt, uid, &out->name);
-		else if (!e)
-			out->name = xasprintf("%s%s", gen ? gen : "pipelinerun-", uid);
+		if (!e)
+			e = run_name(c, pr, tref, tn, tv, nt, uid, &out->name);
 		const struct ydoc_node *ps = ydoc_deref(ydoc_path(pr, "spec.params"));
 		out->params = xcalloc(ydoc_count(ps) + 1, sizeof *out->params);
 		for (size_t i = 0; i < ydoc_count(ps) && !e; i++) {

@@ -5,7 +5,8 @@
  * / X-Gitlab-Event header; their webhook secret cannot be checked on a
  * replay and is not), the TriggerBindings' params from $(body.path) and
  * $(header.Name), the TriggerTemplate's params (defaults) substituted as
- * $(tt.params.x) (and $(uid)) into the PipelineRun it makes. One trigger
+ * $(tt.params.x) (and $(uid)) into the PipelineRun it makes (its name
+ * too, then checked: runname.h). One trigger
  * must fire. Errors are EXIT_USAGE "file:line: why". */
 #ifndef PIPELINE_RUN_TRIGGER_H
 #define PIPELINE_RUN_TRIGGER_H
@@ -17,7 +18,9 @@
 struct trigger_run {
 	char *trigger;  /* the EventListener trigger that fired */
 	char *pipeline; /* the PipelineRun's pipelineRef.name */
-	char *name;     /* metadata.name, or generateName with a random suffix */
+	char *name;     /* metadata.name, or generateName with a random suffix:
+	                 * checked as the API server and Tekton check it
+	                 * (runname.h), else EXIT_USAGE naming the params */
 	char **params;  /* the PipelineRun's params, "NAME=VALUE" */
 	size_t nparams;
 };

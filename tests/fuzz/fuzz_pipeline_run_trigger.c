@@ -5,17 +5,19 @@
  * a line "=====" the text after it replaces the built-in Triggers YAML
  * (GitHub and GitLab interceptors, bindings from body and headers, a
  * template with defaults and generateName). Any bytes: no crash, no leak;
- * a resolved run names its trigger and pipeline and every param is
- * NAME=VALUE with a non-empty name. */
+ * a resolved run names its trigger and pipeline, its name is one the API
+ * server and Tekton accept (runname.h: no path from it leaves its
+ * directory) and every param is NAME=VALUE with a non-empty name. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../tasks/pipeline-run/runname.h"
 #include "../../tasks/pipeline-run/trigger.h"
 #include "log.h"
 
-// fuzz-sources: tasks/pipeline-run/trigger.c tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c
+// fuzz-sources: tasks/pipeline-run/trigger.c tasks/pipeline-run/runname.c tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c
 // fuzz-libs: -lyaml
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -149,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_t *e = trigger_resolve_text("triggers.yaml", yaml, yaml_len, "fuzz", "event.json", in + pos, end - pos,
 	                                headers, nheaders, &run);
 	if (!e) {
-		if (!run.trigger || !run.pipeline || !run.name)
+		if (!run.trigger || !run.pipeline || !run.name || runname_problem(run.name))
 			abort();
 		for (size_t i = 0; i < run.nparams; i++) {
 			const char *eq = strchr(run.params[i], '=');
