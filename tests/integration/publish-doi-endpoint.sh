@@ -9,22 +9,10 @@
 # non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
-W=$(mktemp -d /tmp/publish-doi-endpoint.XXXXXX)
-failures=0
-pass() { echo "PASS: publish-doi-endpoint/$1"; }
-fail() { echo "FAIL: publish-doi-endpoint/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+suite=publish-doi-endpoint tools="python3 openssl jq sha256sum" keep=DOI_KEEP
+. "$here/lib/prelude.sh"
 SERVER_PID=
-cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	[ -n "${DOI_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in python3 openssl jq sha256sum; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
+at_exit+=('[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null')
 
 # The service: every request is one JSON line in requests.jsonl (path,
 # Authorization, Content-Type, sha256 of the body; the body itself kept in
@@ -80,7 +68,7 @@ with open(os.path.join(state_dir, "port.tmp"), "w") as f:
 os.rename(os.path.join(state_dir, "port.tmp"), os.path.join(state_dir, "port"))
 srv.serve_forever()
 PY
-mkdir -p "$W/bodies" "$W/logs"
+mkdir -p "$W/bodies"
 python3 "$W/service.py" "$W" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.1; done
@@ -96,7 +84,6 @@ D=sha256:$(printf endpoint-image | sha256sum | cut -c1-64)
 
 # post NAME PATH [args...]: publish one deploy record to $URL$PATH; exit
 # code in $LOGS/NAME.rc, output in NAME.out / NAME.err
-LOGS=$W/logs
 post() {
 	local name=$1 path=$2
 	shift 2

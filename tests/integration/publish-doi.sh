@@ -8,25 +8,11 @@
 # any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
-W=$(mktemp -d /tmp/publish-doi-it.XXXXXX)
-failures=0
-pass() { echo "PASS: publish-doi/$1"; }
-fail() { echo "FAIL: publish-doi/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+suite=publish-doi tools="docker-registry skopeo softhsm2-util openssl jq" keep=DOI_KEEP
+. "$here/lib/prelude.sh"
+at_exit+=('mountpoint -q "$W/full" 2>/dev/null && umount "$W/full"'
+	'"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1')
 
-cleanup() {
-	mountpoint -q "$W/full" 2>/dev/null && umount "$W/full"
-	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
-	[ -n "${DOI_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in docker-registry skopeo softhsm2-util openssl jq; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
-
-LOGS=$W/logs && mkdir -p "$LOGS"
 # run NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
 run() {
 	local name=$1 want=$2; shift 2

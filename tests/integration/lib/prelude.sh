@@ -1,0 +1,30 @@
+# The start integration suites share (publish-doi, publish-doi-endpoint,
+# image-admission, attack-admission). Source it after setting
+#   suite  the name before "/" in its PASS:/FAIL: lines (and of its
+#          scratch directory)
+#   tools  the commands it needs (a missing one is a FAIL, never a skip)
+#   keep   optional: the variable that, set, keeps the scratch directory
+#          (e.g. keep=DOI_KEEP: DOI_KEEP=1 tests/integration/publish-doi.sh)
+# It gives root, BIN (the binaries under test, $PIPELINE_BIN), pass/fail
+# and failures, W (a scratch directory) with LOGS=$W/logs in it, and
+# at_exit: commands run at exit, in order (stop what the suite started),
+# before W is removed.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+BIN=${PIPELINE_BIN:-$root/build/asan/bin}
+W=$(mktemp -d "/tmp/$suite.XXXXXX")
+LOGS=$W/logs && mkdir -p "$LOGS"
+failures=0
+pass() { echo "PASS: $suite/$1"; }
+fail() { echo "FAIL: $suite/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+
+at_exit=()
+cleanup() {
+	local c
+	for c in "${at_exit[@]}"; do eval "$c"; done
+	if [ -n "${keep:-}" ] && [ -n "${!keep:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+
+for tool in $tools; do
+	command -v "$tool" >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
+done
