@@ -7,70 +7,21 @@
 # by nobody). Prints PASS:/FAIL: per attack; a FAIL is a weakness.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
 A=$here/attack-admission/attack.py
-W=$(mktemp -d /tmp/attack-admission.XXXXXX)
-failures=0
-pass() { echo "PASS: attack-admission/$1"; }
-fail() { echo "FAIL: attack-admission/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+suite=attack-admission tools="notary-server docker-registry skopeo openssl python3" keep=ATTACK_KEEP
+. "$here/lib/prelude.sh"
+. "$root/tests/servers/image-admission.sh"
 
-. "$root/tests/servers/signed-images.sh"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	signed_images_stop
-	[ -n "${ATTACK_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in notary-server docker-registry skopeo openssl python3; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
-LOGS=$W/logs && mkdir -p "$LOGS"
-has() { grep -qF -- "$2" "$LOGS/$1"; }
-
-if signed_images_start "$W/signed" "$BIN"; then pass setup-signed-images; else
-	fail setup-signed-images "$(tail -3 "$W/signed/signed-images.log")"; exit 1; fi
-REG=${IMG%%/*}
-mkdir -p "$W/tls"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
-	-addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls/tls.key" -out "$W/tls/tls.crt" >/dev/null 2>&1
-CA=$W/tls/tls.crt
-pem() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
-SIGNERS="[{\"name\": \"build\", \"publicKey\": $(pem "$W/signed/ks/build.pub")},
- {\"name\": \"validation\", \"publicKey\": $(pem "$W/signed/ks/validation.pub")}]"
-BLACKHOLE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$W/policy.json" <<JSON
 {"apiVersion": "policy.secure-pipeline.dev/v1", "kind": "ImageAdmissionPolicy",
  "metadata": {"name": "attack-policy"},
  "spec": {"exemptNamespaces": ["kube-system"], "exemptImages": ["exempt.local/*"],
   "repositories": [
-   {"name": "$REG/hello/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $SIGNERS},
-   {"name": "127.0.0.1:$BLACKHOLE_PORT/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $SIGNERS}]}}
+   {"name": "$REG/hello/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $BOTH},
+   {"name": "127.0.0.1:$BLACKHOLE_PORT/*", "format": "dct", "notaryServer": "$NOTARY_URL", "signers": $BOTH}]}}
 JSON
-# a registry that accepts connections and never answers
-python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
-held = []
-while True:
-    c, _ = s.accept(); held.append(c)
-' "$BLACKHOLE_PORT" &
-PIDS+=($!)
-
-SECRET=regpass-$(openssl rand -hex 6)
-rm -f "$W/port"
-"$BIN/image-admission" --policy="$W/policy.json" --tls-cert="$W/tls/tls.crt" --tls-key="$W/tls/tls.key" \
-	--listen=127.0.0.1:0 --port-file="$W/port" --notary-ca="$NOTARY_CA" --registry-ca="$REGISTRY_CA" \
-	--registry-creds="admission:$SECRET" --log-format=json --deadline=3s --header-timeout=2s \
-	--max-body=65536 --workers=2 >"$LOGS/server.out" 2>"$LOGS/server.log" &
-SERVER_PID=$!
-PIDS+=($SERVER_PID)
-for _ in $(seq 1 100); do [ -s "$W/port" ] && break; sleep 0.1; done
-PORT=$(cat "$W/port" 2>/dev/null)
-if [ -n "$PORT" ]; then pass server-starts; else fail server-starts "$(tail -3 "$LOGS/server.log")"; exit 1; fi
+if start_server server --deadline=3s --header-timeout=2s --max-body=65536 --workers=2; then pass server-starts; else
+	fail server-starts "$(tail -3 "$LOGS/server.log")"; exit 1; fi
 X() { python3 "$A" "$PORT" "$CA" "$@"; }
 # attack NAME PATH SHAPE IMAGE...: the review of that shape, answer in $LOGS/NAME
 attack() {

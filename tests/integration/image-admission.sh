@@ -11,50 +11,14 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
 CLIENT=$here/image-admission/client.py
-W=$(mktemp -d /tmp/image-admission-it.XXXXXX)
-failures=0
-pass() { echo "PASS: image-admission/$1"; }
-fail() { echo "FAIL: image-admission/$1${2:+ ($2)}"; failures=$((failures + 1)); }
+suite=image-admission tools="notary-server docker-registry skopeo openssl python3" keep=ADMISSION_KEEP
+. "$here/lib/prelude.sh"
+at_exit+=('[ -n "${K8S_STARTED:-}" ] && "$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1')
+. "$root/tests/servers/image-admission.sh"
 
-. "$root/tests/servers/signed-images.sh"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	signed_images_stop
-	[ -n "${K8S_STARTED:-}" ] && "$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1
-	[ -n "${ADMISSION_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in notary-server docker-registry skopeo openssl python3; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
-LOGS=$W/logs && mkdir -p "$LOGS"
-has() { grep -qF -- "$2" "$LOGS/$1"; }
-
-if signed_images_start "$W/signed" "$BIN"; then pass setup-signed-images; else
-	fail setup-signed-images "$(tail -3 "$W/signed/signed-images.log")"; exit 1; fi
-
-# serving certificate for 127.0.0.1
-cert() { # dir
-	mkdir -p "$1"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
-		-addext subjectAltName=IP:127.0.0.1 -keyout "$1/tls.key" -out "$1/tls.crt" >/dev/null 2>&1
-}
-cert "$W/tls"
-CA=$W/tls/tls.crt
-
-pem() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
-BUILD_PUB=$(pem "$W/signed/ks/build.pub")
-VALIDATION_PUB=$(pem "$W/signed/ks/validation.pub")
-REG=${IMG%%/*}
 # the policy: IMG's repository needs build and validation; 127.0.0.1:<slow>
 # and the down notary are fault cases; exempt.local and kube-system exempt
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-BLACKHOLE_PORT=$(free_port)
 PROXY_PORT=$(free_port) # a request-logging proxy in front of the registry (tags resolved once)
 policy() { # file signers-json [notary-url for IMG's repository]
 	cat >"$1" <<JSON
@@ -68,33 +32,8 @@ policy() { # file signers-json [notary-url for IMG's repository]
    {"name": "notary-down.local/*", "format": "dct", "notaryServer": "https://127.0.0.1:1", "signers": $2}]}}
 JSON
 }
-BOTH="[{\"name\": \"build\", \"publicKey\": $BUILD_PUB}, {\"name\": \"validation\", \"publicKey\": $VALIDATION_PUB}]"
 policy "$W/policy.json" "$BOTH"
 
-# a registry that accepts connections and never answers
-python3 -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
-held = []
-while True:
-    c, _ = s.accept(); held.append(c)
-' "$BLACKHOLE_PORT" &
-PIDS+=($!)
-
-SECRET=regpass-$(openssl rand -hex 6)
-start_server() { # name extra-args...
-	local name=$1; shift
-	rm -f "$W/$name.port"
-	"$BIN/image-admission" --policy="${SERVER_POLICY:-$W/policy.json}" --tls-cert="$W/tls/tls.crt" --tls-key="$W/tls/tls.key" \
-		--listen=127.0.0.1:0 --port-file="$W/$name.port" --notary-ca="${SERVER_NOTARY_CA:-$NOTARY_CA}" --registry-ca="$REGISTRY_CA" \
-		--registry-creds="admission:$SECRET" --log-format=json "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.log" &
-	SERVER_PID=$!
-	PIDS+=($SERVER_PID)
-	for _ in $(seq 1 100); do [ -s "$W/$name.port" ] && break; sleep 0.1; done
-	PORT=$(cat "$W/$name.port" 2>/dev/null)
-	[ -n "$PORT" ]
-}
 if start_server main --deadline=3s --header-timeout=2s --max-body=65536 --workers=4 --tag-ttl=1s; then pass server-starts; else
 	fail server-starts "$(tail -3 "$LOGS/main.log")"; exit 1; fi
 MAIN_PID=$SERVER_PID
