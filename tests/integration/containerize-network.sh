@@ -106,18 +106,27 @@ host_unchanged() {
 		fail "$1: the host's network unchanged" "$(diff <(echo "$host0") <(echo "$now") | head -8)"; fi
 }
 
+# refused NAME AS DOCKERFILE EXIT MESSAGE PASSED FAILED: the build of a
+# step that would print "ran" exits EXIT saying MESSAGE (a grep pattern)
+# and the step never ran; the test is "NAME: PASSED" (or "NAME: FAILED")
+refused() {
+	local n=$1 rc
+	build "$n" "$2" "$3"
+	rc=$?
+	if [ $rc -eq "$4" ] && grep -q "$5" "$tmp/$n.log" && ! grep -q '^ran' "$tmp/$n.log"; then
+		pass "$n: $6"
+	else
+		fail "$n: $7" "exit $rc" "$(tail -2 "$tmp/$n.log")"
+	fi
+}
+
 # what a step sees and tries; every line "key: value"
 probe='ARG BASE\nFROM $BASE\nARG PORT\nRUN echo "netns: $(readlink /proc/self/ns/net)"; echo "links: $(ip -o link | awk -F": " "{print \\$2}" | tr "\\n" " ")"; echo "routes: $(ip route | tr -s " " | tr "\\n" ";")"; echo "dns: $(grep nameserver /etc/resolv.conf | tr "\\n" ";")"; echo "hosts: $(grep -v -e localhost -e ip6- /etc/hosts | tr -s "\\t " " ")"; echo "linkadd: $(ip link add d0 type dummy 2>&1)"; echo "addradd: $(ip addr add 10.9.9.9/32 dev lo 2>&1)"; echo "routeadd: $(ip route add 10.8.0.0/16 via 10.0.2.2 2>&1)"; echo "gateway: $(nc -w 5 10.0.2.2 $PORT </dev/null 2>&1)"; echo "ownlo: $(nc -w 5 127.0.0.1 $PORT </dev/null 2>&1)"\n'
 # /dev/net/tun not usable by the unprivileged user: said plainly
 n=tun-closed
-build "$n" nobody-tun0600 'ARG BASE\nFROM $BASE\nRUN echo ran\n'
-rc=$?
-if [ $rc -eq 1 ] && grep -q "RUN's network: slirp4netns needs /dev/net/tun (mode 0600) read-write for this user (Debian makes it 0666), or build with network=none (loopback only) or network=host (the host's network, not isolated): Permission denied" "$tmp/$n.log" &&
-	! grep -q '^ran' "$tmp/$n.log"; then
-	pass "$n: exit 1, names /dev/net/tun's mode and network=none|host; the step did not run"
-else
-	fail "$n: clear error" "exit $rc" "$(tail -2 "$tmp/$n.log")"
-fi
+refused "$n" nobody-tun0600 'ARG BASE\nFROM $BASE\nRUN echo ran\n' 1 \
+	"RUN's network: slirp4netns needs /dev/net/tun (mode 0600) read-write for this user (Debian makes it 0666), or build with network=none (loopback only) or network=host (the host's network, not isolated): Permission denied" \
+	"exit 1, names /dev/net/tun's mode and network=none|host; the step did not run" "clear error"
 no_leftovers "$n"
 
 EPERM="ip: RTNETLINK answers: Operation not permitted"
@@ -178,14 +187,9 @@ check "$n" "network=host: the host's namespace" "$hostns" "$(line "$n" netns)"
 grep -q 'network=host: RUN steps share the host.s network namespace' "$tmp/$n.log" && pass "$n: warned" || fail "$n: warned" "$(head -3 "$tmp/$n.log")"
 host_unchanged "$n"
 n=flag-host
-build "$n" root 'ARG BASE\nFROM $BASE\nRUN --network=host echo ran\n'
-rc=$?
-if [ $rc -eq 2 ] && grep -q 'RUN --network=host shares the host.s network: allowed only when the build is given network=host' "$tmp/$n.log" &&
-	! grep -q '^ran' "$tmp/$n.log"; then
-	pass "$n: RUN --network=host without network=host refused (exit 2, says why)"
-else
-	fail "$n: RUN --network=host refused" "exit $rc" "$(tail -2 "$tmp/$n.log")"
-fi
+refused "$n" root 'ARG BASE\nFROM $BASE\nRUN --network=host echo ran\n' 2 \
+	'RUN --network=host shares the host.s network: allowed only when the build is given network=host' \
+	"RUN --network=host without network=host refused (exit 2, says why)" "RUN --network=host refused"
 n=flag-host-allowed
 build "$n" root 'ARG BASE\nFROM $BASE\nRUN --network=host echo "netns: $(readlink /proc/self/ns/net)"\n' --network=host
 check "$n" "RUN --network=host with network=host: the host's namespace" "$hostns" "$(line "$n" netns)"
