@@ -25,6 +25,11 @@
 #                   (make demo leaves it running: the summary says how to stop it)
 #   VIA_TRIGGER=1   start ci-pipeline as the manual EventListener of
 #                   .pipeline/triggers.yaml does, from a replayed event
+#   APP_PORT        the port the app serves on (default: a free one): the
+#                   app's manifest and PORT say it, so that two runs at once
+#                   (make demo, the cold bench, the tests) never meet on 8080
+#   DEPLOY_STATE_DIR  deploy --target=local's state (default $OUT/deploy-local,
+#                   not the shared /run/deploy-local, for the same reason)
 # Exit: ci-pipeline's (0 succeeded, 1 failed, 2 invalid YAML).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,12 +38,19 @@ OUT=${OUT:-$top/build/demo}
 PR=$BIN/pipeline-run
 work=$(mktemp -d /tmp/pipeline-local.XXXXXX)
 chmod 755 "$work"
+image_name=$(jq -r '.parameters["image-name"]' "$top/examples/pipeline-config.json")
+STATE=$(realpath -m "${DEPLOY_STATE_DIR:-$OUT/deploy-local}") # the deploy step's cwd is not ours
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+APP_PORT=${APP_PORT:-$(free_port)}
+# the app an earlier run left running (make demo does) goes with its $OUT
+[ -d "$STATE" ] && "$BIN/deploy" --target=local --stop --name="$image_name" --local-state-dir="$STATE" >/dev/null 2>&1 || true
 rm -rf "$OUT" && mkdir -p "$OUT/logs"
 
 . "$top/tests/servers/notary.sh"
 cleanup() {
 	if [ "${STOP_APP:-}" = 1 ] && [ -e "$work/app/deployment.yml" ]; then
-		"$BIN/deploy" --target=local --stop --manifests="$work/app/deployment.yml" >/dev/null 2>&1 || true
+		"$BIN/deploy" --target=local --stop --manifests="$work/app/deployment.yml" --local-state-dir="$STATE" \
+			>/dev/null 2>&1 || true
 	fi
 	[ "${KEEP_SERVERS:-}" = 1 ] && return
 	[ -n "${GIT_DAEMON_PID:-}" ] && kill "$GIT_DAEMON_PID" 2>/dev/null
@@ -54,13 +66,16 @@ say "servers: git daemon, registry, notary on loopback"
 mkdir -p "$work/app"
 cp -r "$top/examples/app/." "$work/app/"
 rm -rf "$work/app/node_modules"; find "$work/app/reports" -type f ! -name .gitkeep -delete 2>/dev/null || true
+# the app on this run's port: its manifest's ports and probes, and PORT (the app's)
+[ "$APP_PORT" = 8080 ] || sed -i -e "s/8080/$APP_PORT/g" \
+	-e "s|^\(          image: .*\)$|\1\n          env: [{name: PORT, value: \"$APP_PORT\"}]|" "$work/app/deployment.yml"
 [ -n "${APP_PATCH:-}" ] && (cd "$work/app" && eval "$APP_PATCH")
 git -C "$work/app" init -q -b main
 git -C "$work/app" -c user.name="Demo Developer" -c user.email=dev@example.com add -A
 GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" \
 	git -C "$work/app" -c user.name="Demo Developer" -c user.email=dev@example.com commit -q -m "hello-secure-app"
 git clone -q --bare "$work/app" "$work/repos/app.git"
-git_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git_port=$(free_port)
 git daemon --reuseaddr --export-all --base-path="$work/repos" --listen=127.0.0.1 --port="$git_port" \
 	"$work/repos" 2>"$OUT/git-daemon.log" &
 GIT_DAEMON_PID=$!
@@ -90,7 +105,6 @@ GIT_URL=git://127.0.0.1:$git_port/app.git
 ENV
 
 config=$(jq -c . "$top/examples/pipeline-config.json")
-image_name=$(jq -r '.parameters["image-name"]' <<<"$config")
 ns=$(jq -r '.parameters["registry-namespace"]' <<<"$config")
 common=(--tasks "$top/tekton" --bin-dir="$BIN" --work-dir="$work" --logs-dir="$OUT/logs" --missing-tasks=skip)
 
@@ -139,7 +153,8 @@ set +e
 	-p registry-repo="$REGISTRY/$ns" -p registry-ca="$ws/sslcertdir/registry.crt" \
 	-p notary-server="$NOTARY_URL" -p notary-ca="$ws/sslcertdir/notary.crt" -p signers="$signers" \
 	-p build-args="BASE_IMAGE=oci:$node_base:bookworm" -p test-command="node test/server.test.js" \
-	-p va-db="$data/advisories" -p fail-on="${FAIL_ON:-none}" -p deploy-target=local -p deploy-dry-run=$deploy_dry_run -p cluster-namespace="$(jq -r '.parameters["cluster-namespace"]' <<<"$config")" \
+	-p va-db="$data/advisories" -p fail-on="${FAIL_ON:-none}" -p deploy-target=local -p deploy-dry-run=$deploy_dry_run \
+	-p deploy-local-state-dir="$STATE" -p cluster-namespace="$(jq -r '.parameters["cluster-namespace"]' <<<"$config")" \
 	-p evidence-store="$OUT/evidence" -p builder-id=https://github.com/secure-pipeline/pipeline-run \
 	${CI_PARAMS:-} >"$OUT/ci-pipelinerun.json"
 rc=$?
@@ -157,7 +172,7 @@ notary       $NOTARY_URL
 signed by    build, validation (Docker Content Trust on notary-server, cosign in the registry)
 public keys  $OUT/trust
 scan         $(r va-scan scan-status): $(r va-scan critical-count) critical, $(r va-scan high-count) high, $(r va-scan medium-count) medium (fail-on ${FAIL_ON:-none}; $OUT/reports/va-scan.json)
-app          $(r deploy app-url) (health: $(r check-health health-status); stop it: $BIN/deploy --target=local --stop --name=$image_name)
+app          $(r deploy app-url) (health: $(r check-health health-status); stop it: $BIN/deploy --target=local --stop --name=$image_name --local-state-dir=$STATE)
 reports      $OUT/reports
 evidence     $OUT/evidence (publish-doi's store: signed in-toto records per stage)
 logs         $OUT/logs/<taskrun>/<step>.log
