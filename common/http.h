@@ -59,6 +59,9 @@ struct http_options {
 	 * job (registry_options.insecure does it for registries). */
 	const char *const *insecure_hosts;
 	size_t n_insecure_hosts;
+	/* connections to one host that concurrent requests (http_start) may
+	 * open; more wait for one to be free (keep-alive). 0: the default */
+	long max_host_connections;
 };
 
 struct http_client;

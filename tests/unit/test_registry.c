@@ -325,6 +325,71 @@ static bool blob_there(struct registry *r, const char *data)
 	return ok;
 }
 
+/* More requests side by side than connections allowed to the registry:
+ * the others wait for a connection and each gets its own answer (with
+ * one connection, every request after the first waits its turn) */
+static void test_more_requests_than_connections(void)
+{
+	REQUIRE(started);
+	for (long conns = 1; conns <= 2; conns++) {
+		struct registry_options o = { .creds = creds };
+		o.http.ca_file = ca;
+		o.http.max_host_connections = conns;
+		struct registry *r = NULL;
+		err_t *e = registry_open(addr, "unit/queue", &o, &r);
+		CHECK(!e);
+		err_free(e);
+		if (!r)
+			return;
+		enum { N = 6 };
+		const char *datas[N] = { "queue 0", "queue 11", "queue 222", "queue 3333", "queue 44444", "queue 555555" };
+		size_t lens[N];
+		for (int i = 0; i < N; i++)
+			lens[i] = strlen(datas[i]);
+		e = registry_upload_blob_buffers(r, (const void *const *)datas, lens, N);
+		CHECK(!e);
+		err_free(e);
+		for (int i = 0; i < N; i++)
+			CHECK(blob_there(r, datas[i]));
+		/* manifests with those configs, read back all at once, with
+		 * missing tags between them */
+		const char *tags[N] = { "q0", "q1", "q2", "q3", "q4", "q5" };
+		struct strbuf body[N];
+		for (int i = 0; i < N; i++) {
+			struct descriptor cfg = { .media_type = MT_OCI_CONFIG, .size = (int64_t)lens[i] };
+			digest_buffer(datas[i], lens[i], cfg.digest);
+			json_t *doc = manifest_build_image(MT_OCI_MANIFEST, &cfg, NULL, 0, NULL);
+			body[i] = (struct strbuf)STRBUF_INIT;
+			manifest_dump(doc, &body[i]);
+			json_decref(doc);
+			e = registry_put_manifest(r, tags[i], MT_OCI_MANIFEST, body[i].buf, body[i].len, NULL);
+			CHECK(!e);
+			err_free(e);
+		}
+		const char *refs[2 * N];
+		for (int i = 0; i < N; i++) {
+			refs[2 * i] = tags[N - 1 - i];
+			refs[2 * i + 1] = "missing";
+		}
+		struct registry_manifest ms[2 * N];
+		err_t *errs[2 * N];
+		registry_get_manifests(r, refs, ms, errs, 2 * N);
+		for (int i = 0; i < N; i++) {
+			const struct strbuf *want = &body[N - 1 - i];
+			CHECK(!errs[2 * i] && ms[2 * i].body.len == want->len &&
+			      !memcmp(ms[2 * i].body.buf, want->buf, want->len));
+			CHECK(errs[2 * i + 1] && err_is(errs[2 * i + 1], ERR_KIND_NOT_FOUND));
+		}
+		for (int i = 0; i < 2 * N; i++) {
+			err_free(errs[i]);
+			registry_manifest_release(&ms[i]);
+		}
+		for (int i = 0; i < N; i++)
+			sb_release(&body[i]);
+		registry_close(r);
+	}
+}
+
 /* Uploads ahead: in flight beside a manifest read, stored once waited
  * for; the caller's buffers may go at once (copied); best effort (a
  * refused upload is an error, never retried); abandoned by a close. */
@@ -543,4 +608,5 @@ static void stop(void)
 }
 
 TEST_MAIN_TEARDOWN("registry", stop, TEST(test_ping_and_auth), TEST(test_blobs_manifests_tags), TEST(test_tags),
-		   TEST(test_side_by_side), TEST(test_upload_ahead), TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry))
+		   TEST(test_side_by_side), TEST(test_upload_ahead), TEST(test_status_kinds), TEST(test_credentials_stay_on_the_registry),
+		   TEST(test_more_requests_than_connections))
