@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "imagepull.h"
+#include "k8sname.h"
 #include "localspec.h"
 #include "log.h"
 #include "ocibundle.h"
@@ -82,22 +83,11 @@ static void instance_close(struct instance *in)
 		close(in->ifd);
 }
 
-/* A Deployment name is a DNS-1123 subdomain: safe as a file name. */
-static bool name_ok(const char *n)
-{
-	size_t len = strlen(n);
-	if (!len || len > 253 || n[0] == '.' || n[0] == '-')
-		return false;
-	for (const char *p = n; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
-			return false;
-	return !strstr(n, "..");
-}
-
 static err_t *instance_open(const char *name, const struct local_options *o, struct instance *in)
 {
 	*in = (struct instance){ .name = name, .sfd = -1, .ifd = -1 };
-	if (!name_ok(name))
+	/* Kubernetes: a Deployment name is a DNS-1123 subdomain (safe as a file name) */
+	if (!k8s_dns1123_subdomain(name))
 		return err_new(EXIT_USAGE, "Deployment name '%s' is not a DNS-1123 name", name);
 	in->state = o->state_dir && *o->state_dir ? xstrdup(o->state_dir) : local_state_dir_default();
 	TRY(subprocess_find("crun", NULL, &in->crun));

@@ -743,6 +743,9 @@ static err_t *from_loader(const struct loader *l, struct pipeline *out)
 		return taskdef_bad(out->file, ydoc_get(doc, "metadata") ? ydoc_deref(ydoc_get(doc, "metadata")) : doc,
 		           "metadata.name '%s' is not a DNS-1123 subdomain (Kubernetes object names)",
 		           name ? name : "");
+	if (strlen(name) > K8S_DNS1123_LABEL_MAX)
+		return taskdef_bad(out->file, ydoc_get(doc, "metadata") ? ydoc_deref(ydoc_get(doc, "metadata")) : doc,
+		           "metadata.name '%s' is longer than 63 characters (%s)", name, TEKTON_NAME_RULE);
 	out->name = xstrdup(name);
 	if (!ydoc_get(doc, "spec"))
 		return taskdef_bad(out->file, doc, "missing field 'spec'");

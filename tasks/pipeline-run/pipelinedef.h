@@ -3,7 +3,8 @@
  * Tekton's Pipeline validation (pkg/apis/pipeline/v1
  * pipeline_validation.go, docs/pipelines.md) before anything runs:
  *
- *   - apiVersion/kind, metadata.name a DNS-1123 subdomain; fields we do
+ *   - apiVersion/kind, metadata.name a DNS-1123 subdomain of at most 63
+ *     (Tekton's validate.ObjectMetadata); fields we do
  *     not implement are refused, never ignored;
  *   - pipeline task names DNS-1123 labels, unique across tasks and
  *     finally; taskRef or taskSpec, not both; params of a pipeline task

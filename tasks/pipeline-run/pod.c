@@ -380,8 +380,11 @@ err_t *pod_check_name(const char *taskrun)
 {
 	if (!k8s_dns1123_subdomain(taskrun))
 		return err_new(EXIT_USAGE, "TaskRun name '%s' is not a DNS-1123 subdomain (Kubernetes)", taskrun);
-	if (strlen(taskrun) + 4 > 253)
-		return err_new(EXIT_USAGE, "Pod name '%s-pod' is longer than 253 (Kubernetes)", taskrun);
+	/* Tekton's webhook (validate.ObjectMetadata); "<name>-pod" then
+	 * stays far below the Pod name's 253 */
+	if (strlen(taskrun) > K8S_DNS1123_LABEL_MAX)
+		return err_new(EXIT_USAGE, "TaskRun name '%s' is longer than 63 characters (%s)", taskrun,
+			       TEKTON_NAME_RULE);
 	return NULL;
 }
 

@@ -106,8 +106,8 @@ struct pod_dirs {
 };
 
 /* A TaskRun's name, checked before anything is built from it (its
- * directory, --logs-dir/<name>): a DNS-1123 subdomain whose Pod name
- * "<name>-pod" is at most 253 (Kubernetes); EXIT_USAGE otherwise. */
+ * directory, --logs-dir/<name>): a DNS-1123 subdomain (Kubernetes) of at
+ * most 63 characters (Tekton's webhook); EXIT_USAGE otherwise. */
 err_t *pod_check_name(const char *taskrun);
 /* Build the Pod (substituting in `view`) and check it (pod_check_name too). EXIT_USAGE errors
  * carry the Task's file:line and the rule. */

@@ -7,10 +7,10 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "k8sname.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
-#define SUBDOMAIN_MAX 253
 #define QUOTE_MAX 80
 
 static const char rfc1123_rule[] =
@@ -18,32 +18,14 @@ static const char rfc1123_rule[] =
 	"start and end with an alphanumeric character (regex used for validation is "
 	"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
-/* k8s.io/apimachinery validation.IsDNS1123Subdomain's regex, length aside:
- * labels of [a-z0-9-] joined by '.', each starting and ending alphanumeric */
-static bool rfc1123_subdomain_chars(const char *s, size_t len)
-{
-	char prev = '.';
-	for (size_t i = 0; i < len; prev = s[i++]) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-		if (ch == '.' && (prev == '.' || prev == '-'))
-			return false;
-		if (ch == '-' && prev == '.')
-			return false;
-		if (!alnum && ch != '.' && ch != '-')
-			return false;
-	}
-	return len > 0 && prev != '.' && prev != '-';
-}
-
 const char *runname_problem(const char *name)
 {
 	size_t len = strlen(name);
 	if (!len)
 		return "name or generateName is required";
-	if (!rfc1123_subdomain_chars(name, len))
+	if (!k8s_dns1123_subdomain_chars(name))
 		return rfc1123_rule;
-	if (len > SUBDOMAIN_MAX)
+	if (len > K8S_DNS1123_SUBDOMAIN_MAX)
 		return "must be no more than 253 characters";
 	if (len > RUNNAME_MAX)
 		return "Invalid resource name: length must be no more than 63 characters (Tekton)";
@@ -58,13 +40,13 @@ const char *runname_prefix_problem(const char *prefix)
 	size_t len = strlen(prefix);
 	if (!len)
 		return "name or generateName is required";
-	if (len > SUBDOMAIN_MAX)
+	if (len > K8S_DNS1123_SUBDOMAIN_MAX)
 		return "must be no more than 253 characters";
 	if (len > 1 && prefix[len - 1] == '-') {
 		_cleanup_free_ char *masked = xasprintf("%.*sa", (int)(len - 2), prefix);
-		return rfc1123_subdomain_chars(masked, len - 1) ? NULL : rfc1123_rule;
+		return k8s_dns1123_subdomain_chars(masked) ? NULL : rfc1123_rule;
 	}
-	return rfc1123_subdomain_chars(prefix, len) ? NULL : rfc1123_rule;
+	return k8s_dns1123_subdomain_chars(prefix) ? NULL : rfc1123_rule;
 }
 
 char *runname_generate(const char *prefix, const char *suffix)

@@ -29,42 +29,6 @@ err_t *taskdef_bad(const char *file, const struct ydoc_node *n, const char *fmt,
 	return e;
 }
 
-bool k8s_dns1123_label(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-		if (!alnum && (ch != '-' || i == 0 || i == len - 1))
-			return false;
-	}
-	return true;
-}
-
-bool k8s_dns1123_subdomain(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > 253)
-		return false;
-	for (const char *p = s; *p;) {
-		const char *dot = strchrnul(p, '.');
-		char label[64];
-		size_t n = (size_t)(dot - p);
-		if (n == 0 || n >= sizeof label)
-			return false;
-		memcpy(label, p, n);
-		label[n] = '\0';
-		if (!k8s_dns1123_label(label))
-			return false;
-		p = *dot ? dot + 1 : dot;
-		if (*dot && !*p)
-			return false;
-	}
-	return true;
-}
-
 /* Tekton: "must only contain alphanumeric characters, hyphens (-),
  * underscores (_), and dots (.), and must begin with a letter or an
  * underscore (_)" */
@@ -611,6 +575,9 @@ err_t *taskdef_from_node(const struct ydoc_node *node, const char *file, bool sp
 			e = taskdef_bad(c.file, md ? md : node,
 				"metadata.name '%s' is not a DNS-1123 subdomain (Kubernetes object names)",
 				name ? name : "");
+		else if (strlen(name) > K8S_DNS1123_LABEL_MAX)
+			e = taskdef_bad(c.file, md ? md : node, "metadata.name '%s' is longer than 63 characters (%s)", name,
+				TEKTON_NAME_RULE);
 		else if (!ydoc_get(node, "spec"))
 			e = taskdef_bad(c.file, node, "missing field 'spec'");
 		if (!e) {

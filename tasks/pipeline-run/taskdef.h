@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "k8sname.h"
 #include "yamldoc.h"
 
 enum tk_type { TK_STRING, TK_ARRAY, TK_OBJECT };
@@ -150,14 +151,14 @@ bool taskdef_result_name_ok(const char *s);
 err_t *taskdef_bad(const char *file, const struct ydoc_node *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Tekton's webhook limits every Task, Pipeline and run's metadata.name to
+ * K8S_DNS1123_LABEL_MAX (validate.ObjectMetadata), beyond the DNS-1123
+ * subdomain the API server asks for: its words, for messages. */
+#define TEKTON_NAME_RULE "Tekton: \"Invalid resource name: length must be no more than 63 characters\""
+
 void tk_value_free(struct tk_value *v);
 void tk_value_copy(struct tk_value *dst, const struct tk_value *src);
 const char *tk_type_name(enum tk_type t);
 
-/* Kubernetes name rules (apimachinery validation.go), shared with the Pod
- * checks: a DNS-1123 label (<= 63: [a-z0-9]([-a-z0-9]*[a-z0-9])?), and a
- * DNS-1123 subdomain (<= 253: labels joined by '.'). */
-bool k8s_dns1123_label(const char *s);
-bool k8s_dns1123_subdomain(const char *s);
 
 #endif

@@ -110,22 +110,4 @@ static void test_list_spread(void)
 	subst_free(s);
 }
 
-static void test_k8s_names(void)
-{
-	CHECK(k8s_dns1123_label("step-git-clone"));
-	CHECK(k8s_dns1123_label("a"));
-	CHECK(!k8s_dns1123_label(""));
-	CHECK(!k8s_dns1123_label("-a"));
-	CHECK(!k8s_dns1123_label("a-"));
-	CHECK(!k8s_dns1123_label("A"));
-	CHECK(!k8s_dns1123_label("a.b"));
-	CHECK(k8s_dns1123_label("abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefgh")); /* 63 */
-	CHECK(!k8s_dns1123_label("abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghi")); /* 64 */
-	CHECK(k8s_dns1123_subdomain("run-1.example"));
-	CHECK(!k8s_dns1123_subdomain("run..1"));
-	CHECK(!k8s_dns1123_subdomain("run."));
-	CHECK(!k8s_dns1123_subdomain("Run_1"));
-}
-
-TEST_MAIN("pipeline_run_subst", TEST(test_string_forms), TEST(test_refusals), TEST(test_list_spread),
-	  TEST(test_k8s_names))
+TEST_MAIN("pipeline_run_subst", TEST(test_string_forms), TEST(test_refusals), TEST(test_list_spread))
