@@ -8,35 +8,10 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
-W=$(mktemp -d /tmp/deploy-it.XXXXXX)
-failures=0
-pass() { echo "PASS: deploy/$1"; }
-fail() { echo "FAIL: deploy/$1${2:+ ($2)}"; failures=$((failures + 1)); }
-
+suite=deploy tools="notary-server docker-registry skopeo" keep=DEPLOY_KEEP
+. "$here/lib/prelude.sh"
 . "$root/tests/servers/signed-images.sh"
-cleanup() {
-	signed_images_stop
-	"$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1
-	[ -n "${DEPLOY_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in notary-server docker-registry skopeo; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
-LOGS=$W/logs && mkdir -p "$LOGS"
-# run NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
-run() {
-	local name=$1 want=$2; shift 2
-	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
-	local rc=$?
-	if [ "$rc" = "$want" ]; then return 0; fi
-	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -5 "$LOGS/$name.err" >&2
-	return 1
-}
-has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
+at_exit+=(signed_images_stop '"$root/tests/servers/k8s.sh" stop "$W/k8s" >/dev/null 2>&1')
 
 # ---- servers, keys, signed images (D1 both signers, D2 build, D3 none) ---
 if signed_images_start "$W/signed" "$BIN"; then pass setup-signed-images; else

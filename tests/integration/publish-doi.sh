@@ -13,17 +13,6 @@ suite=publish-doi tools="docker-registry skopeo softhsm2-util openssl jq" keep=D
 at_exit+=('mountpoint -q "$W/full" 2>/dev/null && umount "$W/full"'
 	'"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1')
 
-# run NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
-run() {
-	local name=$1 want=$2; shift 2
-	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
-	local rc=$?
-	if [ "$rc" = "$want" ]; then return 0; fi
-	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -5 "$LOGS/$name.err" >&2
-	return 1
-}
-has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
-
 PASSPHRASE="vault-$(openssl rand -hex 8)"
 PIN="pin-$(openssl rand -hex 4)"
 FILE_VAULT=(--keystore-dir="$W/ks" --passphrase="$PASSPHRASE")

@@ -7,42 +7,17 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
-W=$(mktemp -d /tmp/signing-it.XXXXXX)
-failures=0
-pass() { echo "PASS: signing/$1"; }
-fail() { echo "FAIL: signing/$1${2:+ ($2)}"; failures=$((failures + 1)); }
-
+suite=signing tools="notary notary-server softhsm2-util docker-registry pkcs11-tool" keep=SIGNING_KEEP
+. "$here/lib/prelude.sh"
 . "$root/tests/servers/notary.sh"
-cleanup() {
-	[ -n "${FORGE_PID:-}" ] && kill "$FORGE_PID" 2>/dev/null
-	notary_stop
-	"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1
-	[ -n "${SIGNING_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-
-for tool in notary notary-server softhsm2-util docker-registry pkcs11-tool; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
+at_exit+=('[ -n "${FORGE_PID:-}" ] && kill "$FORGE_PID" 2>/dev/null' notary_stop
+	'"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1')
 
 # secrets the tests try to leak
 PASSPHRASE="vault-$(openssl rand -hex 8)"
 PIN="pin-$(openssl rand -hex 4)"
 IMPORT_PASS="imp-$(openssl rand -hex 6)"
-LOGS=$W/logs && mkdir -p "$LOGS"
 n=0
-# run NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
-run() {
-	local name=$1 want=$2; shift 2
-	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
-	local rc=$?
-	if [ "$rc" = "$want" ]; then return 0; fi
-	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -5 "$LOGS/$name.err" >&2
-	return 1
-}
-has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
 
 FILE_VAULT=(--keystore-dir="$W/ks" --passphrase="$PASSPHRASE")
 export SOFTHSM2_CONF=$W/softhsm2.conf

@@ -11,25 +11,19 @@
         GET /healthz: prints "healthz-first" if /healthz is answered before
         any of the N reviews, else "healthz-after-N"
 """
-import base64
 import json
+import os
 import re
-import socket
 import ssl
 import sys
 import threading
-import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from admission_review import review as wrap, show as show_answer, tls_socket  # noqa: E402  (tests/integration/lib)
 
 
 def pod(spec):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
-
-
-def wrap(kind, obj, **req):
-    r = {"uid": str(uuid.uuid4()), "kind": {"group": "", "version": "v1", "kind": kind},
-         "operation": "CREATE", "namespace": "team", "name": "x", "object": obj}
-    r.update(req)
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": r}
 
 
 def body(name, images):
@@ -55,9 +49,7 @@ def body(name, images):
 
 
 def tls(port, ca):
-    c = ssl.create_default_context(cafile=ca)
-    s = c.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30), server_hostname="127.0.0.1")
-    return s
+    return tls_socket(port, ca, timeout=30)
 
 
 def read_all(s):
@@ -82,16 +74,7 @@ def request(path, data, headers=(), conn="close"):
 
 def show(raw):
     head, _, rest = raw.partition(b"\r\n\r\n")
-    print(head.split(b"\r\n")[0].split(b" ")[1].decode() if head else "no-answer")
-    try:
-        o = json.loads(rest)
-    except ValueError:
-        print(rest.decode(errors="replace"))
-        return
-    resp = o.get("response") if isinstance(o, dict) else None
-    if isinstance(resp, dict) and "patch" in resp:
-        resp["patch"] = json.loads(base64.b64decode(resp["patch"]))
-    print(json.dumps(o, sort_keys=True))
+    show_answer(head.split(b"\r\n")[0].split(b" ")[1].decode() if head else "no-answer", rest)
 
 
 def main():

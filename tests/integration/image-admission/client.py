@@ -21,16 +21,18 @@ the API server talks to it.
         PROBE image at once: prints one line per review in the order the
         answers arrived: "probe|slow IMAGE allowed|denied: MESSAGE"
 """
-import base64
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
 import sys
 import threading
 import time
-import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import admission_review  # noqa: E402  (tests/integration/lib)
 
 KINDS = {
     "Pod": lambda spec: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec},
@@ -45,20 +47,11 @@ def review(kind, namespace, images):
     spec = {"containers": [{"name": "c%d" % i, "image": im} for i, im in enumerate(images[-1:])]}
     if len(images) > 1:
         spec["initContainers"] = [{"name": "i%d" % i, "image": im} for i, im in enumerate(images[:-1])]
-    return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                       "request": {"uid": str(uuid.uuid4()),
-                                   "kind": {"group": "", "version": "v1", "kind": kind},
-                                   "operation": "CREATE", "namespace": namespace, "name": "x",
-                                   "object": KINDS[kind](spec)}}).encode()
-
-
-def ctx(ca):
-    c = ssl.create_default_context(cafile=ca)
-    return c
+    return json.dumps(admission_review.review(kind, KINDS[kind](spec), namespace)).encode()
 
 
 def conn(port, ca, timeout=30):
-    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx(ca), timeout=timeout)
+    return http.client.HTTPSConnection("127.0.0.1", port, context=admission_review.tls_context(ca), timeout=timeout)
 
 
 def post(c, path, body):
@@ -67,41 +60,28 @@ def post(c, path, body):
     return r.status, r.read()
 
 
-def show(status, body):
-    print(status)
-    try:
-        o = json.loads(body)
-    except ValueError:
-        print(body.decode(errors="replace"))
-        return
-    resp = o.get("response") if isinstance(o, dict) else None
-    if isinstance(resp, dict) and "patch" in resp:
-        resp["patch"] = json.loads(base64.b64decode(resp["patch"]))
-    print(json.dumps(o, sort_keys=True))
-
-
 def main():
     port, ca, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     args = sys.argv[4:]
     if cmd == "review":
         c = conn(port, ca)
-        show(*post(c, args[0], review(args[1], args[2], args[3:])))
+        admission_review.show(*post(c, args[0], review(args[1], args[2], args[3:])))
     elif cmd == "raw":
         c = conn(port, ca)
         with open(args[1], "rb") as f:
             body = f.read()
         try:
-            show(*post(c, args[0], body))
+            admission_review.show(*post(c, args[0], body))
         except (ConnectionError, http.client.HTTPException) as e:
             print("connection-error", type(e).__name__)
     elif cmd == "get":
         c = conn(port, ca)
         c.request("GET", args[0])
         r = c.getresponse()
-        show(r.status, r.read())
+        admission_review.show(r.status, r.read())
     elif cmd == "slowloris":
         limit = float(args[0])
-        s = ctx(ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+        s = admission_review.tls_socket(port, ca)
         s.settimeout(1)
         start = time.monotonic()
         head = b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Slow: " + b"a" * 1000
@@ -180,7 +160,7 @@ def main():
         print("%d/%d answered" % (ok[0], n))
     elif cmd == "keepalive":
         def serial():
-            s = ctx(ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+            s = admission_review.tls_socket(port, ca)
             sn = s.getpeercert()["serialNumber"]
             s.close()
             return sn
