@@ -12,40 +12,20 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-BIN=${PIPELINE_BIN:-$root/build/asan/bin}
-W=$(mktemp -d /tmp/deploy-local-it.XXXXXX)
+suite=deploy-local tools="notary-server docker-registry skopeo crun" keep=DEPLOY_KEEP run_tail=8
+. "$here/lib/prelude.sh"
 chmod 755 "$W" # the app's user reads nothing here, but crun's bundle paths must be reachable
-failures=0
-pass() { echo "PASS: deploy-local/$1"; }
-fail() { echo "FAIL: deploy-local/$1${2:+ ($2)}"; failures=$((failures + 1)); }
-
 . "$root/tests/servers/signed-images.sh"
 STATE=$W/state
 NAMES=(hello-secure-app crasher squatter)
-cleanup() {
+stop_all() {
 	for n in "${NAMES[@]}"; do "$BIN/deploy" --target=local --stop --name="$n" --local-state-dir="$STATE" >/dev/null 2>&1; done
 	[ -d "$W/u/state" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups "$BIN/deploy" --target=local --stop \
 		--name=rootless --local-state-dir="$W/u/state" >/dev/null 2>&1
-	signed_images_stop
-	[ -n "${DEPLOY_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
-trap cleanup EXIT
+at_exit+=(stop_all signed_images_stop)
 
-for tool in notary-server docker-registry skopeo crun; do
-	command -v $tool >/dev/null || { fail prerequisites "$tool is not installed"; exit 1; }
-done
 if [ "$(id -u)" != 0 ]; then fail prerequisites "run as root (the unprivileged case is tested with runuser)"; exit 1; fi
-LOGS=$W/logs && mkdir -p "$LOGS"
-run() { # NAME EXPECTED_EXIT CMD... : output kept in $LOGS/NAME.{out,err}
-	local name=$1 want=$2; shift 2
-	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
-	local rc=$?
-	if [ "$rc" = "$want" ]; then return 0; fi
-	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -8 "$LOGS/$name.err" >&2
-	return 1
-}
-has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # the pid of a local instance's container, from crun's state
 cpid() { crun --root="$STATE/crun" state "deploy-$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null; }

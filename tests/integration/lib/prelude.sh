@@ -6,6 +6,8 @@
 #   tools  the commands it needs (a missing one is a FAIL, never a skip)
 #   keep   optional: the variable that, set, keeps the scratch directory
 #          (e.g. keep=DOI_KEEP: DOI_KEEP=1 tests/integration/publish-doi.sh)
+#   run_tail  optional: how many lines of a failed run's stderr to show
+#          (default 5)
 # It gives root, BIN (the binaries under test, $PIPELINE_BIN), pass/fail
 # and failures, W (a scratch directory) with LOGS=$W/logs in it, and
 # at_exit: commands run at exit, in order (stop what the suite started),
@@ -37,7 +39,7 @@ run() {
 	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err"
 	local rc=$?
 	if [ "$rc" = "$want" ]; then return 0; fi
-	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -5 "$LOGS/$name.err" >&2
+	echo "  $name: exit $rc, expected $want; stderr:" >&2; tail -"${run_tail:-5}" "$LOGS/$name.err" >&2
 	return 1
 }
 has() { grep -q -- "$2" "$LOGS/$1.out" "$LOGS/$1.err"; }
