@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pipelinedef.h"
 #include "pipelinerun.h"
+#include "runname.h"
 #include "task.h"
 #include "taskdef.h"
 #include "taskrun.h"
@@ -90,7 +91,9 @@ static err_t *read_inputs(const struct params *p, struct inputs *in)
 	TRY(cli_secrets(p, &in->secrets, &in->nsecrets));
 	TRY(cli_image_map(p, &in->images, &in->nimages));
 	const char *name = params_str(p, "name");
-	in->name = name && *name ? xstrdup(name) : xasprintf("%s-run", in->task.name);
+	/* "<task>-run", kept within Tekton's 63 as kmeta.ChildName keeps it
+	 * (a Task's name may be 63 itself) */
+	in->name = name && *name ? xstrdup(name) : runname_child(in->task.name, "-run");
 	return NULL;
 }
 
@@ -338,7 +341,7 @@ static err_t *pipelinerun(const struct params *p, struct results *r)
 	if (!e)
 		e = pr_options(p, &o, &to);
 	const char *name = params_str(p, "name"), *uid = params_str(p, "uid");
-	char *run_name = name && *name ? xstrdup(name) : tr.name ? xstrdup(tr.name) : xasprintf("%s-run", pl.name);
+	char *run_name = name && *name ? xstrdup(name) : tr.name ? xstrdup(tr.name) : runname_child(pl.name, "-run");
 	char *run_uid = uid && *uid ? xstrdup(uid) : random_uid();
 	to.images = in.images;
 	to.nimages = in.nimages;
