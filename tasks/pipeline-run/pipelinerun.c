@@ -878,6 +878,26 @@ json_t *pipelinerun_json(const struct pipeline *p, const struct pipelinerun_opti
 	                 tasks, "finally", fin, "results", res, "durationMs", (json_int_t)out->duration_ms);
 }
 
+/* A result's value in the summary: its first line, at most 40 bytes, its
+ * control characters (C0, DEL and UTF-8 C1) as \xNN: a result may echo a
+ * webhook payload's text, and the summary goes to a terminal */
+static void summary_value(struct strbuf *sb, const char *v)
+{
+	size_t len = strcspn(v, "\n"), shown = len > 40 ? 40 : len;
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			sb_addf(sb, "\\x%02x", ch);
+		} else if (ch == 0xc2 && i + 1 < shown && (unsigned char)v[i + 1] >= 0x80 &&
+		           (unsigned char)v[i + 1] <= 0x9f) {
+			sb_addf(sb, "\\xc2\\x%02x", (unsigned char)v[++i]);
+		} else {
+			sb_addc(sb, (char)ch);
+		}
+	}
+	sb_adds(sb, len > 40 || v[len] ? "..." : "");
+}
+
 void pipelinerun_summary(FILE *f, const struct pipelinerun_outcome *out)
 {
 	fprintf(f, "%-24s %-10s %-28s %9s  %s\n", "TASK", "STATUS", "REASON", "DURATION", "RESULTS");
@@ -885,10 +905,8 @@ void pipelinerun_summary(FILE *f, const struct pipelinerun_outcome *out)
 		const struct pr_task *t = &out->tasks[i];
 		struct strbuf sb = STRBUF_INIT;
 		for (size_t k = 0; k < t->out.nresults && t->state != PR_SKIPPED; k++) {
-			const char *v = t->out.results[k].value;
-			size_t len = strcspn(v, "\n");
-			sb_addf(&sb, "%s%s=%.*s%s", k ? " " : "", t->out.results[k].name, (int)(len > 40 ? 40 : len), v,
-			        len > 40 || v[len] ? "..." : "");
+			sb_addf(&sb, "%s%s=", k ? " " : "", t->out.results[k].name);
+			summary_value(&sb, t->out.results[k].value);
 		}
 		char dur[32] = "-";
 		if (t->state != PR_SKIPPED && t->state != PR_WAITING)
