@@ -108,11 +108,41 @@ static err_t *parse_rule(char *line, const char *file, int lineno, struct policy
 	return NULL;
 }
 
+/* The first byte of text that shows other than it parses: a control
+ * character but tab and a CR ending a line (a CR mid-line, an escape
+ * sequence or a backspace can show a rule that is not the one read), a
+ * UTF-8 C1 control or bidirectional override/isolate (which reorder what
+ * a terminal or an editor shows); len when there is none */
+static size_t hidden_at(const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '\t' || t[i] == '\n' || (t[i] == '\r' && (i + 1 == len || t[i + 1] == '\n')))
+			continue;
+		if (t[i] < 0x20 || t[i] == 0x7f)
+			return i;
+		if (t[i] == 0xc2 && i + 1 < len && t[i + 1] >= 0x80 && t[i + 1] <= 0x9f)
+			return i;
+		if (t[i] == 0xe2 && i + 2 < len && ((t[i + 1] == 0x80 && t[i + 2] >= 0xaa && t[i + 2] <= 0xae) ||
+		                                    (t[i + 1] == 0x81 && t[i + 2] >= 0xa6 && t[i + 2] <= 0xa9)))
+			return i;
+	}
+	return len;
+}
+
 err_t *policy_parse(const char *text, size_t len, const char *file, struct policy *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (memchr(text, '\0', len))
 		return err_new(EXIT_USAGE, "%s: not a text file (a NUL byte)", file);
+	size_t bad = hidden_at(text, len);
+	if (bad < len) {
+		int line = 1;
+		for (size_t i = 0; i < bad; i++)
+			line += text[i] == '\n';
+		return err_new(EXIT_USAGE, "%s:%d: byte 0x%02x: a control character or a bidirectional override, which "
+		               "would show a policy other than the one read", file, line, (unsigned char)text[bad]);
+	}
 	size_t cap = 0;
 	int lineno = 0;
 	for (size_t pos = 0; pos < len;) {

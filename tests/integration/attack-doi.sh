@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Attacks on publish-doi's list and evaluate: records that must never
+# count (a DSSE envelope of another payloadType, a statement that parses
+# two ways, a symbolic link or a FIFO planted in the local store, as root
+# and as an unprivileged user) and a policy file that shows other rules
+# than it holds. A key the test holds (openssl) is trusted so that the
+# records it signs differ from a good one in the attacked part only.
+# Prints PASS:/FAIL: per test; exits non-zero if any failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+suite=attack-doi tools="openssl jq python3 setpriv"
+. "$here/lib/prelude.sh"
+
+hex() { printf %s "$1" | sha256sum | cut -c1-64; }
+D=sha256:$(hex image-one)
+D2=sha256:$(hex image-two)
+IMG=127.0.0.1:5000/app
+TYPE=application/vnd.in-toto+json
+openssl ecparam -name prime256v1 -genkey -noout -out "$W/k.pem" 2>/dev/null &&
+	openssl ec -in "$W/k.pem" -pubout -out "$W/k.pub" 2>/dev/null || { fail prerequisites "openssl key"; exit 1; }
+TRUST=(--trusted-keys=ci="$W/k.pub")
+# a unittest record of digest $1 that passed, at time $2
+statement() {
+	jq -nc --arg d "${1#sha256:}" --arg t "$2" '{_type: "https://in-toto.io/Statement/v1",
+		subject: [{name: "127.0.0.1:5000/app", digest: {sha256: $d}}],
+		predicateType: "https://in-toto.io/attestation/test-result/v0.1",
+		predicate: {result: "PASSED", passedTests: ["api.get"], failedTests: [], warnedTests: [],
+			configuration: [{name: "unittest", annotations: {testType: "unittest", tests: 1, failures: 0, errors: 0,
+				finishedOn: $t}}]}}'
+}
+# envelope OUT PAYLOAD_FILE [ENVELOPE_TYPE [SIGNED_TYPE]]: signed by k.pem over
+# DSSE's PAE of SIGNED_TYPE (default the envelope's type, default in-toto)
+envelope() {
+	local out=$1 body=$2 type=${3:-$TYPE} signed=${4:-${3:-$TYPE}}
+	{ printf 'DSSEv1 %d %s %d ' "${#signed}" "$signed" "$(stat -c %s "$body")"; cat "$body"; } >"$W/pae"
+	openssl dgst -sha256 -sign "$W/k.pem" -out "$W/sig" "$W/pae" || return 1
+	jq -nc --arg t "$type" --arg p "$(base64 -w0 <"$body")" --arg s "$(base64 -w0 <"$W/sig")" \
+		'{payloadType: $t, payload: $p, signatures: [{keyid: "", sig: $s}]}' >"$out"
+}
+# plant STORE FILE [NAME]: FILE as a record of D in STORE (NAME: its sha256)
+plant() {
+	local h; h=${3:-$(sha256sum <"$2" | cut -c1-64)}
+	mkdir -p "$1/index/sha256-${D#sha256:}" "$1/blobs" && cp "$2" "$1/index/sha256-${D#sha256:}/$h"
+	chmod 0600 "$1/index/sha256-${D#sha256:}/$h"
+}
+printf 'tests-passed unittest\n' >"$W/policy"
+# doi NAME EXIT STORE CMD ARGS...: list or evaluate on STORE
+doi() {
+	local name=$1 want=$2 store=$3 cmd=$4; shift 4
+	local extra=()
+	[ "$cmd" = evaluate ] && extra=(--policy="$W/policy")
+	run "$name" "$want" "$BIN/publish-doi" "$cmd" --store-dir="$store" --image="$IMG@$D" "${TRUST[@]}" "${extra[@]}" "$@"
+}
+
+# ---- the baseline: a good record counts (so the negatives below can fail)
+statement "$D" 2026-01-01T10:00:00Z >"$W/good.json"
+envelope "$W/good.env" "$W/good.json"
+plant "$W/s-good" "$W/good.env"
+if doi good-list 0 "$W/s-good" list && has good-list '^VALID' && doi good-eval 0 "$W/s-good" evaluate; then
+	pass baseline-good-record-counts; else fail baseline-good-record-counts; fi
+
+# ---- a DSSE envelope whose payloadType is not in-toto's: signed over its
+# own type, or claiming in-toto's with a signature over another type
+envelope "$W/type.env" "$W/good.json" application/json
+plant "$W/s-type" "$W/type.env"
+envelope "$W/type2.env" "$W/good.json" "$TYPE" application/json
+plant "$W/s-type2" "$W/type2.env"
+if doi type-list 0 "$W/s-type" list && has type-list "payloadType is application/json, not $TYPE" &&
+   doi type-eval 3 "$W/s-type" evaluate && has type-eval 'no verified unittest test record' &&
+   doi type2-list 0 "$W/s-type2" list && has type2-list 'no signature by a trusted key over the envelope' &&
+   doi type2-eval 3 "$W/s-type2" evaluate; then
+	pass other-payload-type-never-counts; else fail other-payload-type-never-counts; fi
+
+# ---- a signed statement that parses two ways: duplicate keys (a parser
+# keeping the first subject reads D2, one keeping the last reads D)
+jq -c --arg d2 "${D2#sha256:}" '.subject[0].digest.sha256 = $d2' "$W/good.json" | sed 's/}$//' >"$W/dup.json"
+printf ',"subject":[{"name":"a","digest":{"sha256":"%s"}}]}' "${D#sha256:}" >>"$W/dup.json"
+envelope "$W/dup.env" "$W/dup.json"
+plant "$W/s-dup" "$W/dup.env"
+if [ "$(grep -o '"subject"' "$W/dup.json" | wc -l)" = 2 ] && doi dup-list 0 "$W/s-dup" list && has dup-list '^INVALID' &&
+   has dup-list 'duplicate object key' && doi dup-eval 3 "$W/s-dup" evaluate; then
+	pass duplicate-keys-never-count; else fail duplicate-keys-never-count; fi
+
+# the same in the envelope: two payloads
+{ sed 's/}$//' "$W/good.env"; printf ',"payload":"e30="}'; } >"$W/dup2.env"
+plant "$W/s-dup2" "$W/dup2.env"
+if doi dup2-list 0 "$W/s-dup2" list && has dup2-list 'duplicate object key' && doi dup2-eval 3 "$W/s-dup2" evaluate; then
+	pass envelope-duplicate-keys-never-count; else fail envelope-duplicate-keys-never-count; fi
+
+# ---- a signed statement whose strings hold \u0000: C reads "PASSED" and
+# the digest, a verifier comparing whole strings does not
+sed 's/"PASSED"/"PASSED\\u0000, 3 failed"/' "$W/good.json" >"$W/nul1.json"
+sed "s/\"${D#sha256:}\"/\"${D#sha256:}\\\\u0000junk\"/" "$W/good.json" >"$W/nul2.json"
+envelope "$W/nul1.env" "$W/nul1.json" && plant "$W/s-nul" "$W/nul1.env"
+envelope "$W/nul2.env" "$W/nul2.json" && plant "$W/s-nul" "$W/nul2.env"
+if grep -qF 'PASSED\u0000' "$W/nul1.json" && grep -qF "${D#sha256:}\u0000junk" "$W/nul2.json" &&
+   doi nul-list 0 "$W/s-nul" list && ! has nul-list '^VALID' && [ "$(grep -c 'u0000 is not allowed' "$LOGS/nul-list.out")" = 2 ] &&
+   doi nul-eval 3 "$W/s-nul" evaluate && has nul-eval 'no verified unittest test record'; then
+	pass nul-in-statement-never-counts; else fail nul-in-statement-never-counts; fi
+
+# ---- the local store: a symbolic link to a good record, a FIFO, a record
+# named for other content; as root and as uid 65534 (its own store)
+planted_store() { # DIR: the good record's store with the planted entries
+	rm -rf "$1" && mkdir -p "$1" && cp -a "$W/s-good/." "$1/"
+	local idx=$1/index/sha256-${D#sha256:}
+	mkdir -p "$W/elsewhere" && cp "$W/good.env" "$W/elsewhere/rec"
+	rm -f "$idx"/*
+	ln -s "$W/elsewhere/rec" "$idx/$(sha256sum <"$W/good.env" | cut -c1-64)"
+	mkfifo "$idx/$(hex fifo)"
+	cp "$W/type.env" "$idx/$(hex other-content)"
+}
+for who in root nobody; do
+	st=$W/planted-$who
+	planted_store "$st"
+	AS=()
+	if [ $who = nobody ]; then
+		chmod 755 "$W" && chmod -R a+rX "$W/k.pub" "$W/policy" "$W/elsewhere" && chown -R 65534:65534 "$st"
+		AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	fi
+	run planted-$who-list 0 timeout 20 "${AS[@]}" "$BIN/publish-doi" list --store-dir="$st" --image="$IMG@$D" "${TRUST[@]}"
+	rc=$?
+	if [ $rc = 0 ] && ! grep -q '^VALID' "$LOGS/planted-$who-list.out" &&
+	   has planted-$who-list 'it is a symbolic link' && has planted-$who-list 'it is not a regular file' &&
+	   has planted-$who-list 'truncated or altered' &&
+	   run planted-$who-eval 3 timeout 20 "${AS[@]}" "$BIN/publish-doi" evaluate --store-dir="$st" --image="$IMG@$D" \
+		"${TRUST[@]}" --policy="$W/policy"; then
+		pass "planted-links-and-fifo-never-count-$who"; else fail "planted-links-and-fifo-never-count-$who"; fi
+done
+# a store dir owned by another user, or world-writable: nothing read
+st=$W/planted-other
+rm -rf "$st" && cp -a "$W/s-good" "$st" && chown -R 65534:65534 "$st"
+st2=$W/planted-ww
+rm -rf "$st2" && cp -a "$W/s-good" "$st2" && chmod 0777 "$st2/index/sha256-${D#sha256:}"
+if doi owner-eval 1 "$st" evaluate && has owner-eval 'owned by uid 65534' &&
+   doi ww-eval 3 "$st2" evaluate && has ww-eval 'it is writable by others'; then
+	pass foreign-or-writable-store-never-counts; else fail foreign-or-writable-store-never-counts; fi
+
+# ---- a policy that shows other rules than it holds: a CR mid-line (a
+# terminal shows "max-vulnerabilities critical 0" over the real limit),
+# an escape sequence, a right-to-left override; CRLF line ends are fine
+hidden() { # NAME TEXT(printf format): refused, exit 2, naming the line
+	printf "$2" >"$W/policy-$1"
+	run "policy-$1" 2 "$BIN/publish-doi" evaluate --store-dir="$W/s-good" --image="$IMG@$D" "${TRUST[@]}" \
+		--policy="$W/policy-$1" && has "policy-$1" "policy-$1:$3: byte 0x$4: a control character"
+}
+if hidden cr 'tests-passed unittest\nmax-vulnerabilities critical 9 #\r max-vulnerabilities critical 0\n' 2 0d &&
+   hidden esc 'tests-passed unittest # \033[8m hidden\n' 1 1b &&
+   hidden bs 'max-vulnerabilities critical 99\b\b0\n' 1 08 &&
+   hidden c1 'tests-passed unittest # \302\233 8m\n' 1 c2 &&
+   hidden rlo 'tests-passed unittest # \342\200\256 0 lacitirc\n' 1 e2 &&
+   hidden lri 'tests-passed unittest # \342\201\246 x\n' 1 e2 &&
+   printf 'tests-passed unittest\r\n# ok\r\n' >"$W/policy-crlf" &&
+   run policy-crlf 0 "$BIN/publish-doi" evaluate --store-dir="$W/s-good" --image="$IMG@$D" "${TRUST[@]}" --policy="$W/policy-crlf"; then
+	pass policy-shows-what-it-holds; else fail policy-shows-what-it-holds; fi
+
+[ "$failures" = 0 ]
