@@ -8,7 +8,7 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-suite=attack-doi tools="openssl jq python3 setpriv"
+suite=attack-doi tools="openssl jq python3 setpriv curl docker-registry" keep=ATTACK_DOI_KEEP
 . "$here/lib/prelude.sh"
 
 hex() { printf %s "$1" | sha256sum | cut -c1-64; }
@@ -152,5 +152,53 @@ if hidden cr 'tests-passed unittest\nmax-vulnerabilities critical 9 #\r max-vuln
    printf 'tests-passed unittest\r\n# ok\r\n' >"$W/policy-crlf" &&
    run policy-crlf 0 "$BIN/publish-doi" evaluate --store-dir="$W/s-good" --image="$IMG@$D" "${TRUST[@]}" --policy="$W/policy-crlf"; then
 	pass policy-shows-what-it-holds; else fail policy-shows-what-it-holds; fi
+
+# ---- the registry: the .att manifest names a layer (a failing record,
+# the newest) whose blob the registry's storage swapped for another
+# signed record of the image (an older pass), of the same size
+if "$root/tests/servers/registry.sh" start "$W/reg" none >"$LOGS/registry-start" 2>&1; then
+	at_exit+=('"$root/tests/servers/registry.sh" stop "$W/reg" >/dev/null 2>&1')
+	. "$W/reg/env"
+	push_blob() { # FILE: uploaded to app, its digest printed
+		local d loc
+		d=sha256:$(sha256sum <"$1" | cut -c1-64)
+		loc=$(curl -sf --cacert "$REGISTRY_CA" -X POST -D - -o /dev/null "https://$REGISTRY/v2/app/blobs/uploads/" |
+			tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+		case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+		case $loc in http*) ;; *) loc="https://$REGISTRY$loc" ;; esac
+		curl -sf --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$1" "$loc" &&
+			echo "$d"
+	}
+	jq -c '.predicate.result = "FAILED" | .predicate.configuration[0].annotations.failures = 1
+		| .predicate.configuration[0].annotations.finishedOn = "2026-02-01T00:00:00Z"' "$W/good.json" >"$W/failed.json"
+	envelope "$W/failed.env" "$W/failed.json"
+	cp "$W/good.env" "$W/swap.env"
+	a=$(stat -c %s "$W/failed.env") b=$(stat -c %s "$W/swap.env")
+	[ "$a" -gt "$b" ] && head -c $((a - b)) /dev/zero | tr '\0' ' ' >>"$W/swap.env"
+	[ "$b" -gt "$a" ] && head -c $((b - a)) /dev/zero | tr '\0' ' ' >>"$W/failed.env"
+	printf '{}' >"$W/config.json"
+	cd_=$(push_blob "$W/config.json") ld=$(push_blob "$W/failed.env")
+	jq -nc --arg c "$cd_" --arg l "$ld" --argjson n "$(stat -c %s "$W/failed.env")" '{schemaVersion: 2,
+		mediaType: "application/vnd.oci.image.manifest.v1+json",
+		config: {mediaType: "application/vnd.oci.empty.v1+json", digest: $c, size: 2},
+		layers: [{mediaType: "application/vnd.dsse.envelope.v1+json", digest: $l, size: $n}]}' >"$W/att.json"
+	curl -sf --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @"$W/att.json" "https://$REGISTRY/v2/app/manifests/sha256-${D#sha256:}.att" >/dev/null
+	R=(--store=registry --registry-ca="$REGISTRY_CA")
+	printf 'tests-passed unittest\n' >"$W/policy"
+	if run reg-before 3 "$BIN/publish-doi" evaluate "${R[@]}" --image="$REGISTRY/app@$D" "${TRUST[@]}" --policy="$W/policy" &&
+	   has reg-before "the latest unittest record's result is FAILED"; then
+		data=$(find "$REGISTRY_STORAGE" -path "*/blobs/sha256/*/${ld#sha256:}/data")
+		cp "$W/swap.env" "$data"
+		curl -sf --cacert "$REGISTRY_CA" "https://$REGISTRY/v2/app/blobs/$ld" -o "$W/served"
+		if cmp -s "$W/served" "$W/swap.env" &&
+		   run reg-swap-list 0 "$BIN/publish-doi" list "${R[@]}" --image="$REGISTRY/app@$D" "${TRUST[@]}" &&
+		   ! has reg-swap-list '^VALID' && has reg-swap-list '^INVALID' &&
+		   run reg-swap-eval 3 "$BIN/publish-doi" evaluate "${R[@]}" --image="$REGISTRY/app@$D" "${TRUST[@]}" --policy="$W/policy" &&
+		   has reg-swap-eval 'no verified unittest test record'; then
+			pass registry-layer-not-its-digest-never-counts
+		else fail registry-layer-not-its-digest-never-counts "$(grep -A1 INVALID "$LOGS/reg-swap-list.out" | tail -1)"; fi
+	else fail registry-layer-not-its-digest-never-counts "the pushed record is not read"; fi
+else fail registry-start "$(tail -3 "$LOGS/registry-start")"; fi
 
 [ "$failures" = 0 ]
