@@ -2,6 +2,7 @@
 #include "pipelinerun.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,40 @@ static void params_free(struct tr_param *v, size_t n)
 	free(v);
 }
 
+/* root/sub, its missing directories made, every component a directory
+ * opened without following a symbolic link: an earlier task (a cloned
+ * PR) may leave root/sub a link to any directory of the host, which a
+ * bind mount would follow (kubelet refuses a subPath leaving its volume) */
+static err_t *subpath_dir(const char *root, const char *sub, const char *ws, char **out)
+{
+	*out = NULL;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(EXIT_FAILED, "workspace %s: %s", ws, root);
+	_cleanup_free_ char *copy = xstrdup(sub);
+	err_t *e = NULL;
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c && !e; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+			e = err_errno(EXIT_FAILED, "workspace %s: subPath '%s': cannot make %s", ws, sub, c);
+		int next = e ? -1 : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (!e && next < 0)
+			e = errno == ELOOP || errno == ENOTDIR
+			            ? err_new(EXIT_FAILED, "workspace %s: subPath '%s': %s is a symbolic link or not a directory "
+			                      "(it could lead out of the workspace)", ws, sub, c)
+			            : err_errno(EXIT_FAILED, "workspace %s: subPath '%s': %s", ws, sub, c);
+		close(fd);
+		fd = next;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!e)
+		*out = xasprintf("%s/%s", root, sub);
+	return e;
+}
+
 /* In the child: the TaskRun, its outcome to a file. Never returns. */
 static void child(const struct run *r, const struct pr_task *t, const struct tr_param *params, size_t nparams)
 {
@@ -402,10 +437,10 @@ static void child(const struct run *r, const struct pr_task *t, const struct tr_
 			continue; /* an optional workspace left unbound */
 		ws[nws].name = d->workspaces[i].name;
 		ws[nws].secret = r->ws[k].secret;
-		ws[nws].dir = d->workspaces[i].sub_path ? xasprintf("%s/%s", r->ws[k].dir, d->workspaces[i].sub_path)
-		                                        : xstrdup(r->ws[k].dir);
 		if (d->workspaces[i].sub_path)
-			e = fs_mkdir_p(ws[nws].dir, 0755);
+			e = subpath_dir(r->ws[k].dir, d->workspaces[i].sub_path, d->workspaces[i].name, &ws[nws].dir);
+		else
+			ws[nws].dir = xstrdup(r->ws[k].dir);
 		nws++;
 	}
 	/* propagated params: an embedded taskSpec sees the Pipeline's */

@@ -130,6 +130,50 @@ if replay long 1 "$W/long.json" && has long 'echo: Failed in' && ! grep -qs bbbb
 if [ -z "$(find "$W" -maxdepth 1 -newer "$W/p/pipeline.yaml" -name 'pwned*')" ]; then
 	pass no-undeclared-command; else fail no-undeclared-command; fi
 
+# ---- a symbolic link a task leaves in a workspace (a PR's cloned tree
+# holds what its author likes) never takes a later task's subPath out of
+# the workspace: kubelet refuses that; a bind mount (crun) would follow it
+mkdir -p "$W/outside" "$W/bb/bin" "$W/bb/tmp" "$W/bb/etc" && echo host-secret >"$W/outside/secret"
+cp /bin/busybox "$W/bb/bin/" 2>/dev/null
+cat >"$W/p/subpath.yaml" <<EOF
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: sp}
+spec:
+  workspaces: [{name: source}]
+  tasks:
+    - name: clone
+      workspaces: [{name: w, workspace: source}]
+      taskSpec:
+        workspaces: [{name: w}]
+        steps:
+          - {name: s, image: example.com/bb:1, command: [/bin/busybox, sh, -c, 'ln -s $W/outside \$(workspaces.w.path)/reports; mkdir \$(workspaces.w.path)/in; ln -s $W/outside \$(workspaces.w.path)/in/deep']}
+    - name: report
+      runAfter: [clone]
+      workspaces: [{name: w, workspace: source, subPath: SUB}]
+      taskSpec:
+        workspaces: [{name: w}]
+        results: [{name: r}]
+        steps:
+          - {name: s, image: example.com/bb:1, command: [/bin/busybox, sh, -c, 'cat \$(workspaces.w.path)/secret > \$(results.r.path); echo pwned > \$(workspaces.w.path)/x']}
+EOF
+sub_case() { # NAME SUBPATH REFUSED-COMPONENT RUNTIME-ARGS...
+	local name=$1 sub=$2 comp=$3; shift 3
+	sed "s|subPath: SUB}|subPath: $sub}|" "$W/p/subpath.yaml" >"$W/p/sp-$name.yaml"
+	rm -rf "$W/work-$name" && mkdir -p "$W/work-$name"
+	if run "sp-$name" 1 "$PR" pipelinerun -f "$W/p/sp-$name.yaml" --work-dir="$W/work-$name" "$@" &&
+	   has "sp-$name" "subPath '$sub': $comp is a symbolic link or not a directory" &&
+	   [ "$(ls "$W/outside")" = secret ] && ! grep -q host-secret "$LOGS/sp-$name.out"; then
+		pass "subpath-symlink-refused-$name"; else fail "subpath-symlink-refused-$name" "$(ls "$W/outside" | tr '\n' ' ')"; fi
+}
+sub_case direct reports reports
+sub_case direct-deep in/deep/new deep
+if [ "$(id -u)" = 0 ] && command -v crun >/dev/null && [ -x "$W/bb/bin/busybox" ]; then
+	sub_case crun reports reports --runtime=crun --image-map example.com/bb:1=dir:"$W/bb"
+else
+	fail subpath-symlink-refused-crun "needs root, crun and /bin/busybox (busybox-static)"
+fi
+
 # ---- our Tasks and Pipelines never substitute a param into a script or
 # an `sh -c` string (Tekton's known injection): params are argv items
 if python3 - "$root" <<'EOF'
