@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "record.h"
 #include "strbuf.h"
+#include "tuf.h"
 #include "xalloc.h"
 
 enum rule_kind { R_TESTS_PASSED, R_MAX_FINDINGS, R_MAX_VULNS, R_BRANCH, R_DEPLOYED };
@@ -188,6 +189,32 @@ static bool is_candidate(const struct evidence *ev, size_t i, const char *kind, 
 	return !strcmp(v->kind, kind) && (!detail || !strcmp(v->detail, detail));
 }
 
+/* Which of two record times is later, as instants: RFC 3339 allows an
+ * offset and a fraction, which a comparison of the texts misorders
+ * ("19:00:00+10:00" is before "10:00:00Z"; "10:00:00.5Z" is after
+ * "10:00:00Z"). A time that does not parse is older than any that does. */
+static int time_cmp(const char *a, const char *b)
+{
+	time_t ta = 0, tb = 0;
+	err_t *ea = tuf_parse_time(a, &ta), *eb = tuf_parse_time(b, &tb);
+	bool oka = !ea, okb = !eb;
+	err_free(ea);
+	err_free(eb);
+	if (!oka || !okb)
+		return oka == okb ? strcmp(a, b) : oka ? 1 : -1;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	/* the same second: the fractions, digit by digit (a missing one 0) */
+	const char *fa = a[19] == '.' ? a + 20 : "", *fb = b[19] == '.' ? b + 20 : "";
+	for (;; fa += *fa >= '0' && *fa <= '9', fb += *fb >= '0' && *fb <= '9') {
+		char da = *fa >= '0' && *fa <= '9' ? *fa : '0', db = *fb >= '0' && *fb <= '9' ? *fb : '0';
+		if (da != db)
+			return da < db ? -1 : 1;
+		if (!(*fa >= '0' && *fa <= '9') && !(*fb >= '0' && *fb <= '9'))
+			return 0;
+	}
+}
+
 /* The latest verified record of kind whose detail is detail (NULL: any):
  * the newest candidate (by its time, then by its place in ev) is verified;
  * when it does not count the next newest is, and so on. Only the record
@@ -201,7 +228,7 @@ static const json_t *latest(struct evidence *ev, const char *kind, const char *d
 			struct record_view v;
 			if (!is_candidate(ev, i, kind, detail, &v))
 				continue;
-			if (best == ev->n || strcmp(v.time, best_time) >= 0) {
+			if (best == ev->n || time_cmp(v.time, best_time) >= 0) {
 				best = i;
 				best_time = v.time;
 			}

@@ -98,6 +98,25 @@ if grep -qF 'PASSED\u0000' "$W/nul1.json" && grep -qF "${D#sha256:}\u0000junk" "
    doi nul-eval 3 "$W/s-nul" evaluate && has nul-eval 'no verified unittest test record'; then
 	pass nul-in-statement-never-counts; else fail nul-in-statement-never-counts; fi
 
+# ---- the latest record by its instant, not its text: a failing run at
+# 10:00:00.5Z is after a passing one at 10:00:00Z; a passing run at
+# 19:00:00+10:00 (09:00Z) is before a failing one at 10:00:00Z
+order_case() { # NAME PASS_TIME FAIL_TIME EXPECTED_EXIT
+	local st=$W/s-order-$1
+	statement "$D" "$2" >"$W/o-pass-$1.json"
+	statement "$D" "$3" | jq -c '.predicate.result = "FAILED" | .predicate.configuration[0].annotations.failures = 1' >"$W/o-fail-$1.json"
+	envelope "$W/o-pass-$1.env" "$W/o-pass-$1.json" && plant "$st" "$W/o-pass-$1.env"
+	envelope "$W/o-fail-$1.env" "$W/o-fail-$1.json" && plant "$st" "$W/o-fail-$1.env"
+	doi "order-$1" "$4" "$st" evaluate &&
+		has "order-$1" "the latest unittest record's result is $([ "$4" = 0 ] && echo PASSED || echo FAILED)"
+}
+if order_case fraction 2026-01-01T10:00:00Z 2026-01-01T10:00:00.5Z 3 &&
+   order_case offset 2026-01-01T19:00:00+10:00 2026-01-01T10:00:00Z 3 &&
+   order_case fraction-digits 2026-01-01T10:00:00.10Z 2026-01-01T10:00:00.09Z 0 &&
+   order_case later-pass 2026-01-01T10:00:01Z 2026-01-01T10:00:00.9Z 0 &&
+   order_case offset-pass 2026-01-01T10:30:00+00:00 2026-01-01T11:00:00+01:00 0; then
+	pass latest-record-by-instant; else fail latest-record-by-instant; fi
+
 # ---- the local store: a symbolic link to a good record, a FIFO, a record
 # named for other content; as root and as uid 65534 (its own store)
 planted_store() { # DIR: the good record's store with the planted entries
