@@ -38,6 +38,19 @@ void sb_addc(struct strbuf *sb, char c)
 	sb_add(sb, &c, 1);
 }
 
+void sb_add_printable(struct strbuf *sb, const char *s, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] < 0x20 || t[i] == 0x7f)
+			sb_addf(sb, "\\x%02x", t[i]);
+		else if (t[i] == 0xc2 && i + 1 < len && t[i + 1] >= 0x80 && t[i + 1] <= 0x9f)
+			sb_addf(sb, "\\xc2\\x%02x", t[++i]);
+		else
+			sb_addc(sb, (char)t[i]);
+	}
+}
+
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -18,6 +18,10 @@ void sb_add(struct strbuf *sb, const void *data, size_t len);
 void sb_adds(struct strbuf *sb, const char *s);
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* len bytes of s as a terminal shows them literally: C0 controls, DEL
+ * and UTF-8 C1 controls (C2 80..9F) as \xNN (text that is not ours,
+ * e.g. from a webhook or a record, on a terminal) */
+void sb_add_printable(struct strbuf *sb, const char *s, size_t len);
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sb_reset(struct strbuf *sb);
 /* Contents as a C string; "" for an empty buffer, never NULL. */

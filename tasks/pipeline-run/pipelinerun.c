@@ -914,22 +914,12 @@ json_t *pipelinerun_json(const struct pipeline *p, const struct pipelinerun_opti
 }
 
 /* A result's value in the summary: its first line, at most 40 bytes, its
- * control characters (C0, DEL and UTF-8 C1) as \xNN: a result may echo a
- * webhook payload's text, and the summary goes to a terminal */
+ * control characters as \xNN: a result may echo a webhook payload's
+ * text, and the summary goes to a terminal */
 static void summary_value(struct strbuf *sb, const char *v)
 {
-	size_t len = strcspn(v, "\n"), shown = len > 40 ? 40 : len;
-	for (size_t i = 0; i < shown; i++) {
-		unsigned char ch = (unsigned char)v[i];
-		if (ch < 0x20 || ch == 0x7f) {
-			sb_addf(sb, "\\x%02x", ch);
-		} else if (ch == 0xc2 && i + 1 < shown && (unsigned char)v[i + 1] >= 0x80 &&
-		           (unsigned char)v[i + 1] <= 0x9f) {
-			sb_addf(sb, "\\xc2\\x%02x", (unsigned char)v[++i]);
-		} else {
-			sb_addc(sb, (char)ch);
-		}
-	}
+	size_t len = strcspn(v, "\n");
+	sb_add_printable(sb, v, len > 40 ? 40 : len);
 	sb_adds(sb, len > 40 || v[len] ? "..." : "");
 }
 

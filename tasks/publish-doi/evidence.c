@@ -102,10 +102,19 @@ void evidence_print(const struct evidence *ev, bool json, FILE *out)
 			json_array_append_new(arr, o);
 			continue;
 		}
-		fprintf(out, "%-7s  %-15s  %-12s  %-20s  %-12s  %s\n", why ? "INVALID" : "VALID", v.kind,
-			*v.detail ? v.detail : "-", *v.time ? v.time : "-", why ? "-" : it->opened.signer, it->source);
+		/* a record's text, even an unsigned one's (its payloadType, a
+		 * layer's digest), never reaches the terminal as control codes */
+		const char *field[] = { v.kind, *v.detail ? v.detail : "-", *v.time ? v.time : "-",
+			                why ? "-" : it->opened.signer, it->source, why ? why : "" };
+		struct strbuf shown[6] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
+		for (size_t f = 0; f < 6; f++)
+			sb_add_printable(&shown[f], field[f], strlen(field[f]));
+		fprintf(out, "%-7s  %-15s  %-12s  %-20s  %-12s  %s\n", why ? "INVALID" : "VALID", sb_str(&shown[0]),
+			sb_str(&shown[1]), sb_str(&shown[2]), sb_str(&shown[3]), sb_str(&shown[4]));
 		if (why)
-			fprintf(out, "         reason: %s\n", why);
+			fprintf(out, "         reason: %s\n", sb_str(&shown[5]));
+		for (size_t f = 0; f < 6; f++)
+			sb_release(&shown[f]);
 	}
 	if (json) {
 		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -117,6 +117,16 @@ if order_case fraction 2026-01-01T10:00:00Z 2026-01-01T10:00:00.5Z 3 &&
    order_case offset-pass 2026-01-01T10:30:00+00:00 2026-01-01T11:00:00+01:00 0; then
 	pass latest-record-by-instant; else fail latest-record-by-instant; fi
 
+# ---- list shows a record's text, even an unsigned one's, without the
+# control codes it holds (its payloadType: title change, screen clear)
+printf '{"payloadType":"\\u001b]0;PWN\\u0007\\u001b[2J\\r","payload":"e30=","signatures":[{"sig":"AA=="}]}' >"$W/esc.env"
+plant "$W/s-esc" "$W/esc.env"
+esc=$(printf '\033')
+if doi esc-list 0 "$W/s-esc" list && ! grep -q "$esc" "$LOGS/esc-list.out" "$LOGS/esc-list.err" &&
+   ! grep -q "$(printf '\r')" "$LOGS/esc-list.out" &&
+   has esc-list 'payloadType is \\x1b]0;PWN\\x07\\x1b\[2J\\x0d, not'; then
+	pass list-escapes-control-characters; else fail list-escapes-control-characters "$(grep reason "$LOGS/esc-list.out" | od -c | head -3)"; fi
+
 # ---- the local store: a symbolic link to a good record, a FIFO, a record
 # named for other content; as root and as uid 65534 (its own store)
 planted_store() { # DIR: the good record's store with the planted entries

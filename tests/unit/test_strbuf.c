@@ -45,4 +45,18 @@ static void test_grow_empty_is_terminated(void)
 	sb_release(&sb);
 }
 
-TEST_MAIN("strbuf", TEST(test_grows_and_formats), TEST(test_grow_empty_is_terminated))
+/* Text that is not ours, shown on a terminal: no control code survives,
+ * printable ASCII and UTF-8 (but its C1 controls) stay as they are. */
+static void test_printable(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char in[] = "a\033]0;x\007\r\n\177 \303\251 \302\233 \302\240 \\";
+	sb_add_printable(&sb, in, sizeof in - 1);
+	CHECK_STR(sb_str(&sb), "a\\x1b]0;x\\x07\\x0d\\x0a\\x7f \303\251 \\xc2\\x9b \302\240 \\");
+	sb_reset(&sb);
+	sb_add_printable(&sb, "\302\233", 1); /* a C2 cut from its byte: kept, alone */
+	CHECK_STR(sb_str(&sb), "\302");
+	sb_release(&sb);
+}
+
+TEST_MAIN("strbuf", TEST(test_grows_and_formats), TEST(test_grow_empty_is_terminated), TEST(test_printable))
