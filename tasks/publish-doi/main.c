@@ -144,7 +144,14 @@ static err_t *record_input(const struct params *p, const struct target *t, char 
 		time_t parsed;
 		TRY(err_context(tuf_parse_time(tm, &parsed), "--time"));
 	} else {
-		tuf_format_time(time(NULL), time_buf);
+		/* now, to the nanosecond: two records of one kind published in
+		 * the same second (a retried deploy, a rerun test) are still
+		 * ordered, and evaluate reads the latest (policy.c, time_cmp) */
+		struct timespec now;
+		char secs[32];
+		clock_gettime(CLOCK_REALTIME, &now);
+		tuf_format_time(now.tv_sec, secs);
+		snprintf(time_buf, 32, "%.19s.%09ldZ", secs, (long)now.tv_nsec);
 		tm = time_buf;
 	}
 	*in = (struct record_input){

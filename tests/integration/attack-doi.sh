@@ -127,6 +127,25 @@ if doi esc-list 0 "$W/s-esc" list && ! grep -q "$esc" "$LOGS/esc-list.out" "$LOG
    has esc-list 'payloadType is \\x1b]0;PWN\\x07\\x1b\[2J\\x0d, not'; then
 	pass list-escapes-control-characters; else fail list-escapes-control-characters "$(grep reason "$LOGS/esc-list.out" | od -c | head -3)"; fi
 
+# ---- records published in the same second (a rerun test, a retried
+# deploy) are still ordered: the default time has nanoseconds
+PASSPHRASE="vault-$(openssl rand -hex 8)"
+VAULT=(--keystore-dir="$W/ks" --passphrase="$PASSPHRASE")
+printf '<testsuites><testsuite name="a" tests="1" failures="0"><testcase classname="a" name="t"/></testsuite></testsuites>\n' >"$W/pass.xml"
+printf '<testsuites><testsuite name="a" tests="1" failures="1"><testcase classname="a" name="t"><failure message="x"/></testcase></testsuite></testsuites>\n' >"$W/fail.xml"
+same() { # NAME JUNIT: published now into $W/s-same
+	run "same-$1" 0 "$BIN/publish-doi" publish --store-dir="$W/s-same" --image="$IMG@$D" --signer=rerun "${VAULT[@]}" \
+		--kind=test --file="$2" --filetype=unittest
+}
+SAME=(--store-dir="$W/s-same" --image="$IMG@$D" --trusted-keys=rerun="$W/rerun.pub")
+if run same-key 0 "$BIN/signer-key" --action=create --name=rerun "${VAULT[@]}" --public-key-file="$W/rerun.pub" &&
+   same fail1 "$W/fail.xml" && same pass "$W/pass.xml" &&
+   run same-list 0 "$BIN/publish-doi" list "${SAME[@]}" --output=json &&
+   jq -e 'length == 2 and all(.[]; .time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}Z$"))' "$LOGS/same-list.out" >/dev/null &&
+   run same-eval1 0 "$BIN/publish-doi" evaluate "${SAME[@]}" --policy="$W/policy" &&
+   same fail2 "$W/fail.xml" && run same-eval2 3 "$BIN/publish-doi" evaluate "${SAME[@]}" --policy="$W/policy"; then
+	pass same-second-records-ordered; else fail same-second-records-ordered; fi
+
 # ---- the local store: a symbolic link to a good record, a FIFO, a record
 # named for other content; as root and as uid 65534 (its own store)
 planted_store() { # DIR: the good record's store with the planted entries
