@@ -201,6 +201,11 @@ static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct 
 	const char *all = "+refs/heads/*:refs/remotes/origin/*";
 	if (p->depth && p->has_rev_oid && !p->rev_tip_ref) {
 		err_t *e = remote_fetch_id(remote, net, &p->rev_oid, p->depth);
+		if (!e && p->single_branch_spec) {
+			/* and the branch: the revision is checked against its tip */
+			const char *spec = p->single_branch_spec;
+			return remote_fetch(remote, net, &spec, 1, p->depth, p->tags);
+		}
 		if (!e || e->code == EXIT_AUTH)
 			return e;
 		/* the server will not give out that commit on its own: take full history */
@@ -221,6 +226,62 @@ static err_t *fetch_plan(git_repository *repo, git_remote *remote, const struct 
 			free(why);
 		}
 		return e;
+	}
+	return NULL;
+}
+
+/* Is commit the tip of the branch or one of its ancestors? In a shallow
+ * repository the walk ends at the shallow boundary: "no" then may only mean
+ * "not within the history fetched so far". */
+static err_t *on_branch(git_repository *repo, const git_oid *commit, const git_oid *tip, const char *branch, bool *yes)
+{
+	*yes = git_oid_equal(commit, tip);
+	if (*yes)
+		return NULL;
+	int rc = git_graph_descendant_of(repo, tip, commit);
+	if (rc < 0 && git_repository_is_shallow(repo) == 1) {
+		git_error_clear(); /* a parent beyond the boundary: not found so far */
+		return NULL;
+	}
+	if (rc < 0)
+		return git_failure(rc, "cannot walk the history of branch '%s'", branch);
+	*yes = rc == 1;
+	return NULL;
+}
+
+/* Branch and revision both given: the revision must be on the branch, or
+ * git-branch would vouch for a commit that never was on it (a policy on the
+ * branch, built-from-branch, trusts that result). A shallow fetch may stop
+ * short of an older revision: then the branch's whole history is fetched,
+ * once, and the walk runs again. */
+static err_t *check_on_branch(git_repository *repo, git_remote *origin, const struct net *net,
+			      const struct clone_request *rq, const struct plan *p, const git_oid *commit)
+{
+	_cleanup_free_ char *name = xasprintf("refs/remotes/origin/%s", p->branch);
+	git_oid tip;
+	if (git_reference_name_to_id(&tip, repo, name) < 0)
+		return git_failure(-1, "branch '%s' was not fetched", p->branch);
+	bool yes = false;
+	TRY(on_branch(repo, commit, &tip, p->branch, &yes));
+	if (!yes && git_repository_is_shallow(repo) == 1) {
+		log_warn("revision '%s' is not in the shallow history of branch '%s': fetching the branch's full history "
+			 "to check that it is on it",
+			 rq->revision, p->branch);
+		_cleanup_free_ char *spec = xasprintf("+refs/heads/%s:%s", p->branch, name);
+		const char *s = spec;
+		TRY(remote_fetch(origin, net, &s, 1, GIT_FETCH_DEPTH_UNSHALLOW, GIT_REMOTE_DOWNLOAD_TAGS_NONE));
+		if (git_reference_name_to_id(&tip, repo, name) < 0)
+			return git_failure(-1, "branch '%s' was not fetched", p->branch);
+		TRY(on_branch(repo, commit, &tip, p->branch, &yes));
+	}
+	if (!yes) {
+		char hex[GIT_OID_SHA1_HEXSIZE + 1], tip_hex[GIT_OID_SHA1_HEXSIZE + 1];
+		git_oid_tostr(hex, sizeof hex, commit);
+		git_oid_tostr(tip_hex, sizeof tip_hex, &tip);
+		return err_new(EXIT_USAGE,
+			       "revision '%s' (commit %s) is not on branch '%s' (tip %s): give the branch it is on, or no "
+			       "branch",
+			       rq->revision, hex, p->branch, tip_hex);
 	}
 	return NULL;
 }
@@ -269,7 +330,7 @@ static err_t *checkout(git_repository *repo, const struct plan *p, const git_oid
 		if (rc == 0) {
 			_cleanup_free_ char *upstream = xasprintf("origin/%s", p->branch);
 			if (git_branch_set_upstream(branch, upstream) < 0)
-				git_error_clear(); /* a revision not on origin/<branch> has no upstream */
+				git_error_clear(); /* no upstream then; the checkout stands */
 			rc = git_repository_set_head(repo, git_reference_name(branch));
 		}
 		git_reference_free(branch);
@@ -354,6 +415,8 @@ static err_t *clone_into(git_repository *repo, const struct clone_request *rq, s
 		log_info("received %u objects", st->received_objects);
 		e = resolve_commit(repo, rq, &p, &out->commit);
 	}
+	if (!e && p.branch && rq->branch && *rq->branch && rq->revision && *rq->revision)
+		e = check_on_branch(repo, origin, &net, rq, &p, &out->commit);
 	/* a revision is checked out detached, as git checkout <rev> does; in
 	 * pull request mode it is the base the head is merged onto */
 	bool pr_mode = rq->pr_branch || rq->pr_revision;

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# git-clone reports a branch only for a revision that is on it. With both
+# branch and revision, the revision's commit must be the branch's tip or an
+# ancestor of it, else exit 2 and nothing in the target, no results: a
+# git-branch=main result is what publish-doi's built-from-branch rule
+# trusts. A shallow fetch stops at its boundary, so an older revision that
+# IS on the branch makes git-clone fetch the branch's full history once
+# (the deepen path) and accept it. Servers: git http-backend behind
+# lighttpd and git daemon, on loopback (tests/servers/git-servers.sh).
+#
+# History of main.git (oldest first):
+#   main:    M1 - M2 (tag on-main, annotated) - M3 - M4 (tip)
+#   feature: M2 - F1 - F2 (tip; tag on-feature, annotated)
+#   pr:      M4 - P1
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+BIN=${PIPELINE_BIN:-$here/../../build/asan/bin}/git-clone
+tmp=$(mktemp -d /tmp/git-clone-branch.XXXXXX)
+. "$here/../servers/git-servers.sh"
+cleanup() {
+	git_servers_stop
+	if [ -n "${GIT_CLONE_TEST_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+failed=0
+pass() { echo "PASS: git-clone-branch/$1"; }
+fail() { echo "FAIL: git-clone-branch/$1${2:+: $2}"; failed=1; }
+
+[ -x "$BIN" ] || { fail setup "no binary at $BIN"; exit 1; }
+for tool in git lighttpd openssl python3; do
+	command -v "$tool" >/dev/null || { fail setup "$tool is not installed"; exit 1; }
+done
+export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
+export HOME=$tmp/home && mkdir -p "$HOME"
+git config --global init.defaultBranch main
+git config --global commit.gpgsign false
+
+# ---- the repository --------------------------------------------------------
+root=$tmp/root
+mkdir -p "$root"
+w=$tmp/w
+{
+	git init -q "$w" && cd "$w" &&
+		for i in 1 2 3 4; do
+			printf 'main %s\n' $i >>main.txt && git add main.txt && git commit -q -m "M$i" || exit 1
+			[ $i = 2 ] && { git tag -a on-main -m "on main" || exit 1; }
+		done
+	git checkout -q -b feature main~2 &&
+		printf 'f1\n' >f.txt && git add f.txt && git commit -q -m F1 &&
+		printf 'f2\n' >>f.txt && git commit -q -am F2 && git tag -a on-feature -m "on feature only" &&
+		git checkout -q -b pr main && printf 'p1\n' >p.txt && git add p.txt && git commit -q -m P1 &&
+		git checkout -q main &&
+		git clone -q --bare "$w" "$root/main.git" &&
+		git -C "$root/main.git" config uploadpack.allowReachableSHA1InWant true
+} >"$tmp/fixtures.log" 2>&1 || { fail fixtures "$(tail -3 "$tmp/fixtures.log")"; exit 1; }
+cd "$tmp" || exit 1
+rev() { git -C "$root/main.git" rev-parse "$1"; }
+M1=$(rev main~3) M2=$(rev main~2) M4=$(rev main) F1=$(rev feature~1) F2=$(rev feature)
+ON_MAIN_TAG=$(rev on-main) # the tag object, not the commit
+
+git_http_start "$root" "$tmp/http" || { fail setup "lighttpd did not start: $(tail -2 "$tmp/http/lighttpd.log")"; exit 1; }
+git_daemon_start "$root" "$tmp/daemon" || { fail setup "git daemon did not start"; exit 1; }
+H=$GIT_HTTP_URL/main.git D=$GIT_DAEMON_URL/main.git
+
+# ---- helpers ---------------------------------------------------------------
+n=0
+run() { # args... -> $c (case dir), $rc; clones into $c/box/src
+	n=$((n + 1))
+	c=$tmp/case-$n
+	mkdir -p "$c/box" "$c/results"
+	"$BIN" --results-dir="$c/results" --workspace="$c/box" --directory=src --submodules=false "$@" >"$c/out" 2>"$c/err"
+	rc=$?
+}
+result() { cat "$c/results/$1" 2>/dev/null; }
+
+# accepted NAME COMMIT BRANCH args...: exit 0, HEAD and git-commit are
+# COMMIT, git-branch is BRANCH
+accepted() {
+	local name=$1 want=$2 branch=$3
+	shift 3
+	run "$@"
+	local head
+	head=$(git -C "$c/box/src" rev-parse HEAD 2>&1)
+	if [ $rc -eq 0 ] && [ "$head" = "$want" ] && [ "$(result git-commit)" = "$want" ] &&
+		[ "$(result git-branch)" = "$branch" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, HEAD $head, git-commit '$(result git-commit)', git-branch '$(result git-branch)' (want $want, '$branch'): $(tail -2 "$c/err")"
+	fi
+}
+
+# refused NAME COMMIT BRANCH args...: exit 2 with the message naming the
+# revision's commit, the branch and its tip; nothing in the workspace (no
+# target, no staging directory) and no result written
+refused() {
+	local name=$1 commit=$2 branch=$3
+	shift 3
+	run "$@"
+	local want="is not on branch '$branch' (tip $(rev "$branch")): give the branch it is on, or no branch"
+	if [ $rc -eq 2 ] && grep -qF "(commit $commit) $want" "$c/err" && [ -z "$(ls -A "$c/box")" ] &&
+		[ -z "$(ls -A "$c/results")" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, workspace '$(ls -A "$c/box" | tr '\n' ' ')', results '$(ls -A "$c/results" | tr '\n' ' ')': $(tail -2 "$c/err")"
+	fi
+}
+deepened() { grep -q "fetching the branch's full history" "$c/err"; }
+
+# ---- a revision that is not on the branch ----------------------------------
+refused feature-sha-refused "$F1" main --url="$H" --branch=main --revision="$F1"
+refused feature-tip-sha-refused "$F2" main --url="$H" --branch=main --revision="$F2"
+refused feature-short-sha-refused "$F1" main --url="$H" --branch=main --revision="${F1:0:9}"
+refused feature-tag-refused "$F2" main --url="$H" --branch=main --revision=on-feature
+refused feature-ref-refused "$F2" main --url="$H" --branch=main --revision=refs/heads/feature
+refused other-branch-name-refused "$F2" main --url="$H" --branch=main --revision=feature
+# shallow: the walk from main's tip stops at once; the branch's full
+# history is fetched and the commit still is not in it
+refused shallow-feature-sha-refused "$F1" main --url="$H" --branch=main --revision="$F1" --depth=1
+deepened && pass shallow-refusal-deepened-first || fail shallow-refusal-deepened-first "$(tail -3 "$c/err")"
+refused shallow-feature-tip-sha-refused "$F2" main --url="$H" --branch=main --revision="$F2" --depth=1
+refused shallow-feature-tag-refused "$F2" main --url="$H" --branch=main --revision=on-feature --depth=1
+refused daemon-shallow-feature-sha-refused "$F1" main --url="$D" --branch=main --revision="$F1" --depth=1
+# pull request mode: the revision is the base the PR is merged onto
+refused pr-base-not-on-branch-refused "$F1" main --url="$H" --branch=main --revision="$F1" --pr-branch=pr
+# a target that exists (the workspace itself) is left as it was
+run --url="$H" --branch=main --revision="$F1" --directory=
+if [ $rc -eq 2 ] && grep -q "is not on branch 'main'" "$c/err" && [ -z "$(ls -A "$c/box")" ] &&
+	[ -z "$(ls -A "$c/results")" ]; then
+	pass refused-into-workspace-root-leaves-it-empty
+else
+	fail refused-into-workspace-root-leaves-it-empty "exit $rc, workspace '$(ls -A "$c/box" | tr '\n' ' ')': $(tail -1 "$c/err")"
+fi
+
+# ---- a revision that is on the branch --------------------------------------
+accepted feature-sha-on-feature "$F1" feature --url="$H" --branch=feature --revision="$F1"
+accepted tip-sha "$M4" main --url="$H" --branch=main --revision="$M4"
+accepted ancestor-sha "$M1" main --url="$H" --branch=main --revision="$M1"
+accepted ancestor-short-sha "$M2" main --url="$H" --branch=main --revision="${M2:0:9}"
+accepted tag-on-main "$M2" main --url="$H" --branch=main --revision=on-main
+accepted tag-object-sha-on-main "$M2" main --url="$H" --branch=main --revision="$ON_MAIN_TAG"
+accepted revision-is-the-branch "$M4" main --url="$H" --branch=main --revision=main
+accepted fork-point-on-both "$M2" feature --url="$H" --branch=feature --revision="$M2"
+# shallow: an older revision on main is beyond depth 1; the branch's full
+# history is fetched (with a warning) and it is found there
+accepted shallow-ancestor-deepened "$M1" main --url="$H" --branch=main --revision="$M1" --depth=1
+deepened && pass shallow-ancestor-warns-deepened || fail shallow-ancestor-warns-deepened "$(tail -3 "$c/err")"
+accepted shallow-tag-on-main-deepened "$M2" main --url="$H" --branch=main --revision=on-main --depth=1
+accepted daemon-shallow-ancestor-deepened "$M1" main --url="$D" --branch=main --revision="$M1" --depth=1
+accepted shallow-tip-not-deepened "$M4" main --url="$H" --branch=main --revision="$M4" --depth=1
+if ! deepened && [ "$(git -C "$c/box/src" rev-list --count HEAD 2>&1)" = 1 ]; then pass shallow-tip-stays-shallow
+else fail shallow-tip-stays-shallow "$(git -C "$c/box/src" rev-list --count HEAD 2>&1) $(tail -2 "$c/err")"; fi
+# pull request mode: base on main, the PR fast-forwards it
+run --url="$H" --branch=main --revision="$M2" --pr-branch=pr
+if [ $rc -eq 0 ] && [ "$(result git-commit)" = "$(rev pr)" ] && [ "$(result git-branch)" = main ]; then
+	pass pr-base-on-branch-accepted
+else
+	fail pr-base-on-branch-accepted "exit $rc git-commit '$(result git-commit)': $(tail -2 "$c/err")"
+fi
+
+exit $failed
