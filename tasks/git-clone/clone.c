@@ -70,10 +70,14 @@ static err_t *make_plan(const struct clone_request *rq, const struct ref_list *r
 					     ? refs->head_target + 11
 					     : NULL;
 	if (rq->branch && *rq->branch) {
-		_cleanup_free_ char *name = xasprintf("refs/heads/%s", rq->branch);
+		/* "refs/heads/<name>" is <name>: what a push webhook's ref says */
+		const char *b = !strncmp(rq->branch, "refs/heads/", 11) ? rq->branch + 11 : rq->branch;
+		if (!*b)
+			return err_new(EXIT_USAGE, "branch '%s' names no branch", rq->branch);
+		_cleanup_free_ char *name = xasprintf("refs/heads/%s", b);
 		if (!ref_list_find(refs, name))
 			return err_new(EXIT_USAGE, "branch '%s' not found in %s", rq->branch, where);
-		p->branch = xstrdup(rq->branch);
+		p->branch = xstrdup(b);
 	} else if (default_branch) {
 		p->branch = xstrdup(default_branch);
 	}

@@ -24,7 +24,7 @@
 static const struct param_spec params[] = {
 	{ "url", PARAM_STRING, NULL, false, false, "repository URL (https://, http://, ssh://, git://, user@host:path)" },
 	{ "repository", PARAM_STRING, NULL, false, false, "the same as url (the seed's name for it)" },
-	{ "branch", PARAM_STRING, NULL, false, false, "branch to check out; default: the remote's default branch" },
+	{ "branch", PARAM_STRING, NULL, false, false, "branch to check out, as <name> or refs/heads/<name> (a push webhook's ref); default: the remote's default branch" },
 	{ "revision", PARAM_STRING, NULL, false, false, "commit SHA, tag or ref to check out (detached); with branch, it must be on that branch (its tip or an ancestor)" },
 	{ "refspec", PARAM_LIST, NULL, false, false, "extra refspec to fetch, e.g. +refs/pull/*:refs/pull/*" },
 	{ "depth", PARAM_INT, "0", false, false, "shallow clone with this many commits; 0: full history" },

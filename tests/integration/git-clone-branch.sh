@@ -5,7 +5,8 @@
 # git-branch=main result is what publish-doi's built-from-branch rule
 # trusts. A shallow fetch stops at its boundary, so an older revision that
 # IS on the branch makes git-clone fetch the branch's full history once
-# (the deepen path) and accept it. Servers: git http-backend behind
+# (the deepen path) and accept it. branch also takes refs/heads/<name>, the
+# ref of a push webhook, as <name>. Servers: git http-backend behind
 # lighttpd and git daemon, on loopback (tests/servers/git-servers.sh).
 #
 # History of main.git (oldest first):
@@ -113,6 +114,7 @@ refused feature-short-sha-refused "$F1" main --url="$H" --branch=main --revision
 refused feature-tag-refused "$F2" main --url="$H" --branch=main --revision=on-feature
 refused feature-ref-refused "$F2" main --url="$H" --branch=main --revision=refs/heads/feature
 refused other-branch-name-refused "$F2" main --url="$H" --branch=main --revision=feature
+refused webhook-ref-branch-refused "$F1" main --url="$H" --branch=refs/heads/main --revision="$F1"
 # shallow: the walk from main's tip stops at once; the branch's full
 # history is fetched and the commit still is not in it
 refused shallow-feature-sha-refused "$F1" main --url="$H" --branch=main --revision="$F1" --depth=1
@@ -155,6 +157,32 @@ if [ $rc -eq 0 ] && [ "$(result git-commit)" = "$(rev pr)" ] && [ "$(result git-
 	pass pr-base-on-branch-accepted
 else
 	fail pr-base-on-branch-accepted "exit $rc git-commit '$(result git-commit)': $(tail -2 "$c/err")"
+fi
+
+# ---- branch as refs/heads/<name> (a push webhook's body.ref) ---------------
+accepted webhook-ref-branch "$M4" main --url="$H" --branch=refs/heads/main
+if [ "$(git -C "$c/box/src" symbolic-ref HEAD 2>&1)" = refs/heads/main ]; then pass webhook-ref-branch-checked-out-as-name
+else fail webhook-ref-branch-checked-out-as-name "$(git -C "$c/box/src" symbolic-ref HEAD 2>&1)"; fi
+accepted webhook-ref-branch-with-revision "$F1" feature --url="$H" --branch=refs/heads/feature --revision="$F1"
+accepted webhook-ref-branch-shallow "$M4" main --url="$D" --branch=refs/heads/main --depth=1
+# only the one prefix is taken off, only that one
+run --url="$H" --branch=refs/heads/refs/heads/main
+if [ $rc -eq 2 ] && grep -qF "branch 'refs/heads/refs/heads/main' not found" "$c/err" && [ -z "$(ls -A "$c/box")" ]; then
+	pass prefix-stripped-once
+else
+	fail prefix-stripped-once "exit $rc $(tail -1 "$c/err")"
+fi
+run --url="$H" --branch=refs/tags/on-main
+if [ $rc -eq 2 ] && grep -qF "branch 'refs/tags/on-main' not found" "$c/err" && [ -z "$(ls -A "$c/box")" ]; then
+	pass other-refs-not-a-branch
+else
+	fail other-refs-not-a-branch "exit $rc $(tail -1 "$c/err")"
+fi
+run --url="$H" --branch=refs/heads/
+if [ $rc -eq 2 ] && grep -qF "branch 'refs/heads/' names no branch" "$c/err" && [ -z "$(ls -A "$c/box")" ]; then
+	pass empty-name-after-prefix
+else
+	fail empty-name-after-prefix "exit $rc $(tail -1 "$c/err")"
 fi
 
 exit $failed
