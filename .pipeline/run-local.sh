@@ -142,7 +142,12 @@ signers=$(printf 'build=%s\nvalidation=%s' "$OUT/trust/build.pub" "$OUT/trust/va
 how=(-f "$top/.pipeline/ci-pipeline.yaml" -p repo-url="git://127.0.0.1:$git_port/app.git")
 if [ "${VIA_TRIGGER:-}" = 1 ]; then
 	printf '{"repo-url": "git://127.0.0.1:%s/app.git", "branch": "main", "revision": ""}\n' "$git_port" >"$OUT/event.json"
-	how=(-f "$top/.pipeline/triggers.yaml" --trigger=manual --event="$OUT/event.json")
+	# the manual listener's Secret, and the event signed with it as a caller would
+	mkdir -p -m 700 "$OUT/manual-trigger"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/manual-trigger/token"
+	sig=$(openssl dgst -sha256 -hmac "$(cat "$OUT/manual-trigger/token")" -r "$OUT/event.json" | cut -d' ' -f1)
+	how=(-f "$top/.pipeline/triggers.yaml" --trigger=manual --event="$OUT/event.json"
+		--event-header="X-Hub-Signature-256=sha256=$sig" --secret manual-trigger="$OUT/manual-trigger")
 fi
 set +e
 # shellcheck disable=SC2086 # CI_PARAMS is words on purpose

@@ -180,7 +180,7 @@ static const struct param_spec pr_params[] = {
 	{ "param", PARAM_LIST, NULL, false, false, "NAME=VALUE: a Pipeline param; JSON for array and object params; -p" },
 	{ "workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: bind a Pipeline workspace (unbound ones get a temporary directory); -w" },
 	{ "secret-workspace", PARAM_LIST, NULL, false, false, "NAME=DIR: a Pipeline workspace from a Secret (read-only)" },
-	{ "secret", PARAM_LIST, NULL, false, false, "NAME=DIR: the Secret NAME for env valueFrom.secretKeyRef, one file per key" },
+	{ "secret", PARAM_LIST, NULL, false, false, "NAME=DIR: the Secret NAME for env valueFrom.secretKeyRef and --trigger's interceptors (secretRef), one file per key" },
 	{ "name", PARAM_STRING, NULL, false, false, "the PipelineRun's name (context.pipelineRun.name); default: <pipeline>-run" },
 	{ "namespace", PARAM_STRING, "default", false, false, "context.pipelineRun.namespace" },
 	{ "uid", PARAM_STRING, NULL, false, false, "context.pipelineRun.uid; default: a random UUID" },
@@ -276,7 +276,13 @@ static err_t *triggered(const struct params *p, struct trigger_run *tr, char **p
 	size_t nh = params_list(p, "event-header", &hdrs), ng = params_list(p, "param", &given);
 	if (!ev || !*ev)
 		return err_new(EXIT_USAGE, "--trigger=%s needs --event=PAYLOAD.json", trig);
-	TRY(trigger_resolve(file, trig, ev, hdrs, nh, tr));
+	struct trigger_event event = { .headers = hdrs, .nheaders = nh };
+	struct tr_binding *secrets = NULL;
+	TRY(cli_secrets(p, &secrets, &event.nsecrets));
+	event.secrets = secrets;
+	err_t *e = trigger_resolve(file, trig, ev, &event, tr);
+	cli_bindings_free(secrets, event.nsecrets);
+	TRY(e);
 	TRY(trigger_find_pipeline(file, tr->pipeline, pipeline_file));
 	log_info("EventListener %s, trigger %s: PipelineRun %s of Pipeline %s (%s)", trig, tr->trigger, tr->name,
 		 tr->pipeline, *pipeline_file);

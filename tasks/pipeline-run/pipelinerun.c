@@ -916,8 +916,11 @@ json_t *pipelinerun_json(const struct pipeline *p, const struct pipelinerun_opti
 /* A result's value in the summary: its first line, at most 40 bytes, its
  * control characters as \xNN: a result may echo a webhook payload's
  * text, and the summary goes to a terminal */
-static void summary_value(struct strbuf *sb, const char *v)
+static void summary_value(struct strbuf *sb, const char *value)
 {
+	/* the summary is a log: a registered secret a result echoes is
+	 * redacted before the value is cut, so no part of it shows */
+	_cleanup_free_ char *v = log_redact(value);
 	size_t len = strcspn(v, "\n");
 	sb_add_printable(sb, v, len > 40 ? 40 : len);
 	sb_adds(sb, len > 40 || v[len] ? "..." : "");
@@ -936,11 +939,13 @@ void pipelinerun_summary(FILE *f, const struct pipelinerun_outcome *out)
 		char dur[32] = "-";
 		if (t->state != PR_SKIPPED && t->state != PR_WAITING)
 			snprintf(dur, sizeof dur, "%.2fs", (double)(t->end_ms - t->start_ms) / 1000);
+		_cleanup_free_ char *reason = log_redact(t->reason ? t->reason : "");
 		fprintf(f, "%s%-*s %-10s %-28s %9s  %s\n", t->def->finally ? "finally/" : "", t->def->finally ? 16 : 24,
-		        t->def->name, state_name(t->state), t->reason ? t->reason : "", dur, sb_str(&sb));
+		        t->def->name, state_name(t->state), reason, dur, sb_str(&sb));
 		sb_release(&sb);
 	}
-	fprintf(f, "PipelineRun: %s (%s) in %.2fs\n", out->reason, out->message, (double)out->duration_ms / 1000);
+	_cleanup_free_ char *message = log_redact(out->message ? out->message : "");
+	fprintf(f, "PipelineRun: %s (%s) in %.2fs\n", out->reason, message, (double)out->duration_ms / 1000);
 }
 
 void pipelinerun_outcome_free(struct pipelinerun_outcome *out)

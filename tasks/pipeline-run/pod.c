@@ -9,11 +9,11 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "secret.h"
 #include "strbuf.h"
 #include "subst.h"
 #include "xalloc.h"
 
-#define SECRET_VALUE_MAX (1u << 20)
 
 static err_t *at(const struct tk_task *t, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static err_t *at(const struct tk_task *t, int line, const char *fmt, ...)
@@ -56,14 +56,6 @@ static const struct tr_param *given_param(const struct taskrun_input *in, const 
 	for (size_t i = 0; i < in->nparams; i++)
 		if (!strcmp(in->params[i].name, name))
 			return &in->params[i];
-	return NULL;
-}
-
-static const struct tr_binding *binding(const struct tr_binding *b, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(b[i].name, name))
-			return &b[i];
 	return NULL;
 }
 
@@ -117,7 +109,7 @@ static err_t *bind_workspaces(const struct taskrun_input *in, const struct pod_d
 	add_mount(pod, POD_HOME_PATH, dirs->home, "tekton-internal-home", false);
 	for (size_t i = 0; i < t->nworkspaces; i++) {
 		const struct tk_workspace *w = &t->workspaces[i];
-		const struct tr_binding *b = binding(in->workspaces, in->nworkspaces, w->name);
+		const struct tr_binding *b = tr_binding_find(in->workspaces, in->nworkspaces, w->name);
 		_cleanup_free_ char *path = w->mount_path ? xstrdup(w->mount_path) : xasprintf("/workspace/%s", w->name);
 		_cleanup_free_ char *kpath = xasprintf("workspaces.%s.path", w->name);
 		_cleanup_free_ char *kbound = xasprintf("workspaces.%s.bound", w->name);
@@ -211,7 +203,7 @@ static err_t *env_from(const struct taskrun_input *in, const struct subst *s, co
 	if (!env->from_key || !config_key_ok(env->from_key))
 		return at(t, env->line, "env %s: secretKeyRef.key '%s' is not a valid key (Kubernetes: [-._a-zA-Z0-9]+)",
 			  env->name, env->from_key ? env->from_key : "");
-	const struct tr_binding *b = binding(in->secrets, in->nsecrets, name);
+	const struct tr_binding *b = tr_binding_find(in->secrets, in->nsecrets, name);
 	if (!b) {
 		if (env->from_optional)
 			return NULL;
@@ -219,14 +211,14 @@ static err_t *env_from(const struct taskrun_input *in, const struct subst *s, co
 			  env->name, name, name);
 	}
 	_cleanup_free_ char *path = xasprintf("%s/%s", b->dir, env->from_key);
-	struct strbuf sb = STRBUF_INIT;
 	struct stat st;
 	if (env->from_optional && stat(path, &st) < 0)
 		return NULL;
-	err_t *e = fs_read_file(path, SECRET_VALUE_MAX, &sb);
+	struct strbuf sb = STRBUF_INIT;
+	bool given;
+	err_t *e = secret_value(in->secrets, in->nsecrets, name, env->from_key, &sb, &given);
 	if (e)
-		return err_wrap(e, "env %s: secret %s has no key %s", env->name, name, env->from_key);
-	log_secret(sb_str(&sb));
+		return err_wrap(e, "env %s", env->name);
 	add_env(ps, env->name, sb_str(&sb), true);
 	explicit_bzero(sb.buf, sb.cap);
 	sb_release(&sb);

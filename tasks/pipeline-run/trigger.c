@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "interceptor.h"
 #include "log.h"
 #include "runname.h"
 #include "strbuf.h"
@@ -26,8 +27,7 @@ struct ctx {
 	const char *file;
 	const struct ydoc *y;
 	json_t *body;
-	const char *const *headers;
-	size_t nheaders;
+	const struct trigger_event *ev;
 };
 
 static const struct ydoc_node *find_doc(const struct ydoc *y, const char *kind, const char *name)
@@ -37,22 +37,6 @@ static const struct ydoc_node *find_doc(const struct ydoc *y, const char *kind, 
 		const char *k = ydoc_str(ydoc_get(d, "kind")), *n = ydoc_str(ydoc_path(d, "metadata.name"));
 		if (k && n && !strcmp(k, kind) && !strcmp(n, name))
 			return d;
-	}
-	return NULL;
-}
-
-/* "Name=Value" or "Name: Value", the name matched without case */
-static const char *header(const struct ctx *c, const char *name)
-{
-	size_t len = strlen(name);
-	for (size_t i = 0; i < c->nheaders; i++) {
-		const char *h = c->headers[i];
-		if (!strncasecmp(h, name, len) && (h[len] == '=' || h[len] == ':')) {
-			h += len + 1;
-			while (*h == ' ')
-				h++;
-			return h;
-		}
 	}
 	return NULL;
 }
@@ -95,8 +79,8 @@ static err_t *binding_value(const struct ctx *c, const struct ydoc_node *at, con
 		char *v = NULL;
 		if (!strncmp(expr, "body.", 5))
 			v = body_value(c, expr + 5);
-		else if (!strncmp(expr, "header.", 7) && header(c, expr + 7))
-			v = xstrdup(header(c, expr + 7));
+		else if (!strncmp(expr, "header.", 7) && event_header(c->ev, expr + 7))
+			v = xstrdup(event_header(c->ev, expr + 7));
 		else if (strncmp(expr, "header.", 7)) {
 			err_t *e = taskdef_bad(c->file, at, "$(%s): a TriggerBinding takes $(body.x) and $(header.x) here", expr);
 			free(expr);
@@ -118,35 +102,14 @@ static err_t *binding_value(const struct ctx *c, const struct ydoc_node *at, con
 	return NULL;
 }
 
-/* Does the trigger's every interceptor accept the event? */
+/* Does the trigger's every interceptor accept the event? An error when
+ * one refuses it (its secret check) or cannot be run. */
 static err_t *accepts(const struct ctx *c, const struct ydoc_node *trig, bool *ok)
 {
 	const struct ydoc_node *ics = ydoc_deref(ydoc_get(trig, "interceptors"));
 	*ok = true;
-	for (size_t i = 0; i < ydoc_count(ics) && *ok; i++) {
-		const struct ydoc_node *ic = ydoc_deref(ydoc_item(ics, i));
-		const char *name = ydoc_str(ydoc_path(ic, "ref.name"));
-		const char *hdr = name && !strcmp(name, "github")   ? "X-GitHub-Event"
-		                  : name && !strcmp(name, "gitlab") ? "X-Gitlab-Event"
-		                                                    : NULL;
-		if (!hdr)
-			return taskdef_bad(c->file, ic, "interceptor '%s': pipeline-run replays the github and gitlab interceptors only",
-			           name ? name : "");
-		const char *got = header(c, hdr);
-		const struct ydoc_node *ps = ydoc_deref(ydoc_get(ic, "params"));
-		bool typed = false, match = false;
-		for (size_t k = 0; k < ydoc_count(ps); k++) {
-			const struct ydoc_node *p = ydoc_deref(ydoc_item(ps, k));
-			const char *pn = ydoc_str(ydoc_get(p, "name"));
-			if (!pn || strcmp(pn, "eventTypes"))
-				continue;
-			typed = true;
-			const struct ydoc_node *vals = ydoc_deref(ydoc_get(p, "value"));
-			for (size_t v = 0; v < ydoc_count(vals); v++)
-				match |= got && ydoc_str(ydoc_item(vals, v)) && !strcmp(ydoc_str(ydoc_item(vals, v)), got);
-		}
-		*ok = !typed || match;
-	}
+	for (size_t i = 0; i < ydoc_count(ics) && *ok; i++)
+		TRY(interceptor_run(c->file, ydoc_deref(ydoc_item(ics, i)), c->ev, ok));
 	return NULL;
 }
 
@@ -351,33 +314,35 @@ static err_t *fire(const struct ctx *c, const struct ydoc_node *trig, struct tri
 	return e;
 }
 
-err_t *trigger_resolve(const char *file, const char *listener, const char *event_file, const char *const *headers,
-                       size_t nheaders, struct trigger_run *out)
+err_t *trigger_resolve(const char *file, const char *listener, const char *event_file,
+                       const struct trigger_event *ev, struct trigger_run *out)
 {
 	memset(out, 0, sizeof *out);
-	struct strbuf text = STRBUF_INIT, ev = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, body = STRBUF_INIT;
 	err_t *e = fs_read_file(file, TRIGGER_FILE_MAX, &text);
 	if (!e)
-		e = fs_read_file(event_file, EVENT_MAX, &ev);
-	if (!e)
-		e = trigger_resolve_text(file, sb_str(&text), text.len, listener, event_file, sb_str(&ev), ev.len,
-		                         headers, nheaders, out);
+		e = fs_read_file(event_file, EVENT_MAX, &body);
+	if (!e) {
+		struct trigger_event with_body = *ev;
+		with_body.body = sb_str(&body);
+		with_body.body_len = body.len;
+		e = trigger_resolve_text(file, sb_str(&text), text.len, listener, event_file, &with_body, out);
+	}
 	sb_release(&text);
-	sb_release(&ev);
+	sb_release(&body);
 	return e;
 }
 
 err_t *trigger_resolve_text(const char *file, const char *text, size_t len, const char *listener,
-                            const char *event_name, const char *event, size_t event_len,
-                            const char *const *headers, size_t nheaders, struct trigger_run *out)
+                            const char *event_name, const struct trigger_event *ev, struct trigger_run *out)
 {
 	memset(out, 0, sizeof *out);
 	struct ydoc *y = NULL;
-	struct ctx c = {file, NULL, NULL, headers, nheaders};
+	struct ctx c = {file, NULL, NULL, ev};
 	err_t *e = ydoc_parse(text, len, file, &y);
 	if (!e) {
 		json_error_t je;
-		c.body = json_loadb(event, event_len, 0, &je);
+		c.body = json_loadb(ev->body, ev->body_len, 0, &je);
 		if (!c.body)
 			e = err_new(EXIT_USAGE, "%s:%d:%d: the event is not JSON: %s", event_name, je.line, je.column,
 			            je.text);
@@ -389,25 +354,40 @@ err_t *trigger_resolve_text(const char *file, const char *text, size_t len, cons
 	const struct ydoc_node *fired = NULL, *trigs = el ? ydoc_deref(ydoc_path(el, "spec.triggers")) : NULL;
 	size_t nfired = 0;
 	struct strbuf names = STRBUF_INIT;
+	err_t *refused = NULL; /* the first trigger whose interceptor refused the event */
 	for (size_t i = 0; i < ydoc_count(trigs) && !e; i++) {
 		const struct ydoc_node *t = ydoc_deref(ydoc_item(trigs, i));
+		const char *tname = ydoc_str(ydoc_get(t, "name")) ?: "?";
 		bool ok = false;
-		e = accepts(&c, t, &ok);
+		err_t *te = accepts(&c, t, &ok);
+		if (te && err_is(te, ERR_KIND_AUTH)) {
+			/* as the EventListener does: that trigger does not fire */
+			te = err_wrap(te, "EventListener %s, trigger %s", listener, tname);
+			if (!refused)
+				refused = te;
+			else
+				err_free(te);
+			continue;
+		}
+		e = te;
 		if (!e && ok) {
 			fired = fired ? fired : t;
-			sb_addf(&names, "%s%s", nfired++ ? ", " : "", ydoc_str(ydoc_get(t, "name")) ?: "?");
+			sb_addf(&names, "%s%s", nfired++ ? ", " : "", tname);
 		}
 	}
-	if (!e && !nfired)
+	if (!e && !nfired && refused) {
+		e = refused;
+		refused = NULL;
+	} else if (!e && !nfired) {
 		e = taskdef_bad(c.file, el, "no trigger of EventListener %s accepts this event (check --event-header, e.g. "
 		                "X-GitHub-Event=push)", listener);
-	else if (!e && nfired > 1)
+	} else if (!e && nfired > 1) {
 		e = taskdef_bad(c.file, el, "the event fires %zu triggers (%s): pipeline-run replays one at a time", nfired,
 		        sb_str(&names));
+	}
+	err_free(refused);
 	if (!e) {
 		out->trigger = xstrdup(ydoc_str(ydoc_get(fired, "name")) ?: "");
-		if (ydoc_get(fired, "interceptors"))
-			log_warn("trigger %s: the webhook's secret is not checked on a replay", out->trigger);
 		e = fire(&c, fired, out);
 	}
 	sb_release(&names);

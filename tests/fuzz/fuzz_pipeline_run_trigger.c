@@ -9,15 +9,17 @@
  * server and Tekton accept (runname.h: no path from it leaves its
  * directory) and every param is NAME=VALUE with a non-empty name. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../tasks/pipeline-run/runname.h"
 #include "../../tasks/pipeline-run/trigger.h"
 #include "log.h"
 
-// fuzz-sources: tasks/pipeline-run/trigger.c tasks/pipeline-run/runname.c tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c
+// fuzz-sources: tasks/pipeline-run/trigger.c tasks/pipeline-run/interceptor.c tasks/pipeline-run/secret.c tasks/pipeline-run/runname.c tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c
 // fuzz-libs: -lyaml
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -109,15 +111,60 @@ static const char triggers[] =
 	"        - ref: {name: gitlab}\n"
 	"          params: [{name: eventTypes, value: [Merge Request Hook]}]\n"
 	"      bindings: [{ref: gl-mr}]\n"
+	"      template: {ref: run}\n"
+	"    - name: github-signed\n"
+	"      interceptors:\n"
+	"        - ref: {name: github}\n"
+	"          params:\n"
+	"            - {name: secretRef, value: {secretName: webhook-secret, secretKey: token}}\n"
+	"            - {name: eventTypes, value: [release]}\n"
+	"      bindings: [{ref: gh-push}]\n"
+	"      template: {ref: run}\n"
+	"    - name: gitlab-signed\n"
+	"      interceptors:\n"
+	"        - ref: {name: gitlab}\n"
+	"          params:\n"
+	"            - {name: secretRef, value: {secretName: webhook-secret, secretKey: token}}\n"
+	"            - {name: eventTypes, value: [Tag Push Hook]}\n"
+	"      bindings: [{ref: gl-push}]\n"
 	"      template: {ref: run}\n";
 
 #define MAX_HEADERS 16
 
+/* The Secret webhook-secret, key token = "fuzz-secret" (no newline): a
+ * payload signed with it (X-Hub-Signature-256) or carrying it
+ * (X-Gitlab-Token) passes the secretRef interceptors below. */
+static char secret_path[64];
+static char secret_dirname[] = "/tmp/fuzz-trigger-secret.XXXXXX";
+
+static void secret_remove(void)
+{
+	unlink(secret_path);
+	rmdir(secret_dirname);
+}
+
+static char *secret_dir(void)
+{
+	char *dir = secret_dirname;
+	if (!mkdtemp(dir))
+		abort();
+	atexit(secret_remove);
+	char *path = secret_path;
+	snprintf(path, sizeof secret_path, "%s/token", dir);
+	FILE *f = fopen(path, "w");
+	if (!f || fputs("fuzz-secret", f) < 0 || fclose(f) != 0)
+		abort();
+	return dir;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int quiet;
-	if (!quiet++)
+	static struct tr_binding secret = { (char *)"webhook-secret", NULL, true };
+	if (!quiet++) {
 		log_setup("fuzz_pipeline_run_trigger", LOG_HUMAN, LOG_ERROR); /* a replay warns each time */
+		secret.dir = secret_dir();
+	}
 	char *in = malloc(size + 1);
 	if (!in)
 		return 0;
@@ -148,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos = (size_t)(nl - in) + 1;
 	}
 	struct trigger_run run;
-	err_t *e = trigger_resolve_text("triggers.yaml", yaml, yaml_len, "fuzz", "event.json", in + pos, end - pos,
-	                                headers, nheaders, &run);
+	struct trigger_event ev = { in + pos, end - pos, headers, nheaders, &secret, 1 };
+	err_t *e = trigger_resolve_text("triggers.yaml", yaml, yaml_len, "fuzz", "event.json", &ev, &run);
 	if (!e) {
 		if (!run.trigger || !run.pipeline || !run.name || runname_problem(run.name))
 			abort();

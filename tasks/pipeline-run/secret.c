@@ -1,0 +1,35 @@
+/* Workspaces and Secrets given on the command line (see secret.h). */
+#include "secret.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define SECRET_VALUE_MAX (1u << 20)
+
+const struct tr_binding *tr_binding_find(const struct tr_binding *b, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(b[i].name, name))
+			return &b[i];
+	return NULL;
+}
+
+err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name, const char *key,
+		    struct strbuf *out, bool *given)
+{
+	const struct tr_binding *b = tr_binding_find(secrets, n, name);
+	*given = b != NULL;
+	if (!b)
+		return NULL;
+	_cleanup_free_ char *path = xasprintf("%s/%s", b->dir, key);
+	err_t *e = fs_read_file(path, SECRET_VALUE_MAX, out);
+	if (e)
+		return err_wrap(e, "secret %s has no key %s", name, key);
+	log_secret(sb_str(out));
+	return NULL;
+}

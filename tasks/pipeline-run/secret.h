@@ -1,0 +1,23 @@
+/* Workspaces and Secrets given on the command line (--workspace,
+ * --secret NAME=DIR): found by name; a Secret's key is the file DIR/key,
+ * as Kubernetes mounts a Secret. */
+#ifndef PIPELINE_RUN_SECRET_H
+#define PIPELINE_RUN_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "pod.h"
+#include "strbuf.h"
+
+/* The binding called name, or NULL. */
+const struct tr_binding *tr_binding_find(const struct tr_binding *b, size_t n, const char *name);
+
+/* The value of key in the Secret name (its bytes as they are), registered
+ * for redaction in every log; *given false (and no error) when no such
+ * Secret is given. */
+err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name, const char *key,
+		    struct strbuf *out, bool *given);
+
+#endif
