@@ -8,6 +8,11 @@
 #     DIR/client.key, also in DIR/certs.d for skopeo)
 #   registry.sh stop DIR                          stop what start started
 #   registry.sh restart DIR                       same config and storage
+# TEST_REGISTRY_STORAGE=inmemory (not REGISTRY_*: docker-registry reads
+# those as config overrides) keeps the blobs and manifests in the
+# registry's memory (docker-registry's inmemory driver, as notary.sh's
+# notary-server keeps its data: no disk writes, lost on stop or restart);
+# the default is the filesystem driver under DIR/storage.
 #
 # DIR/env (source it) sets REGISTRY (127.0.0.1:port), REGISTRY_CA (PEM),
 # REGISTRY_CERT_DIR (for skopeo --cert-dir), REGISTRY_USER, REGISTRY_PASS,
@@ -101,6 +106,12 @@ start)
 	none) ;;
 	*) echo "registry.sh: unknown mode $mode" >&2; exit 2 ;;
 	esac
+	case ${TEST_REGISTRY_STORAGE:-filesystem} in
+	filesystem) storage="  filesystem:
+    rootdirectory: $dir/storage" ;;
+	inmemory) storage="  inmemory: {}" ;;
+	*) echo "registry.sh: unknown TEST_REGISTRY_STORAGE ${TEST_REGISTRY_STORAGE}" >&2; exit 2 ;;
+	esac
 	cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -108,8 +119,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $dir/storage
+$storage
   delete:
     enabled: true
 http:
