@@ -59,6 +59,31 @@ done
 # the catalog drop-ins of tekton/compat/ too; the Pipelines and Triggers of
 # .pipeline/ against Tekton v1 validation, their taskRefs among tekton/
 python3 tests/tekton-lint.py tekton/*.yaml tekton/compat/*.yaml .pipeline/*.yaml
+# ... and the checker refuses what Kubernetes and Tekton refuse: a Task
+# and a Pipeline named with 64 characters (Tekton: at most 63), a
+# pipeline task name of 64 (a DNS-1123 label), a 64-character label in a
+# Trigger's subdomain name; 63 passes
+lint_tmp=$(mktemp -d)
+n63=$(printf 'a%.0s' $(seq 63)) n64=$(printf 'a%.0s' $(seq 64))
+sed "0,/^  name: .*/s//  name: $n64/" tekton/bom.yaml >"$lint_tmp/task64.yaml"
+sed "0,/^  name: .*/s//  name: $n63/" tekton/bom.yaml >"$lint_tmp/task63.yaml"
+sed "0,/^  name: .*/s//  name: $n64/" .pipeline/pr-pipeline.yaml >"$lint_tmp/pipeline64.yaml"
+awk -v n="$n64" '/^  tasks:/ { t = 1 } t && !done && /^    - name: / { sub(/name: .*/, "name: " n); done = 1 } { print }' \
+	.pipeline/pr-pipeline.yaml >"$lint_tmp/ptask64.yaml"
+sed "0,/^  name: .*/s//  name: x.$n64/" .pipeline/triggers.yaml >"$lint_tmp/trigger64.yaml"
+# lint_refuses NAME MESSAGE: the checker fails that file, for that reason
+lint_refuses() {
+	if python3 tests/tekton-lint.py "$lint_tmp/$1.yaml" .pipeline/pr-pipeline.yaml .pipeline/ci-pipeline.yaml |
+		grep -F -- "$2" >/dev/null; then
+		echo "PASS: static/tekton-lint-refuses-$1"; else echo "FAIL: static/tekton-lint-refuses-$1"; fi
+}
+lint_refuses task64 "metadata.name '$n64' is not a DNS-1123 subdomain of at most 63 characters"
+lint_refuses pipeline64 "metadata.name '$n64' is not a DNS-1123 subdomain of at most 63 characters"
+lint_refuses ptask64 "task '$n64': name is not a DNS-1123 label"
+lint_refuses trigger64 "metadata.name 'x.$n64' is not a DNS-1123 subdomain"
+if python3 tests/tekton-lint.py "$lint_tmp/task63.yaml" >/dev/null; then
+	echo "PASS: static/tekton-lint-takes-name-63"; else echo "FAIL: static/tekton-lint-takes-name-63"; fi
+rm -rf "$lint_tmp"
 
 # every mutant's line still exists exactly once (make mutants runs them)
 python3 tests/mutants/run.py --validate

@@ -28,6 +28,25 @@ OUR_TASKS = set(os.listdir(os.path.join(ROOT, "tasks")))
 
 NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$")       # Tekton param/result names
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def dns_label(s):
+    """a DNS-1123 label (apimachinery IsDNS1123Label): at most 63"""
+    s = str(s)
+    return len(s) <= 63 and bool(DNS_LABEL.match(s))
+
+
+def dns_subdomain(s):
+    """a DNS-1123 subdomain (IsDNS1123Subdomain): at most 253, each label at most 63"""
+    s = str(s)
+    return len(s) <= 253 and bool(DNS_SUBDOMAIN.match(s)) and all(len(p) <= 63 for p in s.split("."))
+
+
+def tekton_name(s):
+    """a Task's or Pipeline's metadata.name: a subdomain, and at most 63
+    (Tekton's webhook, validate.ObjectMetadata)"""
+    return dns_subdomain(s) and len(str(s)) <= 63
 ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")  # Kubernetes env var names
 REF = re.compile(r"\$\((params|workspaces|results)\.([^).]+)(?:\.([a-z]+))?\)")
 
@@ -49,6 +68,8 @@ def check(doc):
     if doc.get("apiVersion") != "tekton.dev/v1" or doc.get("kind") != "Task":
         bad("not a tekton.dev/v1 Task")
     meta = doc.get("metadata", {})
+    if not tekton_name(meta.get("name", "")):
+        bad(f"metadata.name {meta.get('name')!r} is not a DNS-1123 subdomain of at most 63 characters")
     labels, notes = meta.get("labels") or {}, meta.get("annotations") or {}
     if not labels.get("app.kubernetes.io/version"):
         bad("no app.kubernetes.io/version label")
@@ -71,7 +92,7 @@ def check(doc):
         if not NAME.match(n):
             bad(f"invalid param/result name {n!r}")
     for n, w in workspaces.items():
-        if not DNS_LABEL.match(n):
+        if not dns_label(n):
             bad(f"workspace name {n!r} is not a DNS label")
         if "mountPath" in w and not w["mountPath"].startswith("/"):
             bad(f"workspace {n} mountPath is not absolute")
@@ -133,7 +154,6 @@ def check(doc):
     return problems
 
 
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 VAR = re.compile(r"\$\(([^()]*)\)")
 PIPELINE_CONTEXT = {"context.pipelineRun.name", "context.pipelineRun.namespace", "context.pipelineRun.uid",
                     "context.pipeline.name", "context.pipelineTask.retries"}
@@ -158,8 +178,8 @@ def check_pipeline(doc, tasks):
     if doc.get("apiVersion") != "tekton.dev/v1":
         bad("not tekton.dev/v1")
     meta = doc.get("metadata") or {}
-    if not DNS_SUBDOMAIN.match(str(meta.get("name", ""))):
-        bad(f"metadata.name {meta.get('name')!r} is not a DNS-1123 subdomain")
+    if not tekton_name(meta.get("name", "")):
+        bad(f"metadata.name {meta.get('name')!r} is not a DNS-1123 subdomain of at most 63 characters")
     pending = set(((meta.get("annotations") or {}).get("secure-pipeline/pending-tasks") or "").replace(",", " ").split())
     spec = doc.get("spec") or {}
     params = {p["name"]: p for p in spec.get("params") or []}
@@ -184,7 +204,7 @@ def check_pipeline(doc, tasks):
     declared_results = {}
     for t in pts + fin:
         ref, embedded = t.get("taskRef"), t.get("taskSpec")
-        if not DNS_LABEL.match(str(t.get("name", ""))):
+        if not dns_label(t.get("name", "")):
             bad(f"task {t.get('name')!r}: name is not a DNS-1123 label")
         if bool(ref) == bool(embedded):
             bad(f"task {t.get('name')}: exactly one of taskRef, taskSpec")
@@ -294,6 +314,8 @@ def check_triggers(docs, pipelines):
             bad = problems.append
             if d.get("apiVersion") != "triggers.tekton.dev/v1beta1":
                 bad("not triggers.tekton.dev/v1beta1")
+            if not dns_subdomain(name):
+                bad(f"metadata.name {name!r} is not a DNS-1123 subdomain")
             spec = d.get("spec") or {}
             if kind == "TriggerBinding":
                 for p in spec.get("params") or []:
