@@ -97,10 +97,22 @@ static void event(struct run *r, const struct pr_task *t)
 		        t->attempts > 1 ? ", a retry" : "");
 	else if (t->state == PR_SKIPPED)
 		fprintf(f, "pipeline-run: %7.2fs %s: skipped (%s)\n", at, t->def->name, t->reason);
-	else
-		fprintf(f, "pipeline-run: %7.2fs %s: %s in %.2fs%s%s%s\n", at, t->def->name, state_name(t->state),
-		        (double)(t->end_ms - t->start_ms) / 1000, t->state == PR_FAILED ? " (" : "",
-		        t->state == PR_FAILED ? t->reason : "", t->state == PR_FAILED ? ")" : "");
+	else if (t->state == PR_FAILED) {
+		/* why, on the line that says it failed: the message (a step's
+		 * exit code, a program that could not start) as the log shows
+		 * text from elsewhere, redacted and without control characters */
+		struct strbuf why = STRBUF_INIT;
+		if (t->message) {
+			_cleanup_free_ char *m = log_redact(t->message);
+			sb_adds(&why, ": ");
+			sb_add_printable(&why, m, strlen(m));
+		}
+		fprintf(f, "pipeline-run: %7.2fs %s: %s in %.2fs (%s%s)\n", at, t->def->name, state_name(t->state),
+		        (double)(t->end_ms - t->start_ms) / 1000, t->reason, sb_str(&why));
+		sb_release(&why);
+	} else
+		fprintf(f, "pipeline-run: %7.2fs %s: %s in %.2fs\n", at, t->def->name, state_name(t->state),
+		        (double)(t->end_ms - t->start_ms) / 1000);
 	fflush(f);
 }
 

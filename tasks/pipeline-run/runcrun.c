@@ -131,6 +131,7 @@ err_t *crun_run(const struct step_run *r, int *exit_code)
 	if (!ps->argc)
 		return err_new(EXIT_USAGE, "step %s: no command: pipeline-run does not read the image's entrypoint",
 			       ps->def->name);
+	TRY(err_context(step_check_arg_lengths(ps->argv, NULL), "step %s", ps->def->name));
 	char *crun = NULL;
 	TRY(subprocess_find("crun", NULL, &crun));
 	struct image_root img = { 0 };

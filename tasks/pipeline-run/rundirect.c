@@ -137,7 +137,9 @@ err_t *direct_run(const struct step_run *r, int *exit_code)
 	char *saved = ps->argv[0];
 	ps->argv[0] = program;
 	log_debug("step %s: %s (in %s)", ps->def->name, program, cwd);
-	err_t *e = subprocess_run(ps->argv, env, r->out_fd, cwd, NULL, exit_code);
+	err_t *e = step_check_arg_lengths(ps->argv, env);
+	if (!e)
+		e = subprocess_run(ps->argv, env, r->out_fd, cwd, NULL, exit_code);
 	ps->argv[0] = saved;
 	free_strv(env);
 	return e ? err_wrap(e, "step %s", ps->def->name) : NULL;

@@ -1,6 +1,7 @@
 /* What both runtimes share: --image-map (see runtime.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imageref.h"
 #include "runtime.h"
@@ -37,5 +38,25 @@ const char *image_map_find(const struct taskrun_options *o, const char *image)
 	for (size_t i = 0; i < o->nimages; i++)
 		if (same_image(image, o->images[i].image))
 			return o->images[i].target;
+	return NULL;
+}
+
+/* The kernel takes at most 32 pages per argument or variable
+ * (MAX_ARG_STRLEN, linux/binfmts.h) and fails execve with E2BIG, which
+ * names neither. A Pod's container meets the same limit, so a Task that
+ * passes a large param as an argument fails in a cluster too: say which
+ * one, before trying. */
+err_t *step_check_arg_lengths(char *const *argv, char *const *env)
+{
+	size_t max = 32 * (size_t)sysconf(_SC_PAGESIZE);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; (pass ? env : argv) && (pass ? env : argv)[i]; i++) {
+			size_t n = strlen((pass ? env : argv)[i]) + 1;
+			if (n > max)
+				return err_new(EXIT_FAILED,
+					       "%s[%zu] is %zu bytes: Linux takes at most %zu per argument or "
+					       "variable (pass a large value in a workspace file instead)",
+					       pass ? "env" : "argv", i, n - 1, max - 1);
+		}
 	return NULL;
 }

@@ -36,6 +36,10 @@ struct step_run {
 };
 
 err_t *direct_prepare(const struct pod *host_pod, const char *home);
+/* A step's argv and env (NULL: none) against the kernel's limit on one
+ * argument or variable (execve's E2BIG names neither): which one, how
+ * long, what to do instead. */
+err_t *step_check_arg_lengths(char *const *argv, char *const *env);
 err_t *direct_run(const struct step_run *r, int *exit_code);
 err_t *crun_run(const struct step_run *r, int *exit_code);
 

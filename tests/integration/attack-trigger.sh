@@ -9,6 +9,7 @@
 # Prints PASS:/FAIL: per test; exits non-zero if any failed.
 set -u
 suite=attack-trigger
+keep=ATTACK_KEEP
 tools="python3"
 source "$(dirname "$0")/lib/prelude.sh"
 PR=$BIN/pipeline-run
@@ -120,9 +121,11 @@ python3 -c 'print("{\"ref\":\"wide\"," + ",".join("\"%x\":0" % i for i in range(
 if replay wide 0 "$W/wide.json" && [ "$(line_of wide)" = wide ]; then
 	pass million-keys-bounded; else fail million-keys-bounded; fi
 # a 1 MiB value into a param, an argv item of a step: more than the
-# kernel's 128 KiB for one argument (E2BIG), the TaskRun fails, no crash
+# kernel's 128 KiB for one argument (E2BIG), the TaskRun fails, no crash,
+# and the line that says so names the argument and the limit
 python3 -c 'print("{\"ref\":\"" + "b" * (1 << 20) + "\"}")' >"$W/long.json"
-if replay long 1 "$W/long.json" && has long 'echo: Failed in' && ! grep -qs bbbb "$W/r-long/pipelinerun-results"; then
+if replay long 1 "$W/long.json" && has long 'echo: Failed in' && ! grep -qs bbbb "$W/r-long/pipelinerun-results" &&
+   has long 'step s: argv\[4\] is 1048576 bytes: Linux takes at most 131071 per argument or variable'; then
 	pass one-mib-param-fails-the-taskrun; else fail one-mib-param-fails-the-taskrun; fi
 
 # ---- a payload names no step: the Pipeline's steps only ran, in the
