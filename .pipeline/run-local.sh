@@ -25,6 +25,9 @@
 #                   (make demo leaves it running: the summary says how to stop it)
 #   VIA_TRIGGER=1   start ci-pipeline as the manual EventListener of
 #                   .pipeline/triggers.yaml does, from a replayed event
+#                   signed as its interceptor checks (X-Hub-Signature-256,
+#                   the HMAC of the event under the Secret manual-trigger,
+#                   made here: $OUT/manual-trigger/token)
 #   APP_PORT        the port the app serves on (default: a free one): the
 #                   app's manifest and PORT say it, so that two runs at once
 #                   (make demo, the cold bench, the tests) never meet on 8080
