@@ -73,6 +73,13 @@ static err_t *secret_of(const char *file, const struct ydoc_node *ref, const str
 			    "interceptor %s checks the event with Secret %s (key %s): give it with --secret %s=DIR "
 			    "(DIR/%s holding the webhook secret)",
 			    what, name, key, name, key);
+	/* an empty secret checks nothing: anyone computes the HMAC under an
+	 * empty key, or sends an empty X-Gitlab-Token */
+	if (!e && out->len == 0)
+		e = err_new(EXIT_USAGE,
+			    "the %s interceptor: Secret %s key %s is empty: an empty webhook secret would accept an event "
+			    "anyone signed; put the webhook secret in that key",
+			    what, name, key);
 	return e;
 }
 

@@ -9,9 +9,10 @@
  *     X-Gitlab-Token must equal the secret's value. Compared in constant
  *     time. The Secret is a directory given with --secret NAME=DIR, one
  *     file per key, as Kubernetes mounts it: its bytes as they are (no
- *     newline is trimmed, as Triggers reads the Secret's data).
+ *     newline is trimmed, as Triggers reads the Secret's data). An empty
+ *     value is refused (anyone can sign with an empty key).
  * A missing or wrong signature or token is EXIT_AUTH; an interceptor this
- * does not implement, or a secret not given, EXIT_USAGE. */
+ * does not implement, or a secret not given or empty, EXIT_USAGE. */
 #ifndef PIPELINE_RUN_INTERCEPTOR_H
 #define PIPELINE_RUN_INTERCEPTOR_H
 

@@ -146,6 +146,16 @@ if replay gh-algo 4 "$W/push.json" "$W/sec" X-GitHub-Event=push "X-Hub-Signature
 if replay gh-newline 4 "$W/push.json" "$W/nl" X-GitHub-Event=push "X-Hub-Signature-256=sha256=$sig256" && refused gh-newline; then
 	pass secret-bytes-exact; else fail secret-bytes-exact; fi
 
+# ---- an empty Secret checks nothing (anyone signs with the empty key, or
+# sends an empty X-Gitlab-Token): exit 2, nothing runs
+mkdir -p "$W/empty" && : >"$W/empty/token"
+if replay gh-emptysecret 2 "$W/push.json" "$W/empty" X-GitHub-Event=push \
+	"X-Hub-Signature-256=sha256=$(hmac sha256 "" "$W/push.json")" && ! ran gh-emptysecret &&
+   has gh-emptysecret 'the github interceptor: Secret webhook-secret key token is empty' &&
+   replay gl-emptysecret 2 "$W/push.json" "$W/empty" "X-Gitlab-Event=Push Hook" "X-Gitlab-Token=" && ! ran gl-emptysecret &&
+   has gl-emptysecret 'the gitlab interceptor: Secret webhook-secret key token is empty'; then
+	pass empty-secret-refused; else fail empty-secret-refused; fi
+
 # ---- the Secret not given: exit 2, how to give it
 if replay gh-nosecret 2 "$W/push.json" - X-GitHub-Event=push "X-Hub-Signature-256=sha256=$sig256" && ! ran gh-nosecret &&
    has gh-nosecret 'checks the event with Secret webhook-secret (key token): give it with --secret webhook-secret=DIR'; then
@@ -189,5 +199,22 @@ if run manual-nosecret 2 "$PR" pipelinerun -f "$T" --trigger=manual --event="$W/
 	"--event-header=X-Hub-Signature-256=sha256=$(hmac sha256 "$secret" "$W/manual.json")" &&
    has manual-nosecret 'Secret manual-trigger (key token)'; then
 	pass project-manual-listener-needs-its-secret; else fail project-manual-listener-needs-its-secret; fi
+
+# ... and its secure-pipeline listener: no event type starts a run unsigned
+# (no trigger there without a secret check), an untyped event none
+mkdir -p "$W/webhook" && printf %s "$secret" >"$W/webhook/token"
+printf '{"ref": "refs/heads/main", "after": "%s", "repository": {"clone_url": "git://127.0.0.1:9/app.git"}}\n' \
+	0123456789abcdef0123456789abcdef01234567 >"$W/gh-push.json"
+ok=1
+for t in X-GitHub-Event=push X-GitHub-Event=pull_request "X-Gitlab-Event=Push Hook" "X-Gitlab-Event=Merge Request Hook"; do
+	name=secure-unsigned-${t#*=} && name=${name// /-}
+	run "$name" 4 "$PR" pipelinerun -f "$T" --trigger=secure-pipeline --event="$W/gh-push.json" \
+		--secret webhook-secret="$W/webhook" "--event-header=$t" --work-dir="$W/work" &&
+		! has "$name" 'PipelineRun ci-pipeline-run' && has "$name" 'EventListener secure-pipeline, trigger' || ok=0
+done
+if [ $ok = 1 ] && run secure-untyped 2 "$PR" pipelinerun -f "$T" --trigger=secure-pipeline --event="$W/gh-push.json" \
+	--secret webhook-secret="$W/webhook" --work-dir="$W/work" &&
+   has secure-untyped 'no trigger of EventListener secure-pipeline accepts this event'; then
+	pass project-webhook-listener-refuses-unsigned-events; else fail project-webhook-listener-refuses-unsigned-events; fi
 
 exit $((failures > 0))
