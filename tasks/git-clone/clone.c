@@ -437,7 +437,9 @@ static err_t *clone_into(git_repository *repo, const struct clone_request *rq, s
 	}
 	if (!e && rq->submodules)
 		e = submodules_update(repo, rq, rq->depth);
-	if (!e && p.branch)
+	/* git-branch vouches that the commit is on the branch: a pull
+	 * request's merge (or the head it fast-forwards to) is not on it yet */
+	if (!e && p.branch && !pr_mode)
 		out->branch = xstrdup(p.branch);
 	git_remote_free(origin);
 	plan_free(&p);

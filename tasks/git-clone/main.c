@@ -57,7 +57,7 @@ static const struct param_spec params[] = {
 
 static const struct result_spec results[] = {
 	{ "git-repository", "the repository URL (without credentials)" },
-	{ "git-branch", "the branch checked out (empty for a detached revision)" },
+	{ "git-branch", "the branch checked out (empty for a detached revision and for a pull request merged onto it)" },
 	{ "git-commit", "SHA of the commit checked out (the merge in pull request mode)" },
 	{ "commit", "the same as git-commit, as the Tekton catalog names it" },
 	{ "git-user", "author of that commit" },

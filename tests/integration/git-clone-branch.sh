@@ -5,9 +5,11 @@
 # git-branch=main result is what publish-doi's built-from-branch rule
 # trusts. A shallow fetch stops at its boundary, so an older revision that
 # IS on the branch makes git-clone fetch the branch's full history once
-# (the deepen path) and accept it. branch also takes refs/heads/<name>, the
-# ref of a push webhook, as <name>. Servers: git http-backend behind
-# lighttpd and git daemon, on loopback (tests/servers/git-servers.sh).
+# (the deepen path) and accept it. In pull request mode git-branch is
+# empty: the merge is not on the branch. branch also takes
+# refs/heads/<name>, the ref of a push webhook, as <name>. Servers: git
+# http-backend behind lighttpd and git daemon, on loopback
+# (tests/servers/git-servers.sh).
 #
 # History of main.git (oldest first):
 #   main:    M1 - M2 (tag on-main, annotated) - M3 - M4 (tip)
@@ -151,12 +153,25 @@ accepted daemon-shallow-ancestor-deepened "$M1" main --url="$D" --branch=main --
 accepted shallow-tip-not-deepened "$M4" main --url="$H" --branch=main --revision="$M4" --depth=1
 if ! deepened && [ "$(git -C "$c/box/src" rev-list --count HEAD 2>&1)" = 1 ]; then pass shallow-tip-stays-shallow
 else fail shallow-tip-stays-shallow "$(git -C "$c/box/src" rev-list --count HEAD 2>&1) $(tail -2 "$c/err")"; fi
-# pull request mode: base on main, the PR fast-forwards it
+# pull request mode: base on main, the PR fast-forwards it (to P1, which
+# is not on main: git-branch is empty, as for any PR checked out)
 run --url="$H" --branch=main --revision="$M2" --pr-branch=pr
-if [ $rc -eq 0 ] && [ "$(result git-commit)" = "$(rev pr)" ] && [ "$(result git-branch)" = main ]; then
+if [ $rc -eq 0 ] && [ "$(result git-commit)" = "$(rev pr)" ] && [ -e "$c/results/git-branch" ] &&
+	[ -z "$(result git-branch)" ]; then
 	pass pr-base-on-branch-accepted
 else
-	fail pr-base-on-branch-accepted "exit $rc git-commit '$(result git-commit)': $(tail -2 "$c/err")"
+	fail pr-base-on-branch-accepted "exit $rc git-commit '$(result git-commit)' git-branch '$(result git-branch)': $(tail -2 "$c/err")"
+fi
+# a PR merged onto main's tip: the merge commit is on no branch of the
+# remote, so git-branch (what built-from-branch trusts) does not say main
+run --url="$H" --branch=main --pr-branch=feature
+merge=$(result git-commit)
+if [ $rc -eq 0 ] && [ -n "$merge" ] && [ "$(git -C "$c/box/src" rev-parse HEAD^1 2>&1)" = "$M4" ] &&
+	! git -C "$c/box/src" merge-base --is-ancestor "$merge" "$M4" && [ -e "$c/results/git-branch" ] &&
+	[ -z "$(result git-branch)" ]; then
+	pass pr-merge-not-vouched-for-by-the-branch
+else
+	fail pr-merge-not-vouched-for-by-the-branch "exit $rc git-commit '$merge' git-branch '$(result git-branch)': $(tail -2 "$c/err")"
 fi
 
 # ---- branch as refs/heads/<name> (a push webhook's body.ref) ---------------
