@@ -16,31 +16,20 @@
 #   feature: M2 - F1 - F2 (tip; tag on-feature, annotated)
 #   pr:      M4 - P1
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-BIN=${PIPELINE_BIN:-$here/../../build/asan/bin}/git-clone
-tmp=$(mktemp -d /tmp/git-clone-branch.XXXXXX)
-. "$here/../servers/git-servers.sh"
-cleanup() {
-	git_servers_stop
-	if [ -n "${GIT_CLONE_TEST_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-failed=0
-pass() { echo "PASS: git-clone-branch/$1"; }
-fail() { echo "FAIL: git-clone-branch/$1${2:+: $2}"; failed=1; }
-
+suite=git-clone-branch
+tools="git lighttpd openssl python3"
+keep=GIT_CLONE_TEST_KEEP
+source "$(dirname "$0")/lib/prelude.sh"
+BIN=$BIN/git-clone
+tmp=$W
+. "$root/tests/servers/git-servers.sh"
+at_exit+=(git_servers_stop)
 [ -x "$BIN" ] || { fail setup "no binary at $BIN"; exit 1; }
-for tool in git lighttpd openssl python3; do
-	command -v "$tool" >/dev/null || { fail setup "$tool is not installed"; exit 1; }
-done
-export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
-export HOME=$tmp/home && mkdir -p "$HOME"
-git config --global init.defaultBranch main
-git config --global commit.gpgsign false
+git_test_home "$tmp/home"
 
 # ---- the repository --------------------------------------------------------
-root=$tmp/root
-mkdir -p "$root"
+repos=$tmp/root
+mkdir -p "$repos"
 w=$tmp/w
 {
 	git init -q "$w" && cd "$w" &&
@@ -53,16 +42,16 @@ w=$tmp/w
 		printf 'f2\n' >>f.txt && git commit -q -am F2 && git tag -a on-feature -m "on feature only" &&
 		git checkout -q -b pr main && printf 'p1\n' >p.txt && git add p.txt && git commit -q -m P1 &&
 		git checkout -q main &&
-		git clone -q --bare "$w" "$root/main.git" &&
-		git -C "$root/main.git" config uploadpack.allowReachableSHA1InWant true
+		git clone -q --bare "$w" "$repos/main.git" &&
+		git -C "$repos/main.git" config uploadpack.allowReachableSHA1InWant true
 } >"$tmp/fixtures.log" 2>&1 || { fail fixtures "$(tail -3 "$tmp/fixtures.log")"; exit 1; }
 cd "$tmp" || exit 1
-rev() { git -C "$root/main.git" rev-parse "$1"; }
+rev() { git -C "$repos/main.git" rev-parse "$1"; }
 M1=$(rev main~3) M2=$(rev main~2) M4=$(rev main) F1=$(rev feature~1) F2=$(rev feature)
 ON_MAIN_TAG=$(rev on-main) # the tag object, not the commit
 
-git_http_start "$root" "$tmp/http" || { fail setup "lighttpd did not start: $(tail -2 "$tmp/http/lighttpd.log")"; exit 1; }
-git_daemon_start "$root" "$tmp/daemon" || { fail setup "git daemon did not start"; exit 1; }
+git_http_start "$repos" "$tmp/http" || { fail setup "lighttpd did not start: $(tail -2 "$tmp/http/lighttpd.log")"; exit 1; }
+git_daemon_start "$repos" "$tmp/daemon" || { fail setup "git daemon did not start"; exit 1; }
 H=$GIT_HTTP_URL/main.git D=$GIT_DAEMON_URL/main.git
 
 # ---- helpers ---------------------------------------------------------------
@@ -200,4 +189,4 @@ else
 	fail empty-name-after-prefix "exit $rc $(tail -1 "$c/err")"
 fi
 
-exit $failed
+exit $((failures > 0))

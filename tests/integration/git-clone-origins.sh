@@ -29,11 +29,8 @@ fail() { echo "FAIL: git-clone-origins/$1${2:+: $2}"; failed=1; }
 for tool in git lighttpd openssl python3; do
 	command -v "$tool" >/dev/null || { fail setup "$tool is not installed"; exit 1; }
 done
-export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
-export HOME=$tmp/home && mkdir -p "$HOME"
-git config --global init.defaultBranch main
+git_test_home "$tmp/home"
 git config --global protocol.file.allow always
-git config --global commit.gpgsign false
 
 # ---- servers ---------------------------------------------------------------
 root1=$tmp/root1 root2=$tmp/root2

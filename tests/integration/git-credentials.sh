@@ -26,10 +26,7 @@ fail() { echo "FAIL: git-credentials/$1${2:+: $2}"; failed=1; }
 for tool in git lighttpd /usr/sbin/sshd ssh-keygen openssl python3; do
 	command -v "$tool" >/dev/null || { fail setup "$tool is not installed"; exit 1; }
 done
-export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
-export HOME=$tmp/home && mkdir -p "$HOME"
-git config --global init.defaultBranch main
-git config --global commit.gpgsign false
+git_test_home "$tmp/home"
 # libssh2 (1.11 too) leaks the buffer of the server's answer to
 # userauth_list when it then refuses a key (userauth.c:131); not our code
 printf 'leak:libssh2\n' >"$tmp/lsan.supp"

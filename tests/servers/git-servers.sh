@@ -25,6 +25,10 @@
 #                      ssh-rsa, SHA-1), as OpenSSH >= 8.8 does by default
 #       GIT_SSH_PORT   the port
 #   git_servers_stop           kills exactly the pids started here
+#   git_test_home DIR          HOME=DIR (made), a fixed author and committer,
+#                              default branch main, no commit signing: the
+#                              git that makes the fixtures, and no user
+#                              config, keys or known_hosts leak in
 # Each start function waits until its port answers, or returns 1.
 
 GIT_SERVER_PIDS=${GIT_SERVER_PIDS:-}
@@ -153,4 +157,12 @@ git_servers_stop() {
 		wait "$pid" 2>/dev/null
 	done
 	GIT_SERVER_PIDS=
+}
+
+git_test_home() {
+	export GIT_AUTHOR_NAME=Ada GIT_AUTHOR_EMAIL=ada@example.test GIT_COMMITTER_NAME=Ada GIT_COMMITTER_EMAIL=ada@example.test
+	export HOME=$1
+	mkdir -p "$HOME"
+	git config --global init.defaultBranch main
+	git config --global commit.gpgsign false
 }
