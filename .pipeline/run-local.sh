@@ -28,6 +28,15 @@
 #                   signed as its interceptor checks (X-Hub-Signature-256,
 #                   the HMAC of the event under the Secret manual-trigger,
 #                   made here: $OUT/manual-trigger/token)
+#   VIA_TRIGGER=github-push  start it as the secure-pipeline listener does
+#                   from a GitHub push event (X-GitHub-Event: push), signed
+#                   as GitHub signs it (X-Hub-Signature-256) with the
+#                   Secret webhook-secret ($OUT/webhook-secret/token):
+#                   its ref PUSH_REF (default refs/heads/main), its after
+#                   the commit PUSH_AFTER (a revision of the app's
+#                   repository, default PUSH_REF)
+#   FEATURE_PATCH   a command run in the app's copy on a branch feature,
+#                   committed on top of main's commit (main stays as it is)
 #   APP_PORT        the port the app serves on (default: a free one): the
 #                   app's manifest and PORT say it, so that two runs at once
 #                   (make demo, the cold bench, the tests) never meet on 8080
@@ -77,6 +86,13 @@ git -C "$work/app" init -q -b main
 git -C "$work/app" -c user.name="Demo Developer" -c user.email=dev@example.com add -A
 GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" \
 	git -C "$work/app" -c user.name="Demo Developer" -c user.email=dev@example.com commit -q -m "hello-secure-app"
+if [ -n "${FEATURE_PATCH:-}" ]; then
+	git -C "$work/app" checkout -q -b feature
+	(cd "$work/app" && eval "$FEATURE_PATCH")
+	git -C "$work/app" add -A
+	git -C "$work/app" -c user.name="Demo Developer" -c user.email=dev@example.com commit -q -m "feature"
+	git -C "$work/app" checkout -q main
+fi
 git clone -q --bare "$work/app" "$work/repos/app.git"
 git_port=$(free_port)
 git daemon --reuseaddr --export-all --base-path="$work/repos" --listen=127.0.0.1 --port="$git_port" \
@@ -151,6 +167,18 @@ if [ "${VIA_TRIGGER:-}" = 1 ]; then
 	sig=$(openssl dgst -sha256 -hmac "$(cat "$OUT/manual-trigger/token")" -r "$OUT/event.json" | cut -d' ' -f1)
 	how=(-f "$top/.pipeline/triggers.yaml" --trigger=manual --event="$OUT/event.json"
 		--event-header="X-Hub-Signature-256=sha256=$sig" --secret manual-trigger="$OUT/manual-trigger")
+elif [ "${VIA_TRIGGER:-}" = github-push ]; then
+	ref=${PUSH_REF:-refs/heads/main}
+	after=$(git -C "$work/app" rev-parse "${PUSH_AFTER:-$ref}^{commit}")
+	jq -n --arg ref "$ref" --arg after "$after" --arg url "git://127.0.0.1:$git_port/app.git" \
+		'{ref: $ref, before: "0000000000000000000000000000000000000000", after: $after,
+		  repository: {clone_url: $url}}' >"$OUT/event.json"
+	mkdir -m 700 "$OUT/webhook-secret"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/webhook-secret/token"
+	sig=$(openssl dgst -sha256 -hmac "$(cat "$OUT/webhook-secret/token")" -r "$OUT/event.json" | cut -d' ' -f1)
+	how=(-f "$top/.pipeline/triggers.yaml" --trigger=secure-pipeline --event="$OUT/event.json"
+		--event-header=X-GitHub-Event=push --event-header="X-Hub-Signature-256=sha256=$sig"
+		--secret webhook-secret="$OUT/webhook-secret")
 fi
 set +e
 # shellcheck disable=SC2086 # CI_PARAMS is words on purpose

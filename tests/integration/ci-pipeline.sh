@@ -13,6 +13,16 @@
 #                    gate refuses the image (exit 3, names the missing signer);
 #                    this run starts from a manual event replayed through
 #                    .pipeline/triggers.yaml (pipeline-run --trigger)
+#   feature-push     a commit only on branch feature, pushed: a GitHub push
+#                    event (ref refs/heads/feature), signed with the Secret
+#                    webhook-secret, replayed through the secure-pipeline
+#                    listener of .pipeline/triggers.yaml: every record
+#                    names branch feature, never main, and publish-doi's
+#                    gate (built-from-branch main) refuses the image (exit
+#                    3), where it passes the ok run's
+#   main-ref-feature-commit  the same event saying ref refs/heads/main with
+#                    the feature commit as its after: git-clone refuses it
+#                    (exit 2, "is not on branch 'main'"), nothing is built
 #   vulnerable       fail-on high: the sample app's lockfile has advisories
 #                    of ../shared/data/advisories at and above it: va-scan
 #                    fails, nothing is validation-signed, the scan record
@@ -118,6 +128,75 @@ if grep -q "not signed by every required signer: validation" "$W/no-validation/l
 	pass no-validation/deploy-names-the-missing-signer
 else
 	fail no-validation/deploy-names-the-missing-signer "$(tail -3 "$W/no-validation/logs/ci-1-deploy/"*.log 2>/dev/null)"
+fi
+
+# ---- a push to a feature branch is recorded as built from feature ------------------
+feature_patch="printf '// feature\n' >>server.js"
+run feature-push VIA_TRIGGER=github-push FEATURE_PATCH="$feature_patch" PUSH_REF=refs/heads/feature PUSH_AFTER=feature
+F=$W/feature-push
+[ "$(cat "$W/feature-push.rc")" = 0 ] && pass feature-push/exit-0 || fail feature-push/exit-0 "exit $(cat "$W/feature-push.rc"): $(tail -3 "$W/feature-push.out")"
+if grep -q "EventListener secure-pipeline, trigger github-push: PipelineRun ci-pipeline-run-[a-z0-9]* of Pipeline ci-pipeline" \
+	"$W/feature-push.out"; then
+	pass feature-push/started-by-the-signed-github-push
+else
+	fail feature-push/started-by-the-signed-github-push "$(grep -m2 -i trigger "$W/feature-push.out")"
+fi
+after=$(jq -r .after "$F/event.json" 2>/dev/null)
+if [ "$(result feature-push clone git-branch)" = feature ] && [ -n "$after" ] &&
+	[ "$(result feature-push clone git-commit)" = "$after" ]; then
+	pass feature-push/clone-says-feature-and-the-pushed-commit
+else
+	fail feature-push/clone-says-feature-and-the-pushed-commit "git-branch '$(result feature-push clone git-branch)', git-commit '$(result feature-push clone git-commit)', after '$after'"
+fi
+fimage=$(jq -r '.results.image // empty' "$F/ci-pipelinerun.json" 2>/dev/null)
+case $fimage in
+*:1-feature-"${after:0:8}"-*@sha256:*) pass feature-push/image-tag-says-feature ;;
+*) fail feature-push/image-tag-says-feature "image '$fimage'" ;;
+esac
+# every verified record: a build record names feature and its commit, none names main
+"$BIN/publish-doi" list --image="$fimage" --store-dir="$F/evidence" --trusted-keys="build=$F/trust/build.pub" \
+	--output=json >"$F/list.json" 2>"$F/list.err"
+if jq -e --arg c "$after" 'length >= 6 and all(.[]; .valid) and
+	([.[] | select(.kind == "build")] | length == 1 and all(.[]; .detail == "feature" and
+	  .statement.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit == $c))' \
+	"$F/list.json" >/dev/null 2>&1 && ! grep -qE '"branch": *"main"|refs/heads/main' "$F/list.json"; then
+	pass feature-push/every-record-says-feature
+else
+	fail feature-push/every-record-says-feature "$(tail -2 "$F/list.err") $(jq -c '[.[] | [.kind, .detail]]' "$F/list.json" 2>&1 | head -c 300)"
+fi
+# the gate: built-from-branch main refuses the feature build, passes main's
+printf 'built-from-branch main\n' >"$W/policy-main"
+"$BIN/publish-doi" evaluate --image="$fimage" --store-dir="$F/evidence" --trusted-keys="build=$F/trust/build.pub" \
+	--policy="$W/policy-main" --results-dir="$F" >"$F/gate.out" 2>"$F/gate.err"
+grc=$?
+if [ $grc = 3 ] && grep -qF "does not meet $W/policy-main: built-from-branch main (the latest build record is from branch 'feature')" \
+	"$F/gate.err" && [ "$(cat "$F/passed" 2>/dev/null)" = false ]; then
+	pass feature-push/gate-built-from-branch-main-refuses
+else
+	fail feature-push/gate-built-from-branch-main-refuses "exit $grc: $(tail -2 "$F/gate.err")"
+fi
+if "$BIN/publish-doi" evaluate --image="$(jq -r .results.image "$W/ok/ci-pipelinerun.json")" --store-dir="$W/ok/evidence" \
+	--trusted-keys="build=$W/ok/trust/build.pub" --policy="$W/policy-main" >"$W/ok/gate.out" 2>"$W/ok/gate.err" &&
+	grep -q "PASS built-from-branch main" "$W/ok/gate.out" "$W/ok/gate.err"; then
+	pass ok/gate-built-from-branch-main-passes
+else
+	fail ok/gate-built-from-branch-main-passes "$(tail -2 "$W/ok/gate.err")"
+fi
+
+# ---- a push event naming main with the feature commit: refused at clone --------------
+run main-ref-feature-commit VIA_TRIGGER=github-push FEATURE_PATCH="$feature_patch" PUSH_REF=refs/heads/main PUSH_AFTER=feature
+G=$W/main-ref-feature-commit
+[ "$(cat "$G.rc")" = 1 ] && pass main-ref-feature-commit/exit-1 || fail main-ref-feature-commit/exit-1 "exit $(cat "$G.rc")"
+expect main-ref-feature-commit clone Failed
+expect main-ref-feature-commit containerize StoppingSkip
+expect main-ref-feature-commit publish-build StoppingSkip
+after=$(jq -r .after "$G/event.json" 2>/dev/null)
+if grep -qF "revision '$after' (commit $after) is not on branch 'main'" "$G/logs/ci-1-clone/"*.log 2>/dev/null &&
+	jq -e '.tasks[] | select(.name == "clone") | .message == "\"step-git-clone\" exited with code 2" and .results == {}' \
+		"$G/ci-pipelinerun.json" >/dev/null 2>&1 && [ ! -e "$G/evidence" ]; then
+	pass main-ref-feature-commit/clone-exit-2-not-on-main
+else
+	fail main-ref-feature-commit/clone-exit-2-not-on-main "$(tail -1 "$G/logs/ci-1-clone/"*.log 2>/dev/null)"
 fi
 
 # ---- a vulnerability at or above the threshold stops it at va-scan -----------------------
