@@ -59,6 +59,15 @@ static bool type_listed(const struct ydoc_node *ic, const struct trigger_event *
 	return false;
 }
 
+/* Only white space (or nothing): what `echo "$UNSET" >token` leaves. */
+static bool blank(const struct strbuf *sb)
+{
+	for (size_t i = 0; i < sb->len; i++)
+		if (!isspace((unsigned char)sb->buf[i]))
+			return false;
+	return true;
+}
+
 /* The value of the secretRef's key, registered for redaction. */
 static err_t *secret_of(const char *file, const struct ydoc_node *ref, const struct trigger_event *ev,
 			   const char *what, struct strbuf *out)
@@ -74,11 +83,11 @@ static err_t *secret_of(const char *file, const struct ydoc_node *ref, const str
 			    "(DIR/%s holding the webhook secret)",
 			    what, name, key, name, key);
 	/* an empty secret checks nothing: anyone computes the HMAC under an
-	 * empty key, or sends an empty X-Gitlab-Token */
-	if (!e && out->len == 0)
+	 * empty key (or a newline), or sends an empty X-Gitlab-Token */
+	if (!e && blank(out))
 		e = err_new(EXIT_USAGE,
-			    "the %s interceptor: Secret %s key %s is empty: an empty webhook secret would accept an event "
-			    "anyone signed; put the webhook secret in that key",
+			    "the %s interceptor: Secret %s key %s is empty (or only white space): such a webhook secret "
+			    "would accept an event anyone signed; put the webhook secret in that key",
 			    what, name, key);
 	return e;
 }

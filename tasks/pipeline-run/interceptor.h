@@ -10,7 +10,7 @@
  *     time. The Secret is a directory given with --secret NAME=DIR, one
  *     file per key, as Kubernetes mounts it: its bytes as they are (no
  *     newline is trimmed, as Triggers reads the Secret's data). An empty
- *     value is refused (anyone can sign with an empty key).
+ *     value, or only white space, is refused (anyone can sign with it).
  * A missing or wrong signature or token is EXIT_AUTH; an interceptor this
  * does not implement, or a secret not given or empty, EXIT_USAGE. */
 #ifndef PIPELINE_RUN_INTERCEPTOR_H

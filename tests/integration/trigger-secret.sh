@@ -147,13 +147,17 @@ if replay gh-newline 4 "$W/push.json" "$W/nl" X-GitHub-Event=push "X-Hub-Signatu
 	pass secret-bytes-exact; else fail secret-bytes-exact; fi
 
 # ---- an empty Secret checks nothing (anyone signs with the empty key, or
-# sends an empty X-Gitlab-Token): exit 2, nothing runs
-mkdir -p "$W/empty" && : >"$W/empty/token"
+# sends an empty X-Gitlab-Token), nor one of white space only, what
+# `echo "$UNSET" >token` leaves: exit 2, nothing runs
+mkdir -p "$W/empty" "$W/blank" && : >"$W/empty/token" && printf ' \t\r\n' >"$W/blank/token"
 if replay gh-emptysecret 2 "$W/push.json" "$W/empty" X-GitHub-Event=push \
 	"X-Hub-Signature-256=sha256=$(hmac sha256 "" "$W/push.json")" && ! ran gh-emptysecret &&
    has gh-emptysecret 'the github interceptor: Secret webhook-secret key token is empty' &&
    replay gl-emptysecret 2 "$W/push.json" "$W/empty" "X-Gitlab-Event=Push Hook" "X-Gitlab-Token=" && ! ran gl-emptysecret &&
-   has gl-emptysecret 'the gitlab interceptor: Secret webhook-secret key token is empty'; then
+   has gl-emptysecret 'the gitlab interceptor: Secret webhook-secret key token is empty' &&
+   replay gh-blanksecret 2 "$W/push.json" "$W/blank" X-GitHub-Event=push \
+	"X-Hub-Signature-256=sha256=$(openssl dgst -sha256 -mac HMAC -macopt hexkey:20090d0a -r "$W/push.json" | cut -d' ' -f1)" && ! ran gh-blanksecret &&
+   has gh-blanksecret 'Secret webhook-secret key token is empty (or only white space)'; then
 	pass empty-secret-refused; else fail empty-secret-refused; fi
 
 # ---- the Secret not given: exit 2, how to give it
