@@ -39,18 +39,6 @@ static bool env_name_ok(const char *s)
 	return true;
 }
 
-/* Kubernetes IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or ".." */
-static bool config_key_ok(const char *s)
-{
-	size_t len = strlen(s);
-	if (!len || len > 253 || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (; *s; s++)
-		if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	return true;
-}
-
 static const struct tr_param *given_param(const struct taskrun_input *in, const char *name)
 {
 	for (size_t i = 0; i < in->nparams; i++)
@@ -200,7 +188,7 @@ static err_t *env_from(const struct taskrun_input *in, const struct subst *s, co
 	if (!k8s_dns1123_subdomain(name))
 		return at(t, env->line, "env %s: secret name '%s' is not a DNS-1123 subdomain (Kubernetes)",
 			  env->name, name);
-	if (!env->from_key || !config_key_ok(env->from_key))
+	if (!env->from_key || !secret_key_ok(env->from_key))
 		return at(t, env->line, "env %s: secretKeyRef.key '%s' is not a valid key (Kubernetes: [-._a-zA-Z0-9]+)",
 			  env->name, env->from_key ? env->from_key : "");
 	const struct tr_binding *b = tr_binding_find(in->secrets, in->nsecrets, name);

@@ -1,6 +1,7 @@
 /* Workspaces and Secrets given on the command line (see secret.h). */
 #include "secret.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,17 @@ const struct tr_binding *tr_binding_find(const struct tr_binding *b, size_t n, c
 	return NULL;
 }
 
+bool secret_key_ok(const char *s)
+{
+	size_t len = strlen(s);
+	if (!len || len > 253 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '.' || *s == '_'))
+			return false;
+	return true;
+}
+
 err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name, const char *key,
 		    struct strbuf *out, bool *given)
 {
@@ -26,6 +38,10 @@ err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name
 	*given = b != NULL;
 	if (!b)
 		return NULL;
+	/* a key is a file name in DIR, never a path out of it */
+	if (!secret_key_ok(key))
+		return err_new(EXIT_USAGE, "secret %s: '%s' is not a valid key (Kubernetes: [-._a-zA-Z0-9]+, not . or ..)",
+			       name, key);
 	_cleanup_free_ char *path = xasprintf("%s/%s", b->dir, key);
 	err_t *e = fs_read_file(path, SECRET_VALUE_MAX, out);
 	if (e)

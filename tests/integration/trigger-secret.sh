@@ -160,6 +160,18 @@ if replay gh-emptysecret 2 "$W/push.json" "$W/empty" X-GitHub-Event=push \
    has gh-blanksecret 'Secret webhook-secret key token is empty (or only white space)'; then
 	pass empty-secret-refused; else fail empty-secret-refused; fi
 
+# ---- a secretKey is a file name in the Secret's directory, never a path
+# out of it (Kubernetes keys: [-._a-zA-Z0-9]+): exit 2, nothing runs
+mkdir -p "$W/q" && cp "$W/p/pipeline.yaml" "$W/q/" &&
+	sed 's|secretKey: token|secretKey: ../other/token|' "$W/p/triggers.yaml" >"$W/q/triggers.yaml"
+mkdir -p "$W/ws-gh-keypath"
+if run gh-keypath 2 "$PR" pipelinerun -f "$W/q/triggers.yaml" --trigger=listener --event="$W/push.json" \
+	--secret "webhook-secret=$W/sec" --event-header=X-GitHub-Event=push \
+	"--event-header=X-Hub-Signature-256=sha256=$(hmac sha256 "not-$secret" "$W/push.json")" -w w="$W/ws-gh-keypath" \
+	--work-dir="$W/work" && ! ran gh-keypath &&
+   has gh-keypath "secret webhook-secret: '../other/token' is not a valid key"; then
+	pass secret-key-stays-in-the-secret; else fail secret-key-stays-in-the-secret; fi
+
 # ---- the Secret not given: exit 2, how to give it
 if replay gh-nosecret 2 "$W/push.json" - X-GitHub-Event=push "X-Hub-Signature-256=sha256=$sig256" && ! ran gh-nosecret &&
    has gh-nosecret 'checks the event with Secret webhook-secret (key token): give it with --secret webhook-secret=DIR'; then
