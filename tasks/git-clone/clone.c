@@ -74,6 +74,13 @@ static err_t *make_plan(const struct clone_request *rq, const struct ref_list *r
 		const char *b = !strncmp(rq->branch, "refs/heads/", 11) ? rq->branch + 11 : rq->branch;
 		if (!*b)
 			return err_new(EXIT_USAGE, "branch '%s' names no branch", rq->branch);
+		/* a branch literally named refs/heads/<x> would be git-branch
+		 * refs/heads/<x>, which reads (here too) as branch <x> */
+		if (!strncmp(b, "refs/heads/", 11))
+			return err_new(EXIT_USAGE,
+				       "branch '%s': a branch named '%s' is refused: git-branch '%s' would read as branch "
+				       "'%s'",
+				       rq->branch, b, b, b + 11);
 		_cleanup_free_ char *name = xasprintf("refs/heads/%s", b);
 		if (!ref_list_find(refs, name))
 			return err_new(EXIT_USAGE, "branch '%s' not found in %s", rq->branch, where);

@@ -43,7 +43,9 @@ w=$tmp/w
 		git checkout -q -b pr main && printf 'p1\n' >p.txt && git add p.txt && git commit -q -m P1 &&
 		git checkout -q main &&
 		git clone -q --bare "$w" "$repos/main.git" &&
-		git -C "$repos/main.git" config uploadpack.allowReachableSHA1InWant true
+		git -C "$repos/main.git" config uploadpack.allowReachableSHA1InWant true &&
+		git clone -q --bare "$w" "$repos/lit.git" &&
+		git -C "$repos/lit.git" update-ref refs/heads/refs/heads/main "$(git -C "$w" rev-parse feature)"
 } >"$tmp/fixtures.log" 2>&1 || { fail fixtures "$(tail -3 "$tmp/fixtures.log")"; exit 1; }
 cd "$tmp" || exit 1
 rev() { git -C "$repos/main.git" rev-parse "$1"; }
@@ -169,13 +171,25 @@ if [ "$(git -C "$c/box/src" symbolic-ref HEAD 2>&1)" = refs/heads/main ]; then p
 else fail webhook-ref-branch-checked-out-as-name "$(git -C "$c/box/src" symbolic-ref HEAD 2>&1)"; fi
 accepted webhook-ref-branch-with-revision "$F1" feature --url="$H" --branch=refs/heads/feature --revision="$F1"
 accepted webhook-ref-branch-shallow "$M4" main --url="$D" --branch=refs/heads/main --depth=1
-# only the one prefix is taken off, only that one
+# only the one prefix is taken off, only that one; a branch literally
+# named refs/heads/main (lit.git's, on F2: its push ref is
+# refs/heads/refs/heads/main) is refused, its git-branch would read as main
 run --url="$H" --branch=refs/heads/refs/heads/main
-if [ $rc -eq 2 ] && grep -qF "branch 'refs/heads/refs/heads/main' not found" "$c/err" && [ -z "$(ls -A "$c/box")" ]; then
+if [ $rc -eq 2 ] && grep -qF "branch 'refs/heads/refs/heads/main': a branch named 'refs/heads/main' is refused: git-branch 'refs/heads/main' would read as branch 'main'" "$c/err" &&
+	[ -z "$(ls -A "$c/box")" ]; then
 	pass prefix-stripped-once
 else
 	fail prefix-stripped-once "exit $rc $(tail -1 "$c/err")"
 fi
+L=${H%/main.git}/lit.git
+run --url="$L" --branch=refs/heads/refs/heads/main --revision="$F2"
+if [ $rc -eq 2 ] && grep -qF "a branch named 'refs/heads/main' is refused" "$c/err" && [ -z "$(ls -A "$c/box")" ] &&
+	[ -z "$(ls -A "$c/results")" ]; then
+	pass branch-named-like-a-ref-refused
+else
+	fail branch-named-like-a-ref-refused "exit $rc git-branch '$(result git-branch)': $(tail -1 "$c/err")"
+fi
+accepted webhook-ref-main-beside-a-branch-named-like-it "$M4" main --url="$L" --branch=refs/heads/main
 run --url="$H" --branch=refs/tags/on-main
 if [ $rc -eq 2 ] && grep -qF "branch 'refs/tags/on-main' not found" "$c/err" && [ -z "$(ls -A "$c/box")" ]; then
 	pass other-refs-not-a-branch
