@@ -137,10 +137,17 @@ static void write_line(enum log_level level, const char *msg)
 		fprintf(out, "%s\n", line ? line : msg);
 		free(line);
 		json_decref(o);
-	} else if (level == LOG_INFO) {
-		fprintf(out, "%s: %s\n", logger.task, msg);
 	} else {
-		fprintf(out, "%s: %s: %s\n", logger.task, level_names[level], msg);
+		/* a message may carry text from a payload, a server or a file:
+		 * on a terminal its control characters (escapes, a newline that
+		 * would start a forged line) are shown as \xNN */
+		struct strbuf sb = STRBUF_INIT;
+		sb_add_printable(&sb, msg, strlen(msg));
+		if (level == LOG_INFO)
+			fprintf(out, "%s: %s\n", logger.task, sb_str(&sb));
+		else
+			fprintf(out, "%s: %s: %s\n", logger.task, level_names[level], sb_str(&sb));
+		sb_release(&sb);
 	}
 	fflush(out);
 }
@@ -195,7 +202,13 @@ void log_fields(enum log_level level, const char *msg, const json_t *fields)
 		line = sb_detach(&sb);
 	}
 	char *safe = log_redact(line ? line : msg);
-	fprintf(out, "%s\n", safe);
+	struct strbuf shown = STRBUF_INIT;
+	if (logger.format == LOG_JSON)
+		sb_adds(&shown, safe);
+	else
+		sb_add_printable(&shown, safe, strlen(safe)); /* as write_line */
+	fprintf(out, "%s\n", sb_str(&shown));
+	sb_release(&shown);
 	fflush(out);
 	free(safe);
 	free(line);

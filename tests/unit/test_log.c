@@ -83,6 +83,30 @@ static void log_levels(void)
 	log_info("shown");
 }
 
+static void log_with_controls(void)
+{
+	log_warn("branch %s", "x\n" "t: error: forged line \033]0;title\007 \xc2\x9b" "2J end");
+	json_t *f = json_pack("{s:s}", "ref", "a\rb");
+	log_fields(LOG_INFO, "event", f);
+	json_decref(f);
+}
+
+/* A value from a payload cannot start a forged line or reach the terminal
+ * as an escape sequence: human lines show control characters as \xNN. */
+static void test_human_format_escapes_controls(void)
+{
+	log_setup("t", LOG_HUMAN, LOG_DEBUG);
+	char *out = capture(log_with_controls);
+	CHECK(strstr(out, "t: warn: branch x\\x0at: error: forged line \\x1b]0;title\\x07 \\xc2\\x9b2J end\n") != NULL);
+	CHECK(strstr(out, "t: event ref=a\\x0db\n") != NULL);
+	CHECK(!strchr(out, '\033') && !strchr(out, '\r'));
+	size_t lines = 0;
+	for (const char *c = out; *c; c++)
+		lines += *c == '\n';
+	CHECK(lines == 2);
+	free(out);
+}
+
 static void test_level_filter(void)
 {
 	log_setup("t", LOG_HUMAN, LOG_INFO);
@@ -101,6 +125,6 @@ static void test_parse_names(void)
 	CHECK(!log_parse_format("xml", &f));
 }
 
-TEST_MAIN("log", TEST(test_secrets_redacted_in_every_line), TEST(test_longest_secret_wins),
+TEST_MAIN("log", TEST(test_secrets_redacted_in_every_line), TEST(test_human_format_escapes_controls), TEST(test_longest_secret_wins),
 	  TEST(test_short_values_not_registered), TEST(test_json_format_escapes_and_redacts),
 	  TEST(test_level_filter), TEST(test_parse_names))
