@@ -218,7 +218,7 @@ if run manual-nosecret 2 "$PR" pipelinerun -f "$T" --trigger=manual --event="$W/
 
 # ... and its secure-pipeline listener: no event type starts a run unsigned
 # (no trigger there without a secret check), an untyped event none
-mkdir -p "$W/webhook" && printf %s "$secret" >"$W/webhook/token"
+mkdir -p "$W/webhook" && printf %s "$secret" >"$W/webhook/token" && printf %s "gl-$secret" >"$W/webhook/gitlab-token"
 printf '{"ref": "refs/heads/main", "after": "%s", "repository": {"clone_url": "git://127.0.0.1:9/app.git"}}\n' \
 	0123456789abcdef0123456789abcdef01234567 >"$W/gh-push.json"
 ok=1
@@ -232,5 +232,16 @@ if [ $ok = 1 ] && run secure-untyped 2 "$PR" pipelinerun -f "$T" --trigger=secur
 	--secret webhook-secret="$W/webhook" --work-dir="$W/work" &&
    has secure-untyped 'no trigger of EventListener secure-pipeline accepts this event'; then
 	pass project-webhook-listener-refuses-unsigned-events; else fail project-webhook-listener-refuses-unsigned-events; fi
+# GitLab's token (sent as it is in every delivery) is not GitHub's HMAC
+# key: the github key as X-Gitlab-Token is refused, gitlab-token fires
+printf '{"ref": "refs/heads/main", "checkout_sha": "%s", "project": {"git_http_url": "http://127.0.0.1:9/app.git"}}\n' \
+	0123456789abcdef0123456789abcdef01234567 >"$W/gl-push.json"
+if run secure-gl-githubkey 4 "$PR" pipelinerun -f "$T" --trigger=secure-pipeline --event="$W/gl-push.json" \
+	--secret webhook-secret="$W/webhook" "--event-header=X-Gitlab-Event=Push Hook" "--event-header=X-Gitlab-Token=$secret" \
+	--work-dir="$W/work" && has secure-gl-githubkey 'trigger gitlab-push: the gitlab interceptor: X-Gitlab-Token is not the webhook secret' &&
+   run secure-gl-token 2 "$PR" pipelinerun -f "$T" --trigger=secure-pipeline --event="$W/gl-push.json" \
+	--secret webhook-secret="$W/webhook" "--event-header=X-Gitlab-Event=Push Hook" "--event-header=X-Gitlab-Token=gl-$secret" \
+	--work-dir="$W/work" && has secure-gl-token 'EventListener secure-pipeline, trigger gitlab-push: PipelineRun ci-pipeline-run'; then
+	pass project-gitlab-token-is-not-the-github-key; else fail project-gitlab-token-is-not-the-github-key; fi
 
 exit $((failures > 0))
