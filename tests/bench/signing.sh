@@ -103,7 +103,7 @@ headline_row() {
 	local ratios
 	ratios=$(paste -d' ' <(tr ' ' '\n' <<<"$2") <(tr ' ' '\n' <<<"$4") | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')
 	report "$1 (median of ${#ours_t[@]} alternated rounds; per-round ratios $ratios)" \
-		"$(median $2)" "$(median $4)" "$(median $3)" "$(median $5)" notary
+		"$(median $2)" "$(median $4)" "$(median $3)" "$(median $5)" "${6:-notary}"
 }
 echo "bench signing: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 # sign_rounds REGDIR PREFIX: FRESH_RUNS alternated rounds, a new digest
@@ -153,6 +153,28 @@ headline_row "HEADLINE verify two signers, no state dir, vs notary list" \
 [ -n "${BENCH_HEADLINE_ONLY:-}" ] && exit 0
 
 # ---- reference rows ---------------------------------------------------
+# the cosign half alone against the reference client: cosign 2.5 (Debian
+# trixie's, an oracle: tests/servers/trixie-bin.sh) `cosign sign --key
+# --tlog-upload=false` of a new digest vs build-sign --format=cosign, both
+# into the registry storing in memory, alternated
+if C=$("$root/tests/servers/trixie-bin.sh" "$root/build" cosign cosign 2>/dev/null); then
+	(cd "$W" && COSIGN_PASSWORD=bench-cosign "$C" generate-key-pair >/dev/null 2>&1)
+	. "$W/regmem/env"
+	ours_t=() ours_r=() peer_t=() peer_r=()
+	for ((i = 0; i < ${COSIGN_RUNS:-7}; i++)); do
+		Di=$(push_image "c$i" "cosign-ours-$i-$RANDOM") Dj=$(push_image "k$i" "cosign-peer-$i-$RANDOM")
+		timed ot or "$B/build-sign" --image="$REGISTRY/app:c$i@$Di" --signer=build $VAULT --registry-ca="$REGISTRY_CA" \
+			--format=cosign
+		timed pt pr env SSL_CERT_FILE="$REGISTRY_CA" COSIGN_PASSWORD=bench-cosign "$C" sign --key "$W/cosign.key" \
+			--tlog-upload=false --yes "$REGISTRY/app@$Dj"
+		ours_t+=("$ot") ours_r+=("$or") peer_t+=("$pt") peer_r+=("$pr")
+	done
+	headline_row "sign cosign format only, a new digest, vs cosign 2.5 sign --key --tlog-upload=false (registry in memory)" \
+		"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}" cosign
+	. "$W/reg/env"
+else
+	echo "bench signing: cosign 2.5 (trixie) could not be fetched: the row against cosign sign is left out"
+fi
 ours_sign="$B/build-sign --image=$IMG:v1@$D --signer=build $VAULT --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA --registry-ca=$REGISTRY_CA --format=both"
 peer_sign="$N add $G2 v1 $W/manifest.json -r targets/build && $N publish $G2"
 echo "$peer_sign" >"$W/peer-sign.sh"
