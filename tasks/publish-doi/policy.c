@@ -10,7 +10,7 @@
 #include "tuf.h"
 #include "xalloc.h"
 
-enum rule_kind { R_TESTS_PASSED, R_MAX_FINDINGS, R_MAX_VULNS, R_BRANCH, R_DEPLOYED };
+enum rule_kind { R_TESTS_PASSED, R_MAX_FINDINGS, R_MAX_VULNS, R_BRANCH, R_REPOSITORY, R_DEPLOYED };
 
 static const struct {
 	const char *name;
@@ -21,6 +21,7 @@ static const struct {
 	[R_MAX_FINDINGS] = { "max-findings", 3, "max-findings TYPE SEVERITY N" },
 	[R_MAX_VULNS] = { "max-vulnerabilities", 2, "max-vulnerabilities SEVERITY N" },
 	[R_BRANCH] = { "built-from-branch", 1, "built-from-branch BRANCH" },
+	[R_REPOSITORY] = { "built-from-repository", 1, "built-from-repository URL" },
 	[R_DEPLOYED] = { "deployed-to", 1, "deployed-to ENVIRONMENT" },
 };
 #define N_RULES (sizeof(rule_names) / sizeof(rule_names[0]))
@@ -86,7 +87,8 @@ static err_t *parse_rule(char *line, const char *file, int lineno, struct policy
 		k++;
 	if (k == N_RULES)
 		return err_new(EXIT_USAGE,
-			       "%s:%d: unknown rule '%s' (tests-passed, max-findings, max-vulnerabilities, built-from-branch, deployed-to)",
+			       "%s:%d: unknown rule '%s' (tests-passed, max-findings, max-vulnerabilities, built-from-branch, "
+			       "built-from-repository, deployed-to)",
 			       file, lineno, w[0]);
 	if (n - 1 != rule_names[k].nargs)
 		return err_new(EXIT_USAGE, "%s:%d: expected '%s'", file, lineno, rule_names[k].usage);
@@ -300,6 +302,21 @@ static bool judge(const struct policy_rule *r, struct evidence *ev, struct strbu
 		record_view(st, &v);
 		sb_addf(why, "the latest build record is from branch '%s'", v.detail);
 		return !strcmp(v.detail, r->arg);
+	}
+	case R_REPOSITORY: {
+		/* a branch is only main of the repository it is in: any
+		 * repository a push can come from has one */
+		st = latest(ev, "build", NULL);
+		if (!st) {
+			sb_adds(why, "no verified build record");
+			return false;
+		}
+		const char *repo = json_string_value(json_object_get(
+			json_object_get(json_object_get(json_object_get(st, "predicate"), "buildDefinition"),
+					"externalParameters"),
+			"repository"));
+		sb_addf(why, "the latest build record is from repository '%s'", repo ? repo : "");
+		return repo && !strcmp(repo, r->arg);
 	}
 	default: {
 		st = latest(ev, "deploy", r->arg);

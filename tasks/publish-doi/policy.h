@@ -11,6 +11,9 @@
  *                                 medium, low) or above
  *   built-from-branch BRANCH      the latest build record (SLSA provenance)
  *                                 names BRANCH in its externalParameters
+ *   built-from-repository URL     ... and URL as its repository (exactly):
+ *                                 every repository that can trigger a
+ *                                 build has a branch main
  *   deployed-to ENVIRONMENT       the latest deploy record for ENVIRONMENT
  *                                 has status success (or pass)
  *

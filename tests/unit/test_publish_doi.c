@@ -433,6 +433,19 @@ static void test_gate_branch_and_deploy(void)
 	free(out);
 	CHECK(gate("built-from-branch feature\n", envs, 3, &out));
 	free(out);
+	/* main of which repository: the record's, exactly */
+	CHECK(gate("built-from-branch feature\nbuilt-from-repository https://git.example/app.git\n", envs, 3, &out));
+	free(out);
+	CHECK(!gate("built-from-branch feature\nbuilt-from-repository https://git.example/fork.git\n", envs, 3, &out));
+	CHECK(out && strstr(out, "FAIL built-from-repository https://git.example/fork.git: the latest build record is "
+				 "from repository 'https://git.example/app.git'"));
+	CHECK(out && strstr(out, "PASS built-from-branch feature"));
+	free(out);
+	CHECK(!gate("built-from-repository https://git.example/app\n", envs, 3, &out));
+	free(out);
+	CHECK(!gate("built-from-repository https://git.example/app.git\n", envs + 1, 2, &out));
+	CHECK(out && strstr(out, "built-from-repository https://git.example/app.git: no verified build record"));
+	free(out);
 	for (int i = 0; i < 3; i++)
 		free(envs[i]);
 }
