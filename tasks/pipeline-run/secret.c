@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -43,6 +44,11 @@ err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name
 		return err_new(EXIT_USAGE, "secret %s: '%s' is not a valid key (Kubernetes: [-._a-zA-Z0-9]+, not . or ..)",
 			       name, key);
 	_cleanup_free_ char *path = xasprintf("%s/%s", b->dir, key);
+	/* a file, as Kubernetes mounts a key (through symbolic links): a
+	 * FIFO or a device would block the read, or never end */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return err_new(EXIT_USAGE, "secret %s: key %s (%s) is not a regular file", name, key, path);
 	err_t *e = fs_read_file(path, SECRET_VALUE_MAX, out);
 	if (e)
 		return err_wrap(e, "secret %s has no key %s", name, key);

@@ -171,6 +171,13 @@ if run gh-keypath 2 "$PR" pipelinerun -f "$W/q/triggers.yaml" --trigger=listener
 	--work-dir="$W/work" && ! ran gh-keypath &&
    has gh-keypath "secret webhook-secret: '../other/token' is not a valid key"; then
 	pass secret-key-stays-in-the-secret; else fail secret-key-stays-in-the-secret; fi
+# a key that is a FIFO (or a device) is refused, not read: the read would
+# block (or never end)
+mkdir -p "$W/fifo" && mkfifo "$W/fifo/token"
+if run gh-fifo 2 timeout 20 "$PR" pipelinerun -f "$W/p/triggers.yaml" --trigger=listener --event="$W/push.json" \
+	--secret "webhook-secret=$W/fifo" --event-header=X-GitHub-Event=push "--event-header=X-Hub-Signature-256=sha256=$sig256" \
+	--work-dir="$W/work" && has gh-fifo "secret webhook-secret: key token ($W/fifo/token) is not a regular file"; then
+	pass secret-key-fifo-refused; else fail secret-key-fifo-refused; fi
 
 # ---- the Secret not given: exit 2, how to give it
 if replay gh-nosecret 2 "$W/push.json" - X-GitHub-Event=push "X-Hub-Signature-256=sha256=$sig256" && ! ran gh-nosecret &&
