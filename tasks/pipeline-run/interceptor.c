@@ -59,6 +59,9 @@ static bool type_listed(const struct ydoc_node *ic, const struct trigger_event *
 	return false;
 }
 
+/* The shortest webhook secret taken, in bytes. */
+#define WEBHOOK_SECRET_MIN 16
+
 /* Only white space (or nothing): what `echo "$UNSET" >token` leaves. */
 static bool blank(const struct strbuf *sb)
 {
@@ -89,6 +92,13 @@ static err_t *secret_of(const char *file, const struct ydoc_node *ref, const str
 			    "the %s interceptor: Secret %s key %s is empty (or only white space): such a webhook secret "
 			    "would accept an event anyone signed; put the webhook secret in that key",
 			    what, name, key);
+	/* one signed delivery lets anyone try short secrets offline */
+	if (!e && out->len < WEBHOOK_SECRET_MIN)
+		e = err_new(EXIT_USAGE,
+			    "the %s interceptor: Secret %s key %s holds %zu bytes: a webhook secret needs at least %d "
+			    "(a short one is guessed offline from any delivery it signed); make a random one, e.g. "
+			    "openssl rand -hex 32",
+			    what, name, key, out->len, WEBHOOK_SECRET_MIN);
 	return e;
 }
 

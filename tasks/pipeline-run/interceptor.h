@@ -11,8 +11,10 @@
  *     file per key, as Kubernetes mounts it: its bytes as they are (no
  *     newline is trimmed, as Triggers reads the Secret's data). An empty
  *     value, or only white space, is refused (anyone can sign with it).
+ * A value shorter than 16 bytes is refused too: a short one is guessed
+ * offline from any delivery it signed.
  * A missing or wrong signature or token is EXIT_AUTH; an interceptor this
- * does not implement, or a secret not given or empty, EXIT_USAGE. */
+ * does not implement, or a secret not given, empty or short, EXIT_USAGE. */
 #ifndef PIPELINE_RUN_INTERCEPTOR_H
 #define PIPELINE_RUN_INTERCEPTOR_H
 

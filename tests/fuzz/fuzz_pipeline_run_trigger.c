@@ -131,7 +131,7 @@ static const char triggers[] =
 
 #define MAX_HEADERS 16
 
-/* The Secret webhook-secret, key token = "fuzz-secret" (no newline): a
+/* The Secret webhook-secret, key token = "fuzz-webhook-secret" (no newline): a
  * payload signed with it (X-Hub-Signature-256) or carrying it
  * (X-Gitlab-Token) passes the secretRef interceptors below. */
 static char secret_path[64];
@@ -152,7 +152,7 @@ static char *secret_dir(void)
 	char *path = secret_path;
 	snprintf(path, sizeof secret_path, "%s/token", dir);
 	FILE *f = fopen(path, "w");
-	if (!f || fputs("fuzz-secret", f) < 0 || fclose(f) != 0)
+	if (!f || fputs("fuzz-webhook-secret", f) < 0 || fclose(f) != 0)
 		abort();
 	return dir;
 }

@@ -160,6 +160,17 @@ if replay gh-emptysecret 2 "$W/push.json" "$W/empty" X-GitHub-Event=push \
    has gh-blanksecret 'Secret webhook-secret key token is empty (or only white space)'; then
 	pass empty-secret-refused; else fail empty-secret-refused; fi
 
+# ---- a short Secret is guessed offline from one signed delivery: under
+# 16 bytes it is refused (exit 2, how to make one), 16 is taken
+mkdir -p "$W/short" "$W/sixteen" && printf %s 0123456789abcde >"$W/short/token" &&
+	printf %s 0123456789abcdef >"$W/sixteen/token"
+if replay gh-short-secret 2 "$W/push.json" "$W/short" X-GitHub-Event=push \
+	"X-Hub-Signature-256=sha256=$(hmac sha256 0123456789abcde "$W/push.json")" && ! ran gh-short-secret &&
+   has gh-short-secret 'Secret webhook-secret key token holds 15 bytes: a webhook secret needs at least 16' &&
+   replay gh-16-secret 0 "$W/push.json" "$W/sixteen" X-GitHub-Event=push \
+	"X-Hub-Signature-256=sha256=$(hmac sha256 0123456789abcdef "$W/push.json")" && ran gh-16-secret; then
+	pass short-secret-refused; else fail short-secret-refused; fi
+
 # ---- a secretKey is a file name in the Secret's directory, never a path
 # out of it (Kubernetes keys: [-._a-zA-Z0-9]+): exit 2, nothing runs
 mkdir -p "$W/q" && cp "$W/p/pipeline.yaml" "$W/q/" &&
