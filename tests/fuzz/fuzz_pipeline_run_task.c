@@ -13,7 +13,7 @@
 #include "xalloc.h"
 #include "yamldoc.h"
 
-// fuzz-sources: tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c tasks/pipeline-run/pod.c
+// fuzz-sources: tasks/pipeline-run/taskdef.c tasks/pipeline-run/subst.c tasks/pipeline-run/pod.c tasks/pipeline-run/secret.c
 // fuzz-libs: -lyaml
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
