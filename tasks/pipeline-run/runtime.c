@@ -41,6 +41,20 @@ const char *image_map_find(const struct taskrun_options *o, const char *image)
 	return NULL;
 }
 
+/* The first item of v (NULL: none) longer than max, named what[i]. */
+static err_t *check_lengths(char *const *v, const char *what, size_t max)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		size_t n = strlen(v[i]) + 1;
+		if (n > max)
+			return err_new(EXIT_FAILED,
+				       "%s[%zu] is %zu bytes: Linux takes at most %zu per argument or variable (pass a "
+				       "large value in a workspace file instead)",
+				       what, i, n - 1, max - 1);
+	}
+	return NULL;
+}
+
 /* The kernel takes at most 32 pages per argument or variable
  * (MAX_ARG_STRLEN, linux/binfmts.h) and fails execve with E2BIG, which
  * names neither. A Pod's container meets the same limit, so a Task that
@@ -49,14 +63,6 @@ const char *image_map_find(const struct taskrun_options *o, const char *image)
 err_t *step_check_arg_lengths(char *const *argv, char *const *env)
 {
 	size_t max = 32 * (size_t)sysconf(_SC_PAGESIZE);
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; (pass ? env : argv) && (pass ? env : argv)[i]; i++) {
-			size_t n = strlen((pass ? env : argv)[i]) + 1;
-			if (n > max)
-				return err_new(EXIT_FAILED,
-					       "%s[%zu] is %zu bytes: Linux takes at most %zu per argument or "
-					       "variable (pass a large value in a workspace file instead)",
-					       pass ? "env" : "argv", i, n - 1, max - 1);
-		}
-	return NULL;
+	TRY(check_lengths(argv, "argv", max));
+	return check_lengths(env, "env", max);
 }
