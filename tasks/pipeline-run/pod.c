@@ -191,20 +191,19 @@ static err_t *env_from(const struct taskrun_input *in, const struct subst *s, co
 	if (!env->from_key || !secret_key_ok(env->from_key))
 		return at(t, env->line, "env %s: secretKeyRef.key '%s' is not a valid key (Kubernetes: [-._a-zA-Z0-9]+)",
 			  env->name, env->from_key ? env->from_key : "");
-	const struct tr_binding *b = tr_binding_find(in->secrets, in->nsecrets, name);
-	if (!b) {
+	struct strbuf sb = STRBUF_INIT;
+	bool given;
+	err_t *e = secret_value(in->secrets, in->nsecrets, name, env->from_key, &sb, &given);
+	if (!e && !given) {
 		if (env->from_optional)
 			return NULL;
 		return at(t, env->line, "env %s: secret '%s' is not given (--secret %s=DIR) and not optional",
 			  env->name, name, name);
 	}
-	_cleanup_free_ char *path = xasprintf("%s/%s", b->dir, env->from_key);
-	struct stat st;
-	if (env->from_optional && stat(path, &st) < 0)
+	if (e && env->from_optional && err_is(e, ERR_KIND_NOT_FOUND)) {
+		err_free(e);
 		return NULL;
-	struct strbuf sb = STRBUF_INIT;
-	bool given;
-	err_t *e = secret_value(in->secrets, in->nsecrets, name, env->from_key, &sb, &given);
+	}
 	if (e)
 		return err_wrap(e, "env %s", env->name);
 	add_env(ps, env->name, sb_str(&sb), true);

@@ -2,6 +2,7 @@
 #include "secret.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,8 +48,13 @@ err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name
 	/* a file, as Kubernetes mounts a key (through symbolic links): a
 	 * FIFO or a device would block the read, or never end */
 	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return err_kind_new(EXIT_USAGE, ERR_KIND_NOT_FOUND, "secret %s has no key %s (no %s)", name, key,
+					    path);
+	} else if (!S_ISREG(st.st_mode)) {
 		return err_new(EXIT_USAGE, "secret %s: key %s (%s) is not a regular file", name, key, path);
+	}
 	err_t *e = fs_read_file(path, SECRET_VALUE_MAX, out);
 	if (e)
 		return err_wrap(e, "secret %s has no key %s", name, key);

@@ -20,8 +20,8 @@ bool secret_key_ok(const char *key);
 
 /* The value of key in the Secret name (its bytes as they are), registered
  * for redaction in every log; *given false (and no error) when no such
- * Secret is given; EXIT_USAGE for a key that is not valid or not a
- * regular file (a FIFO would block). */
+ * Secret is given; EXIT_USAGE for a key that is not valid, not there
+ * (kind ERR_KIND_NOT_FOUND) or not a regular file (a FIFO would block). */
 err_t *secret_value(const struct tr_binding *secrets, size_t n, const char *name, const char *key,
 		    struct strbuf *out, bool *given);
 
