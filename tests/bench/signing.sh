@@ -85,18 +85,65 @@ printf %s "$m" >"$W/manifest.json"
 	$N key import pb.key --role targets/build && $N key rotate "$G2" snapshot -r && $N publish "$G2") >/dev/null 2>&1
 
 # ---- headline ---------------------------------------------------------
+# CPU time, to show where a round's time goes: the servers share this
+# machine's cores with the client. children_cpu_ms: user + system ms of
+# this shell's waited-for children so far (getrusage, via `times`);
+# servers_cpu_ms PID...: the same of running servers (clock ticks of
+# /proc/PID/stat, so read as a sum over all rounds)
+# (`times` runs in this shell, its output to a file: a subshell has
+# children of its own, and is itself one)
+children_cpu_ms() {
+	tail -1 "$1" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.3f", s * 1000 }'
+}
+tick_ms=$(awk -v t="$(getconf CLK_TCK)" 'BEGIN { print 1000 / t }')
+servers_cpu_ms() {
+	local p s=0
+	for p in "$@"; do s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+	awk -v s="$s" -v t="$tick_ms" 'BEGIN { printf "%.3f", s * t }'
+}
 # timed VAR_t VAR_rss cmd...: wall time ($EPOCHREALTIME, both sides alike)
-# and peak RSS (GNU time) of one run
+# and peak RSS (GNU time) of one run; adds its CPU time (the command's,
+# and each server's of CPU_PIDS_<name> while it ran) to the CPU_SUM_<VAR_t>
+# totals that cpu_report prints
 timed() {
-	local tv=$1 rv=$2 t0 t1 tf
+	local tv=$1 rv=$2 t0 t1 tf c0 c1 n s0=() s1=() i=0
 	shift 2
 	tf=$(mktemp)
+	for n in $CPU_SERVERS; do local -n pids=CPU_PIDS_$n; s0+=("$(servers_cpu_ms $pids)"); done
+	times >"$W/times0"
 	t0=$EPOCHREALTIME
 	/usr/bin/time -f %M -o "$tf" "$@" >/dev/null 2>&1 || echo "# warning: $* failed" >&2
 	t1=$EPOCHREALTIME
+	times >"$W/times1"
+	c0=$(children_cpu_ms "$W/times0") c1=$(children_cpu_ms "$W/times1")
+	for n in $CPU_SERVERS; do local -n pids=CPU_PIDS_$n; s1+=("$(servers_cpu_ms $pids)"); done
 	printf -v "$tv" '%s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 	printf -v "$rv" '%s' "$(tail -1 "$tf")"
 	rm -f "$tf"
+	declare -p "CPU_SUM_$tv" >/dev/null 2>&1 || declare -gA "CPU_SUM_$tv=()"
+	local -n sums=CPU_SUM_$tv
+	sums[client]=$(awk -v a="${sums[client]:-0}" -v b="$c0" -v c="$c1" 'BEGIN { print a + c - b }')
+	for n in $CPU_SERVERS; do
+		sums[$n]=$(awk -v a="${sums[$n]:-0}" -v b="${s0[$i]}" -v c="${s1[$i]}" 'BEGIN { print a + c - b }')
+		i=$((i + 1))
+	done
+	sums[rounds]=$((${sums[rounds]:-0} + 1))
+}
+# cpu_report WHAT VAR_t CLIENT_NAME: the mean CPU per round of the client
+# and of each server, their sum, and that sum spread over every core (the
+# least wall time the round could take here)
+cpu_report() {
+	local -n sums=CPU_SUM_$2
+	local n line total
+	line="client ($3) $(awk -v a="${sums[client]}" -v r="${sums[rounds]}" 'BEGIN { printf "%.1f", a / r }') ms"
+	total=${sums[client]}
+	for n in $CPU_SERVERS; do
+		line="$line + $n $(awk -v a="${sums[$n]}" -v r="${sums[rounds]}" 'BEGIN { printf "%.1f", a / r }') ms"
+		total=$(awk -v a="$total" -v b="${sums[$n]}" 'BEGIN { print a + b }')
+	done
+	awk -v w="$1" -v l="$line" -v t="$total" -v r="${sums[rounds]}" -v c="$(nproc)" 'BEGIN {
+		printf "bench %s, CPU per round (mean of %d): %s = %.1f ms; over %d cores: at least %.1f ms of wall time\n", w, r, l, t / r, c, t / r / c }'
+	unset "CPU_SUM_$2"
 }
 # headline_row WHAT OURS_TIMES OURS_RSS PEER_TIMES PEER_RSS (space-separated)
 headline_row() {
@@ -112,6 +159,7 @@ sign_rounds() {
 	. "$1/env"
 	local img=$REGISTRY/app i Di
 	ours_t=() ours_r=() peer_t=() peer_r=()
+	CPU_PIDS_registry=$REGISTRY_PID
 	for ((i = 0; i < ${FRESH_RUNS:-11}; i++)); do
 		Di=$(push_image "$2$i" "headline-$2-$i-$RANDOM")
 		if ((i % 2)); then
@@ -126,12 +174,18 @@ sign_rounds() {
 		ours_t+=("$ot") ours_r+=("$or") peer_t+=("$pt") peer_r+=("$pr")
 	done
 }
+CPU_PIDS_notary=$NOTARY_PIDS
+CPU_SERVERS="registry notary"
 sign_rounds "$W/regmem" h
 headline_row "HEADLINE sign both formats of a new digest, no state dir, vs notary add+publish of a new target (registry and notary-server storing in memory)" \
 	"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}"
+cpu_report "sign both formats of a new digest (registry in memory), ours" ot build-sign
+cpu_report "sign both formats of a new digest (registry in memory), notary" pt "notary add+publish"
 sign_rounds "$W/reg" d
 headline_row "sign both formats of a new digest, no state dir, vs notary add+publish of a new target (registry storing on disk, notary-server in memory)" \
 	"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}"
+unset CPU_SUM_ot CPU_SUM_pt
+CPU_SERVERS=notary
 IMG=$REGISTRY/app
 ours_verify="$B/verify-signatures --image=$IMG@$D --signers=build=$W/ks/build.pub --signers=validation=$W/ks/validation.pub --notary-server=$NOTARY_URL --notary-ca=$NOTARY_CA"
 $ours_verify >/dev/null 2>&1 || { echo "bench: verify-signatures does not pass on the bench data" >&2; exit 1; }
@@ -150,6 +204,9 @@ for ((i = 0; i < ${VERIFY_ROUNDS:-21}; i++)); do
 done
 headline_row "HEADLINE verify two signers, no state dir, vs notary list" \
 	"${ours_t[*]}" "${ours_r[*]}" "${peer_t[*]}" "${peer_r[*]}"
+cpu_report "verify two signers, ours" ot verify-signatures
+cpu_report "verify two signers, notary" pt "notary list"
+CPU_SERVERS=
 [ -n "${BENCH_HEADLINE_ONLY:-}" ] && exit 0
 
 # ---- reference rows ---------------------------------------------------
