@@ -29,6 +29,8 @@ static err_t *bundle_config(const struct step_run *r, const struct image_root *i
 	char **env = xcalloc(ps->nenv + 1, sizeof *env);
 	for (size_t i = 0; i < ps->nenv; i++)
 		env[i] = xasprintf("%s=%s", ps->env[i].name, ps->env[i].value);
+	/* crun's execve in the container meets the kernel's limit too */
+	err_t *e = err_context(step_check_arg_lengths(NULL, env), "%s", what);
 	struct oci_mount *m = xcalloc(r->pod->nmounts + 1, sizeof *m);
 	for (size_t i = 0; i < r->pod->nmounts; i++)
 		m[i] = (struct oci_mount){ r->pod->mounts[i].path, r->pod->mounts[i].host, r->pod->mounts[i].read_only };
@@ -51,13 +53,15 @@ static err_t *bundle_config(const struct step_run *r, const struct image_root *i
 		.mounts = m,
 		.nmounts = r->pod->nmounts,
 	};
-	*out = oci_bundle_config(&c);
+	*out = e ? NULL : oci_bundle_config(&c);
 	for (size_t i = 0; i < ps->nenv; i++) {
 		explicit_bzero(env[i], strlen(env[i]));
 		free(env[i]);
 	}
 	free(env);
 	free(m);
+	if (e)
+		return e;
 	if (!*out)
 		return err_new(EXIT_FAILED, "step %s: cannot build the OCI config", ps->def->name);
 	return NULL;

@@ -119,6 +119,23 @@ else
 	fail run-as-non-root-refused "exit $rc: $(tail -2 "$W/nonroot.err")"
 fi
 
+# a 200 KiB param in a step's env: over the kernel's 128 KiB for one
+# variable, which crun's execve would fail with a bare E2BIG; the TaskRun
+# fails first, naming the variable, its length and the limit (the default
+# is in the Task: on our own command line it would meet the same limit)
+{ printf 'apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: bigenv\nspec:\n  params:\n    - name: big\n'
+  printf '      default: "%s"\n' "$(head -c 204800 /dev/zero | tr '\0' b)"
+  printf '  steps:\n    - name: s\n      image: example.com/probe:1\n      command: ["/probe"]\n'
+  printf '      env:\n        - name: BIG\n          value: $(params.big)\n'; } >"$W/bigenv.yaml"
+"${PR[@]}" -f "$W/bigenv.yaml" --image-map example.com/probe:1=dir:"$W/probe-root" >"$W/bigenv.json" 2>"$W/bigenv.err"
+rc=$?
+if [ $rc = 1 ] && grep -qE "step s: env\[[0-9]+\] is 204804 bytes: Linux takes at most [0-9]+ per argument or variable" "$W/bigenv.err" &&
+   ! grep -q bbbb "$W/bigenv.err"; then
+	pass env-over-kernel-limit-named
+else
+	fail env-over-kernel-limit-named "exit $rc: $(tail -2 "$W/bigenv.err" | cut -c1-300)"
+fi
+
 # ---- a real Task from our image ---------------------------------------
 if "$top/containers/images.sh" --bin="$SBIN" --out="$W/img" extract-value-jq docker-lint >"$W/images.log" 2>&1; then
 	pass images-built
