@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -403,8 +405,13 @@ static void params_free(struct tr_param *v, size_t n)
 /* root/sub, its missing directories made, every component a directory
  * opened without following a symbolic link: an earlier task (a cloned
  * PR) may leave root/sub a link to any directory of the host, which a
- * bind mount would follow (kubelet refuses a subPath leaving its volume) */
-static err_t *subpath_dir(const char *root, const char *sub, const char *ws, char **out)
+ * bind mount would follow (kubelet refuses a subPath leaving its volume).
+ * hold_at (crun): the directory checked is bound there, a path of ours
+ * that no task sees, and *out names it. A task running beside this one on
+ * the same workspace may swap a component of root/sub for a link between
+ * the check and a later step's mount: the path would then lead out, the
+ * bound directory does not (crun refuses a /proc/self/fd/N source). */
+static err_t *subpath_dir(const char *root, const char *sub, const char *ws, const char *hold_at, char **out)
 {
 	*out = NULL;
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -427,11 +434,25 @@ static err_t *subpath_dir(const char *root, const char *sub, const char *ws, cha
 		close(fd);
 		fd = next;
 	}
+	if (!e && hold_at) {
+		_cleanup_free_ char *src = xasprintf("/proc/self/fd/%d", fd);
+		if (mkdir(hold_at, 0700) < 0 || mount(src, hold_at, NULL, MS_BIND, NULL) < 0)
+			e = err_errno(EXIT_FAILED, "workspace %s: subPath '%s': cannot hold it at %s", ws, sub, hold_at);
+	}
 	if (fd >= 0)
 		close(fd);
 	if (!e)
-		*out = xasprintf("%s/%s", root, sub);
+		*out = hold_at ? xstrdup(hold_at) : xasprintf("%s/%s", root, sub);
 	return e;
+}
+
+/* crun: this TaskRun's process in a mount namespace of its own, where
+ * subpath_dir binds what it checked (gone with the process) */
+static err_t *private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_errno(EXIT_FAILED, "a mount namespace for the subPath workspaces");
+	return NULL;
 }
 
 /* In the child: the TaskRun, its outcome to a file. Never returns. */
@@ -439,7 +460,7 @@ static void child(const struct run *r, const struct pr_task *t, const struct tr_
 {
 	const struct pl_task *d = t->def;
 	struct tr_binding *ws = xcalloc(d->nworkspaces + 1, sizeof *ws);
-	size_t nws = 0;
+	size_t nws = 0, held = 0;
 	err_t *e = NULL;
 	for (size_t i = 0; i < d->nworkspaces && !e; i++) {
 		size_t k = 0;
@@ -449,8 +470,16 @@ static void child(const struct run *r, const struct pr_task *t, const struct tr_
 			continue; /* an optional workspace left unbound */
 		ws[nws].name = d->workspaces[i].name;
 		ws[nws].secret = r->ws[k].secret;
+		_cleanup_free_ char *hold = NULL;
+		if (d->workspaces[i].sub_path && r->o->taskrun->runtime == RUNTIME_CRUN) {
+			if (!held++)
+				e = private_mounts();
+			hold = xasprintf("%s/subpath-%d-%zu", r->dir, (int)getpid(), i);
+		}
+		if (e)
+			break;
 		if (d->workspaces[i].sub_path)
-			e = subpath_dir(r->ws[k].dir, d->workspaces[i].sub_path, d->workspaces[i].name, &ws[nws].dir);
+			e = subpath_dir(r->ws[k].dir, d->workspaces[i].sub_path, d->workspaces[i].name, hold, &ws[nws].dir);
 		else
 			ws[nws].dir = xstrdup(r->ws[k].dir);
 		nws++;

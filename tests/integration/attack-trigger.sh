@@ -176,6 +176,44 @@ if [ "$(id -u)" = 0 ] && command -v crun >/dev/null && [ -x "$W/bb/bin/busybox" 
 else
 	fail subpath-symlink-refused-crun "needs root, crun and /bin/busybox (busybox-static)"
 fi
+# the same link made while the task runs, by a task beside it on the same
+# workspace: checked at its start, sub is swapped for a link to the host
+# once the first step has run; the second step's bind mount (crun) still
+# gets the directory checked, not the host's
+BB=/bin/busybox
+cat >"$W/p/race.yaml" <<EOF
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: race}
+spec:
+  workspaces: [{name: source}]
+  tasks:
+    - name: swap
+      workspaces: [{name: w, workspace: source}]
+      taskSpec:
+        workspaces: [{name: w}]
+        steps:
+          - {name: s, image: example.com/bb:1, command: [$BB, sh, -c, 'w=\$(workspaces.w.path); i=0; until [ -e \$w/sub/ready ]; do i=\$((i+1)); [ \$i -gt 300 ] && exit 1; $BB sleep 0.1; done; $BB mv \$w/sub \$w/sub-old && $BB ln -s $W/outside \$w/sub && $BB touch \$w/sub-old/swapped']}
+    - name: victim
+      workspaces: [{name: w, workspace: source, subPath: sub}]
+      taskSpec:
+        workspaces: [{name: w}]
+        results: [{name: r}]
+        steps:
+          - {name: a, image: example.com/bb:1, command: [$BB, sh, -c, 'w=\$(workspaces.w.path); $BB touch \$w/ready; i=0; until [ -e \$w/swapped ]; do i=\$((i+1)); [ \$i -gt 300 ] && exit 1; $BB sleep 0.1; done']}
+          - {name: b, image: example.com/bb:1, command: [$BB, sh, -c, 'w=\$(workspaces.w.path); $BB ls \$w > \$(results.r.path); $BB cat \$w/secret >> \$(results.r.path) 2>/dev/null; echo pwned > \$w/x; true']}
+EOF
+if [ "$(id -u)" = 0 ] && command -v crun >/dev/null && [ -x "$W/bb/bin/busybox" ]; then
+	rm -rf "$W/work-race" && mkdir -p "$W/work-race"
+	if run sp-race 0 "$PR" pipelinerun -f "$W/p/race.yaml" --work-dir="$W/work-race" --runtime=crun \
+		--image-map example.com/bb:1=dir:"$W/bb" &&
+	   [ "$(jq -r '.tasks[] | select(.name == "victim") | .results.r' "$LOGS/sp-race.out")" = "$(printf 'ready\nswapped')" ] &&
+	   [ "$(ls "$W/outside")" = secret ] && ! grep -q host-secret "$LOGS/sp-race.out" &&
+	   ! grep -q "/subpath-" /proc/self/mountinfo; then
+		pass subpath-swapped-while-running-stays-in; else fail subpath-swapped-while-running-stays-in "$(ls "$W/outside" | tr '\n' ' ')"; fi
+else
+	fail subpath-swapped-while-running-stays-in "needs root, crun and /bin/busybox (busybox-static)"
+fi
 
 # ---- our Tasks and Pipelines never substitute a param into a script or
 # an `sh -c` string (Tekton's known injection): params are argv items
