@@ -233,42 +233,6 @@ static err_t *put_sig_manifest(struct registry *r, const char *tag, const json_t
 	return e;
 }
 
-/* A first signature: our signer mark and the .sig tag, one manifest of
- * layers (whose blobs are known to be there) PUT side by side. The mark
- * need not land before the .sig (see "Signer marks" below): both have
- * landed before our tag list, so a concurrent writer whose list missed
- * our mark wrote its own before its PUT, and our list sees it. */
-static err_t *put_mark_and_sig(struct registry *r, const char *mark, const char *tag, const json_t *layers,
-			       const struct strbuf *payload, struct known_blobs *known, char sig_digest[DIGEST_SIZE],
-			       bool *mark_put)
-{
-	struct strbuf cfgb = STRBUF_INIT, bodies[2] = { STRBUF_INIT, STRBUF_INIT };
-	sig_manifest(layers, &cfgb, &bodies[0]);
-	sb_add(&bodies[1], bodies[0].buf, bodies[0].len);
-	const char *tags[] = { mark, tag };
-	err_t *errs[2];
-	registry_put_manifests(r, tags, MT_OCI_MANIFEST, bodies, errs, 2);
-	/* a blob lost to a concurrent upload of the same blob: the single
-	 * PUT's way (upload again, retry) */
-	for (size_t i = 0; i < 2; i++)
-		if (err_is(errs[i], ERR_KIND_NOT_FOUND)) {
-			err_free(errs[i]);
-			errs[i] = put_sig_manifest(r, tags[i], layers, payload, known, NULL);
-		}
-	if (!errs[1])
-		digest_buffer(bodies[1].buf, bodies[1].len, sig_digest);
-	*mark_put = !errs[0];
-	err_t *e = errs[0] ? err_context(errs[0], "signer mark %s", mark) : NULL;
-	if (e)
-		err_free(errs[1]);
-	else
-		e = errs[1];
-	sb_release(&cfgb);
-	sb_release(&bodies[0]);
-	sb_release(&bodies[1]);
-	return e;
-}
-
 err_t *cosign_put_manifest(struct registry *r, const char *tag, const json_t *layers, const struct strbuf *blob,
 			   bool config_exists, char digest_out[DIGEST_SIZE])
 {
@@ -328,17 +292,15 @@ err_t *cosign_put_manifests(struct registry *r, const char *const *tags, json_t 
  * read the shared .sig manifest before our PUT may overwrite it, its PUT
  * landing after ours. So every signer also has a mark, the tag
  * "<sig tag>.<key id>" (a one-layer signature manifest by its key), written
- * before or beside its first PUT of the shared manifest (skipped when what
- * it read already holds a layer of its key: that layer's writer wrote the
- * mark), and every layer we write names its key in COSIGN_KEYID_ANNOTATION.
- * After each PUT, once its mark has landed too, a writer lists the tags:
- * every marked key must have a layer in what it wrote, else it reads the
- * missing marks and merges again. If W's listing came after our mark, W
- * sees it. If not, our mark landed after W's listing, which came after
- * W's PUT and W's mark, and our listing comes after our mark: we see W's,
- * and W's overwrite (which lacks ours) is followed by our merge. Either
- * way the last writer puts a dropped signature back. One re-read (the tag
- * list), no waiting, no timing assumption. */
+ * before its first PUT of the shared manifest (skipped when what it read
+ * already holds a layer of its key: that layer's writer wrote the mark),
+ * and every layer we write names its key in COSIGN_KEYID_ANNOTATION. After
+ * each PUT a writer lists the tags: every marked key must have a layer in
+ * what it wrote, else it reads the missing marks and merges again. W's
+ * listing comes after its PUT, which came after ours, which came after our
+ * mark: the last writer always sees every mark and puts a dropped
+ * signature back. One re-read (the tag list), no waiting, no timing
+ * assumption. */
 #define COSIGN_KEYID_ANNOTATION "org.secure-pipeline.cosign/key-id"
 #define MARK_KEYID_LEN 16
 
@@ -569,14 +531,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 			if (!e)
 				e = o->before_write(o->before_write_ctx);
 		}
-		bool first = !e && !exists && !marked_once && !json_array_size(marked), mark_put = false;
-		if (first) {
-			/* a digest with no signatures yet: our mark and the .sig
-			 * are the same one-layer manifest, PUT side by side */
-			o->wrote = true; /* (a failed PUT may still have landed) */
-			layers = json_pack("[O]", mine);
-			e = put_mark_and_sig(r, mark, tag, layers, &payload, &known, sig_digest, &mark_put);
-		} else if (!e && !marked_once && !layers_have_key(cur, keyid)) {
+		if (!e && !marked_once && !layers_have_key(cur, keyid)) {
 			json_t *one = json_pack("[O]", mine);
 			/* a one-layer manifest: its blobs exist unless this digest
 			 * has no signatures at all */
@@ -586,17 +541,7 @@ static err_t *sign_into(struct registry *r, const char *repo, const char *digest
 			json_decref(one);
 		}
 		marked_once = true;
-		if (first) {
-			/* concurrent uploads of the same config blob can leave the
-			 * registry briefly without it: the .sig is retried (a
-			 * mark that failed fails the signing, as below) */
-			if (e && mark_put && attempt < conflict_retries && err_is(e, ERR_KIND_NOT_FOUND)) {
-				log_warn("%s: the registry lost a blob during a concurrent upload; retrying", tag);
-				err_free(e);
-				e = NULL;
-				retry = true;
-			}
-		} else if (!e) {
+		if (!e) {
 			layers = merge_layers(cur, mine, marked, pdigest, &payload, key);
 			if (exists && json_equal(layers, cur)) {
 				/* nothing to add: our PUT would change nothing, and

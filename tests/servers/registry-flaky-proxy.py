@@ -6,8 +6,6 @@ faults the HTTP client must survive, each a given number of times:
   --put-503 N        manifest PUTs answer 503 (no Retry-After: backoff)
   --put-503-after N  the first N manifest PUTs pass, every later one
                      answers 503 (a registry that fails mid-way)
-  --put-503-match RE manifest PUTs to a reference matching RE (searched
-                     in the path after /manifests/) answer 503, every time
   --cut-blob N       blob GETs send half the body, then drop the connection
   --strip-range      forward retries without their Range header (the
                      registry then answers 200 with the whole blob)
@@ -25,7 +23,6 @@ Every request is logged on stderr as "METHOD path range=<Range> -> status".
 import argparse
 import base64
 import os
-import re
 import http.client
 import json
 import ssl
@@ -47,7 +44,6 @@ def main():
     ap.add_argument("--head-429", type=int, default=0)
     ap.add_argument("--put-503", type=int, default=0)
     ap.add_argument("--put-503-after", type=int, default=-1)
-    ap.add_argument("--put-503-match")
     ap.add_argument("--cut-blob", type=int, default=0)
     ap.add_argument("--strip-range", action="store_true")
     args = ap.parse_args()
@@ -99,9 +95,6 @@ def main():
             if self.command == "HEAD" and take("head"):
                 return self.simple(429, {"Retry-After": "1"})
             if self.command == "PUT" and "/manifests/" in self.path and take("put"):
-                return self.simple(503)
-            if (self.command == "PUT" and "/manifests/" in self.path and args.put_503_match and
-                    re.search(args.put_503_match, self.path.split("/manifests/", 1)[1].split("?", 1)[0])):
                 return self.simple(503)
             if self.command == "PUT" and "/manifests/" in self.path and args.put_503_after >= 0:
                 with lock:
