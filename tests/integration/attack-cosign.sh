@@ -113,6 +113,71 @@ if [ $ra != 0 ] && has s1b-a "nothing published in either format" && [ $rw = 0 ]
 fi
 
 
+# ---- known losses, not fixed yet (ATTACK_COSIGN_KNOWN=1 runs them; make
+# check does not: they fail today). A writer that stops between its .sig
+# PUT and its tag list (S2), and a take-back (--format=both) that PUTs
+# without the list and merge after it (S3), can drop a concurrent signer
+# that already exited 0; a concurrent signer that read the .sig before a
+# take-back can put the taken-back signature back (S4).
+known() { [ -n "${ATTACK_COSIGN_KNOWN:-}" ] && want "$1"; }
+# ---- S2: the tag list fails after a landed overwrite (any path) --------
+# X (qa) signed first. A reads [X]; its .sig PUT [X,A] is held until W has
+# written [X,W] and listed (W sees no mark of A: A's mark PUT is held too).
+# A's list then fails: A exits non-zero without the merge, W's is lost.
+if known S2; then
+D=$(push_image s2 s2)
+proxy s2-pre
+sign s2-x qa cosign "$D"; wait $last_pid
+proxy s2 "hold PUT sig\.$KA\$ 3 0 1" "hold PUT $SIGPUT 3 0 1 $KA" "fail GET tags/list 503 1 -1"
+sign s2-a build cosign "$D" --retries=0; pa=$last_pid
+wait_log "$PLOG" "^RULE hold" || echo "  (hold not seen)" >&2
+sign s2-w validation cosign "$D"; pw=$last_pid
+wait $pw; rw=$?; wait $pa; ra=$?
+verify s2-verify-w "$D" validation; vw=$?
+echo "  S2: A exit $ra, W exit $rw; .sig holds [$(layers_named "$D")]; verify W: exit $vw" >&2
+if [ $rw = 0 ] && [ $vw != 0 ]; then fail S2-list-fails-after-overwrite-drops-successful-signer "W exited 0, its signature is gone"
+else pass S2-list-fails-after-overwrite-drops-successful-signer; fi
+fi
+
+# ---- S3: a take-back (--format=both) drops a concurrent signer ---------
+# X signed first. A (both) writes [X,A]; its tag list fails: A takes back,
+# reading [X,A] and PUTting [X] (held 4 s). W meanwhile reads [X,A], writes
+# [X,A,W], lists (all marks in what it wrote) and exits 0. A's [X] lands.
+if known S3; then
+D=$(push_image s3 s3)
+proxy s3-pre
+sign s3-x qa cosign "$D"; wait $last_pid
+proxy s3 "fail GET tags/list 503 0 1" "hold PUT $SIGPUT 4 0 1 ^(?!.*$KA)(?!.*$KW)"
+sign s3-a build both "$D" --retries=0; pa=$last_pid
+wait_log "$PLOG" "^RULE hold" || echo "  (hold not seen)" >&2
+sign s3-w validation cosign "$D"; pw=$last_pid
+wait $pw; rw=$?; wait $pa; ra=$?
+verify s3-verify-w "$D" validation; vw=$?
+echo "  S3: A exit $ra ($(grep -o 'nothing published[^:]*\|PARTLY published' "$LOGS/s3-a.err" | head -1)), W exit $rw; .sig holds [$(layers_named "$D")]; verify W: exit $vw" >&2
+if [ $rw = 0 ] && [ $vw != 0 ]; then fail S3-take-back-drops-concurrent-signer "W exited 0, its signature is gone"
+else pass S3-take-back-drops-concurrent-signer; fi
+fi
+
+# ---- S4: a take-back is undone by a concurrent signer ------------------
+# A (both) writes [X,A]; its tag list is held 3 s, then fails. W reads
+# [X,A] meanwhile; W's .sig PUT [X,A,W] is held 6 s, past A's take-back.
+# A reports "nothing published ... taken back"; A's signature verifies.
+if known S4; then
+D=$(push_image s4 s4)
+proxy s4-pre
+sign s4-x qa cosign "$D"; wait $last_pid
+proxy s4 "hold GET tags/list 3 0 1" "fail GET tags/list 503 0 1" "hold PUT $SIGPUT 6 0 1 $KW"
+sign s4-a build both "$D" --retries=0; pa=$last_pid
+wait_log "$PLOG" "^RULE hold 3.0 GET" || echo "  (hold not seen)" >&2
+sign s4-w validation cosign "$D"; pw=$last_pid
+wait $pw; rw=$?; wait $pa; ra=$?
+verify s4-verify-a "$D" build; va=$?
+echo "  S4: A exit $ra ($(grep -o 'nothing published[^:]*\|PARTLY published' "$LOGS/s4-a.err" | head -1)), W exit $rw; .sig holds [$(layers_named "$D")]; verify A: exit $va" >&2
+if [ $ra != 0 ] && has s4-a "taken back" && [ $va = 0 ]; then
+	fail S4-take-back-undone-by-concurrent-signer "A says taken back, its cosign signature verifies"
+else pass S4-take-back-undone-by-concurrent-signer; fi
+fi
+
 # ---- S5: failure paths of a first signature, --format=both -------------
 # what build-sign says and what is left (tags of the digest, DCT)
 tags_of() { curl -s --cacert "$REGISTRY_CA" "https://$REGISTRY/v2/app/tags/list" | jq -r '.tags[]' | grep -c "sha256-${1#sha256:}"; }
