@@ -746,6 +746,70 @@ static err_t *clear_sig_tag(struct registry *r, const char *tag, const char *dig
 	return e;
 }
 
+/* layers without this key's signatures on this payload */
+static json_t *without_own(const json_t *layers, const char *keyid, const char *pdigest, const struct strbuf *payload,
+			   const struct signer_key *key)
+{
+	json_t *out = json_deep_copy(layers ? layers : json_array());
+	for (size_t i = json_array_size(out); i-- > 0;) {
+		json_t *l = json_array_get(out, i);
+		const char *k = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		if (k && !strcmp(k, keyid) && layer_signed_by(l, pdigest, payload, signer_key_public(key)))
+			json_array_remove(out, i);
+	}
+	return out;
+}
+
+/* After a take-back wrote the .sig: a signer that wrote between our read
+ * and our write (its mark is there, its layer is not in what we wrote) is
+ * put back, and a layer of ours that came back with it is taken out
+ * again, as sign_into's check after each PUT does for signers. */
+static err_t *unsign_settle(struct registry *r, const char *tag, const char *keyid, const char *pdigest,
+			    const struct strbuf *payload, const struct signer_key *key, json_t *written)
+{
+	_cleanup_free_ char *prefix = xasprintf("%s.", tag);
+	err_t *e = NULL;
+	for (int round = 0; !e && round < 4; round++) {
+		struct marks m = { prefix, strlen(prefix), NULL, 0 };
+		json_t *marked = json_array();
+		e = registry_list_tags(r, collect_mark, &m);
+		for (size_t i = 0; !e && i < m.n; i++)
+			if (strcmp(m.keyids[i], keyid) && !layers_have_key(written, m.keyids[i]))
+				e = read_mark(r, prefix, m.keyids[i], marked);
+		marks_release(&m);
+		bool missing = !e && json_array_size(marked);
+		json_t *doc = NULL, *layers = NULL;
+		bool exists = false;
+		char d[DIGEST_SIZE] = "";
+		if (missing)
+			e = cosign_get_manifest(r, tag, &doc, &exists, d);
+		if (missing && !e) {
+			layers = without_own(exists ? json_object_get(doc, "layers") : NULL, keyid, pdigest, payload, key);
+			size_t i;
+			json_t *l;
+			json_array_foreach(marked, i, l) {
+				const char *k = json_string_value(
+					json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+				if (k && !layers_have_key(layers, k))
+					json_array_append(layers, l);
+			}
+			log_warn("%s: a concurrent signer wrote during the take-back; putting its signature back", tag);
+			struct known_blobs known;
+			blobs_of(doc, &known);
+			e = put_sig_manifest(r, tag, layers, payload, &known, NULL);
+			json_decref(written);
+			written = json_incref(layers);
+		}
+		json_decref(layers);
+		json_decref(doc);
+		json_decref(marked);
+		if (!missing)
+			break;
+	}
+	json_decref(written);
+	return e;
+}
+
 err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, const struct signer_key *key)
 {
 	TRY(digest_check(digest, "image digest"));
@@ -770,23 +834,19 @@ err_t *cosign_unsign(struct registry *r, const char *repo, const char *digest, c
 	if (!e)
 		e = cosign_get_manifest(r, tag, &doc, &exists, d);
 	if (!e && exists) {
-		layers = json_deep_copy(json_object_get(doc, "layers"));
-		size_t before = json_array_size(layers);
-		for (size_t i = json_array_size(layers); i-- > 0;) {
-			json_t *l = json_array_get(layers, i);
-			const char *k =
-				json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
-			if (k && !strcmp(k, keyid) && layer_signed_by(l, pdigest, &payload, signer_key_public(key)))
-				json_array_remove(layers, i);
-		}
-		if (json_array_size(layers) == before) {
+		layers = without_own(json_object_get(doc, "layers"), keyid, pdigest, &payload, key);
+		if (json_array_size(layers) == json_array_size(json_object_get(doc, "layers"))) {
 			/* not there (anymore): nothing to take back */
-		} else if (!json_array_size(layers)) {
-			e = clear_sig_tag(r, tag, d, &payload);
 		} else {
-			struct known_blobs known;
-			blobs_of(doc, &known);
-			e = put_sig_manifest(r, tag, layers, &payload, &known, NULL);
+			if (!json_array_size(layers)) {
+				e = clear_sig_tag(r, tag, d, &payload);
+			} else {
+				struct known_blobs known;
+				blobs_of(doc, &known);
+				e = put_sig_manifest(r, tag, layers, &payload, &known, NULL);
+			}
+			if (!e)
+				e = unsign_settle(r, tag, keyid, pdigest, &payload, key, json_incref(layers));
 		}
 	}
 	json_decref(doc);
