@@ -40,15 +40,18 @@ res() { cat "$work/$1.res/$2" 2>/dev/null; }
 # shellcheck disable=SC1091
 . "$work/k8s/env"
 certs=$work/k8s
-start_app() { # name args...
-	local n=$1; shift
+# start_app VAR name args...: VAR is set to its port. Not called in $(...):
+# the pid must reach this shell's pids, or the cleanup never stops the app
+start_app() {
+	local var=$1 n=$2
+	shift 2
 	python3 "$servers/health-app.py" --port-file "$work/$n.port" "$@" >>"$work/$n.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 1 100); do [ -s "$work/$n.port" ] && break; sleep 0.05; done
-	cat "$work/$n.port"
+	printf -v "$var" '%s' "$(cat "$work/$n.port")"
 }
-P=$(start_app plain)
-S=$(start_app tls --cert "$certs/server.crt" --key "$certs/server.key")
+start_app P plain
+start_app S tls --cert "$certs/server.crt" --key "$certs/server.key"
 # mutual TLS by a real server: openssl s_server requiring a client certificate
 M=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 openssl s_server -quiet -www -Verify 1 -verify_return_error -CAfile "$certs/ca.crt" -cert "$certs/server.crt" \
