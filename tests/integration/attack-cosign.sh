@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Concurrent cosign signers of one digest, forced into chosen interleavings
-# by a rule-driven delaying proxy (tests/servers/registry-delay-proxy.py),
+# by a rule-driven delaying proxy (tests/servers/registry-flaky-proxy.py),
 # each scenario on a fresh image digest; a signer's PUTs are told apart by
 # their body (the key-id annotation of the layers it carries). Every
 # signer that exits 0 must still verify at the end (common/cosign.c,
@@ -47,7 +47,7 @@ proxy() { # NAME RULE... : (re)start the proxy on $pport with these rules
 	local name=$1 args=()
 	shift
 	for r in "$@"; do args+=(--rule "$r"); done
-	python3 "$root/tests/servers/registry-delay-proxy.py" --port "$pport" --upstream "$REGISTRY" --ca "$REGISTRY_CA" \
+	python3 "$root/tests/servers/registry-flaky-proxy.py" --port "$pport" --upstream "$REGISTRY" --ca "$REGISTRY_CA" \
 		"${args[@]}" 2>"$LOGS/proxy-$name.log" &
 	proxy_pid=$!
 	for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break; sleep 0.1; done

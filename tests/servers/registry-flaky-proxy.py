@@ -7,6 +7,13 @@ faults the HTTP client must survive, each a given number of times:
   --put-503-after N  the first N manifest PUTs pass, every later one
                      answers 503 (a registry that fails mid-way)
   --cut-blob N       blob GETs send half the body, then drop the connection
+  --rule 'WHEN METHOD REGEX ARG [SKIP [COUNT [BODYRE]]]'   (repeatable)
+                     WHEN is hold (wait ARG seconds, then forward),
+                     late (forward, then wait ARG seconds before answering)
+                     or fail (answer status ARG, forward nothing); REGEX is
+                     searched in the path after /v2/; the first SKIP matches
+                     pass untouched, then COUNT matches (default or -1:
+                     all) are hit; BODYRE (7th field) must match the body
   --strip-range      forward retries without their Range header (the
                      registry then answers 200 with the whole blob)
   --foreign-port N   also listen on 127.0.0.2:N (0: any port), "another
@@ -23,11 +30,13 @@ Every request is logged on stderr as "METHOD path range=<Range> -> status".
 import argparse
 import base64
 import os
+import re
 import http.client
 import json
 import ssl
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
@@ -46,7 +55,14 @@ def main():
     ap.add_argument("--put-503-after", type=int, default=-1)
     ap.add_argument("--cut-blob", type=int, default=0)
     ap.add_argument("--strip-range", action="store_true")
+    ap.add_argument("--rule", action="append", default=[])
     args = ap.parse_args()
+    rules = []
+    for r in args.rule:
+        f = r.split()
+        rules.append({"when": f[0], "method": f[1], "re": re.compile(f[2]), "arg": float(f[3]),
+                      "skip": int(f[4]) if len(f) > 4 else 0, "count": int(f[5]) if len(f) > 5 and int(f[5]) >= 0 else 1 << 30,
+                      "body": re.compile(f[6], re.S) if len(f) > 6 else None, "seen": 0})
     budget = {"head": args.head_429, "put": args.put_503, "cut": args.cut_blob}
     lock = threading.Lock()
     ctx = ssl.create_default_context(cafile=args.ca)
@@ -86,6 +102,28 @@ def main():
             n = int(self.headers.get("Content-Length", "0") or 0)
             if n:
                 body = self.rfile.read(n)
+            late = 0
+            sub = self.path.split("/v2/", 1)[-1]
+            for r in rules:
+                if r["method"] != self.command or not r["re"].search(sub):
+                    continue
+                if r["body"] is not None and not r["body"].search(body.decode("latin-1")):
+                    continue
+                with lock:
+                    k = r["seen"]
+                    r["seen"] = k + 1
+                if k < r["skip"] or k >= r["skip"] + r["count"]:
+                    continue
+                sys.stderr.write("RULE %s %s %s %s (match %d)\n" % (r["when"], r["arg"], self.command, self.path, k))
+                sys.stderr.flush()
+                if r["when"] == "fail":
+                    return self.simple(int(r["arg"]))
+                if r["when"] == "hold":
+                    time.sleep(r["arg"])
+                    sys.stderr.write("RELEASED %s %s\n" % (self.command, self.path))
+                    sys.stderr.flush()
+                if r["when"] == "late":
+                    late = r["arg"]
             if self.is_foreign:
                 sys.stderr.write("FOREIGN %s %s auth=%s\n" % (self.command, self.path,
                                                              "yes" if "Authorization" in self.headers else "no"))
@@ -115,6 +153,10 @@ def main():
             conn.request(self.command, self.path, body=body if n else None, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if late:
+                sys.stderr.write("LANDED %s %s -> %d (answer held %.1fs)\n" % (self.command, self.path, resp.status, late))
+                sys.stderr.flush()
+                time.sleep(late)
             cut = (self.command == "GET" and "/blobs/sha256:" in self.path and resp.status == 200
                    and len(data) > 1 and take("cut"))
             link = None
