@@ -331,13 +331,18 @@ static void marks_release(struct marks *m)
 	m->n = 0;
 }
 
+/* The key id a layer of ours names (COSIGN_KEYID_ANNOTATION), or NULL. */
+static const char *layer_keyid(const json_t *l)
+{
+	return json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+}
+
 static bool layers_have_key(const json_t *layers, const char *keyid)
 {
 	size_t i;
 	json_t *l;
 	json_array_foreach(layers, i, l) {
-		const char *k =
-			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		const char *k = layer_keyid(l);
 		if (k && !strcmp(k, keyid) && layer_sig(l))
 			return true;
 	}
@@ -355,8 +360,7 @@ static err_t *read_mark(struct registry *r, const char *prefix, const char *keyi
 	json_t *l;
 	json_array_foreach(json_object_get(doc, "layers"), i, l) {
 		const char *mt = json_string_value(json_object_get(l, "mediaType"));
-		const char *k =
-			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		const char *k = layer_keyid(l);
 		if (mt && !strcmp(mt, COSIGN_LAYER_TYPE) && layer_sig(l) && json_is_string(json_object_get(l, "digest")) &&
 		    k && !strcmp(k, keyid))
 			json_array_append(out, l);
@@ -401,6 +405,18 @@ static bool layers_signed_by(const json_t *layers, const char *pdigest, const st
 
 /* Merge: current layers, minus an older signature by our key on the same
  * payload, plus ours, plus the marked signatures whose key has none. */
+/* Each marked signature (read_mark) whose key has none in layers, appended. */
+static void add_marked(json_t *layers, const json_t *marked)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(marked, i, l) {
+		const char *k = layer_keyid(l);
+		if (k && !layers_have_key(layers, k))
+			json_array_append(layers, l);
+	}
+}
+
 static json_t *merge_layers(const json_t *current, const json_t *mine, const json_t *marked, const char *pdigest,
 			    const struct strbuf *payload, const struct signer_key *key)
 {
@@ -414,14 +430,7 @@ static json_t *merge_layers(const json_t *current, const json_t *mine, const jso
 	}
 	if (!layers_have(layers, own))
 		json_array_append(layers, (json_t *)mine);
-	size_t i;
-	json_t *l;
-	json_array_foreach(marked, i, l) {
-		const char *k =
-			json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
-		if (k && !layers_have_key(layers, k))
-			json_array_append(layers, l);
-	}
+	add_marked(layers, marked);
 	return layers;
 }
 
@@ -753,7 +762,7 @@ static json_t *without_own(const json_t *layers, const char *keyid, const char *
 	json_t *out = json_deep_copy(layers ? layers : json_array());
 	for (size_t i = json_array_size(out); i-- > 0;) {
 		json_t *l = json_array_get(out, i);
-		const char *k = json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
+		const char *k = layer_keyid(l);
 		if (k && !strcmp(k, keyid) && layer_signed_by(l, pdigest, payload, signer_key_public(key)))
 			json_array_remove(out, i);
 	}
@@ -780,19 +789,11 @@ static err_t *unsign_settle(struct registry *r, const char *tag, const char *key
 		bool missing = !e && json_array_size(marked);
 		json_t *doc = NULL, *layers = NULL;
 		bool exists = false;
-		char d[DIGEST_SIZE] = "";
 		if (missing)
-			e = cosign_get_manifest(r, tag, &doc, &exists, d);
+			e = cosign_get_manifest(r, tag, &doc, &exists, NULL);
 		if (missing && !e) {
 			layers = without_own(exists ? json_object_get(doc, "layers") : NULL, keyid, pdigest, payload, key);
-			size_t i;
-			json_t *l;
-			json_array_foreach(marked, i, l) {
-				const char *k = json_string_value(
-					json_object_get(json_object_get(l, "annotations"), COSIGN_KEYID_ANNOTATION));
-				if (k && !layers_have_key(layers, k))
-					json_array_append(layers, l);
-			}
+			add_marked(layers, marked);
 			log_warn("%s: a concurrent signer wrote during the take-back; putting its signature back", tag);
 			struct known_blobs known;
 			blobs_of(doc, &known);
