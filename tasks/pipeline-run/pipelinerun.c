@@ -460,7 +460,8 @@ static void child(const struct run *r, const struct pr_task *t, const struct tr_
 {
 	const struct pl_task *d = t->def;
 	struct tr_binding *ws = xcalloc(d->nworkspaces + 1, sizeof *ws);
-	size_t nws = 0, held = 0;
+	size_t nws = 0;
+	bool private_ns = false; /* crun: private_mounts() done */
 	err_t *e = NULL;
 	for (size_t i = 0; i < d->nworkspaces && !e; i++) {
 		size_t k = 0;
@@ -470,18 +471,20 @@ static void child(const struct run *r, const struct pr_task *t, const struct tr_
 			continue; /* an optional workspace left unbound */
 		ws[nws].name = d->workspaces[i].name;
 		ws[nws].secret = r->ws[k].secret;
-		_cleanup_free_ char *hold = NULL;
-		if (d->workspaces[i].sub_path && r->o->taskrun->runtime == RUNTIME_CRUN) {
-			if (!held++)
-				e = private_mounts();
-			hold = xasprintf("%s/subpath-%d-%zu", r->dir, (int)getpid(), i);
-		}
-		if (e)
-			break;
-		if (d->workspaces[i].sub_path)
-			e = subpath_dir(r->ws[k].dir, d->workspaces[i].sub_path, d->workspaces[i].name, hold, &ws[nws].dir);
-		else
+		if (d->workspaces[i].sub_path) {
+			_cleanup_free_ char *hold = NULL;
+			if (r->o->taskrun->runtime == RUNTIME_CRUN) {
+				if (!private_ns)
+					e = private_mounts();
+				private_ns = true;
+				hold = xasprintf("%s/subpath-%d-%zu", r->dir, (int)getpid(), i);
+			}
+			if (!e)
+				e = subpath_dir(r->ws[k].dir, d->workspaces[i].sub_path, d->workspaces[i].name, hold,
+						&ws[nws].dir);
+		} else {
 			ws[nws].dir = xstrdup(r->ws[k].dir);
+		}
 		nws++;
 	}
 	/* propagated params: an embedded taskSpec sees the Pipeline's */
