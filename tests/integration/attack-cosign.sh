@@ -28,19 +28,7 @@ NOTARY=(--notary-server="$NOTARY_URL" --notary-ca="$NOTARY_CA")
 pport=$(notary_free_port)
 IMG=127.0.0.1:$pport/app
 
-push_image() { # tag content -> manifest digest (straight to the registry)
-	local tag=$1 cfg="{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"Labels\":{\"t\":\"$2\"}}}"
-	local cd=sha256:$(printf %s "$cfg" | sha256sum | cut -c1-64) loc m
-	loc=$(curl -sS --cacert "$REGISTRY_CA" -X POST -D - "https://$REGISTRY/v2/app/blobs/uploads/" -o /dev/null |
-		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-	case $loc in http*) ;; *) loc=https://$REGISTRY$loc ;; esac
-	printf %s "$cfg" | curl -sS --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/octet-stream' \
-		--data-binary @- "$loc&digest=$cd" -o /dev/null
-	m="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":${#cfg},\"digest\":\"$cd\"},\"layers\":[]}"
-	printf %s "$m" | curl -sS --cacert "$REGISTRY_CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-		--data-binary @- "https://$REGISTRY/v2/app/manifests/$tag" -o /dev/null
-	echo "sha256:$(printf %s "$m" | sha256sum | cut -c1-64)"
-}
+. "$here/lib/push_image.sh"
 
 proxy() { # NAME RULE... : (re)start the proxy on $pport with these rules
 	[ -n "${proxy_pid:-}" ] && { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; }
@@ -89,7 +77,7 @@ SIGPUT='manifests/sha256-[0-9a-f]{64}\.sig$'
 # the mark error without listing the tags, would leave W's lost. The mark
 # failure stopped A before any .sig PUT: a mark goes first again.
 if want S1; then
-D=$(push_image s1 s1)
+D=$(push_image app s1 s1)
 proxy s1 "hold PUT $SIGPUT 3 0 1 $KA" "fail PUT sig\.$KA\$ 503"
 sign s1-a build cosign "$D"; pa=$last_pid  # default --retries (4): the mark PUT keeps failing
 wait_log "$PLOG" "^RULE fail .*sig\\.$KA" || echo "  (mark refusal not seen)" >&2
@@ -100,7 +88,7 @@ echo "  S1: A exit $ra, W exit $rw; .sig holds [$(layers_named "$D")]; verify W:
 if [ $ra != 0 ] && [ $rw = 0 ] && [ $vw = 0 ]; then pass mark-refused-first-signature-loses-nothing
 else fail mark-refused-first-signature-loses-nothing "A exit $ra, W exit $rw, verify W exit $vw"; fi
 # the same, A with --format=both: nothing of A published, W's signature stays
-D=$(push_image s1b s1b)
+D=$(push_image app s1b s1b)
 proxy s1b "hold PUT $SIGPUT 3 0 1 $KA" "fail PUT sig\.$KA\$ 503"
 sign s1b-a build both "$D" --retries=0; pa=$last_pid
 wait_log "$PLOG" "^RULE fail .*sig\\.$KA" || echo "  (mark refusal not seen)" >&2
@@ -120,7 +108,7 @@ fi
 # over it; A's check after the take-back (the marks, as a signer's after
 # its PUT) must put W's signature back.
 if want S3; then
-D=$(push_image s3 s3)
+D=$(push_image app s3 s3)
 proxy s3-pre
 sign s3-x qa cosign "$D"; wait $last_pid
 proxy s3 "fail GET tags/list 503 0 1" "hold PUT $SIGPUT 4 0 1 ^(?!.*$KA)(?!.*$KW)"
@@ -146,7 +134,7 @@ known() { [ -n "${ATTACK_COSIGN_KNOWN:-}" ] && want "$1"; }
 # written [X,W] and listed (W sees no mark of A: A's mark PUT is held too).
 # A's list then fails: A exits non-zero without the merge, W's is lost.
 if known S2; then
-D=$(push_image s2 s2)
+D=$(push_image app s2 s2)
 proxy s2-pre
 sign s2-x qa cosign "$D"; wait $last_pid
 proxy s2 "hold PUT sig\.$KA\$ 3 0 1" "hold PUT $SIGPUT 3 0 1 $KA" "fail GET tags/list 503 1 -1"
@@ -165,7 +153,7 @@ fi
 # [X,A] meanwhile; W's .sig PUT [X,A,W] is held 6 s, past A's take-back.
 # A reports "nothing published ... taken back"; A's signature verifies.
 if known S4; then
-D=$(push_image s4 s4)
+D=$(push_image app s4 s4)
 proxy s4-pre
 sign s4-x qa cosign "$D"; wait $last_pid
 proxy s4 "hold GET tags/list 3 0 1" "fail GET tags/list 503 0 1" "hold PUT $SIGPUT 6 0 1 $KW"
@@ -187,7 +175,7 @@ dct_has() { curl -sf --cacert "$NOTARY_CA" "$NOTARY_URL/v2/$IMG/_trust/tuf/targe
 s5() { # NAME EXPECTED-MESSAGE EXPECTED-TAGS RULE...
 	local name=$1 msg=$2 tags=$3 D
 	shift 3
-	D=$(push_image "$name" "$name")
+	D=$(push_image app "$name" "$name")
 	proxy "$name" "$@"
 	sign "$name" build both "$D" --retries=0; wait $last_pid; local rc=$?
 	local left; left=$(tags_of "$D")
@@ -206,7 +194,7 @@ fi
 s6() { # NAME RULE... : A starts, then (once the first rule fires) W and X together
 	local name=$1 D
 	shift
-	D=$(push_image "$name" "$name")
+	D=$(push_image app "$name" "$name")
 	proxy "$name" "$@"
 	sign "$name-a" build cosign "$D"; local pa=$last_pid
 	wait_log "$PLOG" "^RULE" 100 || echo "  ($name: no rule fired)" >&2
